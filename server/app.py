@@ -1,0 +1,112 @@
+"""create_app(settings) -> the Starlette application: routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server import pages
+from server.assets import load_manifest, static_app, static_url_for, templates
+from server.auth import origin_allowed
+from server.db import head_revision
+from server.settings import Settings
+from server.store import Store
+
+log = logging.getLogger("kring")
+
+# Pages load nothing from another host; inline scripts and styles are not needed either.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+class SecurityMiddleware:
+    """Refuse cross-site writes (Origin / Sec-Fetch-Site) and add protective headers."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: frozenset[str]) -> None:
+        self.app = app
+        self.allowed_origins = allowed_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if not origin_allowed(scope["method"], headers, self.allowed_origins):
+            response = PlainTextResponse(
+                "Dit verzoek komt van een andere website en is geweigerd. "
+                "(Cross-site request refused: the Origin is not allowed.)",
+                status_code=403,
+            )
+            await response(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                raw = message.setdefault("headers", [])
+                raw.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                raw.append((b"x-content-type-options", b"nosniff"))
+                raw.append((b"referrer-policy", b"no-referrer"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the application. Settings default to the environment (read once, here)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = Store.connect(settings.database_url)
+        try:
+            revision, head = await store.schema_revision(), head_revision()
+            if revision != head:
+                raise SchemaOutOfDate(
+                    f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
+                    "run `kring db upgrade` first"
+                )
+            app.state.store = store
+            yield
+        finally:
+            await store.close()
+
+    templates.env.globals.update(pages.template_globals())
+    templates.env.globals["static"] = static_url_for(load_manifest())
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        titles = {403: "Geen toegang", 404: "Niet gevonden", 405: "Dat kan hier niet",
+                  409: "Dat kan niet"}
+        return pages.error_page(request, exc.status_code,
+                                titles.get(exc.status_code, "Er ging iets mis"),
+                                exc.detail if exc.status_code != 404 or exc.detail
+                                != "Not Found" else "Deze pagina bestaat niet.")
+
+    app = Starlette(
+        routes=[*pages.routes, Mount("/static", app=static_app(), name="static")],
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPException: http_error,
+            pages.LoginRequired: pages.login_redirect,
+        },
+    )
+    app.state.settings = settings
+    app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
+    return app

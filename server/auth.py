@@ -1,0 +1,250 @@
+"""Who is asking: coordinator logins, invitation links, session cookies, origin checks."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from server.models import Account, Conference, Invitation, Participant, utcnow
+from server.settings import Settings
+from server.store import InvitationMatch, Store
+
+COORDINATOR_COOKIE = "kring_coordinator"
+PARTICIPANT_COOKIE = "kring_participant"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_hasher = PasswordHasher()
+# Verified against when an email is unknown, so a wrong email costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def new_token() -> str:
+    """An unguessable token (256 bits) for invitation links and session cookies."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(secret_key: str, token: str) -> str:
+    """The keyed hash stored instead of a token: a stolen table cannot be turned into links."""
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def password_problem(password: str) -> str | None:
+    """A reason a new password is not acceptable, in the words of the UI, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens."
+    return None
+
+
+# -- coordinator login ----------------------------------------------------------------------
+
+
+class LoginResult(Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+async def authenticate(
+    store: Store, settings: Settings, email: str, password: str
+) -> tuple[LoginResult, Account | None]:
+    """Check a login. Unknown email and wrong password look the same from outside."""
+    key = email.strip().lower()
+    now = utcnow()
+    if await store.login_locked_until(key, now):
+        return LoginResult.LOCKED, None
+    account = await store.account_by_email(key)
+    ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
+    if account is None or not ok:
+        await store.record_login_failure(key, settings.login_max_failures, now)
+        return LoginResult.WRONG, None
+    await store.clear_login_failures(key)
+    return LoginResult.OK, account
+
+
+async def start_coordinator_session(
+    store: Store, settings: Settings, account: Account, response: Response
+) -> None:
+    token = new_token()
+    expires = utcnow() + timedelta(days=settings.session_days)
+    await store.create_session(hash_token(settings.secret_key, token), account_id=account.id,
+                               expires_at=expires)
+    _set_cookie(response, settings, COORDINATOR_COOKIE, token)
+
+
+# -- invitations ----------------------------------------------------------------------------
+
+
+class LinkProblem(Enum):
+    """Why an invitation link does not open Kring (the page says what to do)."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    REMOVED = "removed"
+
+
+def invitation_problem(
+    invitation: Invitation,
+    participant: Participant,
+    conference: Conference,
+    now: datetime,
+    grace_days: int,
+) -> LinkProblem | None:
+    """Whether a link still works: not revoked, not past its expiry or the closing grace."""
+    if participant.removed_at is not None:
+        return LinkProblem.REMOVED
+    if invitation.revoked_at is not None:
+        return LinkProblem.REVOKED
+    if invitation.expires_at is not None and invitation.expires_at <= now:
+        return LinkProblem.EXPIRED
+    if conference.closed_at is not None and conference.closed_at + timedelta(
+        days=grace_days
+    ) <= now:
+        return LinkProblem.EXPIRED
+    return None
+
+
+async def issue_link(store: Store, settings: Settings, participant_id: int) -> str:
+    """Make a participant's (new) personal link; any earlier link stops working."""
+    token = new_token()
+    await store.issue_invitation(participant_id, hash_token(settings.secret_key, token))
+    return f"{settings.base_url}/i/{token}"
+
+
+async def redeem_link(
+    store: Store, settings: Settings, token: str, response: Response
+) -> tuple[LinkProblem | None, InvitationMatch | None]:
+    """Turn an invitation link into a participant session cookie on this device."""
+    match = await store.invitation_by_hash(hash_token(settings.secret_key, token))
+    if match is None:
+        return LinkProblem.UNKNOWN, None
+    problem = invitation_problem(match.invitation, match.participant, match.conference,
+                                 utcnow(), settings.invitation_grace_days)
+    if problem is not None:
+        return problem, match
+    session_token = new_token()
+    await store.create_session(hash_token(settings.secret_key, session_token),
+                               invitation_id=match.invitation.id)
+    await store.touch_invitation(match.invitation.id)
+    _set_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
+    return None, match
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoordinatorIdentity:
+    account: Account
+    session_id: int
+
+
+@dataclass(frozen=True)
+class ParticipantIdentity:
+    participant: Participant
+    conference: Conference
+    invitation: Invitation
+
+
+class CookieState(Enum):
+    ABSENT = "absent"
+    INVALID = "invalid"  # forged, ended or expired: say so, do not pretend it was never sent
+
+
+async def coordinator_of(
+    store: Store, settings: Settings, conn: HTTPConnection
+) -> CoordinatorIdentity | CookieState:
+    token = conn.cookies.get(COORDINATOR_COOKIE)
+    if not token:
+        return CookieState.ABSENT
+    match = await store.session_by_hash(hash_token(settings.secret_key, token))
+    now = utcnow()
+    if (
+        match is None
+        or match.account is None
+        or (match.session.expires_at is not None and match.session.expires_at <= now)
+    ):
+        return CookieState.INVALID
+    # Sliding expiry, written at most once an hour so page views stay read-only.
+    if now - match.session.last_seen_at > timedelta(hours=1):
+        await store.extend_session(match.session.id, now + timedelta(days=settings.session_days))
+    return CoordinatorIdentity(account=match.account, session_id=match.session.id)
+
+
+async def participant_of(
+    store: Store, settings: Settings, conn: HTTPConnection
+) -> ParticipantIdentity | CookieState:
+    token = conn.cookies.get(PARTICIPANT_COOKIE)
+    if not token:
+        return CookieState.ABSENT
+    match = await store.session_by_hash(hash_token(settings.secret_key, token))
+    if match is None or match.invitation is None:
+        return CookieState.INVALID
+    inv = match.invitation
+    if invitation_problem(inv.invitation, inv.participant, inv.conference, utcnow(),
+                          settings.invitation_grace_days):
+        return CookieState.INVALID
+    return ParticipantIdentity(participant=inv.participant, conference=inv.conference,
+                               invitation=inv.invitation)
+
+
+async def end_session(store: Store, settings: Settings, conn: HTTPConnection, cookie: str,
+                      response: Response) -> None:
+    token = conn.cookies.get(cookie)
+    if token:
+        await store.delete_session(hash_token(settings.secret_key, token))
+    response.delete_cookie(cookie, path="/", secure=settings.secure_cookies, httponly=True,
+                           samesite="lax")
+
+
+def _set_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
+    # A session cookie for participants outlives the browser session: the link is their key,
+    # and a tablet must stay signed in across a reload. Validity is checked on the server.
+    response.set_cookie(name, token, max_age=400 * 24 * 3600, path="/", httponly=True,
+                        samesite="lax", secure=settings.secure_cookies)
+
+
+# -- cross-site protection ------------------------------------------------------------------
+
+
+def origin_allowed(method: str, headers: Mapping[str, str], allowed: frozenset[str]) -> bool:
+    """Refuse state-changing requests that a browser made on behalf of another site.
+
+    Browsers send Origin on every POST and on websocket upgrades; when it is absent, the
+    Fetch metadata header tells whether the request came from another site. Requests with
+    neither come from non-browser clients, which carry no ambient cookies of ours.
+    """
+    if method.upper() in SAFE_METHODS and headers.get("upgrade", "").lower() != "websocket":
+        return True
+    origin = headers.get("origin")
+    if origin is not None:
+        return origin.lower() in allowed
+    return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")

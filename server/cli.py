@@ -1,0 +1,213 @@
+"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from server import auth
+from server.db import upgrade
+from server.models import PHASES
+from server.settings import Settings, SettingsError
+from server.store import DuplicateEmail, Store
+
+DEMO_EMAIL = "coordinator@demo.kring.example"
+DEMO_COORDINATOR = "Lotte Hendriks"
+DEMO_CLIENT = "Sam Yılmaz"
+DEMO_QUESTION = (
+    "Hoe zorgen we er samen voor dat Sam veilig thuis kan blijven wonen en volgend jaar "
+    "zijn diploma haalt?"
+)
+# About fifteen people across all roles, as at a real conference (GLOSSARY.md's figures);
+# names with Turkish and Polish letters, because families' names have them.
+DEMO_PARTICIPANTS: tuple[tuple[str, str], ...] = (
+    (DEMO_CLIENT, "client"),
+    ("Ayşe Yılmaz", "network_member"),
+    ("Mehmet Yılmaz", "network_member"),
+    ("Fatma Yılmaz", "network_member"),
+    ("Derya Yılmaz", "network_member"),
+    ("Elif Demir", "network_member"),
+    ("Jan de Boer", "network_member"),
+    ("Małgorzata Kowalska", "network_member"),
+    ("Peter Jansen", "network_member"),
+    ("Noah Bakker", "network_member"),
+    ("Karin Lindeman", "network_member"),
+    ("Iris van Dam", "professional"),
+    ("Thomas Visser", "professional"),
+    ("Sanne Smit", "mandated_professional"),
+)
+
+
+class CommandError(Exception):
+    """A CLI failure with a message for the person at the terminal."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Wachtwoord: ")
+        if password != getpass.getpass("Nog een keer: "):
+            raise CommandError("the two passwords differ")
+    problem = auth.password_problem(password)
+    if problem:
+        raise CommandError(problem)
+    return password
+
+
+async def _with_store(settings: Settings, work: Any) -> Any:
+    store = Store.connect(settings.database_url)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+async def coordinator_add(settings: Settings, email: str, name: str, password: str,
+                          role: str) -> None:
+    async def work(store: Store) -> None:
+        try:
+            await store.create_account(email, name, await auth.hash_password(password), role)
+        except DuplicateEmail as exc:
+            raise CommandError(str(exc)) from None
+
+    await _with_store(settings, work)
+
+
+async def coordinator_reset_password(settings: Settings, email: str, password: str) -> None:
+    async def work(store: Store) -> None:
+        if not await store.set_password(email, await auth.hash_password(password)):
+            raise CommandError(f"no account for {email.strip().lower()}")
+
+    await _with_store(settings, work)
+
+
+async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[str, Any] | None:
+    """Create the demo conference and return DESIGN.md's demo JSON (None if skipped)."""
+
+    async def work(store: Store) -> dict[str, Any] | None:
+        if if_empty and not await store.is_empty():
+            return None
+        password = secrets.token_urlsafe(12)
+        password_hash = await auth.hash_password(password)
+        account = await store.account_by_email(DEMO_EMAIL)
+        if account is None:
+            account = await store.create_account(DEMO_EMAIL, DEMO_COORDINATOR, password_hash)
+        else:  # a fresh password each run, so the printed one always works
+            await store.set_password(DEMO_EMAIL, password_hash)
+        conference = await store.create_conference(account, DEMO_CLIENT, DEMO_QUESTION,
+                                                   location="Buurthuis De Kring, Utrecht")
+        people = []
+        for name, role in DEMO_PARTICIPANTS:
+            participant = await store.add_participant(conference.id, name, role)
+            url = await auth.issue_link(store, settings, participant.id)
+            people.append({"name": name, "role": role, "invitation_url": url})
+        await store.set_phase(conference.id, phase)
+        await store.audit(conference.id, "cli", "conference_created", {"demo": True})
+        return {
+            "conference_id": conference.id,
+            "coordinator": {
+                "email": DEMO_EMAIL,
+                "password": password,
+                "login_url": f"{settings.base_url}/login",
+            },
+            "participants": people,
+        }
+
+    result: dict[str, Any] | None = await _with_store(settings, work)
+    return result
+
+
+def _print_demo(demo: dict[str, Any]) -> None:
+    coordinator = demo["coordinator"]
+    print(f"Demo conference {demo['conference_id']} for {DEMO_CLIENT}.")
+    print(f"Coordinator: {coordinator['login_url']}  {coordinator['email']} / "
+          f"{coordinator['password']}")
+    print("Personal links:")
+    for person in demo["participants"]:
+        print(f"  {person['name']:<22} {person['role']:<22} {person['invitation_url']}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kring", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (0.0.0.0 for tablets on the venue's network)")
+    serve.add_argument("--port", type=int, default=8000)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate the database to the newest schema")
+
+    coordinator = commands.add_parser("coordinator", help="coordinator accounts")
+    actions = coordinator.add_subparsers(dest="coordinator_command", required=True)
+    add = actions.add_parser("add", help="create a coordinator account")
+    add.add_argument("email")
+    add.add_argument("--name", help="display name (default: the part before @)")
+    add.add_argument("--admin", action="store_true",
+                     help="an admin sees every conference of the organisation")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    reset = actions.add_parser("reset-password", help="set a new password; ends all sessions")
+    reset.add_argument("email")
+    reset.add_argument("--password-stdin", action="store_true")
+
+    demo = commands.add_parser("demo", help="create a demo conference with ~15 participants")
+    demo.add_argument("--json", action="store_true", help="print the links as JSON")
+    demo.add_argument("--phase", choices=PHASES, default="information")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="only when the database has no conference yet")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return _run(args, settings)
+    except (SettingsError, CommandError) as exc:
+        print(f"kring: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port,
+                    proxy_headers=True, log_level=settings.log_level)
+    elif args.command == "db":
+        upgrade(settings.database_url)
+        print("database schema is up to date", file=sys.stderr)
+    elif args.command == "coordinator" and args.coordinator_command == "add":
+        password = _read_password(args.password_stdin)
+        name = args.name or args.email.split("@")[0]
+        role = "admin" if args.admin else "coordinator"
+        asyncio.run(coordinator_add(settings, args.email, name, password, role))
+        print(f"{role} {args.email.strip().lower()} added", file=sys.stderr)
+    elif args.command == "coordinator":
+        password = _read_password(args.password_stdin)
+        asyncio.run(coordinator_reset_password(settings, args.email, password))
+        print(f"password of {args.email.strip().lower()} changed; its sessions ended",
+              file=sys.stderr)
+    elif args.command == "demo":
+        demo = asyncio.run(create_demo(settings, args.phase, args.if_empty))
+        if demo is None:
+            print("the database already has conferences; no demo created", file=sys.stderr)
+        elif args.json:
+            print(json.dumps(demo, ensure_ascii=False, indent=2))
+        else:
+            _print_demo(demo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

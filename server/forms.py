@@ -1,0 +1,92 @@
+"""Validation of the coordinator's forms: values in, clean values or per-field errors out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+# The roles a coordinator hands out by link; the coordinator's own row comes with the account.
+INVITED_ROLES = ("client", "network_member", "professional", "mandated_professional")
+
+ROLE_LABELS = {
+    "client": "Cliënt (centrale persoon)",
+    "network_member": "Netwerklid (familie, vriend, buur)",
+    "professional": "Professional (hulpverlener)",
+    "mandated_professional": "Professional met verplicht toezicht",
+    "coordinator": "Coördinator",
+}
+
+
+@dataclass
+class FormResult:
+    """What a form gave: the values to show again, the cleaned values, the errors per field."""
+
+    values: dict[str, str]
+    cleaned: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _text(
+    result: FormResult, name: str, label: str, *, required: bool, max_length: int
+) -> None:
+    value = result.values.get(name, "").strip()
+    if required and not value:
+        result.errors[name] = f"Vul {label} in."
+    elif len(value) > max_length:
+        result.errors[name] = f"{label.capitalize()} mag hoogstens {max_length} tekens lang zijn."
+    elif any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        result.errors[name] = f"{label.capitalize()} bevat onzichtbare stuurtekens."
+    else:
+        result.cleaned[name] = value
+
+
+def _values(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: str(form.get(name) or "") for name in names}
+
+
+def conference_form(form: Mapping[str, Any]) -> FormResult:
+    result = FormResult(_values(form, ("client_name", "question", "meeting_date", "location")))
+    _text(result, "client_name", "de naam van de cliënt", required=True, max_length=200)
+    _text(result, "question", "de conferentievraag", required=True, max_length=1000)
+    _text(result, "location", "de plaats", required=False, max_length=200)
+    raw_date = result.values["meeting_date"].strip()
+    if not raw_date:
+        result.cleaned["meeting_date"] = None
+    else:
+        try:
+            result.cleaned["meeting_date"] = date.fromisoformat(raw_date)
+        except ValueError:
+            result.errors["meeting_date"] = "Geef een datum als 2026-12-31 (jaar-maand-dag)."
+    return result
+
+
+def participant_form(form: Mapping[str, Any]) -> FormResult:
+    result = FormResult(_values(form, ("name", "role")))
+    _text(result, "name", "een naam", required=True, max_length=200)
+    role = result.values["role"]
+    if role not in INVITED_ROLES:
+        result.errors["role"] = "Kies een rol uit de lijst."
+    else:
+        result.cleaned["role"] = role
+    return result
+
+
+def login_form(form: Mapping[str, Any]) -> FormResult:
+    result = FormResult(_values(form, ("email", "password")))
+    email = result.values["email"].strip()
+    if not email or "@" not in email or len(email) > 254:
+        result.errors["email"] = "Vul je e-mailadres in."
+    else:
+        result.cleaned["email"] = email
+    if not result.values["password"]:
+        result.errors["password"] = "Vul je wachtwoord in."
+    else:
+        result.cleaned["password"] = result.values["password"]
+    result.values["password"] = ""  # never echo a password back into the page
+    return result

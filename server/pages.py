@@ -1,0 +1,456 @@
+"""htmx pages: coordinator screens, invitation links and the participant's landing page.
+
+Every form also works without JavaScript: htmx requests (``HX-Request``) get the fragment
+they swap in, plain form posts get the whole page or a redirect.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import segno
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server import auth
+from server.assets import templates
+from server.forms import (
+    INVITED_ROLES,
+    ROLE_LABELS,
+    FormResult,
+    conference_form,
+    login_form,
+    participant_form,
+)
+from server.models import Conference
+from server.settings import Settings
+from server.store import NotFound, ParticipantRow, Store
+
+PHASE_LABELS = {
+    "preparation": "Voorbereiding",
+    "information": "Informatiefase",
+    "private_time": "Privétijd",
+    "presentation": "Presentatie van het plan",
+    "action_team": "Actieteam",
+    "closed": "Afgesloten",
+}
+
+PHASE_EXPLANATIONS = {
+    "preparation": "De coördinator bereidt de conferentie voor met de cliënt: wie er komen "
+    "en welke vraag het plan moet beantwoorden.",
+    "information": "Professionals en familie delen wat ze weten. Professionals met verplicht "
+    "toezicht zeggen aan welke voorwaarden het plan moet voldoen.",
+    "private_time": "De familie en het netwerk maken samen het plan, zonder de coördinator "
+    "en zonder professionals. Neem er de tijd voor die nodig is.",
+    "presentation": "De familie presenteert het plan. De coördinator stelt alleen "
+    "verhelderende vragen; iedereen zegt of hij of zij het eens is.",
+    "action_team": "Het actieteam voert het plan uit en komt minstens elke zes weken samen "
+    "om het te bespreken en bij te stellen.",
+    "closed": "De conferentie is afgesloten. Het plan blijft te lezen.",
+}
+
+LINK_PROBLEMS = {
+    auth.LinkProblem.UNKNOWN: (404, "Deze link kennen we niet",
+                               "Misschien is hij niet helemaal overgenomen."),
+    auth.LinkProblem.REVOKED: (410, "Deze link werkt niet meer",
+                               "De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
+    auth.LinkProblem.EXPIRED: (410, "Deze link is verlopen",
+                               "De conferentie is al een tijd afgesloten."),
+    auth.LinkProblem.REMOVED: (410, "Je staat niet meer op de lijst",
+                               "De coördinator heeft je uit deze conferentie gehaald."),
+}
+ASK_FOR_LINK = "Vraag de coördinator om een nieuwe persoonlijke link."
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def error_page(request: Request, status_code: int, title: str, message: str,
+               action: str = "") -> Response:
+    return render(request, "error.html", status_code, title=title, message=message,
+                  action=action)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _qr_svg(url: str, title: str) -> str:
+    return str(segno.make(url, error="m").svg_inline(scale=5, border=2, title=title))
+
+
+# -- access ---------------------------------------------------------------------------------
+
+
+class LoginRequired(Exception):
+    """Raised by coordinator pages when nobody (valid) is logged in."""
+
+    def __init__(self, expired: bool) -> None:
+        self.expired = expired
+
+
+async def _coordinator(request: Request) -> auth.CoordinatorIdentity:
+    who = await auth.coordinator_of(_store(request), _settings(request), request)
+    if isinstance(who, auth.CookieState):
+        raise LoginRequired(expired=who is auth.CookieState.INVALID)
+    return who
+
+
+async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, Conference]:
+    """The logged-in coordinator and the conference in the URL, if it is theirs to run."""
+    who = await _coordinator(request)
+    conference = await _store(request).conference(request.path_params["conference_id"])
+    if conference is None:
+        raise HTTPException(404, "Deze conferentie bestaat niet (meer).")
+    if conference.owner_id != who.account.id and who.account.role != "admin":
+        raise HTTPException(403, "Deze conferentie wordt door een andere coördinator begeleid.")
+    return who, conference
+
+
+def _actor(who: auth.CoordinatorIdentity) -> str:
+    return f"coordinator:{who.account.id}"
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    target = request.url.path
+    query = f"?next={target}" if target.startswith("/") and not target.startswith("//") else ""
+    if exc.expired:
+        query += ("&" if query else "?") + "expired=1"
+    return RedirectResponse(f"/login{query}", status_code=303)
+
+
+# -- home, login, logout --------------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    if isinstance(await auth.coordinator_of(_store(request), _settings(request), request),
+                  auth.CoordinatorIdentity):
+        return RedirectResponse("/conferences", status_code=303)
+    who = await auth.participant_of(_store(request), _settings(request), request)
+    if isinstance(who, auth.ParticipantIdentity):
+        return RedirectResponse(f"/c/{who.conference.id}", status_code=303)
+    return render(request, "home.html")
+
+
+def _safe_next(raw: str | None) -> str:
+    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/conferences"
+
+
+async def login(request: Request) -> Response:
+    next_url = _safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        notice = ("Je was te lang weg of je sessie is beëindigd. Log opnieuw in."
+                  if request.query_params.get("expired") else "")
+        return render(request, "login.html", form=FormResult({"email": ""}), next_url=next_url,
+                      notice=notice)
+    form = login_form(await request.form())
+    if not form.ok:
+        return render(request, "login.html", 400, form=form, next_url=next_url)
+    store, settings = _store(request), _settings(request)
+    result, account = await auth.authenticate(store, settings, form.cleaned["email"],
+                                              form.cleaned["password"])
+    if result is auth.LoginResult.LOCKED:
+        form.errors["form"] = ("Te veel mislukte pogingen voor dit e-mailadres. "
+                               "Probeer het over een kwartier opnieuw.")
+        return render(request, "login.html", 429, form=form, next_url=next_url)
+    if account is None:
+        form.errors["form"] = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
+        return render(request, "login.html", 401, form=form, next_url=next_url)
+    response = RedirectResponse(next_url, status_code=303)
+    await auth.start_coordinator_session(store, settings, account, response)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    await auth.end_session(_store(request), _settings(request), request,
+                           auth.COORDINATOR_COOKIE, response)
+    return response
+
+
+# -- conferences ----------------------------------------------------------------------------
+
+
+async def conference_list(request: Request) -> Response:
+    who = await _coordinator(request)
+    summaries = await _store(request).conferences_for(who.account)
+    return render(request, "conferences/list.html", who=who, summaries=summaries)
+
+
+async def conference_new(request: Request) -> Response:
+    who = await _coordinator(request)
+    if request.method == "GET":
+        return render(request, "conferences/form.html", who=who, conference=None,
+                      form=FormResult({}))
+    form = conference_form(await request.form())
+    if not form.ok:
+        return render(request, "conferences/form.html", 400, who=who, conference=None, form=form)
+    store = _store(request)
+    conference = await store.create_conference(who.account, **form.cleaned)
+    await store.audit(conference.id, _actor(who), "conference_created")
+    return RedirectResponse(f"/conferences/{conference.id}", status_code=303)
+
+
+async def conference_edit(request: Request) -> Response:
+    who, conference = await _own_conference(request)
+    if request.method == "GET":
+        values = {
+            "client_name": conference.client_name,
+            "question": conference.question,
+            "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date
+            else "",
+            "location": conference.location,
+        }
+        return render(request, "conferences/form.html", who=who, conference=conference,
+                      form=FormResult(values))
+    form = conference_form(await request.form())
+    if not form.ok:
+        return render(request, "conferences/form.html", 400, who=who, conference=conference,
+                      form=form)
+    store = _store(request)
+    await store.update_conference(conference.id, **form.cleaned)
+    await store.audit(conference.id, _actor(who), "conference_edited",
+                      {"fields": sorted(form.cleaned)})
+    return RedirectResponse(f"/conferences/{conference.id}", status_code=303)
+
+
+async def _participants_view(
+    request: Request,
+    who: auth.CoordinatorIdentity,
+    conference: Conference,
+    *,
+    status_code: int = 200,
+    form: FormResult | None = None,
+    new_link: dict[str, Any] | None = None,
+    flash: str = "",
+) -> Response:
+    """The conference page, or just its participants section for an htmx swap."""
+    rows = await _store(request).participants(conference.id)
+    context: dict[str, Any] = {
+        "who": who,
+        "conference": conference,
+        "rows": rows,
+        "form": form or FormResult({"role": "network_member"}),
+        "new_link": new_link,
+        "flash": flash,
+        "roles": INVITED_ROLES,
+    }
+    name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
+    return render(request, name, status_code, **context)
+
+
+async def conference_detail(request: Request) -> Response:
+    who, conference = await _own_conference(request)
+    return await _participants_view(request, who, conference)
+
+
+async def _link_payload(request: Request, participant_id: int, name: str, role: str) -> dict[str, Any]:
+    url = await auth.issue_link(_store(request), _settings(request), participant_id)
+    return {"participant_id": participant_id, "name": name, "role": role, "url": url,
+            "qr": _qr_svg(url, f"Persoonlijke link van {name}")}
+
+
+async def participant_add(request: Request) -> Response:
+    who, conference = await _own_conference(request)
+    form = participant_form(await request.form())
+    if not form.ok:
+        return await _participants_view(request, who, conference, status_code=400, form=form)
+    store = _store(request)
+    participant = await store.add_participant(conference.id, form.cleaned["name"],
+                                              form.cleaned["role"])
+    await store.audit(conference.id, _actor(who), "participant_added",
+                      {"participant_id": participant.id, "role": participant.role})
+    link = await _link_payload(request, participant.id, participant.name, participant.role)
+    return await _participants_view(request, who, conference, new_link=link,
+                                    flash=f"{participant.name} is toegevoegd.")
+
+
+async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentity, Conference,
+                                                         Any]:
+    who, conference = await _own_conference(request)
+    try:
+        participant_id = int(request.path_params["participant_id"])
+    except ValueError:
+        raise HTTPException(404, "Deze deelnemer bestaat niet.") from None
+    participant = await _store(request).participant(conference.id, participant_id)
+    if participant is None:
+        raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.")
+    if participant.role == "coordinator":
+        raise HTTPException(409, "De coördinator logt in met een account en heeft geen "
+                                 "persoonlijke link.")
+    return who, conference, participant
+
+
+async def participant_link(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request)
+    link = await _link_payload(request, participant.id, participant.name, participant.role)
+    await _store(request).audit(conference.id, _actor(who), "link_issued",
+                                {"participant_id": participant.id})
+    return await _participants_view(
+        request, who, conference, new_link=link,
+        flash=f"Nieuwe link voor {participant.name}. De vorige link werkt niet meer.")
+
+
+async def participant_revoke(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request)
+    store = _store(request)
+    await store.revoke_invitation(participant.id)
+    await store.audit(conference.id, _actor(who), "link_revoked",
+                      {"participant_id": participant.id})
+    return await _participants_view(
+        request, who, conference,
+        flash=f"De link van {participant.name} werkt niet meer, op geen enkel apparaat.")
+
+
+async def participant_remove(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request)
+    store = _store(request)
+    try:
+        await store.remove_participant(conference.id, participant.id)
+    except NotFound:
+        raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.") from None
+    await store.audit(conference.id, _actor(who), "participant_removed",
+                      {"participant_id": participant.id})
+    return await _participants_view(request, who, conference,
+                                    flash=f"{participant.name} is van de lijst gehaald.")
+
+
+async def invitation_cards(request: Request) -> Response:
+    """Choose whose cards to print (GET), then reissue their links as a printable sheet (POST)."""
+    who, conference = await _own_conference(request)
+    rows = [r for r in await _store(request).participants(conference.id)
+            if r.participant.role != "coordinator"]
+    if request.method == "GET":
+        return render(request, "conferences/cards_choose.html", who=who, conference=conference,
+                      rows=rows, error="")
+    form = await request.form()
+    chosen = {str(v) for v in form.getlist("participant")}
+    selected: list[ParticipantRow] = [r for r in rows if str(r.participant.id) in chosen]
+    if not selected:
+        return render(request, "conferences/cards_choose.html", 400, who=who,
+                      conference=conference, rows=rows, error="Kies minstens één persoon.")
+    cards = [await _link_payload(request, r.participant.id, r.participant.name,
+                                 r.participant.role) for r in selected]
+    await _store(request).audit(conference.id, _actor(who), "cards_printed",
+                                {"participant_ids": [c["participant_id"] for c in cards]})
+    return render(request, "conferences/cards_sheet.html", who=who, conference=conference,
+                  cards=cards)
+
+
+# -- participants ---------------------------------------------------------------------------
+
+
+async def open_invitation(request: Request) -> Response:
+    """A personal link: sign this device in as that participant, then show their page."""
+    store, settings = _store(request), _settings(request)
+    response = RedirectResponse("/", status_code=303)
+    problem, match = await auth.redeem_link(store, settings, request.path_params["token"],
+                                            response)
+    if problem is not None:
+        if match is not None:
+            await store.audit(match.conference.id, f"participant:{match.participant.id}",
+                              "link_refused", {"reason": problem.value})
+        status, title, message = LINK_PROBLEMS[problem]
+        return error_page(request, status, title, message, ASK_FOR_LINK)
+    assert match is not None
+    await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
+    response.headers["location"] = f"/c/{match.conference.id}"
+    return response
+
+
+async def _participant_here(request: Request) -> auth.ParticipantIdentity | Response:
+    """The participant on this device, if they belong to the conference in the URL."""
+    store, settings = _store(request), _settings(request)
+    conference_id = request.path_params["conference_id"]
+    who = await auth.participant_of(store, settings, request)
+    if isinstance(who, auth.ParticipantIdentity) and who.conference.id == conference_id:
+        return who
+    coordinator = await auth.coordinator_of(store, settings, request)
+    if isinstance(coordinator, auth.CoordinatorIdentity):
+        return RedirectResponse(f"/conferences/{conference_id}", status_code=303)
+    if who is auth.CookieState.INVALID:
+        return error_page(request, 401, "Je bent niet (meer) aangemeld op dit apparaat",
+                          "Je link is ingetrokken of vervangen, of je aanmelding is niet geldig.",
+                          "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
+                          "coördinator dan om een nieuwe.")
+    if who is auth.CookieState.ABSENT:
+        return error_page(request, 401, "Open eerst je persoonlijke link",
+                          "Kring herkent je aan de link die je van de coördinator kreeg.",
+                          "Open die link op dit apparaat.")
+    return error_page(request, 403, "Dit is een andere conferentie",
+                      "Je bent op dit apparaat aangemeld voor een andere conferentie.",
+                      "Open de persoonlijke link die bij deze conferentie hoort.")
+
+
+async def participant_home(request: Request) -> Response:
+    who = await _participant_here(request)
+    if isinstance(who, Response):
+        return who
+    return render(request, "participant/landing.html", me=who.participant,
+                  conference=who.conference, show_privacy=who.participant.privacy_seen_at is None)
+
+
+async def participant_privacy_seen(request: Request) -> Response:
+    who = await _participant_here(request)
+    if isinstance(who, Response):
+        return who
+    await _store(request).mark_privacy_seen(who.participant.id)
+    return RedirectResponse(f"/c/{who.conference.id}", status_code=303)
+
+
+async def privacy(request: Request) -> Response:
+    return render(request, "privacy.html")
+
+
+async def healthz(request: Request) -> Response:
+    return Response("ok", media_type="text/plain")
+
+
+def template_globals() -> dict[str, Any]:
+    return {
+        "PHASE_LABELS": PHASE_LABELS,
+        "PHASE_EXPLANATIONS": PHASE_EXPLANATIONS,
+        "ROLE_LABELS": ROLE_LABELS,
+        "today": date.today,
+    }
+
+
+routes = [
+    Route("/", home),
+    Route("/healthz", healthz),
+    Route("/privacy", privacy),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/conferences", conference_list),
+    Route("/conferences/new", conference_new, methods=["GET", "POST"]),
+    Route("/conferences/{conference_id}", conference_detail),
+    Route("/conferences/{conference_id}/edit", conference_edit, methods=["GET", "POST"]),
+    Route("/conferences/{conference_id}/participants", participant_add, methods=["POST"]),
+    Route("/conferences/{conference_id}/participants/{participant_id}/link", participant_link,
+          methods=["POST"]),
+    Route("/conferences/{conference_id}/participants/{participant_id}/revoke",
+          participant_revoke, methods=["POST"]),
+    Route("/conferences/{conference_id}/participants/{participant_id}/remove",
+          participant_remove, methods=["POST"]),
+    Route("/conferences/{conference_id}/cards", invitation_cards, methods=["GET", "POST"]),
+    Route("/i/{token}", open_invitation),
+    Route("/c/{conference_id}", participant_home),
+    Route("/c/{conference_id}/privacy", participant_privacy_seen, methods=["POST"]),
+]

@@ -1,0 +1,229 @@
+"""All of Kring's configuration, read once from ``KRING_*`` environment variables.
+
+Each setting is declared exactly once below (name, type, default, help). The README's
+configuration table is checked against these declarations by a test, so a setting cannot
+exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared environment variable."""
+
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "KRING_INSTANCE_DIR",
+        "instance",
+        "Folder for this installation's own files: the SQLite database and the generated "
+        "secret key.",
+    ),
+    Setting(
+        "KRING_DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the database. Default: SQLite file `kring.db` in the instance "
+        "folder (aiosqlite, WAL). Production: `postgresql+asyncpg://user@host/db`.",
+    ),
+    Setting(
+        "KRING_SECRET_KEY",
+        None,
+        "Key that peppers the stored hashes of invitation and session tokens (at least 32 "
+        "characters). If unset, one is generated on first run and kept in "
+        "`instance/secret_key`.",
+    ),
+    Setting(
+        "KRING_BASE_URL",
+        "http://127.0.0.1:8000",
+        "The address people use to reach Kring (scheme, host, port, no path); invitation "
+        "links and QR codes point here. Behind HTTPS set `https://...`: cookies then become "
+        "Secure.",
+    ),
+    Setting(
+        "KRING_ALLOWED_ORIGINS",
+        "",
+        "Extra origins (comma separated) allowed to post forms and open websockets, besides "
+        "the origin of `KRING_BASE_URL`.",
+    ),
+    Setting(
+        "KRING_SESSION_DAYS",
+        "30",
+        "How many days a coordinator stays logged in without using Kring.",
+    ),
+    Setting(
+        "KRING_INVITATION_GRACE_DAYS",
+        "30",
+        "How many days invitation links keep working after a conference closes.",
+    ),
+    Setting(
+        "KRING_LOGIN_MAX_FAILURES",
+        "5",
+        "Failed logins for one email address within 15 minutes before further attempts are "
+        "refused for 15 minutes.",
+    ),
+    Setting(
+        "KRING_LOG_LEVEL",
+        "info",
+        "Log level: debug, info, warning or error.",
+    ),
+)
+
+
+def _positive_int(env: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{env} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{env} must be at least 1, got {value}")
+    return value
+
+
+def _origin(env: str, raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{env} must look like https://kring.example.org, got {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(f"{env} must not contain a path, got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one Kring process."""
+
+    instance_dir: Path
+    database_url: str
+    secret_key: str = field(repr=False)
+    base_url: str
+    allowed_origins: frozenset[str]
+    session_days: int
+    invitation_grace_days: int
+    login_max_failures: int
+    log_level: str
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every ``KRING_*`` variable; raise SettingsError naming a bad one."""
+        env = os.environ if environ is None else environ
+        get: Callable[[str], str] = lambda name: _raw(env, name)  # noqa: E731
+
+        instance_dir = Path(get("KRING_INSTANCE_DIR")).expanduser().resolve()
+        database_url = get("KRING_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{instance_dir / 'kring.db'}"
+        )
+        database_url = _database_url(database_url)
+        base_url = _origin("KRING_BASE_URL", get("KRING_BASE_URL"))
+        origins = {base_url, *_loopback_aliases(base_url)}
+        for item in get("KRING_ALLOWED_ORIGINS").split(","):
+            if item.strip():
+                origins.add(_origin("KRING_ALLOWED_ORIGINS", item))
+        log_level = get("KRING_LOG_LEVEL").lower()
+        if log_level not in ("debug", "info", "warning", "error"):
+            raise SettingsError(
+                f"KRING_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}"
+            )
+        secret = get("KRING_SECRET_KEY")
+        if secret and len(secret) < 32:
+            raise SettingsError("KRING_SECRET_KEY must be at least 32 characters long")
+        return cls(
+            instance_dir=instance_dir,
+            database_url=database_url,
+            secret_key=secret or _instance_secret(instance_dir),
+            base_url=base_url,
+            allowed_origins=frozenset(origins),
+            session_days=_positive_int("KRING_SESSION_DAYS", get("KRING_SESSION_DAYS")),
+            invitation_grace_days=_positive_int(
+                "KRING_INVITATION_GRACE_DAYS", get("KRING_INVITATION_GRACE_DAYS")
+            ),
+            login_max_failures=_positive_int(
+                "KRING_LOGIN_MAX_FAILURES", get("KRING_LOGIN_MAX_FAILURES")
+            ),
+            log_level=log_level,
+        )
+
+
+_DECLARED = {s.env: s for s in SETTINGS}
+
+
+def _raw(environ: Mapping[str, str], name: str) -> str:
+    declared = _DECLARED[name]
+    return environ.get(name, declared.default or "")
+
+
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(f"KRING_DATABASE_URL is not a database URL: {raw!r}") from None
+    # One code path, two dialects: plain driver names are mapped to their async drivers.
+    if url.drivername in ("sqlite", "sqlite+aiosqlite"):
+        url = url.set(drivername="sqlite+aiosqlite")
+    elif url.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        url = url.set(drivername="postgresql+asyncpg")
+    else:
+        raise SettingsError(
+            f"KRING_DATABASE_URL must be a SQLite or PostgreSQL URL, got {url.drivername!r}"
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _instance_secret(instance_dir: Path) -> str:
+    """Return the instance's secret key, creating it (mode 0600) on first run."""
+    path = instance_dir / "secret_key"
+    try:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        secret = path.read_text().strip()
+    except FileExistsError:  # another process made it between exists() and open()
+        secret = path.read_text().strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"KRING_INSTANCE_DIR {str(instance_dir)!r} is not writable ({exc.strerror}); "
+            "set KRING_SECRET_KEY or choose another folder"
+        ) from None
+    if len(secret) < 32:
+        raise SettingsError(f"{path} holds a secret key shorter than 32 characters")
+    return secret
+
+
+def _loopback_aliases(origin: str) -> set[str]:
+    """On a developer's machine, localhost and 127.0.0.1 are the same place."""
+    parts = urlsplit(origin)
+    names = {"localhost", "127.0.0.1", "[::1]"}
+    if parts.hostname is None or (
+        parts.hostname not in names and parts.hostname != "::1"
+    ):
+        return set()
+    port = f":{parts.port}" if parts.port else ""
+    return {f"{parts.scheme}://{name}{port}" for name in names}

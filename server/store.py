@@ -1,0 +1,479 @@
+"""The only module that speaks SQL: async functions over Kring's tables.
+
+One code path for SQLite (aiosqlite, WAL, synchronous=FULL) and PostgreSQL (asyncpg); the
+dialect is configuration. Functions return detached ORM rows (``expire_on_commit=False``),
+which callers treat as read-only values.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from server.models import (
+    PHASES,
+    Account,
+    AuditEvent,
+    Conference,
+    Invitation,
+    LoginThrottle,
+    Participant,
+    Session,
+    utcnow,
+)
+
+LOGIN_WINDOW = timedelta(minutes=15)
+
+
+class StoreError(Exception):
+    """A request the data cannot satisfy (the message is safe to show)."""
+
+
+class DuplicateEmail(StoreError):
+    pass
+
+
+class NotFound(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A participant with what the coordinator needs to know about their link."""
+
+    participant: Participant
+    has_link: bool
+    link_created_at: datetime | None
+    link_last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ConferenceSummary:
+    conference: Conference
+    participant_count: int
+
+
+@dataclass(frozen=True)
+class InvitationMatch:
+    invitation: Invitation
+    participant: Participant
+    conference: Conference
+
+
+@dataclass(frozen=True)
+class SessionMatch:
+    session: Session
+    account: Account | None
+    invitation: InvitationMatch | None
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Make the engine; SQLite connections get WAL, synchronous=FULL and foreign keys."""
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(database_url, pool_pre_ping=True)
+
+
+def new_conference_id() -> str:
+    """An id for URLs: short, but not guessable by counting."""
+    return secrets.token_urlsafe(9)
+
+
+class Store:
+    """Async access to the database. One instance per process."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, database_url: str) -> Store:
+        return cls(create_engine(database_url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at, or None if it was never migrated."""
+        async with self.engine.connect() as conn:
+            try:
+                result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # the table does not exist yet
+                return None
+            row = result.first()
+            return None if row is None else str(row[0])
+
+    async def is_empty(self) -> bool:
+        async with self._sessions() as db:
+            count = await db.scalar(select(func.count()).select_from(Conference))
+            return not count
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def create_account(
+        self, email: str, name: str, password_hash: str, role: str = "coordinator"
+    ) -> Account:
+        account = Account(email=email.strip().lower(), name=name, password_hash=password_hash,
+                          role=role)
+        async with self._sessions() as db:
+            db.add(account)
+            try:
+                await db.commit()
+            except IntegrityError:
+                raise DuplicateEmail(f"an account for {account.email} already exists") from None
+        return account
+
+    async def account_by_email(self, email: str) -> Account | None:
+        async with self._sessions() as db:
+            return await db.scalar(select(Account).where(Account.email == email.strip().lower()))
+
+    async def set_password(self, email: str, password_hash: str) -> bool:
+        """Replace the password and end every session of that account."""
+        async with self._sessions() as db:
+            account = await db.scalar(
+                select(Account).where(Account.email == email.strip().lower())
+            )
+            if account is None:
+                return False
+            account.password_hash = password_hash
+            await db.execute(Session.__table__.delete().where(Session.account_id == account.id))
+            await db.commit()
+            return True
+
+    # -- login throttling -----------------------------------------------------------------
+
+    async def login_locked_until(self, key: str, now: datetime) -> datetime | None:
+        async with self._sessions() as db:
+            row = await db.get(LoginThrottle, key)
+            if row and row.locked_until and row.locked_until > now:
+                return row.locked_until
+            return None
+
+    async def record_login_failure(self, key: str, max_failures: int, now: datetime) -> None:
+        async with self._sessions() as db:
+            row = await db.get(LoginThrottle, key)
+            if row is None:
+                row = LoginThrottle(key=key, failures=0, window_start=now)
+                db.add(row)
+            if now - row.window_start > LOGIN_WINDOW:
+                row.failures, row.window_start, row.locked_until = 0, now, None
+            row.failures += 1
+            if row.failures >= max_failures:
+                row.locked_until = now + LOGIN_WINDOW
+            try:
+                await db.commit()
+            except IntegrityError:  # a concurrent first failure made the row; count it once
+                await db.rollback()
+
+    async def clear_login_failures(self, key: str) -> None:
+        async with self._sessions() as db:
+            await db.execute(LoginThrottle.__table__.delete().where(LoginThrottle.key == key))
+            await db.commit()
+
+    # -- conferences ----------------------------------------------------------------------
+
+    async def create_conference(
+        self,
+        owner: Account,
+        client_name: str,
+        question: str,
+        meeting_date: date | None = None,
+        location: str = "",
+        phase: str = "preparation",
+    ) -> Conference:
+        """Create a conference; its coordinator gets a participant row with role coordinator."""
+        conference = Conference(
+            id=new_conference_id(), owner_id=owner.id, client_name=client_name,
+            question=question, meeting_date=meeting_date, location=location, phase=phase,
+            closed_at=utcnow() if phase == "closed" else None,
+        )
+        async with self._sessions() as db:
+            db.add(conference)
+            await db.flush()
+            db.add(Participant(conference_id=conference.id, name=owner.name, role="coordinator",
+                               account_id=owner.id))
+            await db.commit()
+        return conference
+
+    async def conference(self, conference_id: str) -> Conference | None:
+        async with self._sessions() as db:
+            return await db.get(Conference, conference_id)
+
+    async def update_conference(self, conference_id: str, **fields: Any) -> Conference:
+        allowed = {"client_name", "question", "meeting_date", "location"}
+        if not set(fields) <= allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        async with self._sessions() as db:
+            conference = await db.get(Conference, conference_id)
+            if conference is None:
+                raise NotFound("conference not found")
+            for name, value in fields.items():
+                setattr(conference, name, value)
+            conference.updated_at = utcnow()
+            await db.commit()
+            return conference
+
+    async def set_phase(self, conference_id: str, phase: str) -> Conference:
+        """Store the phase. (Which transitions are legal is rooms/phases.py's business.)"""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        async with self._sessions() as db:
+            conference = await db.get(Conference, conference_id)
+            if conference is None:
+                raise NotFound("conference not found")
+            conference.phase = phase
+            conference.closed_at = utcnow() if phase == "closed" else None
+            conference.updated_at = utcnow()
+            await db.commit()
+            return conference
+
+    async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
+        """The conferences an account may see (an admin sees all), newest first."""
+        count = (
+            select(func.count(Participant.id))
+            .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
+            .scalar_subquery()
+        )
+        query = select(Conference, count).order_by(Conference.created_at.desc())
+        if account.role != "admin":
+            query = query.where(Conference.owner_id == account.id)
+        async with self._sessions() as db:
+            rows = (await db.execute(query)).all()
+        return [ConferenceSummary(conference=c, participant_count=n) for c, n in rows]
+
+    # -- participants ---------------------------------------------------------------------
+
+    async def add_participant(
+        self, conference_id: str, name: str, role: str, account_id: int | None = None
+    ) -> Participant:
+        participant = Participant(conference_id=conference_id, name=name, role=role,
+                                  account_id=account_id)
+        async with self._sessions() as db:
+            db.add(participant)
+            await db.commit()
+        return participant
+
+    async def participant(self, conference_id: str, participant_id: int) -> Participant | None:
+        """An active participant of this conference (never one of another conference)."""
+        async with self._sessions() as db:
+            return await db.scalar(
+                select(Participant).where(
+                    Participant.id == participant_id,
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                )
+            )
+
+    async def participants(self, conference_id: str) -> list[ParticipantRow]:
+        """Active participants in the order they were added, with their link's state."""
+        active = (
+            select(Invitation)
+            .where(Invitation.revoked_at.is_(None))
+            .subquery()
+        )
+        query = (
+            select(Participant, active.c.created_at, active.c.last_used_at)
+            .outerjoin(active, active.c.participant_id == Participant.id)
+            .where(Participant.conference_id == conference_id, Participant.removed_at.is_(None))
+            .order_by(Participant.id)
+        )
+        async with self._sessions() as db:
+            rows = (await db.execute(query)).all()
+        return [
+            ParticipantRow(participant=p, has_link=created is not None,
+                           link_created_at=created, link_last_used_at=used)
+            for p, created, used in rows
+        ]
+
+    async def remove_participant(self, conference_id: str, participant_id: int) -> Participant:
+        """Mark someone removed, revoke their link and end their sessions on every device."""
+        now = utcnow()
+        async with self._sessions() as db:
+            participant = await db.scalar(
+                select(Participant).where(
+                    Participant.id == participant_id,
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                )
+            )
+            if participant is None:
+                raise NotFound("participant not found")
+            participant.removed_at = now
+            await self._revoke(db, participant_id, now)
+            await db.commit()
+            return participant
+
+    async def mark_privacy_seen(self, participant_id: int) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Participant)
+                .where(Participant.id == participant_id, Participant.privacy_seen_at.is_(None))
+                .values(privacy_seen_at=utcnow())
+            )
+            await db.commit()
+
+    # -- invitations ----------------------------------------------------------------------
+
+    async def issue_invitation(
+        self, participant_id: int, token_hash: str, expires_at: datetime | None = None
+    ) -> Invitation:
+        """Give a participant a new link; any earlier link stops working at once."""
+        now = utcnow()
+        async with self._sessions() as db:
+            await self._revoke(db, participant_id, now)
+            invitation = Invitation(participant_id=participant_id, token_hash=token_hash,
+                                    created_at=now, expires_at=expires_at)
+            db.add(invitation)
+            await db.commit()
+        return invitation
+
+    async def revoke_invitation(self, participant_id: int) -> int:
+        """Revoke a participant's link and end its sessions; returns how many were revoked."""
+        async with self._sessions() as db:
+            revoked = await self._revoke(db, participant_id, utcnow())
+            await db.commit()
+            return revoked
+
+    @staticmethod
+    async def _revoke(db: Any, participant_id: int, now: datetime) -> int:
+        ids = (
+            await db.scalars(
+                select(Invitation.id).where(
+                    Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None)
+                )
+            )
+        ).all()
+        if ids:
+            await db.execute(
+                update(Invitation).where(Invitation.id.in_(ids)).values(revoked_at=now)
+            )
+            await db.execute(Session.__table__.delete().where(Session.invitation_id.in_(ids)))
+        return len(ids)
+
+    async def expire_invitation(self, participant_id: int, expires_at: datetime) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Invitation)
+                .where(Invitation.participant_id == participant_id,
+                       Invitation.revoked_at.is_(None))
+                .values(expires_at=expires_at)
+            )
+            await db.commit()
+
+    async def invitation_by_hash(self, token_hash: str) -> InvitationMatch | None:
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    select(Invitation, Participant, Conference)
+                    .join(Participant, Participant.id == Invitation.participant_id)
+                    .join(Conference, Conference.id == Participant.conference_id)
+                    .where(Invitation.token_hash == token_hash)
+                )
+            ).first()
+        if row is None:
+            return None
+        return InvitationMatch(invitation=row[0], participant=row[1], conference=row[2])
+
+    async def touch_invitation(self, invitation_id: int) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Invitation).where(Invitation.id == invitation_id)
+                .values(last_used_at=utcnow())
+            )
+            await db.commit()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        token_hash: str,
+        *,
+        account_id: int | None = None,
+        invitation_id: int | None = None,
+        expires_at: datetime | None = None,
+    ) -> Session:
+        if (account_id is None) == (invitation_id is None):
+            raise ValueError("a session belongs to exactly one account or one invitation")
+        session = Session(token_hash=token_hash, account_id=account_id,
+                          invitation_id=invitation_id, expires_at=expires_at)
+        async with self._sessions() as db:
+            db.add(session)
+            await db.commit()
+        return session
+
+    async def session_by_hash(self, token_hash: str) -> SessionMatch | None:
+        """The session with its account or invitation; validity is the caller's decision."""
+        async with self._sessions() as db:
+            session = await db.scalar(select(Session).where(Session.token_hash == token_hash))
+            if session is None:
+                return None
+            if session.account_id is not None:
+                account = await db.get(Account, session.account_id)
+                return SessionMatch(session=session, account=account, invitation=None)
+            row = (
+                await db.execute(
+                    select(Invitation, Participant, Conference)
+                    .join(Participant, Participant.id == Invitation.participant_id)
+                    .join(Conference, Conference.id == Participant.conference_id)
+                    .where(Invitation.id == session.invitation_id)
+                )
+            ).first()
+        match = None if row is None else InvitationMatch(*row)
+        return SessionMatch(session=session, account=None, invitation=match)
+
+    async def extend_session(self, session_id: int, expires_at: datetime | None) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Session).where(Session.id == session_id)
+                .values(last_seen_at=utcnow(), expires_at=expires_at)
+            )
+            await db.commit()
+
+    async def delete_session(self, token_hash: str) -> None:
+        async with self._sessions() as db:
+            await db.execute(Session.__table__.delete().where(Session.token_hash == token_hash))
+            await db.commit()
+
+    # -- audit ----------------------------------------------------------------------------
+
+    async def audit(
+        self,
+        conference_id: str | None,
+        actor: str,
+        kind: str,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        event_row = AuditEvent(conference_id=conference_id, actor=actor, kind=kind,
+                               detail=detail or {})
+        async with self._sessions() as db:
+            db.add(event_row)
+            await db.commit()
+        return event_row
+
+    async def audit_events(self, conference_id: str) -> Sequence[AuditEvent]:
+        async with self._sessions() as db:
+            return (
+                await db.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.conference_id == conference_id)
+                    .order_by(AuditEvent.at, AuditEvent.id)
+                )
+            ).all()

@@ -1,0 +1,179 @@
+// Bundle web/src/app.js and web/src/app.css into web/static/build/ with
+// content-hashed names, and write web/static/build/manifest.json:
+//
+//   {"app.js": "build/app-<HASH>.js", "app.css": "build/app-<HASH>.css"}
+//
+// Paths in the manifest are relative to web/static (the directory served at
+// /static), so a template can emit url_for("static", path=manifest["app.js"]).
+//
+//   node build.mjs          one-off build (exit code 1 on any failure)
+//   node build.mjs --watch  rebuild on change, rewriting the manifest each time
+
+import { mkdir, readdir, rm, writeFile, rename } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import * as esbuild from "esbuild";
+
+const webDir = path.dirname(fileURLToPath(import.meta.url));
+const staticDir = path.join(webDir, "static");
+const outDir = path.join(staticDir, "build");
+const manifestPath = path.join(outDir, "manifest.json");
+
+// Logical name (manifest key) -> source file, relative to web/.
+const entries = {
+  "app.js": "src/app.js",
+  "app.css": "src/app.css",
+};
+
+const watch = process.argv.includes("--watch");
+
+/** @type {import("esbuild").BuildOptions} */
+const options = {
+  absWorkingDir: webDir,
+  entryPoints: Object.values(entries),
+  outdir: outDir,
+  outbase: "src",
+  entryNames: "[name]-[hash]",
+  assetNames: "assets/[name]-[hash]",
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  // ES2019 syntax; browser versions so CSS is lowered sensibly too
+  // (iPadOS 14 / older Android tablets are still common in this field).
+  target: ["es2019", "chrome87", "edge88", "firefox78", "safari14"],
+  minify: !watch,
+  sourcemap: "linked", // separate .map files + sourceMappingURL comment
+  metafile: true,
+  write: true,
+  logLevel: "warning",
+  logOverride: {
+    // htmx uses eval() deliberately (hx-on, js: values); harmless here.
+    "direct-eval": "silent",
+  },
+};
+
+function fail(message, err) {
+  console.error(`\nbuild.mjs: BUILD FAILED: ${message}`);
+  if (err && !(err.errors && err.errors.length)) {
+    // esbuild already printed its own errors; print anything else.
+    console.error(err && err.stack ? err.stack : err);
+  }
+  process.exitCode = 1;
+}
+
+function toPosix(p) {
+  return p.split(path.sep).join("/");
+}
+
+/** Build the manifest from esbuild's metafile. */
+function manifestFrom(metafile) {
+  const bySource = new Map(
+    Object.entries(entries).map(([logical, src]) => [toPosix(path.normalize(src)), logical]),
+  );
+  const manifest = {};
+  for (const [outPath, info] of Object.entries(metafile.outputs)) {
+    if (!info.entryPoint || outPath.endsWith(".map")) continue;
+    const logical = bySource.get(toPosix(path.normalize(info.entryPoint)));
+    if (!logical) continue;
+    const abs = path.resolve(webDir, outPath);
+    if (manifest[logical]) {
+      throw new Error(`two outputs for ${logical}: ${manifest[logical]} and ${outPath}`);
+    }
+    manifest[logical] = toPosix(path.relative(staticDir, abs));
+  }
+  for (const logical of Object.keys(entries)) {
+    if (!manifest[logical]) {
+      throw new Error(`no output found for ${logical} in esbuild's metafile`);
+    }
+    const ext = path.extname(logical);
+    if (path.extname(manifest[logical]) !== ext) {
+      throw new Error(`output for ${logical} has unexpected extension: ${manifest[logical]}`);
+    }
+  }
+  // Stable key order (that of `entries`).
+  return Object.fromEntries(Object.keys(entries).map((k) => [k, manifest[k]]));
+}
+
+async function writeManifest(manifest) {
+  const tmp = `${manifestPath}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, "utf8");
+  await rename(tmp, manifestPath); // atomic replace: the server never reads half a file
+}
+
+/** Remove files from earlier watch rebuilds that are no longer outputs. */
+async function pruneStale(metafile) {
+  const keep = new Set(Object.keys(metafile.outputs).map((p) => path.resolve(webDir, p)));
+  keep.add(manifestPath);
+  const walk = async (dir) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (!keep.has(full)) await rm(full, { force: true });
+    }
+  };
+  await walk(outDir);
+}
+
+async function cleanOutDir() {
+  // Guard against ever deleting something other than web/static/build.
+  if (path.basename(outDir) !== "build" || path.dirname(outDir) !== staticDir) {
+    throw new Error(`refusing to clean unexpected directory ${outDir}`);
+  }
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+}
+
+function summary(manifest) {
+  return Object.entries(manifest)
+    .map(([k, v]) => `  ${k} -> static/${v}`)
+    .join("\n");
+}
+
+async function buildOnce() {
+  await cleanOutDir();
+  const result = await esbuild.build(options);
+  if (result.errors.length) throw new Error("esbuild reported errors");
+  const manifest = manifestFrom(result.metafile);
+  await writeManifest(manifest);
+  console.log(`built ${path.relative(webDir, outDir)}/ (manifest.json):\n${summary(manifest)}`);
+}
+
+async function buildWatch() {
+  await cleanOutDir();
+  const manifestPlugin = {
+    name: "kring-manifest",
+    setup(build) {
+      build.onEnd(async (result) => {
+        if (result.errors.length || !result.metafile) {
+          console.error("build.mjs: rebuild failed; keeping the previous manifest");
+          return;
+        }
+        try {
+          const manifest = manifestFrom(result.metafile);
+          await writeManifest(manifest);
+          await pruneStale(result.metafile);
+          console.log(`[${new Date().toLocaleTimeString()}] rebuilt:\n${summary(manifest)}`);
+        } catch (err) {
+          console.error(`build.mjs: could not write manifest: ${err.message}`);
+        }
+      });
+    },
+  };
+  const ctx = await esbuild.context({ ...options, plugins: [manifestPlugin] });
+  await ctx.watch();
+  console.log("watching src/ for changes (Ctrl-C to stop)");
+  const stop = async () => {
+    await ctx.dispose();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+try {
+  if (watch) await buildWatch();
+  else await buildOnce();
+} catch (err) {
+  fail(err && err.message ? err.message : String(err), err);
+}

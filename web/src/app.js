@@ -1,0 +1,95 @@
+// Kring front-end entry point, bundled by build.mjs into static/build/.
+// Everything is bundled; nothing is fetched from another host.
+
+// Order matters (see htmx-global.js): htmx, then the global, then extensions.
+import htmx from "htmx.org";
+import "./htmx-global.js";
+import "htmx-ext-sse";
+
+const COPIED_LABEL = "Gekopieerd";
+const COPIED_MS = 2000;
+
+function textOf(el) {
+  if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) {
+    return el.value;
+  }
+  return (el.textContent || "").trim();
+}
+
+// Fallback for non-secure contexts (plain http on a LAN), where
+// navigator.clipboard is unavailable.
+function legacyCopy(text) {
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.top = "-1000px";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch (_) {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (_) {
+      // fall through to the legacy path
+    }
+  }
+  return legacyCopy(text);
+}
+
+const timers = new WeakMap();
+
+async function onCopy(button) {
+  const target = document.getElementById(button.dataset.copy || "");
+  if (!target) return;
+  const ok = await copyText(textOf(target));
+  if (!ok) return;
+
+  if (!timers.has(button)) {
+    button.dataset.copyLabel = button.textContent;
+  } else {
+    clearTimeout(timers.get(button));
+  }
+  button.textContent = COPIED_LABEL;
+  button.classList.add("is-copied");
+  timers.set(
+    button,
+    setTimeout(() => {
+      button.textContent = button.dataset.copyLabel || button.textContent;
+      button.classList.remove("is-copied");
+      delete button.dataset.copyLabel;
+      timers.delete(button);
+    }, COPIED_MS),
+  );
+}
+
+// Delegated on document, so buttons inside content swapped in by htmx work too.
+document.addEventListener("click", (event) => {
+  const origin = event.target instanceof Element ? event.target : null;
+  if (!origin) return;
+
+  const copyButton = origin.closest("button[data-copy]");
+  if (copyButton) {
+    event.preventDefault();
+    onCopy(copyButton);
+    return;
+  }
+
+  const printButton = origin.closest("button[data-print]");
+  if (printButton) {
+    event.preventDefault();
+    window.print();
+  }
+});
