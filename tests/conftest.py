@@ -1,0 +1,222 @@
+"""Shared fixtures: a real Kring server on loopback, databases (SQLite and PostgreSQL), CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server import auth
+from server.db import upgrade
+from server.models import Account
+from server.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+KRING = [sys.executable, "-m", "server.cli"]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KRING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+SERVER_START_TIMEOUT = 20.0
+
+
+def missing_service(what: str, how: str) -> None:
+    """Skip (on a developer's machine) or fail (in CI, which must run everything)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI: {how}")
+    pytest.skip(f"{what} is not available; {how}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Instance:
+    """A Kring installation in a temporary folder: its environment and its CLI."""
+
+    folder: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("KRING_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{self.folder / 'kring.db'}"
+        )
+
+    def cli(self, *args: str, stdin: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*KRING, *args], env=self.env, input=stdin, capture_output=True, text=True,
+            timeout=60, cwd=ROOT, check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"kring {' '.join(args)} failed:\n{result.stderr}")
+        return result
+
+    def demo(self, *args: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.cli("demo", "--json", *args).stdout)
+        return data
+
+
+def make_instance(folder: Path, **extra: str) -> Instance:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KRING_")}
+    env.update(KRING_INSTANCE_DIR=str(folder), KRING_LOG_LEVEL="warning", **extra)
+    return Instance(folder=folder, env=env)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    instance: Instance
+    process: subprocess.Popen[bytes]
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """A browser-like HTTP client: keeps cookies, sends this site's Origin on posts.
+
+        Each stands for one device; the ``devices_closed`` fixture closes those a test made.
+        """
+        headers = {"origin": self.url, **kwargs.pop("headers", {})}
+        client = httpx.Client(base_url=self.url, headers=headers, follow_redirects=False,
+                              timeout=10, **kwargs)
+        self.clients.append(client)
+        return client
+
+
+def start_server(instance: Instance) -> LiveServer:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    instance.env["KRING_BASE_URL"] = url
+    instance.cli("db", "upgrade")
+    with (instance.folder / "server.log").open("wb") as log:  # the child keeps its own fd
+        process = subprocess.Popen(
+            [*KRING, "serve", "--port", str(port)], env=instance.env, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"kring serve exited: {(instance.folder / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return LiveServer(url=url, instance=instance, process=process)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"kring serve did not answer within {SERVER_START_TIMEOUT}s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real `kring serve` (uvicorn) on a free loopback port with its own SQLite database."""
+    server = start_server(make_instance(tmp_path_factory.mktemp("kring")))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def devices_closed(live_server: LiveServer) -> Iterator[None]:
+    """Close every HTTP client a test opened (module-scoped ones stay open)."""
+    before = len(live_server.clients)
+    yield
+    for client in live_server.clients[before:]:
+        client.close()
+    del live_server.clients[before:]
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Instance:
+    return make_instance(tmp_path)
+
+
+# -- databases ------------------------------------------------------------------------------
+
+
+async def _postgres_database() -> tuple[str, str] | None:
+    import asyncpg
+
+    name = f"kring_test_{secrets.token_hex(6)}"
+    try:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def _drop_postgres_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=3)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
+    made = asyncio.run(_postgres_database())
+    if made is None:
+        missing_service("PostgreSQL", f"start it on {POSTGRES_ADMIN_URL} (trust auth) or set "
+                                      "KRING_TEST_POSTGRES_URL")
+    assert made is not None
+    name, url = made
+    upgrade(url)
+    yield url
+    asyncio.run(_drop_postgres_database(name))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on both dialects: one code path, two databases."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store.connect(database_url)
+    yield store
+    await store.close()
+
+
+async def add_coordinator(store: Store, password: str = "correct horse battery",
+                          role: str = "coordinator") -> Account:
+    """A coordinator account with a unique email (tests share a PostgreSQL database)."""
+    email = f"coordinator-{secrets.token_hex(4)}@example.org"
+    return await store.create_account(email, "Coördinator Test",
+                                      await auth.hash_password(password), role)

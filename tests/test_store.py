@@ -1,0 +1,151 @@
+"""The store keeps conferences, people and their links, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from server.auth import hash_token, new_token
+from server.db import head_revision
+from server.models import utcnow
+from server.store import DuplicateEmail, NotFound, Store
+from tests.conftest import add_coordinator
+
+
+async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store) -> None:
+    assert await store.schema_revision() == head_revision()
+
+
+async def test_sqlite_runs_in_wal_mode_with_full_sync(store: Store) -> None:
+    if not store.engine.url.drivername.startswith("sqlite"):
+        pytest.skip("SQLite pragmas only")
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_an_email_address_has_one_account_whatever_its_capitals(store: Store) -> None:
+    account = await add_coordinator(store)
+    with pytest.raises(DuplicateEmail):
+        await store.create_account(account.email.upper(), "Someone Else", "x")
+    found = await store.account_by_email(f"  {account.email.upper()} ")
+    assert found is not None and found.id == account.id
+
+
+async def test_a_new_conference_has_its_coordinator_as_participant(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Ayşe Kaya", "Hoe kan Ayşe thuis wonen?",
+                                               meeting_date=date(2026, 12, 1))
+    rows = await store.participants(conference.id)
+    assert [(r.participant.name, r.participant.role) for r in rows] == [
+        ("Coördinator Test", "coordinator")]
+    loaded = await store.conference(conference.id)
+    assert loaded is not None
+    assert (loaded.client_name, loaded.phase, loaded.meeting_date) == (
+        "Ayşe Kaya", "preparation", date(2026, 12, 1))
+
+
+async def test_coordinators_see_their_own_conferences_and_admins_see_all(store: Store) -> None:
+    alice, bob = await add_coordinator(store), await add_coordinator(store)
+    admin = await add_coordinator(store, role="admin")
+    mine = await store.create_conference(alice, "Client A", "Vraag A")
+    theirs = await store.create_conference(bob, "Client B", "Vraag B")
+    await store.add_participant(mine.id, "Oma", "network_member")
+
+    alice_sees = {s.conference.id: s.participant_count for s in await store.conferences_for(alice)}
+    assert alice_sees == {mine.id: 2}
+    admin_sees = {s.conference.id for s in await store.conferences_for(admin)}
+    assert {mine.id, theirs.id} <= admin_sees
+
+
+async def test_a_new_link_replaces_the_old_one_and_ends_its_sessions(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    person = await store.add_participant(conference.id, "Derya", "network_member")
+    first, second = hash_token("k" * 32, new_token()), hash_token("k" * 32, new_token())
+    old = await store.issue_invitation(person.id, first)
+    session_hash = hash_token("k" * 32, new_token())
+    await store.create_session(session_hash, invitation_id=old.id)
+
+    await store.issue_invitation(person.id, second)
+
+    old_match = await store.invitation_by_hash(first)
+    assert old_match is not None and old_match.invitation.revoked_at is not None
+    new_match = await store.invitation_by_hash(second)
+    assert new_match is not None and new_match.invitation.revoked_at is None
+    assert await store.session_by_hash(session_hash) is None
+    [row] = [r for r in await store.participants(conference.id) if r.participant.id == person.id]
+    assert row.has_link
+
+
+async def test_removing_someone_revokes_their_link(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    person = await store.add_participant(conference.id, "Buurman", "network_member")
+    token_hash = hash_token("k" * 32, new_token())
+    await store.issue_invitation(person.id, token_hash)
+
+    await store.remove_participant(conference.id, person.id)
+
+    assert person.id not in [r.participant.id for r in await store.participants(conference.id)]
+    match = await store.invitation_by_hash(token_hash)
+    assert match is not None and match.invitation.revoked_at is not None
+    assert match.participant.removed_at is not None
+    with pytest.raises(NotFound):
+        await store.remove_participant(conference.id, person.id)
+
+
+async def test_a_participant_is_only_found_in_their_own_conference(store: Store) -> None:
+    account = await add_coordinator(store)
+    one = await store.create_conference(account, "Een", "Vraag")
+    other = await store.create_conference(account, "Twee", "Vraag")
+    person = await store.add_participant(one.id, "Tante", "network_member")
+    assert await store.participant(one.id, person.id) is not None
+    assert await store.participant(other.id, person.id) is None
+
+
+async def test_failed_logins_lock_an_address_for_a_while(store: Store) -> None:
+    key = f"someone-{new_token()[:6]}@example.org"
+    now = utcnow()
+    for _ in range(2):
+        await store.record_login_failure(key, max_failures=3, now=now)
+    assert await store.login_locked_until(key, now) is None
+    await store.record_login_failure(key, max_failures=3, now=now)
+    locked = await store.login_locked_until(key, now)
+    assert locked is not None and locked > now
+    assert await store.login_locked_until(key, now + timedelta(minutes=16)) is None
+    await store.clear_login_failures(key)
+    assert await store.login_locked_until(key, now) is None
+
+
+async def test_setting_a_password_ends_every_session_of_that_account(store: Store) -> None:
+    account = await add_coordinator(store)
+    session_hash = hash_token("k" * 32, new_token())
+    await store.create_session(session_hash, account_id=account.id)
+    assert await store.set_password(account.email, "new-hash")
+    assert await store.session_by_hash(session_hash) is None
+    assert not await store.set_password("nobody@example.org", "new-hash")
+
+
+async def test_closing_a_conference_records_when(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    closed = await store.set_phase(conference.id, "closed")
+    assert closed.closed_at is not None
+    reopened = await store.set_phase(conference.id, "action_team")
+    assert reopened.closed_at is None
+    with pytest.raises(ValueError, match="unknown phase"):
+        await store.set_phase(conference.id, "mode2")
+
+
+async def test_audit_events_are_kept_in_order(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    await store.audit(conference.id, "coordinator:1", "conference_created")
+    await store.audit(conference.id, "participant:2", "link_opened", {"device": "tablet"})
+    events = await store.audit_events(conference.id)
+    assert [(e.kind, e.detail) for e in events] == [
+        ("conference_created", {}), ("link_opened", {"device": "tablet"})]
