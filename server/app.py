@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import pages
 from server.assets import load_manifest, static_app, static_url_for, templates
@@ -55,12 +55,14 @@ class SecurityMiddleware:
             await response(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 raw = message.setdefault("headers", [])
                 raw.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
                 raw.append((b"x-content-type-options", b"nosniff"))
-                raw.append((b"referrer-policy", b"no-referrer"))
+                # Links carry tokens, so no Referer leaves the site; but not "no-referrer",
+                # with which browsers send "Origin: null" on our own form posts.
+                raw.append((b"referrer-policy", b"same-origin"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -69,8 +71,9 @@ class SecurityMiddleware:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -92,12 +95,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        titles = {403: "Geen toegang", 404: "Niet gevonden", 405: "Dat kan hier niet",
-                  409: "Dat kan niet"}
-        return pages.error_page(request, exc.status_code,
-                                titles.get(exc.status_code, "Er ging iets mis"),
-                                exc.detail if exc.status_code != 404 or exc.detail
-                                != "Not Found" else "Deze pagina bestaat niet.")
+        titles = {
+            403: "Geen toegang",
+            404: "Niet gevonden",
+            405: "Dat kan hier niet",
+            409: "Dat kan niet",
+        }
+        return pages.error_page(
+            request,
+            exc.status_code,
+            titles.get(exc.status_code, "Er ging iets mis"),
+            exc.detail
+            if exc.status_code != 404 or exc.detail != "Not Found"
+            else "Deze pagina bestaat niet.",
+        )
 
     app = Starlette(
         routes=[*pages.routes, Mount("/static", app=static_app(), name="static")],

@@ -32,8 +32,11 @@ def load_manifest() -> dict[str, str]:
     try:
         manifest: dict[str, str] = json.loads(MANIFEST.read_text())
     except FileNotFoundError:
-        log.warning("web assets are not built (%s missing): run `make run` or "
-                    "`npm --prefix web ci && npm --prefix web run build`", MANIFEST)
+        log.warning(
+            "web assets are not built (%s missing): run `make run` or "
+            "`npm --prefix web ci && npm --prefix web run build`",
+            MANIFEST,
+        )
         return {}
     return manifest
 
@@ -59,4 +62,4 @@ def static_app() -> ASGIApp:
         max_age=3600,
         immutable_file_test=lambda _path, url: bool(_HASHED.match(url.lstrip("/"))),
     )
-    return WSGIMiddleware(whitenoise)  # type: ignore[arg-type]
+    return WSGIMiddleware(whitenoise)  # type: ignore[return-value]

@@ -94,8 +94,9 @@ async def start_coordinator_session(
 ) -> None:
     token = new_token()
     expires = utcnow() + timedelta(days=settings.session_days)
-    await store.create_session(hash_token(settings.secret_key, token), account_id=account.id,
-                               expires_at=expires)
+    await store.create_session(
+        hash_token(settings.secret_key, token), account_id=account.id, expires_at=expires
+    )
     _set_cookie(response, settings, COORDINATOR_COOKIE, token)
 
 
@@ -125,9 +126,10 @@ def invitation_problem(
         return LinkProblem.REVOKED
     if invitation.expires_at is not None and invitation.expires_at <= now:
         return LinkProblem.EXPIRED
-    if conference.closed_at is not None and conference.closed_at + timedelta(
-        days=grace_days
-    ) <= now:
+    if (
+        conference.closed_at is not None
+        and conference.closed_at + timedelta(days=grace_days) <= now
+    ):
         return LinkProblem.EXPIRED
     return None
 
@@ -146,13 +148,19 @@ async def redeem_link(
     match = await store.invitation_by_hash(hash_token(settings.secret_key, token))
     if match is None:
         return LinkProblem.UNKNOWN, None
-    problem = invitation_problem(match.invitation, match.participant, match.conference,
-                                 utcnow(), settings.invitation_grace_days)
+    problem = invitation_problem(
+        match.invitation,
+        match.participant,
+        match.conference,
+        utcnow(),
+        settings.invitation_grace_days,
+    )
     if problem is not None:
         return problem, match
     session_token = new_token()
-    await store.create_session(hash_token(settings.secret_key, session_token),
-                               invitation_id=match.invitation.id)
+    await store.create_session(
+        hash_token(settings.secret_key, session_token), invitation_id=match.invitation.id
+    )
     await store.touch_invitation(match.invitation.id)
     _set_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
     return None, match
@@ -209,27 +217,38 @@ async def participant_of(
     if match is None or match.invitation is None:
         return CookieState.INVALID
     inv = match.invitation
-    if invitation_problem(inv.invitation, inv.participant, inv.conference, utcnow(),
-                          settings.invitation_grace_days):
+    if invitation_problem(
+        inv.invitation, inv.participant, inv.conference, utcnow(), settings.invitation_grace_days
+    ):
         return CookieState.INVALID
-    return ParticipantIdentity(participant=inv.participant, conference=inv.conference,
-                               invitation=inv.invitation)
+    return ParticipantIdentity(
+        participant=inv.participant, conference=inv.conference, invitation=inv.invitation
+    )
 
 
-async def end_session(store: Store, settings: Settings, conn: HTTPConnection, cookie: str,
-                      response: Response) -> None:
+async def end_session(
+    store: Store, settings: Settings, conn: HTTPConnection, cookie: str, response: Response
+) -> None:
     token = conn.cookies.get(cookie)
     if token:
         await store.delete_session(hash_token(settings.secret_key, token))
-    response.delete_cookie(cookie, path="/", secure=settings.secure_cookies, httponly=True,
-                           samesite="lax")
+    response.delete_cookie(
+        cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
+    )
 
 
 def _set_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
     # A session cookie for participants outlives the browser session: the link is their key,
     # and a tablet must stay signed in across a reload. Validity is checked on the server.
-    response.set_cookie(name, token, max_age=400 * 24 * 3600, path="/", httponly=True,
-                        samesite="lax", secure=settings.secure_cookies)
+    response.set_cookie(
+        name,
+        token,
+        max_age=400 * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
 
 
 # -- cross-site protection ------------------------------------------------------------------

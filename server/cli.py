@@ -69,8 +69,9 @@ async def _with_store(settings: Settings, work: Any) -> Any:
         await store.close()
 
 
-async def coordinator_add(settings: Settings, email: str, name: str, password: str,
-                          role: str) -> None:
+async def coordinator_add(
+    settings: Settings, email: str, name: str, password: str, role: str
+) -> None:
     async def work(store: Store) -> None:
         try:
             await store.create_account(email, name, await auth.hash_password(password), role)
@@ -101,8 +102,9 @@ async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[st
             account = await store.create_account(DEMO_EMAIL, DEMO_COORDINATOR, password_hash)
         else:  # a fresh password each run, so the printed one always works
             await store.set_password(DEMO_EMAIL, password_hash)
-        conference = await store.create_conference(account, DEMO_CLIENT, DEMO_QUESTION,
-                                                   location="Buurthuis De Kring, Utrecht")
+        conference = await store.create_conference(
+            account, DEMO_CLIENT, DEMO_QUESTION, location="Buurthuis De Kring, Utrecht"
+        )
         people = []
         for name, role in DEMO_PARTICIPANTS:
             participant = await store.add_participant(conference.id, name, role)
@@ -127,8 +129,10 @@ async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[st
 def _print_demo(demo: dict[str, Any]) -> None:
     coordinator = demo["coordinator"]
     print(f"Demo conference {demo['conference_id']} for {DEMO_CLIENT}.")
-    print(f"Coordinator: {coordinator['login_url']}  {coordinator['email']} / "
-          f"{coordinator['password']}")
+    print(
+        f"Coordinator: {coordinator['login_url']}  {coordinator['email']} / "
+        f"{coordinator['password']}"
+    )
     print("Personal links:")
     for person in demo["participants"]:
         print(f"  {person['name']:<22} {person['role']:<22} {person['invitation_url']}")
@@ -139,12 +143,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web server")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (0.0.0.0 for tablets on the venue's network)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0 for tablets on the venue's network)",
+    )
     serve.add_argument("--port", type=int, default=8000)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(
-        dest="db_command", required=True)
+        dest="db_command", required=True
+    )
     db.add_parser("upgrade", help="migrate the database to the newest schema")
 
     coordinator = commands.add_parser("coordinator", help="coordinator accounts")
@@ -152,10 +160,14 @@ def _parser() -> argparse.ArgumentParser:
     add = actions.add_parser("add", help="create a coordinator account")
     add.add_argument("email")
     add.add_argument("--name", help="display name (default: the part before @)")
-    add.add_argument("--admin", action="store_true",
-                     help="an admin sees every conference of the organisation")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
+    add.add_argument(
+        "--admin", action="store_true", help="an admin sees every conference of the organisation"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     reset = actions.add_parser("reset-password", help="set a new password; ends all sessions")
     reset.add_argument("email")
     reset.add_argument("--password-stdin", action="store_true")
@@ -163,8 +175,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create a demo conference with ~15 participants")
     demo.add_argument("--json", action="store_true", help="print the links as JSON")
     demo.add_argument("--phase", choices=PHASES, default="information")
-    demo.add_argument("--if-empty", action="store_true",
-                      help="only when the database has no conference yet")
+    demo.add_argument(
+        "--if-empty", action="store_true", help="only when the database has no conference yet"
+    )
     return parser
 
 
@@ -182,8 +195,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         import uvicorn
 
-        uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port,
-                    proxy_headers=True, log_level=settings.log_level)
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            proxy_headers=True,
+            log_level=settings.log_level,
+        )
     elif args.command == "db":
         upgrade(settings.database_url)
         print("database schema is up to date", file=sys.stderr)
@@ -196,8 +215,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "coordinator":
         password = _read_password(args.password_stdin)
         asyncio.run(coordinator_reset_password(settings, args.email, password))
-        print(f"password of {args.email.strip().lower()} changed; its sessions ended",
-              file=sys.stderr)
+        print(
+            f"password of {args.email.strip().lower()} changed; its sessions ended", file=sys.stderr
+        )
     elif args.command == "demo":
         demo = asyncio.run(create_demo(settings, args.phase, args.if_empty))
         if demo is None:

@@ -32,9 +32,7 @@ class FormResult:
         return not self.errors
 
 
-def _text(
-    result: FormResult, name: str, label: str, *, required: bool, max_length: int
-) -> None:
+def _text(result: FormResult, name: str, label: str, *, required: bool, max_length: int) -> None:
     value = result.values.get(name, "").strip()
     if required and not value:
         result.errors[name] = f"Vul {label} in."
@@ -85,7 +83,7 @@ def login_form(form: Mapping[str, Any]) -> FormResult:
     else:
         result.cleaned["email"] = email
     if not result.values["password"]:
-        result.errors["password"] = "Vul je wachtwoord in."
+        result.errors["password"] = "Vul je wachtwoord in."  # noqa: S105 (a message)
     else:
         result.cleaned["password"] = result.values["password"]
     result.values["password"] = ""  # never echo a password back into the page

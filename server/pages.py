@@ -53,14 +53,26 @@ PHASE_EXPLANATIONS = {
 }
 
 LINK_PROBLEMS = {
-    auth.LinkProblem.UNKNOWN: (404, "Deze link kennen we niet",
-                               "Misschien is hij niet helemaal overgenomen."),
-    auth.LinkProblem.REVOKED: (410, "Deze link werkt niet meer",
-                               "De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
-    auth.LinkProblem.EXPIRED: (410, "Deze link is verlopen",
-                               "De conferentie is al een tijd afgesloten."),
-    auth.LinkProblem.REMOVED: (410, "Je staat niet meer op de lijst",
-                               "De coördinator heeft je uit deze conferentie gehaald."),
+    auth.LinkProblem.UNKNOWN: (
+        404,
+        "Deze link kennen we niet",
+        "Misschien is hij niet helemaal overgenomen.",
+    ),
+    auth.LinkProblem.REVOKED: (
+        410,
+        "Deze link werkt niet meer",
+        "De coördinator heeft hem ingetrokken of een nieuwe gemaakt.",
+    ),
+    auth.LinkProblem.EXPIRED: (
+        410,
+        "Deze link is verlopen",
+        "De conferentie is al een tijd afgesloten.",
+    ),
+    auth.LinkProblem.REMOVED: (
+        410,
+        "Je staat niet meer op de lijst",
+        "De coördinator heeft je uit deze conferentie gehaald.",
+    ),
 }
 ASK_FOR_LINK = "Vraag de coördinator om een nieuwe persoonlijke link."
 
@@ -79,10 +91,10 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def error_page(request: Request, status_code: int, title: str, message: str,
-               action: str = "") -> Response:
-    return render(request, "error.html", status_code, title=title, message=message,
-                  action=action)
+def error_page(
+    request: Request, status_code: int, title: str, message: str, action: str = ""
+) -> Response:
+    return render(request, "error.html", status_code, title=title, message=message, action=action)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -138,8 +150,10 @@ def login_redirect(request: Request, exc: Exception) -> Response:
 
 
 async def home(request: Request) -> Response:
-    if isinstance(await auth.coordinator_of(_store(request), _settings(request), request),
-                  auth.CoordinatorIdentity):
+    if isinstance(
+        await auth.coordinator_of(_store(request), _settings(request), request),
+        auth.CoordinatorIdentity,
+    ):
         return RedirectResponse("/conferences", status_code=303)
     who = await auth.participant_of(_store(request), _settings(request), request)
     if isinstance(who, auth.ParticipantIdentity):
@@ -156,19 +170,25 @@ def _safe_next(raw: str | None) -> str:
 async def login(request: Request) -> Response:
     next_url = _safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        notice = ("Je was te lang weg of je sessie is beëindigd. Log opnieuw in."
-                  if request.query_params.get("expired") else "")
-        return render(request, "login.html", form=FormResult({"email": ""}), next_url=next_url,
-                      notice=notice)
+        notice = (
+            "Je was te lang weg of je sessie is beëindigd. Log opnieuw in."
+            if request.query_params.get("expired")
+            else ""
+        )
+        return render(
+            request, "login.html", form=FormResult({"email": ""}), next_url=next_url, notice=notice
+        )
     form = login_form(await request.form())
     if not form.ok:
         return render(request, "login.html", 400, form=form, next_url=next_url)
     store, settings = _store(request), _settings(request)
-    result, account = await auth.authenticate(store, settings, form.cleaned["email"],
-                                              form.cleaned["password"])
+    result, account = await auth.authenticate(
+        store, settings, form.cleaned["email"], form.cleaned["password"]
+    )
     if result is auth.LoginResult.LOCKED:
-        form.errors["form"] = ("Te veel mislukte pogingen voor dit e-mailadres. "
-                               "Probeer het over een kwartier opnieuw.")
+        form.errors["form"] = (
+            "Te veel mislukte pogingen voor dit e-mailadres. Probeer het over een kwartier opnieuw."
+        )
         return render(request, "login.html", 429, form=form, next_url=next_url)
     if account is None:
         form.errors["form"] = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
@@ -180,8 +200,9 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    await auth.end_session(_store(request), _settings(request), request,
-                           auth.COORDINATOR_COOKIE, response)
+    await auth.end_session(
+        _store(request), _settings(request), request, auth.COORDINATOR_COOKIE, response
+    )
     return response
 
 
@@ -197,8 +218,9 @@ async def conference_list(request: Request) -> Response:
 async def conference_new(request: Request) -> Response:
     who = await _coordinator(request)
     if request.method == "GET":
-        return render(request, "conferences/form.html", who=who, conference=None,
-                      form=FormResult({}))
+        return render(
+            request, "conferences/form.html", who=who, conference=None, form=FormResult({})
+        )
     form = conference_form(await request.form())
     if not form.ok:
         return render(request, "conferences/form.html", 400, who=who, conference=None, form=form)
@@ -214,20 +236,26 @@ async def conference_edit(request: Request) -> Response:
         values = {
             "client_name": conference.client_name,
             "question": conference.question,
-            "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date
-            else "",
+            "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date else "",
             "location": conference.location,
         }
-        return render(request, "conferences/form.html", who=who, conference=conference,
-                      form=FormResult(values))
+        return render(
+            request,
+            "conferences/form.html",
+            who=who,
+            conference=conference,
+            form=FormResult(values),
+        )
     form = conference_form(await request.form())
     if not form.ok:
-        return render(request, "conferences/form.html", 400, who=who, conference=conference,
-                      form=form)
+        return render(
+            request, "conferences/form.html", 400, who=who, conference=conference, form=form
+        )
     store = _store(request)
     await store.update_conference(conference.id, **form.cleaned)
-    await store.audit(conference.id, _actor(who), "conference_edited",
-                      {"fields": sorted(form.cleaned)})
+    await store.audit(
+        conference.id, _actor(who), "conference_edited", {"fields": sorted(form.cleaned)}
+    )
     return RedirectResponse(f"/conferences/{conference.id}", status_code=303)
 
 
@@ -261,10 +289,17 @@ async def conference_detail(request: Request) -> Response:
     return await _participants_view(request, who, conference)
 
 
-async def _link_payload(request: Request, participant_id: int, name: str, role: str) -> dict[str, Any]:
+async def _link_payload(
+    request: Request, participant_id: int, name: str, role: str
+) -> dict[str, Any]:
     url = await auth.issue_link(_store(request), _settings(request), participant_id)
-    return {"participant_id": participant_id, "name": name, "role": role, "url": url,
-            "qr": _qr_svg(url, f"Persoonlijke link van {name}")}
+    return {
+        "participant_id": participant_id,
+        "name": name,
+        "role": role,
+        "url": url,
+        "qr": _qr_svg(url, f"Persoonlijke link van {name}"),
+    }
 
 
 async def participant_add(request: Request) -> Response:
@@ -273,17 +308,22 @@ async def participant_add(request: Request) -> Response:
     if not form.ok:
         return await _participants_view(request, who, conference, status_code=400, form=form)
     store = _store(request)
-    participant = await store.add_participant(conference.id, form.cleaned["name"],
-                                              form.cleaned["role"])
-    await store.audit(conference.id, _actor(who), "participant_added",
-                      {"participant_id": participant.id, "role": participant.role})
+    participant = await store.add_participant(
+        conference.id, form.cleaned["name"], form.cleaned["role"]
+    )
+    await store.audit(
+        conference.id,
+        _actor(who),
+        "participant_added",
+        {"participant_id": participant.id, "role": participant.role},
+    )
     link = await _link_payload(request, participant.id, participant.name, participant.role)
-    return await _participants_view(request, who, conference, new_link=link,
-                                    flash=f"{participant.name} is toegevoegd.")
+    return await _participants_view(
+        request, who, conference, new_link=link, flash=f"{participant.name} is toegevoegd."
+    )
 
 
-async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentity, Conference,
-                                                         Any]:
+async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
     who, conference = await _own_conference(request)
     try:
         participant_id = int(request.path_params["participant_id"])
@@ -293,30 +333,40 @@ async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentit
     if participant is None:
         raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.")
     if participant.role == "coordinator":
-        raise HTTPException(409, "De coördinator logt in met een account en heeft geen "
-                                 "persoonlijke link.")
+        raise HTTPException(
+            409, "De coördinator logt in met een account en heeft geen persoonlijke link."
+        )
     return who, conference, participant
 
 
 async def participant_link(request: Request) -> Response:
     who, conference, participant = await _target_participant(request)
     link = await _link_payload(request, participant.id, participant.name, participant.role)
-    await _store(request).audit(conference.id, _actor(who), "link_issued",
-                                {"participant_id": participant.id})
+    await _store(request).audit(
+        conference.id, _actor(who), "link_issued", {"participant_id": participant.id}
+    )
     return await _participants_view(
-        request, who, conference, new_link=link,
-        flash=f"Nieuwe link voor {participant.name}. De vorige link werkt niet meer.")
+        request,
+        who,
+        conference,
+        new_link=link,
+        flash=f"Nieuwe link voor {participant.name}. De vorige link werkt niet meer.",
+    )
 
 
 async def participant_revoke(request: Request) -> Response:
     who, conference, participant = await _target_participant(request)
     store = _store(request)
     await store.revoke_invitation(participant.id)
-    await store.audit(conference.id, _actor(who), "link_revoked",
-                      {"participant_id": participant.id})
+    await store.audit(
+        conference.id, _actor(who), "link_revoked", {"participant_id": participant.id}
+    )
     return await _participants_view(
-        request, who, conference,
-        flash=f"De link van {participant.name} werkt niet meer, op geen enkel apparaat.")
+        request,
+        who,
+        conference,
+        flash=f"De link van {participant.name} werkt niet meer, op geen enkel apparaat.",
+    )
 
 
 async def participant_remove(request: Request) -> Response:
@@ -326,32 +376,57 @@ async def participant_remove(request: Request) -> Response:
         await store.remove_participant(conference.id, participant.id)
     except NotFound:
         raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.") from None
-    await store.audit(conference.id, _actor(who), "participant_removed",
-                      {"participant_id": participant.id})
-    return await _participants_view(request, who, conference,
-                                    flash=f"{participant.name} is van de lijst gehaald.")
+    await store.audit(
+        conference.id, _actor(who), "participant_removed", {"participant_id": participant.id}
+    )
+    return await _participants_view(
+        request, who, conference, flash=f"{participant.name} is van de lijst gehaald."
+    )
 
 
 async def invitation_cards(request: Request) -> Response:
     """Choose whose cards to print (GET), then reissue their links as a printable sheet (POST)."""
     who, conference = await _own_conference(request)
-    rows = [r for r in await _store(request).participants(conference.id)
-            if r.participant.role != "coordinator"]
+    rows = [
+        r
+        for r in await _store(request).participants(conference.id)
+        if r.participant.role != "coordinator"
+    ]
     if request.method == "GET":
-        return render(request, "conferences/cards_choose.html", who=who, conference=conference,
-                      rows=rows, error="")
+        return render(
+            request,
+            "conferences/cards_choose.html",
+            who=who,
+            conference=conference,
+            rows=rows,
+            error="",
+        )
     form = await request.form()
     chosen = {str(v) for v in form.getlist("participant")}
     selected: list[ParticipantRow] = [r for r in rows if str(r.participant.id) in chosen]
     if not selected:
-        return render(request, "conferences/cards_choose.html", 400, who=who,
-                      conference=conference, rows=rows, error="Kies minstens één persoon.")
-    cards = [await _link_payload(request, r.participant.id, r.participant.name,
-                                 r.participant.role) for r in selected]
-    await _store(request).audit(conference.id, _actor(who), "cards_printed",
-                                {"participant_ids": [c["participant_id"] for c in cards]})
-    return render(request, "conferences/cards_sheet.html", who=who, conference=conference,
-                  cards=cards)
+        return render(
+            request,
+            "conferences/cards_choose.html",
+            400,
+            who=who,
+            conference=conference,
+            rows=rows,
+            error="Kies minstens één persoon.",
+        )
+    cards = [
+        await _link_payload(request, r.participant.id, r.participant.name, r.participant.role)
+        for r in selected
+    ]
+    await _store(request).audit(
+        conference.id,
+        _actor(who),
+        "cards_printed",
+        {"participant_ids": [c["participant_id"] for c in cards]},
+    )
+    return render(
+        request, "conferences/cards_sheet.html", who=who, conference=conference, cards=cards
+    )
 
 
 # -- participants ---------------------------------------------------------------------------
@@ -361,12 +436,15 @@ async def open_invitation(request: Request) -> Response:
     """A personal link: sign this device in as that participant, then show their page."""
     store, settings = _store(request), _settings(request)
     response = RedirectResponse("/", status_code=303)
-    problem, match = await auth.redeem_link(store, settings, request.path_params["token"],
-                                            response)
+    problem, match = await auth.redeem_link(store, settings, request.path_params["token"], response)
     if problem is not None:
         if match is not None:
-            await store.audit(match.conference.id, f"participant:{match.participant.id}",
-                              "link_refused", {"reason": problem.value})
+            await store.audit(
+                match.conference.id,
+                f"participant:{match.participant.id}",
+                "link_refused",
+                {"reason": problem.value},
+            )
         status, title, message = LINK_PROBLEMS[problem]
         return error_page(request, status, title, message, ASK_FOR_LINK)
     assert match is not None
@@ -386,25 +464,42 @@ async def _participant_here(request: Request) -> auth.ParticipantIdentity | Resp
     if isinstance(coordinator, auth.CoordinatorIdentity):
         return RedirectResponse(f"/conferences/{conference_id}", status_code=303)
     if who is auth.CookieState.INVALID:
-        return error_page(request, 401, "Je bent niet (meer) aangemeld op dit apparaat",
-                          "Je link is ingetrokken of vervangen, of je aanmelding is niet geldig.",
-                          "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
-                          "coördinator dan om een nieuwe.")
+        return error_page(
+            request,
+            401,
+            "Je bent niet (meer) aangemeld op dit apparaat",
+            "Je link is ingetrokken of vervangen, of je aanmelding is niet geldig.",
+            "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
+            "coördinator dan om een nieuwe.",
+        )
     if who is auth.CookieState.ABSENT:
-        return error_page(request, 401, "Open eerst je persoonlijke link",
-                          "Kring herkent je aan de link die je van de coördinator kreeg.",
-                          "Open die link op dit apparaat.")
-    return error_page(request, 403, "Dit is een andere conferentie",
-                      "Je bent op dit apparaat aangemeld voor een andere conferentie.",
-                      "Open de persoonlijke link die bij deze conferentie hoort.")
+        return error_page(
+            request,
+            401,
+            "Open eerst je persoonlijke link",
+            "Kring herkent je aan de link die je van de coördinator kreeg.",
+            "Open die link op dit apparaat.",
+        )
+    return error_page(
+        request,
+        403,
+        "Dit is een andere conferentie",
+        "Je bent op dit apparaat aangemeld voor een andere conferentie.",
+        "Open de persoonlijke link die bij deze conferentie hoort.",
+    )
 
 
 async def participant_home(request: Request) -> Response:
     who = await _participant_here(request)
     if isinstance(who, Response):
         return who
-    return render(request, "participant/landing.html", me=who.participant,
-                  conference=who.conference, show_privacy=who.participant.privacy_seen_at is None)
+    return render(
+        request,
+        "participant/landing.html",
+        me=who.participant,
+        conference=who.conference,
+        show_privacy=who.participant.privacy_seen_at is None,
+    )
 
 
 async def participant_privacy_seen(request: Request) -> Response:
@@ -443,12 +538,21 @@ routes = [
     Route("/conferences/{conference_id}", conference_detail),
     Route("/conferences/{conference_id}/edit", conference_edit, methods=["GET", "POST"]),
     Route("/conferences/{conference_id}/participants", participant_add, methods=["POST"]),
-    Route("/conferences/{conference_id}/participants/{participant_id}/link", participant_link,
-          methods=["POST"]),
-    Route("/conferences/{conference_id}/participants/{participant_id}/revoke",
-          participant_revoke, methods=["POST"]),
-    Route("/conferences/{conference_id}/participants/{participant_id}/remove",
-          participant_remove, methods=["POST"]),
+    Route(
+        "/conferences/{conference_id}/participants/{participant_id}/link",
+        participant_link,
+        methods=["POST"],
+    ),
+    Route(
+        "/conferences/{conference_id}/participants/{participant_id}/revoke",
+        participant_revoke,
+        methods=["POST"],
+    ),
+    Route(
+        "/conferences/{conference_id}/participants/{participant_id}/remove",
+        participant_remove,
+        methods=["POST"],
+    ),
     Route("/conferences/{conference_id}/cards", invitation_cards, methods=["GET", "POST"]),
     Route("/i/{token}", open_invitation),
     Route("/c/{conference_id}", participant_home),

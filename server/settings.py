@@ -221,9 +221,7 @@ def _loopback_aliases(origin: str) -> set[str]:
     """On a developer's machine, localhost and 127.0.0.1 are the same place."""
     parts = urlsplit(origin)
     names = {"localhost", "127.0.0.1", "[::1]"}
-    if parts.hostname is None or (
-        parts.hostname not in names and parts.hostname != "::1"
-    ):
+    if parts.hostname is None or (parts.hostname not in names and parts.hostname != "::1"):
         return set()
     port = f":{parts.port}" if parts.port else ""
     return {f"{parts.scheme}://{name}{port}" for name in names}

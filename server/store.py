@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -131,8 +131,9 @@ class Store:
     async def create_account(
         self, email: str, name: str, password_hash: str, role: str = "coordinator"
     ) -> Account:
-        account = Account(email=email.strip().lower(), name=name, password_hash=password_hash,
-                          role=role)
+        account = Account(
+            email=email.strip().lower(), name=name, password_hash=password_hash, role=role
+        )
         async with self._sessions() as db:
             db.add(account)
             try:
@@ -148,13 +149,11 @@ class Store:
     async def set_password(self, email: str, password_hash: str) -> bool:
         """Replace the password and end every session of that account."""
         async with self._sessions() as db:
-            account = await db.scalar(
-                select(Account).where(Account.email == email.strip().lower())
-            )
+            account = await db.scalar(select(Account).where(Account.email == email.strip().lower()))
             if account is None:
                 return False
             account.password_hash = password_hash
-            await db.execute(Session.__table__.delete().where(Session.account_id == account.id))
+            await db.execute(delete(Session).where(Session.account_id == account.id))
             await db.commit()
             return True
 
@@ -185,7 +184,7 @@ class Store:
 
     async def clear_login_failures(self, key: str) -> None:
         async with self._sessions() as db:
-            await db.execute(LoginThrottle.__table__.delete().where(LoginThrottle.key == key))
+            await db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
             await db.commit()
 
     # -- conferences ----------------------------------------------------------------------
@@ -201,15 +200,26 @@ class Store:
     ) -> Conference:
         """Create a conference; its coordinator gets a participant row with role coordinator."""
         conference = Conference(
-            id=new_conference_id(), owner_id=owner.id, client_name=client_name,
-            question=question, meeting_date=meeting_date, location=location, phase=phase,
+            id=new_conference_id(),
+            owner_id=owner.id,
+            client_name=client_name,
+            question=question,
+            meeting_date=meeting_date,
+            location=location,
+            phase=phase,
             closed_at=utcnow() if phase == "closed" else None,
         )
         async with self._sessions() as db:
             db.add(conference)
             await db.flush()
-            db.add(Participant(conference_id=conference.id, name=owner.name, role="coordinator",
-                               account_id=owner.id))
+            db.add(
+                Participant(
+                    conference_id=conference.id,
+                    name=owner.name,
+                    role="coordinator",
+                    account_id=owner.id,
+                )
+            )
             await db.commit()
         return conference
 
@@ -264,8 +274,9 @@ class Store:
     async def add_participant(
         self, conference_id: str, name: str, role: str, account_id: int | None = None
     ) -> Participant:
-        participant = Participant(conference_id=conference_id, name=name, role=role,
-                                  account_id=account_id)
+        participant = Participant(
+            conference_id=conference_id, name=name, role=role, account_id=account_id
+        )
         async with self._sessions() as db:
             db.add(participant)
             await db.commit()
@@ -284,11 +295,7 @@ class Store:
 
     async def participants(self, conference_id: str) -> list[ParticipantRow]:
         """Active participants in the order they were added, with their link's state."""
-        active = (
-            select(Invitation)
-            .where(Invitation.revoked_at.is_(None))
-            .subquery()
-        )
+        active = select(Invitation).where(Invitation.revoked_at.is_(None)).subquery()
         query = (
             select(Participant, active.c.created_at, active.c.last_used_at)
             .outerjoin(active, active.c.participant_id == Participant.id)
@@ -298,8 +305,12 @@ class Store:
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
         return [
-            ParticipantRow(participant=p, has_link=created is not None,
-                           link_created_at=created, link_last_used_at=used)
+            ParticipantRow(
+                participant=p,
+                has_link=created is not None,
+                link_created_at=created,
+                link_last_used_at=used,
+            )
             for p, created, used in rows
         ]
 
@@ -339,8 +350,12 @@ class Store:
         now = utcnow()
         async with self._sessions() as db:
             await self._revoke(db, participant_id, now)
-            invitation = Invitation(participant_id=participant_id, token_hash=token_hash,
-                                    created_at=now, expires_at=expires_at)
+            invitation = Invitation(
+                participant_id=participant_id,
+                token_hash=token_hash,
+                created_at=now,
+                expires_at=expires_at,
+            )
             db.add(invitation)
             await db.commit()
         return invitation
@@ -365,15 +380,14 @@ class Store:
             await db.execute(
                 update(Invitation).where(Invitation.id.in_(ids)).values(revoked_at=now)
             )
-            await db.execute(Session.__table__.delete().where(Session.invitation_id.in_(ids)))
+            await db.execute(delete(Session).where(Session.invitation_id.in_(ids)))
         return len(ids)
 
     async def expire_invitation(self, participant_id: int, expires_at: datetime) -> None:
         async with self._sessions() as db:
             await db.execute(
                 update(Invitation)
-                .where(Invitation.participant_id == participant_id,
-                       Invitation.revoked_at.is_(None))
+                .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
                 .values(expires_at=expires_at)
             )
             await db.commit()
@@ -395,7 +409,8 @@ class Store:
     async def touch_invitation(self, invitation_id: int) -> None:
         async with self._sessions() as db:
             await db.execute(
-                update(Invitation).where(Invitation.id == invitation_id)
+                update(Invitation)
+                .where(Invitation.id == invitation_id)
                 .values(last_used_at=utcnow())
             )
             await db.commit()
@@ -412,8 +427,12 @@ class Store:
     ) -> Session:
         if (account_id is None) == (invitation_id is None):
             raise ValueError("a session belongs to exactly one account or one invitation")
-        session = Session(token_hash=token_hash, account_id=account_id,
-                          invitation_id=invitation_id, expires_at=expires_at)
+        session = Session(
+            token_hash=token_hash,
+            account_id=account_id,
+            invitation_id=invitation_id,
+            expires_at=expires_at,
+        )
         async with self._sessions() as db:
             db.add(session)
             await db.commit()
@@ -442,14 +461,15 @@ class Store:
     async def extend_session(self, session_id: int, expires_at: datetime | None) -> None:
         async with self._sessions() as db:
             await db.execute(
-                update(Session).where(Session.id == session_id)
+                update(Session)
+                .where(Session.id == session_id)
                 .values(last_seen_at=utcnow(), expires_at=expires_at)
             )
             await db.commit()
 
     async def delete_session(self, token_hash: str) -> None:
         async with self._sessions() as db:
-            await db.execute(Session.__table__.delete().where(Session.token_hash == token_hash))
+            await db.execute(delete(Session).where(Session.token_hash == token_hash))
             await db.commit()
 
     # -- audit ----------------------------------------------------------------------------
@@ -461,8 +481,9 @@ class Store:
         kind: str,
         detail: dict[str, Any] | None = None,
     ) -> AuditEvent:
-        event_row = AuditEvent(conference_id=conference_id, actor=actor, kind=kind,
-                               detail=detail or {})
+        event_row = AuditEvent(
+            conference_id=conference_id, actor=actor, kind=kind, detail=detail or {}
+        )
         async with self._sessions() as db:
             db.add(event_row)
             await db.commit()

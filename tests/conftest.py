@@ -57,11 +57,18 @@ class Instance:
             f"sqlite+aiosqlite:///{self.folder / 'kring.db'}"
         )
 
-    def cli(self, *args: str, stdin: str | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*KRING, *args], env=self.env, input=stdin, capture_output=True, text=True,
-            timeout=60, cwd=ROOT, check=False,
+            [*KRING, *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"kring {' '.join(args)} failed:\n{result.stderr}")
@@ -91,8 +98,9 @@ class LiveServer:
         Each stands for one device; the ``devices_closed`` fixture closes those a test made.
         """
         headers = {"origin": self.url, **kwargs.pop("headers", {})}
-        client = httpx.Client(base_url=self.url, headers=headers, follow_redirects=False,
-                              timeout=10, **kwargs)
+        client = httpx.Client(
+            base_url=self.url, headers=headers, follow_redirects=False, timeout=10, **kwargs
+        )
         self.clients.append(client)
         return client
 
@@ -104,14 +112,18 @@ def start_server(instance: Instance) -> LiveServer:
     instance.cli("db", "upgrade")
     with (instance.folder / "server.log").open("wb") as log:  # the child keeps its own fd
         process = subprocess.Popen(
-            [*KRING, "serve", "--port", str(port)], env=instance.env, cwd=ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
+            [*KRING, "serve", "--port", str(port)],
+            env=instance.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(
-                f"kring serve exited: {(instance.folder / 'server.log').read_text()}")
+                f"kring serve exited: {(instance.folder / 'server.log').read_text()}"
+            )
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return LiveServer(url=url, instance=instance, process=process)
@@ -187,8 +199,10 @@ def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
     made = asyncio.run(_postgres_database())
     if made is None:
-        missing_service("PostgreSQL", f"start it on {POSTGRES_ADMIN_URL} (trust auth) or set "
-                                      "KRING_TEST_POSTGRES_URL")
+        missing_service(
+            "PostgreSQL",
+            f"start it on {POSTGRES_ADMIN_URL} (trust auth) or set KRING_TEST_POSTGRES_URL",
+        )
     assert made is not None
     name, url = made
     upgrade(url)
@@ -214,9 +228,11 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def add_coordinator(store: Store, password: str = "correct horse battery",
-                          role: str = "coordinator") -> Account:
+async def add_coordinator(
+    store: Store, password: str = "correct horse battery", role: str = "coordinator"
+) -> Account:
     """A coordinator account with a unique email (tests share a PostgreSQL database)."""
     email = f"coordinator-{secrets.token_hex(4)}@example.org"
-    return await store.create_account(email, "Coördinator Test",
-                                      await auth.hash_password(password), role)
+    return await store.create_account(
+        email, "Coördinator Test", await auth.hash_password(password), role
+    )

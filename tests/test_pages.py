@@ -20,8 +20,9 @@ LINK = re.compile(r"<code id=\"link-(\d+)\">(http://[^<]+/i/[^<]+)</code>")
 
 
 def add_account(server: LiveServer, email: str, *extra: str) -> None:
-    server.instance.cli("coordinator", "add", email, "--password-stdin", *extra,
-                        stdin=PASSWORD + "\n")
+    server.instance.cli(
+        "coordinator", "add", email, "--password-stdin", *extra, stdin=PASSWORD + "\n"
+    )
 
 
 def logged_in(server: LiveServer, email: str) -> httpx.Client:
@@ -53,20 +54,25 @@ def coordinator(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def new_conference(client: httpx.Client, client_name: str = "Sam Yılmaz") -> str:
-    response = client.post("/conferences/new", data={
-        "client_name": client_name,
-        "question": "Hoe kan Sam zijn diploma halen?",
-        "meeting_date": "2026-12-12",
-        "location": "Buurthuis",
-    })
+    response = client.post(
+        "/conferences/new",
+        data={
+            "client_name": client_name,
+            "question": "Hoe kan Sam zijn diploma halen?",
+            "meeting_date": "2026-12-12",
+            "location": "Buurthuis",
+        },
+    )
     assert response.status_code == 303
     return response.headers["location"].rsplit("/", 1)[1]
 
 
-def add_person(client: httpx.Client, conference_id: str, name: str,
-               role: str = "network_member") -> tuple[int, str]:
-    response = client.post(f"/conferences/{conference_id}/participants",
-                           data={"name": name, "role": role})
+def add_person(
+    client: httpx.Client, conference_id: str, name: str, role: str = "network_member"
+) -> tuple[int, str]:
+    response = client.post(
+        f"/conferences/{conference_id}/participants", data={"name": name, "role": role}
+    )
     assert response.status_code == 200
     match = LINK.search(response.text)
     assert match, "the new person's link is shown once"
@@ -98,9 +104,12 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(live_server: 
 def test_repeated_wrong_passwords_lock_the_address(live_server: LiveServer) -> None:
     add_account(live_server, "ben@example.org")
     with live_server.client() as browser:
-        statuses = [browser.post("/login", data={"email": "ben@example.org",
-                                                 "password": f"guess {i}"}).status_code
-                    for i in range(5)]
+        statuses = [
+            browser.post(
+                "/login", data={"email": "ben@example.org", "password": f"guess {i}"}
+            ).status_code
+            for i in range(5)
+        ]
         assert statuses == [401] * 5
         locked = browser.post("/login", data={"email": "ben@example.org", "password": PASSWORD})
     assert locked.status_code == 429
@@ -158,24 +167,36 @@ def test_a_coordinator_creates_a_conference_and_finds_it_in_the_list(
 def test_a_bad_conference_form_comes_back_with_errors_and_what_was_typed(
     coordinator: httpx.Client,
 ) -> None:
-    response = coordinator.post("/conferences/new", data={
-        "client_name": "", "question": "Wat heeft Noor nodig?", "meeting_date": "31-12-2026",
-    })
+    response = coordinator.post(
+        "/conferences/new",
+        data={
+            "client_name": "",
+            "question": "Wat heeft Noor nodig?",
+            "meeting_date": "31-12-2026",
+        },
+    )
     assert response.status_code == 400
     assert "Vul de naam van de cliënt in." in response.text
     assert "Geef een datum als 2026-12-31" in response.text
     assert "Wat heeft Noor nodig?" in response.text, "the question typed is kept"
-    too_long = coordinator.post("/conferences/new", data={
-        "client_name": "Noor", "question": "x" * 1001})
+    too_long = coordinator.post(
+        "/conferences/new", data={"client_name": "Noor", "question": "x" * 1001}
+    )
     assert too_long.status_code == 400
     assert "mag hoogstens 1000 tekens lang zijn" in too_long.text
 
 
 def test_editing_a_conference_changes_its_question(coordinator: httpx.Client) -> None:
     conference_id = new_conference(coordinator)
-    response = coordinator.post(f"/conferences/{conference_id}/edit", data={
-        "client_name": "Sam Yılmaz", "question": "Hoe blijft Sam veilig thuis wonen?",
-        "meeting_date": "", "location": ""})
+    response = coordinator.post(
+        f"/conferences/{conference_id}/edit",
+        data={
+            "client_name": "Sam Yılmaz",
+            "question": "Hoe blijft Sam veilig thuis wonen?",
+            "meeting_date": "",
+            "location": "",
+        },
+    )
     assert response.status_code == 303
     page = coordinator.get(f"/conferences/{conference_id}")
     assert "Hoe blijft Sam veilig thuis wonen?" in page.text
@@ -184,12 +205,15 @@ def test_editing_a_conference_changes_its_question(coordinator: httpx.Client) ->
 
 def test_adding_a_person_shows_their_link_and_qr_code_once(coordinator: httpx.Client) -> None:
     conference_id = new_conference(coordinator)
-    response = coordinator.post(f"/conferences/{conference_id}/participants",
-                                data={"name": "Oma Fatma", "role": "network_member"},
-                                headers={"hx-request": "true"})
+    response = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"name": "Oma Fatma", "role": "network_member"},
+        headers={"hx-request": "true"},
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<section class="stack" id="participants"'), (
-        "htmx gets only the participants section")
+        "htmx gets only the participants section"
+    )
     assert "Oma Fatma is toegevoegd." in response.text
     assert LINK.search(response.text)
     assert "<svg" in response.text and "Persoonlijke link van Oma Fatma" in response.text
@@ -200,13 +224,15 @@ def test_adding_a_person_shows_their_link_and_qr_code_once(coordinator: httpx.Cl
 
 def test_a_bad_participant_form_names_the_field(coordinator: httpx.Client) -> None:
     conference_id = new_conference(coordinator)
-    response = coordinator.post(f"/conferences/{conference_id}/participants",
-                                data={"name": "Tante Elif", "role": "boss"})
+    response = coordinator.post(
+        f"/conferences/{conference_id}/participants", data={"name": "Tante Elif", "role": "boss"}
+    )
     assert response.status_code == 400
     assert "Kies een rol uit de lijst." in response.text
     assert 'value="Tante Elif"' in response.text
-    nameless = coordinator.post(f"/conferences/{conference_id}/participants",
-                                data={"name": "  ", "role": "client"})
+    nameless = coordinator.post(
+        f"/conferences/{conference_id}/participants", data={"name": "  ", "role": "client"}
+    )
     assert nameless.status_code == 400
     assert "Vul een naam in." in nameless.text
 
@@ -217,21 +243,22 @@ def test_an_unknown_conference_is_a_404_page(coordinator: httpx.Client) -> None:
     assert "Deze conferentie bestaat niet (meer)." in response.text
 
 
-def test_another_coordinators_conference_is_refused(live_server: LiveServer,
-                                                     coordinator: httpx.Client) -> None:
+def test_another_coordinators_conference_is_refused(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     add_account(live_server, "dirk@example.org")
     other = logged_in(live_server, "dirk@example.org")
     page = other.get(f"/conferences/{conference_id}")
-    post = other.post(f"/conferences/{conference_id}/participants",
-                      data={"name": "Indringer", "role": "client"})
+    post = other.post(
+        f"/conferences/{conference_id}/participants", data={"name": "Indringer", "role": "client"}
+    )
     assert page.status_code == post.status_code == 403
     assert "andere coördinator" in page.text
     assert "Indringer" not in coordinator.get(f"/conferences/{conference_id}").text
 
 
-def test_an_admin_sees_every_conference(live_server: LiveServer,
-                                        coordinator: httpx.Client) -> None:
+def test_an_admin_sees_every_conference(live_server: LiveServer, coordinator: httpx.Client) -> None:
     conference_id = new_conference(coordinator, "Joris Admin-Test")
     add_account(live_server, "admin@example.org", "--admin")
     admin = logged_in(live_server, "admin@example.org")
@@ -239,16 +266,21 @@ def test_an_admin_sees_every_conference(live_server: LiveServer,
     assert admin.get(f"/conferences/{conference_id}").status_code == 200
 
 
-def test_a_form_posted_from_another_site_is_refused(live_server: LiveServer,
-                                                    coordinator: httpx.Client) -> None:
+def test_a_form_posted_from_another_site_is_refused(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
-    response = coordinator.post(f"/conferences/{conference_id}/participants",
-                                data={"name": "Via phishing", "role": "client"},
-                                headers={"origin": "https://evil.example"})
+    response = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"name": "Via phishing", "role": "client"},
+        headers={"origin": "https://evil.example"},
+    )
     assert response.status_code == 403
-    fetch_meta = coordinator.post(f"/conferences/{conference_id}/participants",
-                                  data={"name": "Via phishing", "role": "client"},
-                                  headers={"origin": "", "sec-fetch-site": "cross-site"})
+    fetch_meta = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"name": "Via phishing", "role": "client"},
+        headers={"origin": "", "sec-fetch-site": "cross-site"},
+    )
     assert fetch_meta.status_code == 403
     assert "Via phishing" not in coordinator.get(f"/conferences/{conference_id}").text
 
@@ -287,8 +319,9 @@ def test_one_link_works_on_two_devices(live_server: LiveServer, coordinator: htt
     assert "Jan de Boer" in phone.get(f"/c/{conference_id}").text
 
 
-def test_a_revoked_link_says_so_and_signs_out_its_devices(live_server: LiveServer,
-                                                          coordinator: httpx.Client) -> None:
+def test_a_revoked_link_says_so_and_signs_out_its_devices(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     person_id, url = add_person(coordinator, conference_id, "Peter Jansen")
     tablet, _ = open_link(live_server, url)
@@ -304,8 +337,9 @@ def test_a_revoked_link_says_so_and_signs_out_its_devices(live_server: LiveServe
     assert "Peter Jansen" not in signed_out.text
 
 
-def test_show_again_reissues_the_link_and_the_old_one_stops(live_server: LiveServer,
-                                                            coordinator: httpx.Client) -> None:
+def test_show_again_reissues_the_link_and_the_old_one_stops(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     person_id, old_url = add_person(coordinator, conference_id, "Noah Bakker")
     response = coordinator.post(f"/conferences/{conference_id}/participants/{person_id}/link")
@@ -317,8 +351,9 @@ def test_show_again_reissues_the_link_and_the_old_one_stops(live_server: LiveSer
     assert "Noah Bakker" in device.get(f"/c/{conference_id}").text
 
 
-def test_a_removed_person_can_no_longer_get_in(live_server: LiveServer,
-                                               coordinator: httpx.Client) -> None:
+def test_a_removed_person_can_no_longer_get_in(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     person_id, url = add_person(coordinator, conference_id, "Per Ongeluk")
     response = coordinator.post(f"/conferences/{conference_id}/participants/{person_id}/remove")
@@ -336,12 +371,15 @@ def test_an_unknown_link_is_a_404_page_that_says_what_to_do(live_server: LiveSer
     assert "Vraag de coördinator om een nieuwe persoonlijke link." in response.text
 
 
-def test_an_expired_link_says_it_has_expired(live_server: LiveServer,
-                                             coordinator: httpx.Client) -> None:
+def test_an_expired_link_says_it_has_expired(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     person_id, url = add_person(coordinator, conference_id, "Karin Lindeman")
-    store_call(live_server, lambda store: store.expire_invitation(
-        person_id, utcnow() - timedelta(minutes=1)))
+    store_call(
+        live_server,
+        lambda store: store.expire_invitation(person_id, utcnow() - timedelta(minutes=1)),
+    )
     response = open_link(live_server, url)[1]
     assert response.status_code == 410
     assert "Deze link is verlopen" in response.text
@@ -359,8 +397,9 @@ def test_a_forged_participant_cookie_gets_a_page_that_says_what_to_do(
         assert "Open eerst je persoonlijke link" in stranger.get(f"/c/{conference_id}").text
 
 
-def test_a_participant_cannot_look_into_another_conference(live_server: LiveServer,
-                                                           coordinator: httpx.Client) -> None:
+def test_a_participant_cannot_look_into_another_conference(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     mine, other = new_conference(coordinator), new_conference(coordinator)
     _, url = add_person(coordinator, mine, "Elif Demir")
     device, _ = open_link(live_server, url)
@@ -370,18 +409,20 @@ def test_a_participant_cannot_look_into_another_conference(live_server: LiveServ
     assert device.get(f"/conferences/{mine}").status_code == 303, "not a coordinator"
 
 
-def test_printing_cards_reissues_the_chosen_links(live_server: LiveServer,
-                                                  coordinator: httpx.Client) -> None:
+def test_printing_cards_reissues_the_chosen_links(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
     conference_id = new_conference(coordinator)
     first_id, first_url = add_person(coordinator, conference_id, "Fatma Yılmaz")
-    second_id, second_url = add_person(coordinator, conference_id, "Mehmet Yılmaz")
+    _, second_url = add_person(coordinator, conference_id, "Mehmet Yılmaz")
     choose = coordinator.get(f"/conferences/{conference_id}/cards")
     assert "Fatma Yılmaz" in choose.text and "Mehmet Yılmaz" in choose.text
     nobody = coordinator.post(f"/conferences/{conference_id}/cards", data={})
     assert nobody.status_code == 400 and "Kies minstens één persoon." in nobody.text
 
-    sheet = coordinator.post(f"/conferences/{conference_id}/cards",
-                             data={"participant": [str(first_id)]})
+    sheet = coordinator.post(
+        f"/conferences/{conference_id}/cards", data={"participant": [str(first_id)]}
+    )
     assert sheet.status_code == 200
     assert sheet.text.count('<article class="card">') == 1
     assert "Fatma Yılmaz" in sheet.text and "<svg" in sheet.text
@@ -393,9 +434,9 @@ def test_the_coordinator_row_has_no_link_to_reissue(coordinator: httpx.Client) -
     conference_id = new_conference(coordinator)
     page = coordinator.get(f"/conferences/{conference_id}")
     row = re.search(r'<tr id="participant-(\d+)">\s*<td>Coördinator', page.text) or re.search(
-        r'<tr id="participant-(\d+)">', page.text)
+        r'<tr id="participant-(\d+)">', page.text
+    )
     assert row
-    response = coordinator.post(
-        f"/conferences/{conference_id}/participants/{row.group(1)}/link")
+    response = coordinator.post(f"/conferences/{conference_id}/participants/{row.group(1)}/link")
     assert response.status_code == 409
     assert "logt in met een account" in response.text

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from server.auth import hash_token, new_token
-from server.db import head_revision
+from server.db import head_revision, upgrade
 from server.models import utcnow
 from server.store import DuplicateEmail, NotFound, Store
 from tests.conftest import add_coordinator
@@ -18,13 +19,17 @@ async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store
     assert await store.schema_revision() == head_revision()
 
 
-async def test_sqlite_runs_in_wal_mode_with_full_sync(store: Store) -> None:
-    if not store.engine.url.drivername.startswith("sqlite"):
-        pytest.skip("SQLite pragmas only")
-    async with store.engine.connect() as conn:
-        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
-        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
+    upgrade(url)
+    store = Store.connect(url)
+    try:
+        async with store.engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await store.close()
 
 
 async def test_an_email_address_has_one_account_whatever_its_capitals(store: Store) -> None:
@@ -37,15 +42,20 @@ async def test_an_email_address_has_one_account_whatever_its_capitals(store: Sto
 
 async def test_a_new_conference_has_its_coordinator_as_participant(store: Store) -> None:
     account = await add_coordinator(store)
-    conference = await store.create_conference(account, "Ayşe Kaya", "Hoe kan Ayşe thuis wonen?",
-                                               meeting_date=date(2026, 12, 1))
+    conference = await store.create_conference(
+        account, "Ayşe Kaya", "Hoe kan Ayşe thuis wonen?", meeting_date=date(2026, 12, 1)
+    )
     rows = await store.participants(conference.id)
     assert [(r.participant.name, r.participant.role) for r in rows] == [
-        ("Coördinator Test", "coordinator")]
+        ("Coördinator Test", "coordinator")
+    ]
     loaded = await store.conference(conference.id)
     assert loaded is not None
     assert (loaded.client_name, loaded.phase, loaded.meeting_date) == (
-        "Ayşe Kaya", "preparation", date(2026, 12, 1))
+        "Ayşe Kaya",
+        "preparation",
+        date(2026, 12, 1),
+    )
 
 
 async def test_coordinators_see_their_own_conferences_and_admins_see_all(store: Store) -> None:
@@ -148,4 +158,6 @@ async def test_audit_events_are_kept_in_order(store: Store) -> None:
     await store.audit(conference.id, "participant:2", "link_opened", {"device": "tablet"})
     events = await store.audit_events(conference.id)
     assert [(e.kind, e.detail) for e in events] == [
-        ("conference_created", {}), ("link_opened", {"device": "tablet"})]
+        ("conference_created", {}),
+        ("link_opened", {"device": "tablet"}),
+    ]

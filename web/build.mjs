@@ -4,16 +4,25 @@
 //   {"app.js": "build/app-<HASH>.js", "app.css": "build/app-<HASH>.css"}
 //
 // Paths in the manifest are relative to web/static (the directory served at
-// /static), so a template can emit url_for("static", path=manifest["app.js"]).
+// /static/); server/assets.py reads it and templates call static("app.js").
 //
 //   node build.mjs          one-off build (exit code 1 on any failure)
 //   node build.mjs --watch  rebuild on change, rewriting the manifest each time
 
-import { mkdir, readdir, rm, writeFile, rename } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import * as esbuild from "esbuild";
+let esbuild;
+try {
+  esbuild = await import("esbuild");
+} catch (err) {
+  console.error(
+    "build.mjs: BUILD FAILED: esbuild is not installed. Run `npm ci` in web/ first.\n" +
+      `  (${err && err.message ? err.message : err})`,
+  );
+  process.exit(1);
+}
 
 const webDir = path.dirname(fileURLToPath(import.meta.url));
 const staticDir = path.join(webDir, "static");
@@ -53,10 +62,15 @@ const options = {
   },
 };
 
-function fail(message, err) {
+/** An expected failure: report the message only, no stack trace. */
+class BuildError extends Error {}
+
+function fail(err) {
+  const message = err && err.message ? err.message : String(err);
   console.error(`\nbuild.mjs: BUILD FAILED: ${message}`);
-  if (err && !(err.errors && err.errors.length)) {
-    // esbuild already printed its own errors; print anything else.
+  // esbuild prints its own diagnostics (err.errors); for anything unexpected
+  // show the stack too.
+  if (!(err instanceof BuildError) && !(err && Array.isArray(err.errors))) {
     console.error(err && err.stack ? err.stack : err);
   }
   process.exitCode = 1;
@@ -78,17 +92,17 @@ function manifestFrom(metafile) {
     if (!logical) continue;
     const abs = path.resolve(webDir, outPath);
     if (manifest[logical]) {
-      throw new Error(`two outputs for ${logical}: ${manifest[logical]} and ${outPath}`);
+      throw new BuildError(`two outputs for ${logical}: ${manifest[logical]} and ${outPath}`);
     }
     manifest[logical] = toPosix(path.relative(staticDir, abs));
   }
   for (const logical of Object.keys(entries)) {
     if (!manifest[logical]) {
-      throw new Error(`no output found for ${logical} in esbuild's metafile`);
+      throw new BuildError(`no output found for ${logical} in esbuild's metafile`);
     }
     const ext = path.extname(logical);
     if (path.extname(manifest[logical]) !== ext) {
-      throw new Error(`output for ${logical} has unexpected extension: ${manifest[logical]}`);
+      throw new BuildError(`output for ${logical} has unexpected extension: ${manifest[logical]}`);
     }
   }
   // Stable key order (that of `entries`).
@@ -118,7 +132,7 @@ async function pruneStale(metafile) {
 async function cleanOutDir() {
   // Guard against ever deleting something other than web/static/build.
   if (path.basename(outDir) !== "build" || path.dirname(outDir) !== staticDir) {
-    throw new Error(`refusing to clean unexpected directory ${outDir}`);
+    throw new BuildError(`refusing to clean unexpected directory ${outDir}`);
   }
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
@@ -133,7 +147,11 @@ function summary(manifest) {
 async function buildOnce() {
   await cleanOutDir();
   const result = await esbuild.build(options);
-  if (result.errors.length) throw new Error("esbuild reported errors");
+  if (result.errors.length) throw new BuildError("esbuild reported errors");
+  // esbuild only warns about e.g. broken CSS; a release build must not ship that.
+  if (result.warnings.length) {
+    throw new BuildError(`esbuild reported ${result.warnings.length} warning(s) (see above); fix them`);
+  }
   const manifest = manifestFrom(result.metafile);
   await writeManifest(manifest);
   console.log(`built ${path.relative(webDir, outDir)}/ (manifest.json):\n${summary(manifest)}`);
@@ -175,5 +193,5 @@ try {
   if (watch) await buildWatch();
   else await buildOnce();
 } catch (err) {
-  fail(err && err.message ? err.message : String(err), err);
+  fail(err);
 }

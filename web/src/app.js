@@ -19,6 +19,7 @@ function textOf(el) {
 // Fallback for non-secure contexts (plain http on a LAN), where
 // navigator.clipboard is unavailable.
 function legacyCopy(text) {
+  const previous = document.activeElement;
   const area = document.createElement("textarea");
   area.value = text;
   area.setAttribute("readonly", "");
@@ -34,6 +35,8 @@ function legacyCopy(text) {
     ok = false;
   }
   area.remove();
+  // Keep keyboard users where they were (select() moved focus away).
+  if (previous instanceof HTMLElement) previous.focus();
   return ok;
 }
 

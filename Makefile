@@ -1,0 +1,56 @@
+# Kring: `make run` sets up and serves the app with a demo conference; `make test` sets up
+# and runs the whole test suite. Both work on a fresh Debian machine with python3, node/npm.
+
+VENV      ?= .venv
+PYTHON    ?= python3
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+BIN       := $(VENV)/bin
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WEB_BUILD := web/static/build/manifest.json
+
+.PHONY: run test lint setup assets chromium clean
+
+run: $(VENV)/.installed assets
+	$(BIN)/kring db upgrade
+	$(BIN)/kring demo --if-empty
+	$(BIN)/kring serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test assets chromium
+	$(BIN)/ruff check server tests
+	$(BIN)/ruff format --check server tests
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check server tests && $(BIN)/ruff format --check server tests && $(BIN)/mypy
+
+setup: $(VENV)/.installed assets
+
+$(VENV)/bin/pip:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+assets: $(WEB_BUILD)
+
+$(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*)
+	cd web && npm run build
+
+# Browser tests drive Debian's chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) web/node_modules web/static/build

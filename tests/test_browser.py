@@ -1,0 +1,106 @@
+"""In a real Chromium: a coordinator sets up a conference, a family member opens their link."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import LiveServer, missing_service
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a closed network: no background calls to Google's hosts, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not shutil.which("chromium"):
+        missing_service("Chromium", "run `make test` (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def test_a_coordinator_creates_a_conference_and_a_participant_opens_their_link(
+    live_server: LiveServer, browser: object
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    live_server.instance.cli(
+        "coordinator",
+        "add",
+        "sophie@example.org",
+        "--name",
+        "Sophie de Wit",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    blocked: list[str] = []
+
+    coordinator = browser.new_context(viewport={"width": 1280, "height": 800})
+    coordinator.set_default_timeout(TIMEOUT_MS)
+    page = coordinator.new_page()
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((live_server.url, "data:")) else blocked.append(r.url),
+    )
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("E-mailadres").fill("sophie@example.org")
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="Conferenties")).to_be_visible()
+
+    page.get_by_role("link", name="Nieuwe conferentie", exact=True).click()
+    page.get_by_label("Naam van de cliënt").fill("Noor Aydın")
+    page.get_by_label("Conferentievraag").fill("Hoe kan Noor weer naar school?")
+    page.get_by_role("button", name="Conferentie maken").click()
+    expect(page.get_by_role("heading", name="Noor Aydın")).to_be_visible()
+
+    page.evaluate("window.kringTestMarker = 'still here'")
+    page.get_by_label("Naam", exact=True).fill("Zeynep Aydın")
+    page.get_by_label("Rol").select_option("network_member")
+    page.get_by_role("button", name="Toevoegen en link maken").click()
+    expect(page.get_by_text("Zeynep Aydın is toegevoegd.")).to_be_visible()
+    expect(page.locator(".invite .qr svg")).to_be_visible()
+    link = page.locator(".invite code").inner_text()
+    assert link.startswith(f"{live_server.url}/i/")
+    assert page.evaluate("window.kringTestMarker") == "still here", (
+        "htmx swapped the participants in place, without reloading the page"
+    )
+
+    tablet = browser.new_context(viewport={"width": 800, "height": 1280}, has_touch=True)
+    tablet.set_default_timeout(TIMEOUT_MS)
+    family = tablet.new_page()
+    family.goto(link)
+    expect(family.get_by_role("heading", name="Zeynep Aydın")).to_be_visible()
+    expect(family.get_by_text("Hoe kan Noor weer naar school?")).to_be_visible()
+    expect(family.get_by_text("Voorbereiding", exact=True)).to_be_visible()
+    expect(family.get_by_role("heading", name="Voordat je begint")).to_be_visible()
+    family.get_by_role("button", name="Begrepen").click()
+    expect(family.get_by_role("heading", name="Voordat je begint")).to_have_count(0)
+
+    page.reload()
+    expect(page.locator("#participants")).to_contain_text("geopend")
+    assert blocked == [], f"pages loaded something from another host: {blocked}"
+    coordinator.close()
+    tablet.close()

@@ -1,0 +1,119 @@
+"""The `kring` command as an organisation's administrator and a script would use it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import Instance, LiveServer
+
+PASSWORD = "correct horse battery"
+
+
+def test_demo_json_has_the_documented_shape_and_a_realistic_size(live_server: LiveServer) -> None:
+    demo = live_server.instance.demo()
+    assert set(demo) == {"conference_id", "coordinator", "participants"}
+    assert set(demo["coordinator"]) == {"email", "password", "login_url"}
+    assert demo["coordinator"]["login_url"] == f"{live_server.url}/login"
+    people = demo["participants"]
+    assert 12 <= len(people) <= 20, "about fifteen people, as at a real conference"
+    assert all(set(p) == {"name", "role", "invitation_url"} for p in people)
+    assert {p["role"] for p in people} == {
+        "client",
+        "network_member",
+        "professional",
+        "mandated_professional",
+    }
+
+
+def test_every_demo_link_opens_that_persons_page_in_the_information_phase(
+    live_server: LiveServer,
+) -> None:
+    demo = live_server.instance.demo()
+    for person in demo["participants"]:
+        with httpx.Client(follow_redirects=True, timeout=10) as device:
+            page = device.get(person["invitation_url"])
+        assert page.status_code == 200
+        assert person["name"] in page.text
+        assert "Informatiefase" in page.text
+
+
+def test_the_demo_coordinator_can_log_in_and_sees_the_demo(live_server: LiveServer) -> None:
+    demo = live_server.instance.demo("--phase", "private_time")
+    with httpx.Client(
+        base_url=live_server.url, timeout=10, headers={"origin": live_server.url}
+    ) as browser:
+        login = browser.post(
+            "/login",
+            data={
+                "email": demo["coordinator"]["email"],
+                "password": demo["coordinator"]["password"],
+            },
+        )
+        assert login.status_code == 303
+        page = browser.get(f"/conferences/{demo['conference_id']}")
+    assert "Privétijd" in page.text
+    assert "Sanne Smit" in page.text
+
+
+def test_demo_if_empty_leaves_an_existing_database_alone(instance: Instance) -> None:
+    instance.cli("db", "upgrade")
+    first = instance.cli("demo", "--if-empty")
+    assert "Coordinator:" in first.stdout
+    second = instance.cli("demo", "--if-empty")
+    assert second.stdout == ""
+    assert "no demo created" in second.stderr
+
+
+def test_coordinator_accounts_are_added_and_their_password_reset(instance: Instance) -> None:
+    instance.cli("db", "upgrade")
+    instance.cli("coordinator", "add", "Wim@Example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    duplicate = instance.cli(
+        "coordinator",
+        "add",
+        "wim@example.org",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        check=False,
+    )
+    assert duplicate.returncode == 2
+    assert "already exists" in duplicate.stderr
+    short = instance.cli(
+        "coordinator", "add", "kim@example.org", "--password-stdin", stdin="short\n", check=False
+    )
+    assert short.returncode == 2 and "minstens 10 tekens" in short.stderr
+    reset = instance.cli(
+        "coordinator",
+        "reset-password",
+        "wim@example.org",
+        "--password-stdin",
+        stdin="another long password\n",
+    )
+    assert "sessions ended" in reset.stderr
+    unknown = instance.cli(
+        "coordinator",
+        "reset-password",
+        "nobody@example.org",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        check=False,
+    )
+    assert unknown.returncode == 2 and "no account" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("KRING_SESSION_DAYS", "abc"), ("KRING_DATABASE_URL", "mysql://x/y")]
+)
+def test_a_bad_setting_stops_the_command_and_names_the_variable(
+    instance: Instance, name: str, value: str
+) -> None:
+    instance.env[name] = value
+    result = instance.cli("serve", "--port", "1", check=False)
+    assert result.returncode == 2
+    assert name in result.stderr
+
+
+def test_the_server_refuses_to_start_on_an_unmigrated_database(instance: Instance) -> None:
+    result = instance.cli("serve", "--port", "0", check=False)
+    assert result.returncode != 0
+    assert "run `kring db upgrade` first" in result.stderr

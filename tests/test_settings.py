@@ -1,0 +1,84 @@
+"""Configuration comes from KRING_* variables; a bad value stops start-up and names itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from server.settings import SETTINGS, Settings, SettingsError
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    return {"KRING_INSTANCE_DIR": str(tmp_path), **values}
+
+
+def test_defaults_run_on_an_embedded_sqlite_database(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path))
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert not settings.secure_cookies
+    assert "http://localhost:8000" in settings.allowed_origins
+
+
+def test_the_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    first = Settings.from_env(env(tmp_path)).secret_key
+    second = Settings.from_env(env(tmp_path)).secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first not in repr(Settings.from_env(env(tmp_path)))
+
+
+def test_plain_database_urls_get_their_async_driver(tmp_path: Path) -> None:
+    settings = Settings.from_env(env(tmp_path, KRING_DATABASE_URL="postgresql://kring@db/kring"))
+    assert settings.database_url == "postgresql+asyncpg://kring@db/kring"
+
+
+def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            KRING_BASE_URL="https://kring.example.org/",
+            KRING_ALLOWED_ORIGINS="https://other.example.org",
+        )
+    )
+    assert settings.secure_cookies
+    assert settings.allowed_origins == {"https://kring.example.org", "https://other.example.org"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("KRING_DATABASE_URL", "mysql://db/kring", "must be a SQLite or PostgreSQL URL"),
+        ("KRING_DATABASE_URL", "::not a url::", "is not a database URL"),
+        ("KRING_BASE_URL", "kring.example.org", "must look like https://"),
+        ("KRING_BASE_URL", "https://kring.example.org/app", "must not contain a path"),
+        ("KRING_ALLOWED_ORIGINS", "ftp://x", "must look like https://"),
+        ("KRING_SECRET_KEY", "short", "at least 32 characters"),
+        ("KRING_SESSION_DAYS", "thirty", "must be a whole number"),
+        ("KRING_INVITATION_GRACE_DAYS", "0", "must be at least 1"),
+        ("KRING_LOGIN_MAX_FAILURES", "-3", "must be at least 1"),
+        ("KRING_LOG_LEVEL", "loud", "must be debug, info, warning or error"),
+    ],
+)
+def test_a_bad_value_names_the_variable(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)) as caught:
+        Settings.from_env(env(tmp_path, **{name: value}))
+    assert name in str(caught.value)
+
+
+def test_an_unwritable_instance_folder_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SettingsError, match="KRING_INSTANCE_DIR"):
+        Settings.from_env({"KRING_INSTANCE_DIR": str(blocker / "instance")})
+
+
+def test_the_readme_documents_every_setting_and_no_other() -> None:
+    documented = set(re.findall(r"^\| `(KRING_[A-Z_]+)` \|", README.read_text(), re.MULTILINE))
+    assert documented == {s.env for s in SETTINGS}
