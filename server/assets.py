@@ -17,7 +17,7 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB / "static"
 MANIFEST = STATIC / "build" / "manifest.json"
 # esbuild names bundles "app-<hash>.js"; those never change and may be cached for a year.
-_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css|map)(\.gz|\.br)?$")
+_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css)(\.map|\.gz|\.br)?$")
 
 log = logging.getLogger("kring.assets")
 

@@ -102,7 +102,7 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _qr_svg(url: str, title: str) -> str:
-    return str(segno.make(url, error="m").svg_inline(scale=5, border=2, title=title))
+    return str(segno.make(url, error="m").svg_inline(scale=5, border=2, title=title, omitsize=True))
 
 
 # -- access ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ def test_pages_link_the_hashed_bundles_which_are_cached_for_a_year(
             f"{live_server.url}/static/{path}", timeout=10, headers={"accept-encoding": "gzip"}
         )
         assert asset.status_code == 200
+        assert asset.headers["content-encoding"] == "gzip", "precompressed by the build"
         cache = asset.headers["cache-control"]
         assert "max-age=315360000" in cache and "immutable" in cache
 

@@ -9,7 +9,8 @@
 //   node build.mjs          one-off build (exit code 1 on any failure)
 //   node build.mjs --watch  rebuild on change, rewriting the manifest each time
 
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -129,6 +130,19 @@ async function pruneStale(metafile) {
   await walk(outDir);
 }
 
+/** Write .gz and .br beside each bundle; WhiteNoise serves them to browsers that accept them. */
+async function precompress(relativePaths) {
+  for (const rel of relativePaths) {
+    const file = path.join(staticDir, rel);
+    const body = await readFile(file);
+    await writeFile(`${file}.gz`, gzipSync(body, { level: 9 }));
+    await writeFile(
+      `${file}.br`,
+      brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }),
+    );
+  }
+}
+
 async function cleanOutDir() {
   // Guard against ever deleting something other than web/static/build.
   if (path.basename(outDir) !== "build" || path.dirname(outDir) !== staticDir) {
@@ -153,6 +167,7 @@ async function buildOnce() {
     throw new BuildError(`esbuild reported ${result.warnings.length} warning(s) (see above); fix them`);
   }
   const manifest = manifestFrom(result.metafile);
+  await precompress(Object.values(manifest));
   await writeManifest(manifest);
   console.log(`built ${path.relative(webDir, outDir)}/ (manifest.json):\n${summary(manifest)}`);
 }
