@@ -97,7 +97,7 @@ async def start_coordinator_session(
     await store.create_session(
         hash_token(settings.secret_key, token), account_id=account.id, expires_at=expires
     )
-    _set_cookie(response, settings, COORDINATOR_COOKIE, token)
+    set_session_cookie(response, settings, COORDINATOR_COOKIE, token)
 
 
 # -- invitations ----------------------------------------------------------------------------
@@ -162,7 +162,7 @@ async def redeem_link(
         hash_token(settings.secret_key, session_token), invitation_id=match.invitation.id
     )
     await store.touch_invitation(match.invitation.id)
-    _set_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
+    set_session_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
     return None, match
 
 
@@ -237,7 +237,7 @@ async def end_session(
     )
 
 
-def _set_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
+def set_session_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
     # A session cookie for participants outlives the browser session: the link is their key,
     # and a tablet must stay signed in across a reload. Validity is checked on the server.
     response.set_cookie(

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from starlette.responses import Response
 
-from server.auth import LinkProblem, hash_token, invitation_problem, new_token, origin_allowed
+from server.auth import (
+    PARTICIPANT_COOKIE,
+    LinkProblem,
+    hash_token,
+    invitation_problem,
+    new_token,
+    origin_allowed,
+    set_session_cookie,
+)
 from server.models import Conference, Invitation, Participant
+from server.settings import Settings
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ALLOWED = frozenset({"https://kring.example.org"})
@@ -87,3 +98,17 @@ def test_a_link_works_until_revoked_or_30_days_after_closing(
 )
 def test_cross_site_writes_are_refused(method: str, headers: dict[str, str], allowed: bool) -> None:
     assert origin_allowed(method, headers, ALLOWED) is allowed
+
+
+@pytest.mark.parametrize(
+    ("base_url", "secure"), [("https://kring.example.org", True), ("http://127.0.0.1:8000", False)]
+)
+def test_session_cookies_are_httponly_lax_and_secure_under_https(
+    tmp_path: Path, base_url: str, secure: bool
+) -> None:
+    settings = Settings.from_env({"KRING_INSTANCE_DIR": str(tmp_path), "KRING_BASE_URL": base_url})
+    response = Response()
+    set_session_cookie(response, settings, PARTICIPANT_COOKIE, "token")
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert ("secure" in cookie) is secure

@@ -104,3 +104,21 @@ def test_a_coordinator_creates_a_conference_and_a_participant_opens_their_link(
     assert blocked == [], f"pages loaded something from another host: {blocked}"
     coordinator.close()
     tablet.close()
+
+
+def test_demo_links_open_each_persons_page_in_chromium(
+    live_server: LiveServer, browser: object
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    demo = live_server.instance.demo()
+    by_role = {person["role"]: person for person in demo["participants"]}
+    for person in by_role.values():  # one of each role, each on its own device
+        device = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+        device.set_default_timeout(TIMEOUT_MS)
+        page = device.new_page()
+        page.goto(person["invitation_url"])
+        expect(page.get_by_role("heading", name=person["name"], exact=True)).to_be_visible()
+        expect(page.get_by_text("Informatiefase", exact=True)).to_be_visible()
+        device.close()

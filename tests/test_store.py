@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store
 
 async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
-    upgrade(url)
+    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
     store = Store.connect(url)
     try:
         async with store.engine.connect() as conn:
