@@ -28,6 +28,9 @@ lint: $(VENV)/.installed-test
 setup: $(VENV)/.installed assets
 
 $(VENV)/bin/pip:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/pip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,6 +43,14 @@ class SecurityMiddleware:
         self.allowed_origins = allowed_origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            if origin_allowed("GET", Headers(scope=scope), self.allowed_origins):
+                await self.app(scope, receive, send)
+            else:
+                await refuse_websocket(
+                    receive, send, "Deze verbinding komt van een andere website."
+                )
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -68,12 +77,38 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
+    """Accept, then close with 4403 and a reason: a close before accept reaches a browser
+    only as 1006, without the reason."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 4403, "reason": reason})
+
+
+class RedactInvitationTokens(logging.Filter):
+    """Keep working invitation links out of the access log: /i/<token> is logged as /i/…"""
+
+    _TOKEN = re.compile(r"(/i/)[^/?\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactInvitationTokens) for f in access_log.filters):
+        access_log.addFilter(RedactInvitationTokens())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -92,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     templates.env.globals.update(pages.template_globals())
     templates.env.globals["static"] = static_url_for(load_manifest())
+    templates.env.globals["grace_days"] = settings.invitation_grace_days
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

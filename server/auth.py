@@ -77,13 +77,11 @@ async def authenticate(
 ) -> tuple[LoginResult, Account | None]:
     """Check a login. Unknown email and wrong password look the same from outside."""
     key = email.strip().lower()
-    now = utcnow()
-    if await store.login_locked_until(key, now):
+    if await store.count_login_attempt(key, utcnow()) > settings.login_max_failures:
         return LoginResult.LOCKED, None
     account = await store.account_by_email(key)
     ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
     if account is None or not ok:
-        await store.record_login_failure(key, settings.login_max_failures, now)
         return LoginResult.WRONG, None
     await store.clear_login_failures(key)
     return LoginResult.OK, account
@@ -141,29 +139,16 @@ async def issue_link(store: Store, settings: Settings, participant_id: int) -> s
     return f"{settings.base_url}/i/{token}"
 
 
-async def redeem_link(
-    store: Store, settings: Settings, token: str, response: Response
-) -> tuple[LinkProblem | None, InvitationMatch | None]:
-    """Turn an invitation link into a participant session cookie on this device."""
-    match = await store.invitation_by_hash(hash_token(settings.secret_key, token))
-    if match is None:
-        return LinkProblem.UNKNOWN, None
-    problem = invitation_problem(
-        match.invitation,
-        match.participant,
-        match.conference,
-        utcnow(),
-        settings.invitation_grace_days,
-    )
-    if problem is not None:
-        return problem, match
+async def start_participant_session(
+    store: Store, settings: Settings, match: InvitationMatch, response: Response
+) -> None:
+    """Sign this device in as the participant of a (checked) invitation link."""
     session_token = new_token()
     await store.create_session(
         hash_token(settings.secret_key, session_token), invitation_id=match.invitation.id
     )
     await store.touch_invitation(match.invitation.id)
     set_session_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
-    return None, match
 
 
 # -- sessions -------------------------------------------------------------------------------

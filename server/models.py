@@ -155,11 +155,10 @@ class AuditEvent(Base):
 
 
 class LoginThrottle(Base):
-    """Recent failed logins per email address, so guessing passwords is slowed down."""
+    """Recent login attempts per email address, so guessing passwords is limited."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

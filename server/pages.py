@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import segno
 from starlette.exceptions import HTTPException
@@ -25,7 +26,7 @@ from server.forms import (
     login_form,
     participant_form,
 )
-from server.models import Conference
+from server.models import Conference, utcnow
 from server.settings import Settings
 from server.store import NotFound, ParticipantRow, Store
 
@@ -94,7 +95,14 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 def error_page(
     request: Request, status_code: int, title: str, message: str, action: str = ""
 ) -> Response:
-    return render(request, "error.html", status_code, title=title, message=message, action=action)
+    """A page that says what went wrong and what to do; for htmx, it replaces <main>."""
+    context = {"title": title, "message": message, "action": action}
+    if _is_htmx(request):
+        response = render(request, "_error_body.html", status_code, **context)
+        response.headers["hx-retarget"] = "#main"
+        response.headers["hx-reswap"] = "innerHTML show:top"
+        return response
+    return render(request, "error.html", status_code, **context)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -139,11 +147,17 @@ def _actor(who: auth.CoordinatorIdentity) -> str:
 
 def login_redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    target = request.url.path
-    query = f"?next={target}" if target.startswith("/") and not target.startswith("//") else ""
+    # After an htmx post the place to return to is the page it was made from.
+    target = urlsplit(request.headers.get("hx-current-url", "")).path or request.url.path
+    if request.method != "GET" and not request.headers.get("hx-current-url"):
+        target = "/conferences"
+    query = {"next": _safe_next(target)}
     if exc.expired:
-        query += ("&" if query else "?") + "expired=1"
-    return RedirectResponse(f"/login{query}", status_code=303)
+        query["expired"] = "1"
+    location = f"/login?{urlencode(query, safe='/')}"
+    if _is_htmx(request):  # a redirect would be swapped into the page; ask for a full load
+        return Response(status_code=204, headers={"hx-redirect": location})
+    return RedirectResponse(location, status_code=303)
 
 
 # -- home, login, logout --------------------------------------------------------------------
@@ -325,10 +339,9 @@ async def participant_add(request: Request) -> Response:
 
 async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
     who, conference = await _own_conference(request)
-    try:
-        participant_id = int(request.path_params["participant_id"])
-    except ValueError:
-        raise HTTPException(404, "Deze deelnemer bestaat niet.") from None
+    participant_id: int = request.path_params["participant_id"]
+    if participant_id >= 2**31:  # past any id the database hands out
+        raise HTTPException(404, "Deze deelnemer bestaat niet.")
     participant = await _store(request).participant(conference.id, participant_id)
     if participant is None:
         raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.")
@@ -433,23 +446,42 @@ async def invitation_cards(request: Request) -> Response:
 
 
 async def open_invitation(request: Request) -> Response:
-    """A personal link: sign this device in as that participant, then show their page."""
+    """A personal link. GET asks "is this you?"; only the POST signs this device in.
+
+    Link previews in chat apps and mail scanners fetch GET links on their own; they must
+    not create sessions, mark the link as opened or fill the audit log.
+    """
     store, settings = _store(request), _settings(request)
-    response = RedirectResponse("/", status_code=303)
-    problem, match = await auth.redeem_link(store, settings, request.path_params["token"], response)
+    token = request.path_params["token"]
+    match = await store.invitation_by_hash(auth.hash_token(settings.secret_key, token))
+    problem = (
+        auth.LinkProblem.UNKNOWN
+        if match is None
+        else auth.invitation_problem(
+            match.invitation,
+            match.participant,
+            match.conference,
+            utcnow(),
+            settings.invitation_grace_days,
+        )
+    )
     if problem is not None:
-        if match is not None:
+        if match is not None and request.method == "POST":
             await store.audit(
                 match.conference.id,
                 f"participant:{match.participant.id}",
                 "link_refused",
                 {"reason": problem.value},
+                coalesce=True,
             )
         status, title, message = LINK_PROBLEMS[problem]
         return error_page(request, status, title, message, ASK_FOR_LINK)
     assert match is not None
+    if request.method == "GET":
+        return render(request, "participant/open.html", me=match.participant)
+    response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
+    await auth.start_participant_session(store, settings, match, response)
     await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
-    response.headers["location"] = f"/c/{match.conference.id}"
     return response
 
 
@@ -539,22 +571,22 @@ routes = [
     Route("/conferences/{conference_id}/edit", conference_edit, methods=["GET", "POST"]),
     Route("/conferences/{conference_id}/participants", participant_add, methods=["POST"]),
     Route(
-        "/conferences/{conference_id}/participants/{participant_id}/link",
+        "/conferences/{conference_id}/participants/{participant_id:int}/link",
         participant_link,
         methods=["POST"],
     ),
     Route(
-        "/conferences/{conference_id}/participants/{participant_id}/revoke",
+        "/conferences/{conference_id}/participants/{participant_id:int}/revoke",
         participant_revoke,
         methods=["POST"],
     ),
     Route(
-        "/conferences/{conference_id}/participants/{participant_id}/remove",
+        "/conferences/{conference_id}/participants/{participant_id:int}/remove",
         participant_remove,
         methods=["POST"],
     ),
     Route("/conferences/{conference_id}/cards", invitation_cards, methods=["GET", "POST"]),
-    Route("/i/{token}", open_invitation),
+    Route("/i/{token}", open_invitation, methods=["GET", "POST"]),
     Route("/c/{conference_id}", participant_home),
     Route("/c/{conference_id}/privacy", participant_privacy_seen, methods=["POST"]),
 ]

@@ -136,9 +136,10 @@ class Settings:
         get: Callable[[str], str] = lambda name: _raw(env, name)  # noqa: E731
 
         instance_dir = Path(get("KRING_INSTANCE_DIR")).expanduser().resolve()
-        database_url = get("KRING_DATABASE_URL") or (
-            f"sqlite+aiosqlite:///{instance_dir / 'kring.db'}"
-        )
+        database_url = get("KRING_DATABASE_URL")
+        if not database_url:
+            _ensure_folder(instance_dir)
+            database_url = f"sqlite+aiosqlite:///{instance_dir / 'kring.db'}"
         database_url = _database_url(database_url)
         base_url = _origin("KRING_BASE_URL", get("KRING_BASE_URL"))
         origins = {base_url, *_loopback_aliases(base_url)}
@@ -195,11 +196,20 @@ def _database_url(raw: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _ensure_folder(instance_dir: Path) -> None:
+    try:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"KRING_INSTANCE_DIR {str(instance_dir)!r} cannot be created ({exc.strerror})"
+        ) from None
+
+
 def _instance_secret(instance_dir: Path) -> str:
     """Return the instance's secret key, creating it (mode 0600) on first run."""
     path = instance_dir / "secret_key"
+    _ensure_folder(instance_dir)
     try:
-        instance_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:

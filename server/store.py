@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import case, delete, event, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -26,10 +26,12 @@ from server.models import (
     LoginThrottle,
     Participant,
     Session,
+    UTCDateTime,
     utcnow,
 )
 
 LOGIN_WINDOW = timedelta(minutes=15)
+AUDIT_COALESCE = timedelta(minutes=15)
 
 
 class StoreError(Exception):
@@ -159,28 +161,36 @@ class Store:
 
     # -- login throttling -----------------------------------------------------------------
 
-    async def login_locked_until(self, key: str, now: datetime) -> datetime | None:
-        async with self._sessions() as db:
-            row = await db.get(LoginThrottle, key)
-            if row and row.locked_until and row.locked_until > now:
-                return row.locked_until
-            return None
+    async def count_login_attempt(self, key: str, now: datetime) -> int:
+        """Count a login attempt for an address before its password is checked.
 
-    async def record_login_failure(self, key: str, max_failures: int, now: datetime) -> None:
-        async with self._sessions() as db:
-            row = await db.get(LoginThrottle, key)
-            if row is None:
-                row = LoginThrottle(key=key, failures=0, window_start=now)
-                db.add(row)
-            if now - row.window_start > LOGIN_WINDOW:
-                row.failures, row.window_start, row.locked_until = 0, now, None
-            row.failures += 1
-            if row.failures >= max_failures:
-                row.locked_until = now + LOGIN_WINDOW
-            try:
-                await db.commit()
-            except IntegrityError:  # a concurrent first failure made the row; count it once
-                await db.rollback()
+        Returns the number of attempts in the current window (LOGIN_WINDOW). The increment is
+        one atomic statement, so parallel guesses cannot all slip under the limit.
+        """
+        stale = LoginThrottle.window_start < literal(now - LOGIN_WINDOW, UTCDateTime)
+        bump = (
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key)
+            .values(
+                failures=case((stale, 1), else_=LoginThrottle.failures + 1),
+                window_start=case(
+                    (stale, literal(now, UTCDateTime)), else_=LoginThrottle.window_start
+                ),
+            )
+            .returning(LoginThrottle.failures)
+        )
+        for _ in range(2):  # the second round runs only if another request made the row first
+            async with self._sessions() as db:
+                attempts = await db.scalar(bump)
+                if attempts is None:
+                    db.add(LoginThrottle(key=key, failures=1, window_start=now))
+                    attempts = 1
+                try:
+                    await db.commit()
+                    return int(attempts)
+                except IntegrityError:
+                    await db.rollback()
+        raise StoreError("could not count the login attempt")
 
     async def clear_login_failures(self, key: str) -> None:
         async with self._sessions() as db:
@@ -480,11 +490,35 @@ class Store:
         actor: str,
         kind: str,
         detail: dict[str, Any] | None = None,
+        *,
+        coalesce: bool = False,
     ) -> AuditEvent:
-        event_row = AuditEvent(
-            conference_id=conference_id, actor=actor, kind=kind, detail=detail or {}
-        )
+        """Record an event. With ``coalesce``, a repeat of the latest event by the same actor
+        (same kind and detail, within AUDIT_COALESCE) raises its count instead of adding a row,
+        so a device retrying a refused link is one line in the log, not hundreds."""
+        detail = detail or {}
+        now = utcnow()
         async with self._sessions() as db:
+            if coalesce:
+                latest = await db.scalar(
+                    select(AuditEvent)
+                    .where(AuditEvent.conference_id == conference_id, AuditEvent.actor == actor)
+                    .order_by(AuditEvent.id.desc())
+                    .limit(1)
+                )
+                if (
+                    latest is not None
+                    and latest.kind == kind
+                    and latest.detail == detail
+                    and now - latest.at < AUDIT_COALESCE
+                ):
+                    latest.count += 1
+                    latest.at = now
+                    await db.commit()
+                    return latest
+            event_row = AuditEvent(
+                conference_id=conference_id, actor=actor, kind=kind, detail=detail, at=now
+            )
             db.add(event_row)
             await db.commit()
         return event_row

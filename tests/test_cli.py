@@ -31,8 +31,12 @@ def test_every_demo_link_opens_that_persons_page_in_the_information_phase(
 ) -> None:
     demo = live_server.instance.demo()
     for person in demo["participants"]:
-        with httpx.Client(follow_redirects=True, timeout=10) as device:
-            page = device.get(person["invitation_url"])
+        with httpx.Client(
+            follow_redirects=True, timeout=10, headers={"origin": live_server.url}
+        ) as device:
+            confirm = device.get(person["invitation_url"])
+            assert person["name"] in confirm.text
+            page = device.post(person["invitation_url"])
         assert page.status_code == 200
         assert person["name"] in page.text
         assert "Informatiefase" in page.text

@@ -80,9 +80,14 @@ def add_person(
 
 
 def open_link(server: LiveServer, url: str) -> tuple[httpx.Client, httpx.Response]:
+    """Open a personal link on a new device and confirm "that's me" (if it is offered)."""
     device = server.client()
-    response = device.get(url.removeprefix(server.url))
-    return device, response
+    path = url.removeprefix(server.url)
+    page = device.get(path)
+    if page.status_code != 200:
+        return device, page
+    assert "Ja, dat ben ik" in page.text
+    return device, device.post(path)
 
 
 # -- coordinator login ----------------------------------------------------------------------
@@ -276,11 +281,13 @@ def test_a_form_posted_from_another_site_is_refused(
         headers={"origin": "https://evil.example"},
     )
     assert response.status_code == 403
-    fetch_meta = coordinator.post(
+    without_origin = httpx.Client(base_url=live_server.url, cookies=coordinator.cookies)
+    fetch_meta = without_origin.post(
         f"/conferences/{conference_id}/participants",
         data={"name": "Via phishing", "role": "client"},
-        headers={"origin": "", "sec-fetch-site": "cross-site"},
+        headers={"sec-fetch-site": "cross-site"},
     )
+    without_origin.close()
     assert fetch_meta.status_code == 403
     assert "Via phishing" not in coordinator.get(f"/conferences/{conference_id}").text
 
@@ -433,10 +440,71 @@ def test_printing_cards_reissues_the_chosen_links(
 def test_the_coordinator_row_has_no_link_to_reissue(coordinator: httpx.Client) -> None:
     conference_id = new_conference(coordinator)
     page = coordinator.get(f"/conferences/{conference_id}")
-    row = re.search(r'<tr id="participant-(\d+)">\s*<td>Coördinator', page.text) or re.search(
-        r'<tr id="participant-(\d+)">', page.text
-    )
-    assert row
-    response = coordinator.post(f"/conferences/{conference_id}/participants/{row.group(1)}/link")
+    rows = re.findall(r'<tr id="participant-(\d+)">(.*?)</tr>', page.text, re.DOTALL)
+    [coordinator_id] = [pid for pid, cells in rows if "logt in met account" in cells]
+    response = coordinator.post(f"/conferences/{conference_id}/participants/{coordinator_id}/link")
     assert response.status_code == 409
     assert "logt in met een account" in response.text
+
+
+def test_a_link_preview_fetching_the_link_signs_nobody_in(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
+    conference_id = new_conference(coordinator)
+    _, url = add_person(coordinator, conference_id, "Bot Voorbeeld")
+    with live_server.client() as preview:
+        page = preview.get(url.removeprefix(live_server.url))
+    assert page.status_code == 200 and "Bot Voorbeeld" in page.text
+    assert "set-cookie" not in page.headers
+    assert "nog niet geopend" in coordinator.get(f"/conferences/{conference_id}").text
+
+
+def test_repeated_refusals_of_one_link_are_one_audit_event_with_a_count(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
+    conference_id = new_conference(coordinator)
+    person_id, url = add_person(coordinator, conference_id, "Herhaald Proberen")
+    coordinator.post(f"/conferences/{conference_id}/participants/{person_id}/revoke")
+    with live_server.client() as device:
+        for _ in range(3):
+            assert device.post(url.removeprefix(live_server.url)).status_code == 410
+    events = store_call(live_server, lambda store: store.audit_events(conference_id))
+    refused = [e for e in events if e.kind == "link_refused"]
+    assert [(e.count, e.detail) for e in refused] == [(3, {"reason": "revoked"})]
+
+
+def test_an_htmx_action_after_the_session_ended_reloads_to_the_login(
+    live_server: LiveServer,
+) -> None:
+    add_account(live_server, "eva@example.org")
+    client = logged_in(live_server, "eva@example.org")
+    conference_id = new_conference(client)
+    page_url = f"{live_server.url}/conferences/{conference_id}"
+    old_cookie = client.cookies["kring_coordinator"]
+    client.post("/logout")  # ended on the server; the tablet still holds the old cookie
+    client.cookies.set("kring_coordinator", old_cookie)
+    response = client.post(
+        f"/conferences/{conference_id}/participants",
+        data={"name": "Te laat", "role": "client"},
+        headers={"hx-request": "true", "hx-current-url": page_url},
+    )
+    assert response.status_code == 204
+    assert response.headers["hx-redirect"] == (
+        f"/login?next=/conferences/{conference_id}&expired=1"
+    )
+
+
+def test_an_htmx_action_that_is_refused_shows_why_in_place_of_the_page(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
+    conference_id = new_conference(coordinator)
+    response = coordinator.post(
+        f"/conferences/{conference_id}/participants/99999/remove",
+        headers={"hx-request": "true"},
+    )
+    assert response.status_code == 404
+    assert response.headers["hx-retarget"] == "#main"
+    assert "Deze deelnemer staat niet (meer) op de lijst." in response.text
+    assert "<html" not in response.text, "a fragment, not a page inside the page"
+    huge = coordinator.post(f"/conferences/{conference_id}/participants/{2**40}/remove")
+    assert huge.status_code == 404

@@ -82,3 +82,10 @@ def test_an_unwritable_instance_folder_is_named(tmp_path: Path) -> None:
 def test_the_readme_documents_every_setting_and_no_other() -> None:
     documented = set(re.findall(r"^\| `(KRING_[A-Z_]+)` \|", README.read_text(), re.MULTILINE))
     assert documented == {s.env for s in SETTINGS}
+
+
+def test_a_given_secret_key_still_gets_a_folder_for_the_database(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "instance"
+    Settings.from_env({"KRING_INSTANCE_DIR": str(folder), "KRING_SECRET_KEY": "s" * 40})
+    assert folder.is_dir()
+    assert not (folder / "secret_key").exists()

@@ -118,18 +118,22 @@ async def test_a_participant_is_only_found_in_their_own_conference(store: Store)
     assert await store.participant(other.id, person.id) is None
 
 
-async def test_failed_logins_lock_an_address_for_a_while(store: Store) -> None:
+async def test_login_attempts_are_counted_per_address_and_window(store: Store) -> None:
     key = f"someone-{new_token()[:6]}@example.org"
     now = utcnow()
-    for _ in range(2):
-        await store.record_login_failure(key, max_failures=3, now=now)
-    assert await store.login_locked_until(key, now) is None
-    await store.record_login_failure(key, max_failures=3, now=now)
-    locked = await store.login_locked_until(key, now)
-    assert locked is not None and locked > now
-    assert await store.login_locked_until(key, now + timedelta(minutes=16)) is None
+    assert [await store.count_login_attempt(key, now) for _ in range(3)] == [1, 2, 3]
+    assert await store.count_login_attempt(f"other-{key}", now) == 1
+    later = now + timedelta(minutes=16)
+    assert await store.count_login_attempt(key, later) == 1, "a new window starts afresh"
     await store.clear_login_failures(key)
-    assert await store.login_locked_until(key, now) is None
+    assert await store.count_login_attempt(key, later) == 1
+
+
+async def test_parallel_login_attempts_are_all_counted(store: Store) -> None:
+    key = f"parallel-{new_token()[:6]}@example.org"
+    now = utcnow()
+    counts = await asyncio.gather(*(store.count_login_attempt(key, now) for _ in range(8)))
+    assert sorted(counts) == list(range(1, 9))
 
 
 async def test_setting_a_password_ends_every_session_of_that_account(store: Store) -> None:

@@ -25,4 +25,14 @@ window.htmx = htmx;
 // <meta name="htmx-config"> in the page still takes precedence.
 htmx.config.includeIndicatorStyles = false;
 
+// Kring answers bad input with a 4xx status and the form (or a page) that says what is
+// wrong. htmx 2 swaps nothing for 4xx by default, which would leave the person staring at
+// an unchanged form: swap those too. 5xx stays an error with no swap.
+htmx.config.responseHandling = [
+  { code: "204", swap: false },
+  { code: "[23]..", swap: true },
+  { code: "4..", swap: true, error: false },
+  { code: "...", swap: false, error: true },
+];
+
 export default htmx;

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import server.models
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -26,7 +24,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account")),
         sa.UniqueConstraint("email", name=op.f("uq_account_email")),
     )
@@ -34,8 +32,7 @@ def upgrade() -> None:
         "login_throttle",
         sa.Column("key", sa.String(length=254), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("window_start", server.models.UTCDateTime(), nullable=False),
-        sa.Column("locked_until", server.models.UTCDateTime(), nullable=True),
+        sa.Column("window_start", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
     )
     op.create_table(
@@ -47,9 +44,9 @@ def upgrade() -> None:
         sa.Column("phase", sa.String(length=20), nullable=False),
         sa.Column("meeting_date", sa.Date(), nullable=True),
         sa.Column("location", sa.String(length=200), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", server.models.UTCDateTime(), nullable=False),
-        sa.Column("closed_at", server.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["account.id"], name=op.f("fk_conference_owner_id_account")
         ),
@@ -59,7 +56,7 @@ def upgrade() -> None:
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conference_id", sa.String(length=32), nullable=True),
-        sa.Column("at", server.models.UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(length=300), nullable=False),
         sa.Column("kind", sa.String(length=50), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
@@ -82,9 +79,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=30), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=True),
-        sa.Column("privacy_seen_at", server.models.UTCDateTime(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(), nullable=False),
-        sa.Column("removed_at", server.models.UTCDateTime(), nullable=True),
+        sa.Column("privacy_seen_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("removed_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["account.id"], name=op.f("fk_participant_account_id_account")
         ),
@@ -104,10 +101,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("participant_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", server.models.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", server.models.UTCDateTime(), nullable=True),
-        sa.Column("last_used_at", server.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["participant_id"],
             ["participant.id"],
@@ -126,9 +123,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=True),
         sa.Column("invitation_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", server.models.UTCDateTime(), nullable=False),
-        sa.Column("expires_at", server.models.UTCDateTime(), nullable=True),
-        sa.Column("last_seen_at", server.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=True),
+        sa.Column("last_seen_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["account.id"],
