@@ -91,6 +91,7 @@ async def start_coordinator_session(
     store: Store, settings: Settings, account: Account, response: Response
 ) -> None:
     token = new_token()
+    await store.delete_expired_sessions(utcnow())  # logins are rare: a fine moment to tidy up
     expires = utcnow() + timedelta(days=settings.session_days)
     await store.create_session(
         hash_token(settings.secret_key, token), account_id=account.id, expires_at=expires

@@ -65,10 +65,18 @@ def conference_form(form: Mapping[str, Any]) -> FormResult:
 
 
 def participant_form(form: Mapping[str, Any]) -> FormResult:
-    result = FormResult(_values(form, ("name", "role")))
-    _text(result, "name", "een naam", required=True, max_length=200)
+    """A person to invite by link, or a co-coordinator by the email of their account."""
+    result = FormResult(_values(form, ("name", "role", "email")))
     role = result.values["role"]
-    if role not in INVITED_ROLES:
+    if role == "coordinator":
+        email = result.values["email"].strip()
+        if "@" not in email or len(email) > 254:
+            result.errors["email"] = "Vul het e-mailadres van het coördinator-account in."
+        else:
+            result.cleaned["email"] = email
+    else:
+        _text(result, "name", "een naam", required=True, max_length=200)
+    if role not in (*INVITED_ROLES, "coordinator"):
         result.errors["role"] = "Kies een rol uit de lijst."
     else:
         result.cleaned["role"] = role

@@ -136,7 +136,11 @@ async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, C
     conference = await _store(request).conference(request.path_params["conference_id"])
     if conference is None:
         raise HTTPException(404, "Deze conferentie bestaat niet (meer).")
-    if conference.owner_id != who.account.id and who.account.role != "admin":
+    if (
+        conference.owner_id != who.account.id
+        and who.account.role != "admin"
+        and not await _store(request).is_coordinator_of(conference.id, who.account.id)
+    ):
         raise HTTPException(403, "Deze conferentie wordt door een andere coördinator begeleid.")
     return who, conference
 
@@ -292,7 +296,7 @@ async def _participants_view(
         "form": form or FormResult({"role": "network_member"}),
         "new_link": new_link,
         "flash": flash,
-        "roles": INVITED_ROLES,
+        "roles": (*INVITED_ROLES, "coordinator"),
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
     return render(request, name, status_code, **context)
@@ -319,9 +323,11 @@ async def _link_payload(
 async def participant_add(request: Request) -> Response:
     who, conference = await _own_conference(request)
     form = participant_form(await request.form())
+    store = _store(request)
+    if form.ok and form.cleaned["role"] == "coordinator":
+        return await _add_coordinator(request, who, conference, form)
     if not form.ok:
         return await _participants_view(request, who, conference, status_code=400, form=form)
-    store = _store(request)
     participant = await store.add_participant(
         conference.id, form.cleaned["name"], form.cleaned["role"]
     )
@@ -337,7 +343,41 @@ async def participant_add(request: Request) -> Response:
     )
 
 
-async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
+async def _add_coordinator(
+    request: Request, who: auth.CoordinatorIdentity, conference: Conference, form: FormResult
+) -> Response:
+    """A co-coordinator logs in with their own account; they get no link."""
+    store = _store(request)
+    account = await store.account_by_email(form.cleaned["email"])
+    if account is None:
+        form.errors["email"] = "Er is geen coördinator-account met dit e-mailadres."
+    elif any(
+        r.participant.account_id == account.id for r in await store.participants(conference.id)
+    ):
+        form.errors["email"] = f"{account.name} is al coördinator van deze conferentie."
+    if account is None or form.errors:
+        return await _participants_view(request, who, conference, status_code=400, form=form)
+    participant = await store.add_participant(
+        conference.id, account.name, "coordinator", account_id=account.id
+    )
+    await store.audit(
+        conference.id,
+        _actor(who),
+        "participant_added",
+        {"participant_id": participant.id, "role": "coordinator"},
+    )
+    return await _participants_view(
+        request,
+        who,
+        conference,
+        flash=f"{account.name} is nu ook coördinator van deze conferentie (eigen account).",
+    )
+
+
+async def _target_participant(
+    request: Request, *, link: bool = True
+) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
+    """The participant in the URL; ``link`` actions do not apply to coordinators."""
     who, conference = await _own_conference(request)
     participant_id: int = request.path_params["participant_id"]
     if participant_id >= 2**31:  # past any id the database hands out
@@ -345,10 +385,12 @@ async def _target_participant(request: Request) -> tuple[auth.CoordinatorIdentit
     participant = await _store(request).participant(conference.id, participant_id)
     if participant is None:
         raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.")
-    if participant.role == "coordinator":
+    if participant.role == "coordinator" and link:
         raise HTTPException(
             409, "De coördinator logt in met een account en heeft geen persoonlijke link."
         )
+    if participant.role == "coordinator" and participant.account_id == conference.owner_id:
+        raise HTTPException(409, "De coördinator die de conferentie begeleidt, blijft erbij.")
     return who, conference, participant
 
 
@@ -383,7 +425,7 @@ async def participant_revoke(request: Request) -> Response:
 
 
 async def participant_remove(request: Request) -> Response:
-    who, conference, participant = await _target_participant(request)
+    who, conference, participant = await _target_participant(request, link=False)
     store = _store(request)
     try:
         await store.remove_participant(conference.id, participant.id)

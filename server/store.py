@@ -266,7 +266,7 @@ class Store:
             return conference
 
     async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
-        """The conferences an account may see (an admin sees all), newest first."""
+        """The conferences an account runs or co-runs (an admin sees all), newest first."""
         count = (
             select(func.count(Participant.id))
             .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
@@ -274,10 +274,27 @@ class Store:
         )
         query = select(Conference, count).order_by(Conference.created_at.desc())
         if account.role != "admin":
-            query = query.where(Conference.owner_id == account.id)
+            co_coordinated = select(Participant.conference_id).where(
+                Participant.account_id == account.id, Participant.removed_at.is_(None)
+            )
+            query = query.where(
+                (Conference.owner_id == account.id) | Conference.id.in_(co_coordinated)
+            )
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
         return [ConferenceSummary(conference=c, participant_count=n) for c, n in rows]
+
+    async def is_coordinator_of(self, conference_id: str, account_id: int) -> bool:
+        async with self._sessions() as db:
+            found = await db.scalar(
+                select(Participant.id).where(
+                    Participant.conference_id == conference_id,
+                    Participant.account_id == account_id,
+                    Participant.role == "coordinator",
+                    Participant.removed_at.is_(None),
+                )
+            )
+            return found is not None
 
     # -- participants ---------------------------------------------------------------------
 
@@ -476,6 +493,15 @@ class Store:
                 .values(last_seen_at=utcnow(), expires_at=expires_at)
             )
             await db.commit()
+
+    async def delete_expired_sessions(self, now: datetime) -> int:
+        """Forget sessions past their expiry (participant sessions end with their link)."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                delete(Session).where(Session.expires_at.is_not(None), Session.expires_at <= now)
+            )
+            await db.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def delete_session(self, token_hash: str) -> None:
         async with self._sessions() as db:

@@ -508,3 +508,40 @@ def test_an_htmx_action_that_is_refused_shows_why_in_place_of_the_page(
     assert "<html" not in response.text, "a fragment, not a page inside the page"
     huge = coordinator.post(f"/conferences/{conference_id}/participants/{2**40}/remove")
     assert huge.status_code == 404
+
+
+def test_a_second_coordinator_is_added_by_account_and_can_then_run_it(
+    live_server: LiveServer, coordinator: httpx.Client
+) -> None:
+    conference_id = new_conference(coordinator)
+    unknown = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"role": "coordinator", "email": "nobody@example.org"},
+    )
+    assert unknown.status_code == 400
+    assert "Er is geen coördinator-account met dit e-mailadres." in unknown.text
+
+    add_account(live_server, "fleur@example.org", "--name", "Fleur Co")
+    added = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"role": "coordinator", "email": "Fleur@Example.org"},
+    )
+    assert "Fleur Co is nu ook coördinator" in added.text
+    assert not LINK.search(added.text), "a coordinator gets no link"
+    again = coordinator.post(
+        f"/conferences/{conference_id}/participants",
+        data={"role": "coordinator", "email": "fleur@example.org"},
+    )
+    assert again.status_code == 400 and "is al coördinator" in again.text
+
+    fleur = logged_in(live_server, "fleur@example.org")
+    assert f"/conferences/{conference_id}" in fleur.get("/conferences").text
+    assert fleur.get(f"/conferences/{conference_id}").status_code == 200
+
+    rows = re.findall(r'<tr id="participant-(\d+)">(.*?)</tr>', added.text, re.DOTALL)
+    [fleur_row] = [pid for pid, cells in rows if "Fleur Co" in cells]
+    [owner_row] = [pid for pid, cells in rows if "lotte" in cells]
+    base = f"/conferences/{conference_id}/participants"
+    assert coordinator.post(f"{base}/{owner_row}/remove").status_code == 409
+    assert coordinator.post(f"{base}/{fleur_row}/remove").status_code == 200
+    assert fleur.get(f"/conferences/{conference_id}").status_code == 403

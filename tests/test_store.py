@@ -166,3 +166,14 @@ async def test_audit_events_are_kept_in_order(store: Store) -> None:
         ("conference_created", {}),
         ("link_opened", {"device": "tablet"}),
     ]
+
+
+async def test_expired_coordinator_sessions_are_forgotten(store: Store) -> None:
+    account = await add_coordinator(store)
+    old, fresh = hash_token("k" * 32, new_token()), hash_token("k" * 32, new_token())
+    now = utcnow()
+    await store.create_session(old, account_id=account.id, expires_at=now - timedelta(days=1))
+    await store.create_session(fresh, account_id=account.id, expires_at=now + timedelta(days=1))
+    assert await store.delete_expired_sessions(now) >= 1
+    assert await store.session_by_hash(old) is None
+    assert await store.session_by_hash(fresh) is not None
