@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from server.models import Account, Conference, Invitation, Participant, utcnow
 from server.settings import Settings
-from server.store import InvitationMatch, Store
+from server.store import InvitationMatch, SessionMatch, Store
 
 COORDINATOR_COOKIE = "kring_coordinator"
 PARTICIPANT_COOKIE = "kring_participant"
@@ -173,18 +173,25 @@ class CookieState(Enum):
     INVALID = "invalid"  # forged, ended or expired: say so, do not pretend it was never sent
 
 
-async def coordinator_of(
-    store: Store, settings: Settings, conn: HTTPConnection
-) -> CoordinatorIdentity | CookieState:
-    token = conn.cookies.get(COORDINATOR_COOKIE)
+async def _session_of(
+    store: Store, settings: Settings, conn: HTTPConnection, cookie: str
+) -> SessionMatch | CookieState:
+    token = conn.cookies.get(cookie)
     if not token:
         return CookieState.ABSENT
     match = await store.session_by_hash(hash_token(settings.secret_key, token))
+    return CookieState.INVALID if match is None else match
+
+
+async def coordinator_of(
+    store: Store, settings: Settings, conn: HTTPConnection
+) -> CoordinatorIdentity | CookieState:
+    match = await _session_of(store, settings, conn, COORDINATOR_COOKIE)
+    if isinstance(match, CookieState):
+        return match
     now = utcnow()
-    if (
-        match is None
-        or match.account is None
-        or (match.session.expires_at is not None and match.session.expires_at <= now)
+    if match.account is None or (
+        match.session.expires_at is not None and match.session.expires_at <= now
     ):
         return CookieState.INVALID
     # Sliding expiry, written at most once an hour so page views stay read-only.
@@ -196,11 +203,10 @@ async def coordinator_of(
 async def participant_of(
     store: Store, settings: Settings, conn: HTTPConnection
 ) -> ParticipantIdentity | CookieState:
-    token = conn.cookies.get(PARTICIPANT_COOKIE)
-    if not token:
-        return CookieState.ABSENT
-    match = await store.session_by_hash(hash_token(settings.secret_key, token))
-    if match is None or match.invitation is None:
+    match = await _session_of(store, settings, conn, PARTICIPANT_COOKIE)
+    if isinstance(match, CookieState):
+        return match
+    if match.invitation is None:
         return CookieState.INVALID
     inv = match.invitation
     if invitation_problem(

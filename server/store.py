@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, event, func, literal, select, text, update
+from sqlalchemy import Select, case, delete, event, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -97,6 +97,23 @@ def create_engine(database_url: str) -> AsyncEngine:
 def new_conference_id() -> str:
     """An id for URLs: short, but not guessable by counting."""
     return secrets.token_urlsafe(9)
+
+
+def _active_participant(conference_id: str, participant_id: int) -> Select[Participant]:
+    """A participant of this conference (never of another one) who was not removed."""
+    return select(Participant).where(
+        Participant.id == participant_id,
+        Participant.conference_id == conference_id,
+        Participant.removed_at.is_(None),
+    )
+
+
+def _invitation_with_people() -> Select[Invitation, Participant, Conference]:
+    return (
+        select(Invitation, Participant, Conference)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .join(Conference, Conference.id == Participant.conference_id)
+    )
 
 
 class Store:
@@ -312,13 +329,7 @@ class Store:
     async def participant(self, conference_id: str, participant_id: int) -> Participant | None:
         """An active participant of this conference (never one of another conference)."""
         async with self._sessions() as db:
-            return await db.scalar(
-                select(Participant).where(
-                    Participant.id == participant_id,
-                    Participant.conference_id == conference_id,
-                    Participant.removed_at.is_(None),
-                )
-            )
+            return await db.scalar(_active_participant(conference_id, participant_id))
 
     async def participants(self, conference_id: str) -> list[ParticipantRow]:
         """Active participants in the order they were added, with their link's state."""
@@ -345,13 +356,7 @@ class Store:
         """Mark someone removed, revoke their link and end their sessions on every device."""
         now = utcnow()
         async with self._sessions() as db:
-            participant = await db.scalar(
-                select(Participant).where(
-                    Participant.id == participant_id,
-                    Participant.conference_id == conference_id,
-                    Participant.removed_at.is_(None),
-                )
-            )
+            participant = await db.scalar(_active_participant(conference_id, participant_id))
             if participant is None:
                 raise NotFound("participant not found")
             participant.removed_at = now
@@ -423,10 +428,7 @@ class Store:
         async with self._sessions() as db:
             row = (
                 await db.execute(
-                    select(Invitation, Participant, Conference)
-                    .join(Participant, Participant.id == Invitation.participant_id)
-                    .join(Conference, Conference.id == Participant.conference_id)
-                    .where(Invitation.token_hash == token_hash)
+                    _invitation_with_people().where(Invitation.token_hash == token_hash)
                 )
             ).first()
         if row is None:
@@ -476,13 +478,10 @@ class Store:
                 return SessionMatch(session=session, account=account, invitation=None)
             row = (
                 await db.execute(
-                    select(Invitation, Participant, Conference)
-                    .join(Participant, Participant.id == Invitation.participant_id)
-                    .join(Conference, Conference.id == Participant.conference_id)
-                    .where(Invitation.id == session.invitation_id)
+                    _invitation_with_people().where(Invitation.id == session.invitation_id)
                 )
             ).first()
-        match = None if row is None else InvitationMatch(*row)
+        match = None if row is None else InvitationMatch(row[0], row[1], row[2])
         return SessionMatch(session=session, account=None, invitation=match)
 
     async def extend_session(self, session_id: int, expires_at: datetime | None) -> None:
