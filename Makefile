@@ -11,6 +11,9 @@ WEB_BUILD := web/static/build/manifest.json
 
 .PHONY: run test lint setup assets chromium clean
 
+# Links and QR codes point at the address Kring is served on (set KRING_BASE_URL for a LAN
+# or a public name; see the README).
+run: export KRING_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed assets
 	$(BIN)/kring db upgrade
 	$(BIN)/kring demo --if-empty
