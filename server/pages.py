@@ -6,7 +6,6 @@ they swap in, plain form posts get the whole page or a redirect.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -597,7 +596,6 @@ def template_globals() -> dict[str, Any]:
         "PHASE_LABELS": PHASE_LABELS,
         "PHASE_EXPLANATIONS": PHASE_EXPLANATIONS,
         "ROLE_LABELS": ROLE_LABELS,
-        "today": date.today,
     }
 
 
