@@ -15,10 +15,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import pages
+from server import pages, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
+from server.rooms.hub import RoomHub
+from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
 from server.settings import Settings
 from server.store import Store
 
@@ -120,8 +122,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
                     "run `kring db upgrade` first"
                 )
+            try:
+                await check_durability(store.engine)
+            except DurabilityError as exc:
+                if not settings.allow_weak_durability:
+                    raise
+                log.warning("%s (allowed by KRING_ALLOW_WEAK_DURABILITY)", exc)
+            document_log = DocumentLog(store.engine)
+            document_log.start()
+            hub = RoomHub(document_log, settings.room_limits)
             app.state.store = store
-            yield
+            app.state.hub = hub
+            try:
+                yield
+            finally:
+                await hub.close()
         finally:
             await store.close()
 
@@ -147,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     app = Starlette(
-        routes=[*pages.routes, Mount("/static", app=static_app(), name="static")],
+        routes=[*pages.routes, *sockets.routes, Mount("/static", app=static_app(), name="static")],
         lifespan=lifespan,
         exception_handlers={
             HTTPException: http_error,

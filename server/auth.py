@@ -218,6 +218,15 @@ async def participant_of(
     )
 
 
+async def may_coordinate(store: Store, account: Account, conference: Conference) -> bool:
+    """Whether this account runs the conference: its owner, a co-coordinator, or an admin."""
+    return (
+        conference.owner_id == account.id
+        or account.role == "admin"
+        or await store.is_coordinator_of(conference.id, account.id)
+    )
+
+
 async def end_session(
     store: Store, settings: Settings, conn: HTTPConnection, cookie: str, response: Response
 ) -> None:

@@ -202,6 +202,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             proxy_headers=True,
             log_level=settings.log_level,
+            ws="websockets-sansio",
+            # A backstop above Kring's own limit, which closes with 1009 and a reason.
+            ws_max_size=2 * settings.max_message_bytes,
+            ws_ping_interval=settings.ping_interval_seconds,
+            ws_ping_timeout=settings.ping_timeout_seconds,
+            ws_per_message_deflate=False,
+            timeout_graceful_shutdown=30,
         )
     elif args.command == "db":
         upgrade(settings.database_url)

@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -152,6 +154,37 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(50))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# 64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the (64-bit) rowid.
+LogId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class DocUpdate(Base):
+    """One committed Yjs update of one document: the append-only log, folded into snapshots."""
+
+    __tablename__ = "doc_update"
+    __table_args__ = (Index("ix_doc_update_document", "conference_id", "document", "id"),)
+
+    id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    document: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocSnapshot(Base):
+    """A document's state up to and including log entry ``upto_id`` (``Doc.get_update()``)."""
+
+    __tablename__ = "doc_snapshot"
+
+    conference_id: Mapped[str] = mapped_column(
+        ForeignKey("conference.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[str] = mapped_column(String(20), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    upto_id: Mapped[int] = mapped_column(LogId)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LoginThrottle(Base):

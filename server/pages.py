@@ -135,11 +135,7 @@ async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, C
     conference = await _store(request).conference(request.path_params["conference_id"])
     if conference is None:
         raise HTTPException(404, "Deze conferentie bestaat niet (meer).")
-    if (
-        conference.owner_id != who.account.id
-        and who.account.role != "admin"
-        and not await _store(request).is_coordinator_of(conference.id, who.account.id)
-    ):
+    if not await auth.may_coordinate(_store(request), who.account, conference):
         raise HTTPException(403, "Deze conferentie wordt door een andere coördinator begeleid.")
     return who, conference
 

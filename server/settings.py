@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from server.rooms.room import Limits
+
 
 class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable."""
@@ -81,6 +83,56 @@ SETTINGS: tuple[Setting, ...] = (
         "refused for 15 minutes.",
     ),
     Setting(
+        "KRING_MAX_MESSAGE_BYTES",
+        "2097152",
+        "Largest websocket message a device may send (an edit, or what a tablet edited "
+        "offline); a larger one closes that connection with 1009.",
+    ),
+    Setting(
+        "KRING_MAX_MESSAGES_PER_SECOND",
+        "50",
+        "Sustained messages (edits and presence) per second per connection, with a burst of "
+        "four seconds' worth; a flood closes that connection with 1008.",
+    ),
+    Setting(
+        "KRING_MAX_CONNECTIONS_PER_ROOM",
+        "300",
+        "Open websocket connections per conference (each device opens one per document).",
+    ),
+    Setting(
+        "KRING_SEND_QUEUE_BYTES",
+        "8388608",
+        "Bytes waiting to be sent to one device before it counts as gone and is dropped "
+        "(it resyncs when it returns); nobody else waits for it.",
+    ),
+    Setting(
+        "KRING_ROOM_IDLE_SECONDS",
+        "60",
+        "Seconds a document stays in memory after its last device left.",
+    ),
+    Setting(
+        "KRING_COMPACT_AFTER",
+        "1000",
+        "Logged updates of a document after which they are folded into a snapshot.",
+    ),
+    Setting(
+        "KRING_PING_INTERVAL_SECONDS",
+        "20",
+        "Seconds between websocket pings to each device.",
+    ),
+    Setting(
+        "KRING_PING_TIMEOUT_SECONDS",
+        "20",
+        "Seconds a device may take to answer a ping before its connection is closed.",
+    ),
+    Setting(
+        "KRING_ALLOW_WEAK_DURABILITY",
+        "false",
+        "Start even when the database may lose a commit on a crash (SQLite without WAL and "
+        "synchronous=FULL, PostgreSQL with synchronous_commit=off). Only for throwaway "
+        "test databases.",
+    ),
+    Setting(
         "KRING_LOG_LEVEL",
         "info",
         "Log level: debug, info, warning or error.",
@@ -96,6 +148,15 @@ def _positive_int(env: str, raw: str) -> int:
     if value < 1:
         raise SettingsError(f"{env} must be at least 1, got {value}")
     return value
+
+
+def _boolean(env: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{env} must be true or false, got {raw!r}")
 
 
 def _origin(env: str, raw: str) -> str:
@@ -120,6 +181,15 @@ class Settings:
     invitation_grace_days: int
     login_max_failures: int
     log_level: str
+    max_message_bytes: int = 2 * 1024 * 1024
+    max_messages_per_second: int = 50
+    max_connections_per_room: int = 300
+    send_queue_bytes: int = 8 * 1024 * 1024
+    room_idle_seconds: int = 60
+    compact_after: int = 1000
+    ping_interval_seconds: int = 20
+    ping_timeout_seconds: int = 20
+    allow_weak_durability: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -164,6 +234,40 @@ class Settings:
                 "KRING_LOGIN_MAX_FAILURES", get("KRING_LOGIN_MAX_FAILURES")
             ),
             log_level=log_level,
+            max_message_bytes=_positive_int(
+                "KRING_MAX_MESSAGE_BYTES", get("KRING_MAX_MESSAGE_BYTES")
+            ),
+            max_messages_per_second=_positive_int(
+                "KRING_MAX_MESSAGES_PER_SECOND", get("KRING_MAX_MESSAGES_PER_SECOND")
+            ),
+            max_connections_per_room=_positive_int(
+                "KRING_MAX_CONNECTIONS_PER_ROOM", get("KRING_MAX_CONNECTIONS_PER_ROOM")
+            ),
+            send_queue_bytes=_positive_int("KRING_SEND_QUEUE_BYTES", get("KRING_SEND_QUEUE_BYTES")),
+            room_idle_seconds=_positive_int(
+                "KRING_ROOM_IDLE_SECONDS", get("KRING_ROOM_IDLE_SECONDS")
+            ),
+            compact_after=_positive_int("KRING_COMPACT_AFTER", get("KRING_COMPACT_AFTER")),
+            ping_interval_seconds=_positive_int(
+                "KRING_PING_INTERVAL_SECONDS", get("KRING_PING_INTERVAL_SECONDS")
+            ),
+            ping_timeout_seconds=_positive_int(
+                "KRING_PING_TIMEOUT_SECONDS", get("KRING_PING_TIMEOUT_SECONDS")
+            ),
+            allow_weak_durability=_boolean(
+                "KRING_ALLOW_WEAK_DURABILITY", get("KRING_ALLOW_WEAK_DURABILITY")
+            ),
+        )
+
+    @property
+    def room_limits(self) -> Limits:
+        return Limits(
+            max_message_bytes=self.max_message_bytes,
+            messages_per_second=self.max_messages_per_second,
+            connections_per_room=self.max_connections_per_room,
+            send_queue_bytes=self.send_queue_bytes,
+            idle_seconds=float(self.room_idle_seconds),
+            compact_after=self.compact_after,
         )
 
 

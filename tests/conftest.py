@@ -19,8 +19,11 @@ import httpx
 import pytest
 
 from server import auth
+from server.cli import create_demo
 from server.db import upgrade
 from server.models import Account
+from server.rooms.client import YClient
+from server.settings import Settings
 from server.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +84,7 @@ class Instance:
 
 def make_instance(folder: Path, **extra: str) -> Instance:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRING_")}
-    env.update(KRING_INSTANCE_DIR=str(folder), KRING_LOG_LEVEL="warning", **extra)
+    env.update({"KRING_INSTANCE_DIR": str(folder), "KRING_LOG_LEVEL": "warning", **extra})
     return Instance(folder=folder, env=env)
 
 
@@ -236,3 +239,60 @@ async def add_coordinator(
     return await store.create_account(
         email, "Coördinator Test", await auth.hash_password(password), role
     )
+
+
+# -- live rooms -----------------------------------------------------------------------------
+
+
+@dataclass
+class DemoConference:
+    """A demo conference on a live server, with helpers to sign devices in and open rooms."""
+
+    server: LiveServer
+    data: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.data["conference_id"])
+
+    def person(self, role: str, index: int = 0) -> dict[str, Any]:
+        people = [p for p in self.data["participants"] if p["role"] == role]
+        return dict(people[index])
+
+    def cookie(self, role: str, index: int = 0) -> str:
+        """Open this person's link on a new device; return its session cookie header."""
+        with httpx.Client(headers={"origin": self.server.url}, timeout=10) as device:
+            response = device.post(self.person(role, index)["invitation_url"])
+            assert response.status_code == 303, response.text
+            return f"kring_participant={device.cookies['kring_participant']}"
+
+    def coordinator_cookie(self) -> str:
+        with httpx.Client(
+            base_url=self.server.url, headers={"origin": self.server.url}, timeout=10
+        ) as device:
+            coordinator = self.data["coordinator"]
+            response = device.post(
+                "/login", data={"email": coordinator["email"], "password": coordinator["password"]}
+            )
+            assert response.status_code == 303, response.text
+            return f"kring_coordinator={device.cookies['kring_coordinator']}"
+
+    def ws(self, document: str) -> str:
+        return f"{self.server.url.replace('http://', 'ws://')}/ws/{self.id}/{document}"
+
+    def device(self, document: str, cookie: str, **kwargs: Any) -> YClient:
+        return YClient(self.ws(document), cookie=cookie, origin=self.server.url, **kwargs)
+
+    async def set_phase(self, phase: str) -> None:
+        store = Store.connect(self.server.instance.database_url)
+        try:
+            await store.set_phase(self.id, phase)
+        finally:
+            await store.close()
+
+
+async def demo_conference(server: LiveServer, phase: str = "information") -> DemoConference:
+    """What `kring demo --phase PHASE` makes, created in-process (a subprocess costs a second)."""
+    data = await create_demo(Settings.from_env(server.instance.env), phase, if_empty=False)
+    assert data is not None
+    return DemoConference(server, data)

@@ -39,6 +39,9 @@ class CloseCode(IntEnum):
     INVALID_PAYLOAD = 1007
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
     LOST_ACCESS = 4001
     FORBIDDEN = 4403
 
@@ -265,6 +268,20 @@ def decode_awareness(payload: bytes) -> list[AwarenessState]:
         states.append(AwarenessState(client_id, clock, None if parsed is None else text))
     reader.end()
     return states
+
+
+def decode_state_vector(data: bytes) -> dict[int, int]:
+    """A Yjs state vector: for each client id, the clock it has reached."""
+    reader = Reader(data)
+    count = reader.var_uint()
+    if count > len(data):
+        raise ProtocolError("state vector announces more entries than it holds")
+    vector = {}
+    for _ in range(count):
+        client = reader.var_uint()
+        vector[client] = reader.var_uint()
+    reader.end()
+    return vector
 
 
 def encode_awareness(states: list[AwarenessState]) -> bytes:

@@ -1,0 +1,199 @@
+"""The rooms of one process: loads each document once, routes websockets, unloads idle rooms.
+
+Ten tablets opening a document that is not loaded yet share one load: the first starts it as
+a task of its own (so a tablet that gives up cannot cancel it for the others) and everyone
+awaits that task. A load that fails is never replaced by an empty document: the tablets are
+told to try again, and the next attempt reads the database afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from starlette.types import Message
+
+from server.rooms import protocol
+from server.rooms.persistence import DocumentLog
+from server.rooms.phases import Access
+from server.rooms.protocol import CloseCode, ProtocolError
+from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
+
+log = logging.getLogger("kring.rooms")
+
+
+class RoomUnavailable(Exception):
+    """The document could not be loaded (the database failed); nothing was created."""
+
+
+class ServerSocket(Socket, Protocol):
+    async def receive(self) -> Message: ...
+
+
+class RoomHub:
+    """Every loaded room of this process."""
+
+    def __init__(self, log: DocumentLog, limits: Limits) -> None:
+        self.log = log
+        self.limits = limits
+        self.rooms: dict[str, Room] = {}
+        self.closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- loading --------------------------------------------------------------------------
+
+    async def channel(self, conference_id: str, document: str) -> DocChannel:
+        room = self.rooms.get(conference_id)
+        if room is None:
+            room = self.rooms[conference_id] = Room(self, conference_id)
+        channel = room.channels.get(document)
+        if channel is not None:
+            return channel
+        loading = room.loading.get(document)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(room, document))
+            room.loading[document] = loading
+        return await asyncio.shield(loading)
+
+    async def _load(self, room: Room, document: str) -> DocChannel:
+        try:
+            stored = await self.log.load(room.conference_id, document)
+            channel = DocChannel(room, document, stored)
+        except Exception as exc:
+            log.error("%s/%s could not be loaded: %s", room.conference_id, document, exc)
+            raise RoomUnavailable(str(exc)) from None
+        finally:
+            room.loading.pop(document, None)
+        room.channels[document] = channel
+        log.info(
+            "%s/%s loaded (%d logged updates after the snapshot)",
+            room.conference_id,
+            document,
+            len(stored.updates),
+        )
+        self.schedule_unload(channel)  # in case everyone who asked has gone meanwhile
+        return channel
+
+    def schedule_unload(self, channel: DocChannel) -> None:
+        if channel.connections or channel.unload_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        channel.unload_handle = loop.call_later(self.limits.idle_seconds, self._unload, channel)
+
+    def _unload(self, channel: DocChannel) -> None:
+        channel.unload_handle = None
+        if channel.connections:
+            return
+        if channel.inflight or channel.compacting:  # a commit will still apply to it
+            self.schedule_unload(channel)
+            return
+        room = channel.room
+        if room.channels.get(channel.name) is channel:
+            del room.channels[channel.name]
+        if not room.channels and not room.loading and self.rooms.get(room.conference_id) is room:
+            del self.rooms[room.conference_id]
+        log.info("%s unloaded", channel.key)
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def serve(
+        self,
+        socket: ServerSocket,
+        conference_id: str,
+        document: str,
+        peer: Peer,
+        access: Access,
+        *,
+        wants_saved: bool = False,
+    ) -> None:
+        """Run one accepted websocket until it closes: join, sync, relay, leave."""
+        conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
+        if self.closing:
+            await _refuse(conn, CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
+            return
+        try:
+            channel = await self.channel(conference_id, document)
+        except RoomUnavailable:
+            await _refuse(
+                conn,
+                CloseCode.INTERNAL_ERROR,
+                "Dit document kan nu niet geladen worden. Probeer het zo opnieuw.",
+            )
+            return
+        if channel.room.connection_count() >= self.limits.connections_per_room:
+            log.warning("%s: refused %s, the room is full", channel.key, peer)
+            reason = "Er zijn te veel verbindingen met deze conferentie."
+            await _refuse(conn, CloseCode.TRY_AGAIN_LATER, reason)
+            return
+        conn.start()
+        channel.join(conn)
+        try:
+            await self._relay(socket, channel, conn)
+        except (ProtocolError, Closed) as exc:
+            code = exc.code
+            log.warning("%s: closed %s with %d: %s", channel.key, peer, code, exc.reason)
+            conn.close_code, conn.close_reason = code, exc.reason
+            await conn.finish()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if conn.close_code != CloseCode.TRY_AGAIN_LATER or task is None:
+                raise
+            task.uncancel()  # we dropped it ourselves: end quietly, uvicorn drops the socket
+            log.warning("%s: dropped %s: %s", channel.key, peer, conn.close_reason)
+        finally:
+            channel.leave(conn)
+            conn.stopped()
+
+    async def _relay(self, socket: ServerSocket, channel: DocChannel, conn: Connection) -> None:
+        max_bytes = self.limits.max_message_bytes
+        while not conn.closed:
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None:
+                raise protocol.UnsupportedMessage("text messages are not part of the protocol")
+            if len(data) > max_bytes:
+                raise Closed(CloseCode.MESSAGE_TOO_BIG, f"message larger than {max_bytes} bytes")
+            await channel.handle(conn, data)
+
+    # -- phase changes --------------------------------------------------------------------
+
+    def recheck(
+        self,
+        conference_id: str,
+        access_of: Callable[[Peer, str], Access],
+        reason_of: Callable[[str], str],
+    ) -> None:
+        """Apply new permissions to every open connection of a conference, at once.
+
+        Runs synchronously, so no update is forwarded between the change and the check.
+        """
+        room = self.rooms.get(conference_id)
+        if room is None:
+            return
+        for channel, conn in room.connections():
+            channel.set_access(conn, access_of(conn.peer, channel.name), reason_of(channel.name))
+
+    # -- shutdown -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Commit what was handed in, then close every connection (they reconnect)."""
+        self.closing = True
+        await self.log.close()
+        for room in list(self.rooms.values()):
+            for _channel, conn in room.connections():
+                conn.close(CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+
+
+async def _refuse(conn: Connection, code: int, reason: str) -> None:
+    conn.close_code, conn.close_reason = code, reason
+    await conn.finish()

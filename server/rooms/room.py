@@ -1,0 +1,465 @@
+"""One conference's live documents: their Y docs, their connections, and the message rules.
+
+An inbound update is validated, committed to the log, then applied and broadcast (see
+persistence.py: ``on_commit`` runs after the commit, in log order). Nobody is shown an update
+that is not on disk.
+
+Each connection has a bounded send queue drained by its own task, so a receiver that is
+slow or gone never delays the sender or anyone else: past its bound it is dropped, and it
+resyncs when it comes back. Awareness (presence: names, cursors) is relayed only between
+connections that may read the document, and accepted only from those that may write it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pycrdt import Doc, get_state, merge_updates
+
+from server.rooms import protocol
+from server.rooms.persistence import CommitFailed, DocumentLog, StoredDocument
+from server.rooms.phases import Access
+from server.rooms.protocol import CloseCode
+
+log = logging.getLogger("kring.rooms")
+
+EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothing new sends
+
+
+class Socket(Protocol):
+    """What a room needs of a websocket (Starlette's WebSocket fits)."""
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 2 * 1024 * 1024
+    messages_per_second: int = 50
+    connections_per_room: int = 300
+    send_queue_bytes: int = 8 * 1024 * 1024
+    idle_seconds: float = 60.0
+    compact_after: int = 1000
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who is on the other end (for permission checks and logs; never content)."""
+
+    participant_id: int | None
+    role: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"
+
+
+class Closed(Exception):
+    """Raised inside a connection's loop when it must end with this code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Connection:
+    """One websocket in one document: its access, its send queue and its rate budget."""
+
+    def __init__(
+        self,
+        socket: Socket,
+        peer: Peer,
+        access: Access,
+        *,
+        wants_saved: bool,
+        limits: Limits,
+    ) -> None:
+        self.socket = socket
+        self.peer = peer
+        self.access = access
+        self.wants_saved = wants_saved
+        self.awareness_ids: set[int] = set()
+        self.closed = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._queue_limit = limits.send_queue_bytes
+        self._ready = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._owner: asyncio.Task[Any] | None = None
+        self._closing: asyncio.Task[None] | None = None
+        # Token bucket: a sustained rate with a burst of a few seconds' worth.
+        self._rate = float(limits.messages_per_second)
+        self._budget = self._burst = 4.0 * limits.messages_per_second
+        self._refilled = time.monotonic()
+
+    def start(self) -> None:
+        self._owner = asyncio.current_task()
+        self._pump = asyncio.create_task(self._drain(), name=f"kring-send-{self.peer}")
+
+    def send(self, data: bytes) -> None:
+        """Queue a message; never waits. A receiver that cannot keep up is dropped."""
+        if self.closed:
+            return
+        if self._queue and self._queued_bytes + len(data) > self._queue_limit:
+            self.abort("this device fell too far behind")
+            return
+        self._queue.append(data)
+        self._queued_bytes += len(data)
+        self._ready.set()
+
+    def allow_message(self) -> bool:
+        now = time.monotonic()
+        self._budget = min(self._burst, self._budget + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._budget < 1.0:
+            return False
+        self._budget -= 1.0
+        return True
+
+    async def _drain(self) -> None:
+        try:
+            while True:
+                while not self._queue:
+                    self._ready.clear()
+                    await self._ready.wait()
+                data = self._queue.popleft()
+                self._queued_bytes -= len(data)
+                await self.socket.send_bytes(data)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client went away: its receive loop ends on its own
+            self.closed = True
+
+    def close(self, code: int, reason: str) -> None:
+        """Close from outside this connection's own task (lost access, shutdown)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code, self.close_reason = code, reason
+        self._closing = asyncio.create_task(self.finish())
+
+    async def finish(self) -> None:
+        """Send what is queued (bounded), then the close frame with its code and reason."""
+        self.closed = True
+        pump = self._pump
+        deadline = time.monotonic() + 2.0
+        while self._queue and pump is not None and not pump.done():
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.005)
+        if pump is not None:
+            pump.cancel()
+        try:
+            await asyncio.wait_for(
+                self.socket.close(self.close_code or CloseCode.NORMAL, self.close_reason),
+                timeout=2.0,
+            )
+        except Exception:  # gone already, or its buffer is full: drop it
+            self._cancel_owner()
+
+    def abort(self, reason: str) -> None:
+        """Drop a receiver at once (its buffer is full, so no close frame could get through)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code, self.close_reason = CloseCode.TRY_AGAIN_LATER, reason
+        self._queue.clear()
+        self._queued_bytes = 0
+        if self._pump is not None:
+            self._pump.cancel()
+        self._cancel_owner()
+
+    def _cancel_owner(self) -> None:
+        if self._owner is not None and not self._owner.done():
+            self._owner.cancel()
+
+    def stopped(self) -> None:
+        """The connection's own task is ending: stop its pump unless a close is flushing."""
+        self.closed = True
+        if self._pump is not None and self._closing is None:
+            self._pump.cancel()
+
+
+@dataclass
+class _Presence:
+    clock: int
+    state: str | None
+    owner: Connection | None
+
+
+def _presence_message(states: list[protocol.AwarenessState]) -> bytes:
+    return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
+
+
+def _covered(update: bytes, vector: dict[int, int]) -> bool:
+    """Whether the document already holds every struct of ``update`` (none is pending)."""
+    needed = protocol.decode_state_vector(get_state(update))
+    return all(vector.get(client, 0) >= clock for client, clock in needed.items())
+
+
+class DocChannel:
+    """One document of one conference, loaded: the Y doc and who is connected to it."""
+
+    def __init__(self, room: Room, name: str, stored: StoredDocument) -> None:
+        self.room = room
+        self.name = name
+        self.doc: Doc[Any] = Doc()
+        self.connections: set[Connection] = set()
+        self.awareness: dict[int, _Presence] = {}
+        self.inflight = 0
+        self.last_id = stored.snapshot_upto
+        self.tail: list[bytes] = []  # updates since the last snapshot (for pending checks)
+        self.carry: list[bytes] = []  # updates still waiting for a missing dependency
+        self.compacting = False
+        self.unload_handle: asyncio.TimerHandle | None = None
+        if stored.snapshot is not None:
+            self._load_update(stored.snapshot)
+            self.carry.append(stored.snapshot)
+        for log_id, data in stored.updates:
+            self._load_update(data)
+            self.tail.append(data)
+            self.last_id = log_id
+        self.carry = [u for u in self.carry if not self._is_covered(u)]
+
+    def _load_update(self, data: bytes) -> None:
+        try:
+            self.doc.apply_update(data)
+        except ValueError:  # validated before it was stored: this should never happen
+            log.error("a stored update of %s/%s does not apply", self.room.conference_id, self.name)
+
+    def _is_covered(self, data: bytes) -> bool:
+        try:
+            return _covered(data, protocol.decode_state_vector(self.doc.get_state()))
+        except ValueError:
+            return True
+
+    @property
+    def key(self) -> str:
+        return f"{self.room.conference_id}/{self.name}"
+
+    # -- joining and leaving --------------------------------------------------------------
+
+    def join(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        if self.unload_handle is not None:
+            self.unload_handle.cancel()
+            self.unload_handle = None
+        # The server's half of the handshake: our state vector, so the client sends what we
+        # lack. The client's own sync step 1 is answered with what it lacks (handle()).
+        conn.send(protocol.encode(protocol.SyncStep1(self.doc.get_state())))
+        if conn.access >= Access.READ:
+            states = self._current_presence()
+            if states is not None:
+                conn.send(states)
+        if conn.wants_saved:
+            conn.send(protocol.encode(protocol.Saved(self.doc.get_state())))
+
+    def leave(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        gone = []
+        for client_id in conn.awareness_ids:
+            presence = self.awareness.get(client_id)
+            if presence is not None and presence.owner is conn:
+                del self.awareness[client_id]
+                if presence.state is not None:
+                    gone.append(protocol.AwarenessState(client_id, presence.clock + 1, None))
+        conn.awareness_ids.clear()
+        if gone:
+            self._broadcast_presence(_presence_message(gone), origin=None)
+        if not self.connections:
+            self.room.hub.schedule_unload(self)
+
+    # -- inbound messages -----------------------------------------------------------------
+
+    async def handle(self, conn: Connection, data: bytes) -> None:
+        """Act on one binary message; raise ProtocolError or Closed to end the connection."""
+        if not conn.allow_message():
+            raise Closed(CloseCode.POLICY_VIOLATION, "too many messages: slow down")
+        message = protocol.decode(data)
+        match message:
+            case protocol.SyncStep1(state_vector):
+                try:
+                    diff = self.doc.get_update(state_vector)
+                except ValueError:
+                    raise protocol.InvalidPayload("the state vector does not parse") from None
+                conn.send(protocol.encode(protocol.SyncStep2(diff)))
+            case protocol.SyncStep2(update) | protocol.Update(update):
+                await self._receive_update(conn, update)
+            case protocol.Awareness(payload):
+                self._receive_presence(conn, payload)
+            case protocol.QueryAwareness():
+                states = self._current_presence()
+                if states is not None and conn.access >= Access.READ:
+                    conn.send(states)
+            case _:
+                raise protocol.UnsupportedMessage("clients may not send this message type")
+
+    async def _receive_update(self, conn: Connection, update: bytes) -> None:
+        if update == EMPTY_UPDATE:
+            return
+        try:
+            get_state(update)  # parses every struct and the delete set
+        except ValueError:
+            raise protocol.InvalidPayload("the update is not a Yjs update") from None
+        if conn.access < Access.WRITE:
+            log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
+            conn.send(protocol.encode(protocol.AuthDenied("Je kunt dit document nu alleen lezen.")))
+            return
+        self.inflight += 1
+        try:
+            await self.room.hub.log.append(
+                self.room.conference_id,
+                self.name,
+                update,
+                lambda log_id: self._committed(conn, update, log_id),
+            )
+        except CommitFailed:
+            # Not applied, not shown: the device keeps the edit and sends it again on reconnect.
+            raise Closed(CloseCode.INTERNAL_ERROR, "the edit was not saved; reconnect") from None
+        finally:
+            self.inflight -= 1
+            if not self.connections:
+                self.room.hub.schedule_unload(self)
+
+    def _committed(self, origin: Connection, update: bytes, log_id: int) -> None:
+        """Runs right after the commit, in log order: apply, broadcast, acknowledge."""
+        self.doc.apply_update(update)
+        self.last_id = log_id
+        self.tail.append(update)
+        message = protocol.encode(protocol.Update(update))
+        for conn in self.connections:
+            if conn is not origin and conn.access >= Access.READ:
+                conn.send(message)
+        if origin.wants_saved and not origin.closed:
+            origin.send(protocol.encode(protocol.Saved(self.doc.get_state())))
+        if len(self.tail) >= self.room.hub.limits.compact_after and not self.compacting:
+            self._start_compaction()
+
+    # -- compaction -----------------------------------------------------------------------
+
+    def _start_compaction(self) -> None:
+        vector = protocol.decode_state_vector(self.doc.get_state())
+        pending = [u for u in (*self.carry, *self.tail) if not _covered(u, vector)]
+        snapshot = self.doc.get_update()
+        if pending:  # Doc.get_update() leaves out structs that wait for a missing dependency
+            snapshot = merge_updates(snapshot, *pending)
+        upto = self.last_id
+        self.carry = pending
+        self.tail = []
+        self.compacting = True
+        task = asyncio.create_task(self._compact(snapshot, upto))
+        self.room.hub.track(task)
+
+    async def _compact(self, snapshot: bytes, upto: int) -> None:
+        try:
+            removed = await self.room.hub.log.compact(
+                self.room.conference_id, self.name, snapshot, upto
+            )
+            log.info("%s: folded %d updates into a snapshot", self.key, removed)
+        except Exception as exc:  # the log stays as it was; the next threshold tries again
+            log.error("%s: compaction failed: %s", self.key, exc)
+        finally:
+            self.compacting = False
+
+    # -- presence -------------------------------------------------------------------------
+
+    def _current_presence(self) -> bytes | None:
+        states = [
+            protocol.AwarenessState(client_id, p.clock, p.state)
+            for client_id, p in self.awareness.items()
+            if p.state is not None
+        ]
+        return _presence_message(states) if states else None
+
+    def _receive_presence(self, conn: Connection, payload: bytes) -> None:
+        if conn.access < Access.WRITE:
+            return  # presence is content: a reader shows no cursor and no name
+        accepted = []
+        for entry in protocol.decode_awareness(payload):
+            current = self.awareness.get(entry.client_id)
+            if (
+                current is not None
+                and current.owner not in (conn, None)
+                and not (current.owner is not None and current.owner.closed)
+            ):
+                continue  # another device's presence: not this connection's to change
+            if current is not None and entry.clock < current.clock:
+                continue
+            if entry.state is None:
+                self.awareness.pop(entry.client_id, None)
+                conn.awareness_ids.discard(entry.client_id)
+            else:
+                self.awareness[entry.client_id] = _Presence(entry.clock, entry.state, conn)
+                conn.awareness_ids.add(entry.client_id)
+            accepted.append(entry)
+        if accepted:
+            self._broadcast_presence(_presence_message(accepted), origin=conn)
+
+    def _broadcast_presence(self, message: bytes, origin: Connection | None) -> None:
+        for conn in self.connections:
+            if conn is not origin and conn.access >= Access.READ:
+                conn.send(message)
+
+    # -- access changes -------------------------------------------------------------------
+
+    def set_access(self, conn: Connection, access: Access, reason: str) -> None:
+        """Apply a new permission to an open connection (after a phase change)."""
+        if access == conn.access:
+            return
+        if access == Access.NONE:
+            conn.access = access
+            conn.close(CloseCode.LOST_ACCESS, reason)
+            return
+        if access < Access.WRITE and conn.access >= Access.WRITE:
+            # A reader shows no presence: withdraw theirs from everyone else.
+            gone = [
+                protocol.AwarenessState(cid, self.awareness[cid].clock + 1, None)
+                for cid in conn.awareness_ids
+                if cid in self.awareness
+            ]
+            for cid in conn.awareness_ids:
+                self.awareness.pop(cid, None)
+            conn.awareness_ids.clear()
+            if gone:
+                self._broadcast_presence(_presence_message(gone), origin=conn)
+        conn.access = access
+
+
+class Hub(Protocol):
+    """What a room needs from the hub that owns it."""
+
+    log: DocumentLog
+    limits: Limits
+
+    def schedule_unload(self, channel: DocChannel) -> None: ...
+
+    def track(self, task: asyncio.Task[Any]) -> None: ...
+
+
+class Room:
+    """A conference: the documents of it that are loaded, and their connections."""
+
+    def __init__(self, hub: Hub, conference_id: str) -> None:
+        self.hub = hub
+        self.conference_id = conference_id
+        self.channels: dict[str, DocChannel] = {}
+        self.loading: dict[str, asyncio.Future[DocChannel]] = {}
+
+    def connection_count(self) -> int:
+        return sum(len(c.connections) for c in self.channels.values())
+
+    def connections(self) -> Iterable[tuple[DocChannel, Connection]]:
+        for channel in list(self.channels.values()):
+            for conn in list(channel.connections):
+                yield channel, conn

@@ -1,0 +1,94 @@
+"""The live-document websocket: ``/ws/{conference_id}/{document}``.
+
+Who is connecting is settled at the upgrade, before a single sync byte: the participant's
+session cookie (or the coordinator's) and the Origin (checked by the security middleware).
+A refusal is an accepted websocket closed at once with 4403 and a reason a person can read
+(a close before accept reaches a browser only as 1006, without the reason).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from server import auth
+from server.rooms.hub import RoomHub
+from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
+from server.rooms.protocol import CloseCode
+from server.rooms.room import Peer
+from server.settings import Settings
+from server.store import Store
+
+log = logging.getLogger("kring.rooms")
+
+NOT_SIGNED_IN = "Je bent niet aangemeld. Open je persoonlijke link opnieuw."
+
+
+async def live_document(websocket: WebSocket) -> None:
+    settings: Settings = websocket.app.state.settings
+    store: Store = websocket.app.state.store
+    hub: RoomHub = websocket.app.state.hub
+    conference_id: str = websocket.path_params["conference_id"]
+    document: str = websocket.path_params["document"]
+
+    async def refuse(reason: str) -> None:
+        await websocket.accept()
+        await websocket.close(CloseCode.FORBIDDEN, reason)
+
+    if document not in DOCUMENTS:
+        await refuse("Dit document bestaat niet.")
+        return
+    peer, phase, actor = None, "", ""
+    participant = await auth.participant_of(store, settings, websocket)
+    if (
+        isinstance(participant, auth.ParticipantIdentity)
+        and participant.conference.id == conference_id
+    ):
+        person = participant.participant
+        peer = Peer(person.id, person.role, person.name)
+        phase, actor = participant.conference.phase, f"participant:{person.id}"
+    else:
+        coordinator = await auth.coordinator_of(store, settings, websocket)
+        if isinstance(coordinator, auth.CoordinatorIdentity):
+            conference = await store.conference(conference_id)
+            if conference is None:
+                await refuse("Deze conferentie bestaat niet (meer).")
+                return
+            if not await auth.may_coordinate(store, coordinator.account, conference):
+                await refuse("Deze conferentie wordt door een andere coördinator begeleid.")
+                return
+            peer = Peer(None, "coordinator", coordinator.account.name)
+            phase, actor = conference.phase, f"coordinator:{coordinator.account.id}"
+    if peer is None:
+        await refuse(
+            "Deze link hoort bij een andere conferentie."
+            if isinstance(participant, auth.ParticipantIdentity)
+            else NOT_SIGNED_IN
+        )
+        return
+    allowed = access(phase, peer.role, document)
+    if allowed == Access.NONE:
+        await store.audit(
+            conference_id,
+            actor,
+            "room_refused",
+            {"document": document, "phase": phase},
+            coalesce=True,
+        )
+        await refuse(refusal_reason(phase, document))
+        return
+    await store.audit(conference_id, actor, "room_joined", {"document": document}, coalesce=True)
+    await websocket.accept()
+    await hub.serve(
+        websocket,
+        conference_id,
+        document,
+        peer,
+        allowed,
+        wants_saved=websocket.query_params.get("saved") == "1",
+    )
+
+
+routes = [WebSocketRoute("/ws/{conference_id}/{document}", live_document)]
