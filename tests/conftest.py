@@ -108,12 +108,13 @@ class LiveServer:
         return client
 
 
-def start_server(instance: Instance) -> LiveServer:
-    port = free_port()
+def start_server(instance: Instance, port: int | None = None) -> LiveServer:
+    """Run `kring serve` for this instance (again on ``port`` after a restart)."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     instance.env["KRING_BASE_URL"] = url
     instance.cli("db", "upgrade")
-    with (instance.folder / "server.log").open("wb") as log:  # the child keeps its own fd
+    with (instance.folder / "server.log").open("ab") as log:  # the child keeps its own fd
         process = subprocess.Popen(
             [*KRING, "serve", "--port", str(port)],
             env=instance.env,

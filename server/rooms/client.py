@@ -50,6 +50,7 @@ class YClient:
         self._synced = asyncio.Event()
         self._changed = asyncio.Event()
         self._applying = False
+        self._sending: set[asyncio.Future[None]] = set()
         self.doc.observe(self._local_change)
 
     # -- connection -----------------------------------------------------------------------
@@ -136,7 +137,14 @@ class YClient:
             return
         data = protocol.encode(message)
         task = asyncio.ensure_future(ws.send(data))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
         task.add_done_callback(_ignore_closed)
+
+    async def flush(self) -> None:
+        """Wait until every edit made so far has been handed to the socket."""
+        if self._sending:
+            await asyncio.wait(list(self._sending))
 
     async def set_presence(self, state: str | None, clock: int) -> None:
         """Announce this device's presence (a JSON text, or None when leaving)."""

@@ -77,6 +77,8 @@ class RoomHub:
             document,
             len(stored.updates),
         )
+        if channel.logged >= self.limits.compact_after:  # so the next load is quick
+            channel.start_compaction()
         self.schedule_unload(channel)  # in case everyone who asked has gone meanwhile
         return channel
 

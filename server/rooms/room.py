@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pycrdt import Doc, get_state, merge_updates
+from pycrdt import Doc, get_state, get_update, merge_updates
 
 from server.rooms import protocol
 from server.rooms.persistence import CommitFailed, DocumentLog, StoredDocument
@@ -202,12 +202,6 @@ def _presence_message(states: list[protocol.AwarenessState]) -> bytes:
     return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
 
 
-def _covered(update: bytes, vector: dict[int, int]) -> bool:
-    """Whether the document already holds every struct of ``update`` (none is pending)."""
-    needed = protocol.decode_state_vector(get_state(update))
-    return all(vector.get(client, 0) >= clock for client, clock in needed.items())
-
-
 class DocChannel:
     """One document of one conference, loaded: the Y doc and who is connected to it."""
 
@@ -219,30 +213,31 @@ class DocChannel:
         self.awareness: dict[int, _Presence] = {}
         self.inflight = 0
         self.last_id = stored.snapshot_upto
-        self.tail: list[bytes] = []  # updates since the last snapshot (for pending checks)
-        self.carry: list[bytes] = []  # updates still waiting for a missing dependency
+        self.logged = 0  # log entries since the snapshot
+        # Updates holding structs that wait for a missing dependency: Doc.get_update() leaves
+        # those out, so a snapshot must carry them along until the dependency arrives.
+        self.carry: list[bytes] = []
         self.compacting = False
         self.unload_handle: asyncio.TimerHandle | None = None
-        if stored.snapshot is not None:
-            self._load_update(stored.snapshot)
-            self.carry.append(stored.snapshot)
-        for log_id, data in stored.updates:
-            self._load_update(data)
-            self.tail.append(data)
-            self.last_id = log_id
-        self.carry = [u for u in self.carry if not self._is_covered(u)]
+        loaded = [] if stored.snapshot is None else [stored.snapshot]
+        loaded += [data for _, data in stored.updates]
+        for data in loaded:
+            try:
+                self.doc.apply_update(data)
+            except ValueError:  # validated before it was stored: this should never happen
+                log.error("%s: a stored update does not apply", self.key)
+        if stored.updates:
+            self.last_id = stored.updates[-1][0]
+        self.logged = len(stored.updates)
+        self.carry = [data for data in loaded if self._waiting(data)]
 
-    def _load_update(self, data: bytes) -> None:
+    def _waiting(self, update: bytes) -> bool:
+        """Whether some struct of ``update`` is not in the document yet (it is pending)."""
         try:
-            self.doc.apply_update(data)
-        except ValueError:  # validated before it was stored: this should never happen
-            log.error("a stored update of %s/%s does not apply", self.room.conference_id, self.name)
-
-    def _is_covered(self, data: bytes) -> bool:
-        try:
-            return _covered(data, protocol.decode_state_vector(self.doc.get_state()))
+            missing = get_update(update, self.doc.get_state())
         except ValueError:
-            return True
+            return False
+        return missing[:1] != b"\x00"  # a diff with no structs starts with a zero count
 
     @property
     def key(self) -> str:
@@ -336,27 +331,27 @@ class DocChannel:
         """Runs right after the commit, in log order: apply, broadcast, acknowledge."""
         self.doc.apply_update(update)
         self.last_id = log_id
-        self.tail.append(update)
+        self.logged += 1
+        if self._waiting(update):
+            self.carry.append(update)
         message = protocol.encode(protocol.Update(update))
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
                 conn.send(message)
         if origin.wants_saved and not origin.closed:
             origin.send(protocol.encode(protocol.Saved(self.doc.get_state())))
-        if len(self.tail) >= self.room.hub.limits.compact_after and not self.compacting:
-            self._start_compaction()
+        if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
+            self.start_compaction()
 
     # -- compaction -----------------------------------------------------------------------
 
-    def _start_compaction(self) -> None:
-        vector = protocol.decode_state_vector(self.doc.get_state())
-        pending = [u for u in (*self.carry, *self.tail) if not _covered(u, vector)]
+    def start_compaction(self) -> None:
+        self.carry = [u for u in self.carry if self._waiting(u)]
         snapshot = self.doc.get_update()
-        if pending:  # Doc.get_update() leaves out structs that wait for a missing dependency
-            snapshot = merge_updates(snapshot, *pending)
+        if self.carry:
+            snapshot = merge_updates(snapshot, *self.carry)
         upto = self.last_id
-        self.carry = pending
-        self.tail = []
+        self.logged = 0
         self.compacting = True
         task = asyncio.create_task(self._compact(snapshot, upto))
         self.room.hub.track(task)

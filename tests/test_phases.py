@@ -1,0 +1,80 @@
+"""The permission table of DESIGN.md, cell by cell: who may read or write what, when."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.models import PHASES, ROLES
+from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
+
+N, R, W = Access.NONE, Access.READ, Access.WRITE
+FAMILY_ROLES = ("client", "network_member")
+
+# phase -> (client/network, professional, mandated professional, coordinator)
+PLAN = {
+    "preparation": (N, N, N, N),
+    "information": (R, N, N, N),
+    "private_time": (W, N, N, N),
+    "presentation": (W, R, R, R),
+    "action_team": (R, R, R, R),  # members write: see the next test
+    "closed": (R, R, R, R),
+}
+COMPASS = {
+    "preparation": (W, N, N, R),
+    "information": (R, N, N, N),
+    "private_time": (R, N, N, N),
+    "presentation": (R, N, N, N),
+    "action_team": (R, N, N, N),
+    "closed": (R, N, N, N),
+}
+INFORMATION = {
+    "preparation": (N, N, N, N),
+    "information": (W, W, W, W),
+    "private_time": (R, N, N, N),
+    "presentation": (R, R, R, R),
+    "action_team": (R, R, R, R),
+    "closed": (R, R, R, R),
+}
+TABLES = {"plan": PLAN, "compass": COMPASS, "information": INFORMATION}
+COLUMNS = ("family", "professional", "mandated_professional", "coordinator")
+
+
+def _cell(role: str) -> int:
+    return 0 if role in FAMILY_ROLES else COLUMNS.index(role)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_cell_of_the_table(document: str, phase: str, role: str) -> None:
+    assert access(phase, role, document) == TABLES[document][phase][_cell(role)]
+
+
+def test_in_the_action_team_members_write_the_plan_and_the_coordinator_only_reads() -> None:
+    for role in ("client", "network_member", "professional", "mandated_professional"):
+        assert access("action_team", role, "plan", action_team_member=True) == W
+    assert access("action_team", "coordinator", "plan", action_team_member=True) == R
+
+
+def test_in_private_time_only_the_family_holds_any_document() -> None:
+    for role in ROLES:
+        held = {d: access("private_time", role, d) for d in DOCUMENTS}
+        if role in FAMILY_ROLES:
+            assert held == {"plan": W, "information": R, "compass": R}
+        else:
+            assert held == {"plan": N, "information": N, "compass": N}
+
+
+def test_unknown_roles_documents_and_phases_get_nothing() -> None:
+    assert access("information", "admin", "information") == N
+    assert access("information", "client", "diary") == N
+    assert access("someday", "client", "plan") == N
+
+
+def test_a_refusal_names_the_phase_and_the_document_in_plain_dutch() -> None:
+    reason = refusal_reason("private_time", "plan")
+    assert reason == "Tijdens de besloten tijd is het plan niet voor jou open."
+    # Close reasons travel in a websocket close frame: at most 123 bytes.
+    for phase in PHASES:
+        for document in DOCUMENTS:
+            assert len(refusal_reason(phase, document).encode()) <= 123
