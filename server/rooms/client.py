@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +37,9 @@ class YClient:
         self.url = url + ("?saved=1" if saved else "")
         self.cookie = cookie
         self.origin = origin
-        self.doc: Doc[Any] = doc if doc is not None else Doc()
+        # Yjs (browsers, y-py) draws 32-bit client ids; pycrdt's larger default ones are
+        # garbled by y-py, so this client keeps to what every Yjs peer reads.
+        self.doc: Doc[Any] = doc if doc is not None else Doc(client_id=secrets.randbits(32))
         self.on_update = on_update
         self.received: list[bytes] = []  # updates that came from the server
         self.saved_vectors: list[bytes] = []
