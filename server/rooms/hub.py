@@ -144,7 +144,7 @@ class RoomHub:
             await conn.finish()
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if conn.close_code != CloseCode.TRY_AGAIN_LATER or task is None:
+            if not conn.dropped or task is None:
                 raise
             task.uncancel()  # we dropped it ourselves: end quietly, uvicorn drops the socket
             log.warning("%s: dropped %s: %s", channel.key, peer, conn.close_reason)

@@ -98,6 +98,7 @@ class Connection:
         self._pump: asyncio.Task[None] | None = None
         self._owner: asyncio.Task[Any] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self.dropped = False  # its task was cancelled by us, not by the server shutting down
         # Token bucket: a sustained rate with a burst of a few seconds' worth.
         self._rate = float(limits.messages_per_second)
         self._budget = self._burst = 4.0 * limits.messages_per_second
@@ -181,8 +182,11 @@ class Connection:
         self._cancel_owner()
 
     def _cancel_owner(self) -> None:
-        if self._owner is not None and not self._owner.done():
-            self._owner.cancel()
+        """End the connection's own task (its receive loop), which then drops the socket."""
+        owner = self._owner
+        if owner is not None and not owner.done() and owner is not asyncio.current_task():
+            self.dropped = True
+            owner.cancel()
 
     def stopped(self) -> None:
         """The connection's own task is ending: stop its pump unless a close is flushing."""
