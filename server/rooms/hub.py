@@ -67,9 +67,11 @@ class RoomHub:
             channel = DocChannel(room, document, stored)
         except Exception as exc:
             log.error("%s/%s could not be loaded: %s", room.conference_id, document, exc)
-            raise RoomUnavailable(str(exc)) from None
-        finally:
             room.loading.pop(document, None)
+            if not room.channels and not room.loading:
+                self.rooms.pop(room.conference_id, None)
+            raise RoomUnavailable(str(exc)) from None
+        room.loading.pop(document, None)
         room.channels[document] = channel
         log.info(
             "%s/%s loaded (%d logged updates after the snapshot)",
