@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             document_log = DocumentLog(store.engine)
             document_log.start()
             hub = RoomHub(document_log, settings.room_limits)
+            hub.start()
             app.state.store = store
             app.state.hub = hub
             try:

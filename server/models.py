@@ -164,7 +164,12 @@ class DocUpdate(Base):
     """One committed Yjs update of one document: the append-only log, folded into snapshots."""
 
     __tablename__ = "doc_update"
-    __table_args__ = (Index("ix_doc_update_document", "conference_id", "document", "id"),)
+    # AUTOINCREMENT: SQLite must never reuse the id of a row a compaction deleted, or a new
+    # update could get an id at or below the snapshot's upto_id and be skipped on load.
+    __table_args__ = (
+        Index("ix_doc_update_document", "conference_id", "document", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(LogId, primary_key=True, autoincrement=True)
     conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))

@@ -302,10 +302,17 @@ async def conference_detail(request: Request) -> Response:
     return await _participants_view(request, who, conference)
 
 
+def _sign_out_live(request: Request, conference_id: str, participant_id: int, why: str) -> None:
+    """Close the live documents of devices whose link stopped working (at once, not at the
+    next reconnect)."""
+    request.app.state.hub.drop_participant(conference_id, participant_id, why)
+
+
 async def _link_payload(
-    request: Request, participant_id: int, name: str, role: str
+    request: Request, conference_id: str, participant_id: int, name: str, role: str
 ) -> dict[str, Any]:
     url = await auth.issue_link(_store(request), _settings(request), participant_id)
+    _sign_out_live(request, conference_id, participant_id, "Je link is vervangen door een nieuwe.")
     return {
         "participant_id": participant_id,
         "name": name,
@@ -332,7 +339,9 @@ async def participant_add(request: Request) -> Response:
         "participant_added",
         {"participant_id": participant.id, "role": participant.role},
     )
-    link = await _link_payload(request, participant.id, participant.name, participant.role)
+    link = await _link_payload(
+        request, conference.id, participant.id, participant.name, participant.role
+    )
     return await _participants_view(
         request, who, conference, new_link=link, flash=f"{participant.name} is toegevoegd."
     )
@@ -391,7 +400,9 @@ async def _target_participant(
 
 async def participant_link(request: Request) -> Response:
     who, conference, participant = await _target_participant(request)
-    link = await _link_payload(request, participant.id, participant.name, participant.role)
+    link = await _link_payload(
+        request, conference.id, participant.id, participant.name, participant.role
+    )
     await _store(request).audit(
         conference.id, _actor(who), "link_issued", {"participant_id": participant.id}
     )
@@ -408,6 +419,7 @@ async def participant_revoke(request: Request) -> Response:
     who, conference, participant = await _target_participant(request)
     store = _store(request)
     await store.revoke_invitation(participant.id)
+    _sign_out_live(request, conference.id, participant.id, "Je link werkt niet meer.")
     await store.audit(
         conference.id, _actor(who), "link_revoked", {"participant_id": participant.id}
     )
@@ -426,6 +438,7 @@ async def participant_remove(request: Request) -> Response:
         await store.remove_participant(conference.id, participant.id)
     except NotFound:
         raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.") from None
+    _sign_out_live(request, conference.id, participant.id, "Je staat niet meer op de lijst.")
     await store.audit(
         conference.id, _actor(who), "participant_removed", {"participant_id": participant.id}
     )
@@ -465,7 +478,9 @@ async def invitation_cards(request: Request) -> Response:
             error="Kies minstens één persoon.",
         )
     cards = [
-        await _link_payload(request, r.participant.id, r.participant.name, r.participant.role)
+        await _link_payload(
+            request, conference.id, r.participant.id, r.participant.name, r.participant.role
+        )
         for r in selected
     ]
     await _store(request).audit(

@@ -86,7 +86,7 @@ async def live_document(websocket: WebSocket) -> None:
         conference_id,
         document,
         peer,
-        allowed,
+        phase,
         wants_saved=websocket.query_params.get("saved") == "1",
     )
 

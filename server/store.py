@@ -79,7 +79,10 @@ class SessionMatch:
 def create_engine(database_url: str) -> AsyncEngine:
     """Make the engine; SQLite connections get WAL, synchronous=FULL and foreign keys."""
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        # hide_parameters: a failing statement must not put document content in the log.
+        engine = create_async_engine(
+            database_url, connect_args={"timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -91,7 +94,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(database_url, pool_pre_ping=True)
+    return create_async_engine(database_url, pool_pre_ping=True, hide_parameters=True)
 
 
 def new_conference_id() -> str:

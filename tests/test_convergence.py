@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,9 +24,9 @@ from hypothesis import strategies as st
 from server import auth
 from server.app import create_app
 from server.db import upgrade
+from server.rooms import hub as hub_module
 from server.rooms.client import YClient
 from server.rooms.hub import RoomHub
-from server.rooms.phases import access, refusal_reason
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import add_coordinator, free_port
@@ -218,25 +219,52 @@ async def test_a_phase_change_closes_or_downgrades_open_connections(tmp_path: Pa
         await store.close()
         app = server.server.config.loaded_app if server.server else None
         hub = _hub_of(app)
-        hub.recheck(
-            conference_id,
-            lambda peer, document: access("private_time", peer.role, document),
-            lambda document: refusal_reason("private_time", document),
-        )
+        hub.phase_changed(conference_id, "private_time")
         code, reason = await professional.wait_closed()
         assert (code, reason) == (4001, "Tijdens de besloten tijd is het plan niet voor jou open.")
         family.text().insert(0, "nog steeds schrijven")
         await family.wait_for(family.all_saved)
         # Then the action team: the family member is not a member, so they read.
-        hub.recheck(
-            conference_id,
-            lambda peer, document: access("action_team", peer.role, document),
-            lambda document: refusal_reason("action_team", document),
-        )
+        hub.phase_changed(conference_id, "action_team")
         family.text().insert(0, "x")
         await family.wait_for(lambda: family.denied != [])
+        # A device authorised just before a phase change, and still joining when it came,
+        # gets the new phase: here its upgrade read "presentation", the room "private_time".
+        store = Store.connect(server.settings.database_url)
+        await store.set_phase(conference_id, "presentation")
+        await store.close()
+        hub.phase_changed(conference_id, "private_time")
+        late = YClient(f"{base}/plan", cookie=cookies[3], origin=server.url)
+        await late.connect()
+        assert await late.wait_closed() == (
+            4001,
+            "Tijdens de besloten tijd is het plan niet voor jou open.",
+        )
+        assert late.messages == 0
+        await late.close()
         await family.close()
         await professional.close()
+
+
+async def test_a_quiet_device_hears_a_keep_alive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The y-websocket provider reconnects after 30 s without a message; a reader alone in a
+    # document would churn. (Shortened here from 15 s.)
+    monkeypatch.setattr(hub_module, "KEEP_ALIVE_SECONDS", 0.2)
+    async with running(tmp_path) as server:
+        conference_id, cookies = await family_cookies(server.settings, phase="closed")
+        reader = YClient(
+            f"ws://127.0.0.1:{server.port}/ws/{conference_id}/plan",
+            cookie=cookies[0],
+            origin=server.url,
+        )
+        await reader.connect()
+        await reader.synced()
+        heard = reader.messages
+        await reader.wait_for(lambda: reader.messages >= heard + 2, 5)
+        assert reader.close_code is None and reader.presence == {}
+        await reader.close()
 
 
 def _hub_of(app: object) -> RoomHub:

@@ -173,3 +173,18 @@ async def test_postgres_without_synchronous_commit_is_refused(postgres_url: str)
             assert await conn.scalar(text("SHOW synchronous_commit")) == "on"
     finally:
         await good.dispose()
+
+
+async def test_a_compaction_never_lets_a_later_update_reuse_an_old_id(
+    document_log: tuple[DocumentLog, str],
+) -> None:
+    # Folding every row away must not let the next update get an id the snapshot covers.
+    log, conference_id = document_log
+    expected, updates = typed_updates(["een ", "twee ", "drie ", "vier"])
+    ids = [await log.append(conference_id, "plan", u, lambda _id: None) for u in updates[:2]]
+    await log.compact(conference_id, "plan", text_of_snapshot(updates[:2]), ids[-1])
+    later = [await log.append(conference_id, "plan", u, lambda _id: None) for u in updates[2:]]
+    assert min(later) > ids[-1]
+    stored = await log.load(conference_id, "plan")
+    assert stored.snapshot is not None
+    assert text_of(stored.snapshot, *(d for _, d in stored.updates)) == expected

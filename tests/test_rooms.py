@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 
@@ -117,6 +118,43 @@ async def test_a_reader_gets_the_plan_but_cannot_change_it(conference: DemoConfe
         await asyncio.sleep(0)  # nothing to wait for: the update was dropped, never relayed
     assert stored_updates(conference.server, conference.id, "plan") == []
     assert str(other.text()) == ""
+
+
+async def test_a_reader_reconnecting_with_deletions_in_its_copy_is_not_scolded(
+    rooms_server: LiveServer,
+) -> None:
+    conference = await demo_conference(rooms_server, "presentation")
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    reader = conference.device("plan", conference.cookie("professional"))
+    async with connected(family, reader):
+        family.text().insert(0, "Oma haalt Sam op.")
+        family.text().insert(0, "x")
+        del family.text()[0:1]  # the document now has a deletion
+        await family.wait_for(family.all_saved)
+        await reader.wait_for(lambda: str(reader.text()) == "Oma haalt Sam op.")
+        await reader.close()
+        # Its copy's sync step 2 carries the delete set; that is no edit to refuse.
+        await reader.connect()
+        await reader.synced()
+        await family.flush()
+        family.text().insert(len(family.text()), "!")
+        await reader.wait_for(lambda: str(reader.text()).endswith("!"))
+        assert reader.denied == []
+
+
+async def test_a_removed_person_is_disconnected_at_once(conference: DemoConference) -> None:
+    ayse = conference.device("information", conference.cookie("network_member"))
+    async with connected(ayse):
+        with sqlite3.connect(conference.server.instance.folder / "kring.db") as db:
+            (person_id,) = db.execute(
+                "SELECT id FROM participant WHERE conference_id = ? AND name = ?",
+                (conference.id, conference.person("network_member")["name"]),
+            ).fetchone()
+        headers = {"origin": conference.server.url, "cookie": conference.coordinator_cookie()}
+        async with httpx.AsyncClient(base_url=conference.server.url, headers=headers) as browser:
+            path = f"/conferences/{conference.id}/participants/{person_id}/remove"
+            assert (await browser.post(path)).status_code in (200, 303)
+        assert await ayse.wait_closed() == (4001, "Je staat niet meer op de lijst.")
 
 
 # -- who may connect ------------------------------------------------------------------------
@@ -243,6 +281,16 @@ async def test_a_flood_of_messages_closes_that_connection(conference: DemoConfer
         late = conference.device("information", conference.cookie("professional"))
         async with connected(late):
             await late.wait_for(lambda: str(late.text()) == "Nog steeds hier.")
+
+
+async def test_presence_for_many_clients_from_one_device_is_refused(
+    conference: DemoConference,
+) -> None:
+    device = conference.device("information", conference.cookie("client"))
+    async with connected(device):
+        states = [protocol.AwarenessState(1000 + i, 1, '{"n":1}') for i in range(5)]
+        await device.send(protocol.Awareness(protocol.encode_awareness(states)))
+        assert await device.wait_closed() == (1008, "presence for too many clients")
 
 
 # -- presence -------------------------------------------------------------------------------

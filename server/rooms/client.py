@@ -54,6 +54,8 @@ class YClient:
         self._changed = asyncio.Event()
         self._applying = False
         self._sending: set[asyncio.Future[None]] = set()
+        self._sent = self._acks = 0  # update messages sent / acknowledged on this connection
+        self._unsent = False  # edits made while offline, not yet sent
         self.doc.observe(self._local_change)
 
     # -- connection -----------------------------------------------------------------------
@@ -62,6 +64,7 @@ class YClient:
         headers = {"Cookie": self.cookie} if self.cookie else {}
         self._synced.clear()
         self.close_code, self.close_reason = None, ""
+        self._sent, self._acks = 0, -1  # the first "saved" comes with joining
         self._ws = await connect(
             self.url,
             origin=self.origin,  # type: ignore[arg-type]
@@ -78,6 +81,8 @@ class YClient:
 
     async def send(self, message: protocol.Message) -> None:
         await self.send_raw(protocol.encode(message))
+        if isinstance(message, protocol.SyncStep2 | protocol.Update):
+            self._sent += 1
 
     async def send_raw(self, data: bytes | str) -> None:
         if self._ws is None:
@@ -105,6 +110,7 @@ class YClient:
         match message:
             case protocol.SyncStep1(state_vector):
                 self._send_soon(protocol.SyncStep2(self.doc.get_update(state_vector)))
+                self._unsent = False
             case protocol.SyncStep2(update):
                 self._apply(update)
                 self._synced.set()
@@ -114,6 +120,7 @@ class YClient:
                     self.on_update(update)
             case protocol.Saved(state_vector):
                 self.saved_vectors.append(state_vector)
+                self._acks += 1
             case protocol.AuthDenied(reason):
                 self.denied.append(reason)
             case protocol.Awareness(payload):
@@ -130,8 +137,11 @@ class YClient:
             self._applying = False
 
     def _local_change(self, event: TransactionEvent) -> None:
-        if self._applying or self._ws is None or self.close_code is not None:
-            return  # remote, or offline: sync step 2 sends it on the next connect
+        if self._applying:
+            return
+        if self._ws is None or self.close_code is not None:
+            self._unsent = True  # offline: sync step 2 sends it on the next connect
+            return
         self._send_soon(protocol.Update(event.update))
 
     def _send_soon(self, message: protocol.Message) -> None:
@@ -139,6 +149,8 @@ class YClient:
         if ws is None:
             return
         data = protocol.encode(message)
+        if isinstance(message, protocol.SyncStep2 | protocol.Update):
+            self._sent += 1
         task = asyncio.ensure_future(ws.send(data))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
@@ -196,13 +208,12 @@ class YClient:
     def all_saved(self) -> bool:
         """Whether the server has stored every edit made on this device (its "saved" sign).
 
-        The server acknowledges a device's own edits, so only this device's clock counts.
+        The server answers each update message of a ``saved=True`` device with one "saved"
+        message once it is on disk (the first one arrives on joining), so counting them
+        covers deletions too, which do not move the state vector.
         """
-        mine = protocol.decode_state_vector(self.doc.get_state()).get(self.doc.client_id, 0)
-        if not self.saved_vectors:
-            return mine == 0
-        saved = protocol.decode_state_vector(self.saved_vectors[-1])
-        return saved.get(self.doc.client_id, 0) >= mine
+        connected = self._ws is not None and self.close_code is None
+        return connected and not self._unsent and self._acks >= self._sent
 
 
 def _ignore_closed(task: asyncio.Future[None]) -> None:

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
 from typing import Any, Protocol
 
 from starlette.types import Message
 
-from server.rooms import protocol
+from server.rooms import phases, protocol
 from server.rooms.persistence import DocumentLog
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
 
 log = logging.getLogger("kring.rooms")
+
+KEEP_ALIVE_SECONDS = 15.0
+KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
 
 
 class RoomUnavailable(Exception):
@@ -112,12 +115,20 @@ class RoomHub:
         conference_id: str,
         document: str,
         peer: Peer,
-        access: Access,
+        phase: str,
         *,
         wants_saved: bool = False,
     ) -> None:
-        """Run one accepted websocket until it closes: join, sync, relay, leave."""
+        """Run one accepted websocket until it closes: join, sync, relay, leave.
+
+        ``phase`` is the phase the connection was authorised in. If the room has seen a
+        later phase change meanwhile (while this one was loading), that one counts.
+        """
+        access = phases.access(phase, peer.role, document)
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
+        if access == Access.NONE:
+            await _refuse(conn, CloseCode.FORBIDDEN, phases.refusal_reason(phase, document))
+            return
         if self.closing:
             await _refuse(conn, CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
             return
@@ -130,6 +141,14 @@ class RoomHub:
                 "Dit document kan nu niet geladen worden. Probeer het zo opnieuw.",
             )
             return
+        room_phase = channel.room.phase
+        if room_phase is not None and room_phase != phase:
+            access = phases.access(room_phase, peer.role, document)
+            if access == Access.NONE:
+                reason = phases.refusal_reason(room_phase, document)
+                await _refuse(conn, CloseCode.LOST_ACCESS, reason)
+                return
+            conn.access = access
         if channel.room.connection_count() >= self.limits.connections_per_room:
             log.warning("%s: refused %s, the room is full", channel.key, peer)
             reason = "Er zijn te veel verbindingen met deze conferentie."
@@ -152,7 +171,7 @@ class RoomHub:
             log.warning("%s: dropped %s: %s", channel.key, peer, conn.close_reason)
         finally:
             channel.leave(conn)
-            conn.stopped()
+            await conn.stopped()
 
     async def _relay(self, socket: ServerSocket, channel: DocChannel, conn: Connection) -> None:
         max_bytes = self.limits.max_message_bytes
@@ -167,29 +186,64 @@ class RoomHub:
                 raise Closed(CloseCode.MESSAGE_TOO_BIG, f"message larger than {max_bytes} bytes")
             await channel.handle(conn, data)
 
-    # -- phase changes --------------------------------------------------------------------
+    # -- phase changes and people leaving --------------------------------------------------
 
-    def recheck(
-        self,
-        conference_id: str,
-        access_of: Callable[[Peer, str], Access],
-        reason_of: Callable[[str], str],
-    ) -> None:
-        """Apply new permissions to every open connection of a conference, at once.
+    def phase_changed(self, conference_id: str, phase: str) -> None:
+        """Apply a new phase to every open connection of a conference, at once.
 
-        Runs synchronously, so no update is forwarded between the change and the check.
+        Call it right after the phase change is committed. It runs synchronously, so no
+        update is forwarded between the change and the check: connections that lost read
+        access are closed with 4001 and the phase named, writers that became readers are
+        read-only from now on (their presence is withdrawn).
         """
         room = self.rooms.get(conference_id)
         if room is None:
             return
+        room.phase = phase
         for channel, conn in room.connections():
-            channel.set_access(conn, access_of(conn.peer, channel.name), reason_of(channel.name))
+            allowed = phases.access(phase, conn.peer.role, channel.name)
+            channel.set_access(conn, allowed, phases.refusal_reason(phase, channel.name))
+
+    def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
+        """Close every connection of someone removed or whose link was revoked."""
+        room = self.rooms.get(conference_id)
+        if room is None:
+            return 0
+        dropped = 0
+        for channel, conn in room.connections():
+            if conn.peer.participant_id == participant_id:
+                channel.set_access(conn, Access.NONE, reason)
+                dropped += 1
+        return dropped
+
+    # -- keep-alive ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.track(asyncio.create_task(self._keep_alive(), name="kring-keep-alive"))
+
+    async def _keep_alive(self) -> None:
+        """Send a quiet device an empty presence message now and then.
+
+        The y-websocket provider reconnects when it has heard nothing for 30 seconds; a
+        reader, or someone alone in a document, would otherwise churn forever.
+        """
+        interval = KEEP_ALIVE_SECONDS
+        while not self.closing:
+            await asyncio.sleep(interval / 2)
+            quiet_since = time.monotonic() - interval
+            for room in list(self.rooms.values()):
+                for _channel, conn in room.connections():
+                    if conn.last_sent < quiet_since:
+                        conn.send(KEEP_ALIVE)
 
     # -- shutdown -------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Commit what was handed in, then close every connection (they reconnect)."""
         self.closing = True
+        for task in list(self._tasks):
+            if task.get_name() == "kring-keep-alive":
+                task.cancel()
         await self.log.close()
         for room in list(self.rooms.values()):
             for _channel, conn in room.connections():

@@ -91,18 +91,22 @@ class DocumentLog:
 
     # -- writing --------------------------------------------------------------------------
 
-    async def append(
+    def submit(
         self, conference_id: str, document: str, data: bytes, on_commit: Callable[[int], None]
-    ) -> int:
-        """Store one update; after its commit ``on_commit(log_id)`` runs, then this returns.
-
-        Raises CommitFailed when the database refused the batch (nothing was applied).
-        """
+    ) -> asyncio.Future[int]:
+        """Hand in one update; after its commit ``on_commit(log_id)`` runs, then the future
+        resolves. It fails with CommitFailed when the database refused the batch."""
         if self._closing or self._writer is None:
             raise CommitFailed("the server is shutting down")
         item = _Pending(conference_id, document, data, on_commit)
         self._queue.put_nowait(item)
-        return await asyncio.shield(item.done)
+        return item.done
+
+    async def append(
+        self, conference_id: str, document: str, data: bytes, on_commit: Callable[[int], None]
+    ) -> int:
+        """Store one update and wait for its commit (see submit)."""
+        return await asyncio.shield(self.submit(conference_id, document, data, on_commit))
 
     async def _write_forever(self) -> None:
         while True:
@@ -145,7 +149,9 @@ class DocumentLog:
         for pending, log_id in zip(batch, ids, strict=True):
             try:
                 pending.on_commit(log_id)
-            except Exception:  # one room's trouble must not stop the writer
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # one room's trouble (even a Rust panic) must not stop the writer
                 log.exception(
                     "applying a committed update failed (conference %s, %s)",
                     pending.conference_id,

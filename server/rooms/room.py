@@ -13,6 +13,7 @@ connections that may read the document, and accepted only from those that may wr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -30,6 +31,21 @@ from server.rooms.protocol import CloseCode
 log = logging.getLogger("kring.rooms")
 
 EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothing new sends
+READ_ONLY_NOTICE = protocol.encode(protocol.AuthDenied("Je kunt dit document nu alleen lezen."))
+MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
+MAX_PRESENCE_BYTES = 8 * 1024
+_FATAL = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+
+
+def _validate(update: bytes) -> None:
+    """Raise InvalidPayload unless ``update`` is a Yjs update (parses and integrates)."""
+    try:
+        get_state(update)  # parses every struct and the delete set
+        Doc().apply_update(update)  # integrates on its own (missing dependencies wait)
+    except _FATAL:
+        raise
+    except BaseException:  # ValueError, or a panic inside Yrs
+        raise protocol.InvalidPayload("the update is not a Yjs update") from None
 
 
 class Socket(Protocol):
@@ -99,6 +115,7 @@ class Connection:
         self._owner: asyncio.Task[Any] | None = None
         self._closing: asyncio.Task[None] | None = None
         self.dropped = False  # its task was cancelled by us, not by the server shutting down
+        self.last_sent = time.monotonic()
         # Token bucket: a sustained rate with a burst of a few seconds' worth.
         self._rate = float(limits.messages_per_second)
         self._budget = self._burst = 4.0 * limits.messages_per_second
@@ -117,6 +134,7 @@ class Connection:
             return
         self._queue.append(data)
         self._queued_bytes += len(data)
+        self.last_sent = time.monotonic()
         self._ready.set()
 
     def allow_message(self) -> bool:
@@ -188,10 +206,13 @@ class Connection:
             self.dropped = True
             owner.cancel()
 
-    def stopped(self) -> None:
-        """The connection's own task is ending: stop its pump unless a close is flushing."""
+    async def stopped(self) -> None:
+        """The connection's own task is ending: let a close finish, or stop the pump."""
         self.closed = True
-        if self._pump is not None and self._closing is None:
+        if self._closing is not None:
+            with contextlib.suppress(Exception):
+                await self._closing
+        elif self._pump is not None:
             self._pump.cancel()
 
 
@@ -228,8 +249,10 @@ class DocChannel:
         for data in loaded:
             try:
                 self.doc.apply_update(data)
-            except ValueError:  # validated before it was stored: this should never happen
-                log.error("%s: a stored update does not apply", self.key)
+            except _FATAL:
+                raise
+            except BaseException:  # validated before it was stored; skip rather than refuse
+                log.error("%s: a stored update does not apply; it is skipped", self.key)
         if stored.updates:
             self.last_id = stored.updates[-1][0]
         self.logged = len(stored.updates)
@@ -305,45 +328,74 @@ class DocChannel:
                 raise protocol.UnsupportedMessage("clients may not send this message type")
 
     async def _receive_update(self, conn: Connection, update: bytes) -> None:
+        """Validate, commit, then apply and broadcast one update.
+
+        A device that opened with ``?saved=1`` gets exactly one "saved" message per update
+        message it sent, in order, once that message is dealt with (committed, or nothing to
+        store): counting them tells it which of its edits are on disk, deletions included.
+        """
         if update == EMPTY_UPDATE:
+            self._acknowledge(conn)
             return
-        try:
-            get_state(update)  # parses every struct and the delete set
-        except ValueError:
-            raise protocol.InvalidPayload("the update is not a Yjs update") from None
+        _validate(update)
         if conn.access < Access.WRITE:
-            log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
-            conn.send(protocol.encode(protocol.AuthDenied("Je kunt dit document nu alleen lezen.")))
+            if self._adds_structs(update):
+                log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
+                conn.send(READ_ONLY_NOTICE)
+            # else: a reader's reconnect handshake (its copy's delete set): nothing to refuse
+            self._acknowledge(conn)
             return
-        self.inflight += 1
         try:
-            await self.room.hub.log.append(
+            committed = self.room.hub.log.submit(
                 self.room.conference_id,
                 self.name,
                 update,
                 lambda log_id: self._committed(conn, update, log_id),
             )
         except CommitFailed:
+            raise Closed(CloseCode.SERVICE_RESTART, "the server is restarting") from None
+        self.inflight += 1
+        committed.add_done_callback(self._settled)
+        try:
+            await asyncio.shield(committed)
+        except CommitFailed:
             # Not applied, not shown: the device keeps the edit and sends it again on reconnect.
             raise Closed(CloseCode.INTERNAL_ERROR, "the edit was not saved; reconnect") from None
-        finally:
-            self.inflight -= 1
-            if not self.connections:
-                self.room.hub.schedule_unload(self)
+
+    def _settled(self, _future: asyncio.Future[int]) -> None:
+        self.inflight -= 1
+        if not self.connections:
+            self.room.hub.schedule_unload(self)
+
+    def _adds_structs(self, update: bytes) -> bool:
+        try:
+            return get_update(update, self.doc.get_state())[:1] != b"\x00"
+        except ValueError:
+            return True
+
+    def _acknowledge(self, conn: Connection) -> None:
+        if conn.wants_saved and not conn.closed:
+            conn.send(protocol.encode(protocol.Saved(self.doc.get_state())))
 
     def _committed(self, origin: Connection, update: bytes, log_id: int) -> None:
         """Runs right after the commit, in log order: apply, broadcast, acknowledge."""
-        self.doc.apply_update(update)
         self.last_id = log_id
         self.logged += 1
+        try:
+            self.doc.apply_update(update)
+        except _FATAL:
+            raise
+        except BaseException:  # valid bytes that Yrs still cannot integrate: skip it
+            log.error("%s: an update from %s did not apply; it is skipped", self.key, origin.peer)
+            origin.close(CloseCode.INVALID_PAYLOAD, "the update does not apply")
+            return
         if self._waiting(update):
             self.carry.append(update)
         message = protocol.encode(protocol.Update(update))
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
                 conn.send(message)
-        if origin.wants_saved and not origin.closed:
-            origin.send(protocol.encode(protocol.Saved(self.doc.get_state())))
+        self._acknowledge(origin)
         if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
@@ -386,6 +438,13 @@ class DocChannel:
             return  # presence is content: a reader shows no cursor and no name
         accepted = []
         for entry in protocol.decode_awareness(payload):
+            if entry.state is not None and len(entry.state) > MAX_PRESENCE_BYTES:
+                raise Closed(CloseCode.POLICY_VIOLATION, "presence state too large")
+            if (
+                entry.client_id not in conn.awareness_ids
+                and len(conn.awareness_ids) >= MAX_PRESENCE_CLIENTS
+            ):
+                raise Closed(CloseCode.POLICY_VIOLATION, "presence for too many clients")
             current = self.awareness.get(entry.client_id)
             if (
                 current is not None
@@ -454,6 +513,7 @@ class Room:
         self.conference_id = conference_id
         self.channels: dict[str, DocChannel] = {}
         self.loading: dict[str, asyncio.Future[DocChannel]] = {}
+        self.phase: str | None = None  # the latest phase change this process applied
 
     def connection_count(self) -> int:
         return sum(len(c.connections) for c in self.channels.values())

@@ -33,6 +33,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_doc_update")),
+        # Never reuse the id of a compacted row (see DocUpdate in models.py).
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "ix_doc_update_document", "doc_update", ["conference_id", "document", "id"], unique=False
