@@ -20,8 +20,8 @@ run: $(VENV)/.installed assets
 	$(BIN)/kring serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test assets chromium
-	$(BIN)/ruff check server tests
-	$(BIN)/ruff format --check server tests
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile
 

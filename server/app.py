@@ -129,6 +129,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     raise
                 log.warning("%s (allowed by KRING_ALLOW_WEAK_DURABILITY)", exc)
             document_log = DocumentLog(store.engine)
+            # The first use of a statement costs SQLAlchemy tens of milliseconds; pay it now,
+            # not on the first tablet that joins after a restart.
+            await store.session_by_hash("")
+            await document_log.load("", "plan")
             document_log.start()
             hub = RoomHub(document_log, settings.room_limits)
             hub.start()

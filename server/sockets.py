@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 
 from server import auth
 from server.rooms.hub import RoomHub
@@ -27,6 +28,17 @@ NOT_SIGNED_IN = "Je bent niet aangemeld. Open je persoonlijke link opnieuw."
 
 
 async def live_document(websocket: WebSocket) -> None:
+    try:
+        await _live_document(websocket)
+    except SQLAlchemyError as exc:  # before accept, this would be an HTTP 500 (1006 for a browser)
+        log.error("websocket %s refused: the database failed: %s", websocket.url.path, exc)
+        if websocket.client_state == WebSocketState.CONNECTING:
+            await websocket.accept()
+            reason = "De server kan nu niet bij zijn gegevens."
+            await websocket.close(CloseCode.INTERNAL_ERROR, reason)
+
+
+async def _live_document(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     store: Store = websocket.app.state.store
     hub: RoomHub = websocket.app.state.hub

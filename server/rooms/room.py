@@ -256,12 +256,13 @@ class DocChannel:
         if stored.updates:
             self.last_id = stored.updates[-1][0]
         self.logged = len(stored.updates)
-        self.carry = [data for data in loaded if self._waiting(data)]
+        state = self.doc.get_state()
+        self.carry = [data for data in loaded if self._waiting(data, state)]
 
-    def _waiting(self, update: bytes) -> bool:
+    def _waiting(self, update: bytes, state: bytes | None = None) -> bool:
         """Whether some struct of ``update`` is not in the document yet (it is pending)."""
         try:
-            missing = get_update(update, self.doc.get_state())
+            missing = get_update(update, self.doc.get_state() if state is None else state)
         except ValueError:
             return False
         return missing[:1] != b"\x00"  # a diff with no structs starts with a zero count
@@ -402,7 +403,8 @@ class DocChannel:
     # -- compaction -----------------------------------------------------------------------
 
     def start_compaction(self) -> None:
-        self.carry = [u for u in self.carry if self._waiting(u)]
+        state = self.doc.get_state()
+        self.carry = [u for u in self.carry if self._waiting(u, state)]
         snapshot = self.doc.get_update()
         if self.carry:
             snapshot = merge_updates(snapshot, *self.carry)
