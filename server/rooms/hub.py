@@ -191,7 +191,9 @@ class RoomHub:
     def phase_changed(self, conference_id: str, phase: str) -> None:
         """Apply a new phase to every open connection of a conference, at once.
 
-        Call it right after the phase change is committed. It runs synchronously, so no
+        Every phase change must come through here, right after it is committed (a room
+        remembers the latest one and applies it to devices still joining). It runs
+        synchronously, so no
         update is forwarded between the change and the check: connections that lost read
         access are closed with 4001 and the phase named, writers that became readers are
         read-only from now on (their presence is withdrawn).
