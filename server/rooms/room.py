@@ -443,7 +443,8 @@ class DocChannel:
             if entry.state is not None and len(entry.state) > MAX_PRESENCE_BYTES:
                 raise Closed(CloseCode.POLICY_VIOLATION, "presence state too large")
             if (
-                entry.client_id not in conn.awareness_ids
+                entry.state is not None
+                and entry.client_id not in conn.awareness_ids
                 and len(conn.awareness_ids) >= MAX_PRESENCE_CLIENTS
             ):
                 raise Closed(CloseCode.POLICY_VIOLATION, "presence for too many clients")
