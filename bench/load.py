@@ -904,16 +904,28 @@ async def scenario_rooms(quick: bool) -> Table:
                 await asyncio.sleep(random.uniform(gap / 2, gap * 1.5))
 
         await asyncio.wait_for(asyncio.gather(*(typist(d) for d in devices)), duration + 30)
-        drained = await drain(tally, 10.0)
-        window.close()
-        add_delivery_rows(table, tally, devices, window, instance, TARGET_P99_MS)
-        table.add("drain after the last edit", f"{drained:.2f} s")
-        await close_all(devices)
-        add_stored_row(table, instance, len(tally.sent))
-        add_log_row(table, instance)
+        await report_deliveries(table, tally, devices, window, instance, TARGET_P99_MS)
     finally:
         instance.cleanup()
     return table
+
+
+async def report_deliveries(
+    table: Table,
+    tally: Tally,
+    devices: list[Device],
+    window: Window,
+    instance: Instance,
+    target_p99_ms: float | None,
+) -> None:
+    """After the last edit: wait for deliveries, close the window, report and disconnect."""
+    drained = await drain(tally, 10.0)
+    window.close()
+    add_delivery_rows(table, tally, devices, window, instance, target_p99_ms)
+    table.add("drain after the last edit", f"{drained:.2f} s")
+    await close_all(devices)
+    add_stored_row(table, instance, len(tally.sent))
+    add_log_row(table, instance)
 
 
 async def scenario_fanout(quick: bool) -> Table:
@@ -949,13 +961,7 @@ async def scenario_fanout(quick: bool) -> Table:
             if delay > 0:
                 await asyncio.sleep(delay)
             await writer.edit()
-        drained = await drain(tally, 10.0)
-        window.close()
-        add_delivery_rows(table, tally, peers, window, instance, None)
-        table.add("drain after the last edit", f"{drained:.2f} s")
-        await close_all(peers)
-        add_stored_row(table, instance, len(tally.sent))
-        add_log_row(table, instance)
+        await report_deliveries(table, tally, peers, window, instance, None)
     finally:
         instance.cleanup()
     return table

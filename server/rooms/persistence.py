@@ -34,6 +34,10 @@ log = logging.getLogger("kring.rooms")
 _LOAD_ATTEMPTS = 5
 
 
+# What a catch-all (even of a Rust panic inside Yrs, a BaseException) must still let through.
+FATAL = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+
+
 class CommitFailed(RuntimeError):
     """The database did not take an update; it was not applied and nobody saw it."""
 
@@ -149,7 +153,7 @@ class DocumentLog:
         for pending, log_id in zip(batch, ids, strict=True):
             try:
                 pending.on_commit(log_id)
-            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            except FATAL:
                 raise
             except BaseException:  # one room's trouble (even a Rust panic) must not stop the writer
                 log.exception(

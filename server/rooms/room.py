@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pycrdt import Doc, get_state, get_update, merge_updates
+from pycrdt import Doc, get_update, merge_updates
 
 from server.rooms import protocol
-from server.rooms.persistence import CommitFailed, DocumentLog, StoredDocument
+from server.rooms.persistence import FATAL, CommitFailed, DocumentLog, StoredDocument
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode
 
@@ -34,15 +34,13 @@ EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothi
 READ_ONLY_NOTICE = protocol.encode(protocol.AuthDenied("Je kunt dit document nu alleen lezen."))
 MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
 MAX_PRESENCE_BYTES = 8 * 1024
-_FATAL = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
 
 
 def _validate(update: bytes) -> None:
     """Raise InvalidPayload unless ``update`` is a Yjs update (parses and integrates)."""
     try:
-        get_state(update)  # parses every struct and the delete set
-        Doc().apply_update(update)  # integrates on its own (missing dependencies wait)
-    except _FATAL:
+        Doc().apply_update(update)  # parses it all, integrates (missing dependencies wait)
+    except FATAL:
         raise
     except BaseException:  # ValueError, or a panic inside Yrs
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
@@ -237,11 +235,6 @@ class DocChannel:
         self.connections: set[Connection] = set()
         self.awareness: dict[int, _Presence] = {}
         self.inflight = 0
-        self.last_id = stored.snapshot_upto
-        self.logged = 0  # log entries since the snapshot
-        # Updates holding structs that wait for a missing dependency: Doc.get_update() leaves
-        # those out, so a snapshot must carry them along until the dependency arrives.
-        self.carry: list[bytes] = []
         self.compacting = False
         self.unload_handle: asyncio.TimerHandle | None = None
         loaded = [] if stored.snapshot is None else [stored.snapshot]
@@ -249,20 +242,23 @@ class DocChannel:
         for data in loaded:
             try:
                 self.doc.apply_update(data)
-            except _FATAL:
+            except FATAL:
                 raise
             except BaseException:  # validated before it was stored; skip rather than refuse
                 log.error("%s: a stored update does not apply; it is skipped", self.key)
-        if stored.updates:
-            self.last_id = stored.updates[-1][0]
-        self.logged = len(stored.updates)
+        self.last_id = stored.updates[-1][0] if stored.updates else stored.snapshot_upto
+        self.logged = len(stored.updates)  # log entries since the snapshot
+        # Updates holding structs that wait for a missing dependency: Doc.get_update() leaves
+        # those out, so a snapshot must carry them along until the dependency arrives.
         state = self.doc.get_state()
-        self.carry = [data for data in loaded if self._waiting(data, state)]
+        self.carry = [data for data in loaded if self._lacks(data, state)]
 
-    def _waiting(self, update: bytes, state: bytes | None = None) -> bool:
-        """Whether some struct of ``update`` is not in the document yet (it is pending)."""
+    @staticmethod
+    def _lacks(update: bytes, state: bytes) -> bool:
+        """Whether the document (at ``state``) lacks some struct of ``update``: after applying
+        it, that struct waits for a missing dependency; before, the update adds something."""
         try:
-            missing = get_update(update, self.doc.get_state() if state is None else state)
+            missing = get_update(update, state)
         except ValueError:
             return False
         return missing[:1] != b"\x00"  # a diff with no structs starts with a zero count
@@ -340,7 +336,7 @@ class DocChannel:
             return
         _validate(update)
         if conn.access < Access.WRITE:
-            if self._adds_structs(update):
+            if self._lacks(update, self.doc.get_state()):
                 log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
                 conn.send(READ_ONLY_NOTICE)
             # else: a reader's reconnect handshake (its copy's delete set): nothing to refuse
@@ -368,15 +364,10 @@ class DocChannel:
         if not self.connections:
             self.room.hub.schedule_unload(self)
 
-    def _adds_structs(self, update: bytes) -> bool:
-        try:
-            return get_update(update, self.doc.get_state())[:1] != b"\x00"
-        except ValueError:
-            return True
-
-    def _acknowledge(self, conn: Connection) -> None:
+    def _acknowledge(self, conn: Connection, state: bytes | None = None) -> None:
         if conn.wants_saved and not conn.closed:
-            conn.send(protocol.encode(protocol.Saved(self.doc.get_state())))
+            committed = self.doc.get_state() if state is None else state
+            conn.send(protocol.encode(protocol.Saved(committed)))
 
     def _committed(self, origin: Connection, update: bytes, log_id: int) -> None:
         """Runs right after the commit, in log order: apply, broadcast, acknowledge."""
@@ -384,19 +375,20 @@ class DocChannel:
         self.logged += 1
         try:
             self.doc.apply_update(update)
-        except _FATAL:
+        except FATAL:
             raise
         except BaseException:  # valid bytes that Yrs still cannot integrate: skip it
             log.error("%s: an update from %s did not apply; it is skipped", self.key, origin.peer)
             origin.close(CloseCode.INVALID_PAYLOAD, "the update does not apply")
             return
-        if self._waiting(update):
+        state = self.doc.get_state()
+        if self._lacks(update, state):
             self.carry.append(update)
         message = protocol.encode(protocol.Update(update))
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
                 conn.send(message)
-        self._acknowledge(origin)
+        self._acknowledge(origin, state)
         if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
@@ -404,7 +396,7 @@ class DocChannel:
 
     def start_compaction(self) -> None:
         state = self.doc.get_state()
-        self.carry = [u for u in self.carry if self._waiting(u, state)]
+        self.carry = [u for u in self.carry if self._lacks(u, state)]
         snapshot = self.doc.get_update()
         if self.carry:
             snapshot = merge_updates(snapshot, *self.carry)
