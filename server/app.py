@@ -15,10 +15,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import pages, sockets
+from server import api, meeting, pages, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
+from server.events import Events
 from server.rooms.hub import RoomHub
 from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
 from server.settings import Settings
@@ -136,16 +137,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
             document_log.start()
             hub = RoomHub(document_log, settings.room_limits)
             hub.start()
+            events = Events()
+            hub.on_presence = meeting.presence_listener(app.state)
             app.state.store = store
             app.state.hub = hub
+            app.state.events = events
             try:
                 yield
             finally:
+                events.close()
                 await hub.close()
         finally:
             await store.close()
 
     templates.env.globals.update(pages.template_globals())
+    templates.env.globals.update(meeting.template_globals())
     templates.env.globals["static"] = static_url_for(load_manifest())
     templates.env.globals["grace_days"] = settings.invitation_grace_days
 
@@ -153,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         assert isinstance(exc, HTTPException)
         titles = {
             403: "Geen toegang",
+            503: "Even niet beschikbaar",
             404: "Niet gevonden",
             405: "Dat kan hier niet",
             409: "Dat kan niet",
@@ -167,11 +174,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
 
     app = Starlette(
-        routes=[*pages.routes, *sockets.routes, Mount("/static", app=static_app(), name="static")],
+        routes=[
+            *pages.routes,
+            *meeting.routes,
+            *api.routes,
+            *sockets.routes,
+            Mount("/static", app=static_app(), name="static"),
+        ],
         lifespan=lifespan,
         exception_handlers={
             HTTPException: http_error,
             pages.LoginRequired: pages.login_redirect,
+            meeting.PlanLocked: meeting.locked_handler,
         },
     )
     app.state.settings = settings

@@ -227,6 +227,60 @@ async def may_coordinate(store: Store, account: Account, conference: Conference)
     )
 
 
+@dataclass(frozen=True)
+class Person:
+    """Someone acting in one conference: a participant through their link, or a coordinator
+    who runs it (through their login)."""
+
+    conference: Conference
+    role: str
+    participant_id: int | None  # None for a coordinator (and an admin)
+    name: str
+    actor: str  # who, in the audit log
+    action_team_member: bool = False
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    """Why nobody (allowed) is asking: an HTTP status and a sentence for the person."""
+
+    status: int
+    reason: str
+
+
+NOT_SIGNED_IN = "Je bent niet aangemeld. Open je persoonlijke link opnieuw."
+
+
+async def person_in(
+    store: Store, settings: Settings, conn: HTTPConnection, conference_id: str
+) -> Person | NotAllowed:
+    """Who is asking about this conference: this conference's participant cookie first,
+    else a coordinator who runs it."""
+    participant = await participant_of(store, settings, conn)
+    if isinstance(participant, ParticipantIdentity) and participant.conference.id == conference_id:
+        person = participant.participant
+        return Person(
+            participant.conference,
+            person.role,
+            person.id,
+            person.name,
+            f"participant:{person.id}",
+            person.action_team,
+        )
+    coordinator = await coordinator_of(store, settings, conn)
+    if isinstance(coordinator, CoordinatorIdentity):
+        conference = await store.conference(conference_id)
+        if conference is None:
+            return NotAllowed(404, "Deze conferentie bestaat niet (meer).")
+        if not await may_coordinate(store, coordinator.account, conference):
+            return NotAllowed(403, "Deze conferentie wordt door een andere coördinator begeleid.")
+        account = coordinator.account
+        return Person(conference, "coordinator", None, account.name, f"coordinator:{account.id}")
+    if isinstance(participant, ParticipantIdentity):
+        return NotAllowed(403, "Deze link hoort bij een andere conferentie.")
+    return NotAllowed(401, NOT_SIGNED_IN)
+
+
 async def end_session(
     store: Store, settings: Settings, conn: HTTPConnection, cookie: str, response: Response
 ) -> None:

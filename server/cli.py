@@ -9,11 +9,12 @@ import json
 import secrets
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any
 
 from server import auth
 from server.db import upgrade
-from server.models import PHASES
+from server.rooms.phases import PHASES
 from server.settings import Settings, SettingsError
 from server.store import DuplicateEmail, Store
 
@@ -195,7 +196,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         import uvicorn
 
-        uvicorn.run(
+        from server.events import shutdown_all
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                shutdown_all()  # event streams never end on their own; end them now
+                super().handle_exit(sig, frame)
+
+        config = uvicorn.Config(
             "server.app:create_app",
             factory=True,
             host=args.host,
@@ -210,6 +218,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             ws_per_message_deflate=False,
             timeout_graceful_shutdown=30,
         )
+        Server(config).run()
     elif args.command == "db":
         upgrade(settings.database_url)
         print("database schema is up to date", file=sys.stderr)

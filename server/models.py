@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -18,13 +19,13 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("client", "network_member", "professional", "mandated_professional", "coordinator")
 ACCOUNT_ROLES = ("coordinator", "admin")
-PHASES = ("preparation", "information", "private_time", "presentation", "action_team", "closed")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -83,6 +84,8 @@ class Conference(Base):
     client_name: Mapped[str] = mapped_column(String(200))
     question: Mapped[str] = mapped_column(Text)
     phase: Mapped[str] = mapped_column(String(20), default="preparation")
+    # When the current phase began: a "plan ready" counts only if given since then.
+    phase_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     meeting_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -102,6 +105,8 @@ class Participant(Base):
     role: Mapped[str] = mapped_column(String(30))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), nullable=True)
     privacy_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Chosen at the presentation: members write the plan during the action-team phase.
+    action_team: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -200,3 +205,87 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+CONDITION_STATUSES = ("met", "not_met")
+SIGNAL_KINDS = ("question", "plan_ready", "override")
+ANSWERS = ("agree", "not_yet")
+
+
+class Condition(Base):
+    """A condition a mandated professional sets for the plan; only they check it."""
+
+    __tablename__ = "condition"
+    __table_args__ = (Index("ix_condition_conference", "conference_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    remark: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Signal(Base):
+    """The family's "we have a question" / "plan ready", or the coordinator's override of
+    private time (with its reason, shown to the family)."""
+
+    __tablename__ = "signal"
+    __table_args__ = (Index("ix_signal_conference", "conference_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClarifyingQuestion(Base):
+    """A question the coordinator asked at the presentation, to make the plan clear."""
+
+    __tablename__ = "clarifying_question"
+    __table_args__ = (Index("ix_clarifying_question_conference", "conference_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanAnswer(Base):
+    """Whether one participant agrees with the plan as presented ("agree" or "not_yet")."""
+
+    __tablename__ = "plan_answer"
+    __table_args__ = (UniqueConstraint("participant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(10))
+    remark: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanVersion(Base):
+    """A frozen plan: version 1 is the plan as agreed at the presentation. Never updated.
+
+    ``content`` holds everything its copy shows (question, agreements, conditions and their
+    status, who agreed, the action team), so later changes never alter a version;
+    ``state`` is the plan document's Yjs state at that moment.
+    """
+
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("conference_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(300))

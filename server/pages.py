@@ -91,6 +91,11 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+def render_fragment(name: str, **context: Any) -> str:
+    """A template rendered to a string (for server-sent events)."""
+    return templates.get_template(name).render(**context)
+
+
 def error_page(
     request: Request, status_code: int, title: str, message: str, action: str = ""
 ) -> Response:
@@ -138,6 +143,12 @@ async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, C
     if not await auth.may_coordinate(_store(request), who.account, conference):
         raise HTTPException(403, "Deze conferentie wordt door een andere coördinator begeleid.")
     return who, conference
+
+
+async def coordinator_identity(request: Request) -> auth.CoordinatorIdentity | None:
+    """The logged-in coordinator, for the page header (None when not logged in)."""
+    who = await auth.coordinator_of(_store(request), _settings(request), request)
+    return who if isinstance(who, auth.CoordinatorIdentity) else None
 
 
 def _actor(who: auth.CoordinatorIdentity) -> str:
@@ -537,7 +548,7 @@ async def open_invitation(request: Request) -> Response:
     return response
 
 
-async def _participant_here(request: Request) -> auth.ParticipantIdentity | Response:
+async def participant_here(request: Request) -> auth.ParticipantIdentity | Response:
     """The participant on this device, if they belong to the conference in the URL."""
     store, settings = _store(request), _settings(request)
     conference_id = request.path_params["conference_id"]
@@ -573,21 +584,8 @@ async def _participant_here(request: Request) -> auth.ParticipantIdentity | Resp
     )
 
 
-async def participant_home(request: Request) -> Response:
-    who = await _participant_here(request)
-    if isinstance(who, Response):
-        return who
-    return render(
-        request,
-        "participant/landing.html",
-        me=who.participant,
-        conference=who.conference,
-        show_privacy=who.participant.privacy_seen_at is None,
-    )
-
-
 async def participant_privacy_seen(request: Request) -> Response:
-    who = await _participant_here(request)
+    who = await participant_here(request)
     if isinstance(who, Response):
         return who
     await _store(request).mark_privacy_seen(who.participant.id)
@@ -638,6 +636,5 @@ routes = [
     ),
     Route("/conferences/{conference_id}/cards", invitation_cards, methods=["GET", "POST"]),
     Route("/i/{token}", open_invitation, methods=["GET", "POST"]),
-    Route("/c/{conference_id}", participant_home),
     Route("/c/{conference_id}/privacy", participant_privacy_seen, methods=["POST"]),
 ]

@@ -24,8 +24,6 @@ from server.store import Store
 
 log = logging.getLogger("kring.rooms")
 
-NOT_SIGNED_IN = "Je bent niet aangemeld. Open je persoonlijke link opnieuw."
-
 
 async def live_document(websocket: WebSocket) -> None:
     try:
@@ -52,35 +50,13 @@ async def _live_document(websocket: WebSocket) -> None:
     if document not in DOCUMENTS:
         await refuse("Dit document bestaat niet.")
         return
-    peer, phase, actor = None, "", ""
-    participant = await auth.participant_of(store, settings, websocket)
-    if (
-        isinstance(participant, auth.ParticipantIdentity)
-        and participant.conference.id == conference_id
-    ):
-        person = participant.participant
-        peer = Peer(person.id, person.role, person.name)
-        phase, actor = participant.conference.phase, f"participant:{person.id}"
-    else:
-        coordinator = await auth.coordinator_of(store, settings, websocket)
-        if isinstance(coordinator, auth.CoordinatorIdentity):
-            conference = await store.conference(conference_id)
-            if conference is None:
-                await refuse("Deze conferentie bestaat niet (meer).")
-                return
-            if not await auth.may_coordinate(store, coordinator.account, conference):
-                await refuse("Deze conferentie wordt door een andere coördinator begeleid.")
-                return
-            peer = Peer(None, "coordinator", coordinator.account.name)
-            phase, actor = conference.phase, f"coordinator:{coordinator.account.id}"
-    if peer is None:
-        await refuse(
-            "Deze link hoort bij een andere conferentie."
-            if isinstance(participant, auth.ParticipantIdentity)
-            else NOT_SIGNED_IN
-        )
+    person = await auth.person_in(store, settings, websocket, conference_id)
+    if isinstance(person, auth.NotAllowed):
+        await refuse(person.reason)
         return
-    allowed = access(phase, peer.role, document)
+    peer = Peer(person.participant_id, person.role, person.name, person.action_team_member)
+    phase, actor = person.conference.phase, person.actor
+    allowed = access(phase, peer.role, document, action_team_member=peer.action_team_member)
     if allowed == Access.NONE:
         await store.audit(
             conference_id,

@@ -18,17 +18,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from server.models import (
-    PHASES,
+    ANSWERS,
+    CONDITION_STATUSES,
+    SIGNAL_KINDS,
     Account,
     AuditEvent,
+    ClarifyingQuestion,
+    Condition,
     Conference,
     Invitation,
     LoginThrottle,
     Participant,
+    PlanAnswer,
+    PlanVersion,
     Session,
+    Signal,
     UTCDateTime,
     utcnow,
 )
+from server.rooms.phases import PHASES
 
 LOGIN_WINDOW = timedelta(minutes=15)
 AUDIT_COALESCE = timedelta(minutes=15)
@@ -95,6 +103,11 @@ def create_engine(database_url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(database_url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _rowcount(result: Any) -> int:
+    count: int = result.rowcount
+    return count
 
 
 def new_conference_id() -> str:
@@ -280,10 +293,34 @@ class Store:
             if conference is None:
                 raise NotFound("conference not found")
             conference.phase = phase
-            conference.closed_at = utcnow() if phase == "closed" else None
-            conference.updated_at = utcnow()
+            conference.phase_since = conference.updated_at = utcnow()
+            conference.closed_at = conference.updated_at if phase == "closed" else None
             await db.commit()
             return conference
+
+    async def change_phase(
+        self, conference_id: str, expected: str, phase: str
+    ) -> Conference | None:
+        """Move the phase from ``expected`` to ``phase`` in one statement; None if the phase
+        was no longer ``expected`` (another coordinator moved it first)."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        now = utcnow()
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Conference)
+                .where(Conference.id == conference_id, Conference.phase == expected)
+                .values(
+                    phase=phase,
+                    phase_since=now,
+                    updated_at=now,
+                    closed_at=now if phase == "closed" else None,
+                )
+            )
+            await db.commit()
+            if _rowcount(result) != 1:
+                return None
+            return await db.get(Conference, conference_id, populate_existing=True)
 
     async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
         """The conferences an account runs or co-runs (an admin sees all), newest first."""
@@ -560,3 +597,211 @@ class Store:
                     .order_by(AuditEvent.at, AuditEvent.id)
                 )
             ).all()
+
+    # -- conditions -----------------------------------------------------------------------
+
+    async def add_condition(self, conference_id: str, participant_id: int, text: str) -> Condition:
+        row = Condition(conference_id=conference_id, participant_id=participant_id, text=text)
+        async with self._sessions() as db:
+            db.add(row)
+            await db.commit()
+        return row
+
+    async def conditions(self, conference_id: str) -> list[tuple[Condition, Participant]]:
+        """Every condition with the professional who set it, in the order they were set."""
+        async with self._sessions() as db:
+            rows = await db.execute(
+                select(Condition, Participant)
+                .join(Participant, Participant.id == Condition.participant_id)
+                .where(Condition.conference_id == conference_id)
+                .order_by(Condition.id)
+            )
+            return [(c, p) for c, p in rows.tuples()]
+
+    async def _own_condition(
+        self, db: Any, conference_id: str, condition_id: int, participant_id: int
+    ) -> Condition:
+        row: Condition | None = await db.scalar(
+            select(Condition).where(
+                Condition.id == condition_id,
+                Condition.conference_id == conference_id,
+                Condition.participant_id == participant_id,
+            )
+        )
+        if row is None:
+            raise NotFound("Deze voorwaarde bestaat niet of is door iemand anders gesteld.")
+        return row
+
+    async def edit_condition(
+        self, conference_id: str, condition_id: int, participant_id: int, text: str
+    ) -> Condition:
+        async with self._sessions() as db:
+            row = await self._own_condition(db, conference_id, condition_id, participant_id)
+            row.text = text
+            await db.commit()
+            return row
+
+    async def delete_condition(
+        self, conference_id: str, condition_id: int, participant_id: int
+    ) -> None:
+        async with self._sessions() as db:
+            row = await self._own_condition(db, conference_id, condition_id, participant_id)
+            await db.delete(row)
+            await db.commit()
+
+    async def check_condition(
+        self,
+        conference_id: str,
+        condition_id: int,
+        participant_id: int,
+        status: str,
+        remark: str,
+    ) -> Condition:
+        """Mark a condition met / not met; only the professional who set it may."""
+        if status not in CONDITION_STATUSES:
+            raise ValueError(f"unknown condition status {status!r}")
+        async with self._sessions() as db:
+            row = await self._own_condition(db, conference_id, condition_id, participant_id)
+            row.status, row.remark, row.checked_at = status, remark, utcnow()
+            await db.commit()
+            return row
+
+    # -- signals, clarifying questions, answers ------------------------------------------------
+
+    async def add_signal(
+        self, conference_id: str, participant_id: int | None, kind: str, text: str = ""
+    ) -> Signal:
+        if kind not in SIGNAL_KINDS:
+            raise ValueError(f"unknown signal {kind!r}")
+        row = Signal(
+            conference_id=conference_id, participant_id=participant_id, kind=kind, text=text
+        )
+        async with self._sessions() as db:
+            db.add(row)
+            await db.commit()
+        return row
+
+    async def signals(
+        self, conference_id: str, since: datetime | None = None
+    ) -> list[tuple[Signal, str]]:
+        """Signals (oldest first) with the name of who gave them ("" for none)."""
+        query = (
+            select(Signal, Participant.name)
+            .outerjoin(Participant, Participant.id == Signal.participant_id)
+            .where(Signal.conference_id == conference_id)
+            .order_by(Signal.at, Signal.id)
+        )
+        if since is not None:
+            query = query.where(Signal.at >= since)
+        async with self._sessions() as db:
+            return [(row, name or "") for row, name in (await db.execute(query)).tuples()]
+
+    async def add_question(self, conference_id: str, text: str) -> ClarifyingQuestion:
+        row = ClarifyingQuestion(conference_id=conference_id, text=text)
+        async with self._sessions() as db:
+            db.add(row)
+            await db.commit()
+        return row
+
+    async def questions(self, conference_id: str) -> Sequence[ClarifyingQuestion]:
+        async with self._sessions() as db:
+            return (
+                await db.scalars(
+                    select(ClarifyingQuestion)
+                    .where(ClarifyingQuestion.conference_id == conference_id)
+                    .order_by(ClarifyingQuestion.id)
+                )
+            ).all()
+
+    async def set_answer(
+        self, conference_id: str, participant_id: int, answer: str, remark: str
+    ) -> PlanAnswer:
+        """A participant's "agree" / "not yet" (a new answer replaces the previous one)."""
+        if answer not in ANSWERS:
+            raise ValueError(f"unknown answer {answer!r}")
+        async with self._sessions() as db:
+            row = await db.scalar(
+                select(PlanAnswer).where(PlanAnswer.participant_id == participant_id)
+            )
+            if row is None:
+                row = PlanAnswer(conference_id=conference_id, participant_id=participant_id)
+                db.add(row)
+            row.answer, row.remark, row.at = answer, remark, utcnow()
+            await db.commit()
+            return row
+
+    async def answers(self, conference_id: str) -> dict[int, PlanAnswer]:
+        """Each participant's latest answer, by participant id."""
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(PlanAnswer).where(PlanAnswer.conference_id == conference_id)
+            )
+            return {row.participant_id: row for row in rows}
+
+    # -- action team and plan versions ------------------------------------------------------
+
+    async def set_action_team(
+        self, conference_id: str, participant_ids: set[int]
+    ) -> frozenset[int]:
+        """Make exactly these (active, non-coordinator) participants the action team."""
+        async with self._sessions() as db:
+            people = (
+                await db.scalars(
+                    select(Participant).where(
+                        Participant.conference_id == conference_id,
+                        Participant.removed_at.is_(None),
+                        Participant.role != "coordinator",
+                    )
+                )
+            ).all()
+            for person in people:
+                person.action_team = person.id in participant_ids
+            await db.commit()
+            return frozenset(p.id for p in people if p.action_team)
+
+    async def action_team(self, conference_id: str) -> frozenset[int]:
+        async with self._sessions() as db:
+            ids = await db.scalars(
+                select(Participant.id).where(
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                    Participant.action_team.is_(True),
+                )
+            )
+            return frozenset(ids)
+
+    async def add_plan_version(
+        self, conference_id: str, state: bytes, content: dict[str, Any], created_by: str
+    ) -> PlanVersion:
+        """Freeze the next version of the plan (1, 2, ...). Versions are never changed."""
+        async with self._sessions() as db:
+            latest = await db.scalar(
+                select(func.max(PlanVersion.number)).where(
+                    PlanVersion.conference_id == conference_id
+                )
+            )
+            row = PlanVersion(
+                conference_id=conference_id,
+                number=(latest or 0) + 1,
+                state=state,
+                content=content,
+                created_by=created_by,
+            )
+            db.add(row)
+            try:
+                await db.commit()
+            except IntegrityError:  # frozen at the same moment by someone else
+                raise StoreError("Deze versie van het plan is net al vastgesteld.") from None
+        return row
+
+    async def plan_version(
+        self, conference_id: str, number: int | None = None
+    ) -> PlanVersion | None:
+        """Version ``number`` of the plan, or the latest one (None: not frozen yet)."""
+        query = select(PlanVersion).where(PlanVersion.conference_id == conference_id)
+        if number is None:
+            query = query.order_by(PlanVersion.number.desc()).limit(1)
+        else:
+            query = query.where(PlanVersion.number == number)
+        async with self._sessions() as db:
+            return await db.scalar(query)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.models import PHASES, ROLES
+from server.models import ROLES
+from server.rooms.phases import PHASES
 from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
 
 N, R, W = Access.NONE, Access.READ, Access.WRITE

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
+from pycrdt import Doc
 from starlette.types import Message
 
 from server.rooms import phases, protocol
-from server.rooms.persistence import DocumentLog
+from server.rooms.persistence import FATAL, DocumentLog
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
@@ -43,7 +45,12 @@ class RoomHub:
         self.limits = limits
         self.rooms: dict[str, Room] = {}
         self.closing = False
+        # The latest phase change per conference, also for rooms not loaded when it came: a
+        # device authorised just before it must not join with the old phase's access.
+        self.latest: dict[str, tuple[str, frozenset[int]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Told the conference id whenever someone joins or leaves one of its documents.
+        self.on_presence: Callable[[str], None] | None = None
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -55,6 +62,8 @@ class RoomHub:
         room = self.rooms.get(conference_id)
         if room is None:
             room = self.rooms[conference_id] = Room(self, conference_id)
+            if conference_id in self.latest:
+                room.phase, room.action_team = self.latest[conference_id]
         channel = room.channels.get(document)
         if channel is not None:
             return channel
@@ -86,6 +95,27 @@ class RoomHub:
             channel.start_compaction()
         self.schedule_unload(channel)  # in case everyone who asked has gone meanwhile
         return channel
+
+    async def document_state(self, conference_id: str, document: str) -> bytes:
+        """The committed content of a document (a Yjs update), for pages and exports. Uses
+        the loaded room if there is one, else reads the store without loading a room."""
+        room = self.rooms.get(conference_id)
+        channel = room.channels.get(document) if room is not None else None
+        if channel is not None:
+            return channel.doc.get_update()
+        try:
+            stored = await self.log.load(conference_id, document)
+        except Exception as exc:
+            raise RoomUnavailable(str(exc)) from None
+        doc: Doc[Any] = Doc()
+        for data in ([stored.snapshot] if stored.snapshot else []) + [u for _, u in stored.updates]:
+            try:
+                doc.apply_update(data)
+            except FATAL:
+                raise
+            except BaseException:  # validated before it was stored; skip, as a room load does
+                log.error("%s/%s: a stored update does not apply", conference_id, document)
+        return doc.get_update()
 
     def schedule_unload(self, channel: DocChannel) -> None:
         if channel.connections or channel.unload_handle is not None:
@@ -124,7 +154,9 @@ class RoomHub:
         ``phase`` is the phase the connection was authorised in. If the room has seen a
         later phase change meanwhile (while this one was loading), that one counts.
         """
-        access = phases.access(phase, peer.role, document)
+        access = phases.access(
+            phase, peer.role, document, action_team_member=peer.action_team_member
+        )
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
         if access == Access.NONE:
             await _refuse(conn, CloseCode.FORBIDDEN, phases.refusal_reason(phase, document))
@@ -141,9 +173,13 @@ class RoomHub:
                 "Dit document kan nu niet geladen worden. Probeer het zo opnieuw.",
             )
             return
-        room_phase = channel.room.phase
-        if room_phase is not None and room_phase != phase:
-            access = phases.access(room_phase, peer.role, document)
+        room = channel.room
+        if room.phase is not None and (
+            room.phase != phase
+            or (peer.participant_id in room.action_team) != peer.action_team_member
+        ):
+            room_phase = room.phase
+            access = _access(room, peer, document)
             if access == Access.NONE:
                 reason = phases.refusal_reason(room_phase, document)
                 await _refuse(conn, CloseCode.LOST_ACCESS, reason)
@@ -156,6 +192,7 @@ class RoomHub:
             return
         conn.start()
         channel.join(conn)
+        self._presence_changed(conference_id)
         try:
             await self._relay(socket, channel, conn)
         except (ProtocolError, Closed) as exc:
@@ -171,7 +208,25 @@ class RoomHub:
             log.warning("%s: dropped %s: %s", channel.key, peer, conn.close_reason)
         finally:
             channel.leave(conn)
+            self._presence_changed(conference_id)
             await conn.stopped()
+
+    def _presence_changed(self, conference_id: str) -> None:
+        if self.on_presence is not None:
+            self.on_presence(conference_id)
+
+    def present(self, conference_id: str, roles: frozenset[str]) -> int:
+        """How many people (not devices) with one of ``roles`` have a document open."""
+        room = self.rooms.get(conference_id)
+        if room is None:
+            return 0
+        return len(
+            {
+                conn.peer.participant_id
+                for _channel, conn in room.connections()
+                if conn.peer.role in roles and not conn.closed
+            }
+        )
 
     async def _relay(self, socket: ServerSocket, channel: DocChannel, conn: Connection) -> None:
         max_bytes = self.limits.max_message_bytes
@@ -188,7 +243,9 @@ class RoomHub:
 
     # -- phase changes and people leaving --------------------------------------------------
 
-    def phase_changed(self, conference_id: str, phase: str) -> None:
+    def phase_changed(
+        self, conference_id: str, phase: str, action_team: frozenset[int] = frozenset()
+    ) -> None:
         """Apply a new phase to every open connection of a conference, at once.
 
         Every phase change must come through here, right after it is committed (a room
@@ -196,14 +253,17 @@ class RoomHub:
         synchronously, so no
         update is forwarded between the change and the check: connections that lost read
         access are closed with 4001 and the phase named, writers that became readers are
-        read-only from now on (their presence is withdrawn).
+        read-only from now on (their presence is withdrawn). ``action_team`` holds the
+        participant ids of the action team (they write the plan in the action-team phase);
+        a change of the team comes through here too, with the same phase.
         """
+        self.latest[conference_id] = (phase, action_team)
         room = self.rooms.get(conference_id)
         if room is None:
             return
-        room.phase = phase
+        room.phase, room.action_team = phase, action_team
         for channel, conn in room.connections():
-            allowed = phases.access(phase, conn.peer.role, channel.name)
+            allowed = _access(room, conn.peer, channel.name)
             channel.set_access(conn, allowed, phases.refusal_reason(phase, channel.name))
 
     def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
@@ -252,6 +312,13 @@ class RoomHub:
                 conn.close(CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _access(room: Room, peer: Peer, document: str) -> Access:
+    """Access by the room's latest phase change (set once one was applied)."""
+    assert room.phase is not None
+    member = peer.participant_id in room.action_team
+    return phases.access(room.phase, peer.role, document, action_team_member=member)
 
 
 async def _refuse(conn: Connection, code: int, reason: str) -> None:

@@ -110,3 +110,92 @@ def refusal_reason(phase: str, document: str) -> str:
         f"Tijdens {PHASE_LABELS.get(phase, phase)} is {DOCUMENT_LABELS.get(document, document)} "
         "niet voor jou open."
     )
+
+
+# -- the phase machine ----------------------------------------------------------------------
+
+PHASES = ("preparation", "information", "private_time", "presentation", "action_team", "closed")
+
+# Forward through the meeting; back from the presentation to private time when the family
+# needs more time for its plan (the presentation showed a condition is not met, say).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "preparation": ("information",),
+    "information": ("private_time",),
+    "private_time": ("presentation",),
+    "presentation": ("action_team", "private_time"),
+    "action_team": ("closed",),
+    "closed": (),
+}
+
+# Who may move the phase: only the coordinator, who never touches the content.
+PHASE_MOVERS = frozenset({"coordinator"})
+
+
+def may_move_phase(role: str) -> bool:
+    return role in PHASE_MOVERS
+
+
+def transition_problem(
+    current: str,
+    target: str,
+    *,
+    plan_ready: bool = False,
+    override_reason: str = "",
+    plan_frozen: bool = False,
+) -> str | None:
+    """Why the coordinator may not move from ``current`` to ``target`` now (None: they may).
+
+    Leaving private time needs the family's "plan ready" since private time began, or an
+    override with a reason. The action team starts only once the plan is frozen as version 1.
+    """
+    if target not in PHASES:
+        return f"Een fase {target!r} bestaat niet."
+    if target == current:
+        return f"De conferentie is al in {PHASE_LABELS[current]}."
+    if target not in TRANSITIONS.get(current, ()):
+        allowed = " of ".join(PHASE_LABELS[p] for p in TRANSITIONS.get(current, ()))
+        then = f" Vanuit {PHASE_LABELS[current]} kan alleen naar {allowed}." if allowed else ""
+        return f"Van {PHASE_LABELS[current]} naar {PHASE_LABELS[target]} kan niet.{then}"
+    if current == "private_time" and not plan_ready and not override_reason.strip():
+        return (
+            "De familie heeft nog niet gezegd dat het plan klaar is. Wacht daarop, of beëindig "
+            "de besloten tijd met een reden (die ziet de familie)."
+        )
+    if target == "action_team" and not plan_frozen:
+        return "Stel eerst het plan vast (versie 1); daarna begint het actieteam."
+    return None
+
+
+# -- structured decisions: who may do what in which phase -------------------------------------
+
+# action -> phase -> roles. Like the document table: a missing cell means "may not".
+ACTIONS: dict[str, dict[str, frozenset[str]]] = {
+    # mandated professionals set the conditions the plan must meet, in the information phase
+    "set_conditions": {"information": frozenset({"mandated_professional"})},
+    # ... and check their own conditions at the presentation
+    "check_conditions": {"presentation": frozenset({"mandated_professional"})},
+    # the family calls the coordinator during private time
+    "signal": {"private_time": FAMILY},
+    # everyone in the meeting says whether they agree with the plan
+    "answer": {"presentation": FAMILY | PROFESSIONALS},
+    # the coordinator asks only clarifying questions, chooses the action team with the
+    # family and freezes the plan as agreed
+    "ask_questions": {"presentation": frozenset({"coordinator"})},
+    "choose_action_team": {"presentation": frozenset({"coordinator"})},
+    "finalise": {"presentation": frozenset({"coordinator"})},
+}
+
+
+def may(action: str, phase: str, role: str) -> bool:
+    """Whether ``role`` may take ``action`` (a key of ACTIONS) during ``phase``."""
+    return role in ACTIONS.get(action, {}).get(phase, frozenset())
+
+
+def plan_locked_reason(phase: str) -> str:
+    """What a locked-out person sees instead of the plan."""
+    if phase == "private_time":
+        return (
+            "De familie en het netwerk maken nu samen hun plan, zonder coördinator en zonder "
+            "professionals. Je ziet het plan weer bij de presentatie."
+        )
+    return f"Tijdens {PHASE_LABELS.get(phase, phase)} is het plan niet voor jou open."

@@ -71,6 +71,7 @@ class Peer:
     participant_id: int | None
     role: str
     name: str
+    action_team_member: bool = False  # as it was when the connection was authorised
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"
@@ -509,6 +510,7 @@ class Room:
         self.channels: dict[str, DocChannel] = {}
         self.loading: dict[str, asyncio.Future[DocChannel]] = {}
         self.phase: str | None = None  # the latest phase change this process applied
+        self.action_team: frozenset[int] = frozenset()  # ... and the action team with it
 
     def connection_count(self) -> int:
         return sum(len(c.connections) for c in self.channels.values())

@@ -96,3 +96,47 @@ document.addEventListener("click", (event) => {
     window.print();
   }
 });
+
+// -- the coordinator's console: live signals from the family -------------------------------
+
+// A short two-tone chime made on the spot (no audio file to load). Browsers allow sound
+// only after the page had a click or key press; the visible alert is there regardless.
+function chime() {
+  const AudioContext = window.AudioContext || window.webkitAudioContext;
+  if (!AudioContext) return;
+  try {
+    const audio = new AudioContext();
+    [660, 880].forEach((frequency, i) => {
+      const tone = audio.createOscillator();
+      const volume = audio.createGain();
+      tone.frequency.value = frequency;
+      volume.gain.setValueAtTime(0.2, audio.currentTime + i * 0.18);
+      volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + i * 0.18 + 0.3);
+      tone.connect(volume).connect(audio.destination);
+      tone.start(audio.currentTime + i * 0.18);
+      tone.stop(audio.currentTime + i * 0.18 + 0.3);
+    });
+    setTimeout(() => audio.close(), 1000);
+  } catch (_) {
+    // no sound: the alert is on screen
+  }
+}
+
+document.addEventListener("htmx:sseMessage", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  if (!target) return;
+  if (target.hasAttribute("data-reload-on-message")) {
+    // The phase changed: the console shows other controls now.
+    window.location.reload();
+    return;
+  }
+  if (target.hasAttribute("data-signal-sound")) {
+    target.querySelector("[data-empty]")?.remove();
+    chime();
+    document.title = `(!) ${document.title.replace(/^\(!\) /, "")}`;
+  }
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) document.title = document.title.replace(/^\(!\) /, "");
+});

@@ -1,0 +1,120 @@
+"""The JSON API: phase changes, the family's signals and the plan as it stands.
+
+Errors are JSON too: ``{"error": code, "reason": sentence}`` with 400 (bad request body), 401
+(not signed in), 403 (not yours to do or see now), 404 and 409 (not possible in this phase).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server import auth
+from server.flow import MAX_TEXT, Flow, FlowError
+from server.meeting import may_read_plan, read_plan_or_unavailable
+from server.rooms import phases
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def problem(status: int, code: str, reason: str) -> JSONResponse:
+    return JSONResponse({"error": code, "reason": reason}, status_code=status)
+
+
+async def _person(request: Request) -> auth.Person | JSONResponse:
+    person = await auth.person_in(
+        request.app.state.store,
+        request.app.state.settings,
+        request,
+        request.path_params["conference_id"],
+    )
+    if isinstance(person, auth.NotAllowed):
+        codes = {401: "not_signed_in", 403: "forbidden", 404: "not_found"}
+        return problem(person.status, codes.get(person.status, "forbidden"), person.reason)
+    return person
+
+
+async def _body(request: Request) -> dict[str, Any] | JSONResponse:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return problem(415, "not_json", "Stuur JSON (Content-Type: application/json).")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return problem(413, "too_large", f"Het verzoek is groter dan {MAX_BODY_BYTES} bytes.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return problem(400, "bad_json", "Dit is geen geldige JSON.")
+    if not isinstance(body, dict):
+        return problem(400, "bad_json", "Verwacht een JSON-object.")
+    return body
+
+
+def _flow(request: Request) -> Flow:
+    state = request.app.state
+    return Flow(state.store, state.hub, state.events)
+
+
+async def change_phase(request: Request) -> Response:
+    """``{"phase": "private_time"}``; leaving private time without the family's "plan ready"
+    needs ``"reason"`` (an override, shown to the family)."""
+    person = await _person(request)
+    if isinstance(person, JSONResponse):
+        return person
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    target, reason = body.get("phase"), body.get("reason", "")
+    if not isinstance(target, str) or not isinstance(reason, str):
+        return problem(400, "bad_field", '"phase" (and "reason", if given) must be text.')
+    if len(reason) > MAX_TEXT:
+        return problem(400, "bad_field", f"De reden is langer dan {MAX_TEXT} tekens.")
+    try:
+        conference = await _flow(request).change_phase(person, target, reason)
+    except FlowError as exc:
+        return problem(exc.status, exc.code, exc.message)
+    return JSONResponse({"phase": conference.phase})
+
+
+async def signal(request: Request) -> Response:
+    """``{"kind": "question" | "plan_ready"}`` from a family member during private time."""
+    person = await _person(request)
+    if isinstance(person, JSONResponse):
+        return person
+    body = await _body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    kind = body.get("kind")
+    if not isinstance(kind, str):
+        return problem(400, "bad_field", '"kind" must be "question" or "plan_ready".')
+    try:
+        row = await _flow(request).signal(person, kind)
+    except FlowError as exc:
+        return problem(exc.status, exc.code, exc.message)
+    return JSONResponse({"kind": row.kind, "at": row.at.isoformat()}, status_code=201)
+
+
+async def plan(request: Request) -> Response:
+    """The plan as it stands, for whoever may read it in this phase."""
+    person = await _person(request)
+    if isinstance(person, JSONResponse):
+        return person
+    if not may_read_plan(person):
+        reason = phases.plan_locked_reason(person.conference.phase)
+        return problem(403, "plan_locked", reason)
+    try:
+        content = await read_plan_or_unavailable(request, person.conference.id)
+    except HTTPException as exc:
+        return problem(exc.status_code, "unavailable", exc.detail)
+    return JSONResponse({"phase": person.conference.phase, **content})
+
+
+routes = [
+    Route("/api/conferences/{conference_id}/phase", change_phase, methods=["POST"]),
+    Route("/api/conferences/{conference_id}/signals", signal, methods=["POST"]),
+    Route("/api/conferences/{conference_id}/plan", plan),
+]

@@ -1,0 +1,306 @@
+"""The conference flow: phase changes, the family's signals, conditions, answers, the action
+team and freezing the plan. Pages and the JSON API both call these; the rules come from
+``rooms/phases.py`` and nothing here decides access on its own.
+
+A phase change is committed first, then applied to every open connection at once
+(``hub.phase_changed``), then written to the audit log and announced on the console.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server import plan
+from server.auth import Person
+from server.events import Event, Events
+from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
+from server.forms import ROLE_LABELS
+from server.models import Conference, PlanVersion, Signal, utcnow
+from server.rooms import phases
+from server.rooms.hub import RoomHub
+from server.store import Store, StoreError
+
+SIGNAL_REPEAT_SECONDS = 30  # the same signal from the same person again within this: one signal
+MAX_TEXT = 2000  # a condition, remark, reason or question
+
+
+class FlowError(Exception):
+    """A request the flow refuses; ``status`` is the HTTP status, the message is for people."""
+
+    def __init__(self, status: int, message: str, code: str = "refused") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Flow:
+    store: Store
+    hub: RoomHub
+    events: Events
+
+    # -- phases -------------------------------------------------------------------------
+
+    async def plan_ready_since(self, conference: Conference) -> Signal | None:
+        """The first "plan ready" given since the current phase began, if any."""
+        for row, _name in await self.store.signals(conference.id, conference.phase_since):
+            if row.kind == "plan_ready":
+                return row
+        return None
+
+    async def change_phase(
+        self, person: Person, target: str, override_reason: str = ""
+    ) -> Conference:
+        conference = person.conference
+        if not phases.may_move_phase(person.role):
+            raise FlowError(403, "Alleen de coördinator zet de conferentie in een andere fase.")
+        override_reason = override_reason.strip()[:MAX_TEXT]
+        plan_ready = conference.phase == "private_time" and (
+            await self.plan_ready_since(conference) is not None
+        )
+        frozen = await self.store.plan_version(conference.id) is not None
+        problem = phases.transition_problem(
+            conference.phase,
+            target,
+            plan_ready=plan_ready,
+            override_reason=override_reason,
+            plan_frozen=frozen,
+        )
+        if problem is not None:
+            raise FlowError(409, problem, "illegal_transition")
+        changed = await self.store.change_phase(conference.id, conference.phase, target)
+        if changed is None:
+            raise FlowError(
+                409, "De fase is net door iemand anders veranderd. Kijk opnieuw.", "phase_moved"
+            )
+        # Before anything else can run: nobody keeps what the new phase does not give them.
+        self.hub.phase_changed(conference.id, target, await self.store.action_team(conference.id))
+        detail: dict[str, Any] = {"from": conference.phase, "to": target}
+        overridden = conference.phase == "private_time" and not plan_ready
+        if overridden:
+            detail["override_reason"] = override_reason
+            await self.store.add_signal(conference.id, None, "override", override_reason)
+        await self.store.audit(
+            conference.id,
+            person.actor,
+            "private_time_overridden" if overridden else "phase_changed",
+            detail,
+        )
+        self.events.publish(conference.id, Event("phase", {"phase": target}))
+        return changed
+
+    # -- the family's signals -------------------------------------------------------------
+
+    async def signal(self, person: Person, kind: str) -> Signal:
+        conference = person.conference
+        if kind not in ("question", "plan_ready"):
+            raise FlowError(400, "Een signaal is 'question' of 'plan_ready'.", "bad_signal")
+        if not phases.may("signal", conference.phase, person.role):
+            if person.role in phases.FAMILY:
+                raise FlowError(409, "Signalen geef je tijdens de besloten tijd.", "wrong_phase")
+            raise FlowError(403, "Alleen de familie en het netwerk geven een signaal.")
+        since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
+        for row, _name in await self.store.signals(conference.id, conference.phase_since):
+            if (
+                row.kind == kind
+                and row.participant_id == person.participant_id
+                and row.at.timestamp() > since
+            ):
+                return row  # pressed twice: the coordinator already has it
+        row = await self.store.add_signal(conference.id, person.participant_id, kind)
+        await self.store.audit(conference.id, person.actor, "signal", {"kind": kind})
+        self.events.publish(
+            conference.id,
+            Event("signal", {"kind": kind, "name": person.name, "at": row.at.isoformat()}),
+        )
+        return row
+
+    # -- conditions ---------------------------------------------------------------------
+
+    def _require(self, person: Person, action: str, message: str) -> None:
+        if not phases.may(action, person.conference.phase, person.role):
+            raise FlowError(403, message)
+
+    async def add_condition(self, person: Person, text: str) -> None:
+        self._require(
+            person,
+            "set_conditions",
+            "Voorwaarden stelt een professional met verplicht toezicht, in de informatiefase.",
+        )
+        assert person.participant_id is not None
+        await self.store.add_condition(person.conference.id, person.participant_id, text)
+        await self.store.audit(person.conference.id, person.actor, "condition_added")
+
+    async def delete_condition(self, person: Person, condition_id: int) -> None:
+        self._require(person, "set_conditions", "Voorwaarden wijzig je in de informatiefase.")
+        assert person.participant_id is not None
+        try:
+            await self.store.delete_condition(
+                person.conference.id, condition_id, person.participant_id
+            )
+        except StoreError as exc:
+            raise FlowError(404, str(exc)) from None
+        await self.store.audit(person.conference.id, person.actor, "condition_deleted")
+
+    async def check_condition(
+        self, person: Person, condition_id: int, status: str, remark: str
+    ) -> None:
+        self._require(
+            person,
+            "check_conditions",
+            "Alleen de professional die de voorwaarde stelde, beoordeelt hem bij de presentatie.",
+        )
+        assert person.participant_id is not None
+        try:
+            await self.store.check_condition(
+                person.conference.id, condition_id, person.participant_id, status, remark
+            )
+        except StoreError as exc:
+            raise FlowError(404, str(exc)) from None
+        await self.store.audit(
+            person.conference.id,
+            person.actor,
+            "condition_checked",
+            {"condition_id": condition_id, "status": status},
+        )
+
+    # -- the presentation ------------------------------------------------------------------
+
+    async def answer(self, person: Person, answer: str, remark: str) -> None:
+        self._require(
+            person, "answer", "Of je het eens bent met het plan, zeg je bij de presentatie."
+        )
+        assert person.participant_id is not None
+        await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
+        await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
+
+    async def ask_question(self, person: Person, text: str) -> None:
+        self._require(
+            person,
+            "ask_questions",
+            "Verhelderende vragen noteert de coördinator bij de presentatie.",
+        )
+        await self.store.add_question(person.conference.id, text)
+        await self.store.audit(person.conference.id, person.actor, "question_recorded")
+
+    async def choose_action_team(self, person: Person, participant_ids: set[int]) -> frozenset[int]:
+        self._require(person, "choose_action_team", "Het actieteam kies je bij de presentatie.")
+        conference = person.conference
+        team = await self.store.set_action_team(conference.id, participant_ids)
+        self.hub.phase_changed(conference.id, conference.phase, team)
+        await self.store.audit(
+            conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
+        )
+        return team
+
+    async def finalise(self, person: Person) -> PlanVersion:
+        """Freeze the plan as agreed: version 1, with who agreed and the conditions' status."""
+        self._require(person, "finalise", "Het plan stelt de coördinator vast bij de presentatie.")
+        conference = person.conference
+        store = self.store
+        if await store.plan_version(conference.id) is not None:
+            raise FlowError(409, "Het plan is al vastgesteld.", "already_frozen")
+        conditions = await store.conditions(conference.id)
+        unchecked = [c for c, _p in conditions if c.status is None]
+        answers = await store.answers(conference.id)
+        people = [
+            row.participant
+            for row in await store.participants(conference.id)
+            if row.participant.role != "coordinator"
+        ]
+        not_yet = [p.name for p in people if p.id in answers and answers[p.id].answer == "not_yet"]
+        problems = []
+        if unchecked:
+            problems.append(f"{len(unchecked)} voorwaarde(n) zijn nog niet beoordeeld")
+        if not_yet:
+            problems.append(f"nog niet eens: {', '.join(not_yet)}")
+        if not any(a.answer == "agree" for a in answers.values()):
+            problems.append("nog niemand heeft gezegd het eens te zijn")
+        if problems:
+            raise FlowError(
+                409,
+                "Het plan kan nog niet vastgesteld worden: " + "; ".join(problems) + ".",
+                "not_ready",
+            )
+        state = await self.hub.document_state(conference.id, "plan")
+        content = plan.read_plan(state)
+        team = {p.id for p in people if p.action_team}
+        content.update(
+            {
+                "client_name": conference.client_name,
+                "question": conference.question,
+                "meeting_date": conference.meeting_date.isoformat()
+                if conference.meeting_date
+                else None,
+                "location": conference.location,
+                "conditions": [
+                    {"text": c.text, "set_by": p.name, "status": c.status, "remark": c.remark}
+                    for c, p in conditions
+                ],
+                "answers": [
+                    {
+                        "participant_id": p.id,
+                        "name": p.name,
+                        "role": p.role,
+                        "answer": answers[p.id].answer if p.id in answers else None,
+                        "remark": answers[p.id].remark if p.id in answers else "",
+                    }
+                    for p in people
+                ],
+                "action_team": [p.name for p in people if p.id in team],
+                "clarifying_questions": [q.text for q in await store.questions(conference.id)],
+            }
+        )
+        try:
+            version = await store.add_plan_version(conference.id, state, content, person.actor)
+        except StoreError as exc:
+            raise FlowError(409, str(exc), "already_frozen") from None
+        await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
+        self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
+        return version
+
+
+def plan_copy(version: PlanVersion) -> PlanCopy:
+    """What a copy of a frozen version shows (from the version alone: it never changes)."""
+    content = version.content
+    meeting_date = content.get("meeting_date")
+    return PlanCopy(
+        client_name=content.get("client_name", ""),
+        question=content.get("question", ""),
+        meeting_date=date.fromisoformat(meeting_date) if meeting_date else None,
+        location=content.get("location", ""),
+        version=version.number,
+        frozen_at=version.created_at,
+        agreements=tuple(
+            AgreementLine(
+                life_area=plan.area_label(row["life_area"]),
+                what=row["what"],
+                who=row["who"],
+                when=row["when"],
+                where=row["where"],
+                backup=row["backup"],
+                request=row["request"],
+                status=plan.AGREEMENT_STATUSES.get(row["status"], row["status"]),
+            )
+            for row in content.get("agreements", [])
+        ),
+        conditions=tuple(
+            ConditionLine(c["text"], c["set_by"], c["status"], c["remark"])
+            for c in content.get("conditions", [])
+        ),
+        answers=tuple(
+            AnswerLine(a["name"], ROLE_LABELS.get(a["role"], a["role"]), a["answer"], a["remark"])
+            for a in content.get("answers", [])
+        ),
+        action_team=tuple(content.get("action_team", [])),
+        clarifying_questions=tuple(content.get("clarifying_questions", [])),
+        notes=content.get("notes", ""),
+    )
+
+
+def frozen_at_label(at: datetime) -> str:
+    return at.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%d-%m-%Y %H:%M")

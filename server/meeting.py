@@ -1,0 +1,487 @@
+"""The meeting's pages: the coordinator's console, the participant's page per phase, the plan
+as it stands, the frozen copy (printable page and PDF) and the audit log.
+
+Every form also works without JavaScript (a post, then a redirect back). Whether someone may
+see the plan is asked of ``rooms/phases.py``, like every websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from server import auth, export, pages
+from server.events import CLOSE, Event, Events
+from server.flow import MAX_TEXT, Flow, FlowError, frozen_at_label, plan_copy
+from server.models import Conference
+from server.plan import AGREEMENT_STATUSES, area_label, read_plan
+from server.rooms import phases
+from server.rooms.hub import RoomHub, RoomUnavailable
+from server.store import Store
+
+SSE_KEEP_ALIVE_SECONDS = 15.0
+SIGNAL_LABELS = {
+    "question": "We hebben een vraag",
+    "plan_ready": "Ons plan is klaar",
+    "override": "De coördinator beëindigde de besloten tijd",
+}
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _hub(request: Request) -> RoomHub:
+    hub: RoomHub = request.app.state.hub
+    return hub
+
+
+def _flow(request: Request) -> Flow:
+    events: Events = request.app.state.events
+    return Flow(_store(request), _hub(request), events)
+
+
+async def person_of(request: Request) -> auth.Person:
+    """Who is asking about the conference in the URL (participant or coordinator)."""
+    person = await auth.person_in(
+        _store(request), request.app.state.settings, request, request.path_params["conference_id"]
+    )
+    if isinstance(person, auth.NotAllowed):
+        if person.status == 401 and request.url.path.startswith("/conferences/"):
+            raise pages.LoginRequired(expired=False)
+        raise HTTPException(person.status, person.reason)
+    return person
+
+
+async def coordinator_of(request: Request) -> auth.Person:
+    person = await person_of(request)
+    if person.role != "coordinator":
+        raise HTTPException(403, "Dit is het scherm van de coördinator.")
+    return person
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _back(conference_id: str, where: str) -> Response:
+    return RedirectResponse(where.format(id=conference_id), status_code=303)
+
+
+def may_read_plan(person: auth.Person) -> bool:
+    allowed = phases.access(
+        person.conference.phase,
+        person.role,
+        "plan",
+        action_team_member=person.action_team_member,
+    )
+    return allowed >= phases.Access.READ
+
+
+def plan_locked(request: Request, conference: Conference) -> Response:
+    """403: the plan is not for this person now (in private time: the family is at work)."""
+    title = (
+        "De familie maakt nu het plan"
+        if conference.phase == "private_time"
+        else "Het plan is nu niet voor jou open"
+    )
+    return pages.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
+
+
+async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict[str, Any]:
+    try:
+        return read_plan(await _hub(request).document_state(conference_id, "plan"))
+    except RoomUnavailable:
+        reason = "Het plan kan nu niet gelezen worden. Probeer het zo opnieuw."
+        raise HTTPException(503, reason) from None
+
+
+def group_by_area(agreements: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
+    groups: list[tuple[str, list[dict[str, str]]]] = []
+    for row in agreements:
+        label = area_label(row["life_area"])
+        if not groups or groups[-1][0] != label:
+            groups.append((label, []))
+        groups[-1][1].append(row)
+    return groups
+
+
+async def _flow_state(request: Request, conference: Conference) -> dict[str, Any]:
+    """What the console and the participant's page show of the meeting so far."""
+    store = _store(request)
+    rows = await store.participants(conference.id)
+    answers = await store.answers(conference.id)
+    signals = await store.signals(conference.id)
+    return {
+        "conditions": await store.conditions(conference.id),
+        "questions": await store.questions(conference.id),
+        "answers": answers,
+        "people": [r.participant for r in rows if r.participant.role != "coordinator"],
+        "signals": [s for s in signals if s[0].at >= conference.phase_since],
+        "overrides": [s for s, _n in signals if s.kind == "override"],
+        "version": await store.plan_version(conference.id),
+    }
+
+
+# -- the coordinator's console ---------------------------------------------------------------
+
+
+async def console(request: Request, error: str = "", status_code: int = 200) -> Response:
+    person = await coordinator_of(request)
+    conference = person.conference
+    context = await _flow_state(request, conference)
+    plan = None
+    if may_read_plan(person):
+        plan = await read_plan_or_unavailable(request, conference.id)
+    flow = _flow(request)
+    plan_ready = None
+    if conference.phase == "private_time":
+        plan_ready = await flow.plan_ready_since(conference)
+    return pages.render(
+        request,
+        "meeting/console.html",
+        status_code,
+        who=await pages.coordinator_identity(request),
+        conference=conference,
+        next_phases=phases.TRANSITIONS[conference.phase],
+        plan_ready=plan_ready,
+        plan=plan,
+        groups=group_by_area(plan["agreements"]) if plan else [],
+        present=_hub(request).present(conference.id, phases.FAMILY),
+        error=error,
+        **context,
+    )
+
+
+async def _coordinator_action(request: Request, action: Any) -> Response:
+    """Run a console form; on a refusal, show the console with the reason."""
+    try:
+        await action
+    except FlowError as exc:
+        return await console(request, exc.message, exc.status)
+    return _back(request.path_params["conference_id"], "/conferences/{id}/console")
+
+
+async def phase_form(request: Request) -> Response:
+    person = await coordinator_of(request)
+    form = await request.form()
+    return await _coordinator_action(
+        request,
+        _flow(request).change_phase(person, _text(form, "phase"), _text(form, "reason")),
+    )
+
+
+async def question_form(request: Request) -> Response:
+    person = await coordinator_of(request)
+    text = _text(await request.form(), "text")[:MAX_TEXT]
+    if not text:
+        return await console(request, "Schrijf de vraag op.", 400)
+    return await _coordinator_action(request, _flow(request).ask_question(person, text))
+
+
+async def action_team_form(request: Request) -> Response:
+    person = await coordinator_of(request)
+    form = await request.form()
+    chosen = {int(v) for v in form.getlist("participant") if isinstance(v, str) and v.isdigit()}
+    return await _coordinator_action(request, _flow(request).choose_action_team(person, chosen))
+
+
+async def finalise_form(request: Request) -> Response:
+    person = await coordinator_of(request)
+    return await _coordinator_action(request, _flow(request).finalise(person))
+
+
+async def audit_log(request: Request) -> Response:
+    person = await coordinator_of(request)
+    store = _store(request)
+    events = await store.audit_events(person.conference.id)
+    names = {"cli": "Kring (opdrachtregel)"}
+    for row in await store.participants(person.conference.id):
+        p = row.participant
+        names[f"participant:{p.id}"] = p.name
+        if p.account_id is not None:
+            names[f"coordinator:{p.account_id}"] = p.name
+    return pages.render(
+        request,
+        "meeting/audit.html",
+        who=await pages.coordinator_identity(request),
+        conference=person.conference,
+        events=list(reversed(events)),
+        names=names,
+    )
+
+
+# -- the participant's page ---------------------------------------------------------------------
+
+
+async def participant_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+    who = await pages.participant_here(request)
+    if isinstance(who, Response):
+        return who
+    conference, me = who.conference, who.participant
+    context = await _flow_state(request, conference)
+    return pages.render(
+        request,
+        "participant/landing.html",
+        status_code,
+        me=me,
+        conference=conference,
+        show_privacy=me.privacy_seen_at is None,
+        may=lambda action: phases.may(action, conference.phase, me.role),
+        my_answer=context["answers"].get(me.id),
+        may_read_plan=phases.access(
+            conference.phase, me.role, "plan", action_team_member=me.action_team
+        )
+        >= phases.Access.READ,
+        error=error,
+        **context,
+    )
+
+
+async def _participant_action(request: Request, action: Any) -> Response:
+    try:
+        await action
+    except FlowError as exc:
+        return await participant_page(request, exc.message, exc.status)
+    return _back(request.path_params["conference_id"], "/c/{id}")
+
+
+async def signal_form(request: Request) -> Response:
+    person = await person_of(request)
+    kind = _text(await request.form(), "kind")
+    return await _participant_action(request, _flow(request).signal(person, kind))
+
+
+async def condition_add_form(request: Request) -> Response:
+    person = await person_of(request)
+    text = _text(await request.form(), "text")[:MAX_TEXT]
+    if not text:
+        return await participant_page(request, "Schrijf de voorwaarde op.", 400)
+    return await _participant_action(request, _flow(request).add_condition(person, text))
+
+
+async def condition_delete_form(request: Request) -> Response:
+    person = await person_of(request)
+    condition_id: int = request.path_params["condition_id"]
+    return await _participant_action(request, _flow(request).delete_condition(person, condition_id))
+
+
+async def condition_check_form(request: Request) -> Response:
+    person = await person_of(request)
+    form = await request.form()
+    status, remark = _text(form, "status"), _text(form, "remark")[:MAX_TEXT]
+    if status not in ("met", "not_met"):
+        return await participant_page(request, "Kies 'voldaan' of 'niet voldaan'.", 400)
+    condition_id: int = request.path_params["condition_id"]
+    return await _participant_action(
+        request, _flow(request).check_condition(person, condition_id, status, remark)
+    )
+
+
+async def answer_form(request: Request) -> Response:
+    person = await person_of(request)
+    form = await request.form()
+    answer, remark = _text(form, "answer"), _text(form, "remark")[:MAX_TEXT]
+    if answer not in ("agree", "not_yet"):
+        return await participant_page(request, "Kies 'eens' of 'nog niet'.", 400)
+    return await _participant_action(request, _flow(request).answer(person, answer, remark))
+
+
+# -- the plan and its copy -------------------------------------------------------------------------
+
+
+async def plan_page(request: Request) -> Response:
+    """The plan as it stands (read-only), for whoever may read it now."""
+    person = await person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    plan = await read_plan_or_unavailable(request, person.conference.id)
+    return pages.render(
+        request,
+        "meeting/plan.html",
+        conference=person.conference,
+        person=person,
+        plan=plan,
+        groups=group_by_area(plan["agreements"]),
+        statuses=AGREEMENT_STATUSES,
+    )
+
+
+async def _version(request: Request) -> tuple[auth.Person, Any]:
+    person = await person_of(request)
+    if not may_read_plan(person):
+        raise PlanLocked(person.conference)
+    number: int = request.path_params["number"]
+    version = None
+    if number < 2**31:  # past any number a version gets
+        version = await _store(request).plan_version(person.conference.id, number)
+    if version is None:
+        raise HTTPException(404, "Deze versie van het plan bestaat (nog) niet.")
+    return person, version
+
+
+class PlanLocked(Exception):
+    def __init__(self, conference: Conference) -> None:
+        self.conference = conference
+
+
+def locked_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PlanLocked)
+    return plan_locked(request, exc.conference)
+
+
+async def copy_page(request: Request) -> Response:
+    person, version = await _version(request)
+    await _store(request).audit(
+        person.conference.id,
+        person.actor,
+        "plan_exported",
+        {"version": version.number, "format": "page"},
+        coalesce=True,
+    )
+    return pages.render(
+        request,
+        "meeting/copy.html",
+        conference=person.conference,
+        copy=plan_copy(version),
+        frozen_at=frozen_at_label(version.created_at),
+        groups=group_by_area(version.content.get("agreements", [])),
+        statuses=AGREEMENT_STATUSES,
+        version=version,
+    )
+
+
+async def copy_pdf(request: Request) -> Response:
+    person, version = await _version(request)
+    pdf = await asyncio.to_thread(export.render_pdf, plan_copy(version))
+    await _store(request).audit(
+        person.conference.id,
+        person.actor,
+        "plan_exported",
+        {"version": version.number, "format": "pdf"},
+        coalesce=True,
+    )
+    name = f"plan-versie-{version.number}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+# -- the console's live channel ------------------------------------------------------------------
+
+
+async def events_stream(request: Request) -> Response:
+    """Server-sent events for the console: phase, family present, signals. Nothing else."""
+    person = await coordinator_of(request)
+    conference_id = person.conference.id
+    events: Events = request.app.state.events
+    hub = _hub(request)
+
+    def render(event: Event) -> str:
+        if event.name == "signal":
+            html = pages.render_fragment(
+                "meeting/_signal.html",
+                kind=event.data["kind"],
+                who=event.data["name"],
+                at=event.data["at"],
+                labels=SIGNAL_LABELS,
+                live=True,
+            )
+        elif event.name == "status":
+            html = pages.render_fragment("meeting/_present.html", present=event.data["present"])
+        else:
+            html = event.data.get("phase", "")
+        lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+        return f"event: {event.name}\n{lines}\n"
+
+    async def stream() -> AsyncIterator[str]:
+        with events.listen(conference_id) as queue:
+            yield "retry: 3000\n\n"
+            yield render(Event("status", {"present": hub.present(conference_id, phases.FAMILY)}))
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if event is CLOSE:
+                    return
+                yield render(event)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+def presence_listener(app_state: Any) -> Any:
+    """Tell a conference's console how many family members are present, when that changes
+    (at most every quarter second, however many tablets join at once)."""
+    pending: set[str] = set()
+
+    def flush() -> None:
+        hub: RoomHub = app_state.hub
+        events: Events = app_state.events
+        for conference_id in list(pending):
+            events.publish(
+                conference_id,
+                Event("status", {"present": hub.present(conference_id, phases.FAMILY)}),
+            )
+        pending.clear()
+
+    def changed(conference_id: str) -> None:
+        events: Events = app_state.events
+        if not events.listening(conference_id):
+            return
+        if not pending:
+            asyncio.get_running_loop().call_later(0.25, flush)
+        pending.add(conference_id)
+
+    return changed
+
+
+routes = [
+    Route("/conferences/{conference_id}/console", console),
+    Route("/conferences/{conference_id}/phase", phase_form, methods=["POST"]),
+    Route("/conferences/{conference_id}/questions", question_form, methods=["POST"]),
+    Route("/conferences/{conference_id}/action-team", action_team_form, methods=["POST"]),
+    Route("/conferences/{conference_id}/finalise", finalise_form, methods=["POST"]),
+    Route("/conferences/{conference_id}/audit", audit_log),
+    Route("/c/{conference_id}", participant_page),
+    Route("/c/{conference_id}/signal", signal_form, methods=["POST"]),
+    Route("/c/{conference_id}/conditions", condition_add_form, methods=["POST"]),
+    Route(
+        "/c/{conference_id}/conditions/{condition_id:int}/delete",
+        condition_delete_form,
+        methods=["POST"],
+    ),
+    Route(
+        "/c/{conference_id}/conditions/{condition_id:int}/check",
+        condition_check_form,
+        methods=["POST"],
+    ),
+    Route("/c/{conference_id}/answer", answer_form, methods=["POST"]),
+    Route("/c/{conference_id}/plan", plan_page),
+    Route("/c/{conference_id}/plan/{number:int}", copy_page),
+    Route("/c/{conference_id}/plan/{number:int}.pdf", copy_pdf),
+    Route("/api/conferences/{conference_id}/events", events_stream),
+]
+
+
+def template_globals() -> dict[str, Any]:
+    return {"SIGNAL_LABELS": SIGNAL_LABELS, "AGREEMENT_STATUSES": AGREEMENT_STATUSES}
