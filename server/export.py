@@ -1,14 +1,18 @@
 """The copy of a family's plan as a PDF, to print or to keep.
 
-`render_pdf(PlanCopy)` returns the bytes of an A4 PDF in Dutch. The text is set in Noto Sans,
-with Noto Sans Arabic for the letters Noto Sans lacks; both come from PyPI packages
-(`fontpkg-noto-sans`, `fontpkg-noto-sans-arabic`, SIL Open Font License) and are embedded as
-subsets. Text shaping (HarfBuzz, through `uharfbuzz`) joins Arabic letters and puts
-right-to-left runs in order. Characters that neither font has (emoji, scripts they lack) are
-printed as "�" rather than as empty boxes or an error.
+`render_pdf(PlanCopy)` returns an A4 PDF in Dutch. The text is set in Noto Sans, with Noto Sans
+Arabic for the letters Noto Sans lacks; both come from PyPI packages (`fontpkg-noto-sans`,
+`fontpkg-noto-sans-arabic`, SIL Open Font License 1.1) and are embedded as subsets, so the
+PDF prints the same everywhere and nothing depends on the fonts of the machine. A text with
+right-to-left letters or combining marks is shaped by HarfBuzz (`uharfbuzz`): Arabic letters
+join and run right to left inside the Dutch, left-to-right page. A character neither font has
+(an emoji, a script they lack) prints as "�", one for each run of them.
 
-The fonts are variable fonts printed at their default instance (Regular). Making a bold
-instance costs fontTools seconds per document, so headings stand out by size and colour.
+Both fonts are variable fonts, printed at their default instance (Regular). Making a bold
+instance takes fontTools seconds per font, so headings stand out by size and colour instead.
+
+Rendering takes a few tenths of a second for a usual plan and is CPU-bound: call it from a
+worker thread (`starlette.concurrency.run_in_threadpool`), not on the event loop.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
 __all__ = [
+    "ANSWER_LABELS",
+    "CONDITION_STATUS_LABELS",
+    "REPLACEMENT_CHARACTER",
     "AgreementLine",
     "AnswerLine",
     "ConditionLine",
@@ -80,72 +87,56 @@ class PlanCopy:
     notes: str = ""  # free text the family wrote in the plan, may be ""
 
 
-CONDITION_STATUS = {"met": "voldaan", "not_met": "niet voldaan", None: "niet beoordeeld"}
-ANSWER_LABEL = {"agree": "eens", "not_yet": "nog niet", None: "geen antwoord"}
-
-LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
-
-# Fonts: (family name for fpdf2, package, file inside the package).
-_MAIN_FONT = ("notosans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")
-_ARABIC_FONT = ("notosansarabic", "fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf")
-
-REPLACEMENT = "\ufffd"  # printed for a character no embedded font has
-
-# Layout, in millimetres and points.
-_MARGIN = 20.0
-_BOTTOM = 22.0
-_BODY = 11.0
-_SMALL = 9.5
-_LINE = 5.6  # line height for body text
-_SMALL_LINE = 4.8
-_INK = (26, 26, 26)
-_MUTED = (95, 95, 95)
-_ACCENT = (22, 88, 84)
-_RULE = (200, 200, 200)
-
-_FIELD_LABELS = (
-    "Wat",
-    "Wie",
-    "Wanneer",
-    "Waar",
-    "Als het niet lukt",
-    "Vraag aan een professional",
-    "Status",
-)
-_EMPTY = "–"  # shown for an empty field
+CONDITION_STATUS_LABELS: dict[str | None, str] = {
+    "met": "voldaan",
+    "not_met": "niet voldaan",
+    None: "niet beoordeeld",
+}
+ANSWER_LABELS: dict[str | None, str] = {
+    "agree": "eens",
+    "not_yet": "nog niet",
+    None: "geen antwoord",
+}
+REPLACEMENT_CHARACTER = "\ufffd"  # printed for a character no embedded font has
 
 
 def render_pdf(copy: PlanCopy) -> bytes:
-    """The plan copy as an A4 PDF (Dutch), with every name and text as written."""
+    """The plan copy as an A4 PDF in Dutch, with every name and text as written."""
     pdf = _PlanPdf(copy)
     pdf.render()
     return bytes(pdf.output())
 
 
-# --- fonts and text ------------------------------------------------------------------------
+# --- fonts and text ----------------------------------------------------------------------------
+
+# (name in the PDF, Python package, file in the package's "files" folder)
+_MAIN_FONT = ("notosans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")
+_FALLBACK_FONT = ("notosansarabic", "fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf")
+
+_NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 
 
 @cache
-def font_file(package: str, name: str) -> Path:
-    """The path of a font file shipped in an installed Python package."""
-    resource = resources.files(package) / "files" / name
-    path = Path(str(resource))
+def _font_file(package: str, name: str) -> Path:
+    path = Path(str(resources.files(package) / "files" / name))
     if not path.is_file():
-        raise FileNotFoundError(f"font {name} not found in package {package}")
+        raise FileNotFoundError(f"font {name} is missing from the installed package {package}")
     return path
 
 
-_JOINERS = "\u200c\u200d\u2060\ufe0e\ufe0f"
-_REPLACEMENT_RUN = re.compile(f"{REPLACEMENT}(?:[{_JOINERS}]*{REPLACEMENT})*")
-_AROUND_REPLACEMENT = re.compile(f"[{_JOINERS}]+(?={REPLACEMENT})|(?<={REPLACEMENT})[{_JOINERS}]+")
+_INVISIBLE = "\u200c\u200d\u2060\ufe0e\ufe0f"  # joiners and variation selectors
+_REPLACEMENT_RUN = re.compile(
+    f"[{_INVISIBLE}]*{REPLACEMENT_CHARACTER}(?:[{_INVISIBLE}]*{REPLACEMENT_CHARACTER})*"
+    f"[{_INVISIBLE}]*"
+)
 
 
-def printable(text: str, glyphs: Collection[int]) -> str:
-    """`text` with only characters the fonts can print, so rendering cannot fail.
+def _printable(text: str, glyphs: Collection[int]) -> str:
+    """`text` with only characters the fonts can print, so that rendering cannot fail.
 
-    Line breaks become "\\n", tabs spaces; control and format characters the fonts lack are
-    dropped; every other missing character becomes "�", one for a run such as an emoji
-    sequence.
+    Line breaks become "\\n" and tabs four spaces. Invisible characters the fonts lack
+    (controls, format characters, combining marks on nothing, skin tones) are dropped; every
+    other missing character becomes "�", a whole run of them (an emoji sequence) just one.
     """
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
@@ -160,68 +151,86 @@ def printable(text: str, glyphs: Collection[int]) -> str:
         elif category == "Zs":
             out.append(" ")
         elif category in ("Cc", "Cf", "Mn", "Me") or 0x1F3FB <= ord(char) <= 0x1F3FF:
-            continue  # invisible, a combining mark on nothing printable, or a skin tone
+            continue
         else:
-            out.append(REPLACEMENT)
-    cleaned = "".join(out)
-    if REPLACEMENT in cleaned:
-        cleaned = _REPLACEMENT_RUN.sub(REPLACEMENT, _AROUND_REPLACEMENT.sub("", cleaned))
-    # fpdf2 replaces "{nb}" by the page count; a zero-width non-joiner keeps it as written.
-    return cleaned.replace("{nb}", "{\u200cnb}")
+            out.append(REPLACEMENT_CHARACTER)
+    printable = "".join(out)
+    if REPLACEMENT_CHARACTER in printable:
+        printable = _REPLACEMENT_RUN.sub(REPLACEMENT_CHARACTER, printable)
+    # fpdf2 prints the page count for "{nb}"; a zero-width non-joiner keeps it as written.
+    return printable.replace("{nb}", "{\u200cnb}")
 
 
-def local_time(moment: datetime) -> datetime:
-    """`moment` on the clock in the Netherlands (a naive datetime is taken as UTC)."""
+def _needs_shaping(text: str) -> bool:
+    """Whether `text` has right-to-left letters or marks that HarfBuzz must place.
+
+    Latin, Greek and Cyrillic (precomposed after NFC) print correctly without shaping, which
+    makes line breaking several times faster.
+    """
+    return any(
+        ord(char) >= 0x0300
+        and (unicodedata.bidirectional(char) in ("R", "AL", "AN") or unicodedata.combining(char))
+        for char in text
+    )
+
+
+def _local(moment: datetime) -> datetime:
+    """`moment` on the clock in the Netherlands (a naive datetime counts as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(LOCAL_TIME)
+    return moment.astimezone(_NETHERLANDS)
 
 
-# --- the document --------------------------------------------------------------------------
+# --- the document ------------------------------------------------------------------------------
+
+# Sizes in millimetres, font sizes in points.
+_MARGIN = 20.0
+_BOTTOM_MARGIN = 22.0
+_BODY = 11.0
+_LABEL = 9.5
+_LINE = 5.6  # line height of body text
+_INK = (26, 26, 26)
+_MUTED = (90, 90, 90)
+_ACCENT = (22, 88, 84)
+_RULE = (200, 200, 200)
+_EMPTY = "–"  # printed for an empty field
+_AGREEMENT_LABELS = (
+    "Wat",
+    "Wie",
+    "Wanneer",
+    "Waar",
+    "Als het niet lukt",
+    "Vraag aan een professional",
+    "Status",
+)
 
 
 class _PlanPdf(FPDF):
     def __init__(self, copy: PlanCopy) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.copy = copy
-        for family, package, name in (_MAIN_FONT, _ARABIC_FONT):
-            self.add_font(family, "", font_file(package, name))
         self.glyphs: set[int] = set()
-        for key in (_MAIN_FONT[0], _ARABIC_FONT[0]):
-            font = self.fonts[key]
-            if isinstance(font, TTFFont):
-                self.glyphs.update(font.cmap)
-        self.set_font(_MAIN_FONT[0], size=_BODY)
-        self.set_fallback_fonts([_ARABIC_FONT[0]])
-        # Dutch reading order for the page; runs of Arabic inside a line are right to left.
-        self.set_text_shaping(True, direction="ltr")
+        for family, package, name in (_MAIN_FONT, _FALLBACK_FONT):
+            self.add_font(family, "", _font_file(package, name))
+            font = self.fonts[family]
+            assert isinstance(font, TTFFont)
+            self.glyphs.update(font.cmap)
+        self.set_fallback_fonts([_FALLBACK_FONT[0]])
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
-        self.set_auto_page_break(True, margin=_BOTTOM)
+        self.set_auto_page_break(True, margin=_BOTTOM_MARGIN)
         self.c_margin = 0
-        title = f"Plan van {self.clean(copy.client_name).strip() or _EMPTY}"
-        self.footer_text = f"{title} · versie {copy.version}"
-        self.set_title(title)
-        self.set_lang("nl")
+        self.plan_title = f"Plan van {self.clean(copy.client_name).strip() or _EMPTY}"
+        self.set_title(self.plan_title)
+        self.set_subject(f"Versie {copy.version} van het plan")
         self.set_creator("Kring")
-        self.set_subject("Plan van de familie, vastgesteld in een familiegroepsconferentie")
-        self.set_creation_date(local_time(copy.frozen_at))
-        self.label_width = (
-            max(self._width(label, _SMALL) for label in _FIELD_LABELS) + 5.0
-        )
-
-    # fpdf2 calls this for every page.
-    def footer(self) -> None:
-        self.set_y(-14)
-        self._style(8.5, _MUTED)
-        self.cell(
-            0,
-            4,
-            f"{self.footer_text} · pagina {self.page_no()} van {{nb}}",
-            align=Align.C,
-        )
+        self.set_lang("nl")
+        # The same copy gives the same bytes.
+        self.set_creation_date(_local(copy.frozen_at))
+        self._style(_LABEL, _MUTED)
+        self.label_width = max(self.get_string_width(label) for label in _AGREEMENT_LABELS) + 5
 
     def clean(self, text: str) -> str:
-        return printable(text, self.glyphs)
+        return _printable(text, self.glyphs)
 
     def render(self) -> None:
         copy = self.copy
@@ -229,34 +238,46 @@ class _PlanPdf(FPDF):
         self._title()
         self._section("De vraag van deze conferentie")
         self._paragraph(copy.question)
-        self._agreements(copy.agreements)
+        self._agreements()
         if copy.notes.strip():
             self._section("Aantekeningen")
             self._paragraph(copy.notes)
         if copy.conditions:
-            self._conditions(copy.conditions)
+            self._conditions()
         if copy.clarifying_questions:
             self._section("Verhelderende vragen")
             self._bullets(copy.clarifying_questions)
-        self._answers(copy.answers)
+        self._answers()
         self._section("Actieteam")
         if copy.action_team:
             self._bullets(copy.action_team)
         else:
             self._paragraph("Nog geen actieteam gekozen.", muted=True)
 
+    # fpdf2 calls header() on every new page, right after it has set the font again.
+    def header(self) -> None:
+        self._pin_font()
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self._style(8.5, _MUTED)
+        page = f" · versie {self.copy.version} · pagina {self.page_no()} van {{nb}}"
+        title = self.plan_title
+        room = self.epw - self.get_string_width(page + "99…")
+        while len(title) > 10 and self.get_string_width(title) > room:
+            title = title[: len(title) * 4 // 5].rstrip() + "…"  # one line, however long the name
+        self._write(title + page, line_height=4, align=Align.C)
+
     # --- sections ---
 
     def _title(self) -> None:
         copy = self.copy
         self._style(22, _ACCENT)
-        self.multi_cell(0, 10, self.title or "", align=Align.L, **_NEXT_LINE)
+        self._write(self.plan_title, line_height=10)
         self.ln(1)
-        frozen = local_time(copy.frozen_at).strftime("%d-%m-%Y %H:%M")
         self._style(_BODY, _MUTED)
-        self.multi_cell(
-            0, _LINE, f"Versie {copy.version}, vastgesteld op {frozen}", align=Align.L, **_NEXT_LINE
-        )
+        frozen = _local(copy.frozen_at).strftime("%d-%m-%Y %H:%M")
+        self._write(f"Versie {copy.version}, vastgesteld op {frozen}")
         if copy.meeting_date is not None or copy.location.strip():
             self.ln(2)
         if copy.meeting_date is not None:
@@ -264,69 +285,96 @@ class _PlanPdf(FPDF):
         if copy.location.strip():
             self._field("Plaats", copy.location)
 
-    def _agreements(self, agreements: tuple[AgreementLine, ...]) -> None:
+    def _agreements(self) -> None:
         self._section("Afspraken")
-        if not agreements:
+        if not self.copy.agreements:
             self._paragraph("Nog geen afspraken.", muted=True)
             return
         area: str | None = None
-        for agreement in agreements:
+        for agreement in self.copy.agreements:
             if agreement.life_area != area:
                 area = agreement.life_area
-                self._subheading(area.strip() or "Overig")
+                self._subheading(area)
             else:
                 self._rule()
-            self._agreement(agreement)
+            self._keep(3 * _LINE)
+            self._field("Wat", agreement.what)
+            self._field("Wie", agreement.who)
+            self._field("Wanneer", agreement.when)
+            self._field("Waar", agreement.where)
+            self._field("Als het niet lukt", agreement.backup)
+            if agreement.request.strip():
+                self._field("Vraag aan een professional", agreement.request)
+            self._field("Status", agreement.status)
 
-    def _agreement(self, agreement: AgreementLine) -> None:
-        self._keep(3 * _LINE)
-        self._field("Wat", agreement.what)
-        self._field("Wie", agreement.who)
-        self._field("Wanneer", agreement.when)
-        self._field("Waar", agreement.where)
-        self._field("Als het niet lukt", agreement.backup)
-        if agreement.request.strip():
-            self._field("Vraag aan een professional", agreement.request)
-        self._field("Status", agreement.status)
-
-    def _conditions(self, conditions: tuple[ConditionLine, ...]) -> None:
+    def _conditions(self) -> None:
         self._section("Voorwaarden")
-        for index, condition in enumerate(conditions):
+        for index, condition in enumerate(self.copy.conditions):
             if index:
                 self._rule()
-            self._keep(3 * _LINE)
-            self._paragraph(condition.text or _EMPTY, space_after=0.5)
-            status = CONDITION_STATUS.get(condition.status, "niet beoordeeld")
-            by = self.clean(condition.set_by).strip() or _EMPTY
-            self._paragraph(f"gesteld door {by} · {status}", muted=True, space_after=0.5)
+            self._keep(2 * _LINE)
+            self._paragraph(condition.text, space_after=0.5)
+            status = CONDITION_STATUS_LABELS.get(condition.status, "niet beoordeeld")
+            set_by = self.clean(condition.set_by).strip() or _EMPTY
+            self._paragraph(f"gesteld door {set_by} · {status}", muted=True, space_after=0.5)
             if condition.remark.strip():
                 self._paragraph(f"Opmerking: {condition.remark}", muted=True, space_after=0.5)
 
-    def _answers(self, answers: tuple[AnswerLine, ...]) -> None:
+    def _answers(self) -> None:
         self._section("Wie is het eens met het plan")
+        answers = self.copy.answers
         if not answers:
-            self._paragraph("Nog niemand gevraagd.", muted=True)
+            self._paragraph("Nog niemand heeft geantwoord.", muted=True)
             return
+        agreed = sum(answer.answer == "agree" for answer in answers)
+        self._paragraph(f"{agreed} van de {len(answers)} is het eens met het plan.", muted=True)
         for answer in answers:
-            label = ANSWER_LABEL.get(answer.answer, "geen antwoord")
             name = self.clean(answer.name).strip() or _EMPTY
             role = self.clean(answer.role).strip()
-            who = f"{name} ({role})" if role else name
+            label = ANSWER_LABELS.get(answer.answer, "geen antwoord")
             self._keep(2 * _LINE)
-            self._paragraph(f"{who}: {label}", space_after=0.5)
+            self._paragraph(
+                f"{name} ({role}): {label}" if role else f"{name}: {label}", space_after=0
+            )
             if answer.remark.strip():
-                self._indented(lambda: self._paragraph(answer.remark, muted=True))
-            self.ln(1)
+                self._paragraph(answer.remark, muted=True, indent=6, space_after=0)
+            self.ln(1.5)
 
     # --- building blocks ---
+
+    def _pin_font(self) -> None:
+        """Put the current font on the page itself, before any text of this page or size.
+
+        Works around fpdf2 2.8 (py-pdf/fpdf2#1772): when the first text after a new page or
+        a new font size starts with the fallback (Arabic) font, fpdf2 sets the main font
+        only inside that line's saved graphics state, so the lines after it printed in the
+        previous size or in no font at all. `text()` with nothing to print sets it on the page.
+        """
+        if self.page and not self.current_font_is_set_on_page:
+            self.text(self.x, self.y, "")
 
     def _style(self, size: float, colour: tuple[int, int, int]) -> None:
         self.set_font(_MAIN_FONT[0], size=size)
         self.set_text_color(*colour)
+        self._pin_font()
 
-    def _width(self, text: str, size: float) -> float:
-        self.set_font(_MAIN_FONT[0], size=size)
-        return self.get_string_width(text)
+    def _write(
+        self,
+        text: str,
+        *,
+        line_height: float = _LINE,
+        indent: float = 0,
+        align: Align = Align.L,
+    ) -> None:
+        """Print `text` (already clean) from the left margin plus `indent` to the right
+        margin, wrapped, on as many pages as it takes, and go to the next line."""
+        if _needs_shaping(text):
+            # Dutch reading order for the page; right-to-left runs inside it are reversed.
+            self.set_text_shaping(True, direction="ltr")
+        else:
+            self.set_text_shaping(False)
+        self.set_x(self.l_margin + indent)
+        self.multi_cell(0, line_height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def _keep(self, height: float) -> None:
         """Start a new page unless `height` still fits on this one."""
@@ -335,66 +383,60 @@ class _PlanPdf(FPDF):
 
     def _section(self, title: str) -> None:
         self.ln(5)
-        self._keep(9 + 3 * _LINE)
+        self._keep(10 + 3 * _LINE)
         self._style(15, _ACCENT)
-        self.multi_cell(0, 8, title, align=Align.L, **_NEXT_LINE)
+        self._write(title, line_height=8)
         self.set_draw_color(*_ACCENT)
         self.set_line_width(0.4)
         self.line(self.l_margin, self.y + 0.5, self.w - self.r_margin, self.y + 0.5)
-        self.ln(3)
+        self.ln(3.5)
 
     def _subheading(self, title: str) -> None:
         self.ln(3)
-        self._keep(7 + 3 * _LINE)
+        self._keep(8 + 3 * _LINE)
         self._style(12.5, _ACCENT)
-        self.multi_cell(0, 7, self.clean(title), align=Align.L, **_NEXT_LINE)
+        self._write(self.clean(title).strip() or "Overig", line_height=7)
         self.ln(1)
 
     def _rule(self) -> None:
+        """A thin line between two items, or a new page if the next item would not fit."""
+        if self.will_page_break(4 + 3 * _LINE):
+            self.add_page()
+            return
         self.ln(1.5)
         self.set_draw_color(*_RULE)
         self.set_line_width(0.2)
         self.line(self.l_margin, self.y, self.w - self.r_margin, self.y)
         self.ln(2)
 
-    def _paragraph(self, text: str, *, muted: bool = False, space_after: float = 1.5) -> None:
-        self._style(_BODY if not muted else _BODY - 0.5, _MUTED if muted else _INK)
-        self.multi_cell(0, _LINE, self.clean(text) or _EMPTY, align=Align.L, **_NEXT_LINE)
+    def _paragraph(
+        self, text: str, *, muted: bool = False, indent: float = 0, space_after: float = 1.5
+    ) -> None:
+        self._style(_BODY - 0.5 if muted else _BODY, _MUTED if muted else _INK)
+        self._write(self.clean(text).strip("\n") or _EMPTY, indent=indent)
         self.ln(space_after)
 
     def _field(self, label: str, value: str) -> None:
-        """One line of a form: a small label on the left, the text (wrapped) on the right."""
+        """A line of a form: a small label on the left, the text wrapped on the right."""
         self._keep(_LINE)
         top = self.y
-        self._style(_SMALL, _MUTED)
-        self.set_x(self.l_margin)
+        self._style(_LABEL, _MUTED)
+        self.set_text_shaping(False)
         self.cell(self.label_width, _LINE, label)
-        self.set_xy(self.l_margin + self.label_width, top)
+        self.set_y(top)
         text = self.clean(value).strip()
         self._style(_BODY, _INK if text else _MUTED)
-        self.multi_cell(0, _LINE, text or _EMPTY, align=Align.L, **_NEXT_LINE)
+        self._write(text or _EMPTY, indent=self.label_width)
         self.ln(0.6)
 
     def _bullets(self, items: Iterable[str]) -> None:
         for item in items:
             self._keep(_LINE)
-            self._style(_BODY, _INK)
             top = self.y
+            self._style(_BODY, _INK)
+            self.set_text_shaping(False)
             self.set_x(self.l_margin + 1)
             self.cell(5, _LINE, "•")
-            self.set_xy(self.l_margin + 6, top)
-            self.multi_cell(0, _LINE, self.clean(item).strip() or _EMPTY, align=Align.L, **_NEXT_LINE)
+            self.set_y(top)
+            self._write(self.clean(item).strip() or _EMPTY, indent=6)
             self.ln(0.8)
-
-    def _indented(self, draw: object) -> None:
-        left = self.l_margin
-        self.set_left_margin(left + 6)
-        self.set_x(left + 6)
-        try:
-            assert callable(draw)
-            draw()
-        finally:
-            self.set_left_margin(left)
-
-
-_NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}

@@ -56,6 +56,8 @@ class Flow:
         self, person: Person, target: str, override_reason: str = ""
     ) -> Conference:
         conference = person.conference
+        if target not in phases.PHASES:
+            raise FlowError(400, f"Een fase {target!r} bestaat niet.", "unknown_phase")
         if not phases.may_move_phase(person.role):
             raise FlowError(403, "Alleen de coördinator zet de conferentie in een andere fase.")
         override_reason = override_reason.strip()[:MAX_TEXT]
@@ -101,7 +103,7 @@ class Flow:
             raise FlowError(400, "Een signaal is 'question' of 'plan_ready'.", "bad_signal")
         if not phases.may("signal", conference.phase, person.role):
             if person.role in phases.FAMILY:
-                raise FlowError(409, "Signalen geef je tijdens de besloten tijd.", "wrong_phase")
+                raise FlowError(409, "Signalen geef je tijdens de privétijd.", "wrong_phase")
             raise FlowError(403, "Alleen de familie en het netwerk geven een signaal.")
         since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
@@ -115,7 +117,7 @@ class Flow:
         await self.store.audit(conference.id, person.actor, "signal", {"kind": kind})
         self.events.publish(
             conference.id,
-            Event("signal", {"kind": kind, "name": person.name, "at": row.at.isoformat()}),
+            Event("signal", {"kind": kind, "at": row.at.isoformat()}),
         )
         return row
 

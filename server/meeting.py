@@ -30,7 +30,32 @@ SSE_KEEP_ALIVE_SECONDS = 15.0
 SIGNAL_LABELS = {
     "question": "We hebben een vraag",
     "plan_ready": "Ons plan is klaar",
-    "override": "De coördinator beëindigde de besloten tijd",
+    "override": "De coördinator beëindigde de privétijd",
+}
+
+AUDIT_LABELS = {
+    "conference_created": "Conferentie aangemaakt",
+    "conference_edited": "Conferentie bewerkt",
+    "participant_added": "Deelnemer toegevoegd",
+    "participant_removed": "Deelnemer verwijderd",
+    "link_issued": "Nieuwe link gemaakt",
+    "link_revoked": "Link ingetrokken",
+    "link_opened": "Link geopend",
+    "link_refused": "Link geweigerd",
+    "cards_printed": "Uitnodigingskaarten afgedrukt",
+    "room_joined": "Document geopend",
+    "room_refused": "Document geweigerd",
+    "phase_changed": "Fase veranderd",
+    "private_time_overridden": "Privétijd beëindigd zonder 'plan klaar'",
+    "signal": "Signaal van de familie",
+    "condition_added": "Voorwaarde gesteld",
+    "condition_deleted": "Voorwaarde verwijderd",
+    "condition_checked": "Voorwaarde beoordeeld",
+    "answered": "Antwoord op het plan",
+    "question_recorded": "Verhelderende vraag genoteerd",
+    "action_team_chosen": "Actieteam gekozen",
+    "plan_frozen": "Plan vastgesteld",
+    "plan_exported": "Kopie van het plan geopend",
 }
 
 
@@ -396,7 +421,7 @@ async def events_stream(request: Request) -> Response:
             html = pages.render_fragment(
                 "meeting/_signal.html",
                 kind=event.data["kind"],
-                who=event.data["name"],
+                who="",  # the console gets the signal and its time, nothing else
                 at=event.data["at"],
                 labels=SIGNAL_LABELS,
                 live=True,
@@ -484,4 +509,8 @@ routes = [
 
 
 def template_globals() -> dict[str, Any]:
-    return {"SIGNAL_LABELS": SIGNAL_LABELS, "AGREEMENT_STATUSES": AGREEMENT_STATUSES}
+    return {
+        "SIGNAL_LABELS": SIGNAL_LABELS,
+        "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
+        "AUDIT_LABELS": AUDIT_LABELS,
+    }

@@ -616,7 +616,7 @@ class Store:
                 .where(Condition.conference_id == conference_id)
                 .order_by(Condition.id)
             )
-            return [(c, p) for c, p in rows.tuples()]
+            return [(c, p) for c, p in rows.all()]
 
     async def _own_condition(
         self, db: Any, conference_id: str, condition_id: int, participant_id: int
@@ -694,7 +694,7 @@ class Store:
         if since is not None:
             query = query.where(Signal.at >= since)
         async with self._sessions() as db:
-            return [(row, name or "") for row, name in (await db.execute(query)).tuples()]
+            return [(row, name or "") for row, name in (await db.execute(query)).all()]
 
     async def add_question(self, conference_id: str, text: str) -> ClarifyingQuestion:
         row = ClarifyingQuestion(conference_id=conference_id, text=text)

@@ -221,7 +221,7 @@ async def test_a_phase_change_closes_or_downgrades_open_connections(tmp_path: Pa
         hub = _hub_of(app)
         hub.phase_changed(conference_id, "private_time")
         code, reason = await professional.wait_closed()
-        assert (code, reason) == (4001, "Tijdens de besloten tijd is het plan niet voor jou open.")
+        assert (code, reason) == (4001, "Tijdens de privétijd is het plan niet voor jou open.")
         family.text().insert(0, "nog steeds schrijven")
         await family.wait_for(family.all_saved)
         # Then the action team: the family member is not a member, so they read.
@@ -238,7 +238,7 @@ async def test_a_phase_change_closes_or_downgrades_open_connections(tmp_path: Pa
         await late.connect()
         assert await late.wait_closed() == (
             4001,
-            "Tijdens de besloten tijd is het plan niet voor jou open.",
+            "Tijdens de privétijd is het plan niet voor jou open.",
         )
         assert late.messages == 0
         await late.close()

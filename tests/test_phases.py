@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.models import ROLES
-from server.rooms.phases import PHASES
-from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
+from server.rooms.phases import DOCUMENTS, PHASES, Access, access, refusal_reason
 
 N, R, W = Access.NONE, Access.READ, Access.WRITE
 FAMILY_ROLES = ("client", "network_member")
@@ -74,7 +73,7 @@ def test_unknown_roles_documents_and_phases_get_nothing() -> None:
 
 def test_a_refusal_names_the_phase_and_the_document_in_plain_dutch() -> None:
     reason = refusal_reason("private_time", "plan")
-    assert reason == "Tijdens de besloten tijd is het plan niet voor jou open."
+    assert reason == "Tijdens de privétijd is het plan niet voor jou open."
     # Close reasons travel in a websocket close frame: at most 123 bytes.
     for phase in PHASES:
         for document in DOCUMENTS:

@@ -197,7 +197,7 @@ async def test_in_private_time_the_coordinator_and_professionals_get_no_document
         for cookie in (coordinator, professional):
             code, reason = await refused(conference.device(document, cookie))
             assert code == 4403
-            assert reason.startswith("Tijdens de besloten tijd is")
+            assert reason.startswith("Tijdens de privétijd is")
     family = conference.device("plan", conference.cookie("client"), saved=True)
     async with connected(family):
         family.text().insert(0, "ons plan")  # the family writes the plan meanwhile

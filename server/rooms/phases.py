@@ -91,7 +91,7 @@ def access(phase: str, role: str, document: str, *, action_team_member: bool = F
 PHASE_LABELS = {
     "preparation": "de voorbereiding",
     "information": "de informatiefase",
-    "private_time": "de besloten tijd",
+    "private_time": "de privétijd",
     "presentation": "de presentatie",
     "action_team": "het actieteam",
     "closed": "de afsluiting",
@@ -159,7 +159,7 @@ def transition_problem(
     if current == "private_time" and not plan_ready and not override_reason.strip():
         return (
             "De familie heeft nog niet gezegd dat het plan klaar is. Wacht daarop, of beëindig "
-            "de besloten tijd met een reden (die ziet de familie)."
+            "de privétijd met een reden (die ziet de familie)."
         )
     if target == "action_team" and not plan_frozen:
         return "Stel eerst het plan vast (versie 1); daarna begint het actieteam."

@@ -1,0 +1,555 @@
+"""The conference flow on a real `kring serve`: the coordinator moves the phases, private time
+locks the coordinator and professionals out of the plan on every channel, and the meeting ends
+with version 1 of the plan in everyone's hands."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from server.plan import add_agreement, read_plan
+from server.rooms.client import YClient
+from server.store import Store
+from tests.conftest import DemoConference, LiveServer, demo_conference
+from tests.test_rooms import connected
+
+pytestmark = pytest.mark.usefixtures("devices_closed")
+
+LOCKED_OUT = "Tijdens de privétijd is het plan niet voor jou open."
+
+
+@contextlib.asynccontextmanager
+async def as_(conference: DemoConference, cookie: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for one device (a participant's link or the coordinator's login)."""
+    async with httpx.AsyncClient(
+        base_url=conference.server.url,
+        headers={"origin": conference.server.url, "cookie": cookie},
+        timeout=10,
+    ) as client:
+        yield client
+
+
+async def move(conference: DemoConference, phase: str, reason: str = "") -> httpx.Response:
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        body = {"phase": phase, **({"reason": reason} if reason else {})}
+        return await coordinator.post(f"/api/conferences/{conference.id}/phase", json=body)
+
+
+async def phase_of(conference: DemoConference) -> str:
+    store = Store.connect(conference.server.instance.database_url)
+    try:
+        stored = await store.conference(conference.id)
+    finally:
+        await store.close()
+    assert stored is not None
+    return stored.phase
+
+
+class EventStream:
+    """The coordinator's console channel (server-sent events), read in the background."""
+
+    def __init__(self, conference: DemoConference, cookie: str) -> None:
+        self.url = f"{conference.server.url}/api/conferences/{conference.id}/events"
+        self.headers = {"cookie": cookie}
+        self.events: list[tuple[str, str]] = []
+        self.raw = ""
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> EventStream:
+        self._task = asyncio.create_task(self._read())
+        await self.wait_for(lambda: any(name == "status" for name, _ in self.events))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _read(self) -> None:
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
+            client.stream("GET", self.url, headers=self.headers) as response,
+        ):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            name, data = "message", []
+            async for line in response.aiter_lines():
+                self.raw += line + "\n"
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                elif line == "":
+                    if data:
+                        self.events.append((name, "\n".join(data)))
+                        self._changed.set()
+                    name, data = "message", []
+
+    async def wait_for(self, condition: Any, within: float = 10.0) -> None:
+        deadline = time.monotonic() + within
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no such event; got {self.events}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+
+def _text(device: YClient) -> str:
+    return str(device.text())
+
+
+@pytest.fixture
+async def presenting(live_server: LiveServer) -> DemoConference:
+    return await demo_conference(live_server, "presentation")
+
+
+# -- private time -------------------------------------------------------------------------------
+
+
+async def test_private_time_closes_the_coordinator_and_professionals_at_once(
+    presenting: DemoConference,
+) -> None:
+    conference = presenting
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    coordinator = conference.device("plan", conference.coordinator_cookie())
+    professional = conference.device("plan", conference.cookie("professional"))
+    mandated = conference.device("plan", conference.cookie("mandated_professional"))
+    async with connected(family, coordinator, professional, mandated):
+        family.text().insert(0, "Oma haalt Sam op. ")
+        await coordinator.wait_for(lambda: "Oma" in _text(coordinator))
+
+        async def keep_typing() -> None:
+            for i in range(40):
+                family.text().insert(len(family.text()), f"zin {i}. ")
+                await asyncio.sleep(0.005)
+
+        typing = asyncio.create_task(keep_typing())
+        response = await move(conference, "private_time")
+        assert response.status_code == 200, response.text
+        # Nobody of them sends anything: the phase change itself closes them.
+        for device in (coordinator, professional, mandated):
+            assert await device.wait_closed() == (4001, LOCKED_OUT)
+        await typing
+        await family.wait_for(family.all_saved)
+        seen_by_coordinator = _text(coordinator)
+        assert "zin 39." not in seen_by_coordinator
+
+        # Coming back during private time: refused before a single byte of the plan.
+        again = conference.device("plan", conference.coordinator_cookie())
+        await again.connect()
+        assert await again.wait_closed() == (4403, LOCKED_OUT)
+        assert again.messages == 0 and again.received == [] and again.presence == {}
+
+    # The family lost nothing it typed through the change.
+    check = conference.device("plan", conference.cookie("network_member"))
+    async with connected(check):
+        assert _text(check) == _text(family)
+        assert all(f"zin {i}." in _text(check) for i in range(40))
+
+
+async def test_the_family_is_invisible_to_the_coordinator_during_private_time(
+    presenting: DemoConference,
+) -> None:
+    conference = presenting
+    assert (await move(conference, "private_time")).status_code == 200
+    async with EventStream(conference, conference.coordinator_cookie()) as console:
+        ayse = conference.device("plan", conference.cookie("network_member", 0))
+        sam = conference.device("plan", conference.cookie("client"))
+        async with connected(ayse, sam):
+            await ayse.set_presence(json.dumps({"user": {"name": "Ayşe Yılmaz"}}), 1)
+            ayse.text().insert(0, "Geheim plan van de familie. ")
+            await sam.wait_for(lambda: "Geheim" in _text(sam) and len(sam.presence) == 1)
+            # The console learns how many are there, and nothing else.
+            await console.wait_for(
+                lambda: any('"present-count">2<' in d for _, d in console.events)
+            )
+            professional = conference.device("information", conference.cookie("professional"))
+            await professional.connect()
+            assert (await professional.wait_closed())[0] == 4403
+            assert professional.messages == 0
+
+            async with as_(conference, conference.cookie("client")) as family:
+                signal = {"kind": "question"}
+                response = await family.post(
+                    f"/api/conferences/{conference.id}/signals", json=signal
+                )
+                assert response.status_code == 201
+            await console.wait_for(lambda: any(name == "signal" for name, _ in console.events))
+    names = {name for name, _ in console.events}
+    assert names <= {"status", "signal"}
+    for private in ("Ayşe", "Geheim", "plan van de familie", "Sam Yılmaz"):
+        assert private not in console.raw
+    signal_html = next(data for name, data in console.events if name == "signal")
+    assert "We hebben een vraag" in signal_html and 'role="alert"' in signal_html
+
+
+async def test_plan_page_api_and_copy_answer_403_while_the_family_makes_its_plan(
+    presenting: DemoConference,
+) -> None:
+    conference = presenting
+    writer = conference.device("plan", conference.cookie("client"), saved=True)
+    async with connected(writer):
+        add_agreement(writer.doc, "housing", what="Boodschappen op zaterdag", who="Ayşe")
+        await writer.wait_for(writer.all_saved)
+    assert (await move(conference, "private_time")).status_code == 200
+
+    for cookie in (conference.coordinator_cookie(), conference.cookie("professional")):
+        async with as_(conference, cookie) as locked_out:
+            page = await locked_out.get(f"/c/{conference.id}/plan")
+            assert page.status_code == 403
+            assert "De familie maakt nu het plan" in page.text
+            assert "Boodschappen" not in page.text
+            api = await locked_out.get(f"/api/conferences/{conference.id}/plan")
+            assert api.status_code == 403 and api.json()["error"] == "plan_locked"
+            for copy in ("/plan/1", "/plan/1.pdf"):
+                response = await locked_out.get(f"/c/{conference.id}{copy}")
+                assert response.status_code == 403, copy
+                assert "De familie maakt nu het plan" in response.text
+
+    async with as_(conference, conference.cookie("network_member")) as family:
+        plan = await family.get(f"/api/conferences/{conference.id}/plan")
+        assert plan.status_code == 200
+        assert plan.json()["agreements"][0]["what"] == "Boodschappen op zaterdag"
+        assert (await family.get(f"/c/{conference.id}/plan")).status_code == 200
+
+
+async def test_updates_sent_after_the_phase_change_are_never_applied_or_forwarded(
+    live_server: LiveServer,
+) -> None:
+    """A professional keeps typing into the information document while private time starts:
+    whatever reaches the server after the change is dropped, not stored, not relayed."""
+    conference = await demo_conference(live_server, "information")
+    professional = conference.device("information", conference.cookie("professional"))
+    family = conference.device("information", conference.cookie("client"))
+    sent_after: list[str] = []
+    async with connected(professional, family):
+        changed = asyncio.Event()
+
+        async def burst() -> None:
+            for i in range(150):
+                marker = f"<{i}>"
+                professional.text().insert(len(professional.text()), marker)
+                if changed.is_set():
+                    sent_after.append(marker)
+                    if len(sent_after) >= 10 or professional.close_code is not None:
+                        return
+                await professional.flush()
+                await asyncio.sleep(0.002)
+
+        bursting = asyncio.create_task(burst())
+        await asyncio.sleep(0.05)
+        response = await move(conference, "private_time")
+        changed.set()
+        assert response.status_code == 200, response.text
+        await bursting
+        assert await professional.wait_closed() == (
+            4001,
+            "Tijdens de privétijd is de informatie niet voor jou open.",
+        )
+        assert sent_after, "the burst ended before the phase change"
+        await asyncio.sleep(0)  # let anything still in flight arrive (nothing should)
+
+    reader = conference.device("information", conference.cookie("network_member"))
+    async with connected(reader):
+        stored = _text(reader)
+    assert stored == _text(family)  # what was relayed is exactly what was stored
+    assert "<0>" in stored  # the burst did reach the server before the change
+    for marker in sent_after:
+        assert marker not in stored
+
+
+# -- leaving private time -----------------------------------------------------------------------
+
+
+async def test_leaving_private_time_needs_plan_ready_or_an_override_with_a_reason(
+    presenting: DemoConference,
+) -> None:
+    conference = presenting
+    assert (await move(conference, "private_time")).status_code == 200
+    refused = await move(conference, "presentation")
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "illegal_transition"
+    assert "plan klaar" in refused.json()["reason"]
+
+    overridden = await move(conference, "presentation", reason="De zaal moet om 21 uur dicht.")
+    assert overridden.status_code == 200 and overridden.json() == {"phase": "presentation"}
+    async with as_(conference, conference.cookie("network_member")) as family:
+        page = await family.get(f"/c/{conference.id}")
+    assert "De coördinator beëindigde de privétijd" in page.text
+    assert "De zaal moet om 21 uur dicht." in page.text
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        audit = await coordinator.get(f"/conferences/{conference.id}/audit")
+    assert (
+        "Privétijd beëindigd zonder" in audit.text and "De zaal moet om 21 uur dicht." in audit.text
+    )
+
+
+async def test_plan_ready_lets_the_coordinator_move_on(presenting: DemoConference) -> None:
+    conference = presenting
+    assert (await move(conference, "private_time")).status_code == 200
+    async with EventStream(conference, conference.coordinator_cookie()) as console:
+        async with as_(conference, conference.cookie("network_member", 1)) as family:
+            ready = await family.post(
+                f"/api/conferences/{conference.id}/signals", json={"kind": "plan_ready"}
+            )
+        assert ready.status_code == 201
+        await console.wait_for(
+            lambda: any("Ons plan is klaar" in d for n, d in console.events if n == "signal")
+        )
+        moved = await move(conference, "presentation")
+        assert moved.status_code == 200
+        await console.wait_for(lambda: ("phase", "presentation") in console.events)
+
+
+# -- bad requests -------------------------------------------------------------------------------
+
+
+async def test_each_bad_phase_request_gets_a_clear_error_and_changes_nothing(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "information")
+    url = f"/api/conferences/{conference.id}/phase"
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        cases = [
+            (coordinator.post(url, content="phase=private_time"), 415, "not_json"),
+            (
+                coordinator.post(url, content="{", headers={"content-type": "application/json"}),
+                400,
+                "bad_json",
+            ),
+            (coordinator.post(url, json=["private_time"]), 400, "bad_json"),
+            (coordinator.post(url, json={"phase": 3}), 400, "bad_field"),
+            (coordinator.post(url, json={"phase": "holiday"}), 400, "unknown_phase"),
+            (coordinator.post(url, json={"phase": "closed"}), 409, "illegal_transition"),
+            (coordinator.post(url, json={"phase": "information"}), 409, "illegal_transition"),
+            (coordinator.post(url, json={"phase": "x" * 20_000}), 413, "too_large"),
+        ]
+        for request, status, code in cases:
+            response = await request
+            assert (response.status_code, response.json()["error"]) == (status, code)
+            assert response.json()["reason"]
+    async with as_(conference, conference.cookie("client")) as client:
+        response = await client.post(url, json={"phase": "private_time"})
+        assert response.status_code == 403
+        assert "coördinator" in response.json()["reason"]
+    async with as_(conference, "") as stranger:
+        response = await stranger.post(url, json={"phase": "private_time"})
+        assert (response.status_code, response.json()["error"]) == (401, "not_signed_in")
+    assert await phase_of(conference) == "information"
+
+
+async def test_each_bad_signal_gets_a_clear_error(live_server: LiveServer) -> None:
+    conference = await demo_conference(live_server, "information")
+    url = f"/api/conferences/{conference.id}/signals"
+    async with as_(conference, conference.cookie("client")) as client:
+        wrong_phase = await client.post(url, json={"kind": "plan_ready"})
+        assert (wrong_phase.status_code, wrong_phase.json()["error"]) == (409, "wrong_phase")
+        bad = await client.post(url, json={"kind": "party"})
+        assert (bad.status_code, bad.json()["error"]) == (400, "bad_signal")
+    assert (await move(conference, "private_time")).status_code == 200
+    async with as_(conference, conference.cookie("professional")) as professional:
+        response = await professional.post(url, json={"kind": "question"})
+        assert response.status_code == 403
+    # The professional's attempt did not count as the family's "plan ready".
+    assert (await move(conference, "presentation")).status_code == 409
+
+
+# -- the presentation and the copy ----------------------------------------------------------------
+
+
+async def test_at_the_presentation_the_coordinator_receives_exactly_the_familys_plan(
+    presenting: DemoConference,
+) -> None:
+    conference = presenting
+    assert (await move(conference, "private_time")).status_code == 200
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    async with connected(family):
+        add_agreement(family.doc, "children", what="Sam naar voetbal brengen", who="Mehmet")
+        add_agreement(family.doc, "safety", what="Bellen als het thuis misgaat", who="Ayşe")
+        family.text("notes").insert(0, "Over zes weken kijken we of het werkt.")
+        await family.wait_for(family.all_saved)
+        async with as_(conference, conference.cookie("client")) as client:
+            await client.post(
+                f"/api/conferences/{conference.id}/signals", json={"kind": "plan_ready"}
+            )
+        assert (await move(conference, "presentation")).status_code == 200
+        coordinator = conference.device("plan", conference.coordinator_cookie())
+        async with connected(coordinator):
+            assert coordinator.doc.get_state() == family.doc.get_state()
+            assert read_plan(coordinator.doc.get_update()) == read_plan(family.doc.get_update())
+            assert read_plan(coordinator.doc.get_update())["agreements"][0]["life_area"] == "safety"
+
+
+async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "information")
+    cid = conference.id
+    async with (
+        as_(conference, conference.coordinator_cookie()) as coordinator,
+        as_(conference, conference.cookie("mandated_professional")) as sanne,
+        as_(conference, conference.cookie("professional")) as iris,
+        as_(conference, conference.cookie("client")) as sam,
+        as_(conference, conference.cookie("network_member", 0)) as ayse,
+        as_(conference, conference.cookie("network_member", 6)) as malgorzata,
+    ):
+        # Information: the mandated professional sets a condition (a form, not CRDT text).
+        added = await sanne.post(f"/c/{cid}/conditions", data={"text": "Sam slaapt thuis."})
+        assert added.status_code == 303
+        page = await sam.get(f"/c/{cid}")
+        assert "Sam slaapt thuis." in page.text and "Sanne Smit" in page.text
+        # A professional may not set conditions.
+        assert (await iris.post(f"/c/{cid}/conditions", data={"text": "x"})).status_code == 403
+
+        # Private time, from the console form.
+        moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "private_time"})
+        assert moved.status_code == 303
+        writer = conference.device("plan", conference.cookie("network_member", 0), saved=True)
+        async with connected(writer):
+            add_agreement(
+                writer.doc,
+                "housing",
+                what="Samen boodschappen doen",
+                who="Ayşe Yılmaz",
+                when="elke zaterdag",
+                where="Albert Heijn Overvecht",
+                backup="Małgorzata springt in",
+            )
+            add_agreement(writer.doc, "safety", what="Bellen bij ruzie", who="Jan de Boer")
+            await writer.wait_for(writer.all_saved)
+        question_signal = await sam.post(f"/c/{cid}/signal", data={"kind": "question"})
+        assert question_signal.status_code == 303
+        ready = await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        assert ready.status_code == 303
+        moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "presentation"})
+        assert moved.status_code == 303
+
+        # Presentation: the coordinator reads along, asks, the professional checks.
+        console = await coordinator.get(f"/conferences/{cid}/console")
+        assert "Samen boodschappen doen" in console.text
+        asked = await coordinator.post(
+            f"/conferences/{cid}/questions", data={"text": "Wie belt de school?"}
+        )
+        assert asked.status_code == 303
+        early = await coordinator.post(f"/conferences/{cid}/finalise")
+        assert early.status_code == 409 and "niet beoordeeld" in early.text
+        condition_id = await _first_condition_id(conference)
+        not_hers = await iris.post(
+            f"/c/{cid}/conditions/{condition_id}/check", data={"status": "met", "remark": ""}
+        )
+        assert not_hers.status_code == 403
+        checked = await sanne.post(
+            f"/c/{cid}/conditions/{condition_id}/check",
+            data={"status": "met", "remark": "Afgesproken met oma als vangnet."},
+        )
+        assert checked.status_code == 303
+        for device in (sam, ayse, iris, sanne):
+            answered = await device.post(f"/c/{cid}/answer", data={"answer": "agree"})
+            assert answered.status_code == 303
+        not_yet = await malgorzata.post(
+            f"/c/{cid}/answer",
+            data={"answer": "not_yet", "remark": "Eerst met mijn werk overleggen."},
+        )
+        assert not_yet.status_code == 303
+        blocked = await coordinator.post(f"/conferences/{cid}/finalise")
+        assert blocked.status_code == 409 and "Małgorzata Kowalska" in blocked.text
+        assert (
+            await malgorzata.post(f"/c/{cid}/answer", data={"answer": "agree"})
+        ).status_code == 303
+        team = await _ids(conference, "client", "network_member")
+        chosen = await coordinator.post(
+            f"/conferences/{cid}/action-team",
+            data={"participant": [str(team["client"]), str(team["network_member"])]},
+        )
+        assert chosen.status_code == 303
+        assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 303
+        assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 409
+
+        # Everyone gets the copy through their own link: a printable page and a PDF.
+        for device in (sam, ayse, iris, sanne, coordinator):
+            page = await device.get(f"/c/{cid}/plan/1")
+            assert page.status_code == 200
+            assert "Samen boodschappen doen" in page.text and "Versie 1" in page.text
+        pdf = await malgorzata.get(f"/c/{cid}/plan/1.pdf")
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        flat = " ".join(text.split())
+        stored = await _conference(conference)
+        assert " ".join(stored.question.split()) in flat
+        for expected in (
+            "Samen boodschappen doen",
+            "elke zaterdag",
+            "Małgorzata springt in",
+            "Bellen bij ruzie",
+            "Veiligheid & bescherming tegen geweld",
+            "Wonen & dagelijks leven",
+            "Sam slaapt thuis.",
+            "voldaan",
+            "Afgesproken met oma als vangnet.",
+            "Wie belt de school?",
+            "Ayşe Yılmaz",
+            "Małgorzata Kowalska",
+        ):
+            assert expected in flat, expected
+        assert flat.index("Veiligheid") < flat.index("Wonen")  # life areas in their order
+
+        # The action team begins: members write the plan, the others read it.
+        moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "action_team"})
+        assert moved.status_code == 303
+        member = conference.device("plan", conference.cookie("client"), saved=True)
+        other = conference.device("plan", conference.cookie("network_member", 1))
+        async with connected(member, other):
+            add_agreement(member.doc, "leisure", what="Samen naar het strand", who="Sam")
+            await member.wait_for(member.all_saved)
+            await other.wait_for(lambda: "strand" in str(read_plan(other.doc.get_update())))
+            other.text("notes").insert(0, "mag niet")
+            await other.wait_for(lambda: bool(other.denied))
+        # Version 1 stays as it was agreed.
+        again = await sam.get(f"/c/{cid}/plan/1")
+        assert "Samen naar het strand" not in again.text
+        audit = await coordinator.get(f"/conferences/{cid}/audit")
+        for kind in ("Plan vastgesteld", "Kopie van het plan geopend", "Fase veranderd"):
+            assert kind in audit.text
+
+
+async def _conference(conference: DemoConference) -> Any:
+    store = Store.connect(conference.server.instance.database_url)
+    try:
+        return await store.conference(conference.id)
+    finally:
+        await store.close()
+
+
+async def _first_condition_id(conference: DemoConference) -> int:
+    store = Store.connect(conference.server.instance.database_url)
+    try:
+        (condition, _person), *_ = await store.conditions(conference.id)
+    finally:
+        await store.close()
+    return condition.id
+
+
+async def _ids(conference: DemoConference, *roles: str) -> dict[str, int]:
+    store = Store.connect(conference.server.instance.database_url)
+    try:
+        rows = await store.participants(conference.id)
+    finally:
+        await store.close()
+    found: dict[str, int] = {}
+    for row in rows:
+        if row.participant.role in roles and row.participant.role not in found:
+            found[row.participant.role] = row.participant.id
+    return found
