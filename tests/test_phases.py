@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from server.models import ROLES
-from server.rooms.phases import DOCUMENTS, PHASES, Access, access, refusal_reason
+from server.rooms.phases import (
+    DOCUMENTS,
+    PHASE_LABELS,
+    PHASES,
+    Access,
+    access,
+    may,
+    may_move_phase,
+    refusal_reason,
+    transition_problem,
+)
 
 N, R, W = Access.NONE, Access.READ, Access.WRITE
 FAMILY_ROLES = ("client", "network_member")
@@ -78,3 +88,71 @@ def test_a_refusal_names_the_phase_and_the_document_in_plain_dutch() -> None:
     for phase in PHASES:
         for document in DOCUMENTS:
             assert len(refusal_reason(phase, document).encode()) <= 123
+
+
+# -- the phase machine ----------------------------------------------------------------------
+
+# (from, to) -> allowed when nothing else stands in the way
+MOVES = {
+    ("preparation", "information"),
+    ("information", "private_time"),
+    ("private_time", "presentation"),
+    ("presentation", "action_team"),
+    ("presentation", "private_time"),  # back: the family needs more time
+    ("action_team", "closed"),
+}
+
+
+@pytest.mark.parametrize("target", PHASES)
+@pytest.mark.parametrize("current", PHASES)
+def test_every_transition(current: str, target: str) -> None:
+    # Everything that could stand in the way is cleared, except the transition itself.
+    problem = transition_problem(
+        current, target, plan_ready=True, plan_frozen=target == "action_team"
+    )
+    if (current, target) in MOVES:
+        assert problem is None
+    else:
+        assert problem is not None and PHASE_LABELS[current] in problem
+
+
+def test_leaving_private_time_needs_plan_ready_or_a_reason() -> None:
+    assert "plan klaar" in (transition_problem("private_time", "presentation") or "")
+    blank = transition_problem("private_time", "presentation", override_reason="   ")
+    assert blank is not None
+    assert transition_problem("private_time", "presentation", plan_ready=True) is None
+    reason = "De zaal sluit."
+    assert transition_problem("private_time", "presentation", override_reason=reason) is None
+
+
+def test_the_action_team_starts_with_a_frozen_plan_and_then_there_is_no_way_back() -> None:
+    assert "versie 1" in (transition_problem("presentation", "action_team") or "")
+    assert transition_problem("presentation", "action_team", plan_frozen=True) is None
+    assert transition_problem("presentation", "private_time", plan_frozen=True) is not None
+    assert transition_problem("presentation", "holiday") == "Een fase 'holiday' bestaat niet."
+
+
+def test_only_the_coordinator_moves_the_phase() -> None:
+    assert [r for r in ROLES if may_move_phase(r)] == ["coordinator"]
+
+
+# action -> the only (phase, role) cells where it is allowed
+ALLOWED = {
+    "set_conditions": {("information", "mandated_professional")},
+    "check_conditions": {("presentation", "mandated_professional")},
+    "signal": {("private_time", "client"), ("private_time", "network_member")},
+    "answer": {
+        ("presentation", r)
+        for r in ("client", "network_member", "professional", "mandated_professional")
+    },
+    "ask_questions": {("presentation", "coordinator")},
+    "choose_action_team": {("presentation", "coordinator")},
+    "finalise": {("presentation", "coordinator")},
+}
+
+
+@pytest.mark.parametrize("action", sorted(ALLOWED))
+def test_every_cell_of_the_decisions_table(action: str) -> None:
+    allowed = {(p, r) for p in PHASES for r in ROLES if may(action, p, r)}
+    assert allowed == ALLOWED[action]
+    assert not may("no_such_action", "presentation", "coordinator")

@@ -161,6 +161,8 @@ def transition_problem(
             "De familie heeft nog niet gezegd dat het plan klaar is. Wacht daarop, of beëindig "
             "de privétijd met een reden (die ziet de familie)."
         )
+    if target == "private_time" and plan_frozen:
+        return "Het plan is al vastgesteld als versie 1; de privétijd is voorbij."
     if target == "action_team" and not plan_frozen:
         return "Stel eerst het plan vast (versie 1); daarna begint het actieteam."
     return None
