@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
-from tests.conftest import LiveServer, missing_service
+from tests.conftest import DemoConference, LiveServer, missing_service
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +127,42 @@ def test_demo_links_open_each_persons_page_in_chromium(
         expect(page.get_by_role("heading", name=person["name"], exact=True)).to_be_visible()
         expect(page.get_by_text("Informatiefase", exact=True)).to_be_visible()
         device.close()
+
+
+def test_the_console_alerts_the_coordinator_when_the_family_calls(
+    live_server: LiveServer, browser: object
+) -> None:
+    """Private time in Chromium: the console shows who is present and the family's signal,
+    as an alert, without a reload; the coordinator then moves on to the presentation."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
+    laptop = browser.new_context(viewport={"width": 1280, "height": 800})
+    laptop.set_default_timeout(TIMEOUT_MS)
+    page = laptop.new_page()
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("E-mailadres").fill(demo.data["coordinator"]["email"])
+    page.get_by_label("Wachtwoord").fill(demo.data["coordinator"]["password"])
+    page.get_by_role("button", name="Inloggen").click()
+    page.goto(f"{live_server.url}/conferences/{demo.id}/console")
+    expect(page.locator("#present-count")).to_have_text("0")
+    expect(page.get_by_role("button", name="Privétijd beëindigen met deze reden")).to_be_visible()
+    expect(page.get_by_text("Het plan (alleen lezen)")).to_have_count(0)
+
+    page.evaluate("window.kringTestMarker = 'no reload'")
+    with httpx.Client(
+        base_url=live_server.url,
+        headers={"origin": live_server.url, "cookie": demo.cookie("client")},
+        timeout=10,
+    ) as family:
+        response = family.post(f"/api/conferences/{demo.id}/signals", json={"kind": "plan_ready"})
+        assert response.status_code == 201
+    expect(page.get_by_role("alert")).to_contain_text("Ons plan is klaar")
+    assert page.evaluate("window.kringTestMarker") == "no reload"
+
+    page.reload()  # with "plan ready" given, the console offers the presentation
+    page.get_by_role("button", name="Naar presentatie van het plan").click()
+    expect(page.locator(".phase-badge")).to_have_text("Presentatie van het plan")
+    expect(page.get_by_role("heading", name="Verhelderende vragen")).to_be_visible()
+    laptop.close()
