@@ -17,6 +17,7 @@ worker thread (`starlette.concurrency.run_in_threadpool`), not on the event loop
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
@@ -131,17 +132,24 @@ _REPLACEMENT_RUN = re.compile(
 )
 
 
+# Embeddings, overrides and isolates: they could turn a name around. The marks (LRM, RLM) stay.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _printable(text: str, glyphs: Collection[int]) -> str:
     """`text` with only characters the fonts can print, so that rendering cannot fail.
 
-    Line breaks become "\\n" and tabs four spaces. Invisible characters the fonts lack
-    (controls, format characters, combining marks on nothing, skin tones) are dropped; every
-    other missing character becomes "�", a whole run of them (an emoji sequence) just one.
+    Line breaks become "\\n" and tabs four spaces. Bidi embeddings, overrides and isolates
+    are dropped, and so are invisible characters the fonts lack (controls, format characters,
+    combining marks on nothing, skin tones); every other missing character becomes "�", a
+    whole run of them (an emoji sequence) just one.
     """
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
     out: list[str] = []
     for char in text:
+        if char in _BIDI_CONTROLS:
+            continue
         if char == "\n" or ord(char) in glyphs:
             out.append(char)
             continue
@@ -189,6 +197,7 @@ _BOTTOM_MARGIN = 22.0
 _BODY = 11.0
 _LABEL = 9.5
 _LINE = 5.6  # line height of body text
+_FIELD_GAP = 0.6
 _INK = (26, 26, 26)
 _MUTED = (90, 90, 90)
 _ACCENT = (22, 88, 84)
@@ -244,13 +253,15 @@ class _PlanPdf(FPDF):
             self._paragraph(copy.notes)
         if copy.conditions:
             self._conditions()
-        if copy.clarifying_questions:
+        questions = [question for question in copy.clarifying_questions if question.strip()]
+        if questions:
             self._section("Verhelderende vragen")
-            self._bullets(copy.clarifying_questions)
+            self._bullets(questions)
         self._answers()
         self._section("Actieteam")
-        if copy.action_team:
-            self._bullets(copy.action_team)
+        team = [name for name in copy.action_team if name.strip()]
+        if team:
+            self._bullets(team)
         else:
             self._paragraph("Nog geen actieteam gekozen.", muted=True)
 
@@ -259,6 +270,8 @@ class _PlanPdf(FPDF):
         self._pin_font()
 
     def footer(self) -> None:
+        # A page break can come in the middle of a text: leave its shaping as it was.
+        shaping = self.text_shaping
         self.set_y(-14)
         self._style(8.5, _MUTED)
         page = f" · versie {self.copy.version} · pagina {self.page_no()} van {{nb}}"
@@ -267,6 +280,7 @@ class _PlanPdf(FPDF):
         while len(title) > 10 and self.get_string_width(title) > room:
             title = title[: len(title) * 4 // 5].rstrip() + "…"  # one line, however long the name
         self._write(title + page, line_height=4, align=Align.C)
+        self.text_shaping = shaping
 
     # --- sections ---
 
@@ -292,26 +306,35 @@ class _PlanPdf(FPDF):
             return
         area: str | None = None
         for agreement in self.copy.agreements:
+            fields = [
+                ("Wat", agreement.what),
+                ("Wie", agreement.who),
+                ("Wanneer", agreement.when),
+                ("Waar", agreement.where),
+                ("Als het niet lukt", agreement.backup),
+                ("Vraag aan een professional", agreement.request),
+                ("Status", agreement.status),
+            ]
+            fields = [(label, self.clean(value).strip()) for label, value in fields]
+            fields = [f for f in fields if f[1] or f[0] != "Vraag aan een professional"]
+            # An agreement that fits on a page is not split over two.
+            height = sum(self._field_height(value) for _, value in fields)
+            if height > self.eph - 20:
+                height = 3 * _LINE
             if agreement.life_area != area:
                 area = agreement.life_area
-                self._subheading(area)
+                self._subheading(area, height)
             else:
-                self._rule()
-            self._keep(3 * _LINE)
-            self._field("Wat", agreement.what)
-            self._field("Wie", agreement.who)
-            self._field("Wanneer", agreement.when)
-            self._field("Waar", agreement.where)
-            self._field("Als het niet lukt", agreement.backup)
-            if agreement.request.strip():
-                self._field("Vraag aan een professional", agreement.request)
-            self._field("Status", agreement.status)
+                self._rule(height)
+            self._keep(height)
+            for label, value in fields:
+                self._field(label, value)
 
     def _conditions(self) -> None:
         self._section("Voorwaarden")
         for index, condition in enumerate(self.copy.conditions):
             if index:
-                self._rule()
+                self._rule(3 * _LINE)
             self._keep(2 * _LINE)
             self._paragraph(condition.text, space_after=0.5)
             status = CONDITION_STATUS_LABELS.get(condition.status, "niet beoordeeld")
@@ -391,16 +414,16 @@ class _PlanPdf(FPDF):
         self.line(self.l_margin, self.y + 0.5, self.w - self.r_margin, self.y + 0.5)
         self.ln(3.5)
 
-    def _subheading(self, title: str) -> None:
+    def _subheading(self, title: str, height_after: float) -> None:
         self.ln(3)
-        self._keep(8 + 3 * _LINE)
+        self._keep(8 + height_after)
         self._style(12.5, _ACCENT)
         self._write(self.clean(title).strip() or "Overig", line_height=7)
         self.ln(1)
 
-    def _rule(self) -> None:
+    def _rule(self, height_after: float) -> None:
         """A thin line between two items, or a new page if the next item would not fit."""
-        if self.will_page_break(4 + 3 * _LINE):
+        if self.will_page_break(4 + height_after):
             self.add_page()
             return
         self.ln(1.5)
@@ -427,7 +450,16 @@ class _PlanPdf(FPDF):
         text = self.clean(value).strip()
         self._style(_BODY, _INK if text else _MUTED)
         self._write(text or _EMPTY, indent=self.label_width)
-        self.ln(0.6)
+        self.ln(_FIELD_GAP)
+
+    def _field_height(self, text: str) -> float:
+        """About the height `_field` takes for `text` (clean), erring on the high side."""
+        self.set_font(_MAIN_FONT[0], size=_BODY)
+        room = (self.epw - self.label_width) * 0.9  # lines break at spaces, not at the edge
+        lines = sum(
+            max(1, math.ceil(self.get_string_width(part) / room)) for part in text.split("\n")
+        )
+        return lines * _LINE + _FIELD_GAP
 
     def _bullets(self, items: Iterable[str]) -> None:
         for item in items:
@@ -438,5 +470,5 @@ class _PlanPdf(FPDF):
             self.set_x(self.l_margin + 1)
             self.cell(5, _LINE, "•")
             self.set_y(top)
-            self._write(self.clean(item).strip() or _EMPTY, indent=6)
+            self._write(self.clean(item).strip(), indent=6)
             self.ln(0.8)

@@ -1,0 +1,305 @@
+"""The PDF copy of a plan, read back with pypdf the way a reader (or a screen reader) would."""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
+
+ARABIC_NAME = "فاطمة الزهراء"
+# pypdf gives the text in the order it stands on the page, left to right: a right-to-left
+# name printed correctly comes out with its last word first.
+ARABIC_NAME_ON_PAGE = "الزهراء فاطمة"
+LONG_WORD = "".join(chr(ord("a") + i % 26) for i in range(300))
+AREAS = ("Wonen & dagelijks leven", "School & werk", "Gezondheid & zorg")
+A4 = (595.28, 841.89)  # points
+
+
+def agreement(number: int, area: str = AREAS[0], **changes: str) -> AgreementLine:
+    line = AgreementLine(
+        life_area=area,
+        what=f"Afspraak {number}: oma haalt Emre op dinsdag en donderdag van school",
+        who="Ayşe Yılmaz",
+        when="Elke dinsdag en donderdag om 15:00",
+        where="Basisschool De Regenboog",
+        backup="Dan belt Łukasz Żółkiewski de buurvrouw",
+        request="",
+        status="Open",
+    )
+    return replace(line, **changes)
+
+
+def plan(**changes: Any) -> PlanCopy:
+    copy = PlanCopy(
+        client_name="Ayşe Yılmaz",
+        question="Hoe zorgen we ervoor dat Emre en Elif veilig thuis kunnen blijven wonen?",
+        meeting_date=date(2026, 3, 12),
+        location="Buurthuis De Kring",
+        version=2,
+        frozen_at=datetime(2026, 7, 1, 10, 5, tzinfo=UTC),
+        agreements=(
+            agreement(1, request="Graag een gesprek met de jeugdconsulent over vervoer"),
+            agreement(2, who=ARABIC_NAME, status="Gedaan"),
+            agreement(3, AREAS[1], what="Łukasz helpt Elif elke week met huiswerk"),
+            agreement(4, AREAS[2], what="Małgorzata gaat mee naar de huisarts", status="Loopt"),
+        ),
+        conditions=(
+            ConditionLine("De kinderen slapen niet bij vader", "Jan de Vries", "met", ""),
+            ConditionLine("Elke week contact met de voogd", "Jan de Vries", "not_met", "Lukt niet"),
+            ConditionLine("Oma heeft een VOG", "Sanne Bakker", None, ""),
+        ),
+        answers=(
+            AnswerLine(ARABIC_NAME, "Netwerklid", "agree", ""),
+            AnswerLine("Łukasz Żółkiewski", "Familie", "not_yet", "Eerst met mijn baas praten"),
+            AnswerLine("İbrahim Şahin", "Professional", None, ""),
+        ),
+        action_team=("Ayşe Yılmaz", "İbrahim Şahin"),
+        clarifying_questions=("Wie betaalt de reiskosten?",),
+        notes="We zijn trots op dit plan.",
+    )
+    return replace(copy, **changes)
+
+
+@dataclass
+class Printed:
+    reader: PdfReader
+    pages: list[str]  # each page's text as pypdf extracts it
+    pieces: list[list[tuple[float, float, float, str]]]  # per page: x, y, font size, text
+
+    @property
+    def text(self) -> str:
+        """All pages' text with Arabic presentation forms folded back (NFKC), without the
+        codes of glyphs that stand for no character of their own (the dots HarfBuzz puts on
+        Arabic letters come out as control characters)."""
+        text = "\n".join(self.pages)
+        text = "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+        return unicodedata.normalize("NFKC", text)
+
+    def fonts(self) -> dict[str, TTFont]:
+        """The embedded font programs, by PostScript name without the subset tag."""
+        fonts: dict[str, TTFont] = {}
+        for page in self.reader.pages:
+            for ref in page["/Resources"]["/Font"].values():
+                font = ref.get_object()
+                name = str(font["/BaseFont"]).split("+")[-1]
+                descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                program = descriptor.get_object()["/FontFile2"].get_object().get_data()
+                fonts[name] = TTFont(io.BytesIO(program))
+        return fonts
+
+
+def render(copy: PlanCopy) -> Printed:
+    pdf = render_pdf(copy)
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    pages: list[str] = []
+    pieces: list[list[tuple[float, float, float, str]]] = []
+    for page in reader.pages:
+        found: list[tuple[float, float, float, str]] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], _: Any, size: float) -> None:
+            if text.strip():
+                found.append((tm[4] + cm[4], tm[5] + cm[5], size, text))  # noqa: B023
+
+        pages.append(page.extract_text(visitor_text=visit))
+        pieces.append(found)
+    return Printed(reader, pages, pieces)
+
+
+def squash(text: str) -> str:
+    """`text` without white space: pypdf guesses spaces around right-to-left runs."""
+    return re.sub(r"\s+", "", text)
+
+
+def assert_all_on_the_page(printed: Printed) -> None:
+    """Every piece of text starts inside the A4 page, and all but the footer above it."""
+    for page, pieces in zip(printed.reader.pages, printed.pieces, strict=True):
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == pytest.approx(A4)
+        assert pieces
+        for x, y, _, text in pieces:
+            assert 0 < x < A4[0] and 0 < y < A4[1], text
+        footer = min(y for _, y, _, _ in pieces)
+        body = [y for _, y, _, text in pieces if not re.search(r"pagina \d+ van \d+", text)]
+        assert min(body) > footer + 20
+
+
+@pytest.fixture(scope="module")
+def sample() -> Printed:
+    return render(plan())
+
+
+def test_the_plan_reads_as_written(sample: Printed) -> None:
+    text = sample.text
+    assert text.startswith("Plan van Ayşe Yılmaz\n")
+    # 10:05 UTC on the first of July is 12:05 in Amsterdam (summer time)
+    assert "\nVersie 2, vastgesteld op 01-07-2026 12:05\n" in text
+    assert "\nConferentie\n12-03-2026\nPlaats\nBuurthuis De Kring\n" in text
+    for heading in (
+        "De vraag van deze conferentie",
+        "Afspraken",
+        "Aantekeningen",
+        "Voorwaarden",
+        "Verhelderende vragen",
+        "Wie is het eens met het plan",
+        "Actieteam",
+    ):
+        assert f"\n{heading}\n" in text
+    assert "Hoe zorgen we ervoor dat Emre en Elif veilig thuis kunnen blijven wonen?" in text
+    # a heading per life area, in the order given
+    positions = [text.index(f"\n{area}\n") for area in AREAS]
+    assert positions == sorted(positions)
+    for written in (
+        "Afspraak 1: oma haalt Emre op dinsdag en donderdag van school",
+        "Łukasz helpt Elif elke week met huiswerk",
+        "Małgorzata gaat mee naar de huisarts",
+        "Elke dinsdag en donderdag om 15:00",
+        "Basisschool De Regenboog",
+        "Dan belt Łukasz Żółkiewski de buurvrouw",
+        "Graag een gesprek met de jeugdconsulent over vervoer",
+        "\nGedaan\n",
+        "\nLoopt\n",
+        "Aantekeningen\nWe zijn trots op dit plan.\n",
+        "Verhelderende vragen\n• Wie betaalt de reiskosten?\n",
+        "\nActieteam\n• Ayşe Yılmaz\n• İbrahim Şahin\n",
+    ):
+        assert written in text
+    for label in ("Wat", "Wie", "Wanneer", "Waar", "Als het niet lukt", "Status"):
+        assert text.count(f"\n{label}\n") == 4
+    # only the agreement with a request to a professional shows one
+    assert text.count("\nVraag aan een professional\n") == 1
+    assert "\ufffd" not in text
+
+
+def test_conditions_and_answers_say_where_they_stand(sample: Printed) -> None:
+    text = sample.text
+    assert "De kinderen slapen niet bij vader\ngesteld door Jan de Vries · voldaan\n" in text
+    assert "gesteld door Jan de Vries · niet voldaan\nOpmerking: Lukt niet\n" in text
+    assert "Oma heeft een VOG\ngesteld door Sanne Bakker · niet beoordeeld\n" in text
+    assert "\n1 van de 3 is het eens met het plan.\n" in text
+    assert squash(f"{ARABIC_NAME_ON_PAGE} (Netwerklid): eens") in squash(text)
+    assert "\nŁukasz Żółkiewski (Familie): nog niet\nEerst met mijn baas praten\n" in text
+    assert "\nİbrahim Şahin (Professional): geen antwoord\n" in text
+
+
+def test_title_and_fonts_travel_with_the_file(sample: Printed) -> None:
+    assert sample.reader.metadata is not None
+    assert sample.reader.metadata.title == "Plan van Ayşe Yılmaz"
+    # only the fonts that come with Kring, embedded: nothing depends on the reader's fonts
+    assert set(sample.fonts()) == {"NotoSans", "NotoSansArabic"}
+
+
+def test_an_arabic_name_is_joined_and_right_to_left(sample: Printed) -> None:
+    lines = [squash(line) for line in sample.text.split("\n")]
+    # every glyph maps back to its letter, and the name runs right to left: on the page the
+    # last word stands leftmost (here as the "Wie" of agreement 2 and in the answers)
+    assert squash(ARABIC_NAME_ON_PAGE) in lines
+    assert squash(ARABIC_NAME) not in squash(sample.text)
+    # Shaped, the letters take their joined forms. The embedded subset's cmap names each
+    # glyph by its presentation form; unshaped, it would hold only the isolated forms.
+    forms = set(sample.fonts()["NotoSansArabic"].getBestCmap())
+    assert {0xFEDF, 0xFE8E, 0xFEE4, 0xFEAE} <= forms  # initial lam, final alef, medial meem…
+    assert not {0xFEDD, 0xFEE1, 0xFEAD} & forms  # isolated lam, meem, reh
+
+
+def test_text_after_an_arabic_name_keeps_its_size(sample: Printed) -> None:
+    # fpdf2 2.8.9 prints the line after one that starts in the Arabic fallback font in the
+    # size set before that one (py-pdf/fpdf2#1772); server.export works around it
+    sizes = {text.strip(): size for pieces in sample.pieces for _, _, size, text in pieces}
+    assert sizes["Łukasz Żółkiewski (Familie): nog niet"] == 11  # after the Arabic name's line
+    assert sizes["Eerst met mijn baas praten"] == 10.5
+    assert sizes["1 van de 3 is het eens met het plan."] == 10.5
+
+
+def test_sixty_agreements_flow_over_pages_with_a_footer_on_each() -> None:
+    agreements = tuple(agreement(n, AREAS[(n - 1) * len(AREAS) // 60]) for n in range(1, 61))
+    printed = render(plan(agreements=agreements))
+    pages = len(printed.pages)
+    assert pages > 5
+    for number, page in enumerate(printed.pages, start=1):
+        assert page.endswith(f"\nPlan van Ayşe Yılmaz · versie 2 · pagina {number} van {pages}")
+        # an agreement that fits on a page is not split over two
+        assert len(re.findall("^Wat$", page, re.M)) == len(re.findall("^Status$", page, re.M))
+    text = printed.text
+    for n in range(1, 61):
+        assert f"\nAfspraak {n}: oma haalt Emre op dinsdag en donderdag van school\n" in text
+    for area in AREAS:
+        assert text.count(f"\n{area}\n") == 1
+    assert_all_on_the_page(printed)
+
+
+def test_an_empty_plan_says_so() -> None:
+    text = render(
+        plan(
+            meeting_date=None,
+            location="",
+            agreements=(),
+            conditions=(),
+            answers=(),
+            action_team=(),
+            clarifying_questions=(),
+            notes="",
+        )
+    ).text
+    assert "\nAfspraken\nNog geen afspraken.\n" in text
+    assert "\nActieteam\nNog geen actieteam gekozen.\n" in text
+    for absent in ("Voorwaarden", "Aantekeningen", "Verhelderende vragen", "Conferentie", "Plaats"):
+        assert absent not in text
+    assert text.endswith("pagina 1 van 1")
+
+
+def test_awkward_input_prints_without_losing_text() -> None:
+    emoji = "Goed gedaan 👍🏽 en 👨\u200d👩\u200d👧 en 🇳🇱!"
+    long_text = " ".join(f"woord{n}" for n in range(700))  # more than a page
+    awkward = agreement(
+        1,
+        area="",
+        what=f"Begin {LONG_WORD} eind",
+        who="",
+        when="\n\n",
+        where="\tbij oma\tthuis",
+        backup="Eerste regel\nTweede regel\r\nDerde regel",
+        request="   ",
+        status="",
+    )
+    printed = render(
+        plan(
+            client_name=f"Naam{LONG_WORD}",
+            question="",
+            location="\x00\x07\u202eomgekeerd",
+            agreements=(awkward, agreement(2, what=long_text)),
+            conditions=(ConditionLine("", "", "unknown", ""),),
+            answers=(AnswerLine("", "", "maybe", ""),),
+            action_team=("", emoji),
+            clarifying_questions=("\ud800 los", "{nb} blijft staan"),
+            notes=emoji,
+        )
+    )
+    text = printed.text
+    # the 300-letter word wraps over lines instead of running off the page or being cut
+    assert max(len(line) for line in text.split("\n")) < 100
+    assert squash(f"Begin {LONG_WORD} eind") in squash(text)
+    assert squash(f"Plan van Naam{LONG_WORD}") in squash(text)  # the title
+    words = re.findall(r"woord\d+", text)
+    assert words == long_text.split()  # all of it, in order, over a page break
+    assert "\nEerste regel\nTweede regel\nDerde regel\n" in text
+    assert "\nbij oma    thuis\n" in text
+    assert "\nomgekeerd\n" in text
+    # what no font has prints as one replacement character per run, never as nothing
+    assert "Goed gedaan \ufffd en \ufffd en \ufffd!" in text
+    assert "\ufffd los" in text
+    assert "{nb} blijft staan" in text.replace("\u200c", "")
+    assert "niet beoordeeld" in text and "geen antwoord" in text
+    assert "\nOverig\n" in text  # the heading of an agreement without a life area
+    assert "\nActieteam\n• Goed gedaan" in text  # the empty name is left out
+    # the footer shortens a very long name to stay on one line
+    assert re.search(r"\nPlan van Naamabc[a-z]+… · versie 2 · pagina 1 van \d+$", printed.pages[0])
+    assert_all_on_the_page(printed)
