@@ -182,6 +182,9 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         plan=plan,
         groups=group_by_area(plan["agreements"]) if plan else [],
         present=_hub(request).present(conference.id, phases.FAMILY),
+        information_access=int(phases.access(conference.phase, "coordinator", "information"))
+        if conference.phase == "information"
+        else 0,
         error=error,
         **context,
     )
@@ -267,6 +270,7 @@ async def participant_page(request: Request, error: str = "", status_code: int =
             conference.phase, me.role, "plan", action_team_member=me.action_team
         )
         >= phases.Access.READ,
+        information_access=int(phases.access(conference.phase, me.role, "information")),
         error=error,
         **context,
     )

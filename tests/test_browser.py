@@ -166,3 +166,54 @@ def test_the_console_alerts_the_coordinator_when_the_family_calls(
     expect(page.locator(".phase-badge")).to_have_text("Presentatie van het plan")
     expect(page.get_by_role("heading", name="Verhelderende vragen")).to_be_visible()
     laptop.close()
+
+
+def test_information_is_shared_live_and_private_time_closes_it_for_professionals(
+    live_server: LiveServer, browser: object
+) -> None:
+    """A professional types in the information document, the family sees it at once; when
+    private time starts the professional's page says why it closed and stops reconnecting."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    demo = DemoConference(live_server, live_server.instance.demo())
+    pages = {}
+    sockets: dict[str, list[str]] = {"professional": [], "client": []}
+    for role in ("professional", "client"):
+        device = browser.new_context(viewport={"width": 800, "height": 1100}, has_touch=True)
+        device.set_default_timeout(TIMEOUT_MS)
+        page = device.new_page()
+        page.on("websocket", lambda ws, role=role: sockets[role].append(ws.url))
+        page.goto(demo.person(role)["invitation_url"])
+        page.get_by_role("button", name="Ja, dat ben ik: verder").click()
+        expect(page.locator("[data-live-status]")).to_contain_text("Verbonden")
+        pages[role] = page
+    iris, sam = pages["professional"], pages["client"]
+    iris.locator("#live-information").click()
+    iris.keyboard.type("De school meldt verzuim sinds maart.")
+    expect(sam.locator("#live-information")).to_have_value("De school meldt verzuim sinds maart.")
+    sam.locator("#live-information").press("End")
+    sam.keyboard.type(" Sam wil wel.")
+    expect(iris.locator("#live-information")).to_have_value(
+        "De school meldt verzuim sinds maart. Sam wil wel."
+    )
+
+    with httpx.Client(
+        base_url=live_server.url,
+        headers={"origin": live_server.url, "cookie": demo.coordinator_cookie()},
+        timeout=10,
+    ) as coordinator:
+        moved = coordinator.post(
+            f"/api/conferences/{demo.id}/phase", json={"phase": "private_time"}
+        )
+        assert moved.status_code == 200
+    expect(iris.locator("[data-live-status]")).to_have_text(
+        "Tijdens de privétijd is de informatie niet voor jou open."
+    )
+    expect(iris.locator("#live-information")).to_have_attribute("readonly", "")
+    # y-websocket would retry within 200 ms; a second's wait shows it does not.
+    iris.wait_for_timeout(1000)
+    assert len(sockets["professional"]) == 1, sockets["professional"]
+    expect(sam.locator("[data-live-status]")).to_contain_text("Verbonden")
+    for page in pages.values():
+        page.context.close()

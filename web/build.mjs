@@ -33,6 +33,7 @@ const manifestPath = path.join(outDir, "manifest.json");
 // Logical name (manifest key) -> source file, relative to web/.
 const entries = {
   "app.js": "src/app.js",
+  "live.js": "src/live.js",
   "app.css": "src/app.css",
 };
 
@@ -51,7 +52,7 @@ const options = {
   platform: "browser",
   // ES2019 syntax; browser versions so CSS is lowered sensibly too
   // (iPadOS 14 / older Android tablets are still common in this field).
-  target: ["es2019", "chrome87", "edge88", "firefox78", "safari14"],
+  target: ["es2020", "chrome90", "edge90", "firefox90", "safari15"],
   minify: !watch,
   sourcemap: "linked", // separate .map files + sourceMappingURL comment
   metafile: true,
