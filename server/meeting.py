@@ -414,8 +414,11 @@ async def copy_pdf(request: Request) -> Response:
 
 
 async def events_stream(request: Request) -> Response:
-    """Server-sent events for the console: phase, family present, signals. Nothing else."""
-    person = await coordinator_of(request)
+    """Server-sent events. The coordinator's console gets the phase, how many of the family
+    are present and their signals, nothing else; a participant's page only the phase (it
+    reloads to show what the new phase asks of them)."""
+    person = await person_of(request)
+    console = person.role == "coordinator"
     conference_id = person.conference.id
     events: Events = request.app.state.events
     hub = _hub(request)
@@ -440,7 +443,9 @@ async def events_stream(request: Request) -> Response:
     async def stream() -> AsyncIterator[str]:
         with events.listen(conference_id) as queue:
             yield "retry: 3000\n\n"
-            yield render(Event("status", {"present": hub.present(conference_id, phases.FAMILY)}))
+            if console:
+                present = hub.present(conference_id, phases.FAMILY)
+                yield render(Event("status", {"present": present}))
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
@@ -449,7 +454,8 @@ async def events_stream(request: Request) -> Response:
                     continue
                 if event is CLOSE:
                     return
-                yield render(event)
+                if console or event.name == "phase":
+                    yield render(event)
 
     return StreamingResponse(
         stream(),

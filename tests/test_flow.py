@@ -57,7 +57,8 @@ async def phase_of(conference: DemoConference) -> str:
 class EventStream:
     """The coordinator's console channel (server-sent events), read in the background."""
 
-    def __init__(self, conference: DemoConference, cookie: str) -> None:
+    def __init__(self, conference: DemoConference, cookie: str, console: bool = True) -> None:
+        self.console = console  # the coordinator's console starts with a status event
         self.url = f"{conference.server.url}/api/conferences/{conference.id}/events"
         self.headers = {"cookie": cookie}
         self.events: list[tuple[str, str]] = []
@@ -67,7 +68,10 @@ class EventStream:
 
     async def __aenter__(self) -> EventStream:
         self._task = asyncio.create_task(self._read())
-        await self.wait_for(lambda: any(name == "status" for name, _ in self.events))
+        if self.console:
+            await self.wait_for(lambda: any(name == "status" for name, _ in self.events))
+        else:
+            await self.wait_for(lambda: self.raw.startswith("retry:"))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -300,7 +304,10 @@ async def test_leaving_private_time_needs_plan_ready_or_an_override_with_a_reaso
 async def test_plan_ready_lets_the_coordinator_move_on(presenting: DemoConference) -> None:
     conference = presenting
     assert (await move(conference, "private_time")).status_code == 200
-    async with EventStream(conference, conference.coordinator_cookie()) as console:
+    async with (
+        EventStream(conference, conference.coordinator_cookie()) as console,
+        EventStream(conference, conference.cookie("professional"), console=False) as outside,
+    ):
         async with as_(conference, conference.cookie("network_member", 1)) as family:
             ready = await family.post(
                 f"/api/conferences/{conference.id}/signals", json={"kind": "plan_ready"}
@@ -312,6 +319,10 @@ async def test_plan_ready_lets_the_coordinator_move_on(presenting: DemoConferenc
         moved = await move(conference, "presentation")
         assert moved.status_code == 200
         await console.wait_for(lambda: ("phase", "presentation") in console.events)
+        # A participant's page hears of the phase (to reload), and of nothing else: the
+        # signal came before the phase change on the same stream, and is not there.
+        await outside.wait_for(lambda: ("phase", "presentation") in outside.events)
+        assert outside.events == [("phase", "presentation")]
 
 
 # -- bad requests -------------------------------------------------------------------------------
