@@ -258,7 +258,7 @@ class Flow:
             }
         )
         try:
-            version = await store.add_plan_version(conference.id, state, content, person.actor)
+            version = await store.add_plan_version(conference.id, 1, state, content, person.actor)
         except StoreError as exc:
             raise FlowError(409, str(exc), "already_frozen") from None
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})

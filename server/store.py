@@ -771,27 +771,28 @@ class Store:
             return frozenset(ids)
 
     async def add_plan_version(
-        self, conference_id: str, state: bytes, content: dict[str, Any], created_by: str
+        self,
+        conference_id: str,
+        number: int,
+        state: bytes,
+        content: dict[str, Any],
+        created_by: str,
     ) -> PlanVersion:
-        """Freeze the next version of the plan (1, 2, ...). Versions are never changed."""
+        """Freeze version ``number`` of the plan. Versions are never changed; a version that
+        exists already (frozen at the same moment by someone else) raises StoreError."""
+        row = PlanVersion(
+            conference_id=conference_id,
+            number=number,
+            state=state,
+            content=content,
+            created_by=created_by,
+        )
         async with self._sessions() as db:
-            latest = await db.scalar(
-                select(func.max(PlanVersion.number)).where(
-                    PlanVersion.conference_id == conference_id
-                )
-            )
-            row = PlanVersion(
-                conference_id=conference_id,
-                number=(latest or 0) + 1,
-                state=state,
-                content=content,
-                created_by=created_by,
-            )
             db.add(row)
             try:
                 await db.commit()
-            except IntegrityError:  # frozen at the same moment by someone else
-                raise StoreError("Deze versie van het plan is net al vastgesteld.") from None
+            except IntegrityError:
+                raise StoreError(f"Versie {number} van het plan is al vastgesteld.") from None
         return row
 
     async def plan_version(

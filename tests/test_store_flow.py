@@ -1,0 +1,116 @@
+"""The meeting's decisions in the store, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.store import NotFound, Store, StoreError
+from tests.conftest import add_coordinator
+
+
+async def _conference(store: Store, phase: str = "information") -> tuple[str, dict[str, int]]:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam Yılmaz", "Hoe blijft Sam thuis?")
+    await store.set_phase(conference.id, phase)
+    people = {}
+    for name, role in (
+        ("Sam", "client"),
+        ("Ayşe", "network_member"),
+        ("Sanne", "mandated_professional"),
+        ("Iris", "mandated_professional"),
+    ):
+        people[name] = (await store.add_participant(conference.id, name, role)).id
+    return conference.id, people
+
+
+async def test_two_coordinators_moving_the_phase_at_once_move_it_once(store: Store) -> None:
+    conference_id, _ = await _conference(store)
+    results = await asyncio.gather(
+        store.change_phase(conference_id, "information", "private_time"),
+        store.change_phase(conference_id, "information", "private_time"),
+    )
+    assert sorted(r is None for r in results) == [False, True]
+    moved = next(r for r in results if r is not None)
+    assert moved.phase == "private_time"
+    assert await store.change_phase(conference_id, "information", "presentation") is None
+    stored = await store.conference(conference_id)
+    assert stored is not None and stored.phase == "private_time"
+    assert stored.phase_since == moved.phase_since
+
+
+async def test_signals_count_from_when_the_phase_began(store: Store) -> None:
+    conference_id, people = await _conference(store)
+    await store.add_signal(conference_id, people["Sam"], "plan_ready")
+    moved = await store.change_phase(conference_id, "information", "private_time")
+    assert moved is not None
+    assert await store.signals(conference_id, moved.phase_since) == []
+    await store.add_signal(conference_id, people["Ayşe"], "question")
+    since = await store.signals(conference_id, moved.phase_since)
+    assert [(row.kind, name) for row, name in since] == [("question", "Ayşe")]
+    assert len(await store.signals(conference_id)) == 2
+    with pytest.raises(ValueError):
+        await store.add_signal(conference_id, people["Sam"], "party")
+
+
+async def test_only_the_professional_who_set_a_condition_changes_it(store: Store) -> None:
+    conference_id, people = await _conference(store)
+    condition = await store.add_condition(conference_id, people["Sanne"], "Sam slaapt thuis.")
+    with pytest.raises(NotFound):
+        await store.check_condition(conference_id, condition.id, people["Iris"], "met", "")
+    with pytest.raises(NotFound):
+        await store.delete_condition(conference_id, condition.id, people["Iris"])
+    other_id, other_people = await _conference(store)
+    with pytest.raises(NotFound):  # an id of another conference is not found either
+        await store.check_condition(other_id, condition.id, other_people["Sanne"], "met", "")
+    with pytest.raises(ValueError):
+        await store.check_condition(conference_id, condition.id, people["Sanne"], "maybe", "")
+    await store.check_condition(
+        conference_id, condition.id, people["Sanne"], "not_met", "Nog niet."
+    )
+    [(row, setter)] = await store.conditions(conference_id)
+    assert (row.status, row.remark, setter.name) == ("not_met", "Nog niet.", "Sanne")
+
+
+async def test_an_answer_replaces_the_previous_one(store: Store) -> None:
+    conference_id, people = await _conference(store, "presentation")
+    await store.set_answer(conference_id, people["Ayşe"], "not_yet", "Eerst overleggen.")
+    await store.set_answer(conference_id, people["Ayşe"], "agree", "")
+    answers = await store.answers(conference_id)
+    assert list(answers) == [people["Ayşe"]]
+    assert (answers[people["Ayşe"]].answer, answers[people["Ayşe"]].remark) == ("agree", "")
+
+
+async def test_the_action_team_is_exactly_who_was_chosen(store: Store) -> None:
+    conference_id, people = await _conference(store, "presentation")
+    other_id, other_people = await _conference(store, "presentation")
+    team = await store.set_action_team(
+        conference_id, {people["Sam"], people["Ayşe"], other_people["Sam"]}
+    )
+    assert team == {people["Sam"], people["Ayşe"]}  # never someone of another conference
+    assert await store.action_team(other_id) == frozenset()
+    assert await store.set_action_team(conference_id, {people["Sam"]}) == {people["Sam"]}
+    assert await store.action_team(conference_id) == {people["Sam"]}
+
+
+async def test_a_version_is_frozen_once_even_by_two_at_the_same_moment(store: Store) -> None:
+    conference_id, _ = await _conference(store, "presentation")
+    assert await store.plan_version(conference_id) is None
+    results = await asyncio.gather(
+        store.add_plan_version(conference_id, 1, b"\x00\x00", {"by": 1}, "coordinator:1"),
+        store.add_plan_version(conference_id, 1, b"\x00\x00", {"by": 2}, "coordinator:2"),
+        return_exceptions=True,
+    )
+    frozen = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(frozen) == 1 and len(refused) == 1
+    assert isinstance(refused[0], StoreError) and "al vastgesteld" in str(refused[0])
+    stored = await store.plan_version(conference_id)
+    assert stored is not None and stored.content == frozen[0].content
+    await store.add_plan_version(conference_id, 2, b"\x00\x00", {"by": 3}, "coordinator:1")
+    latest = await store.plan_version(conference_id)
+    assert latest is not None and latest.number == 2
+    first = await store.plan_version(conference_id, 1)
+    assert first is not None and first.content == frozen[0].content
+    assert await store.plan_version(conference_id, 99) is None
