@@ -10,6 +10,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +20,14 @@ from pypdf import PdfReader
 from server.plan import add_agreement, read_plan
 from server.rooms.client import YClient
 from server.store import Store
-from tests.conftest import DemoConference, LiveServer, demo_conference
+from tests.conftest import (
+    DemoConference,
+    LiveServer,
+    demo_conference,
+    make_instance,
+    start_server,
+    stop_server,
+)
 from tests.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
@@ -564,3 +572,20 @@ async def _ids(conference: DemoConference, *roles: str) -> dict[str, int]:
         if row.participant.role in roles and row.participant.role not in found:
             found[row.participant.role] = row.participant.id
     return found
+
+
+async def test_stopping_the_server_ends_open_console_streams(tmp_path: Path) -> None:
+    """An event stream never ends on its own; SIGTERM must not wait 30 s for it."""
+    server = start_server(make_instance(tmp_path, KRING_LOG_LEVEL="info"))
+    try:
+        conference = await demo_conference(server, "private_time")
+        async with EventStream(conference, conference.coordinator_cookie()) as console:
+            assert console._task is not None
+            server.process.terminate()
+            await asyncio.wait_for(asyncio.shield(console._task), 10)  # the stream ended
+            # uvicorn finishes its graceful shutdown, then re-raises SIGTERM (exit -15)
+            await asyncio.to_thread(server.process.wait, 10)
+        log = (tmp_path / "server.log").read_text()
+        assert "Application shutdown complete" in log and "Finished server process" in log
+    finally:
+        stop_server(server)
