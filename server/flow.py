@@ -27,6 +27,16 @@ SIGNAL_REPEAT_SECONDS = 30  # the same signal from the same person again within 
 MAX_TEXT = 2000  # a condition, remark, reason or question
 
 
+def checked_text(text: str, label: str) -> str:
+    """Text people typed, as it will be stored; control characters (a NUL cannot even be
+    stored in PostgreSQL) are refused with a clear message rather than failing later."""
+    if len(text) > MAX_TEXT:
+        raise FlowError(400, f"{label} is langer dan {MAX_TEXT} tekens.", "too_long")
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in text) or "\x7f" in text:
+        raise FlowError(400, f"{label} bevat tekens die niet bewaard kunnen worden.", "bad_text")
+    return text
+
+
 class FlowError(Exception):
     """A request the flow refuses; ``status`` is the HTTP status, the message is for people."""
 
@@ -60,38 +70,41 @@ class Flow:
             raise FlowError(400, f"Een fase {target!r} bestaat niet.", "unknown_phase")
         if not phases.may_move_phase(person.role):
             raise FlowError(403, "Alleen de coördinator zet de conferentie in een andere fase.")
-        override_reason = override_reason.strip()[:MAX_TEXT]
+        override_reason = checked_text(override_reason.strip(), "De reden")
         plan_ready = conference.phase == "private_time" and (
             await self.plan_ready_since(conference) is not None
         )
-        frozen = await self.store.plan_version(conference.id) is not None
         problem = phases.transition_problem(
             conference.phase,
             target,
             plan_ready=plan_ready,
             override_reason=override_reason,
-            plan_frozen=frozen,
+            plan_frozen=conference.plan_frozen_at is not None,
         )
         if problem is not None:
             raise FlowError(409, problem, "illegal_transition")
-        changed = await self.store.change_phase(conference.id, conference.phase, target)
+        # Read before the change: nothing may be awaited between committing the phase and
+        # applying it to the open connections. (The team is fixed once the plan is frozen,
+        # which the action-team phase requires.)
+        team = await self.store.action_team(conference.id)
+        overridden = conference.phase == "private_time" and not plan_ready
+        changed = await self.store.change_phase(
+            conference.id,
+            conference.phase,
+            target,
+            override_reason=override_reason if overridden else None,
+        )
         if changed is None:
             raise FlowError(
                 409, "De fase is net door iemand anders veranderd. Kijk opnieuw.", "phase_moved"
             )
-        # Before anything else can run: nobody keeps what the new phase does not give them.
-        self.hub.phase_changed(conference.id, target, await self.store.action_team(conference.id))
+        # At once: nobody keeps what the new phase does not give them.
+        self.hub.phase_changed(conference.id, target, team)
         detail: dict[str, Any] = {"from": conference.phase, "to": target}
-        overridden = conference.phase == "private_time" and not plan_ready
         if overridden:
             detail["override_reason"] = override_reason
-            await self.store.add_signal(conference.id, None, "override", override_reason)
-        await self.store.audit(
-            conference.id,
-            person.actor,
-            "private_time_overridden" if overridden else "phase_changed",
-            detail,
-        )
+        kind = "private_time_overridden" if overridden else "phase_changed"
+        await self.store.audit(conference.id, person.actor, kind, detail)
         self.events.publish(conference.id, Event("phase", {"phase": target}))
         return changed
 
@@ -134,6 +147,7 @@ class Flow:
             "Voorwaarden stelt een professional met verplicht toezicht, in de informatiefase.",
         )
         assert person.participant_id is not None
+        text = checked_text(text, "De voorwaarde")
         await self.store.add_condition(person.conference.id, person.participant_id, text)
         await self.store.audit(person.conference.id, person.actor, "condition_added")
 
@@ -157,6 +171,7 @@ class Flow:
             "Alleen de professional die de voorwaarde stelde, beoordeelt hem bij de presentatie.",
         )
         assert person.participant_id is not None
+        remark = checked_text(remark, "De toelichting")
         try:
             await self.store.check_condition(
                 person.conference.id, condition_id, person.participant_id, status, remark
@@ -177,6 +192,7 @@ class Flow:
             person, "answer", "Of je het eens bent met het plan, zeg je bij de presentatie."
         )
         assert person.participant_id is not None
+        remark = checked_text(remark, "De toelichting")
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
         await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
 
@@ -186,14 +202,17 @@ class Flow:
             "ask_questions",
             "Verhelderende vragen noteert de coördinator bij de presentatie.",
         )
-        await self.store.add_question(person.conference.id, text)
+        await self.store.add_question(person.conference.id, checked_text(text, "De vraag"))
         await self.store.audit(person.conference.id, person.actor, "question_recorded")
 
     async def choose_action_team(self, person: Person, participant_ids: set[int]) -> frozenset[int]:
         self._require(person, "choose_action_team", "Het actieteam kies je bij de presentatie.")
         conference = person.conference
-        team = await self.store.set_action_team(conference.id, participant_ids)
-        self.hub.phase_changed(conference.id, conference.phase, team)
+        try:
+            # Membership counts from the action-team phase on, which starts after this.
+            team = await self.store.set_action_team(conference.id, participant_ids)
+        except StoreError as exc:
+            raise FlowError(409, str(exc), "plan_frozen") from None
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
@@ -204,7 +223,7 @@ class Flow:
         self._require(person, "finalise", "Het plan stelt de coördinator vast bij de presentatie.")
         conference = person.conference
         store = self.store
-        if await store.plan_version(conference.id) is not None:
+        if conference.plan_frozen_at is not None:
             raise FlowError(409, "Het plan is al vastgesteld.", "already_frozen")
         conditions = await store.conditions(conference.id)
         unchecked = [c for c, _p in conditions if c.status is None]

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from server import auth, export, pages
 from server.events import CLOSE, Event, Events
-from server.flow import MAX_TEXT, Flow, FlowError, frozen_at_label, plan_copy
+from server.flow import Flow, FlowError, frozen_at_label, plan_copy
 from server.models import Conference
 from server.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rooms import phases
@@ -210,7 +210,7 @@ async def phase_form(request: Request) -> Response:
 
 async def question_form(request: Request) -> Response:
     person = await coordinator_of(request)
-    text = _text(await request.form(), "text")[:MAX_TEXT]
+    text = _text(await request.form(), "text")
     if not text:
         return await console(request, "Schrijf de vraag op.", 400)
     return await _coordinator_action(request, _flow(request).ask_question(person, text))
@@ -219,7 +219,11 @@ async def question_form(request: Request) -> Response:
 async def action_team_form(request: Request) -> Response:
     person = await coordinator_of(request)
     form = await request.form()
-    chosen = {int(v) for v in form.getlist("participant") if isinstance(v, str) and v.isdigit()}
+    chosen = {
+        int(v)
+        for v in form.getlist("participant")
+        if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10
+    }
     return await _coordinator_action(request, _flow(request).choose_action_team(person, chosen))
 
 
@@ -230,21 +234,37 @@ async def finalise_form(request: Request) -> Response:
 
 async def audit_log(request: Request) -> Response:
     person = await coordinator_of(request)
+    conference = person.conference
     store = _store(request)
-    events = await store.audit_events(person.conference.id)
+    events = await store.audit_events(conference.id)
     names = {"cli": "Kring (opdrachtregel)"}
-    for row in await store.participants(person.conference.id):
+    family: set[str] = set()
+    for row in await store.participants(conference.id):
         p = row.participant
         names[f"participant:{p.id}"] = p.name
         if p.account_id is not None:
             names[f"coordinator:{p.account_id}"] = p.name
+        if p.role in phases.FAMILY:
+            family.add(f"participant:{p.id}")
+    rows = []
+    for event in reversed(events):
+        who, detail = names.get(event.actor, event.actor), dict(event.detail)
+        # During private time the coordinator learns no more of the family here than on the
+        # console: that someone of them did something, not who or in which document.
+        if (
+            conference.phase == "private_time"
+            and event.actor in family
+            and event.at >= conference.phase_since
+        ):
+            who = "Iemand van de familie of het netwerk"
+            detail = {"kind": detail["kind"]} if event.kind == "signal" else {}
+        rows.append((event, who, detail))
     return pages.render(
         request,
         "meeting/audit.html",
         who=await pages.coordinator_identity(request),
-        conference=person.conference,
-        events=list(reversed(events)),
-        names=names,
+        conference=conference,
+        rows=rows,
     )
 
 
@@ -292,34 +312,40 @@ async def signal_form(request: Request) -> Response:
 
 async def condition_add_form(request: Request) -> Response:
     person = await person_of(request)
-    text = _text(await request.form(), "text")[:MAX_TEXT]
+    text = _text(await request.form(), "text")
     if not text:
         return await participant_page(request, "Schrijf de voorwaarde op.", 400)
     return await _participant_action(request, _flow(request).add_condition(person, text))
 
 
+def _condition_id(request: Request) -> int:
+    condition_id: int = request.path_params["condition_id"]
+    if condition_id >= 2**31:  # past any id the database hands out
+        raise HTTPException(404, "Deze voorwaarde bestaat niet.")
+    return condition_id
+
+
 async def condition_delete_form(request: Request) -> Response:
     person = await person_of(request)
-    condition_id: int = request.path_params["condition_id"]
+    condition_id = _condition_id(request)
     return await _participant_action(request, _flow(request).delete_condition(person, condition_id))
 
 
 async def condition_check_form(request: Request) -> Response:
     person = await person_of(request)
     form = await request.form()
-    status, remark = _text(form, "status"), _text(form, "remark")[:MAX_TEXT]
+    status, remark = _text(form, "status"), _text(form, "remark")
     if status not in ("met", "not_met"):
         return await participant_page(request, "Kies 'voldaan' of 'niet voldaan'.", 400)
-    condition_id: int = request.path_params["condition_id"]
     return await _participant_action(
-        request, _flow(request).check_condition(person, condition_id, status, remark)
+        request, _flow(request).check_condition(person, _condition_id(request), status, remark)
     )
 
 
 async def answer_form(request: Request) -> Response:
     person = await person_of(request)
     form = await request.form()
-    answer, remark = _text(form, "answer"), _text(form, "remark")[:MAX_TEXT]
+    answer, remark = _text(form, "answer"), _text(form, "remark")
     if answer not in ("agree", "not_yet"):
         return await participant_page(request, "Kies 'eens' of 'nog niet'.", 400)
     return await _participant_action(request, _flow(request).answer(person, answer, remark))

@@ -86,6 +86,9 @@ class Conference(Base):
     phase: Mapped[str] = mapped_column(String(20), default="preparation")
     # When the current phase began: a "plan ready" counts only if given since then.
     phase_since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When plan version 1 was frozen: from then on there is no way back to private time and
+    # the action team is fixed (checked in the same statement that changes either).
+    plan_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     meeting_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

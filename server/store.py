@@ -299,17 +299,22 @@ class Store:
             return conference
 
     async def change_phase(
-        self, conference_id: str, expected: str, phase: str
+        self, conference_id: str, expected: str, phase: str, *, override_reason: str | None = None
     ) -> Conference | None:
         """Move the phase from ``expected`` to ``phase`` in one statement; None if the phase
-        was no longer ``expected`` (another coordinator moved it first)."""
+        was no longer ``expected`` (another coordinator moved it first), or if the move is back
+        to private time and the plan was frozen meanwhile. An override of private time is
+        stored with it, in the same transaction, so the family always sees its reason."""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
         now = utcnow()
+        conditions = [Conference.id == conference_id, Conference.phase == expected]
+        if phase == "private_time":
+            conditions.append(Conference.plan_frozen_at.is_(None))
         async with self._sessions() as db:
             result = await db.execute(
                 update(Conference)
-                .where(Conference.id == conference_id, Conference.phase == expected)
+                .where(*conditions)
                 .values(
                     phase=phase,
                     phase_since=now,
@@ -317,10 +322,43 @@ class Store:
                     closed_at=now if phase == "closed" else None,
                 )
             )
-            await db.commit()
             if _rowcount(result) != 1:
+                await db.rollback()
                 return None
+            if override_reason is not None:
+                db.add(
+                    Signal(
+                        conference_id=conference_id,
+                        participant_id=None,
+                        kind="override",
+                        text=override_reason,
+                        at=now,
+                    )
+                )
+            await db.commit()
             return await db.get(Conference, conference_id, populate_existing=True)
+
+    async def _lock_presentation(
+        self, db: Any, conference_id: str, freeze: bool, refusal: str
+    ) -> None:
+        """Within ``db``'s transaction: make sure the conference is still at the presentation
+        with its plan not frozen (and freeze it), or raise StoreError. The update locks the
+        row, so a concurrent phase change waits for this transaction and then sees it."""
+        now = utcnow()
+        values: dict[str, Any] = {"updated_at": now}
+        if freeze:
+            values["plan_frozen_at"] = now
+        result = await db.execute(
+            update(Conference)
+            .where(
+                Conference.id == conference_id,
+                Conference.phase == "presentation",
+                Conference.plan_frozen_at.is_(None),
+            )
+            .values(**values)
+        )
+        if _rowcount(result) != 1:
+            raise StoreError(refusal)
 
     async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
         """The conferences an account runs or co-runs (an admin sees all), newest first."""
@@ -743,8 +781,20 @@ class Store:
     async def set_action_team(
         self, conference_id: str, participant_ids: set[int]
     ) -> frozenset[int]:
-        """Make exactly these (active, non-coordinator) participants the action team."""
+        """Make exactly these (active, non-coordinator) participants the action team; only at
+        the presentation, before the plan is frozen (StoreError otherwise)."""
         async with self._sessions() as db:
+            try:
+                await self._lock_presentation(
+                    db,
+                    conference_id,
+                    freeze=False,
+                    refusal="Het actieteam kies je bij de presentatie, voordat het plan is "
+                    "vastgesteld.",
+                )
+            except StoreError:
+                await db.rollback()
+                raise
             people = (
                 await db.scalars(
                     select(Participant).where(
@@ -779,7 +829,9 @@ class Store:
         created_by: str,
     ) -> PlanVersion:
         """Freeze version ``number`` of the plan. Versions are never changed; a version that
-        exists already (frozen at the same moment by someone else) raises StoreError."""
+        exists already (frozen at the same moment by someone else) raises StoreError.
+        Version 1 is the plan as agreed at the presentation: it is frozen only while the
+        conference is there, and marks the conference as frozen in the same transaction."""
         row = PlanVersion(
             conference_id=conference_id,
             number=number,
@@ -788,11 +840,22 @@ class Store:
             created_by=created_by,
         )
         async with self._sessions() as db:
-            db.add(row)
             try:
+                if number == 1:
+                    await self._lock_presentation(
+                        db,
+                        conference_id,
+                        freeze=True,
+                        refusal="Het plan is al vastgesteld, of de presentatie is voorbij.",
+                    )
+                db.add(row)
                 await db.commit()
             except IntegrityError:
+                await db.rollback()
                 raise StoreError(f"Versie {number} van het plan is al vastgesteld.") from None
+            except StoreError:
+                await db.rollback()
+                raise
         return row
 
     async def plan_version(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
 
 import httpx
@@ -207,13 +208,41 @@ def test_information_is_shared_live_and_private_time_closes_it_for_professionals
             f"/api/conferences/{demo.id}/phase", json={"phase": "private_time"}
         )
         assert moved.status_code == 200
-    expect(iris.locator("[data-live-status]")).to_have_text(
-        "Tijdens de privétijd is de informatie niet voor jou open."
+    # The professional's page follows the phase: the information is gone, and it says why.
+    expect(iris.get_by_role("heading", name="De familie maakt nu het plan")).to_be_visible()
+    expect(iris.locator("#live-information")).to_have_count(0)
+    expect(sam.get_by_role("heading", name="De coördinator roepen")).to_be_visible()
+    expect(sam.locator("#live-information")).to_have_value(
+        "De school meldt verzuim sinds maart. Sam wil wel."
     )
-    expect(iris.locator("#live-information")).to_have_attribute("readonly", "")
-    # y-websocket would retry within 200 ms; a second's wait shows it does not.
-    iris.wait_for_timeout(1000)
+    expect(sam.locator("#live-information")).to_have_attribute("readonly", "")
     assert len(sockets["professional"]) == 1, sockets["professional"]
-    expect(sam.locator("[data-live-status]")).to_contain_text("Verbonden")
+
+    # Someone taken off the list: the server closes the connection (4001) with a reason; the
+    # page shows it and does not knock again.
+    sam_id = next(
+        p["participant_id"] for p in _participants(live_server, demo) if p["role"] == "client"
+    )
+    with httpx.Client(
+        base_url=live_server.url,
+        headers={"origin": live_server.url, "cookie": demo.coordinator_cookie()},
+        timeout=10,
+    ) as coordinator:
+        removed = coordinator.post(f"/conferences/{demo.id}/participants/{sam_id}/remove")
+        assert removed.status_code == 200
+    expect(sam.locator("[data-live-status]")).to_have_text("Je staat niet meer op de lijst.")
+    expect(sam.locator("#live-information")).to_have_attribute("readonly", "")
+    sockets_before = len(sockets["client"])
+    # y-websocket would retry within 200 ms; a second's wait shows it does not.
+    sam.wait_for_timeout(1000)
+    assert len(sockets["client"]) == sockets_before
     for page in pages.values():
         page.context.close()
+
+
+def _participants(server: LiveServer, demo: DemoConference) -> list[dict[str, object]]:
+    with sqlite3.connect(server.instance.folder / "kring.db") as db:
+        rows = db.execute(
+            "SELECT id, role FROM participant WHERE conference_id = ?", (demo.id,)
+        ).fetchall()
+    return [{"participant_id": row[0], "role": row[1]} for row in rows]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import io
 import json
 import time
@@ -33,6 +34,7 @@ from tests.test_rooms import connected
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
 LOCKED_OUT = "Tijdens de privétijd is het plan niet voor jou open."
+JSON = {"content-type": "application/json"}
 
 
 @contextlib.asynccontextmanager
@@ -200,6 +202,11 @@ async def test_the_family_is_invisible_to_the_coordinator_during_private_time(
                 )
                 assert response.status_code == 201
             await console.wait_for(lambda: any(name == "signal" for name, _ in console.events))
+        async with as_(conference, conference.coordinator_cookie()) as coordinator:
+            audit = await coordinator.get(f"/conferences/{conference.id}/audit")
+        assert "Iemand van de familie of het netwerk" in audit.text
+        private = audit.text.split("<tbody>")[1]
+        assert "Ayşe" not in private, private
     names = {name for name, _ in console.events}
     assert names <= {"status", "signal"}
     for private in ("Ayşe", "Geheim", "plan van de familie", "Sam Yılmaz"):
@@ -345,7 +352,7 @@ async def test_each_bad_phase_request_gets_a_clear_error_and_changes_nothing(
         cases = [
             (coordinator.post(url, content="phase=private_time"), 415, "not_json"),
             (
-                coordinator.post(url, content="{", headers={"content-type": "application/json"}),
+                coordinator.post(url, content="{", headers=JSON),
                 400,
                 "bad_json",
             ),
@@ -355,6 +362,16 @@ async def test_each_bad_phase_request_gets_a_clear_error_and_changes_nothing(
             (coordinator.post(url, json={"phase": "closed"}), 409, "illegal_transition"),
             (coordinator.post(url, json={"phase": "information"}), 409, "illegal_transition"),
             (coordinator.post(url, json={"phase": "x" * 20_000}), 413, "too_large"),
+            (
+                coordinator.post(url, content="[" * 5000, headers=JSON),
+                400,
+                "bad_json",
+            ),
+            (
+                coordinator.post(url, json={"phase": "private_time", "reason": "te laat\x00"}),
+                400,
+                "bad_text",
+            ),
         ]
         for request, status, code in cases:
             response = await request
@@ -589,3 +606,45 @@ async def test_stopping_the_server_ends_open_console_streams(tmp_path: Path) -> 
         assert "Application shutdown complete" in log and "Finished server process" in log
     finally:
         stop_server(server)
+
+
+async def test_each_bad_form_gets_a_clear_error_and_keeps_what_was_there(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "information")
+    cid = conference.id
+    async with (
+        as_(conference, conference.cookie("mandated_professional")) as sanne,
+        as_(conference, conference.coordinator_cookie()) as coordinator,
+    ):
+        empty = await sanne.post(f"/c/{cid}/conditions", data={"text": "  "})
+        assert empty.status_code == 400 and "Schrijf de voorwaarde op." in empty.text
+        control = await sanne.post(f"/c/{cid}/conditions", data={"text": "ok\x00"})
+        assert control.status_code == 400 and "niet bewaard kunnen worden" in control.text
+        long = await sanne.post(f"/c/{cid}/conditions", data={"text": "x" * 2001})
+        assert long.status_code == 400 and "langer dan 2000 tekens" in long.text
+        assert (
+            await sanne.post(f"/c/{cid}/conditions", data={"text": "Sam slaapt thuis."})
+        ).status_code == 303
+        for huge in (2**31, 2**70):
+            response = await sanne.post(f"/c/{cid}/conditions/{huge}/delete")
+            assert response.status_code == 404
+        assert (await move(conference, "private_time")).status_code == 200
+        assert (await move(conference, "presentation", reason="De zaal sluit.")).status_code == 200
+        condition_id = await _first_condition_id(conference)
+        no_status = await sanne.post(f"/c/{cid}/conditions/{condition_id}/check", data={})
+        assert (
+            no_status.status_code == 400
+            and "Kies 'voldaan' of 'niet voldaan'." in html.unescape(no_status.text)
+        )
+        odd = await coordinator.post(f"/conferences/{cid}/action-team", data={"participant": "²"})
+        assert odd.status_code == 303
+        blank = await coordinator.post(f"/conferences/{cid}/questions", data={"text": ""})
+        assert blank.status_code == 400 and "Schrijf de vraag op." in blank.text
+    page = await sanne_page(conference)
+    assert "Sam slaapt thuis." in page
+
+
+async def sanne_page(conference: DemoConference) -> str:
+    async with as_(conference, conference.cookie("mandated_professional")) as sanne:
+        return (await sanne.get(f"/c/{conference.id}")).text

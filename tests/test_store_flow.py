@@ -114,3 +114,25 @@ async def test_a_version_is_frozen_once_even_by_two_at_the_same_moment(store: St
     first = await store.plan_version(conference_id, 1)
     assert first is not None and first.content == frozen[0].content
     assert await store.plan_version(conference_id, 99) is None
+
+
+async def test_once_the_plan_is_frozen_there_is_no_way_back_and_the_team_is_fixed(
+    store: Store,
+) -> None:
+    conference_id, people = await _conference(store, "presentation")
+    await store.set_action_team(conference_id, {people["Sam"]})
+    await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    # A "back to private time" that raced the freeze finds the plan frozen.
+    assert await store.change_phase(conference_id, "presentation", "private_time") is None
+    with pytest.raises(StoreError, match="actieteam"):
+        await store.set_action_team(conference_id, {people["Ayşe"]})
+    assert await store.action_team(conference_id) == {people["Sam"]}
+    moved = await store.change_phase(conference_id, "presentation", "action_team")
+    assert moved is not None and moved.plan_frozen_at is not None
+
+
+async def test_version_1_is_frozen_only_at_the_presentation(store: Store) -> None:
+    conference_id, _ = await _conference(store, "private_time")
+    with pytest.raises(StoreError, match="presentatie"):
+        await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    assert await store.plan_version(conference_id) is None

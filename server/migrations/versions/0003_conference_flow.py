@@ -129,11 +129,18 @@ def upgrade() -> None:
     with op.batch_alter_table("signal", schema=None) as batch_op:
         batch_op.create_index("ix_signal_conference", ["conference_id", "at"], unique=False)
 
+    # Existing conferences: their phase counts as begun now, in UTC like every stored time
+    # (PostgreSQL's now() in a column without a zone would be the server's local time).
+    utc_now = (
+        "timezone('utc', now())"
+        if op.get_bind().dialect.name == "postgresql"
+        else "CURRENT_TIMESTAMP"  # SQLite: UTC
+    )
     with op.batch_alter_table("conference", schema=None) as batch_op:
-        # Existing conferences: their phase counts as begun now.
         batch_op.add_column(
-            sa.Column("phase_since", sa.DateTime(), nullable=False, server_default=sa.func.now())
+            sa.Column("phase_since", sa.DateTime(), nullable=False, server_default=sa.text(utc_now))
         )
+        batch_op.add_column(sa.Column("plan_frozen_at", sa.DateTime(), nullable=True))
 
     with op.batch_alter_table("participant", schema=None) as batch_op:
         batch_op.add_column(
@@ -146,6 +153,7 @@ def downgrade() -> None:
         batch_op.drop_column("action_team")
 
     with op.batch_alter_table("conference", schema=None) as batch_op:
+        batch_op.drop_column("plan_frozen_at")
         batch_op.drop_column("phase_since")
 
     with op.batch_alter_table("signal", schema=None) as batch_op:
