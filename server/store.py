@@ -312,7 +312,9 @@ class Store:
         if phase == "private_time":
             conditions.append(Conference.plan_frozen_at.is_(None))
         async with self._sessions() as db:
-            result = await db.execute(
+            # RETURNING: the commit is the last thing awaited, so the caller can apply the
+            # phase to open connections right after it, with nothing in between.
+            conference: Conference | None = await db.scalar(
                 update(Conference)
                 .where(*conditions)
                 .values(
@@ -321,8 +323,9 @@ class Store:
                     updated_at=now,
                     closed_at=now if phase == "closed" else None,
                 )
+                .returning(Conference)
             )
-            if _rowcount(result) != 1:
+            if conference is None:
                 await db.rollback()
                 return None
             if override_reason is not None:
@@ -336,7 +339,7 @@ class Store:
                     )
                 )
             await db.commit()
-            return await db.get(Conference, conference_id, populate_existing=True)
+            return conference
 
     async def _lock_presentation(
         self, db: Any, conference_id: str, freeze: bool, refusal: str
