@@ -61,8 +61,7 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
 
 
 def _flow(request: Request) -> Flow:
-    state = request.app.state
-    return Flow(state.store, state.hub, state.events)
+    return Flow.of(request.app.state)
 
 
 async def change_phase(request: Request) -> Response:

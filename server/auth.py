@@ -238,6 +238,7 @@ class Person:
     name: str
     actor: str  # who, in the audit log
     action_team_member: bool = False
+    account: Account | None = None  # a coordinator's login (the page header shows its name)
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,14 @@ async def person_in(
         if not await may_coordinate(store, coordinator.account, conference):
             return NotAllowed(403, "Deze conferentie wordt door een andere coördinator begeleid.")
         account = coordinator.account
-        return Person(conference, "coordinator", None, account.name, f"coordinator:{account.id}")
+        return Person(
+            conference,
+            "coordinator",
+            None,
+            account.name,
+            f"coordinator:{account.id}",
+            account=account,
+        )
     if isinstance(participant, ParticipantIdentity):
         return NotAllowed(403, "Deze link hoort bij een andere conferentie.")
     return NotAllowed(401, NOT_SIGNED_IN)

@@ -182,6 +182,11 @@ def _needs_shaping(text: str) -> bool:
     )
 
 
+def local_time_label(moment: datetime) -> str:
+    """`moment` as people in the Netherlands read it on their clock: dd-mm-yyyy HH:MM."""
+    return _local(moment).strftime("%d-%m-%Y %H:%M")
+
+
 def _local(moment: datetime) -> datetime:
     """`moment` on the clock in the Netherlands (a naive datetime counts as UTC)."""
     if moment.tzinfo is None:
@@ -290,7 +295,7 @@ class _PlanPdf(FPDF):
         self._write(self.plan_title, line_height=10)
         self.ln(1)
         self._style(_BODY, _MUTED)
-        frozen = _local(copy.frozen_at).strftime("%d-%m-%Y %H:%M")
+        frozen = local_time_label(copy.frozen_at)
         self._write(f"Versie {copy.version}, vastgesteld op {frozen}")
         if copy.meeting_date is not None or copy.location.strip():
             self.ln(2)

@@ -9,9 +9,8 @@ A phase change is committed first, then applied to every open connection at once
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from server import plan
 from server.auth import Person
@@ -52,6 +51,11 @@ class Flow:
     store: Store
     hub: RoomHub
     events: Events
+
+    @classmethod
+    def of(cls, state: Any) -> Flow:
+        """The flow of a running app (``request.app.state``)."""
+        return cls(state.store, state.hub, state.events)
 
     # -- phases -------------------------------------------------------------------------
 
@@ -321,7 +325,3 @@ def plan_copy(version: PlanVersion) -> PlanCopy:
         clarifying_questions=tuple(content.get("clarifying_questions", [])),
         notes=content.get("notes", ""),
     )
-
-
-def frozen_at_label(at: datetime) -> str:
-    return at.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%d-%m-%Y %H:%M")

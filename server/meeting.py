@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from server import auth, export, pages
 from server.events import CLOSE, Event, Events
-from server.flow import Flow, FlowError, frozen_at_label, plan_copy
+from server.flow import Flow, FlowError, plan_copy
 from server.models import Conference
 from server.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rooms import phases
@@ -70,8 +70,7 @@ def _hub(request: Request) -> RoomHub:
 
 
 def _flow(request: Request) -> Flow:
-    events: Events = request.app.state.events
-    return Flow(_store(request), _hub(request), events)
+    return Flow.of(request.app.state)
 
 
 async def person_of(request: Request) -> auth.Person:
@@ -175,7 +174,7 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         request,
         "meeting/console.html",
         status_code,
-        who=await pages.coordinator_identity(request),
+        who=person,
         conference=conference,
         next_phases=phases.TRANSITIONS[conference.phase],
         plan_ready=plan_ready,
@@ -262,7 +261,7 @@ async def audit_log(request: Request) -> Response:
     return pages.render(
         request,
         "meeting/audit.html",
-        who=await pages.coordinator_identity(request),
+        who=person,
         conference=conference,
         rows=rows,
     )
@@ -408,7 +407,7 @@ async def copy_page(request: Request) -> Response:
         "meeting/copy.html",
         conference=person.conference,
         copy=plan_copy(version),
-        frozen_at=frozen_at_label(version.created_at),
+        frozen_at=export.local_time_label(version.created_at),
         groups=group_by_area(version.content.get("agreements", [])),
         statuses=AGREEMENT_STATUSES,
         version=version,

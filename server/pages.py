@@ -145,12 +145,6 @@ async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, C
     return who, conference
 
 
-async def coordinator_identity(request: Request) -> auth.CoordinatorIdentity | None:
-    """The logged-in coordinator, for the page header (None when not logged in)."""
-    who = await auth.coordinator_of(_store(request), _settings(request), request)
-    return who if isinstance(who, auth.CoordinatorIdentity) else None
-
-
 def _actor(who: auth.CoordinatorIdentity) -> str:
     return f"coordinator:{who.account.id}"
 

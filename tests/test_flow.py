@@ -54,14 +54,25 @@ async def move(conference: DemoConference, phase: str, reason: str = "") -> http
         return await coordinator.post(f"/api/conferences/{conference.id}/phase", json=body)
 
 
-async def phase_of(conference: DemoConference) -> str:
+@contextlib.asynccontextmanager
+async def server_store(conference: DemoConference) -> AsyncIterator[Store]:
+    """The live server's database, read directly (to check what it stored)."""
     store = Store.connect(conference.server.instance.database_url)
     try:
-        stored = await store.conference(conference.id)
+        yield store
     finally:
         await store.close()
+
+
+async def _conference(conference: DemoConference) -> Any:
+    async with server_store(conference) as store:
+        stored = await store.conference(conference.id)
     assert stored is not None
-    return stored.phase
+    return stored
+
+
+async def phase_of(conference: DemoConference) -> str:
+    return str((await _conference(conference)).phase)
 
 
 class EventStream:
@@ -561,29 +572,15 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
             assert kind in audit.text
 
 
-async def _conference(conference: DemoConference) -> Any:
-    store = Store.connect(conference.server.instance.database_url)
-    try:
-        return await store.conference(conference.id)
-    finally:
-        await store.close()
-
-
 async def _first_condition_id(conference: DemoConference) -> int:
-    store = Store.connect(conference.server.instance.database_url)
-    try:
+    async with server_store(conference) as store:
         (condition, _person), *_ = await store.conditions(conference.id)
-    finally:
-        await store.close()
     return condition.id
 
 
 async def _ids(conference: DemoConference, *roles: str) -> dict[str, int]:
-    store = Store.connect(conference.server.instance.database_url)
-    try:
+    async with server_store(conference) as store:
         rows = await store.participants(conference.id)
-    finally:
-        await store.close()
     found: dict[str, int] = {}
     for row in rows:
         if row.participant.role in roles and row.participant.role not in found:
