@@ -8,6 +8,7 @@ A phase change is committed first, then applied to every open connection at once
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from server.auth import Person
 from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.forms import ROLE_LABELS
-from server.models import Conference, PlanVersion, Signal, utcnow
+from server.models import Conference, Participant, PlanVersion, Signal, utcnow
 from server.rooms import phases
 from server.rooms.hub import RoomHub
 from server.store import Store, StoreError
@@ -232,11 +233,8 @@ class Flow:
         conditions = await store.conditions(conference.id)
         unchecked = [c for c, _p in conditions if c.status is None]
         answers = await store.answers(conference.id)
-        people = [
-            row.participant
-            for row in await store.participants(conference.id)
-            if row.participant.role != "coordinator"
-        ]
+        everyone = [row.participant for row in await store.participants(conference.id)]
+        people = [p for p in everyone if p.role != "coordinator"]
         not_yet = [p.name for p in people if p.id in answers and answers[p.id].answer == "not_yet"]
         problems = []
         if unchecked:
@@ -252,7 +250,17 @@ class Flow:
                 "not_ready",
             )
         state = await self.hub.document_state(conference.id, "plan")
-        content = plan.read_plan(state)
+        named = plan_people(everyone)
+        mismatches = plan.check_plan(state, named)
+        if mismatches:
+            raise FlowError(
+                409,
+                "Het plan kan nog niet vastgesteld worden, want niet alles past: "
+                + "; ".join(str(problem) for problem in mismatches)
+                + ".",
+                "plan_invalid",
+            )
+        content = plan.read_plan(state, named)
         team = {p.id for p in people if p.action_team}
         content.update(
             {
@@ -287,6 +295,11 @@ class Flow:
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
+
+
+def plan_people(participants: Iterable[Participant]) -> dict[str, plan.Person]:
+    """The conference's people as the plan document refers to them (by id, as a string)."""
+    return {str(p.id): plan.Person(p.name, p.role) for p in participants}
 
 
 def plan_copy(version: PlanVersion) -> PlanCopy:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from server import auth, export, pages
 from server.events import CLOSE, Event, Events
-from server.flow import Flow, FlowError, plan_copy
+from server.flow import Flow, FlowError, plan_copy, plan_people
 from server.models import Conference
 from server.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rooms import phases
@@ -122,8 +122,11 @@ def plan_locked(request: Request, conference: Conference) -> Response:
 
 
 async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict[str, Any]:
+    people = plan_people(
+        row.participant for row in await _store(request).participants(conference_id)
+    )
     try:
-        return read_plan(await _hub(request).document_state(conference_id, "plan"))
+        return read_plan(await _hub(request).document_state(conference_id, "plan"), people)
     except RoomUnavailable:
         reason = "Het plan kan nu niet gelezen worden. Probeer het zo opnieuw."
         raise HTTPException(503, reason) from None

@@ -1,20 +1,46 @@
-"""The shape of the ``plan`` document, and reading it into plain data (pure, no I/O).
+"""The shape of the ``plan`` document, reading it into plain data, and checking it (pure, no I/O).
 
-The family writes the plan together in one Yjs document:
+The family writes the plan together in one Yjs document. This module is where its shape is
+written down; the browser editor (web/src/plan-schema.js) mirrors it and gets the limits from
+:func:`schema` through the page, so the two cannot disagree about them.
 
-- ``agreements``: a Y.Array of Y.Map, one per agreement, with the keys ``life_area`` (an id
-  of :data:`LIFE_AREAS`), ``what``, ``who``, ``when``, ``where``, ``backup`` (what happens if
-  it does not work), ``request`` (a request to a professional, may be empty) and ``status``
-  (an id of :data:`AGREEMENT_STATUSES`). Text fields are Y.Text so two people can type in one
-  agreement at once; a plain string is read the same way.
+- ``agreements``: a Y.Array of Y.Map, one per agreement:
+
+  ============== ============================ ===============================================
+  key            Yjs type                     meaning
+  ============== ============================ ===============================================
+  ``id``         str                          stable id, made by the device that added it
+  ``life_area``  str                          an id of :data:`LIFE_AREAS`
+  ``what``       Y.Text                       what will happen (required)
+  ``who``        Y.Text                       who does it, as free names
+  ``who_ids``    Y.Map {participant id: True} who does it, as people of this conference
+  ``when``       Y.Text                       free text, e.g. "every Wednesday"
+  ``when_date``  str                          an optional date, ``YYYY-MM-DD`` or ""
+  ``where``      Y.Text                       where
+  ``backup``     Y.Text                       what happens if it does not work
+  ``request``    Y.Text                       what is asked of a professional ("" if nothing)
+  ``request_to`` str                          the id of that professional, or ""
+  ``status``     str                          an id of :data:`AGREEMENT_STATUSES`
+  ``progress``   Y.Array of Y.Map             progress notes: {``text``, ``by``, ``at``}
+  ``removed``    bool                         deleted, and can be brought back
+  ============== ============================ ===============================================
+
+  Text fields are Y.Text so two people can type in one field at once; a plain string (an
+  older client) is read the same way. Sets of people are maps, so two devices ticking the
+  same person never make a duplicate.
 - ``notes``: a Y.Text for whatever else the family wants in its plan.
 
-Anything else in the document is ignored when the plan is read; values of the wrong type read
-as empty, so a client with a bug never makes the plan unreadable.
+:func:`read_plan` never fails: values of the wrong type read as empty, so a client with a bug
+never makes the plan unreadable. :func:`check_plan` says what does not fit the schema; the
+plan is only frozen as a version when it reports nothing.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
@@ -41,8 +67,53 @@ AGREEMENT_STATUSES: dict[str, str] = {
     "stopped": "Gestopt",
 }
 
-AGREEMENT_FIELDS = ("what", "who", "when", "where", "backup", "request")
+# Text fields of an agreement and the most characters each may hold (the editor shows the
+# limit next to the field; a version is not frozen while a field is over it).
+TEXT_LIMITS: dict[str, int] = {
+    "what": 500,
+    "who": 300,
+    "when": 200,
+    "where": 200,
+    "backup": 1000,
+    "request": 1000,
+}
+AGREEMENT_FIELDS = tuple(TEXT_LIMITS)
+FIELD_LABELS: dict[str, str] = {
+    "what": "Wat",
+    "who": "Wie",
+    "when": "Wanneer",
+    "when_date": "Datum",
+    "where": "Waar",
+    "backup": "Als het niet lukt",
+    "request": "Vraag aan een professional",
+    "request_to": "Aan wie",
+    "status": "Status",
+    "life_area": "Leefgebied",
+    "progress": "Voortgang",
+}
+NOTES_LIMIT = 10_000
+PROGRESS_LIMIT = 1000  # one progress note
 MAX_FIELD_CHARS = 20_000  # per field, when read: a runaway paste never swamps a copy
+REQUEST_ROLES = frozenset({"professional", "mandated_professional"})
+
+
+def schema() -> dict[str, Any]:
+    """The limits and choices the browser editor needs, as JSON-ready data."""
+    return {
+        "life_areas": list(LIFE_AREAS),
+        "statuses": list(AGREEMENT_STATUSES),
+        "text_limits": TEXT_LIMITS,
+        "notes_limit": NOTES_LIMIT,
+        "progress_limit": PROGRESS_LIMIT,
+    }
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone of the conference as the plan refers to them (``who_ids``, ``request_to``)."""
+
+    name: str
+    role: str
 
 
 def _text(value: Any) -> str:
@@ -54,35 +125,202 @@ def _text(value: Any) -> str:
 
 
 def _root(doc: Doc[Any], name: str, kind: type[Any]) -> Any:
-    """A root type of the document, or an empty one if a client made it of another type."""
+    """A root type of the document, or None if a client made it of another type."""
     try:
         return doc.get(name, type=kind)
     except Exception:
-        return kind()
+        return None
 
 
-def read_plan(state: bytes) -> dict[str, Any]:
-    """The plan in a Yjs state (``Doc.get_update()``) as JSON-ready data:
-    ``{"agreements": [{"life_area", "what", ..., "status"}], "notes": str}``, agreements in
-    life-area order (unknown areas last), in the family's order within an area."""
+def _other_shape(state: bytes, name: str, kind: type[Any]) -> bool:
+    """Whether root ``name`` holds content of another Yjs type than ``kind`` (Yjs does not
+    record a root's type: content written as a map simply reads as an empty array)."""
+    for other in (Array, Map, Text):
+        if other is not kind:
+            root = _root(_load(state), name, other)
+            if root is not None and (str(root) if other is Text else len(root)):
+                return True
+    return False
+
+
+def _load(state: bytes) -> Doc[Any]:
     doc: Doc[Any] = Doc()
     if state:
         doc.apply_update(state)
-    agreements: list[dict[str, str]] = []
-    for item in _root(doc, "agreements", Array):
-        if not isinstance(item, Map):
+    return doc
+
+
+def _ids(value: Any) -> list[str]:
+    """The ids of a who_ids map, in a stable order."""
+    if not isinstance(value, Map):
+        return []
+    return sorted(str(key) for key, ticked in value.items() if ticked)
+
+
+def _progress(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, Array):
+        return []
+    notes = []
+    for item in value:
+        if isinstance(item, Map):
+            note = {key: _text(item.get(key)).strip() for key in ("text", "by", "at")}
+            if note["text"]:
+                notes.append(note)
+    return notes
+
+
+def _when_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def read_plan(state: bytes, people: Mapping[str, Person] | None = None) -> dict[str, Any]:
+    """The plan in a Yjs state (``Doc.get_update()``) as JSON-ready data.
+
+    ``{"agreements": [...], "notes": str}``, agreements in life-area order (unknown areas
+    last), in the family's order within an area, removed ones left out. Each agreement has
+    the raw fields (``id``, ``life_area``, the text fields, ``who_ids``, ``when_date``,
+    ``request_to``, ``status``, ``progress``) and, for copies and pages, ``who``, ``when``
+    and ``request`` written out with the names of ``people`` and the date.
+    """
+    people = people or {}
+    doc = _load(state)
+    agreements: list[dict[str, Any]] = []
+    for item in _root(doc, "agreements", Array) or ():
+        if not isinstance(item, Map) or item.get("removed") is True:
             continue
-        row = {name: _text(item.get(name)).strip() for name in AGREEMENT_FIELDS}
+        row: dict[str, Any] = {name: _text(item.get(name)).strip() for name in AGREEMENT_FIELDS}
+        if not any(row.values()):
+            continue
         area = _text(item.get("life_area"))
         status = _text(item.get("status"))
-        row["life_area"] = area if area in LIFE_AREAS else ""
-        row["status"] = status if status in AGREEMENT_STATUSES else "open"
-        if any(row[name] for name in AGREEMENT_FIELDS):
-            agreements.append(row)
+        when_date = _when_date(item.get("when_date"))
+        request_to = _text(item.get("request_to"))
+        who_ids = _ids(item.get("who_ids"))
+        named = [people[i].name for i in who_ids if i in people]
+        row.update(
+            id=_text(item.get("id")),
+            life_area=area if area in LIFE_AREAS else "",
+            status=status if status in AGREEMENT_STATUSES else "open",
+            who_ids=who_ids,
+            when_date=when_date.isoformat() if when_date else "",
+            request_to=request_to,
+            progress=_progress(item.get("progress")),
+            who=", ".join([*named, row["who"]] if row["who"] else named),
+            when=" ".join(
+                part for part in (row["when"], when_date and when_date.strftime("%d-%m-%Y")) if part
+            ),
+        )
+        if request_to in people and row["request"]:
+            row["request"] = f"{row['request']} ({people[request_to].name})"
+        agreements.append(row)
     order = {area: i for i, area in enumerate(LIFE_AREAS)}
     agreements.sort(key=lambda row: order.get(row["life_area"], len(order)))  # stable
     notes = _text(_root(doc, "notes", Text)).strip()
     return {"agreements": agreements, "notes": notes}
+
+
+# -- checking a plan against the schema -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing in the plan that does not fit: which agreement (1-based, 0 for the plan as a
+    whole), which field, and what is wrong, in the words of the UI."""
+
+    agreement: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"Afspraak {self.agreement}" if self.agreement else "Het plan"
+        label = FIELD_LABELS.get(self.field, self.field)
+        return (
+            f"{where}, {label.lower()}: {self.message}"
+            if self.field
+            else f"{where}: {self.message}"
+        )
+
+
+def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
+    """Everything in the plan that does not fit the schema, in document order.
+
+    Nothing is dropped silently: an agreement that an old or foreign client wrote in another
+    shape is reported here (and the plan is not frozen), rather than left out of a version.
+    """
+    try:
+        doc = _load(state)
+    except Exception:
+        return [Problem(0, "", "het document kan niet gelezen worden")]
+    problems: list[Problem] = []
+    agreements = _root(doc, "agreements", Array)
+    if agreements is None or (not agreements and _other_shape(state, "agreements", Array)):
+        problems.append(Problem(0, "", "de afspraken staan er in een vorm die Kring niet kent"))
+        agreements = ()
+    notes = _root(doc, "notes", Text)
+    if notes is None or (not str(notes) and _other_shape(state, "notes", Text)):
+        problems.append(Problem(0, "", "de aantekeningen staan er in een vorm die Kring niet kent"))
+    elif len(str(notes)) > NOTES_LIMIT:
+        problems.append(
+            Problem(
+                0, "", f"de aantekeningen zijn te lang ({len(str(notes))} van {NOTES_LIMIT} tekens)"
+            )
+        )
+    for number, item in enumerate(agreements, start=1):
+        if not isinstance(item, Map):
+            problems.append(Problem(number, "", "dit is geen afspraak in de vorm die Kring kent"))
+            continue
+        if item.get("removed") is True:
+            continue
+        problems.extend(
+            Problem(number, field, message) for field, message in _agreement_problems(item, people)
+        )
+    return problems
+
+
+def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for field, limit in TEXT_LIMITS.items():
+        value = item.get(field)
+        if value is not None and not isinstance(value, (Text, str)):
+            found.append((field, "dit is geen tekst"))
+        elif len(_text(value)) > limit:
+            found.append((field, f"te lang ({len(_text(value))} van {limit} tekens)"))
+    if not _text(item.get("what")).strip():
+        found.append(("what", "zeg wat er gaat gebeuren"))
+    area = item.get("life_area")
+    if area not in LIFE_AREAS:
+        found.append(("life_area", "kies een van de tien leefgebieden"))
+    status = item.get("status")
+    if status is not None and status not in AGREEMENT_STATUSES:
+        found.append(("status", "onbekende status"))
+    when_date = item.get("when_date")
+    if when_date not in (None, "") and _when_date(when_date) is None:
+        found.append(("when_date", "dit is geen datum (jjjj-mm-dd)"))
+    who_ids = item.get("who_ids")
+    if who_ids is not None and not isinstance(who_ids, Map):
+        found.append(("who", "de gekozen mensen staan er in een vorm die Kring niet kent"))
+    elif any(i not in people for i in _ids(who_ids)):
+        found.append(("who", "iemand die gekozen is, hoort niet (meer) bij deze conferentie"))
+    request_to = item.get("request_to")
+    if request_to not in (None, ""):
+        person = people.get(request_to) if isinstance(request_to, str) else None
+        if person is None or person.role not in REQUEST_ROLES:
+            found.append(("request_to", "dit is geen professional van deze conferentie"))
+    progress = item.get("progress")
+    if progress is not None and not isinstance(progress, Array):
+        found.append(("progress", "de voortgang staat er in een vorm die Kring niet kent"))
+    elif isinstance(progress, Array):
+        for note in progress:
+            if not isinstance(note, Map) or not isinstance(note.get("text"), str):
+                found.append(("progress", "een notitie staat er in een vorm die Kring niet kent"))
+            elif len(note.get("text") or "") > PROGRESS_LIMIT:
+                found.append(
+                    ("progress", f"een notitie is te lang (hoogstens {PROGRESS_LIMIT} tekens)")
+                )
+    return found
 
 
 def area_label(area: str) -> str:
@@ -93,8 +331,13 @@ def add_agreement(doc: Doc[Any], life_area: str, **fields: str) -> Map[Any]:
     """Append an agreement the way the plan editor does (used by the demo and the tests)."""
     agreement: Map[Any] = Map(
         {
+            "id": fields.pop("id", uuid.uuid4().hex[:12]),
             "life_area": life_area,
             "status": fields.pop("status", "open"),
+            "when_date": fields.pop("when_date", ""),
+            "request_to": fields.pop("request_to", ""),
+            "who_ids": Map(),
+            "progress": Array(),
             **{name: Text(fields.get(name, "")) for name in AGREEMENT_FIELDS},
         }
     )

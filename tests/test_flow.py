@@ -522,6 +522,16 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
             data={"participant": [str(team["client"]), str(team["network_member"])]},
         )
         assert chosen.status_code == 303
+        # An agreement someone left without a "what" is reported, not frozen or dropped.
+        family = conference.device("plan", conference.cookie("client"), saved=True)
+        async with connected(family):
+            empty = add_agreement(family.doc, "leisure", what="", who="Sam")
+            await family.wait_for(family.all_saved)
+            unfit = await coordinator.post(f"/conferences/{cid}/finalise")
+            assert unfit.status_code == 409
+            assert "Afspraak 3, wat: zeg wat er gaat gebeuren" in unfit.text
+            empty["removed"] = True
+            await family.wait_for(family.all_saved)
         assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 303
         assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 409
 
