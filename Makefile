@@ -49,7 +49,7 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 
 assets: $(WEB_BUILD)
 
-$(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*)
+$(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && npm run build
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).

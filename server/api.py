@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from server import auth
 from server.flow import Flow, FlowError
+from server.i18n import _
 from server.meeting import may_read_plan, read_plan_or_unavailable
 from server.rooms import phases
 
@@ -41,8 +42,12 @@ async def _person(request: Request) -> auth.Person | JSONResponse:
 
 async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return problem(415, "not_json", "Stuur JSON (Content-Type: application/json).")
-    too_large = problem(413, "too_large", f"Het verzoek is groter dan {MAX_BODY_BYTES} bytes.")
+        return problem(415, "not_json", _("Stuur JSON (Content-Type: application/json)."))
+    too_large = problem(
+        413,
+        "too_large",
+        _("Het verzoek is groter dan %(limit)s bytes.", limit=MAX_BODY_BYTES),
+    )
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return too_large
@@ -54,9 +59,9 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return problem(400, "bad_json", "Dit is geen geldige JSON.")
+        return problem(400, "bad_json", _("Dit is geen geldige JSON."))
     if not isinstance(body, dict):
-        return problem(400, "bad_json", "Verwacht een JSON-object.")
+        return problem(400, "bad_json", _("Verwacht een JSON-object."))
     return body
 
 
@@ -75,7 +80,7 @@ async def change_phase(request: Request) -> Response:
         return body
     target, reason = body.get("phase"), body.get("reason", "")
     if not isinstance(target, str) or not isinstance(reason, str):
-        return problem(400, "bad_field", '"phase" (and "reason", if given) must be text.')
+        return problem(400, "bad_field", _('"phase" (en "reason", als je die geeft) is tekst.'))
     try:
         conference = await _flow(request).change_phase(person, target, reason)
     except FlowError as exc:
@@ -93,7 +98,7 @@ async def signal(request: Request) -> Response:
         return body
     kind = body.get("kind")
     if not isinstance(kind, str):
-        return problem(400, "bad_field", '"kind" must be "question" or "plan_ready".')
+        return problem(400, "bad_field", _('"kind" is "question" of "plan_ready".'))
     try:
         row = await _flow(request).signal(person, kind)
     except FlowError as exc:

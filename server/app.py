@@ -10,16 +10,17 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import api, meeting, pages, sockets
+from server import api, device, i18n, meeting, pages, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
 from server.events import Events
+from server.i18n import N_, _
 from server.rooms.hub import RoomHub
 from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
 from server.settings import Settings
@@ -28,10 +29,23 @@ from server.store import Store
 log = logging.getLogger("kring")
 
 # Pages load nothing from another host; inline scripts and styles are not needed either.
+# Styles may be inline: the plan editor (CodeMirror) writes its base styles into a <style>
+# element where a browser lacks adoptedStyleSheets (iPadOS 15), and other people's cursors are
+# coloured with style attributes. Scripts stay 'self' only.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+ERROR_TITLES = {
+    403: N_("Geen toegang"),
+    503: N_("Even niet beschikbaar"),
+    404: N_("Niet gevonden"),
+    405: N_("Dat kan hier niet"),
+    409: N_("Dat kan niet"),
+}
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -51,7 +65,7 @@ class SecurityMiddleware:
                 await self.app(scope, receive, send)
             else:
                 await refuse_websocket(
-                    receive, send, "Deze verbinding komt van een andere website."
+                    receive, send, _("Deze verbinding komt van een andere website.")
                 )
             return
         if scope["type"] != "http":
@@ -60,8 +74,10 @@ class SecurityMiddleware:
         headers = Headers(scope=scope)
         if not origin_allowed(scope["method"], headers, self.allowed_origins):
             response = PlainTextResponse(
-                "Dit verzoek komt van een andere website en is geweigerd. "
-                "(Cross-site request refused: the Origin is not allowed.)",
+                _(
+                    "Dit verzoek komt van een andere website en is geweigerd. "
+                    "(Cross-site request refused: the Origin is not allowed.)"
+                ),
                 status_code=403,
             )
             await response(scope, receive, send)
@@ -78,6 +94,25 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class LanguageMiddleware:
+    """Answer in the language chosen on this device (the ``kring_lang`` cookie), else Dutch,
+    until someone known is found: the auth helpers then switch to that person's own choice."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        token = i18n.start_request(conn.cookies.get(i18n.LANGUAGE_COOKIE))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.end_request(token)
 
 
 async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
@@ -157,20 +192,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        titles = {
-            403: "Geen toegang",
-            503: "Even niet beschikbaar",
-            404: "Niet gevonden",
-            405: "Dat kan hier niet",
-            409: "Dat kan niet",
-        }
+        title = ERROR_TITLES.get(exc.status_code, N_("Er ging iets mis"))
         return pages.error_page(
             request,
             exc.status_code,
-            titles.get(exc.status_code, "Er ging iets mis"),
+            _(title),
             exc.detail
             if exc.status_code != 404 or exc.detail != "Not Found"
-            else "Deze pagina bestaat niet.",
+            else _("Deze pagina bestaat niet."),
         )
 
     app = Starlette(
@@ -179,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *meeting.routes,
             *api.routes,
             *sockets.routes,
+            *device.routes,
             Mount("/static", app=static_app(), name="static"),
         ],
         lifespan=lifespan,
@@ -190,4 +220,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
+    app.add_middleware(LanguageMiddleware)  # outermost: even a refusal speaks the language
     return app

@@ -13,6 +13,8 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp
 from whitenoise import WhiteNoise
 
+from server import i18n
+
 WEB = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB / "static"
 MANIFEST = STATIC / "build" / "manifest.json"
@@ -21,10 +23,15 @@ _HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css)(\.map|\.gz|\.br)?$")
 
 log = logging.getLogger("kring.assets")
 
-templates = Jinja2Templates(directory=str(WEB / "templates"))
+# Every page knows its language (``current_language``, for <html lang>) and translates with
+# ``{{ _("...") }}`` / ``{% trans %}`` into it: see server/i18n.py.
+templates = Jinja2Templates(
+    directory=str(WEB / "templates"), context_processors=[i18n.template_context]
+)
 templates.env.autoescape = True
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+i18n.install_jinja(templates.env)
 
 
 def load_manifest() -> dict[str, str]:

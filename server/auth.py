@@ -16,6 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from server import i18n
+from server.i18n import N_, _
 from server.models import Account, Conference, Invitation, Participant, utcnow
 from server.settings import Settings
 from server.store import InvitationMatch, SessionMatch, Store
@@ -59,7 +61,7 @@ MIN_PASSWORD_LENGTH = 10
 def password_problem(password: str) -> str | None:
     """A reason a new password is not acceptable, in the words of the UI, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Een wachtwoord heeft minstens {MIN_PASSWORD_LENGTH} tekens."
+        return _("Een wachtwoord heeft minstens %(count)s tekens.", count=MIN_PASSWORD_LENGTH)
     return None
 
 
@@ -197,6 +199,7 @@ async def coordinator_of(
     # Sliding expiry, written at most once an hour so page views stay read-only.
     if now - match.session.last_seen_at > timedelta(hours=1):
         await store.extend_session(match.session.id, now + timedelta(days=settings.session_days))
+    i18n.use_person_language(match.account.language)
     return CoordinatorIdentity(account=match.account, session_id=match.session.id)
 
 
@@ -213,6 +216,7 @@ async def participant_of(
         inv.invitation, inv.participant, inv.conference, utcnow(), settings.invitation_grace_days
     ):
         return CookieState.INVALID
+    i18n.use_person_language(inv.participant.language)
     return ParticipantIdentity(
         participant=inv.participant, conference=inv.conference, invitation=inv.invitation
     )
@@ -249,7 +253,7 @@ class NotAllowed:
     reason: str
 
 
-NOT_SIGNED_IN = "Je bent niet aangemeld. Open je persoonlijke link opnieuw."
+NOT_SIGNED_IN = N_("Je bent niet aangemeld. Open je persoonlijke link opnieuw.")
 
 
 async def person_in(
@@ -272,9 +276,11 @@ async def person_in(
     if isinstance(coordinator, CoordinatorIdentity):
         conference = await store.conference(conference_id)
         if conference is None:
-            return NotAllowed(404, "Deze conferentie bestaat niet (meer).")
+            return NotAllowed(404, _("Deze conferentie bestaat niet (meer)."))
         if not await may_coordinate(store, coordinator.account, conference):
-            return NotAllowed(403, "Deze conferentie wordt door een andere coördinator begeleid.")
+            return NotAllowed(
+                403, _("Deze conferentie wordt door een andere coördinator begeleid.")
+            )
         account = coordinator.account
         return Person(
             conference,
@@ -285,8 +291,8 @@ async def person_in(
             account=account,
         )
     if isinstance(participant, ParticipantIdentity):
-        return NotAllowed(403, "Deze link hoort bij een andere conferentie.")
-    return NotAllowed(401, NOT_SIGNED_IN)
+        return NotAllowed(403, _("Deze link hoort bij een andere conferentie."))
+    return NotAllowed(401, _(NOT_SIGNED_IN))
 
 
 async def end_session(
@@ -306,6 +312,19 @@ def set_session_cookie(response: Response, settings: Settings, name: str, token:
     response.set_cookie(
         name,
         token,
+        max_age=400 * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def set_language_cookie(response: Response, settings: Settings, language: str) -> None:
+    """Remember a chosen language on this device (for pages where nobody is known)."""
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        language,
         max_age=400 * 24 * 3600,
         path="/",
         httponly=True,

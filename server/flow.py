@@ -18,6 +18,7 @@ from server.auth import Person
 from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.forms import ROLE_LABELS
+from server.i18n import N_, _, ngettext
 from server.models import Conference, Participant, PlanVersion, Signal, utcnow
 from server.rooms import phases
 from server.rooms.hub import RoomHub
@@ -29,11 +30,14 @@ MAX_TEXT = 2000  # a condition, remark, reason or question
 
 def checked_text(text: str, label: str) -> str:
     """Text people typed, as it will be stored; control characters (a NUL cannot even be
-    stored in PostgreSQL) are refused with a clear message rather than failing later."""
+    stored in PostgreSQL) are refused with a clear message rather than failing later.
+    ``label`` is a Dutch message id, like "De reden"."""
     if len(text) > MAX_TEXT:
-        raise FlowError(400, f"{label} is langer dan {MAX_TEXT} tekens.", "too_long")
+        message = _("%(field)s is langer dan %(count)s tekens.", field=_(label), count=MAX_TEXT)
+        raise FlowError(400, message, "too_long")
     if any(ord(c) < 32 and c not in "\n\r\t" for c in text) or "\x7f" in text:
-        raise FlowError(400, f"{label} bevat tekens die niet bewaard kunnen worden.", "bad_text")
+        message = _("%(field)s bevat tekens die niet bewaard kunnen worden.", field=_(label))
+        raise FlowError(400, message, "bad_text")
     return text
 
 
@@ -72,10 +76,12 @@ class Flow:
     ) -> Conference:
         conference = person.conference
         if target not in phases.PHASES:
-            raise FlowError(400, f"Een fase {target!r} bestaat niet.", "unknown_phase")
+            message = _("Een fase %(phase)r bestaat niet.", phase=target)
+            raise FlowError(400, message, "unknown_phase")
         if not phases.may_move_phase(person.role):
-            raise FlowError(403, "Alleen de coördinator zet de conferentie in een andere fase.")
-        override_reason = checked_text(override_reason.strip(), "De reden")
+            message = _("Alleen de coördinator zet de conferentie in een andere fase.")
+            raise FlowError(403, message)
+        override_reason = checked_text(override_reason.strip(), N_("De reden"))
         plan_ready = conference.phase == "private_time" and (
             await self.plan_ready_since(conference) is not None
         )
@@ -101,7 +107,7 @@ class Flow:
         )
         if changed is None:
             raise FlowError(
-                409, "De fase is net door iemand anders veranderd. Kijk opnieuw.", "phase_moved"
+                409, _("De fase is net door iemand anders veranderd. Kijk opnieuw."), "phase_moved"
             )
         # At once: nobody keeps what the new phase does not give them.
         self.hub.phase_changed(conference.id, target, team)
@@ -118,11 +124,11 @@ class Flow:
     async def signal(self, person: Person, kind: str) -> Signal:
         conference = person.conference
         if kind not in ("question", "plan_ready"):
-            raise FlowError(400, "Een signaal is 'question' of 'plan_ready'.", "bad_signal")
+            raise FlowError(400, _("Een signaal is 'question' of 'plan_ready'."), "bad_signal")
         if not phases.may("signal", conference.phase, person.role):
             if person.role in phases.FAMILY:
-                raise FlowError(409, "Signalen geef je tijdens de privétijd.", "wrong_phase")
-            raise FlowError(403, "Alleen de familie en het netwerk geven een signaal.")
+                raise FlowError(409, _("Signalen geef je tijdens de privétijd."), "wrong_phase")
+            raise FlowError(403, _("Alleen de familie en het netwerk geven een signaal."))
         since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
             if (
@@ -142,22 +148,23 @@ class Flow:
     # -- conditions ---------------------------------------------------------------------
 
     def _require(self, person: Person, action: str, message: str) -> None:
+        """``message`` is a Dutch message id, told in the person's language."""
         if not phases.may(action, person.conference.phase, person.role):
-            raise FlowError(403, message)
+            raise FlowError(403, _(message))
 
     async def add_condition(self, person: Person, text: str) -> None:
         self._require(
             person,
             "set_conditions",
-            "Voorwaarden stelt een professional met verplicht toezicht, in de informatiefase.",
+            N_("Voorwaarden stelt een professional met verplicht toezicht, in de informatiefase."),
         )
         assert person.participant_id is not None
-        text = checked_text(text, "De voorwaarde")
+        text = checked_text(text, N_("De voorwaarde"))
         await self.store.add_condition(person.conference.id, person.participant_id, text)
         await self.store.audit(person.conference.id, person.actor, "condition_added")
 
     async def delete_condition(self, person: Person, condition_id: int) -> None:
-        self._require(person, "set_conditions", "Voorwaarden wijzig je in de informatiefase.")
+        self._require(person, "set_conditions", N_("Voorwaarden wijzig je in de informatiefase."))
         assert person.participant_id is not None
         try:
             await self.store.delete_condition(
@@ -173,10 +180,13 @@ class Flow:
         self._require(
             person,
             "check_conditions",
-            "Alleen de professional die de voorwaarde stelde, beoordeelt hem bij de presentatie.",
+            N_(
+                "Alleen de professional die de voorwaarde stelde, beoordeelt hem bij de "
+                "presentatie."
+            ),
         )
         assert person.participant_id is not None
-        remark = checked_text(remark, "De toelichting")
+        remark = checked_text(remark, N_("De toelichting"))
         try:
             await self.store.check_condition(
                 person.conference.id, condition_id, person.participant_id, status, remark
@@ -194,10 +204,10 @@ class Flow:
 
     async def answer(self, person: Person, answer: str, remark: str) -> None:
         self._require(
-            person, "answer", "Of je het eens bent met het plan, zeg je bij de presentatie."
+            person, "answer", N_("Of je het eens bent met het plan, zeg je bij de presentatie.")
         )
         assert person.participant_id is not None
-        remark = checked_text(remark, "De toelichting")
+        remark = checked_text(remark, N_("De toelichting"))
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
         await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
 
@@ -205,13 +215,13 @@ class Flow:
         self._require(
             person,
             "ask_questions",
-            "Verhelderende vragen noteert de coördinator bij de presentatie.",
+            N_("Verhelderende vragen noteert de coördinator bij de presentatie."),
         )
-        await self.store.add_question(person.conference.id, checked_text(text, "De vraag"))
+        await self.store.add_question(person.conference.id, checked_text(text, N_("De vraag")))
         await self.store.audit(person.conference.id, person.actor, "question_recorded")
 
     async def choose_action_team(self, person: Person, participant_ids: set[int]) -> frozenset[int]:
-        self._require(person, "choose_action_team", "Het actieteam kies je bij de presentatie.")
+        self._require(person, "choose_action_team", N_("Het actieteam kies je bij de presentatie."))
         conference = person.conference
         try:
             # Membership counts from the action-team phase on, which starts after this.
@@ -225,11 +235,13 @@ class Flow:
 
     async def finalise(self, person: Person) -> PlanVersion:
         """Freeze the plan as agreed: version 1, with who agreed and the conditions' status."""
-        self._require(person, "finalise", "Het plan stelt de coördinator vast bij de presentatie.")
+        self._require(
+            person, "finalise", N_("Het plan stelt de coördinator vast bij de presentatie.")
+        )
         conference = person.conference
         store = self.store
         if conference.plan_frozen_at is not None:
-            raise FlowError(409, "Het plan is al vastgesteld.", "already_frozen")
+            raise FlowError(409, _("Het plan is al vastgesteld."), "already_frozen")
         conditions = await store.conditions(conference.id)
         unchecked = [c for c, _p in conditions if c.status is None]
         answers = await store.answers(conference.id)
@@ -238,15 +250,24 @@ class Flow:
         not_yet = [p.name for p in people if p.id in answers and answers[p.id].answer == "not_yet"]
         problems = []
         if unchecked:
-            problems.append(f"{len(unchecked)} voorwaarde(n) zijn nog niet beoordeeld")
+            problems.append(
+                ngettext(
+                    "%(num)s voorwaarde is nog niet beoordeeld",
+                    "%(num)s voorwaarden zijn nog niet beoordeeld",
+                    len(unchecked),
+                )
+            )
         if not_yet:
-            problems.append(f"nog niet eens: {', '.join(not_yet)}")
+            problems.append(_("nog niet eens: %(names)s", names=", ".join(not_yet)))
         if not any(a.answer == "agree" for a in answers.values()):
-            problems.append("nog niemand heeft gezegd het eens te zijn")
+            problems.append(_("nog niemand heeft gezegd het eens te zijn"))
         if problems:
             raise FlowError(
                 409,
-                "Het plan kan nog niet vastgesteld worden: " + "; ".join(problems) + ".",
+                _(
+                    "Het plan kan nog niet vastgesteld worden: %(problems)s.",
+                    problems="; ".join(problems),
+                ),
                 "not_ready",
             )
         state = await self.hub.document_state(conference.id, "plan")
@@ -255,9 +276,10 @@ class Flow:
         if mismatches:
             raise FlowError(
                 409,
-                "Het plan kan nog niet vastgesteld worden, want niet alles past: "
-                + "; ".join(str(problem) for problem in mismatches)
-                + ".",
+                _(
+                    "Het plan kan nog niet vastgesteld worden, want niet alles past: %(problems)s.",
+                    problems="; ".join(str(problem) for problem in mismatches),
+                ),
                 "plan_invalid",
             )
         content = plan.read_plan(state, named)

@@ -7,16 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from server.i18n import N_, Labels, _
+
 # The roles a coordinator hands out by link; the coordinator's own row comes with the account.
 INVITED_ROLES = ("client", "network_member", "professional", "mandated_professional")
 
-ROLE_LABELS = {
-    "client": "Cliënt (centrale persoon)",
-    "network_member": "Netwerklid (familie, vriend, buur)",
-    "professional": "Professional (hulpverlener)",
-    "mandated_professional": "Professional met verplicht toezicht",
-    "coordinator": "Coördinator",
-}
+ROLE_LABELS = Labels(
+    {
+        "client": N_("Cliënt (centrale persoon)"),
+        "network_member": N_("Netwerklid (familie, vriend, buur)"),
+        "professional": N_("Professional (hulpverlener)"),
+        "mandated_professional": N_("Professional met verplicht toezicht"),
+        "coordinator": N_("Coördinator"),
+    }
+)
 
 
 @dataclass
@@ -33,13 +37,21 @@ class FormResult:
 
 
 def _text(result: FormResult, name: str, label: str, *, required: bool, max_length: int) -> None:
+    """``label`` is a Dutch message id in lower case, like "de plaats"."""
     value = result.values.get(name, "").strip()
+    label = _(label)
     if required and not value:
-        result.errors[name] = f"Vul {label} in."
+        result.errors[name] = _("Vul %(field)s in.", field=label)
     elif len(value) > max_length:
-        result.errors[name] = f"{label.capitalize()} mag hoogstens {max_length} tekens lang zijn."
+        result.errors[name] = _(
+            "%(field)s mag hoogstens %(count)s tekens lang zijn.",
+            field=label.capitalize(),
+            count=max_length,
+        )
     elif any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
-        result.errors[name] = f"{label.capitalize()} bevat onzichtbare stuurtekens."
+        result.errors[name] = _(
+            "%(field)s bevat onzichtbare stuurtekens.", field=label.capitalize()
+        )
     else:
         result.cleaned[name] = value
 
@@ -50,9 +62,9 @@ def _values(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
 
 def conference_form(form: Mapping[str, Any]) -> FormResult:
     result = FormResult(_values(form, ("client_name", "question", "meeting_date", "location")))
-    _text(result, "client_name", "de naam van de cliënt", required=True, max_length=200)
-    _text(result, "question", "de conferentievraag", required=True, max_length=1000)
-    _text(result, "location", "de plaats", required=False, max_length=200)
+    _text(result, "client_name", N_("de naam van de cliënt"), required=True, max_length=200)
+    _text(result, "question", N_("de conferentievraag"), required=True, max_length=1000)
+    _text(result, "location", N_("de plaats"), required=False, max_length=200)
     raw_date = result.values["meeting_date"].strip()
     if not raw_date:
         result.cleaned["meeting_date"] = None
@@ -60,7 +72,7 @@ def conference_form(form: Mapping[str, Any]) -> FormResult:
         try:
             result.cleaned["meeting_date"] = date.fromisoformat(raw_date)
         except ValueError:
-            result.errors["meeting_date"] = "Geef een datum als 2026-12-31 (jaar-maand-dag)."
+            result.errors["meeting_date"] = _("Geef een datum als 2026-12-31 (jaar-maand-dag).")
     return result
 
 
@@ -71,13 +83,13 @@ def participant_form(form: Mapping[str, Any]) -> FormResult:
     if role == "coordinator":
         email = result.values["email"].strip()
         if "@" not in email or len(email) > 254:
-            result.errors["email"] = "Vul het e-mailadres van het coördinator-account in."
+            result.errors["email"] = _("Vul het e-mailadres van het coördinator-account in.")
         else:
             result.cleaned["email"] = email
     else:
-        _text(result, "name", "een naam", required=True, max_length=200)
+        _text(result, "name", N_("een naam"), required=True, max_length=200)
     if role not in (*INVITED_ROLES, "coordinator"):
-        result.errors["role"] = "Kies een rol uit de lijst."
+        result.errors["role"] = _("Kies een rol uit de lijst.")
     else:
         result.cleaned["role"] = role
     return result
@@ -87,11 +99,11 @@ def login_form(form: Mapping[str, Any]) -> FormResult:
     result = FormResult(_values(form, ("email", "password")))
     email = result.values["email"].strip()
     if not email or "@" not in email or len(email) > 254:
-        result.errors["email"] = "Vul je e-mailadres in."
+        result.errors["email"] = _("Vul je e-mailadres in.")
     else:
         result.cleaned["email"] = email
     if not result.values["password"]:
-        result.errors["password"] = "Vul je wachtwoord in."  # noqa: S105 (a message)
+        result.errors["password"] = _("Vul je wachtwoord in.")
     else:
         result.cleaned["password"] = result.values["password"]
     result.values["password"] = ""  # never echo a password back into the page

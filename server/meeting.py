@@ -17,46 +17,52 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server import auth, export, pages
+from server import auth, export, i18n, pages
 from server.events import CLOSE, Event, Events
 from server.flow import Flow, FlowError, plan_copy, plan_people
+from server.i18n import N_, Labels, _
 from server.models import Conference
 from server.plan import AGREEMENT_STATUSES, area_label, read_plan
+from server.plan import schema as plan_schema
 from server.rooms import phases
 from server.rooms.hub import RoomHub, RoomUnavailable
 from server.store import Store
 
 SSE_KEEP_ALIVE_SECONDS = 15.0
-SIGNAL_LABELS = {
-    "question": "We hebben een vraag",
-    "plan_ready": "Ons plan is klaar",
-    "override": "De coördinator beëindigde de privétijd",
-}
+SIGNAL_LABELS = Labels(
+    {
+        "question": N_("We hebben een vraag"),
+        "plan_ready": N_("Ons plan is klaar"),
+        "override": N_("De coördinator beëindigde de privétijd"),
+    }
+)
 
-AUDIT_LABELS = {
-    "conference_created": "Conferentie aangemaakt",
-    "conference_edited": "Conferentie bewerkt",
-    "participant_added": "Deelnemer toegevoegd",
-    "participant_removed": "Deelnemer verwijderd",
-    "link_issued": "Nieuwe link gemaakt",
-    "link_revoked": "Link ingetrokken",
-    "link_opened": "Link geopend",
-    "link_refused": "Link geweigerd",
-    "cards_printed": "Uitnodigingskaarten afgedrukt",
-    "room_joined": "Document geopend",
-    "room_refused": "Document geweigerd",
-    "phase_changed": "Fase veranderd",
-    "private_time_overridden": "Privétijd beëindigd zonder 'plan klaar'",
-    "signal": "Signaal van de familie",
-    "condition_added": "Voorwaarde gesteld",
-    "condition_deleted": "Voorwaarde verwijderd",
-    "condition_checked": "Voorwaarde beoordeeld",
-    "answered": "Antwoord op het plan",
-    "question_recorded": "Verhelderende vraag genoteerd",
-    "action_team_chosen": "Actieteam gekozen",
-    "plan_frozen": "Plan vastgesteld",
-    "plan_exported": "Kopie van het plan geopend",
-}
+AUDIT_LABELS = Labels(
+    {
+        "conference_created": N_("Conferentie aangemaakt"),
+        "conference_edited": N_("Conferentie bewerkt"),
+        "participant_added": N_("Deelnemer toegevoegd"),
+        "participant_removed": N_("Deelnemer verwijderd"),
+        "link_issued": N_("Nieuwe link gemaakt"),
+        "link_revoked": N_("Link ingetrokken"),
+        "link_opened": N_("Link geopend"),
+        "link_refused": N_("Link geweigerd"),
+        "cards_printed": N_("Uitnodigingskaarten afgedrukt"),
+        "room_joined": N_("Document geopend"),
+        "room_refused": N_("Document geweigerd"),
+        "phase_changed": N_("Fase veranderd"),
+        "private_time_overridden": N_("Privétijd beëindigd zonder 'plan klaar'"),
+        "signal": N_("Signaal van de familie"),
+        "condition_added": N_("Voorwaarde gesteld"),
+        "condition_deleted": N_("Voorwaarde verwijderd"),
+        "condition_checked": N_("Voorwaarde beoordeeld"),
+        "answered": N_("Antwoord op het plan"),
+        "question_recorded": N_("Verhelderende vraag genoteerd"),
+        "action_team_chosen": N_("Actieteam gekozen"),
+        "plan_frozen": N_("Plan vastgesteld"),
+        "plan_exported": N_("Kopie van het plan geopend"),
+    }
+)
 
 
 def _store(request: Request) -> Store:
@@ -88,7 +94,7 @@ async def person_of(request: Request) -> auth.Person:
 async def coordinator_of(request: Request) -> auth.Person:
     person = await person_of(request)
     if person.role != "coordinator":
-        raise HTTPException(403, "Dit is het scherm van de coördinator.")
+        raise HTTPException(403, _("Dit is het scherm van de coördinator."))
     return person
 
 
@@ -114,9 +120,9 @@ def may_read_plan(person: auth.Person) -> bool:
 def plan_locked(request: Request, conference: Conference) -> Response:
     """403: the plan is not for this person now (in private time: the family is at work)."""
     title = (
-        "De familie maakt nu het plan"
+        _("De familie maakt nu het plan")
         if conference.phase == "private_time"
-        else "Het plan is nu niet voor jou open"
+        else _("Het plan is nu niet voor jou open")
     )
     return pages.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
 
@@ -128,7 +134,7 @@ async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict
     try:
         return read_plan(await _hub(request).document_state(conference_id, "plan"), people)
     except RoomUnavailable:
-        reason = "Het plan kan nu niet gelezen worden. Probeer het zo opnieuw."
+        reason = _("Het plan kan nu niet gelezen worden. Probeer het zo opnieuw.")
         raise HTTPException(503, reason) from None
 
 
@@ -214,7 +220,7 @@ async def question_form(request: Request) -> Response:
     person = await coordinator_of(request)
     text = _text(await request.form(), "text")
     if not text:
-        return await console(request, "Schrijf de vraag op.", 400)
+        return await console(request, _("Schrijf de vraag op."), 400)
     return await _coordinator_action(request, _flow(request).ask_question(person, text))
 
 
@@ -239,7 +245,7 @@ async def audit_log(request: Request) -> Response:
     conference = person.conference
     store = _store(request)
     events = await store.audit_events(conference.id)
-    names = {"cli": "Kring (opdrachtregel)"}
+    names = {"cli": _("Kring (opdrachtregel)")}
     family: set[str] = set()
     for row in await store.participants(conference.id):
         p = row.participant
@@ -258,7 +264,7 @@ async def audit_log(request: Request) -> Response:
             and event.actor in family
             and event.at >= conference.phase_since
         ):
-            who = "Iemand van de familie of het netwerk"
+            who = _("Iemand van de familie of het netwerk")
             detail = {"kind": detail["kind"]} if event.kind == "signal" else {}
         rows.append((event, who, detail))
     return pages.render(
@@ -278,6 +284,9 @@ async def participant_page(request: Request, error: str = "", status_code: int =
     if isinstance(who, Response):
         return who
     conference, me = who.conference, who.participant
+    plan_access = phases.access(
+        conference.phase, me.role, "plan", action_team_member=me.action_team
+    )
     context = await _flow_state(request, conference)
     return pages.render(
         request,
@@ -288,10 +297,8 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         show_privacy=me.privacy_seen_at is None,
         may=lambda action: phases.may(action, conference.phase, me.role),
         my_answer=context["answers"].get(me.id),
-        may_read_plan=phases.access(
-            conference.phase, me.role, "plan", action_team_member=me.action_team
-        )
-        >= phases.Access.READ,
+        may_read_plan=plan_access >= phases.Access.READ,
+        may_write_plan=plan_access >= phases.Access.WRITE,
         information_access=int(phases.access(conference.phase, me.role, "information")),
         error=error,
         **context,
@@ -316,14 +323,14 @@ async def condition_add_form(request: Request) -> Response:
     person = await person_of(request)
     text = _text(await request.form(), "text")
     if not text:
-        return await participant_page(request, "Schrijf de voorwaarde op.", 400)
+        return await participant_page(request, _("Schrijf de voorwaarde op."), 400)
     return await _participant_action(request, _flow(request).add_condition(person, text))
 
 
 def _condition_id(request: Request) -> int:
     condition_id: int = request.path_params["condition_id"]
     if condition_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, "Deze voorwaarde bestaat niet.")
+        raise HTTPException(404, _("Deze voorwaarde bestaat niet."))
     return condition_id
 
 
@@ -338,7 +345,7 @@ async def condition_check_form(request: Request) -> Response:
     form = await request.form()
     status, remark = _text(form, "status"), _text(form, "remark")
     if status not in ("met", "not_met"):
-        return await participant_page(request, "Kies 'voldaan' of 'niet voldaan'.", 400)
+        return await participant_page(request, _("Kies 'voldaan' of 'niet voldaan'."), 400)
     return await _participant_action(
         request, _flow(request).check_condition(person, _condition_id(request), status, remark)
     )
@@ -349,7 +356,7 @@ async def answer_form(request: Request) -> Response:
     form = await request.form()
     answer, remark = _text(form, "answer"), _text(form, "remark")
     if answer not in ("agree", "not_yet"):
-        return await participant_page(request, "Kies 'eens' of 'nog niet'.", 400)
+        return await participant_page(request, _("Kies 'eens' of 'nog niet'."), 400)
     return await _participant_action(request, _flow(request).answer(person, answer, remark))
 
 
@@ -361,16 +368,43 @@ async def plan_page(request: Request) -> Response:
     person = await person_of(request)
     if not may_read_plan(person):
         return plan_locked(request, person.conference)
-    plan = await read_plan_or_unavailable(request, person.conference.id)
-    return pages.render(
+    conference = person.conference
+    plan = await read_plan_or_unavailable(request, conference.id)
+    access = phases.access(
+        conference.phase, person.role, "plan", action_team_member=person.action_team_member
+    )
+    people = [
+        row.participant
+        for row in await _store(request).participants(conference.id)
+        if row.participant.role != "coordinator"
+    ]
+    config = {
+        "conference": conference.id,
+        "writable": access >= phases.Access.WRITE,
+        "me": {
+            "id": person.participant_id or f"coordinator-{person.actor}",
+            "name": person.name,
+            "role": person.role,
+        },
+        "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
+        "schema": plan_schema(),
+    }
+    response = pages.render(
         request,
         "meeting/plan.html",
-        conference=person.conference,
+        conference=conference,
         person=person,
         plan=plan,
         groups=group_by_area(plan["agreements"]),
         statuses=AGREEMENT_STATUSES,
+        writable=config["writable"],
+        action_team=[p.name for p in people if p.action_team],
+        config=config,
     )
+    # The page holds the plan: a shared tablet's browser must not keep it in its HTTP cache
+    # (the offline copy is the service worker's, and "forget this device" clears it).
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 async def _version(request: Request) -> tuple[auth.Person, Any]:
@@ -382,7 +416,7 @@ async def _version(request: Request) -> tuple[auth.Person, Any]:
     if number < 2**31:  # past any number a version gets
         version = await _store(request).plan_version(person.conference.id, number)
     if version is None:
-        raise HTTPException(404, "Deze versie van het plan bestaat (nog) niet.")
+        raise HTTPException(404, _("Deze versie van het plan bestaat (nog) niet."))
     return person, version
 
 
@@ -419,7 +453,10 @@ async def copy_page(request: Request) -> Response:
 
 async def copy_pdf(request: Request) -> Response:
     person, version = await _version(request)
-    pdf = await asyncio.to_thread(export.render_pdf, plan_copy(version))
+    # The PDF's own words are Dutch (export.py is not translated yet): its labels too.
+    with i18n.using(i18n.DEFAULT_LANGUAGE):
+        copy = plan_copy(version)
+    pdf = await asyncio.to_thread(export.render_pdf, copy)
     await _store(request).audit(
         person.conference.id,
         person.actor,
@@ -427,7 +464,7 @@ async def copy_pdf(request: Request) -> Response:
         {"version": version.number, "format": "pdf"},
         coalesce=True,
     )
-    name = f"plan-versie-{version.number}.pdf"
+    name = _("plan-versie-%(number)s.pdf", number=version.number)
     return Response(
         pdf,
         media_type="application/pdf",

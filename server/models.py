@@ -71,6 +71,8 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="coordinator")
+    # The language the coordinator chose for Kring ("nl", "en"); None: never chose.
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -110,6 +112,9 @@ class Participant(Base):
     privacy_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Chosen at the presentation: members write the plan during the action-team phase.
     action_team: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language this person chose for their pages ("nl", "en"), on every device they use;
+    # None: never chose (their browser's preference, else Dutch).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth
+from server import auth, i18n
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
@@ -25,56 +25,72 @@ from server.forms import (
     login_form,
     participant_form,
 )
+from server.i18n import N_, Labels, _
 from server.models import Conference, utcnow
 from server.settings import Settings
 from server.store import NotFound, ParticipantRow, Store
 
-PHASE_LABELS = {
-    "preparation": "Voorbereiding",
-    "information": "Informatiefase",
-    "private_time": "Privétijd",
-    "presentation": "Presentatie van het plan",
-    "action_team": "Actieteam",
-    "closed": "Afgesloten",
-}
+PHASE_LABELS = Labels(
+    {
+        "preparation": N_("Voorbereiding"),
+        "information": N_("Informatiefase"),
+        "private_time": N_("Privétijd"),
+        "presentation": N_("Presentatie van het plan"),
+        "action_team": N_("Actieteam"),
+        "closed": N_("Afgesloten"),
+    }
+)
 
-PHASE_EXPLANATIONS = {
-    "preparation": "De coördinator bereidt de conferentie voor met de cliënt: wie er komen "
-    "en welke vraag het plan moet beantwoorden.",
-    "information": "Professionals en familie delen wat ze weten. Professionals met verplicht "
-    "toezicht zeggen aan welke voorwaarden het plan moet voldoen.",
-    "private_time": "De familie en het netwerk maken samen het plan, zonder de coördinator "
-    "en zonder professionals. Neem er de tijd voor die nodig is.",
-    "presentation": "De familie presenteert het plan. De coördinator stelt alleen "
-    "verhelderende vragen; iedereen zegt of hij of zij het eens is.",
-    "action_team": "Het actieteam voert het plan uit en komt minstens elke zes weken samen "
-    "om het te bespreken en bij te stellen.",
-    "closed": "De conferentie is afgesloten. Het plan blijft te lezen.",
-}
+PHASE_EXPLANATIONS = Labels(
+    {
+        "preparation": N_(
+            "De coördinator bereidt de conferentie voor met de cliënt: wie er komen "
+            "en welke vraag het plan moet beantwoorden."
+        ),
+        "information": N_(
+            "Professionals en familie delen wat ze weten. Professionals met verplicht "
+            "toezicht zeggen aan welke voorwaarden het plan moet voldoen."
+        ),
+        "private_time": N_(
+            "De familie en het netwerk maken samen het plan, zonder de coördinator "
+            "en zonder professionals. Neem er de tijd voor die nodig is."
+        ),
+        "presentation": N_(
+            "De familie presenteert het plan. De coördinator stelt alleen "
+            "verhelderende vragen; iedereen zegt of hij of zij het eens is."
+        ),
+        "action_team": N_(
+            "Het actieteam voert het plan uit en komt minstens elke zes weken samen "
+            "om het te bespreken en bij te stellen."
+        ),
+        "closed": N_("De conferentie is afgesloten. Het plan blijft te lezen."),
+    }
+)
 
+# Status, title and message (Dutch message ids, translated when shown).
 LINK_PROBLEMS = {
     auth.LinkProblem.UNKNOWN: (
         404,
-        "Deze link kennen we niet",
-        "Misschien is hij niet helemaal overgenomen.",
+        N_("Deze link kennen we niet"),
+        N_("Misschien is hij niet helemaal overgenomen."),
     ),
     auth.LinkProblem.REVOKED: (
         410,
-        "Deze link werkt niet meer",
-        "De coördinator heeft hem ingetrokken of een nieuwe gemaakt.",
+        N_("Deze link werkt niet meer"),
+        N_("De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
     ),
     auth.LinkProblem.EXPIRED: (
         410,
-        "Deze link is verlopen",
-        "De conferentie is al een tijd afgesloten.",
+        N_("Deze link is verlopen"),
+        N_("De conferentie is al een tijd afgesloten."),
     ),
     auth.LinkProblem.REMOVED: (
         410,
-        "Je staat niet meer op de lijst",
-        "De coördinator heeft je uit deze conferentie gehaald.",
+        N_("Je staat niet meer op de lijst"),
+        N_("De coördinator heeft je uit deze conferentie gehaald."),
     ),
 }
-ASK_FOR_LINK = "Vraag de coördinator om een nieuwe persoonlijke link."
+ASK_FOR_LINK = N_("Vraag de coördinator om een nieuwe persoonlijke link.")
 
 
 def _store(request: Request) -> Store:
@@ -139,9 +155,9 @@ async def _own_conference(request: Request) -> tuple[auth.CoordinatorIdentity, C
     who = await _coordinator(request)
     conference = await _store(request).conference(request.path_params["conference_id"])
     if conference is None:
-        raise HTTPException(404, "Deze conferentie bestaat niet (meer).")
+        raise HTTPException(404, _("Deze conferentie bestaat niet (meer)."))
     if not await auth.may_coordinate(_store(request), who.account, conference):
-        raise HTTPException(403, "Deze conferentie wordt door een andere coördinator begeleid.")
+        raise HTTPException(403, _("Deze conferentie wordt door een andere coördinator begeleid."))
     return who, conference
 
 
@@ -179,17 +195,18 @@ async def home(request: Request) -> Response:
     return render(request, "home.html")
 
 
-def _safe_next(raw: str | None) -> str:
+def _safe_next(raw: str | None, default: str = "/conferences") -> str:
+    """``raw`` if it is a path on this site, else ``default`` (never another site)."""
     if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
         return raw
-    return "/conferences"
+    return default
 
 
 async def login(request: Request) -> Response:
     next_url = _safe_next(request.query_params.get("next"))
     if request.method == "GET":
         notice = (
-            "Je was te lang weg of je sessie is beëindigd. Log opnieuw in."
+            _("Je was te lang weg of je sessie is beëindigd. Log opnieuw in.")
             if request.query_params.get("expired")
             else ""
         )
@@ -204,12 +221,12 @@ async def login(request: Request) -> Response:
         store, settings, form.cleaned["email"], form.cleaned["password"]
     )
     if result is auth.LoginResult.LOCKED:
-        form.errors["form"] = (
+        form.errors["form"] = _(
             "Te veel mislukte pogingen voor dit e-mailadres. Probeer het over een kwartier opnieuw."
         )
         return render(request, "login.html", 429, form=form, next_url=next_url)
     if account is None:
-        form.errors["form"] = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
+        form.errors["form"] = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
         return render(request, "login.html", 401, form=form, next_url=next_url)
     response = RedirectResponse(next_url, status_code=303)
     await auth.start_coordinator_session(store, settings, account, response)
@@ -309,7 +326,7 @@ async def conference_detail(request: Request) -> Response:
 
 def _sign_out_live(request: Request, conference_id: str, participant_id: int, why: str) -> None:
     """Close the live documents of devices whose link stopped working (at once, not at the
-    next reconnect)."""
+    next reconnect). ``why`` is a Dutch message id, told to each device in its own language."""
     request.app.state.hub.drop_participant(conference_id, participant_id, why)
 
 
@@ -317,13 +334,15 @@ async def _link_payload(
     request: Request, conference_id: str, participant_id: int, name: str, role: str
 ) -> dict[str, Any]:
     url = await auth.issue_link(_store(request), _settings(request), participant_id)
-    _sign_out_live(request, conference_id, participant_id, "Je link is vervangen door een nieuwe.")
+    _sign_out_live(
+        request, conference_id, participant_id, N_("Je link is vervangen door een nieuwe.")
+    )
     return {
         "participant_id": participant_id,
         "name": name,
         "role": role,
         "url": url,
-        "qr": _qr_svg(url, f"Persoonlijke link van {name}"),
+        "qr": _qr_svg(url, _("Persoonlijke link van %(name)s", name=name)),
     }
 
 
@@ -348,7 +367,11 @@ async def participant_add(request: Request) -> Response:
         request, conference.id, participant.id, participant.name, participant.role
     )
     return await _participants_view(
-        request, who, conference, new_link=link, flash=f"{participant.name} is toegevoegd."
+        request,
+        who,
+        conference,
+        new_link=link,
+        flash=_("%(name)s is toegevoegd.", name=participant.name),
     )
 
 
@@ -359,11 +382,13 @@ async def _add_coordinator(
     store = _store(request)
     account = await store.account_by_email(form.cleaned["email"])
     if account is None:
-        form.errors["email"] = "Er is geen coördinator-account met dit e-mailadres."
+        form.errors["email"] = _("Er is geen coördinator-account met dit e-mailadres.")
     elif any(
         r.participant.account_id == account.id for r in await store.participants(conference.id)
     ):
-        form.errors["email"] = f"{account.name} is al coördinator van deze conferentie."
+        form.errors["email"] = _(
+            "%(name)s is al coördinator van deze conferentie.", name=account.name
+        )
     if account is None or form.errors:
         return await _participants_view(request, who, conference, status_code=400, form=form)
     participant = await store.add_participant(
@@ -379,7 +404,10 @@ async def _add_coordinator(
         request,
         who,
         conference,
-        flash=f"{account.name} is nu ook coördinator van deze conferentie (eigen account).",
+        flash=_(
+            "%(name)s is nu ook coördinator van deze conferentie (eigen account).",
+            name=account.name,
+        ),
     )
 
 
@@ -390,16 +418,16 @@ async def _target_participant(
     who, conference = await _own_conference(request)
     participant_id: int = request.path_params["participant_id"]
     if participant_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, "Deze deelnemer bestaat niet.")
+        raise HTTPException(404, _("Deze deelnemer bestaat niet."))
     participant = await _store(request).participant(conference.id, participant_id)
     if participant is None:
-        raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.")
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst."))
     if participant.role == "coordinator" and link:
         raise HTTPException(
-            409, "De coördinator logt in met een account en heeft geen persoonlijke link."
+            409, _("De coördinator logt in met een account en heeft geen persoonlijke link.")
         )
     if participant.role == "coordinator" and participant.account_id == conference.owner_id:
-        raise HTTPException(409, "De coördinator die de conferentie begeleidt, blijft erbij.")
+        raise HTTPException(409, _("De coördinator die de conferentie begeleidt, blijft erbij."))
     return who, conference, participant
 
 
@@ -416,7 +444,9 @@ async def participant_link(request: Request) -> Response:
         who,
         conference,
         new_link=link,
-        flash=f"Nieuwe link voor {participant.name}. De vorige link werkt niet meer.",
+        flash=_(
+            "Nieuwe link voor %(name)s. De vorige link werkt niet meer.", name=participant.name
+        ),
     )
 
 
@@ -424,7 +454,7 @@ async def participant_revoke(request: Request) -> Response:
     who, conference, participant = await _target_participant(request)
     store = _store(request)
     await store.revoke_invitation(participant.id)
-    _sign_out_live(request, conference.id, participant.id, "Je link werkt niet meer.")
+    _sign_out_live(request, conference.id, participant.id, N_("Je link werkt niet meer."))
     await store.audit(
         conference.id, _actor(who), "link_revoked", {"participant_id": participant.id}
     )
@@ -432,7 +462,10 @@ async def participant_revoke(request: Request) -> Response:
         request,
         who,
         conference,
-        flash=f"De link van {participant.name} werkt niet meer, op geen enkel apparaat.",
+        flash=_(
+            "De link van %(name)s werkt niet meer, op geen enkel apparaat.",
+            name=participant.name,
+        ),
     )
 
 
@@ -442,13 +475,16 @@ async def participant_remove(request: Request) -> Response:
     try:
         await store.remove_participant(conference.id, participant.id)
     except NotFound:
-        raise HTTPException(404, "Deze deelnemer staat niet (meer) op de lijst.") from None
-    _sign_out_live(request, conference.id, participant.id, "Je staat niet meer op de lijst.")
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
+    _sign_out_live(request, conference.id, participant.id, N_("Je staat niet meer op de lijst."))
     await store.audit(
         conference.id, _actor(who), "participant_removed", {"participant_id": participant.id}
     )
     return await _participants_view(
-        request, who, conference, flash=f"{participant.name} is van de lijst gehaald."
+        request,
+        who,
+        conference,
+        flash=_("%(name)s is van de lijst gehaald.", name=participant.name),
     )
 
 
@@ -480,7 +516,7 @@ async def invitation_cards(request: Request) -> Response:
             who=who,
             conference=conference,
             rows=rows,
-            error="Kies minstens één persoon.",
+            error=_("Kies minstens één persoon."),
         )
     cards = [
         await _link_payload(
@@ -532,8 +568,9 @@ async def open_invitation(request: Request) -> Response:
                 coalesce=True,
             )
         status, title, message = LINK_PROBLEMS[problem]
-        return error_page(request, status, title, message, ASK_FOR_LINK)
+        return error_page(request, status, _(title), _(message), _(ASK_FOR_LINK))
     assert match is not None
+    i18n.use_person_language(match.participant.language)  # a working link: its owner's page
     if request.method == "GET":
         return render(request, "participant/open.html", me=match.participant)
     response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
@@ -556,25 +593,27 @@ async def participant_here(request: Request) -> auth.ParticipantIdentity | Respo
         return error_page(
             request,
             401,
-            "Je bent niet (meer) aangemeld op dit apparaat",
-            "Je link is ingetrokken of vervangen, of je aanmelding is niet geldig.",
-            "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
-            "coördinator dan om een nieuwe.",
+            _("Je bent niet (meer) aangemeld op dit apparaat"),
+            _("Je link is ingetrokken of vervangen, of je aanmelding is niet geldig."),
+            _(
+                "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
+                "coördinator dan om een nieuwe."
+            ),
         )
     if who is auth.CookieState.ABSENT:
         return error_page(
             request,
             401,
-            "Open eerst je persoonlijke link",
-            "Kring herkent je aan de link die je van de coördinator kreeg.",
-            "Open die link op dit apparaat.",
+            _("Open eerst je persoonlijke link"),
+            _("Kring herkent je aan de link die je van de coördinator kreeg."),
+            _("Open die link op dit apparaat."),
         )
     return error_page(
         request,
         403,
-        "Dit is een andere conferentie",
-        "Je bent op dit apparaat aangemeld voor een andere conferentie.",
-        "Open de persoonlijke link die bij deze conferentie hoort.",
+        _("Dit is een andere conferentie"),
+        _("Je bent op dit apparaat aangemeld voor een andere conferentie."),
+        _("Open de persoonlijke link die bij deze conferentie hoort."),
     )
 
 
@@ -587,7 +626,89 @@ async def participant_privacy_seen(request: Request) -> Response:
 
 
 async def privacy(request: Request) -> Response:
+    await _known_person(request)  # in the language of whoever reads it, if we know them
     return render(request, "privacy.html")
+
+
+# -- language -----------------------------------------------------------------------------
+
+
+async def _known_person(
+    request: Request,
+) -> auth.ParticipantIdentity | auth.CoordinatorIdentity | None:
+    """Whoever is signed in on this device (a participant first); answers in their language."""
+    store, settings = _store(request), _settings(request)
+    who = await auth.participant_of(store, settings, request)
+    if isinstance(who, auth.ParticipantIdentity):
+        return who
+    coordinator = await auth.coordinator_of(store, settings, request)
+    return coordinator if isinstance(coordinator, auth.CoordinatorIdentity) else None
+
+
+async def _link_owner(request: Request, path: str) -> int | None:
+    """The participant whose personal link ``path`` (``/i/<token>``) is, if it still works."""
+    if not path.startswith("/i/"):
+        return None
+    token = path[3:].split("?", 1)[0]
+    if not token or "/" in token:
+        return None
+    store, settings = _store(request), _settings(request)
+    match = await store.invitation_by_hash(auth.hash_token(settings.secret_key, token))
+    if match is None or auth.invitation_problem(
+        match.invitation,
+        match.participant,
+        match.conference,
+        utcnow(),
+        settings.invitation_grace_days,
+    ):
+        return None
+    return match.participant.id
+
+
+async def choose_language(request: Request) -> Response:
+    """Switch Kring's language, then go back to the page the form was on.
+
+    The choice is remembered on this device (a cookie) and, for someone known, on their own
+    row: a participant signed in here, a logged-in coordinator, or the owner of the personal
+    link whose "is this you?" page the form was on. So it follows a person to their other
+    devices, and the next person on a shared tablet still gets their own language.
+    """
+    form = await request.form()
+    language = form.get("language")
+    raw_next = form.get("next")
+    next_url = _safe_next(raw_next if isinstance(raw_next, str) else None, default="/")
+    if not isinstance(language, str) or language not in i18n.LANGUAGES:
+        await _known_person(request)
+        return error_page(
+            request,
+            400,
+            _("Deze taal kent Kring niet"),
+            _("Kring is er in het Nederlands en in het Engels. Kies een van beide."),
+        )
+    store, settings = _store(request), _settings(request)
+    if next_url.startswith("/i/"):  # someone's "is this you?" page: theirs, if it works
+        owner = await _link_owner(request, next_url)
+        if owner is not None:
+            await store.set_participant_language(owner, language)
+    else:
+        participant = await auth.participant_of(store, settings, request)
+        if isinstance(participant, auth.ParticipantIdentity):
+            await store.set_participant_language(participant.participant.id, language)
+        coordinator = await auth.coordinator_of(store, settings, request)
+        if isinstance(coordinator, auth.CoordinatorIdentity):
+            await store.set_account_language(coordinator.account.id, language)
+    response = RedirectResponse(next_url, status_code=303)
+    auth.set_language_cookie(response, settings, language)
+    return response
+
+
+def language_next(request: Request) -> str:
+    """Where the language form returns to: this page, or for a page that answers a form post,
+    the page the form was on."""
+    if request.method in ("GET", "HEAD"):
+        query = request.url.query
+        return _safe_next(request.url.path + (f"?{query}" if query else ""), default="/")
+    return _safe_next(urlsplit(request.headers.get("referer", "")).path, default="/")
 
 
 async def healthz(request: Request) -> Response:
@@ -599,6 +720,7 @@ def template_globals() -> dict[str, Any]:
         "PHASE_LABELS": PHASE_LABELS,
         "PHASE_EXPLANATIONS": PHASE_EXPLANATIONS,
         "ROLE_LABELS": ROLE_LABELS,
+        "language_next": language_next,
     }
 
 
@@ -608,6 +730,7 @@ routes = [
     Route("/privacy", privacy),
     Route("/login", login, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/language", choose_language, methods=["POST"]),
     Route("/conferences", conference_list),
     Route("/conferences/new", conference_new, methods=["GET", "POST"]),
     Route("/conferences/{conference_id}", conference_detail),

@@ -45,27 +45,33 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
 
-LIFE_AREAS: dict[str, str] = {
-    "safety": "Veiligheid & bescherming tegen geweld",
-    "housing": "Wonen & dagelijks leven",
-    "finances": "Financiën & sociale zekerheid",
-    "children": "Kinderen & opvoeding",
-    "partner": "(Ex-)partner",
-    "relations": "Sociale relaties",
-    "activity": "Activiteit, werk & leren",
-    "leisure": "Vrije tijd & recreatie",
-    "health": "Gezondheid & zelfverzorging",
-    "meaning": "Zingeving",
-}
-OTHER_AREA = "Overig"
+from server.i18n import N_, Labels, _
 
-AGREEMENT_STATUSES: dict[str, str] = {
-    "open": "Open",
-    "on_track": "Loopt",
-    "done": "Gedaan",
-    "not_working": "Lukt niet",
-    "stopped": "Gestopt",
-}
+LIFE_AREAS: Labels[str] = Labels(
+    {
+        "safety": N_("Veiligheid & bescherming tegen geweld"),
+        "housing": N_("Wonen & dagelijks leven"),
+        "finances": N_("Financiën & sociale zekerheid"),
+        "children": N_("Kinderen & opvoeding"),
+        "partner": N_("(Ex-)partner"),
+        "relations": N_("Sociale relaties"),
+        "activity": N_("Activiteit, werk & leren"),
+        "leisure": N_("Vrije tijd & recreatie"),
+        "health": N_("Gezondheid & zelfverzorging"),
+        "meaning": N_("Zingeving"),
+    }
+)
+OTHER_AREA = N_("Overig")
+
+AGREEMENT_STATUSES: Labels[str] = Labels(
+    {
+        "open": N_("Open"),
+        "on_track": N_("Loopt"),
+        "done": N_("Gedaan"),
+        "not_working": N_("Lukt niet"),
+        "stopped": N_("Gestopt"),
+    }
+)
 
 # Text fields of an agreement and the most characters each may hold (the editor shows the
 # limit next to the field; a version is not frozen while a field is over it).
@@ -78,19 +84,22 @@ TEXT_LIMITS: dict[str, int] = {
     "request": 1000,
 }
 AGREEMENT_FIELDS = tuple(TEXT_LIMITS)
-FIELD_LABELS: dict[str, str] = {
-    "what": "Wat",
-    "who": "Wie",
-    "when": "Wanneer",
-    "when_date": "Datum",
-    "where": "Waar",
-    "backup": "Als het niet lukt",
-    "request": "Vraag aan een professional",
-    "request_to": "Aan wie",
-    "status": "Status",
-    "life_area": "Leefgebied",
-    "progress": "Voortgang",
-}
+FIELD_LABELS: Labels[str] = Labels(
+    {
+        "what": N_("Wat"),
+        "who": N_("Wie"),
+        "when": N_("Wanneer"),
+        "when_date": N_("Datum"),
+        "where": N_("Waar"),
+        "backup": N_("Als het niet lukt"),
+        "request": N_("Vraag aan een professional"),
+        "request_to": N_("Aan wie"),
+        "status": N_("Status"),
+        "life_area": N_("Leefgebied"),
+        "progress": N_("Voortgang"),
+        "notes": N_("Aantekeningen"),
+    }
+)
 NOTES_LIMIT = 10_000
 PROGRESS_LIMIT = 1000  # one progress note
 MAX_FIELD_CHARS = 20_000  # per field, when read: a runaway paste never swamps a copy
@@ -228,20 +237,24 @@ def read_plan(state: bytes, people: Mapping[str, Person] | None = None) -> dict[
 @dataclass(frozen=True)
 class Problem:
     """One thing in the plan that does not fit: which agreement (1-based, 0 for the plan as a
-    whole), which field, and what is wrong, in the words of the UI."""
+    whole), which field, and what is wrong (a Dutch message id with its values, shown in the
+    reader's language)."""
 
     agreement: int
     field: str
     message: str
+    values: tuple[tuple[str, int], ...] = ()
 
     def __str__(self) -> str:
-        where = f"Afspraak {self.agreement}" if self.agreement else "Het plan"
-        label = FIELD_LABELS.get(self.field, self.field)
-        return (
-            f"{where}, {label.lower()}: {self.message}"
-            if self.field
-            else f"{where}: {self.message}"
-        )
+        where = _("Afspraak %(number)s", number=self.agreement) if self.agreement else _("Het plan")
+        problem = _(self.message, **dict(self.values))
+        if not self.field:
+            return f"{where}: {problem}"
+        return f"{where}, {FIELD_LABELS.get(self.field, self.field).lower()}: {problem}"
+
+
+def _too_long(count: int, limit: int) -> tuple[str, tuple[tuple[str, int], ...]]:
+    return N_("te lang (%(count)s van %(limit)s tekens)"), (("count", count), ("limit", limit))
 
 
 def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
@@ -253,78 +266,84 @@ def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
     try:
         doc = _load(state)
     except Exception:
-        return [Problem(0, "", "het document kan niet gelezen worden")]
+        return [Problem(0, "", N_("het document kan niet gelezen worden"))]
     problems: list[Problem] = []
     agreements = _root(doc, "agreements", Array)
     if agreements is None or (not agreements and _other_shape(state, "agreements", Array)):
-        problems.append(Problem(0, "", "de afspraken staan er in een vorm die Kring niet kent"))
+        problems.append(Problem(0, "", N_("de afspraken staan er in een vorm die Kring niet kent")))
         agreements = ()
     notes = _root(doc, "notes", Text)
     if notes is None or (not str(notes) and _other_shape(state, "notes", Text)):
-        problems.append(Problem(0, "", "de aantekeningen staan er in een vorm die Kring niet kent"))
-    elif len(str(notes)) > NOTES_LIMIT:
         problems.append(
-            Problem(
-                0, "", f"de aantekeningen zijn te lang ({len(str(notes))} van {NOTES_LIMIT} tekens)"
-            )
+            Problem(0, "", N_("de aantekeningen staan er in een vorm die Kring niet kent"))
         )
+    elif len(str(notes)) > NOTES_LIMIT:
+        message, values = _too_long(len(str(notes)), NOTES_LIMIT)
+        problems.append(Problem(0, "notes", message, values))
     for number, item in enumerate(agreements, start=1):
         if not isinstance(item, Map):
-            problems.append(Problem(number, "", "dit is geen afspraak in de vorm die Kring kent"))
+            problems.append(
+                Problem(number, "", N_("dit is geen afspraak in de vorm die Kring kent"))
+            )
             continue
         if item.get("removed") is True:
             continue
         problems.extend(
-            Problem(number, field, message) for field, message in _agreement_problems(item, people)
+            Problem(number, field, message, values)
+            for field, message, values in _agreement_problems(item, people)
         )
     return problems
 
 
-def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
+_Found = list[tuple[str, str, tuple[tuple[str, int], ...]]]
+
+
+def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> _Found:
+    found: _Found = []
+
+    def say(field: str, message: str, values: tuple[tuple[str, int], ...] = ()) -> None:
+        found.append((field, message, values))
+
     for field, limit in TEXT_LIMITS.items():
         value = item.get(field)
         if value is not None and not isinstance(value, (Text, str)):
-            found.append((field, "dit is geen tekst"))
+            say(field, N_("dit is geen tekst"))
         elif len(_text(value)) > limit:
-            found.append((field, f"te lang ({len(_text(value))} van {limit} tekens)"))
+            say(field, *_too_long(len(_text(value)), limit))
     if not _text(item.get("what")).strip():
-        found.append(("what", "zeg wat er gaat gebeuren"))
-    area = item.get("life_area")
-    if area not in LIFE_AREAS:
-        found.append(("life_area", "kies een van de tien leefgebieden"))
+        say("what", N_("zeg wat er gaat gebeuren"))
+    if item.get("life_area") not in LIFE_AREAS:
+        say("life_area", N_("kies een van de tien leefgebieden"))
     status = item.get("status")
     if status is not None and status not in AGREEMENT_STATUSES:
-        found.append(("status", "onbekende status"))
+        say("status", N_("onbekende status"))
     when_date = item.get("when_date")
     if when_date not in (None, "") and _when_date(when_date) is None:
-        found.append(("when_date", "dit is geen datum (jjjj-mm-dd)"))
+        say("when_date", N_("dit is geen datum (jjjj-mm-dd)"))
     who_ids = item.get("who_ids")
     if who_ids is not None and not isinstance(who_ids, Map):
-        found.append(("who", "de gekozen mensen staan er in een vorm die Kring niet kent"))
+        say("who", N_("de gekozen mensen staan er in een vorm die Kring niet kent"))
     elif any(i not in people for i in _ids(who_ids)):
-        found.append(("who", "iemand die gekozen is, hoort niet (meer) bij deze conferentie"))
+        say("who", N_("iemand die gekozen is, hoort niet (meer) bij deze conferentie"))
     request_to = item.get("request_to")
     if request_to not in (None, ""):
         person = people.get(request_to) if isinstance(request_to, str) else None
         if person is None or person.role not in REQUEST_ROLES:
-            found.append(("request_to", "dit is geen professional van deze conferentie"))
+            say("request_to", N_("dit is geen professional van deze conferentie"))
     progress = item.get("progress")
     if progress is not None and not isinstance(progress, Array):
-        found.append(("progress", "de voortgang staat er in een vorm die Kring niet kent"))
+        say("progress", N_("de voortgang staat er in een vorm die Kring niet kent"))
     elif isinstance(progress, Array):
         for note in progress:
             if not isinstance(note, Map) or not isinstance(note.get("text"), str):
-                found.append(("progress", "een notitie staat er in een vorm die Kring niet kent"))
+                say("progress", N_("een notitie staat er in een vorm die Kring niet kent"))
             elif len(note.get("text") or "") > PROGRESS_LIMIT:
-                found.append(
-                    ("progress", f"een notitie is te lang (hoogstens {PROGRESS_LIMIT} tekens)")
-                )
+                say("progress", *_too_long(len(note.get("text") or ""), PROGRESS_LIMIT))
     return found
 
 
 def area_label(area: str) -> str:
-    return LIFE_AREAS.get(area, OTHER_AREA)
+    return LIFE_AREAS.get(area) or _(OTHER_AREA)
 
 
 def add_agreement(doc: Doc[Any], life_area: str, **fields: str) -> Map[Any]:

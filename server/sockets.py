@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
-from server import auth
+from server import auth, i18n
+from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
 from server.rooms.protocol import CloseCode
@@ -32,7 +33,7 @@ async def live_document(websocket: WebSocket) -> None:
         log.error("websocket %s refused: the database failed: %s", websocket.url.path, exc)
         if websocket.client_state == WebSocketState.CONNECTING:
             await websocket.accept()
-            reason = "De server kan nu niet bij zijn gegevens."
+            reason = _("De server kan nu niet bij zijn gegevens.")
             await websocket.close(CloseCode.INTERNAL_ERROR, reason)
 
 
@@ -48,13 +49,19 @@ async def _live_document(websocket: WebSocket) -> None:
         await websocket.close(CloseCode.FORBIDDEN, reason)
 
     if document not in DOCUMENTS:
-        await refuse("Dit document bestaat niet.")
+        await refuse(_("Dit document bestaat niet."))
         return
     person = await auth.person_in(store, settings, websocket, conference_id)
     if isinstance(person, auth.NotAllowed):
         await refuse(person.reason)
         return
-    peer = Peer(person.participant_id, person.role, person.name, person.action_team_member)
+    peer = Peer(
+        person.participant_id,
+        person.role,
+        person.name,
+        person.action_team_member,
+        language=i18n.get_language(),  # the person's, set when they were recognised
+    )
     phase, actor = person.conference.phase, person.actor
     allowed = access(phase, peer.role, document, action_team_member=peer.action_team_member)
     if allowed == Access.NONE:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, case, delete, event, func, literal, select, text,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from server.i18n import _
 from server.models import (
     ANSWERS,
     CONDITION_STATUSES,
@@ -212,7 +213,7 @@ class Store:
             )
             .returning(LoginThrottle.failures)
         )
-        for _ in range(2):  # the second round runs only if another request made the row first
+        for _round in range(2):  # the second round runs only if another request made the row first
             async with self._sessions() as db:
                 attempts = await db.scalar(bump)
                 if attempts is None:
@@ -454,6 +455,26 @@ class Store:
             )
             await db.commit()
 
+    # -- languages ------------------------------------------------------------------------
+
+    async def set_participant_language(self, participant_id: int, language: str) -> None:
+        """Remember the language a participant chose (for every device they use)."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(Participant)
+                .where(Participant.id == participant_id)
+                .values(language=language)
+            )
+            await db.commit()
+
+    async def set_account_language(self, account_id: int, language: str) -> None:
+        """Remember the language a coordinator chose (for every login)."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(Account).where(Account.id == account_id).values(language=language)
+            )
+            await db.commit()
+
     # -- invitations ----------------------------------------------------------------------
 
     async def issue_invitation(
@@ -670,7 +691,7 @@ class Store:
             )
         )
         if row is None:
-            raise NotFound("Deze voorwaarde bestaat niet of is door iemand anders gesteld.")
+            raise NotFound(_("Deze voorwaarde bestaat niet of is door iemand anders gesteld."))
         return row
 
     async def edit_condition(
@@ -792,8 +813,9 @@ class Store:
                     db,
                     conference_id,
                     freeze=False,
-                    refusal="Het actieteam kies je bij de presentatie, voordat het plan is "
-                    "vastgesteld.",
+                    refusal=_(
+                        "Het actieteam kies je bij de presentatie, voordat het plan is vastgesteld."
+                    ),
                 )
             except StoreError:
                 await db.rollback()
@@ -849,13 +871,15 @@ class Store:
                         db,
                         conference_id,
                         freeze=True,
-                        refusal="Het plan is al vastgesteld, of de presentatie is voorbij.",
+                        refusal=_("Het plan is al vastgesteld, of de presentatie is voorbij."),
                     )
                 db.add(row)
                 await db.commit()
             except IntegrityError:
                 await db.rollback()
-                raise StoreError(f"Versie {number} van het plan is al vastgesteld.") from None
+                raise StoreError(
+                    _("Versie %(number)s van het plan is al vastgesteld.", number=number)
+                ) from None
             except StoreError:
                 await db.rollback()
                 raise

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -297,3 +298,58 @@ async def demo_conference(server: LiveServer, phase: str = "information") -> Dem
     data = await create_demo(Settings.from_env(server.instance.env), phase, if_empty=False)
     assert data is not None
     return DemoConference(server, data)
+
+
+# -- a real Chromium (Debian's; Playwright's own browser download is not used) ------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a closed network: no background calls to Google's hosts, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # A Dutch tablet, like most of Kring's: headless Chromium would ask for English
+    # (Accept-Language en-US), which Kring honours. A test wanting English sets its locale.
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not shutil.which("chromium"):
+        missing_service("Chromium", "run `make test` (it installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+# A field's text as its reader sees it, without the name tags on other people's cursors or the
+# placeholder of an empty field.
+_FIELD_TEXT = """(el) => { const copy = el.cloneNode(true);
+    const extras = ".cm-ySelectionCaret, .cm-widgetBuffer, .cm-placeholder";
+    copy.querySelectorAll(extras).forEach((n) => n.remove());
+    return copy.textContent.replace(/\\u2060/g, ""); }"""
+
+
+def expect_text(locator: Any, text: str, timeout: int = TIMEOUT_MS) -> None:
+    """Wait until the field shows exactly ``text`` (it arrives over the network)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.page.wait_for_function(
+            f"([el, want]) => ({_FIELD_TEXT})(el) === want",
+            arg=[locator.element_handle(), text],
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        shown = locator.evaluate(_FIELD_TEXT)
+        raise AssertionError(f"the field shows {shown!r}, not {text!r}") from None

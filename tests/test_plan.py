@@ -121,7 +121,7 @@ def test_notes_over_their_limit_are_reported() -> None:
     doc: Doc[Any] = Doc()
     doc.get("notes", type=Text).insert(0, "a" * (NOTES_LIMIT + 1))
     assert problems(doc) == [
-        f"Het plan: de aantekeningen zijn te lang ({NOTES_LIMIT + 1} van {NOTES_LIMIT} tekens)"
+        f"Het plan, aantekeningen: te lang ({NOTES_LIMIT + 1} van {NOTES_LIMIT} tekens)"
     ]
 
 

@@ -34,6 +34,7 @@ const manifestPath = path.join(outDir, "manifest.json");
 const entries = {
   "app.js": "src/app.js",
   "live.js": "src/live.js",
+  "plan.js": "src/plan.js",
   "app.css": "src/app.css",
 };
 

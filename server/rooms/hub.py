@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pycrdt import Doc
 from starlette.types import Message
 
+from server import i18n
 from server.rooms import phases, protocol
 from server.rooms.persistence import FATAL, DocumentLog
 from server.rooms.phases import Access
@@ -25,6 +26,7 @@ from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room
 
 log = logging.getLogger("kring.rooms")
 
+RESTARTING = i18n.N_("De server start opnieuw op.")
 KEEP_ALIVE_SECONDS = 15.0
 KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
 
@@ -159,19 +161,21 @@ class RoomHub:
         )
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
         if access == Access.NONE:
-            await _refuse(conn, CloseCode.FORBIDDEN, phases.refusal_reason(phase, document))
+            reason = _told(peer, phases.refusal_reason, phase, document)
+            await _refuse(conn, CloseCode.FORBIDDEN, reason)
             return
         if self.closing:
-            await _refuse(conn, CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
+            await _refuse(conn, CloseCode.SERVICE_RESTART, _told(peer, i18n.gettext, RESTARTING))
             return
         try:
             channel = await self.channel(conference_id, document)
         except RoomUnavailable:
-            await _refuse(
-                conn,
-                CloseCode.INTERNAL_ERROR,
-                "Dit document kan nu niet geladen worden. Probeer het zo opnieuw.",
+            reason = _told(
+                peer,
+                i18n.gettext,
+                i18n.N_("Dit document kan nu niet geladen worden. Probeer het zo opnieuw."),
             )
+            await _refuse(conn, CloseCode.INTERNAL_ERROR, reason)
             return
         room = channel.room
         if room.phase is not None and (
@@ -181,13 +185,15 @@ class RoomHub:
             room_phase = room.phase
             access = _access(room, peer, document)
             if access == Access.NONE:
-                reason = phases.refusal_reason(room_phase, document)
+                reason = _told(peer, phases.refusal_reason, room_phase, document)
                 await _refuse(conn, CloseCode.LOST_ACCESS, reason)
                 return
             conn.access = access
         if channel.room.connection_count() >= self.limits.connections_per_room:
             log.warning("%s: refused %s, the room is full", channel.key, peer)
-            reason = "Er zijn te veel verbindingen met deze conferentie."
+            reason = _told(
+                peer, i18n.gettext, i18n.N_("Er zijn te veel verbindingen met deze conferentie.")
+            )
             await _refuse(conn, CloseCode.TRY_AGAIN_LATER, reason)
             return
         conn.start()
@@ -264,17 +270,19 @@ class RoomHub:
         room.phase, room.action_team = phase, action_team
         for channel, conn in room.connections():
             allowed = _access(room, conn.peer, channel.name)
-            channel.set_access(conn, allowed, phases.refusal_reason(phase, channel.name))
+            reason = _told(conn.peer, phases.refusal_reason, phase, channel.name)
+            channel.set_access(conn, allowed, reason)
 
     def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
-        """Close every connection of someone removed or whose link was revoked."""
+        """Close every connection of someone removed or whose link was revoked. ``reason``
+        is a Dutch message id: each device is told it in its person's language."""
         room = self.rooms.get(conference_id)
         if room is None:
             return 0
         dropped = 0
         for channel, conn in room.connections():
             if conn.peer.participant_id == participant_id:
-                channel.set_access(conn, Access.NONE, reason)
+                channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
                 dropped += 1
         return dropped
 
@@ -309,9 +317,15 @@ class RoomHub:
         await self.log.close()
         for room in list(self.rooms.values()):
             for _channel, conn in room.connections():
-                conn.close(CloseCode.SERVICE_RESTART, "De server start opnieuw op.")
+                conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESTARTING))
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _told(peer: Peer, reason: Callable[..., str], *args: str) -> str:
+    """``reason(*args)`` (a close reason) in the language of the person on the other end."""
+    with i18n.using(peer.language):
+        return reason(*args)
 
 
 def _access(room: Room, peer: Peer, document: str) -> Access:

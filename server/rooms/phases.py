@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from server.i18n import N_, Labels, _
+
 DOCUMENTS = ("compass", "information", "plan")
 FAMILY = frozenset({"client", "network_member"})
 PROFESSIONALS = frozenset({"professional", "mandated_professional"})
@@ -88,27 +90,34 @@ def access(phase: str, role: str, document: str, *, action_team_member: bool = F
     return Access.NONE
 
 
-PHASE_LABELS = {
-    "preparation": "de voorbereiding",
-    "information": "de informatiefase",
-    "private_time": "de privétijd",
-    "presentation": "de presentatie",
-    "action_team": "het actieteam",
-    "closed": "de afsluiting",
-}
+# Labels inside sentences ("Tijdens de privétijd ..."), in the current language when read.
+PHASE_LABELS = Labels(
+    {
+        "preparation": N_("de voorbereiding"),
+        "information": N_("de informatiefase"),
+        "private_time": N_("de privétijd"),
+        "presentation": N_("de presentatie"),
+        "action_team": N_("het actieteam"),
+        "closed": N_("de afsluiting"),
+    }
+)
 
-DOCUMENT_LABELS = {
-    "compass": "het netwerkkompas",
-    "information": "de informatie",
-    "plan": "het plan",
-}
+DOCUMENT_LABELS = Labels(
+    {
+        "compass": N_("het netwerkkompas"),
+        "information": N_("de informatie"),
+        "plan": N_("het plan"),
+    }
+)
 
 
 def refusal_reason(phase: str, document: str) -> str:
-    """Why a connection to ``document`` is refused or closed now (shown to the person)."""
-    return (
-        f"Tijdens {PHASE_LABELS.get(phase, phase)} is {DOCUMENT_LABELS.get(document, document)} "
-        "niet voor jou open."
+    """Why a connection to ``document`` is refused or closed now (shown to the person, in the
+    current language; at most 123 bytes, the room in a websocket close frame)."""
+    return _(
+        "Tijdens %(phase)s is %(document)s niet voor jou open.",
+        phase=PHASE_LABELS.get(phase, phase),
+        document=DOCUMENT_LABELS.get(document, document),
     )
 
 
@@ -149,22 +158,36 @@ def transition_problem(
     override with a reason. The action team starts only once the plan is frozen as version 1.
     """
     if target not in PHASES:
-        return f"Een fase {target!r} bestaat niet."
+        return _("Een fase %(phase)r bestaat niet.", phase=target)
     if target == current:
-        return f"De conferentie is al in {PHASE_LABELS[current]}."
+        return _("De conferentie is al in %(phase)s.", phase=PHASE_LABELS[current])
     if target not in TRANSITIONS.get(current, ()):
-        allowed = " of ".join(PHASE_LABELS[p] for p in TRANSITIONS.get(current, ()))
-        then = f" Vanuit {PHASE_LABELS[current]} kan alleen naar {allowed}." if allowed else ""
-        return f"Van {PHASE_LABELS[current]} naar {PHASE_LABELS[target]} kan niet.{then}"
+        refusal = _(
+            "Van %(current)s naar %(target)s kan niet.",
+            current=PHASE_LABELS[current],
+            target=PHASE_LABELS[target],
+        )
+        allowed = [PHASE_LABELS[p] for p in TRANSITIONS.get(current, ())]
+        if not allowed:
+            return refusal
+        while len(allowed) > 1:
+            last = allowed.pop()
+            allowed[-1] = _("%(first)s of %(second)s", first=allowed[-1], second=last)
+        then = _(
+            "Vanuit %(current)s kan alleen naar %(allowed)s.",
+            current=PHASE_LABELS[current],
+            allowed=allowed[0],
+        )
+        return f"{refusal} {then}"
     if current == "private_time" and not plan_ready and not override_reason.strip():
-        return (
+        return _(
             "De familie heeft nog niet gezegd dat het plan klaar is. Wacht daarop, of beëindig "
             "de privétijd met een reden (die ziet de familie)."
         )
     if target == "private_time" and plan_frozen:
-        return "Het plan is al vastgesteld als versie 1; de privétijd is voorbij."
+        return _("Het plan is al vastgesteld als versie 1; de privétijd is voorbij.")
     if target == "action_team" and not plan_frozen:
-        return "Stel eerst het plan vast (versie 1); daarna begint het actieteam."
+        return _("Stel eerst het plan vast (versie 1); daarna begint het actieteam.")
     return None
 
 
@@ -196,8 +219,10 @@ def may(action: str, phase: str, role: str) -> bool:
 def plan_locked_reason(phase: str) -> str:
     """What a locked-out person sees instead of the plan."""
     if phase == "private_time":
-        return (
+        return _(
             "De familie en het netwerk maken nu samen hun plan, zonder coördinator en zonder "
             "professionals. Je ziet het plan weer bij de presentatie."
         )
-    return f"Tijdens {PHASE_LABELS.get(phase, phase)} is het plan niet voor jou open."
+    return _(
+        "Tijdens %(phase)s is het plan niet voor jou open.", phase=PHASE_LABELS.get(phase, phase)
+    )

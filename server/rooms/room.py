@@ -19,10 +19,12 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from pycrdt import Doc, get_update, merge_updates
 
+from server import i18n
 from server.rooms import protocol
 from server.rooms.persistence import FATAL, CommitFailed, DocumentLog, StoredDocument
 from server.rooms.phases import Access
@@ -31,9 +33,16 @@ from server.rooms.protocol import CloseCode
 log = logging.getLogger("kring.rooms")
 
 EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothing new sends
-READ_ONLY_NOTICE = protocol.encode(protocol.AuthDenied("Je kunt dit document nu alleen lezen."))
+READ_ONLY_NOTICE_TEXT = i18n.N_("Je kunt dit document nu alleen lezen.")
 MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
 MAX_PRESENCE_BYTES = 8 * 1024
+
+
+@cache
+def read_only_notice(language: str) -> bytes:
+    """The notice a reader's dropped edit gets, in the reader's language."""
+    with i18n.using(language):
+        return protocol.encode(protocol.AuthDenied(i18n.gettext(READ_ONLY_NOTICE_TEXT)))
 
 
 def _validate(update: bytes) -> None:
@@ -72,6 +81,7 @@ class Peer:
     role: str
     name: str
     action_team_member: bool = False  # as it was when the connection was authorised
+    language: str = i18n.DEFAULT_LANGUAGE  # what the server tells this person is in this
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"
@@ -339,7 +349,7 @@ class DocChannel:
         if conn.access < Access.WRITE:
             if self._lacks(update, self.doc.get_state()):
                 log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
-                conn.send(READ_ONLY_NOTICE)
+                conn.send(read_only_notice(conn.peer.language))
             # else: a reader's reconnect handshake (its copy's delete set): nothing to refuse
             self._acknowledge(conn)
             return

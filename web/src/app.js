@@ -5,6 +5,7 @@
 import htmx from "htmx.org";
 import "./htmx-global.js";
 import "htmx-ext-sse";
+import "./device.js"; // "forget this device" finishes on the page that says it is forgotten
 
 const COPIED_LABEL = "Gekopieerd";
 const COPIED_MS = 2000;

@@ -1,0 +1,170 @@
+"""Translations: Kring speaks Dutch (the language its strings are written in) and English.
+
+The language is chosen per request and kept in a context variable: the middleware sets it
+from the ``kring_lang`` cookie or the browser's Accept-Language, and the auth helpers set it
+again when they know who is asking (a person's own choice is stored on their row). Code then
+just calls::
+
+    from server.i18n import _, ngettext, N_
+
+    _("Deze link werkt niet meer")                       # a sentence in the current language
+    _("%(name)s is toegevoegd.", name=participant.name)  # with parameters, never an f-string
+    ngettext("%(num)s kaart", "%(num)s kaarten", n)      # ``num`` is filled in
+    LABELS = Labels({"x": N_("Iets")})                   # module level: marked, read later
+
+The message ids are the Dutch sentences. ``server/locale/en/LC_MESSAGES/messages.po`` holds
+their English; the ``.po`` files are read at start-up (no compile step, no ``.mo`` files).
+``pybabel extract -F babel.cfg -o messages.pot .`` finds every marked string in ``server/``
+and ``web/templates/``; ``tests/test_i18n.py`` fails for a string without an English text.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from io import BytesIO
+from pathlib import Path
+from typing import Any, TypeVar
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from markupsafe import Markup, escape
+
+LANGUAGES = {"nl": "Nederlands", "en": "English"}
+DEFAULT_LANGUAGE = "nl"
+LANGUAGE_COOKIE = "kring_lang"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+# The language of what is being answered now. Dutch unless someone chose English: the
+# browser's Accept-Language is not asked (many Dutch families' tablets are set to English).
+_current: ContextVar[str] = ContextVar("kring_language", default=DEFAULT_LANGUAGE)
+
+
+def load_catalog(language: str) -> _gettext.NullTranslations:
+    """The translations of ``language`` from its ``.po`` file (none: the message ids)."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return _gettext.NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return _gettext.GNUTranslations(compiled)
+
+
+_CATALOGS: dict[str, _gettext.NullTranslations] = {
+    language: load_catalog(language) for language in LANGUAGES
+}
+
+
+# -- the current language ---------------------------------------------------------------------
+
+
+def get_language() -> str:
+    return _current.get()
+
+
+def set_language(language: str | None) -> None:
+    """Answer in ``language`` from now on in this request (an unknown one is ignored)."""
+    if language in LANGUAGES:
+        _current.set(language)
+
+
+def use_person_language(stored: str | None) -> None:
+    """Someone known is asking: their own choice, or else Dutch (the device's cookie may hold
+    another person's choice on a shared tablet)."""
+    _current.set(stored if stored in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def using(language: str) -> Iterator[None]:
+    """Translate into ``language`` inside the block (a message for someone else)."""
+    token = _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def start_request(cookie: str | None) -> Any:
+    """Set the language for a request nobody is known in yet (this device's choice, or
+    Dutch); return a token to reset."""
+    return _current.set(cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def end_request(token: Any) -> None:
+    _current.reset(token)
+
+
+# -- translating ----------------------------------------------------------------------------
+
+
+def gettext(message: str, **params: Any) -> str:
+    """``message`` (Dutch) in the current language, with ``%(name)s`` params filled in."""
+    text = _CATALOGS[get_language()].gettext(message)
+    return text % params if params else text
+
+
+_ = gettext
+
+
+def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+    """The singular or plural form for ``n``, in the current language; ``%(num)s`` is n."""
+    params.setdefault("num", n)
+    return _CATALOGS[get_language()].ngettext(singular, plural, n) % params
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation without translating it now (module-level labels)."""
+    return message
+
+
+K = TypeVar("K")
+
+
+class Labels(Mapping[K, str]):
+    """Labels by identifier, kept as Dutch message ids and read in the current language."""
+
+    def __init__(self, labels: Mapping[K, str]) -> None:
+        self.msgids = dict(labels)
+
+    def __getitem__(self, key: K) -> str:
+        return gettext(self.msgids[key])
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.msgids)
+
+    def __len__(self) -> int:
+        return len(self.msgids)
+
+    def __repr__(self) -> str:
+        return f"Labels({self.msgids!r})"
+
+
+# -- Jinja2 -----------------------------------------------------------------------------------
+
+
+def _jinja_gettext(message: str) -> Markup:
+    # Jinja marks a translation as safe HTML; ours are text, so escape them first.
+    return escape(_CATALOGS[get_language()].gettext(message))
+
+
+def _jinja_ngettext(singular: str, plural: str, n: int) -> Markup:
+    return escape(_CATALOGS[get_language()].ngettext(singular, plural, n))
+
+
+def install_jinja(env: Any) -> None:
+    """``{{ _("...") }}``, ``{{ ngettext(...) }}`` and ``{% trans %}`` in ``env``'s templates,
+    translated into the request's language (new-style: ``_("%(n)s", n=...)`` fills in)."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
+    env.globals["LANGUAGES"] = LANGUAGES
+
+
+def template_context(_request: Any) -> dict[str, Any]:
+    """For every page: ``current_language`` (``<html lang>``)."""
+    return {"current_language": get_language()}

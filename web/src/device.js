@@ -1,0 +1,69 @@
+// This device: keeping the screen awake during the meeting, keeping the app shell for a
+// reload without a connection, and forgetting everything Kring kept here.
+
+export const SHELL_CACHE = "kring-shell";
+export const LOCAL_PREFIX = "kring:"; // every document copy Kring keeps in IndexedDB
+
+// The screen stays on while the plan is open (where the browser has Screen Wake Lock).
+export function keepAwake() {
+  if (!("wakeLock" in navigator)) return;
+  let lock = null;
+  const request = async () => {
+    if (document.visibilityState !== "visible" || lock) return;
+    try {
+      lock = await navigator.wakeLock.request("screen");
+      lock.addEventListener("release", () => {
+        lock = null;
+      });
+    } catch (_) {
+      lock = null; // refused (battery saver, no permission): the screen may dim; nothing breaks
+    }
+  };
+  document.addEventListener("visibilitychange", request);
+  request();
+}
+
+// The service worker (/sw.js) answers from this cache only when the network fails; the page
+// puts itself and its scripts and styles in it, so a reload without a connection still opens
+// the plan (the document itself is in IndexedDB).
+export async function keepForOffline() {
+  if (!("serviceWorker" in navigator) || !window.caches) return;
+  try {
+    await navigator.serviceWorker.register("/sw.js");
+    const assets = [...document.querySelectorAll("script[src], link[rel=stylesheet][href]")].map(
+      (el) => el.getAttribute("src") || el.getAttribute("href"),
+    );
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.addAll([window.location.pathname, ...assets]);
+    document.documentElement.dataset.offlineReady = "true";
+  } catch (_) {
+    // not a secure context, or storage is full: the plan still works while online
+  }
+}
+
+// "Forget this device": the server has ended the session and sent Clear-Site-Data; this is
+// the same for browsers that ignore that header (plain http on a LAN).
+export async function forgetDevice() {
+  const jobs = [];
+  if (window.indexedDB?.databases) {
+    const databases = await indexedDB.databases();
+    for (const { name } of databases) {
+      if (name && name.startsWith(LOCAL_PREFIX)) {
+        jobs.push(new Promise((resolve) => {
+          const request = indexedDB.deleteDatabase(name);
+          request.onsuccess = request.onerror = request.onblocked = resolve;
+        }));
+      }
+    }
+  }
+  if (window.caches) jobs.push(caches.delete(SHELL_CACHE));
+  if (navigator.serviceWorker) {
+    const registrations = await navigator.serviceWorker.getRegistrations();
+    jobs.push(...registrations.map((r) => r.unregister()));
+  }
+  await Promise.all(jobs);
+  document.documentElement.dataset.forgotten = "true";
+}
+
+const forgetting = document.querySelector("[data-forget-device]");
+if (forgetting) forgetDevice();

@@ -1,0 +1,598 @@
+// The family's plan editor: agreements grouped by life area, written together live, on
+// tablets and phones, online or not. Loaded on the plan page (web/templates/meeting/plan.html),
+// which gives the settings in <script type="application/json" id="plan-config">.
+//
+// The document's shape is server/plan.py's; this file mirrors it (plan-schema.js) and takes
+// the limits and choices from the page, so the two cannot disagree about them.
+
+import * as Y from "yjs";
+import { t } from "./i18n.js";
+import { LOCAL, LiveDocument, showState } from "./sync.js";
+import { textField } from "./textfield.js";
+import { AGREEMENT_TEXT_FIELDS, newAgreement, isDate, textOf } from "./plan-schema.js";
+import { keepAwake, keepForOffline } from "./device.js";
+
+const REPAIR = "kring-repair"; // turning an older client's plain string into shared text
+
+function h(tag, attributes = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value == null) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "class") el.className = value;
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child != null && child !== false) el.append(child);
+  }
+  return el;
+}
+
+let uid = 0;
+const nextId = (prefix) => `${prefix}-${++uid}`;
+
+function colourFor(id) {
+  let hash = 0;
+  for (const char of String(id)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return `hsl(${hash % 360}, 60%, 38%)`;
+}
+
+const areaLabel = (area, schema) => (schema.life_areas.includes(area) ? t(`area.${area}`) : t("area.other"));
+
+// -- one agreement ---------------------------------------------------------------------------
+
+class Card {
+  constructor(editor, ymap) {
+    this.editor = editor;
+    this.ymap = ymap;
+    this.views = [];
+    this.errors = new Map();
+    const { writable } = editor;
+    if (writable) this.repair();
+    this.id = ymap.get("id") || nextId("agreement");
+    this.titleId = nextId("title");
+    this.editingNote = h("p", { class: "editing-note", "aria-live": "polite" });
+    this.title = h("h4", { id: this.titleId, class: "agreement-title" });
+
+    const controls = h("div", { class: "agreement-controls row" });
+    this.areaSelect = this.select("life_area", editor.schema.life_areas.map((a) => [a, t(`area.${a}`)]));
+    this.statusSelect = this.select(
+      "status",
+      editor.schema.statuses.map((s) => [s, t(`agreementStatus.${s}`)]),
+    );
+    controls.append(this.areaSelect.wrap, this.statusSelect.wrap);
+    if (writable) {
+      controls.append(
+        h(
+          "button",
+          { type: "button", class: "secondary remove", "aria-describedby": this.titleId, onclick: () => this.remove() },
+          t("action.remove"),
+        ),
+      );
+    }
+
+    this.el = h(
+      "article",
+      { class: "agreement-card", "data-agreement": this.id, "aria-labelledby": this.titleId },
+      this.title,
+      this.editingNote,
+      this.textRow("what", { placeholder: t("placeholder.what") }),
+      this.whoRow(),
+      this.whenRow(),
+      this.textRow("where", { placeholder: t("placeholder.where") }),
+      this.textRow("backup", { placeholder: t("placeholder.backup") }),
+      this.requestRow(),
+      this.progressRow(),
+      controls,
+    );
+    this.el.addEventListener("focusin", () => editor.editing(this.id));
+    this.refresh();
+  }
+
+  // An older or foreign client may have written a field as a plain string, or left it out:
+  // make it shared text so it can be co-edited (its content is kept).
+  repair() {
+    const missing = AGREEMENT_TEXT_FIELDS.filter((f) => !(this.ymap.get(f) instanceof Y.Text));
+    if (missing.length === 0) return;
+    this.ymap.doc.transact(() => {
+      for (const field of missing) this.ymap.set(field, new Y.Text(textOf(this.ymap.get(field))));
+    }, REPAIR);
+  }
+
+  label(field, forId) {
+    const id = nextId(`label-${field}`);
+    return [id, h(forId ? "label" : "span", { id, class: "field-label", for: forId || null }, t(`field.${field}`))];
+  }
+
+  errorLine(field) {
+    const el = h("p", { id: nextId(`error-${field}`), class: "field-error", hidden: true });
+    this.errors.set(field, el);
+    return el;
+  }
+
+  textRow(field, { placeholder, multiline = true } = {}) {
+    const [labelId, label] = this.label(field);
+    const error = this.errorLine(field);
+    const host = h("div", { class: "field-input" });
+    const row = h("div", { class: `field field-${field}` }, label, host, error);
+    const value = this.ymap.get(field);
+    if (value instanceof Y.Text) {
+      const limit = this.editor.schema.text_limits[field];
+      const view = textField(host, value, {
+        awareness: this.editor.live.awareness,
+        undoManager: this.editor.undo,
+        readOnly: !this.editor.writable,
+        labelledBy: labelId,
+        describedBy: error.id,
+        placeholder: this.editor.writable ? placeholder : "",
+        multiline,
+        onChange: () => this.check(field, limit),
+      });
+      this.views.push(view);
+    } else {
+      host.append(h("p", { class: "prewrap" }, textOf(value)));
+    }
+    return row;
+  }
+
+  select(field, options) {
+    const id = nextId(`select-${field}`);
+    const [, label] = this.label(field, id);
+    const el = h(
+      "select",
+      {
+        id,
+        disabled: !this.editor.writable,
+        onchange: () => this.ymap.doc.transact(() => this.ymap.set(field, el.value), LOCAL),
+      },
+      options.map(([value, text]) => h("option", { value }, text)),
+    );
+    return { el, wrap: h("div", { class: "field field-inline" }, label, el) };
+  }
+
+  whoRow() {
+    const [labelId, label] = this.label("who");
+    this.chips = new Map();
+    const chipsId = nextId("chips");
+    const chips = h("div", { id: chipsId, class: "chips", role: "group", "aria-labelledby": labelId, hidden: true });
+    this.chosenLine = h("p", { class: "chosen" });
+    const open = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary choose",
+        "aria-expanded": "false",
+        "aria-controls": chipsId,
+        hidden: !this.editor.writable,
+        onclick: () => {
+          chips.hidden = !chips.hidden;
+          open.setAttribute("aria-expanded", String(!chips.hidden));
+        },
+      },
+      t("who.choose"),
+    );
+    for (const person of this.editor.people) {
+      const chip = h(
+        "button",
+        {
+          type: "button",
+          class: "chip",
+          "aria-pressed": "false",
+          disabled: !this.editor.writable,
+          onclick: () => this.toggle(person.id),
+        },
+        person.name,
+      );
+      this.chips.set(String(person.id), chip);
+      chips.append(chip);
+    }
+    const free = this.textRow("who", { placeholder: t("placeholder.who"), multiline: false });
+    free.querySelector(".field-label").textContent = t("field.who_free");
+    return h("div", { class: "field field-who-group" }, label, h("div", { class: "row" }, this.chosenLine, open), chips, free);
+  }
+
+  toggle(personId) {
+    const key = String(personId);
+    this.ymap.doc.transact(() => {
+      let chosen = this.ymap.get("who_ids");
+      if (!(chosen instanceof Y.Map)) {
+        chosen = new Y.Map();
+        this.ymap.set("who_ids", chosen);
+      }
+      if (chosen.get(key)) chosen.delete(key);
+      else chosen.set(key, true);
+    }, LOCAL);
+  }
+
+  whenRow() {
+    const group = this.textRow("when", { placeholder: t("placeholder.when"), multiline: false });
+    const id = nextId("date");
+    const [, label] = this.label("when_date", id);
+    this.dateInput = h("input", {
+      id,
+      type: "date",
+      disabled: !this.editor.writable,
+      onchange: () => this.setDate(),
+    });
+    const error = this.errorLine("when_date");
+    this.dateInput.setAttribute("aria-describedby", error.id);
+    group.append(h("div", { class: "field field-inline" }, label, this.dateInput), error);
+    return group;
+  }
+
+  setDate() {
+    const input = this.dateInput;
+    if (input.validity.badInput) {
+      this.showError("when_date", t("error.not_a_date")); // the value stays as typed
+      return;
+    }
+    this.ymap.doc.transact(() => this.ymap.set("when_date", input.value), LOCAL);
+  }
+
+  requestRow() {
+    const group = this.textRow("request", { placeholder: t("placeholder.request") });
+    const professionals = this.editor.people.filter((p) => p.role.endsWith("professional"));
+    this.requestSelect = this.select("request_to", [
+      ["", t("request_to.none")],
+      ...professionals.map((p) => [String(p.id), p.name]),
+    ]);
+    group.append(this.requestSelect.wrap);
+    return group;
+  }
+
+  progressRow() {
+    const [labelId, label] = this.label("progress");
+    this.progressList = h("ul", { class: "progress-notes", "aria-labelledby": labelId });
+    const row = h("div", { class: "field field-progress" }, label, this.progressList);
+    if (this.editor.writable) {
+      const id = nextId("progress");
+      const input = h("input", {
+        id,
+        type: "text",
+        placeholder: t("placeholder.progress"),
+        "aria-labelledby": labelId,
+        maxlength: String(this.editor.schema.progress_limit),
+      });
+      const add = () => {
+        const text = input.value.trim();
+        if (!text) return;
+        this.ymap.doc.transact(() => {
+          let notes = this.ymap.get("progress");
+          if (!(notes instanceof Y.Array)) {
+            notes = new Y.Array();
+            this.ymap.set("progress", notes);
+          }
+          const at = new Date().toISOString().slice(0, 10);
+          notes.push([new Y.Map(Object.entries({ text, by: this.editor.me.name, at }))]);
+        }, LOCAL);
+        input.value = "";
+      };
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          add();
+        }
+      });
+      row.append(
+        h("div", { class: "row add-note" }, input, h("button", { type: "button", class: "secondary", onclick: add }, t("action.add_note"))),
+      );
+    }
+    return row;
+  }
+
+  remove() {
+    this.ymap.doc.transact(() => this.ymap.set("removed", true), LOCAL);
+    this.editor.announce(t("removed.title", { count: this.editor.removedCount() }));
+  }
+
+  showError(field, message) {
+    const el = this.errors.get(field);
+    if (!el) return;
+    el.hidden = !message;
+    el.textContent = message || "";
+    el.closest(".field")?.classList.toggle("has-error", Boolean(message));
+  }
+
+  check(field, limit) {
+    const text = textOf(this.ymap.get(field));
+    let message = "";
+    if (limit && text.length > limit) message = t("error.too_long", { count: text.length, limit });
+    else if (field === "what" && !text.trim()) message = t("error.what_required");
+    this.showError(field, message);
+    if (field === "what") this.title.textContent = text.trim() ? t("agreement.label", { what: text.trim().slice(0, 80) }) : t("agreement.untitled");
+  }
+
+  refresh() {
+    const ymap = this.ymap;
+    const area = ymap.get("life_area");
+    this.areaSelect.el.value = this.editor.schema.life_areas.includes(area) ? area : "";
+    const status = ymap.get("status");
+    this.statusSelect.el.value = this.editor.schema.statuses.includes(status) ? status : "open";
+    const date = ymap.get("when_date") || "";
+    if (document.activeElement !== this.dateInput) this.dateInput.value = isDate(date) ? date : "";
+    this.showError("when_date", date && !isDate(date) ? t("error.not_a_date") : "");
+    const requestTo = ymap.get("request_to") || "";
+    this.requestSelect.el.value = requestTo;
+    const chosen = ymap.get("who_ids");
+    const names = [];
+    for (const [key, chip] of this.chips) {
+      const ticked = chosen instanceof Y.Map && Boolean(chosen.get(key));
+      chip.setAttribute("aria-pressed", String(ticked));
+      if (ticked) names.push(chip.textContent);
+    }
+    this.chosenLine.textContent = names.length ? names.join(", ") : t("who.nobody");
+    this.chosenLine.classList.toggle("muted", names.length === 0);
+    const notes = ymap.get("progress");
+    const items = notes instanceof Y.Array ? notes.toArray().filter((n) => n instanceof Y.Map) : [];
+    this.progressList.replaceChildren(
+      ...(items.length
+        ? items.map((n) => h("li", {}, textOf(n.get("text")), " ", h("span", { class: "muted" }, `(${textOf(n.get("by"))}, ${textOf(n.get("at"))})`)))
+        : [h("li", { class: "muted" }, t("progress.empty"))]),
+    );
+    for (const [field, limit] of Object.entries(this.editor.schema.text_limits)) this.check(field, limit);
+  }
+
+  showEditing(names) {
+    this.editingNote.textContent = names.length ? t("presence.editing", { names: names.join(", ") }) : "";
+    this.el.classList.toggle("is-busy", names.length > 0);
+  }
+
+  destroy() {
+    for (const view of this.views) view.destroy();
+    this.el.remove();
+  }
+}
+
+// -- the whole plan --------------------------------------------------------------------------
+
+class PlanEditor {
+  constructor(root, config) {
+    this.root = root;
+    this.schema = config.schema;
+    this.me = config.me;
+    this.people = config.people;
+    this.writable = config.writable;
+    this.cards = new Map(); // Y.Map -> Card
+    this.statusLine = root.querySelector("[data-sync-status]");
+    this.live = new LiveDocument({
+      conference: config.conference,
+      name: "plan",
+      writable: config.writable,
+      onState: (live) => showState(this.statusLine, live),
+    });
+    showState(this.statusLine, this.live);
+    const doc = this.live.doc;
+    this.agreements = doc.getArray("agreements");
+    this.notes = doc.getText("notes");
+    this.undo = new Y.UndoManager([this.agreements, this.notes], { trackedOrigins: new Set([LOCAL]) });
+
+    this.list = root.querySelector("[data-agreements]");
+    this.removedBox = root.querySelector("[data-removed]");
+    this.liveRegion = root.querySelector("[data-announce]");
+    this.presenceLine = root.querySelector("[data-presence]");
+    this.setUpToolbar();
+    this.setUpAddForm();
+    this.setUpNotes();
+    this.setUpPresence();
+
+    let queued = false;
+    this.agreements.observeDeep((events) => {
+      if (events.every((e) => e.target instanceof Y.Text)) return; // editors show their own text
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        this.render();
+      });
+    });
+    this.undo.on("stack-item-added", () => this.updateUndo());
+    this.undo.on("stack-item-popped", () => this.updateUndo());
+    // Show what this device kept as soon as it is read, before the server answers.
+    this.live.local.on("synced", () => this.render());
+    this.live.provider.on("sync", () => this.render());
+    this.render();
+    root.dataset.ready = "true";
+  }
+
+  setUpToolbar() {
+    const undo = this.root.querySelector("[data-undo]");
+    const redo = this.root.querySelector("[data-redo]");
+    if (!undo || !redo) return;
+    undo.addEventListener("click", () => this.undo.undo());
+    redo.addEventListener("click", () => this.undo.redo());
+    this.undoButtons = { undo, redo };
+    this.updateUndo();
+  }
+
+  updateUndo() {
+    if (!this.undoButtons) return;
+    this.undoButtons.undo.disabled = this.undo.undoStack.length === 0;
+    this.undoButtons.redo.disabled = this.undo.redoStack.length === 0;
+  }
+
+  setUpAddForm() {
+    const form = this.root.querySelector("[data-add-agreement]");
+    if (!form) return;
+    const area = form.querySelector("select");
+    const what = form.querySelector("input");
+    const error = form.querySelector(".field-error");
+    const limit = this.schema.text_limits.what;
+    area.replaceChildren(...this.schema.life_areas.map((a) => h("option", { value: a }, t(`area.${a}`))));
+    const say = (message) => {
+      error.hidden = !message;
+      error.textContent = message;
+      what.setAttribute("aria-invalid", String(Boolean(message)));
+    };
+    what.addEventListener("input", () => {
+      if (what.value.length > limit) say(t("error.too_long", { count: what.value.length, limit }));
+      else if (!error.hidden) say("");
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = what.value.trim();
+      if (!text) return say(t("error.what_required"));
+      if (text.length > limit) return say(t("error.too_long", { count: text.length, limit })); // kept as typed
+      say("");
+      this.live.doc.transact(() => this.agreements.push([newAgreement(area.value, text)]), LOCAL);
+      what.value = "";
+      what.focus();
+    });
+  }
+
+  setUpNotes() {
+    const host = this.root.querySelector("[data-notes]");
+    if (!host) return;
+    const error = this.root.querySelector("[data-notes-error]");
+    this.notesView = textField(host, this.notes, {
+      awareness: this.live.awareness,
+      undoManager: this.undo,
+      readOnly: !this.writable,
+      labelledBy: "notes-title",
+      describedBy: error.id,
+      placeholder: this.writable ? t("placeholder.notes") : "",
+      onChange: (text) => {
+        const limit = this.schema.notes_limit;
+        error.hidden = text.length <= limit;
+        error.textContent = text.length > limit ? t("error.too_long", { count: text.length, limit }) : "";
+      },
+    });
+  }
+
+  setUpPresence() {
+    const awareness = this.live.awareness;
+    const colour = colourFor(this.me.id);
+    awareness.setLocalStateField("user", { name: this.me.name, color: colour, colorLight: `${colour}33`, role: this.me.role });
+    awareness.setLocalStateField("editing", null);
+    this.root.addEventListener("focusout", (event) => {
+      if (!event.relatedTarget || !event.relatedTarget.closest?.("[data-agreement]")) this.editing(null);
+    });
+    awareness.on("change", () => this.showPresence());
+    this.showPresence();
+  }
+
+  editing(id) {
+    if (this.writable && this.live.awareness.getLocalState()?.editing !== id) {
+      this.live.awareness.setLocalStateField("editing", id);
+    }
+  }
+
+  showPresence() {
+    const awareness = this.live.awareness;
+    const names = new Set();
+    const busy = new Map(); // agreement id -> names
+    for (const [client, state] of awareness.getStates()) {
+      const name = state?.user?.name;
+      if (!name) continue;
+      const mine = client === awareness.clientID;
+      names.add(mine ? t("presence.you", { name }) : name);
+      if (!mine && state.editing) busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
+    }
+    if (!this.writable) names.add(t("presence.you", { name: this.me.name }));
+    if (this.presenceLine) {
+      this.presenceLine.replaceChildren(
+        h("span", { class: "muted" }, t("presence.here")),
+        ...[...names].sort().map((name) => h("span", { class: "person-tag" }, name)),
+      );
+    }
+    for (const card of this.cards.values()) card.showEditing(busy.get(card.id) || []);
+  }
+
+  removedCount() {
+    return this.agreements.toArray().filter((m) => m instanceof Y.Map && m.get("removed") === true).length;
+  }
+
+  announce(message) {
+    if (this.liveRegion) this.liveRegion.textContent = message;
+  }
+
+  render() {
+    const present = new Set();
+    const byArea = new Map();
+    const removed = [];
+    for (const ymap of this.agreements.toArray()) {
+      if (!(ymap instanceof Y.Map)) continue; // reported by the server when the plan is frozen
+      present.add(ymap);
+      if (ymap.get("removed") === true) {
+        removed.push(ymap);
+        continue;
+      }
+      let card = this.cards.get(ymap);
+      if (!card) {
+        card = new Card(this, ymap);
+        this.cards.set(ymap, card);
+      } else {
+        card.refresh();
+      }
+      const area = this.schema.life_areas.includes(ymap.get("life_area")) ? ymap.get("life_area") : "";
+      byArea.set(area, [...(byArea.get(area) || []), card]);
+    }
+    for (const [ymap, card] of this.cards) {
+      if (!present.has(ymap) || ymap.get("removed") === true) {
+        card.destroy();
+        this.cards.delete(ymap);
+      }
+    }
+    const sections = [];
+    for (const area of [...this.schema.life_areas, ""]) {
+      const cards = byArea.get(area);
+      if (!cards) continue;
+      const headingId = `area-${area || "other"}`;
+      let section = this.list.querySelector(`[data-area="${area || "other"}"]`);
+      if (!section) {
+        section = h(
+          "section",
+          { class: "plan-area stack", "data-area": area || "other", "aria-labelledby": headingId },
+          h("h3", { id: headingId }, areaLabel(area, this.schema)),
+          h("div", { class: "plan-cards stack" }),
+        );
+      }
+      const holder = section.querySelector(".plan-cards");
+      cards.forEach((card, index) => {
+        if (holder.children[index] !== card.el) holder.insertBefore(card.el, holder.children[index] || null);
+      });
+      sections.push(section);
+    }
+    sections.forEach((section, index) => {
+      if (this.list.children[index] !== section) this.list.insertBefore(section, this.list.children[index] || null);
+    });
+    for (const stale of [...this.list.children].slice(sections.length)) stale.remove();
+    const empty = this.root.querySelector("[data-empty]");
+    if (empty) empty.hidden = sections.length > 0;
+    this.renderRemoved(removed);
+    this.showPresence();
+  }
+
+  renderRemoved(removed) {
+    if (!this.removedBox) return;
+    this.removedBox.hidden = removed.length === 0;
+    this.removedBox.querySelector("summary").textContent = t("removed.title", { count: removed.length });
+    this.removedBox.querySelector("ul").replaceChildren(
+      ...removed.map((ymap) =>
+        h(
+          "li",
+          { class: "row" },
+          h("span", {}, textOf(ymap.get("what")) || t("agreement.untitled")),
+          this.writable
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "secondary",
+                  onclick: () => this.live.doc.transact(() => ymap.set("removed", false), LOCAL),
+                },
+                t("action.restore"),
+              )
+            : null,
+        ),
+      ),
+    );
+  }
+}
+
+const root = document.querySelector("[data-plan-editor]");
+const configElement = document.getElementById("plan-config");
+if (root && configElement) {
+  window.kringPlan = new PlanEditor(root, JSON.parse(configElement.textContent));
+  keepAwake();
+  keepForOffline();
+}

@@ -1,0 +1,182 @@
+// One live document in the browser: the Y.Doc, its copy on this device (IndexedDB), its
+// connection to Kring (y-websocket), and the truth about where an edit is.
+//
+// The y-websocket protocol has no acknowledgement, so "saved" comes from the server: a device
+// that opens with ?saved=1 gets one "saved" message (type 100) per update message it sent, once
+// that update is on the server's disk (server/rooms/room.py), plus one when it joins. Counting
+// the update messages this device sent on the current connection against the "saved" messages
+// it got tells whether every edit is on disk, deletions included. No timer decides it.
+//
+// The server decides who may read or write (rooms/phases.py); this page only mirrors it:
+// - 4001 (the phase took access away) and 4403 (refused): stop, and say why.
+// - "read only" (an auth message): the server dropped this device's edits; the local copy is
+//   discarded and the page reloads to show what the server has.
+
+import * as Y from "yjs";
+import * as decoding from "lib0/decoding";
+import { WebsocketProvider } from "y-websocket";
+import { IndexeddbPersistence } from "y-indexeddb";
+import { t } from "./i18n.js";
+import { LOCAL_PREFIX } from "./device.js";
+import { lockAll } from "./textfield.js";
+
+const FINAL_CODES = new Set([4001, 4403]);
+const MESSAGE_AUTH = 2;
+const MESSAGE_SAVED = 100;
+
+export const LOCAL = "kring-local"; // the origin of edits this page makes outside an editor
+
+// The name of this device's copy of a document; "forget this device" deletes all of them.
+export const localName = (conference, name) => `${LOCAL_PREFIX}${conference}:${name}`;
+
+function isUpdateMessage(data) {
+  // varUint(0 = sync) followed by varUint(1 = step 2) or varUint(2 = update)
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  return bytes.length > 1 && bytes[0] === 0 && (bytes[1] === 1 || bytes[1] === 2);
+}
+
+export class LiveDocument {
+  /**
+   * @param {{conference: string, name: string, writable: boolean, onState?: (s: string) => void}} options
+   */
+  constructor({ conference, name, writable, onState = () => {} }) {
+    this.conference = conference;
+    this.name = name;
+    this.writable = writable;
+    this.onState = onState;
+    this.doc = new Y.Doc();
+    this.state = "connecting";
+    this.closedReason = "";
+    this.loaded = false; // the device's copy is read
+    // Per connection: update messages sent, "saved" answers received (the join one excluded).
+    this.sent = 0;
+    this.acked = 0;
+    this.joined = false;
+    this.unsent = false; // edits made while no connection was open
+
+    this.local = new IndexeddbPersistence(localName(conference, name), this.doc);
+    // What this device kept is applied with the copy as origin: while a connection is open it
+    // goes out as an update (and is counted), while none is it counts as unsent (below).
+    this.local.on("synced", () => {
+      this.loaded = true;
+      this.update();
+    });
+
+    const live = this;
+    class CountingSocket extends WebSocket {
+      constructor(url, protocols) {
+        super(url, protocols);
+        live.sent = 0;
+        live.acked = 0;
+        live.joined = false;
+      }
+
+      send(data) {
+        if (isUpdateMessage(data)) {
+          live.sent += 1;
+          // The handshake's sync step 2 carries everything this device has that the server lacks.
+          if (new Uint8Array(data)[1] === 1) live.unsent = false;
+        }
+        super.send(data);
+      }
+    }
+
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    this.provider = new WebsocketProvider(`${scheme}://${window.location.host}/ws/${conference}`, name, this.doc, {
+      disableBc: true, // tabs must not exchange edits around the server's checks
+      params: { saved: "1" },
+      WebSocketPolyfill: CountingSocket,
+      shouldReconnect: (event) => !FINAL_CODES.has(event.code),
+    });
+    this.provider.messageHandlers[MESSAGE_SAVED] = (_encoder, decoder) => {
+      decoding.readVarUint8Array(decoder); // the committed state vector; the count is what matters
+      if (this.joined) this.acked += 1;
+      else this.joined = true;
+      this.update();
+    };
+    this.provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      decoding.readVarUint(decoder);
+      decoding.readVarString(decoder);
+      this.discard();
+    };
+    this.provider.on("status", () => this.update());
+    this.provider.on("sync", () => this.update());
+    this.provider.on("closed", ({ reason }) => {
+      this.closedReason = reason || t("status.closed");
+      lockAll();
+      this.update();
+      window.kringLiveClosed = (window.kringLiveClosed || 0) + 1;
+    });
+    this.doc.on("update", (_update, origin) => {
+      if (origin !== this.provider && !this.provider.wsconnected) this.unsent = true;
+      queueMicrotask(() => this.update());
+    });
+    this.update();
+  }
+
+  // Resolves once every edit so far is in this device's copy (IndexedDB): a read transaction
+  // on the same store starts only after the writes before it are done.
+  async flushed() {
+    const db = await this.local._db;
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction(["updates"], "readonly");
+      tx.objectStore("updates").count();
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+
+  get awareness() {
+    return this.provider.awareness;
+  }
+
+  // The server dropped this device's edits (it may only read now): forget the local copy and
+  // show what the server has.
+  async discard() {
+    this.provider.disconnect();
+    this.state = "discarding";
+    this.onState(this);
+    try {
+      await this.local.clearData();
+    } finally {
+      window.location.reload();
+    }
+  }
+
+  update() {
+    const provider = this.provider;
+    let state;
+    if (this.closedReason) state = "closed";
+    else if (!provider.wsconnected) state = this.unsent ? "offline-unsaved" : "offline";
+    else if (!provider.synced || !this.joined) state = "syncing";
+    else if (this.unsent || this.acked < this.sent) state = "saving";
+    else state = "saved";
+    if (state !== this.state) {
+      this.state = state;
+      this.onState(this);
+    }
+  }
+
+  destroy() {
+    this.provider.destroy();
+    this.local.destroy();
+    this.doc.destroy();
+  }
+}
+
+// The connection state as people read it; `element` is a [role=status] paragraph.
+export function showState(element, live) {
+  const state = live.state;
+  element.dataset.state = state;
+  if (state === "closed") element.textContent = live.closedReason;
+  else if (state === "saved" && !live.writable) element.textContent = t("status.reading");
+  else element.textContent = t(`status.${state}`);
+  const root = element.closest("[data-live-root]");
+  root?.classList.toggle("is-closed", state === "closed");
+  if (state === "closed") {
+    // Controls that change the document go quiet too; "this device" keeps working.
+    root?.querySelectorAll("button, select, input").forEach((control) => {
+      if (!control.closest(".device")) control.disabled = true;
+    });
+  }
+}
