@@ -9,7 +9,7 @@ BIN       := $(VENV)/bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_BUILD := web/static/build/manifest.json
 
-.PHONY: run test lint setup assets chromium clean
+.PHONY: run test lint setup assets chromium clean screenshots
 
 # Links and QR codes point at the address Kring is served on (set KRING_BASE_URL for a LAN
 # or a public name; see the README).
@@ -51,6 +51,10 @@ assets: $(WEB_BUILD)
 
 $(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && npm run build
+
+# The README's screenshots of the plan editor, taken on a real server in Chromium.
+screenshots: $(VENV)/.installed-test assets chromium
+	$(BIN)/python docs/screenshots.py
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium:

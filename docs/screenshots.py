@@ -46,9 +46,10 @@ def main() -> None:
                         context = browser.new_context(**device, locale="nl-NL")
                         page = context.new_page()
                         page.goto(family[0]["invitation_url"])
-                        page.locator("form[action^='/i/'] button[type=submit]").click()
-                        if language == "en":
-                            page.get_by_role("button", name="English").first.click()
+                        switch = page.get_by_role("button", name="English")
+                        if language == "en" and switch.count():
+                            switch.first.click()  # remembered for this person from now on
+                        page.locator("main form button[type=submit]").first.click()
                         page.goto(f"{page.url.split('?')[0].rstrip('/')}/plan")
                         page.wait_for_selector("[data-plan-editor][data-ready]")
                         if first:
@@ -58,7 +59,7 @@ def main() -> None:
                                 page.locator("[data-add-agreement] button[type=submit]").click()
                             first = False
                         page.wait_for_selector("[data-sync-status][data-state=saved]")
-                        page.locator(".field-when .cm-content").first.click()
+                        page.locator("#plan-agreements-title").scroll_into_view_if_needed()
                         page.screenshot(path=str(OUT / f"plan-{name}-{language}.png"))
                         context.close()
                 browser.close()
