@@ -353,3 +353,17 @@ def expect_text(locator: Any, text: str, timeout: int = TIMEOUT_MS) -> None:
     except PlaywrightTimeout:
         shown = locator.evaluate(_FIELD_TEXT)
         raise AssertionError(f"the field shows {shown!r}, not {text!r}") from None
+
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.evaluate(AXE.read_text())  # not a <script>: the page's CSP allows none from tests
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`)"""
+    )
+    return list(found)

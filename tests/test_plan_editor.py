@@ -16,11 +16,11 @@ import pytest
 
 from server.store import Store
 from tests.conftest import (
-    ROOT,
     TIMEOUT_MS,
     LiveServer,
     expect_text,
     make_instance,
+    serious_accessibility_problems,
     start_server,
     stop_server,
 )
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.browser
 
 TABLET = {"viewport": {"width": 1280, "height": 800}, "has_touch": True, "locale": "nl-NL"}
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "locale": "nl-NL"}
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def open_plan(browser: Any, server_url: str, person: dict[str, Any], **device: Any) -> Any:
@@ -61,17 +60,6 @@ def add_agreement(page: Any, area: str, what: str) -> None:
     page.select_option("#new-area", area)
     page.fill("#new-what", what)
     page.get_by_role("button", name="Afspraak toevoegen").click()
-
-
-def serious_accessibility_problems(page: Any) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.evaluate(AXE.read_text())  # not a <script>: the page's CSP allows none from tests
-    found = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-            .filter((v) => v.impact === "serious" || v.impact === "critical")
-            .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(", ")})`)"""
-    )
-    return list(found)
 
 
 @pytest.fixture
