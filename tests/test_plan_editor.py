@@ -158,6 +158,37 @@ def test_three_tablets_co_edit_the_plan_and_end_with_the_same_plan(
         page.context.close()
 
 
+def test_bad_input_is_said_next_to_the_field_in_the_persons_language_and_nothing_is_lost(
+    live_server: LiveServer, browser: Any, family: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    page = open_plan(browser, live_server.url, family["participants"][3])
+    add_agreement(page, "activity", "Naar de bibliotheek")
+    card = page.locator("[data-agreement]")
+    field(page, card, "what").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.insert_text(" en" * 170)  # 19 + 510 characters: over the limit of 500
+    error = card.locator(".field-what .field-error")
+    expect(error).to_have_text("Te lang: 529 van de 500 tekens. Maak het wat korter.")
+    expect(status(page)).to_have_attribute("data-state", "saved")  # kept, and on the server
+    expect_text(field(page, card, "what"), "Naar de bibliotheek" + " en" * 170)
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Delete")
+    expect(error).to_have_text("Zeg wat er gaat gebeuren.")
+    # A date that is not a date, as an older or foreign client might write it.
+    page.evaluate("window.kringPlan.agreements.get(0).set('when_date', '2026-02-30')")
+    expect(card.locator(".field-error").filter(has_text="Dit is geen datum")).to_have_count(1)
+
+    page.get_by_role("button", name="English").click()  # remembered for this person
+    page.wait_for_selector("[data-plan-editor][data-ready]")
+    card = page.locator("[data-agreement]")
+    expect(card.locator(".field-what .field-error")).to_have_text("Say what will happen.")
+    expect(card.locator(".field-error").filter(has_text="This is not a date")).to_have_count(1)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.context.close()
+
+
 def test_a_tablet_keeps_working_offline_reloads_and_merges_when_the_server_is_back(
     tmp_path: Path, browser: Any
 ) -> None:
