@@ -37,6 +37,7 @@ plan is only frozen as a version when it reports nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,9 +179,15 @@ def _progress(value: Any) -> list[dict[str, str]]:
     return notes
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _when_date(value: Any) -> date | None:
+    """A ``YYYY-MM-DD`` date (the only form the editor writes), else None."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        return None
     try:
-        return date.fromisoformat(value) if isinstance(value, str) and value else None
+        return date.fromisoformat(value)
     except ValueError:
         return None
 
@@ -244,9 +251,12 @@ class Problem:
     field: str
     message: str
     values: tuple[tuple[str, int], ...] = ()
+    what: str = ""  # the start of the agreement's "what", so people find it
 
     def __str__(self) -> str:
         where = _("Afspraak %(number)s", number=self.agreement) if self.agreement else _("Het plan")
+        if self.what:
+            where = f"{where} (“{self.what}”)"
         problem = _(self.message, **dict(self.values))
         if not self.field:
             return f"{where}: {problem}"
@@ -288,8 +298,10 @@ def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
             continue
         if item.get("removed") is True:
             continue
+        what = " ".join(_text(item.get("what")).split())
+        what = what if len(what) <= 40 else what[:39] + "…"
         problems.extend(
-            Problem(number, field, message, values)
+            Problem(number, field, message, values, what)
             for field, message, values in _agreement_problems(item, people)
         )
     return problems
@@ -312,19 +324,20 @@ def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> _Found:
             say(field, *_too_long(len(_text(value)), limit))
     if not _text(item.get("what")).strip():
         say("what", N_("zeg wat er gaat gebeuren"))
-    if item.get("life_area") not in LIFE_AREAS:
+    area = item.get("life_area")
+    if not isinstance(area, str) or area not in LIFE_AREAS:
         say("life_area", N_("kies een van de tien leefgebieden"))
     status = item.get("status")
-    if status is not None and status not in AGREEMENT_STATUSES:
+    if status is not None and (not isinstance(status, str) or status not in AGREEMENT_STATUSES):
         say("status", N_("onbekende status"))
     when_date = item.get("when_date")
     if when_date not in (None, "") and _when_date(when_date) is None:
         say("when_date", N_("dit is geen datum (jjjj-mm-dd)"))
+    # Someone ticked who has since left the conference is simply not named (read_plan); that
+    # is no reason to hold up the family's plan.
     who_ids = item.get("who_ids")
     if who_ids is not None and not isinstance(who_ids, Map):
         say("who", N_("de gekozen mensen staan er in een vorm die Kring niet kent"))
-    elif any(i not in people for i in _ids(who_ids)):
-        say("who", N_("iemand die gekozen is, hoort niet (meer) bij deze conferentie"))
     request_to = item.get("request_to")
     if request_to not in (None, ""):
         person = people.get(request_to) if isinstance(request_to, str) else None

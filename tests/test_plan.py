@@ -3,6 +3,7 @@ version is frozen (server/plan.py). Pure: no server, no database."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
@@ -16,6 +17,7 @@ from server.plan import (
     read_plan,
     schema,
 )
+from tests.conftest import ROOT
 
 PEOPLE = {
     "1": Person("Sam de Vries", "client"),
@@ -75,20 +77,22 @@ def test_each_mismatch_is_reported_with_the_agreement_and_field() -> None:
     add_agreement(doc, "housing", what="x" * (TEXT_LIMITS["what"] + 1), when_date="2026-13-01")
     add_agreement(doc, "holidays", what="", who="Oma")
     add_agreement(doc, "health", what="Naar de huisarts", request="Meegaan", request_to="2")
+    # Someone ticked who has left the conference is not named, and holds nothing up.
     add_agreement(doc, "health", what="Samen koken").__setitem__("who_ids", Map({"99": True}))
     add_agreement(doc, "leisure", what="Zwemmen").__setitem__("status", "maybe")
     agreements = doc.get("agreements", type=Array)
     agreements.append("a line from an old app")
     agreements.append(Map({"life_area": "housing", "what": 42}))
 
+    long = "x" * 39 + "…"
     assert problems(doc) == [
-        f"Afspraak 1, wat: te lang ({TEXT_LIMITS['what'] + 1} van {TEXT_LIMITS['what']} tekens)",
-        "Afspraak 1, datum: dit is geen datum (jjjj-mm-dd)",
+        f"Afspraak 1 (“{long}”), wat: te lang ({TEXT_LIMITS['what'] + 1} van "
+        f"{TEXT_LIMITS['what']} tekens)",
+        f"Afspraak 1 (“{long}”), datum: dit is geen datum (jjjj-mm-dd)",
         "Afspraak 2, wat: zeg wat er gaat gebeuren",
         "Afspraak 2, leefgebied: kies een van de tien leefgebieden",
-        "Afspraak 3, aan wie: dit is geen professional van deze conferentie",
-        "Afspraak 4, wie: iemand die gekozen is, hoort niet (meer) bij deze conferentie",
-        "Afspraak 5, status: onbekende status",
+        "Afspraak 3 (“Naar de huisarts”), aan wie: dit is geen professional van deze conferentie",
+        "Afspraak 5 (“Zwemmen”), status: onbekende status",
         "Afspraak 6: dit is geen afspraak in de vorm die Kring kent",
         "Afspraak 7, wat: dit is geen tekst",
         "Afspraak 7, wat: zeg wat er gaat gebeuren",
@@ -130,3 +134,36 @@ def test_the_schema_the_browser_gets_names_every_area_status_and_limit() -> None
     assert len(data["life_areas"]) == 10 and "safety" in data["life_areas"]
     assert data["statuses"] == ["open", "on_track", "done", "not_working", "stopped"]
     assert data["text_limits"] == TEXT_LIMITS
+
+
+def test_values_of_any_type_are_reported_never_a_crash() -> None:
+    doc: Doc[Any] = Doc()
+    add_agreement(doc, "housing", what="Lijst als leefgebied").__setitem__("life_area", ["x"])
+    add_agreement(doc, "housing", what="Kaart als status").__setitem__("status", Map({"a": 1}))
+    add_agreement(doc, "housing", what="Datum als getal").__setitem__("when_date", 20260101)
+    add_agreement(doc, "housing", what="Datum zonder -").__setitem__("when_date", "20260101")
+    assert [p.split(": ", 1)[1] for p in problems(doc)] == [
+        "kies een van de tien leefgebieden",
+        "onbekende status",
+        "dit is geen datum (jjjj-mm-dd)",
+        "dit is geen datum (jjjj-mm-dd)",
+    ]
+    assert len(read_plan(doc.get_update(), PEOPLE)["agreements"]) == 4
+
+
+def test_the_browser_mirrors_the_key_names_of_the_schema() -> None:
+    source = (ROOT / "web" / "src" / "plan-schema.js").read_text()
+    fields = re.search(r"AGREEMENT_TEXT_FIELDS = \[([^\]]*)\]", source)
+    assert fields is not None
+    assert re.findall(r'"(\w+)"', fields.group(1)) == list(TEXT_LIMITS)
+    made = set(re.findall(r'agreement\.set\("(\w+)"', source))
+    assert made == {
+        "id",
+        "life_area",
+        "who_ids",
+        "when_date",
+        "request_to",
+        "status",
+        "progress",
+        "removed",
+    }, "newAgreement() sets every non-text key of server/plan.py"

@@ -158,6 +158,55 @@ def test_three_tablets_co_edit_the_plan_and_end_with_the_same_plan(
         page.context.close()
 
 
+def test_what_others_do_never_takes_away_focus_undo_or_a_field(
+    live_server: LiveServer, browser: Any, family: dict[str, Any]
+) -> None:
+    from playwright.sync_api import expect
+
+    people = [p for p in family["participants"] if p["role"] == "network_member"][3:5]
+    derya, elif_ = (open_plan(browser, live_server.url, person) for person in people)
+    add_agreement(elif_, "safety", "Buren bellen bij lawaai")
+    add_agreement(derya, "health", "Samen wandelen")
+    for page in (derya, elif_):
+        expect(page.locator("[data-agreement]")).to_have_count(2)
+
+    # Derya is typing when Elif removes the only agreement of an earlier life area: her card
+    # moves up the page, and her typing carries on in the same field.
+    walk = field(derya, derya.locator('[data-area="health"] [data-agreement]'), "when")
+    walk.click()
+    derya.keyboard.type("Elke ")
+    elif_.locator('[data-area="safety"]').get_by_role("button", name="Verwijderen").click()
+    expect(derya.locator('[data-area="safety"]')).to_have_count(0)
+    derya.keyboard.type("zondag")
+    health = elif_.locator('[data-area="health"] [data-agreement]')
+    expect_text(field(elif_, health, "when"), "Elke zondag")
+
+    # Undo takes back Derya's typing, but never the agreement Elif is now writing in.
+    field(elif_, elif_.locator('[data-area="health"] [data-agreement]'), "where").click()
+    elif_.keyboard.type("In het park")
+    expect_text(field(derya, derya.locator("[data-agreement]"), "where"), "In het park")
+    derya.get_by_role("button", name="Ongedaan maken").click()
+    expect_text(field(elif_, elif_.locator("[data-agreement]"), "when"), "")
+    # Adding the agreement was not hers to undo: nothing is left on her stack.
+    expect(derya.get_by_role("button", name="Ongedaan maken")).to_be_disabled()
+    expect(elif_.locator("[data-agreement]")).to_have_count(1)
+    expect_text(field(elif_, elif_.locator("[data-agreement]"), "where"), "In het park")
+
+    # A client that replaces a field's shared text: every tablet shows and edits the new one.
+    elif_.evaluate(
+        """() => { const Text = window.kringPlan.notes.constructor;
+            window.kringPlan.agreements.get(1).set("backup", new Text("Dan thuis")); }"""
+    )
+    backup = field(derya, derya.locator("[data-agreement]"), "backup")
+    expect_text(backup, "Dan thuis")
+    backup.click()
+    derya.keyboard.press("Control+End")
+    derya.keyboard.type(" met koffie")
+    expect_text(field(elif_, elif_.locator("[data-agreement]"), "backup"), "Dan thuis met koffie")
+    for page in (derya, elif_):
+        page.context.close()
+
+
 def test_bad_input_is_said_next_to_the_field_in_the_persons_language_and_nothing_is_lost(
     live_server: LiveServer, browser: Any, family: dict[str, Any]
 ) -> None:

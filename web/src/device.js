@@ -24,9 +24,12 @@ export function keepAwake() {
 }
 
 // The service worker (/sw.js) answers from this cache only when the network fails; the page
-// puts itself and its scripts and styles in it, so a reload without a connection still opens
-// the plan (the document itself is in IndexedDB).
-export async function keepForOffline() {
+// puts itself (under its person: on a shared tablet each person gets their own page back) and
+// its scripts and styles in it, so a reload without a connection still opens the plan (the
+// document itself is in IndexedDB). PERSON_KEY says whose page was opened last on this device.
+export const PERSON_KEY = "/kring-offline-person";
+
+export async function keepForOffline(person) {
   if (!("serviceWorker" in navigator) || !window.caches) return;
   try {
     await navigator.serviceWorker.register("/sw.js");
@@ -34,7 +37,12 @@ export async function keepForOffline() {
       (el) => el.getAttribute("src") || el.getAttribute("href"),
     );
     const cache = await caches.open(SHELL_CACHE);
-    await cache.addAll([window.location.pathname, ...assets]);
+    await cache.addAll(assets);
+    const page = await fetch(window.location.pathname, { credentials: "same-origin" });
+    if (!page.ok) return;
+    const who = encodeURIComponent(String(person));
+    await cache.put(`${window.location.pathname}?person=${who}`, page);
+    await cache.put(PERSON_KEY, new Response(who));
     document.documentElement.dataset.offlineReady = "true";
   } catch (_) {
     // not a secure context, or storage is full: the plan still works while online

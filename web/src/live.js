@@ -13,6 +13,7 @@ function mount(root) {
   const live = new LiveDocument({
     conference: root.dataset.conference,
     name: root.dataset.liveDocument,
+    person: root.dataset.person || "",
     writable,
     onState: (doc) => showState(status, doc),
   });

@@ -1,6 +1,6 @@
 // The plan document's shape, mirrored from server/plan.py (which is where it is written
 // down). Limits and the lists of life areas and statuses come from the server through the
-// page; only the key names live here too. tests/test_plan_schema_mirror.py keeps them equal.
+// page; only the key names live here too, and tests/test_plan.py checks them against the server.
 
 import * as Y from "yjs";
 
@@ -42,3 +42,6 @@ export function isDate(value) {
   const date = new Date(`${value}T00:00:00Z`);
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
 }
+
+// Characters as the server counts them (code points: an emoji is one, not two UTF-16 units).
+export const characters = (text) => [...text].length;

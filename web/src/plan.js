@@ -6,13 +6,17 @@
 // the limits and choices from the page, so the two cannot disagree about them.
 
 import * as Y from "yjs";
+import { EditorView } from "@codemirror/view";
 import { t } from "./i18n.js";
 import { LOCAL, LiveDocument, showState } from "./sync.js";
 import { textField } from "./textfield.js";
-import { AGREEMENT_TEXT_FIELDS, newAgreement, isDate, textOf } from "./plan-schema.js";
+import { AGREEMENT_TEXT_FIELDS, characters, newAgreement, isDate, textOf } from "./plan-schema.js";
 import { keepAwake, keepForOffline } from "./device.js";
 
 const REPAIR = "kring-repair"; // turning an older client's plain string into shared text
+// Adding an agreement is not undone by "undo": others may already be writing in it. Removing
+// it ("Verwijderen") is the way back, and that can be brought back by anyone.
+const ADD = "kring-add";
 
 function h(tag, attributes = {}, ...children) {
   const el = document.createElement(tag);
@@ -45,13 +49,12 @@ class Card {
   constructor(editor, ymap) {
     this.editor = editor;
     this.ymap = ymap;
-    this.views = [];
+    this.fields = new Map(); // text field -> {host, ytext, view, options}
     this.errors = new Map();
     const { writable } = editor;
-    if (writable) this.repair();
     this.id = ymap.get("id") || nextId("agreement");
     this.titleId = nextId("title");
-    this.editingNote = h("p", { class: "editing-note", "aria-live": "polite" });
+    this.editingNote = h("p", { class: "editing-note" });
     this.title = h("h4", { id: this.titleId, class: "agreement-title" });
 
     const controls = h("div", { class: "agreement-controls row" });
@@ -85,12 +88,17 @@ class Card {
       this.progressRow(),
       controls,
     );
-    this.el.addEventListener("focusin", () => editor.editing(this.id));
+    this.el.addEventListener("focusin", () => {
+      editor.editing(this.id);
+      if (writable) this.repair();
+    });
     this.refresh();
   }
 
   // An older or foreign client may have written a field as a plain string, or left it out:
-  // make it shared text so it can be co-edited (its content is kept).
+  // make it shared text so it can be co-edited (its content is kept). Done when someone starts
+  // working on the agreement, not by every tablet that shows it; if two tablets still do it at
+  // once, one Y.Text wins and refresh() binds every view to the winner.
   repair() {
     const missing = AGREEMENT_TEXT_FIELDS.filter((f) => !(this.ymap.get(f) instanceof Y.Text));
     if (missing.length === 0) return;
@@ -115,10 +123,26 @@ class Card {
     const error = this.errorLine(field);
     const host = h("div", { class: "field-input" });
     const row = h("div", { class: `field field-${field}` }, label, host, error);
+    this.fields.set(field, { host, ytext: undefined, view: null, options: { labelId, error, placeholder, multiline } });
+    this.bind(field);
+    return row;
+  }
+
+  // Show the field's current value: a CodeMirror view on its Y.Text, or the plain text an
+  // older client stored. Called again whenever the map holds another value for the field.
+  bind(field) {
+    const slot = this.fields.get(field);
     const value = this.ymap.get(field);
+    if (slot.ytext === value && (slot.view || !(value instanceof Y.Text))) return;
+    const hadFocus = slot.view?.hasFocus;
+    slot.view?.destroy();
+    slot.view = null;
+    slot.host.replaceChildren();
+    slot.ytext = value;
+    const { labelId, error, placeholder, multiline } = slot.options;
     if (value instanceof Y.Text) {
       const limit = this.editor.schema.text_limits[field];
-      const view = textField(host, value, {
+      slot.view = textField(slot.host, value, {
         awareness: this.editor.live.awareness,
         undoManager: this.editor.undo,
         readOnly: !this.editor.writable,
@@ -128,11 +152,10 @@ class Card {
         multiline,
         onChange: () => this.check(field, limit),
       });
-      this.views.push(view);
+      if (hadFocus) slot.view.focus();
     } else {
-      host.append(h("p", { class: "prewrap" }, textOf(value)));
+      slot.host.append(h("p", { class: "prewrap" }, textOf(value)));
     }
-    return row;
   }
 
   select(field, options) {
@@ -283,6 +306,7 @@ class Card {
   remove() {
     this.ymap.doc.transact(() => this.ymap.set("removed", true), LOCAL);
     this.editor.announce(t("removed.title", { count: this.editor.removedCount() }));
+    this.editor.focusAfterMove();
   }
 
   showError(field, message) {
@@ -295,8 +319,9 @@ class Card {
 
   check(field, limit) {
     const text = textOf(this.ymap.get(field));
+    const count = characters(text);
     let message = "";
-    if (limit && text.length > limit) message = t("error.too_long", { count: text.length, limit });
+    if (limit && count > limit) message = t("error.too_long", { count, limit });
     else if (field === "what" && !text.trim()) message = t("error.what_required");
     this.showError(field, message);
     if (field === "what") this.title.textContent = text.trim() ? t("agreement.label", { what: text.trim().slice(0, 80) }) : t("agreement.untitled");
@@ -304,6 +329,7 @@ class Card {
 
   refresh() {
     const ymap = this.ymap;
+    for (const field of this.fields.keys()) this.bind(field);
     const area = ymap.get("life_area");
     this.areaSelect.el.value = this.editor.schema.life_areas.includes(area) ? area : "";
     const status = ymap.get("status");
@@ -338,7 +364,7 @@ class Card {
   }
 
   destroy() {
-    for (const view of this.views) view.destroy();
+    for (const slot of this.fields.values()) slot.view?.destroy();
     this.el.remove();
   }
 }
@@ -357,6 +383,7 @@ class PlanEditor {
     this.live = new LiveDocument({
       conference: config.conference,
       name: "plan",
+      person: config.me.id,
       writable: config.writable,
       onState: (live) => showState(this.statusLine, live),
     });
@@ -424,16 +451,17 @@ class PlanEditor {
       what.setAttribute("aria-invalid", String(Boolean(message)));
     };
     what.addEventListener("input", () => {
-      if (what.value.length > limit) say(t("error.too_long", { count: what.value.length, limit }));
+      const count = characters(what.value);
+      if (count > limit) say(t("error.too_long", { count, limit }));
       else if (!error.hidden) say("");
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = what.value.trim();
       if (!text) return say(t("error.what_required"));
-      if (text.length > limit) return say(t("error.too_long", { count: text.length, limit })); // kept as typed
+      if (characters(text) > limit) return say(t("error.too_long", { count: characters(text), limit })); // kept as typed
       say("");
-      this.live.doc.transact(() => this.agreements.push([newAgreement(area.value, text)]), LOCAL);
+      this.live.doc.transact(() => this.agreements.push([newAgreement(area.value, text)]), ADD);
       what.value = "";
       what.focus();
     });
@@ -452,8 +480,9 @@ class PlanEditor {
       placeholder: this.writable ? t("placeholder.notes") : "",
       onChange: (text) => {
         const limit = this.schema.notes_limit;
-        error.hidden = text.length <= limit;
-        error.textContent = text.length > limit ? t("error.too_long", { count: text.length, limit }) : "";
+        const count = characters(text);
+        error.hidden = count <= limit;
+        error.textContent = count > limit ? t("error.too_long", { count, limit }) : "";
       },
     });
   }
@@ -501,11 +530,32 @@ class PlanEditor {
     return this.agreements.toArray().filter((m) => m instanceof Y.Map && m.get("removed") === true).length;
   }
 
+  // The button that was pressed is gone with its card or line: keep the keyboard's place.
+  focusAfterMove() {
+    queueMicrotask(() => {
+      const summary = this.removedBox && !this.removedBox.hidden && this.removedBox.querySelector("summary");
+      (summary || this.root.querySelector("#new-what") || this.list).focus?.();
+    });
+  }
+
   announce(message) {
     if (this.liveRegion) this.liveRegion.textContent = message;
   }
 
   render() {
+    // Moving a node that holds the focus takes the focus away (and closes a tablet's
+    // keyboard): remember it and give it back after the cards are in place.
+    const focused = document.activeElement;
+    this.place();
+    if (focused && focused !== document.activeElement && focused.isConnected) {
+      const view = EditorView.findFromDOM(focused);
+      if (view) view.focus(); // CodeMirror puts the cursor back where it was
+      else focused.focus({ preventScroll: true });
+    }
+    this.renderRemovedAndPresence();
+  }
+
+  place() {
     const present = new Set();
     const byArea = new Map();
     const removed = [];
@@ -558,7 +608,11 @@ class PlanEditor {
     for (const stale of [...this.list.children].slice(sections.length)) stale.remove();
     const empty = this.root.querySelector("[data-empty]");
     if (empty) empty.hidden = sections.length > 0;
-    this.renderRemoved(removed);
+    this.removed = removed;
+  }
+
+  renderRemovedAndPresence() {
+    this.renderRemoved(this.removed);
     this.showPresence();
   }
 
@@ -578,7 +632,10 @@ class PlanEditor {
                 {
                   type: "button",
                   class: "secondary",
-                  onclick: () => this.live.doc.transact(() => ymap.set("removed", false), LOCAL),
+                  onclick: () => {
+                    this.live.doc.transact(() => ymap.set("removed", false), LOCAL);
+                    this.focusAfterMove();
+                  },
                 },
                 t("action.restore"),
               )
@@ -594,5 +651,5 @@ const configElement = document.getElementById("plan-config");
 if (root && configElement) {
   window.kringPlan = new PlanEditor(root, JSON.parse(configElement.textContent));
   keepAwake();
-  keepForOffline();
+  keepForOffline(window.kringPlan.me.id);
 }

@@ -26,8 +26,24 @@ const MESSAGE_SAVED = 100;
 
 export const LOCAL = "kring-local"; // the origin of edits this page makes outside an editor
 
-// The name of this device's copy of a document; "forget this device" deletes all of them.
-export const localName = (conference, name) => `${LOCAL_PREFIX}${conference}:${name}`;
+// The name of this device's copy of a document, per person: on a shared tablet one person's
+// offline edits are never sent (and refused, and discarded) under another person's access.
+// "Forget this device" deletes all of them.
+export const localName = (conference, name, person) => `${LOCAL_PREFIX}${conference}:${name}:${person}`;
+
+// A colour another device announces for its cursor goes into a style attribute: only plain
+// colours, nothing that could restyle the page.
+const COLOUR = /^(#[0-9a-f]{3,8}|hsl\(\d{1,3}, \d{1,3}%, \d{1,3}%\)(33)?)$/i;
+
+function sanitisePresence(awareness) {
+  for (const [client, state] of awareness.getStates()) {
+    const user = state?.user;
+    if (client === awareness.clientID || !user || typeof user !== "object") continue;
+    if (typeof user.name !== "string") user.name = "?";
+    if (typeof user.color !== "string" || !COLOUR.test(user.color)) user.color = "#535d68";
+    if (typeof user.colorLight !== "string" || !COLOUR.test(user.colorLight)) user.colorLight = `${user.color}33`;
+  }
+}
 
 function isUpdateMessage(data) {
   // varUint(0 = sync) followed by varUint(1 = step 2) or varUint(2 = update)
@@ -37,9 +53,10 @@ function isUpdateMessage(data) {
 
 export class LiveDocument {
   /**
-   * @param {{conference: string, name: string, writable: boolean, onState?: (s: string) => void}} options
+   * @param {{conference: string, name: string, person: string, writable: boolean,
+   *          onState?: (live: LiveDocument) => void}} options
    */
-  constructor({ conference, name, writable, onState = () => {} }) {
+  constructor({ conference, name, person, writable, onState = () => {} }) {
     this.conference = conference;
     this.name = name;
     this.writable = writable;
@@ -54,7 +71,7 @@ export class LiveDocument {
     this.joined = false;
     this.unsent = false; // edits made while no connection was open
 
-    this.local = new IndexeddbPersistence(localName(conference, name), this.doc);
+    this.local = new IndexeddbPersistence(localName(conference, name, person), this.doc);
     // What this device kept is applied with the copy as origin: while a connection is open it
     // goes out as an update (and is counted), while none is it counts as unsent (below).
     this.local.on("synced", () => {
@@ -99,7 +116,15 @@ export class LiveDocument {
       decoding.readVarString(decoder);
       this.discard();
     };
+    // Registered before any editor exists, so no view draws a colour before it is checked.
+    this.provider.awareness.on("change", () => sanitisePresence(this.provider.awareness));
     this.provider.on("status", () => this.update());
+    // A connection that ends with edits sent but not acknowledged: they are not known to be
+    // on the server; the next handshake carries them again.
+    this.provider.on("connection-close", () => {
+      if (this.sent > this.acked) this.unsent = true;
+      this.update();
+    });
     this.provider.on("sync", () => this.update());
     this.provider.on("closed", ({ reason }) => {
       this.closedReason = reason || t("status.closed");
@@ -108,7 +133,9 @@ export class LiveDocument {
       window.kringLiveClosed = (window.kringLiveClosed || 0) + 1;
     });
     this.doc.on("update", (_update, origin) => {
-      if (origin !== this.provider && !this.provider.wsconnected) this.unsent = true;
+      // y-websocket sends only on an open socket; anything else waits for the next handshake.
+      const open = this.provider.wsconnected && this.provider.ws?.readyState === WebSocket.OPEN;
+      if (origin !== this.provider && !open) this.unsent = true;
       queueMicrotask(() => this.update());
     });
     this.update();
@@ -144,6 +171,7 @@ export class LiveDocument {
   }
 
   update() {
+    if (this.state === "discarding") return; // the page is about to reload
     const provider = this.provider;
     let state;
     if (this.closedReason) state = "closed";
@@ -165,12 +193,20 @@ export class LiveDocument {
 }
 
 // The connection state as people read it; `element` is a [role=status] paragraph.
+// It is always visible; a screen reader hears it only when the connection is lost, comes back
+// or ends (a [data-sync-announce] live region), not at every keystroke's "saving… saved".
 export function showState(element, live) {
   const state = live.state;
   element.dataset.state = state;
   if (state === "closed") element.textContent = live.closedReason;
   else if (state === "saved" && !live.writable) element.textContent = t("status.reading");
   else element.textContent = t(`status.${state}`);
+  const kind = state.startsWith("offline") ? "offline" : state === "closed" || state === "discarding" ? state : "online";
+  const announce = element.parentElement?.querySelector("[data-sync-announce]");
+  if (announce && announce.dataset.kind !== kind) {
+    if (announce.dataset.kind || kind !== "online") announce.textContent = element.textContent;
+    announce.dataset.kind = kind;
+  }
   const root = element.closest("[data-live-root]");
   root?.classList.toggle("is-closed", state === "closed");
   if (state === "closed") {

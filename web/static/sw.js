@@ -2,10 +2,11 @@
 // connection. The network always comes first; the cache answers only when it fails, so
 // nobody sees an old page while the server can be reached (and a 403 from the server, such
 // as private time for a professional, is shown as it is, never replaced by a cached plan).
-// The page puts itself and its assets in the cache (web/src/device.js); built assets have
-// content-hashed names, so a cached one is never stale.
+// The page puts itself (per person) and its assets in the cache (web/src/device.js); built
+// assets have content-hashed names, so a cached one is never stale.
 
 const SHELL_CACHE = "kring-shell";
+const PERSON_KEY = "/kring-offline-person"; // as web/src/device.js writes it
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -34,15 +35,12 @@ self.addEventListener("fetch", (event) => {
   event.respondWith(
     (async () => {
       try {
-        const response = await fetch(request);
-        if (response.ok) {
-          // Keep the copy of a page that is kept for offline use up to date.
-          const cache = await caches.open(SHELL_CACHE);
-          if (await cache.match(url.pathname)) await cache.put(url.pathname, response.clone());
-        }
-        return response;
+        return await fetch(request);
       } catch (_) {
-        return (await caches.match(url.pathname)) || offlinePage();
+        // Offline: the page of the person who last opened it on this device, if kept.
+        const person = await caches.match(PERSON_KEY);
+        const who = person ? await person.text() : "";
+        return (who && (await caches.match(`${url.pathname}?person=${who}`))) || offlinePage();
       }
     })(),
   );
