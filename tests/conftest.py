@@ -341,18 +341,16 @@ _FIELD_TEXT = """(el) => { const copy = el.cloneNode(true);
 
 
 def expect_text(locator: Any, text: str, timeout: int = TIMEOUT_MS) -> None:
-    """Wait until the field shows exactly ``text`` (it arrives over the network)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        locator.page.wait_for_function(
-            f"([el, want]) => ({_FIELD_TEXT})(el) === want",
-            arg=[locator.element_handle(), text],
-            timeout=timeout,
-        )
-    except PlaywrightTimeout:
-        shown = locator.evaluate(_FIELD_TEXT)
-        raise AssertionError(f"the field shows {shown!r}, not {text!r}") from None
+    """Wait until the field shows exactly ``text`` (it arrives over the network). The locator
+    is looked up again each time: an editor may be rebuilt on a new element meanwhile."""
+    deadline = time.monotonic() + timeout / 1000
+    shown = None
+    while time.monotonic() < deadline:
+        shown = locator.evaluate(_FIELD_TEXT, timeout=timeout)
+        if shown == text:
+            return
+        locator.page.wait_for_timeout(50)
+    raise AssertionError(f"the field shows {shown!r}, not {text!r}")
 
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
