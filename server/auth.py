@@ -321,16 +321,9 @@ def set_session_cookie(response: Response, settings: Settings, name: str, token:
 
 
 def set_language_cookie(response: Response, settings: Settings, language: str) -> None:
-    """Remember a chosen language on this device (for pages where nobody is known)."""
-    response.set_cookie(
-        i18n.LANGUAGE_COOKIE,
-        language,
-        max_age=400 * 24 * 3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
+    """Remember a chosen language on this device (for pages where nobody is known), as long
+    and as closely kept as a session."""
+    set_session_cookie(response, settings, i18n.LANGUAGE_COOKIE, language)
 
 
 # -- cross-site protection ------------------------------------------------------------------

@@ -85,6 +85,17 @@ TEXT_LIMITS: dict[str, int] = {
     "request": 1000,
 }
 AGREEMENT_FIELDS = tuple(TEXT_LIMITS)
+AGREEMENT_KEYS = (
+    "id",
+    "life_area",
+    *AGREEMENT_FIELDS,
+    "who_ids",
+    "when_date",
+    "request_to",
+    "status",
+    "progress",
+    "removed",
+)
 FIELD_LABELS: Labels[str] = Labels(
     {
         "what": N_("Wat"),

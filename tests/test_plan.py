@@ -9,6 +9,8 @@ from typing import Any
 from pycrdt import Array, Doc, Map, Text
 
 from server.plan import (
+    AGREEMENT_FIELDS,
+    AGREEMENT_KEYS,
     NOTES_LIMIT,
     TEXT_LIMITS,
     Person,
@@ -153,17 +155,18 @@ def test_values_of_any_type_are_reported_never_a_crash() -> None:
 
 def test_the_browser_mirrors_the_key_names_of_the_schema() -> None:
     source = (ROOT / "web" / "src" / "plan-schema.js").read_text()
-    fields = re.search(r"AGREEMENT_TEXT_FIELDS = \[([^\]]*)\]", source)
-    assert fields is not None
-    assert re.findall(r'"(\w+)"', fields.group(1)) == list(TEXT_LIMITS)
+
+    def names(constant: str) -> list[str]:
+        found = re.search(rf"{constant} = \[([^\]]*)\]", source, re.DOTALL)
+        assert found is not None, constant
+        spread = found.group(1).replace("...AGREEMENT_TEXT_FIELDS", '"..."')
+        return [
+            n
+            for name in re.findall(r'"([\w.]+)"', spread)
+            for n in (AGREEMENT_FIELDS if name == "..." else [name])
+        ]
+
+    assert names("AGREEMENT_TEXT_FIELDS") == list(AGREEMENT_FIELDS)
+    assert names("AGREEMENT_KEYS") == list(AGREEMENT_KEYS)
     made = set(re.findall(r'agreement\.set\("(\w+)"', source))
-    assert made == {
-        "id",
-        "life_area",
-        "who_ids",
-        "when_date",
-        "request_to",
-        "status",
-        "progress",
-        "removed",
-    }, "newAgreement() sets every non-text key of server/plan.py"
+    assert made == set(AGREEMENT_KEYS) - set(AGREEMENT_FIELDS), "newAgreement() sets each key"
