@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import api, device, i18n, meeting, pages, sockets
+from server import actionteam, api, device, i18n, meeting, pages, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *api.routes,
             *sockets.routes,
             *device.routes,
+            *actionteam.routes,
             Mount("/static", app=static_app(), name="static"),
         ],
         lifespan=lifespan,

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from server import plan
+from server import followup, plan
 from server.auth import Person
 from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.forms import ROLE_LABELS
 from server.i18n import N_, _, ngettext
-from server.models import Conference, Participant, PlanVersion, Signal, utcnow
+from server.models import Conference, FollowUp, Participant, PlanVersion, Signal, utcnow
 from server.rooms import phases
 from server.rooms.hub import RoomHub
 from server.store import Store, StoreError
@@ -270,28 +270,9 @@ class Flow:
                 ),
                 "not_ready",
             )
-        state = await self.hub.document_state(conference.id, "plan")
-        named = plan_people(everyone)
-        mismatches = plan.check_plan(state, named)
-        if mismatches:
-            raise FlowError(
-                409,
-                _(
-                    "Het plan kan nog niet vastgesteld worden, want niet alles past: %(problems)s.",
-                    problems="; ".join(str(problem) for problem in mismatches),
-                ),
-                "plan_invalid",
-            )
-        content = plan.read_plan(state, named)
-        team = {p.id for p in people if p.action_team}
+        state, content = await self._checked_plan(conference, everyone)
         content.update(
             {
-                "client_name": conference.client_name,
-                "question": conference.question,
-                "meeting_date": conference.meeting_date.isoformat()
-                if conference.meeting_date
-                else None,
-                "location": conference.location,
                 "conditions": [
                     {"text": c.text, "set_by": p.name, "status": c.status, "remark": c.remark}
                     for c, p in conditions
@@ -306,7 +287,6 @@ class Flow:
                     }
                     for p in people
                 ],
-                "action_team": [p.name for p in people if p.id in team],
                 "clarifying_questions": [q.text for q in await store.questions(conference.id)],
             }
         )
@@ -317,6 +297,132 @@ class Flow:
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
+
+    async def _checked_plan(
+        self, conference: Conference, everyone: list[Participant]
+    ) -> tuple[bytes, dict[str, Any]]:
+        """The plan document as it is now and what its version will show, once it fits the
+        schema (else FlowError 409 naming every mismatch: nothing is frozen half)."""
+        state = await self.hub.document_state(conference.id, "plan")
+        named = plan_people(everyone)
+        mismatches = plan.check_plan(state, named)
+        if mismatches:
+            raise FlowError(
+                409,
+                _(
+                    "Het plan kan nog niet vastgesteld worden, want niet alles past: %(problems)s.",
+                    problems="; ".join(str(problem) for problem in mismatches),
+                ),
+                "plan_invalid",
+            )
+        content = plan.read_plan(state, named)
+        content.update(
+            {
+                "client_name": conference.client_name,
+                "question": conference.question,
+                "meeting_date": conference.meeting_date.isoformat()
+                if conference.meeting_date
+                else None,
+                "location": conference.location,
+                "action_team": [
+                    p.name for p in everyone if p.role != "coordinator" and p.action_team
+                ],
+            }
+        )
+        return state, content
+
+    # -- the action team's follow-up meetings --------------------------------------------------
+
+    def _require_team(self, person: Person) -> None:
+        if person.conference.phase != "action_team":
+            raise FlowError(
+                409,
+                _("Bijeenkomsten van het actieteam zijn er in de actieteamfase."),
+                "wrong_phase",
+            )
+        if person.role != "coordinator" and not person.action_team_member:
+            raise FlowError(
+                403, _("Alleen het actieteam en de coördinator houden deze bijeenkomsten.")
+            )
+
+    async def _follow_up(self, person: Person, number: int) -> FollowUp:
+        row = await self.store.follow_up(person.conference.id, number) if number < 2**31 else None
+        if row is None:
+            raise FlowError(404, _("Deze bijeenkomst bestaat niet."), "not_found")
+        return row
+
+    async def start_follow_up(self, person: Person) -> FollowUp:
+        """Open the action team's next meeting (due as followup.next_due says)."""
+        self._require_team(person)
+        conference = person.conference
+        due = followup.next_due(conference, await self.store.follow_ups(conference.id))
+        try:
+            row = await self.store.start_follow_up(
+                conference.id, due or followup.today(), person.actor
+            )
+        except StoreError as exc:
+            raise FlowError(409, str(exc), "already_open") from None
+        await self.store.audit(
+            conference.id, person.actor, "follow_up_started", {"number": row.number}
+        )
+        return row
+
+    async def record_attendance(self, person: Person, number: int, ids: set[int]) -> None:
+        """Who was at the meeting: people of this conference, ticked on the meeting's page."""
+        self._require_team(person)
+        row = await self._follow_up(person, number)
+        known = {r.participant.id for r in await self.store.participants(person.conference.id)}
+        if not ids <= known:
+            raise FlowError(400, _("Kies alleen mensen van deze conferentie."), "unknown_person")
+        try:
+            await self.store.set_attendance(row.id, frozenset(ids))
+        except StoreError as exc:
+            raise FlowError(409, str(exc), "closed") from None
+
+    async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
+        """Close the meeting: the plan as it is now becomes the next version."""
+        self._require_team(person)
+        conference = person.conference
+        row = await self._follow_up(person, number)
+        if row.closed_at is not None:
+            raise FlowError(409, _("Deze bijeenkomst is al afgesloten."), "closed")
+        everyone = [r.participant for r in await self.store.participants(conference.id)]
+        state, content = await self._checked_plan(conference, everyone)
+        came = await self.store.attendance(row.id)
+        first = await self.store.plan_version(conference.id, 1)
+        content.update(
+            {
+                "conditions": first.content.get("conditions", []) if first else [],
+                "answers": first.content.get("answers", []) if first else [],
+                "follow_up": {
+                    "number": row.number,
+                    "held_on": followup.today().isoformat(),
+                    "attended": [p.name for p in everyone if p.id in came],
+                },
+            }
+        )
+        try:
+            version = await self.store.close_follow_up(
+                row.id, conference.id, state, content, person.actor
+            )
+        except StoreError as exc:
+            raise FlowError(409, str(exc), "refused") from None
+        await self.store.audit(
+            conference.id,
+            person.actor,
+            "follow_up_closed",
+            {"number": row.number, "version": version.number},
+        )
+        return version
+
+    async def set_next_follow_up(self, person: Person, day: date) -> None:
+        """The coordinator sets the next meeting's date (today or later)."""
+        self._require_team(person)
+        if person.role != "coordinator":
+            raise FlowError(403, _("De datum van de volgende bijeenkomst zet de coördinator."))
+        if day < followup.today():
+            raise FlowError(400, _("Die datum is al voorbij. Kies vandaag of later."), "past")
+        await self.store.set_next_follow_up(person.conference.id, day)
 
 
 def plan_people(participants: Iterable[Participant]) -> dict[str, plan.Person]:

@@ -96,6 +96,9 @@ class Conference(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The next action-team meeting, when someone set it; None: six weeks after the last one
+    # (or after the plan was agreed), see server/followup.py.
+    next_follow_up_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class Participant(Base):
@@ -113,7 +116,7 @@ class Participant(Base):
     # Chosen at the presentation: members write the plan during the action-team phase.
     action_team: Mapped[bool] = mapped_column(Boolean, default=False)
     # The language this person chose for their pages ("nl", "en"), on every device they use;
-    # None: never chose (their browser's preference, else Dutch).
+    # None: never chose (Dutch).
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -297,3 +300,34 @@ class PlanVersion(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(300))
+
+
+class FollowUp(Base):
+    """An action-team meeting after the conference: who came, and the plan version it froze
+    when it was closed (``version_number``; None while it is open). Never reopened."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (UniqueConstraint("conference_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in this conference
+    due_on: Mapped[date] = mapped_column(Date)  # when it was due when it was started
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_by: Mapped[str] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    version_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class FollowUpAttendance(Base):
+    """Someone who was at an action-team meeting."""
+
+    __tablename__ = "follow_up_attendance"
+
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("follow_up.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, i18n
+from server import auth, followup, i18n
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
@@ -247,7 +247,13 @@ async def logout(request: Request) -> Response:
 async def conference_list(request: Request) -> Response:
     who = await _coordinator(request)
     summaries = await _store(request).conferences_for(who.account)
-    return render(request, "conferences/list.html", who=who, summaries=summaries)
+    on = followup.today()
+    due = {}
+    for summary in summaries:
+        day = followup.due_after(summary.conference, summary.last_follow_up_at)
+        if day is not None:
+            due[summary.conference.id] = (day, followup.standing(day, on))
+    return render(request, "conferences/list.html", who=who, summaries=summaries, due=due)
 
 
 async def conference_new(request: Request) -> Response:
@@ -721,6 +727,7 @@ def template_globals() -> dict[str, Any]:
         "PHASE_EXPLANATIONS": PHASE_EXPLANATIONS,
         "ROLE_LABELS": ROLE_LABELS,
         "language_next": language_next,
+        "STANDING_LABELS": followup.STANDING_LABELS,
     }
 
 

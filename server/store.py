@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, delete, event, func, literal, select, text, update
@@ -27,6 +27,8 @@ from server.models import (
     ClarifyingQuestion,
     Condition,
     Conference,
+    FollowUp,
+    FollowUpAttendance,
     Invitation,
     LoginThrottle,
     Participant,
@@ -69,6 +71,7 @@ class ParticipantRow:
 class ConferenceSummary:
     conference: Conference
     participant_count: int
+    last_follow_up_at: datetime | None = None  # when the action team last closed a meeting
 
 
 @dataclass(frozen=True)
@@ -371,7 +374,12 @@ class Store:
             .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
             .scalar_subquery()
         )
-        query = select(Conference, count).order_by(Conference.created_at.desc())
+        last_meeting = (
+            select(func.max(FollowUp.closed_at))
+            .where(FollowUp.conference_id == Conference.id)
+            .scalar_subquery()
+        )
+        query = select(Conference, count, last_meeting).order_by(Conference.created_at.desc())
         if account.role != "admin":
             co_coordinated = select(Participant.conference_id).where(
                 Participant.account_id == account.id, Participant.removed_at.is_(None)
@@ -381,7 +389,14 @@ class Store:
             )
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
-        return [ConferenceSummary(conference=c, participant_count=n) for c, n in rows]
+        return [
+            ConferenceSummary(
+                conference=c,
+                participant_count=n,
+                last_follow_up_at=_utc(last) if isinstance(last, datetime) else None,
+            )
+            for c, n, last in rows
+        ]
 
     async def is_coordinator_of(self, conference_id: str, account_id: int) -> bool:
         async with self._sessions() as db:
@@ -896,3 +911,164 @@ class Store:
             query = query.where(PlanVersion.number == number)
         async with self._sessions() as db:
             return await db.scalar(query)
+
+    # -- the action team's follow-up meetings ----------------------------------------------------
+
+    async def follow_ups(self, conference_id: str) -> list[FollowUp]:
+        """The conference's follow-up meetings, first one first."""
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(FollowUp)
+                .where(FollowUp.conference_id == conference_id)
+                .order_by(FollowUp.number)
+            )
+            return list(rows)
+
+    async def follow_up(self, conference_id: str, number: int) -> FollowUp | None:
+        async with self._sessions() as db:
+            return await db.scalar(
+                select(FollowUp).where(
+                    FollowUp.conference_id == conference_id, FollowUp.number == number
+                )
+            )
+
+    async def attendance(self, follow_up_id: int) -> frozenset[int]:
+        """The participants who were at a follow-up meeting."""
+        async with self._sessions() as db:
+            ids = await db.scalars(
+                select(FollowUpAttendance.participant_id).where(
+                    FollowUpAttendance.follow_up_id == follow_up_id
+                )
+            )
+            return frozenset(ids)
+
+    async def start_follow_up(self, conference_id: str, due_on: date, by: str) -> FollowUp:
+        """Open the next follow-up meeting. One is open at a time: another start while one is
+        open (or at the same moment) raises StoreError."""
+        async with self._sessions() as db:
+            open_one = await db.scalar(
+                select(FollowUp.number).where(
+                    FollowUp.conference_id == conference_id, FollowUp.closed_at.is_(None)
+                )
+            )
+            if open_one is not None:
+                raise StoreError(
+                    _(
+                        "Bijeenkomst %(number)s is al begonnen en nog niet afgesloten.",
+                        number=open_one,
+                    )
+                )
+            last = await db.scalar(
+                select(func.max(FollowUp.number)).where(FollowUp.conference_id == conference_id)
+            )
+            row = FollowUp(
+                conference_id=conference_id, number=(last or 0) + 1, due_on=due_on, started_by=by
+            )
+            db.add(row)
+            try:
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+                raise StoreError(_("Er is net al een bijeenkomst begonnen.")) from None
+            return row
+
+    async def set_attendance(self, follow_up_id: int, participant_ids: frozenset[int]) -> None:
+        """Who was there (replaces the list); a closed meeting keeps its list."""
+        async with self._sessions() as db:
+            # A no-op update that only matches an open meeting: it takes the row (as closing
+            # does), so attendance and closing never cross.
+            still_open = await db.execute(
+                update(FollowUp)
+                .where(FollowUp.id == follow_up_id, FollowUp.closed_at.is_(None))
+                .values(closed_at=None)
+            )
+            if still_open.rowcount != 1:  # type: ignore[attr-defined]
+                await db.rollback()
+                raise StoreError(_("Deze bijeenkomst is al afgesloten."))
+            await db.execute(
+                delete(FollowUpAttendance).where(FollowUpAttendance.follow_up_id == follow_up_id)
+            )
+            db.add_all(
+                FollowUpAttendance(follow_up_id=follow_up_id, participant_id=pid)
+                for pid in sorted(participant_ids)
+            )
+            await db.commit()
+
+    async def close_follow_up(
+        self,
+        follow_up_id: int,
+        conference_id: str,
+        state: bytes,
+        content: dict[str, Any],
+        by: str,
+    ) -> PlanVersion:
+        """Close a follow-up meeting and freeze the next plan version, in one transaction.
+        Refused (StoreError) when nobody is recorded as there, when it is closed already, or
+        when another version was frozen at the same moment."""
+        async with self._sessions() as db:
+            last = await db.scalar(
+                select(func.max(PlanVersion.number)).where(
+                    PlanVersion.conference_id == conference_id
+                )
+            )
+            number = (last or 0) + 1
+            # Closing takes the meeting's row first (PostgreSQL locks it; SQLite has one
+            # writer): a change of attendance at the same moment waits, then finds it closed.
+            closed = await db.execute(
+                update(FollowUp)
+                .where(FollowUp.id == follow_up_id, FollowUp.closed_at.is_(None))
+                .values(closed_at=utcnow(), closed_by=by, version_number=number)
+            )
+            if closed.rowcount != 1:  # type: ignore[attr-defined]
+                await db.rollback()
+                raise StoreError(_("Deze bijeenkomst is al afgesloten."))
+            came = await db.scalar(
+                select(func.count()).where(FollowUpAttendance.follow_up_id == follow_up_id)
+            )
+            if not came:
+                await db.rollback()
+                raise StoreError(_("Zet eerst wie er bij de bijeenkomst waren."))
+            version = PlanVersion(
+                conference_id=conference_id,
+                number=number,
+                state=state,
+                content=content,
+                created_by=by,
+            )
+            db.add(version)
+            await db.execute(
+                update(Conference)
+                .where(Conference.id == conference_id)
+                .values(next_follow_up_on=None)
+            )
+            try:
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+                raise StoreError(
+                    _("Versie %(number)s van het plan is al vastgesteld.", number=number)
+                ) from None
+            return version
+
+    async def set_next_follow_up(self, conference_id: str, due_on: date) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Conference)
+                .where(Conference.id == conference_id)
+                .values(next_follow_up_on=due_on)
+            )
+            await db.commit()
+
+    async def plan_versions(self, conference_id: str) -> list[PlanVersion]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(PlanVersion)
+                .where(PlanVersion.conference_id == conference_id)
+                .order_by(PlanVersion.number)
+            )
+            return list(rows)
+
+
+def _utc(moment: datetime) -> datetime:
+    """An aggregate's datetime as aware UTC (SQLite may hand it back without a zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,290 @@
+"""The action team's pages after the conference: when the next meeting is due, the meetings
+held (who came, the plan version each one froze), and the meeting itself (attendance, going
+through the agreements, closing it). The rules are in ``server/flow.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server import auth, followup, pages
+from server.compare import compare_versions
+from server.export import local_time_label
+from server.flow import FlowError
+from server.i18n import _
+from server.meeting import (
+    _flow,
+    _store,
+    _text,
+    group_by_area,
+    may_read_plan,
+    person_of,
+    plan_locked,
+    read_plan_or_unavailable,
+)
+from server.plan import AGREEMENT_STATUSES
+
+
+def may_hold(person: auth.Person) -> bool:
+    """Whether this person may start, record and close the action team's meetings now."""
+    return person.conference.phase == "action_team" and (
+        person.role == "coordinator" or person.action_team_member
+    )
+
+
+async def follow_ups_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+    """When the action team meets next, and the meetings so far with their plan versions."""
+    person = await person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    conference = person.conference
+    store = _store(request)
+    meetings = await store.follow_ups(conference.id)
+    due = followup.next_due(conference, meetings)
+    names = {r.participant.id: r.participant.name for r in await store.participants(conference.id)}
+    held = []
+    for meeting in meetings:
+        came = await store.attendance(meeting.id)
+        held.append((meeting, sorted(names[i] for i in came if i in names)))
+    return pages.render(
+        request,
+        "meeting/follow_ups.html",
+        status_code,
+        conference=conference,
+        person=person,
+        due=due,
+        standing=followup.standing(due, followup.today()) if due else None,
+        held=held,
+        open_meeting=next((m for m in meetings if m.closed_at is None), None),
+        may_hold=may_hold(person),
+        error=error,
+    )
+
+
+async def meeting_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+    """One follow-up meeting: who came, the agreements to go through, closing it."""
+    person = await person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    conference = person.conference
+    store = _store(request)
+    number: int = request.path_params["number"]
+    meeting = await store.follow_up(conference.id, number) if number < 2**31 else None
+    if meeting is None:
+        return pages.error_page(
+            request, 404, _("Niet gevonden"), _("Deze bijeenkomst bestaat niet.")
+        )
+    plan = await read_plan_or_unavailable(request, conference.id)
+    came = await store.attendance(meeting.id)
+    return pages.render(
+        request,
+        "meeting/follow_up.html",
+        status_code,
+        conference=conference,
+        person=person,
+        meeting=meeting,
+        people=[r.participant for r in await store.participants(conference.id)],
+        came=came,
+        groups=group_by_area(plan["agreements"]),
+        statuses=AGREEMENT_STATUSES,
+        notes=plan["notes"],
+        may_hold=may_hold(person) and meeting.closed_at is None,
+        error=error,
+    )
+
+
+async def _run(
+    request: Request,
+    action: Awaitable[Any],
+    page: Callable[[Request, str, int], Awaitable[Response]],
+    done: str,
+) -> Response:
+    try:
+        await action
+    except FlowError as exc:
+        return await page(request, exc.message, exc.status)
+    return RedirectResponse(done, status_code=303)
+
+
+async def start_form(request: Request) -> Response:
+    person = await person_of(request)
+    try:
+        meeting = await _flow(request).start_follow_up(person)
+    except FlowError as exc:
+        return await follow_ups_page(request, exc.message, exc.status)
+    return RedirectResponse(
+        f"/c/{person.conference.id}/follow-ups/{meeting.number}", status_code=303
+    )
+
+
+async def attendance_form(request: Request) -> Response:
+    person = await person_of(request)
+    form = await request.form()
+    ids: set[int] = set()
+    for value in form.getlist("participant"):
+        if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+            return await meeting_page(request, _("Kies alleen mensen van deze conferentie."), 400)
+        ids.add(int(value))
+    number: int = request.path_params["number"]
+    where = f"/c/{person.conference.id}/follow-ups/{number}"
+    return await _run(
+        request, _flow(request).record_attendance(person, number, ids), meeting_page, where
+    )
+
+
+async def close_form(request: Request) -> Response:
+    person = await person_of(request)
+    number: int = request.path_params["number"]
+    return await _run(
+        request,
+        _flow(request).close_follow_up(person, number),
+        meeting_page,
+        f"/c/{person.conference.id}/follow-ups",
+    )
+
+
+async def next_date_form(request: Request) -> Response:
+    person = await person_of(request)
+    raw = _text(await request.form(), "date")
+    try:
+        day = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        return await follow_ups_page(
+            request, _("Dit is geen datum. Kies een dag in de kalender."), 400
+        )
+    return await _run(
+        request,
+        _flow(request).set_next_follow_up(person, day),
+        follow_ups_page,
+        f"/c/{person.conference.id}/follow-ups",
+    )
+
+
+def _ics_text(value: str) -> str:
+    """Text for an iCalendar property (RFC 5545 3.3.11): escaped, on one logical line."""
+    for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\n", "\\n")):
+        value = value.replace(char, escaped)
+    return "".join(c for c in value if c >= " " or c == "\t")
+
+
+def _fold(line: str) -> str:
+    """One content line, folded after 75 octets as RFC 5545 3.1 asks (never inside a
+    character), ending in CRLF."""
+    parts: list[bytes] = []
+    current = b""
+    for char in line:
+        encoded = char.encode()
+        if len(current) + len(encoded) > (75 if not parts else 74):
+            parts.append(current)
+            current = b""
+        current += encoded
+    parts.append(current)
+    return "\r\n ".join(part.decode() for part in parts) + "\r\n"
+
+
+async def follow_up_ics(request: Request) -> Response:
+    """The next follow-up meeting as an iCalendar file: a reminder that needs no mail server."""
+    person = await person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    conference = person.conference
+    due = followup.next_due(conference, await _store(request).follow_ups(conference.id))
+    if due is None:
+        return pages.error_page(
+            request, 404, _("Niet gevonden"), _("Er is nog geen bijeenkomst van het actieteam.")
+        )
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Kring//follow-ups//NL",
+        "CALSCALE:GREGORIAN",
+        "BEGIN:VEVENT",
+        f"UID:{conference.id}-follow-up-{due.isoformat()}@kring",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART;VALUE=DATE:{due.strftime('%Y%m%d')}",
+        f"DTEND;VALUE=DATE:{(due + followup.ONE_DAY).strftime('%Y%m%d')}",
+        "SUMMARY:" + _ics_text(_("Actieteam: plan van %(name)s", name=conference.client_name)),
+        "DESCRIPTION:"
+        + _ics_text(
+            _(
+                "Bijeenkomst van het actieteam. Het plan: %(url)s",
+                url=f"{base}/c/{conference.id}/plan",
+            )
+        ),
+        f"URL:{base}/c/{conference.id}/follow-ups",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return Response(
+        "".join(_fold(line) for line in lines),
+        media_type="text/calendar",
+        headers={"content-disposition": 'attachment; filename="actieteam.ics"'},
+    )
+
+
+async def compare_page(request: Request) -> Response:
+    """What changed per agreement between two frozen versions (``?old=N&new=M``; by default
+    the last two)."""
+    person = await person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    conference = person.conference
+    versions = {v.number: v for v in await _store(request).plan_versions(conference.id)}
+    if not versions:
+        return pages.error_page(
+            request, 404, _("Niet gevonden"), _("Er is nog geen vastgesteld plan.")
+        )
+    latest = max(versions)
+
+    def number(name: str, default: int) -> int | None:
+        raw = request.query_params.get(name, "")
+        if not raw:
+            return default
+        return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+    old, new = number("old", max(1, latest - 1)), number("new", latest)
+    if old not in versions or new not in versions:
+        return pages.error_page(
+            request,
+            404,
+            _("Niet gevonden"),
+            _("Kies twee versies die er zijn: 1 tot en met %(latest)s.", latest=latest),
+        )
+    old_version, new_version = versions[old], versions[new]
+    return pages.render(
+        request,
+        "meeting/compare.html",
+        conference=conference,
+        person=person,
+        numbers=sorted(versions),
+        old_number=old,
+        new_number=new,
+        comparison=compare_versions(old_version.content, new_version.content),
+        old_version=old_version,
+        new_version=new_version,
+        old_frozen_at=local_time_label(old_version.created_at),
+        new_frozen_at=local_time_label(new_version.created_at),
+    )
+
+
+routes = [
+    Route("/c/{conference_id}/plan/compare", compare_page),
+    Route("/c/{conference_id}/follow-ups.ics", follow_up_ics),
+    Route("/c/{conference_id}/follow-ups", follow_ups_page),
+    Route("/c/{conference_id}/follow-ups", start_form, methods=["POST"]),
+    Route("/c/{conference_id}/follow-ups/next", next_date_form, methods=["POST"]),
+    Route("/c/{conference_id}/follow-ups/{number:int}", meeting_page),
+    Route(
+        "/c/{conference_id}/follow-ups/{number:int}/attendance", attendance_form, methods=["POST"]
+    ),
+    Route("/c/{conference_id}/follow-ups/{number:int}/close", close_form, methods=["POST"]),
+]
