@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 import pytest
 
@@ -136,3 +137,53 @@ async def test_version_1_is_frozen_only_at_the_presentation(store: Store) -> Non
     with pytest.raises(StoreError, match="presentatie"):
         await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
     assert await store.plan_version(conference_id) is None
+
+
+# -- the action team's follow-up meetings -------------------------------------------------------
+
+
+async def test_one_follow_up_at_a_time_and_a_close_freezes_exactly_one_version(
+    store: Store,
+) -> None:
+    conference_id, people = await _conference(store, "action_team")
+    await store.add_plan_version(conference_id, 2, b"", {"agreements": []}, "test")
+    starts = await asyncio.gather(
+        store.start_follow_up(conference_id, date(2027, 1, 4), "a"),
+        store.start_follow_up(conference_id, date(2027, 1, 4), "b"),
+        return_exceptions=True,
+    )
+    started = [s for s in starts if not isinstance(s, BaseException)]
+    assert len(started) == 1 and started[0].number == 1
+    assert all(isinstance(s, StoreError) for s in starts if isinstance(s, BaseException))
+    meeting = started[0]
+
+    with pytest.raises(StoreError, match="wie er bij de bijeenkomst waren"):
+        await store.close_follow_up(meeting.id, conference_id, b"", {}, "a")
+    await store.set_attendance(meeting.id, frozenset({people["Sam"], people["Ayşe"]}))
+    closes = await asyncio.gather(
+        store.close_follow_up(meeting.id, conference_id, b"", {"n": 1}, "a"),
+        store.close_follow_up(meeting.id, conference_id, b"", {"n": 2}, "b"),
+        return_exceptions=True,
+    )
+    versions = [c for c in closes if not isinstance(c, BaseException)]
+    assert len(versions) == 1 and versions[0].number == 3
+    assert [v.number for v in await store.plan_versions(conference_id)] == [2, 3]
+    closed = await store.follow_up(conference_id, 1)
+    assert closed is not None and closed.closed_at is not None and closed.version_number == 3
+    with pytest.raises(StoreError, match="al afgesloten"):
+        await store.set_attendance(meeting.id, frozenset())
+    assert await store.attendance(meeting.id) == frozenset({people["Sam"], people["Ayşe"]})
+    # The next one may start now, and gets the next number.
+    assert (await store.start_follow_up(conference_id, date(2027, 2, 15), "a")).number == 2
+
+
+async def test_closing_resets_a_date_the_coordinator_had_set(store: Store) -> None:
+    conference_id, people = await _conference(store, "action_team")
+    await store.set_next_follow_up(conference_id, date(2027, 3, 1))
+    stored = await store.conference(conference_id)
+    assert stored is not None and stored.next_follow_up_on == date(2027, 3, 1)
+    meeting = await store.start_follow_up(conference_id, date(2027, 3, 1), "a")
+    await store.set_attendance(meeting.id, frozenset({people["Sam"]}))
+    await store.close_follow_up(meeting.id, conference_id, b"", {}, "a")
+    stored = await store.conference(conference_id)
+    assert stored is not None and stored.next_follow_up_on is None
