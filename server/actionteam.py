@@ -18,13 +18,13 @@ from server.export import local_time_label
 from server.flow import FlowError
 from server.i18n import _
 from server.meeting import (
+    PlanLocked,
     _flow,
     _store,
     _text,
     group_by_area,
     may_read_plan,
     person_of,
-    plan_locked,
     read_plan_or_unavailable,
 )
 from server.plan import AGREEMENT_STATUSES
@@ -37,11 +37,17 @@ def may_hold(person: auth.Person) -> bool:
     )
 
 
-async def follow_ups_page(request: Request, error: str = "", status_code: int = 200) -> Response:
-    """When the action team meets next, and the meetings so far with their plan versions."""
+async def _reader(request: Request) -> auth.Person:
+    """Who asks, if they may read the plan now (else the plan's 403 page, via PlanLocked)."""
     person = await person_of(request)
     if not may_read_plan(person):
-        return plan_locked(request, person.conference)
+        raise PlanLocked(person.conference)
+    return person
+
+
+async def follow_ups_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+    """When the action team meets next, and the meetings so far with their plan versions."""
+    person = await _reader(request)
     conference = person.conference
     store = _store(request)
     meetings = await store.follow_ups(conference.id)
@@ -68,9 +74,7 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
 
 async def meeting_page(request: Request, error: str = "", status_code: int = 200) -> Response:
     """One follow-up meeting: who came, the agreements to go through, closing it."""
-    person = await person_of(request)
-    if not may_read_plan(person):
-        return plan_locked(request, person.conference)
+    person = await _reader(request)
     conference = person.conference
     store = _store(request)
     number: int = request.path_params["number"]
@@ -191,9 +195,7 @@ def _fold(line: str) -> str:
 
 async def follow_up_ics(request: Request) -> Response:
     """The next follow-up meeting as an iCalendar file: a reminder that needs no mail server."""
-    person = await person_of(request)
-    if not may_read_plan(person):
-        return plan_locked(request, person.conference)
+    person = await _reader(request)
     conference = person.conference
     due = followup.next_due(conference, await _store(request).follow_ups(conference.id))
     if due is None:
@@ -234,9 +236,7 @@ async def follow_up_ics(request: Request) -> Response:
 async def compare_page(request: Request) -> Response:
     """What changed per agreement between two frozen versions (``?old=N&new=M``; by default
     the last two)."""
-    person = await person_of(request)
-    if not may_read_plan(person):
-        return plan_locked(request, person.conference)
+    person = await _reader(request)
     conference = person.conference
     versions = {v.number: v for v in await _store(request).plan_versions(conference.id)}
     if not versions:
