@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -307,7 +308,17 @@ class FollowUp(Base):
     when it was closed (``version_number``; None while it is open). Never reopened."""
 
     __tablename__ = "follow_up"
-    __table_args__ = (UniqueConstraint("conference_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("conference_id", "number"),
+        # At most one open meeting per conference, whoever starts one at the same moment.
+        Index(
+            "ux_follow_up_open",
+            "conference_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))

@@ -37,6 +37,14 @@ def upgrade() -> None:
         sa.Column("version_number", sa.Integer(), nullable=True),
         sa.UniqueConstraint("conference_id", "number"),
     )
+    op.create_index(
+        "ux_follow_up_open",
+        "follow_up",
+        ["conference_id"],
+        unique=True,
+        sqlite_where=sa.text("closed_at IS NULL"),
+        postgresql_where=sa.text("closed_at IS NULL"),
+    )
     op.create_table(
         "follow_up_attendance",
         sa.Column(
@@ -56,6 +64,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("follow_up_attendance")
+    op.drop_index("ux_follow_up_open", table_name="follow_up")
     op.drop_table("follow_up")
     with op.batch_alter_table("conference", schema=None) as batch_op:
         batch_op.drop_column("next_follow_up_on")
