@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -342,3 +343,27 @@ class FollowUpAttendance(Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+RATING_SCORES = range(1, 11)  # 1..10, as in the research the outcomes are compared with
+
+
+class Rating(Base):
+    """One participant's marks (1-10) for a meeting and for the plan: at the presentation
+    (``occasion`` 0, the conference itself) or at follow-up meeting N (``occasion`` N).
+    A new rating for the same occasion replaces the earlier one."""
+
+    __tablename__ = "rating"
+    __table_args__ = (
+        UniqueConstraint("conference_id", "participant_id", "occasion"),
+        CheckConstraint("meeting_score BETWEEN 1 AND 10", name="meeting_score"),
+        CheckConstraint("plan_score BETWEEN 1 AND 10", name="plan_score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    occasion: Mapped[int] = mapped_column(Integer)  # 0: the presentation; N: follow-up N
+    meeting_score: Mapped[int] = mapped_column(Integer)
+    plan_score: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -21,6 +21,7 @@ from server.i18n import _
 from server.models import (
     ANSWERS,
     CONDITION_STATUSES,
+    RATING_SCORES,
     SIGNAL_KINDS,
     Account,
     AuditEvent,
@@ -34,6 +35,7 @@ from server.models import (
     Participant,
     PlanAnswer,
     PlanVersion,
+    Rating,
     Session,
     Signal,
     UTCDateTime,
@@ -1065,6 +1067,54 @@ class Store:
                 select(PlanVersion)
                 .where(PlanVersion.conference_id == conference_id)
                 .order_by(PlanVersion.number)
+            )
+            return list(rows)
+
+    # -- ratings ---------------------------------------------------------------------------
+
+    async def set_rating(
+        self,
+        conference_id: str,
+        participant_id: int,
+        occasion: int,
+        meeting_score: int,
+        plan_score: int,
+    ) -> Rating:
+        """One person's marks for an occasion (0: the presentation, N: follow-up N); a new
+        rating for the same occasion replaces the earlier one."""
+        if meeting_score not in RATING_SCORES or plan_score not in RATING_SCORES:
+            raise ValueError("a rating is 1 to 10")
+        for _round in range(2):  # the second round only if the same person rated at once
+            async with self._sessions() as db:
+                row = await db.scalar(
+                    select(Rating).where(
+                        Rating.conference_id == conference_id,
+                        Rating.participant_id == participant_id,
+                        Rating.occasion == occasion,
+                    )
+                )
+                if row is None:
+                    row = Rating(
+                        conference_id=conference_id,
+                        participant_id=participant_id,
+                        occasion=occasion,
+                    )
+                    db.add(row)
+                row.meeting_score, row.plan_score, row.at = meeting_score, plan_score, utcnow()
+                try:
+                    await db.commit()
+                    return row
+                except IntegrityError:
+                    await db.rollback()
+        raise StoreError("could not store the rating")
+
+    async def ratings(self, conference_id: str) -> list[Rating]:
+        """Every rating of a conference, by occasion, then in the order they were given."""
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Rating)
+                .where(Rating.conference_id == conference_id)
+                .order_by(Rating.occasion, Rating.id)
             )
             return list(rows)
 
