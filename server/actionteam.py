@@ -24,10 +24,12 @@ from server.meeting import (
     _text,
     group_by_area,
     may_read_plan,
+    my_rating,
     person_of,
     read_plan_or_unavailable,
 )
 from server.plan import AGREEMENT_STATUSES
+from server.rooms import phases
 
 
 def may_hold(person: auth.Person) -> bool:
@@ -98,6 +100,8 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
         statuses=AGREEMENT_STATUSES,
         notes=plan["notes"],
         may_hold=may_hold(person) and meeting.closed_at is None,
+        may_rate=phases.may("rate", conference.phase, person.role),
+        my_rating=await my_rating(store, conference.id, person.participant_id, meeting.number),
         error=error,
     )
 
@@ -149,6 +153,19 @@ async def close_form(request: Request) -> Response:
         _flow(request).close_follow_up(person, number),
         meeting_page,
         f"/c/{person.conference.id}/follow-ups",
+    )
+
+
+async def rating_form(request: Request) -> Response:
+    """This follow-up meeting and the plan marked 1-10 by someone who was there."""
+    person = await person_of(request)
+    form = await request.form()
+    number: int = request.path_params["number"]
+    return await _run(
+        request,
+        _flow(request).rate(person, number, _text(form, "meeting"), _text(form, "plan")),
+        meeting_page,
+        f"/c/{person.conference.id}/follow-ups/{number}",
     )
 
 
@@ -287,4 +304,5 @@ routes = [
         "/c/{conference_id}/follow-ups/{number:int}/attendance", attendance_form, methods=["POST"]
     ),
     Route("/c/{conference_id}/follow-ups/{number:int}/close", close_form, methods=["POST"]),
+    Route("/c/{conference_id}/follow-ups/{number:int}/rating", rating_form, methods=["POST"]),
 ]

@@ -19,7 +19,16 @@ from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.forms import ROLE_LABELS
 from server.i18n import N_, _, ngettext
-from server.models import Conference, FollowUp, Participant, PlanVersion, Signal, utcnow
+from server.models import (
+    RATING_SCORES,
+    Conference,
+    FollowUp,
+    Participant,
+    PlanVersion,
+    Rating,
+    Signal,
+    utcnow,
+)
 from server.rooms import phases
 from server.rooms.hub import RoomHub
 from server.store import Store, StoreError
@@ -423,6 +432,56 @@ class Flow:
         if day < followup.today():
             raise FlowError(400, _("Die datum is al voorbij. Kies vandaag of later."), "past")
         await self.store.set_next_follow_up(person.conference.id, day)
+
+    # -- ratings ----------------------------------------------------------------------------
+
+    async def rate(
+        self, person: Person, occasion: int, meeting_score: str, plan_score: str
+    ) -> Rating:
+        """A participant's marks (1-10) for the meeting and the plan: at the presentation
+        (``occasion`` 0) or at follow-up meeting ``occasion``. Marking again replaces them."""
+        conference = person.conference
+        if not phases.may("rate", conference.phase, person.role):
+            if person.role == "coordinator":
+                raise FlowError(403, _("De coördinator geeft zelf geen cijfer."))
+            raise FlowError(
+                409,
+                _(
+                    "Een cijfer geef je bij de presentatie en bij de bijeenkomsten van het "
+                    "actieteam."
+                ),
+                "wrong_phase",
+            )
+        if (occasion == 0) != (conference.phase == "presentation"):
+            raise FlowError(
+                409,
+                _("Het cijfer voor de conferentie geef je bij de presentatie.")
+                if occasion == 0
+                else _("Een bijeenkomst van het actieteam beoordeel je in de actieteamfase."),
+                "wrong_phase",
+            )
+        if occasion:
+            await self._follow_up(person, occasion)
+        scores = [_score(meeting_score), _score(plan_score)]
+        if None in scores:
+            raise FlowError(
+                400, _("Een cijfer is een heel getal van 1 tot en met 10."), "bad_rating"
+            )
+        assert person.participant_id is not None and scores[0] and scores[1]
+        row = await self.store.set_rating(
+            conference.id, person.participant_id, occasion, scores[0], scores[1]
+        )
+        await self.store.audit(conference.id, person.actor, "rated", {"occasion": occasion})
+        return row
+
+
+def _score(raw: str) -> int | None:
+    """A mark as typed or tapped: a whole number 1-10, else None."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 2):
+        return None
+    value = int(raw)
+    return value if value in RATING_SCORES else None
 
 
 def plan_people(participants: Iterable[Participant]) -> dict[str, plan.Person]:

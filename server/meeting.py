@@ -21,7 +21,7 @@ from server import auth, export, i18n, pages
 from server.events import CLOSE, Event, Events
 from server.flow import Flow, FlowError, plan_copy, plan_people
 from server.i18n import N_, Labels, _
-from server.models import Conference
+from server.models import Conference, Rating
 from server.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.plan import schema as plan_schema
 from server.rooms import phases
@@ -63,6 +63,7 @@ AUDIT_LABELS = Labels(
         "plan_exported": N_("Kopie van het plan geopend"),
         "follow_up_started": N_("Bijeenkomst actieteam begonnen"),
         "follow_up_closed": N_("Bijeenkomst actieteam afgesloten"),
+        "rated": N_("Cijfers gegeven"),
     }
 )
 
@@ -299,12 +300,25 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         show_privacy=me.privacy_seen_at is None,
         may=lambda action: phases.may(action, conference.phase, me.role),
         my_answer=context["answers"].get(me.id),
+        my_rating=await my_rating(_store(request), conference.id, me.id, 0),
         may_read_plan=plan_access >= phases.Access.READ,
         may_write_plan=plan_access >= phases.Access.WRITE,
         information_access=int(phases.access(conference.phase, me.role, "information")),
         error=error,
         **context,
     )
+
+
+async def my_rating(
+    store: Store, conference_id: str, participant_id: int | None, occasion: int
+) -> Rating | None:
+    """The marks this person gave for ``occasion`` (0: the presentation), if any."""
+    if participant_id is None:
+        return None
+    for row in await store.ratings(conference_id):
+        if row.participant_id == participant_id and row.occasion == occasion:
+            return row
+    return None
 
 
 async def _participant_action(request: Request, action: Any) -> Response:
@@ -350,6 +364,19 @@ async def condition_check_form(request: Request) -> Response:
         return await participant_page(request, _("Kies 'voldaan' of 'niet voldaan'."), 400)
     return await _participant_action(
         request, _flow(request).check_condition(person, _condition_id(request), status, remark)
+    )
+
+
+async def rating_form(request: Request) -> Response:
+    """The conference and the plan marked 1-10 at the presentation."""
+    person = await person_of(request)
+    form = await request.form()
+    if person.participant_id is None:  # the participant's page is not theirs to be shown
+        return pages.error_page(
+            request, 403, _("Geen toegang"), _("De coördinator geeft zelf geen cijfer.")
+        )
+    return await _participant_action(
+        request, _flow(request).rate(person, 0, _text(form, "meeting"), _text(form, "plan"))
     )
 
 
@@ -578,6 +605,7 @@ routes = [
         methods=["POST"],
     ),
     Route("/c/{conference_id}/answer", answer_form, methods=["POST"]),
+    Route("/c/{conference_id}/rating", rating_form, methods=["POST"]),
     Route("/c/{conference_id}/plan", plan_page),
     Route("/c/{conference_id}/plan/{number:int}", copy_page),
     Route("/c/{conference_id}/plan/{number:int}.pdf", copy_pdf),

@@ -41,6 +41,7 @@ from server.models import (
     UTCDateTime,
     utcnow,
 )
+from server.outcomes import ConferenceFacts, Marks, VersionFacts
 from server.rooms.phases import PHASES
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -128,6 +129,16 @@ def _active_participant(conference_id: str, participant_id: int) -> Select[Parti
         Participant.conference_id == conference_id,
         Participant.removed_at.is_(None),
     )
+
+
+def _visible_to(account: Account, query: Select[Any]) -> Select[Any]:
+    """Only the conferences ``account`` runs or co-runs (an admin's: all of them)."""
+    if account.role == "admin":
+        return query
+    co_coordinated = select(Participant.conference_id).where(
+        Participant.account_id == account.id, Participant.removed_at.is_(None)
+    )
+    return query.where((Conference.owner_id == account.id) | Conference.id.in_(co_coordinated))
 
 
 def _invitation_with_people() -> Select[Invitation, Participant, Conference]:
@@ -381,14 +392,9 @@ class Store:
             .where(FollowUp.conference_id == Conference.id)
             .scalar_subquery()
         )
-        query = select(Conference, count, last_meeting).order_by(Conference.created_at.desc())
-        if account.role != "admin":
-            co_coordinated = select(Participant.conference_id).where(
-                Participant.account_id == account.id, Participant.removed_at.is_(None)
-            )
-            query = query.where(
-                (Conference.owner_id == account.id) | Conference.id.in_(co_coordinated)
-            )
+        query = _visible_to(
+            account, select(Conference, count, last_meeting).order_by(Conference.created_at.desc())
+        )
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
         return [
@@ -398,6 +404,50 @@ class Store:
                 last_follow_up_at=_utc(last) if isinstance(last, datetime) else None,
             )
             for c, n, last in rows
+        ]
+
+    async def outcome_facts(self, account: Account) -> list[ConferenceFacts]:
+        """What the outcomes dashboard counts, for every conference ``account`` may see
+        (newest first): its people (the coordinator not counted), its plan versions and the
+        marks given. Three queries, however many conferences."""
+        people = (
+            select(func.count(Participant.id))
+            .where(
+                Participant.conference_id == Conference.id,
+                Participant.removed_at.is_(None),
+                Participant.role != "coordinator",
+            )
+            .scalar_subquery()
+        )
+        query = _visible_to(
+            account,
+            select(Conference.id, Conference.client_name, Conference.phase, people).order_by(
+                Conference.created_at.desc()
+            ),
+        )
+        async with self._sessions() as db:
+            conferences = (await db.execute(query)).all()
+            ids = [row[0] for row in conferences]
+            versions: dict[str, list[VersionFacts]] = {i: [] for i in ids}
+            marks: dict[str, list[Marks]] = {i: [] for i in ids}
+            for cid, number, at, content in await db.execute(
+                select(
+                    PlanVersion.conference_id,
+                    PlanVersion.number,
+                    PlanVersion.created_at,
+                    PlanVersion.content,
+                ).where(PlanVersion.conference_id.in_(ids))
+            ):
+                versions[cid].append(VersionFacts(number, at, content))
+            for cid, occasion, meeting, plan in await db.execute(
+                select(
+                    Rating.conference_id, Rating.occasion, Rating.meeting_score, Rating.plan_score
+                ).where(Rating.conference_id.in_(ids))
+            ):
+                marks[cid].append(Marks(occasion, meeting, plan))
+        return [
+            ConferenceFacts(cid, name, phase, count or 0, versions[cid], marks[cid])
+            for cid, name, phase, count in conferences
         ]
 
     async def is_coordinator_of(self, conference_id: str, account_id: int) -> bool:

@@ -208,6 +208,9 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     "ask_questions": {"presentation": frozenset({"coordinator"})},
     "choose_action_team": {"presentation": frozenset({"coordinator"})},
     "finalise": {"presentation": frozenset({"coordinator"})},
+    # everyone but the (independent) coordinator marks the conference and the plan 1-10 at
+    # the presentation, and each follow-up meeting and the plan at that meeting
+    "rate": {"presentation": FAMILY | PROFESSIONALS, "action_team": FAMILY | PROFESSIONALS},
 }
 
 

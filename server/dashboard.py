@@ -1,0 +1,127 @@
+"""The outcomes dashboard: a coordinator's own conferences, an admin's whole organisation,
+beside the research figures (the figures themselves are counted in ``server/outcomes.py``).
+
+The chart is a small SVG drawn here on the server: two bars per figure, this organisation's
+and the research's, on one scale. The table beside it holds the same numbers for whoever
+would rather read (and for screen readers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import followup, outcomes, pages
+from server.i18n import _
+
+BAR_HEIGHT = 18
+ROW_GAP = 14
+LABEL_WIDTH = 220
+BAR_WIDTH = 300
+VALUE_WIDTH = 70
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One figure of the chart: ours (None: nothing to count yet) beside the research's."""
+
+    label: str
+    ours: float | None
+    reference: float
+    scale: float  # the value that fills the bar: 1.0 for shares, 10 for marks
+    percent: bool
+
+
+def figure(value: float | None, percent: bool = False) -> str:
+    """A figure as people read it: 62%, 7.8, or a dash when there is nothing to count."""
+    if value is None:
+        return "—"
+    if percent:
+        return f"{round(value * 100)}%"
+    return f"{value:.1f}"
+
+
+def bars_svg(bars: Sequence[Bar], title: str) -> Markup:
+    """A horizontal bar chart as inline SVG, with its title for screen readers."""
+    row_height = 2 * BAR_HEIGHT + ROW_GAP
+    height = len(bars) * row_height + 30
+    width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="chart-title" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title">{escape(title)}</title>',
+    ]
+    for index, bar in enumerate(bars):
+        top = index * row_height
+        parts.append(
+            f'<text x="0" y="{top + BAR_HEIGHT + 4}" class="chart-label">{escape(bar.label)}</text>'
+        )
+        for offset, value, kind in ((0, bar.ours, "ours"), (BAR_HEIGHT, bar.reference, "ref")):
+            length = 0 if value is None else round(min(value / bar.scale, 1) * BAR_WIDTH)
+            y = top + offset
+            parts.append(
+                f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT - 3}" '
+                f'class="chart-{kind}"/>'
+            )
+            parts.append(
+                f'<text x="{LABEL_WIDTH + length + 6}" y="{y + BAR_HEIGHT - 6}" '
+                f'class="chart-value">{escape(figure(value, bar.percent))}</text>'
+            )
+    legend = len(bars) * row_height + 12
+    parts.append(
+        f'<rect x="{LABEL_WIDTH}" y="{legend}" width="14" height="14" class="chart-ours"/>'
+        f'<text x="{LABEL_WIDTH + 20}" y="{legend + 12}" class="chart-value">'
+        f"{escape(_('Kring'))}</text>"
+        f'<rect x="{LABEL_WIDTH + 110}" y="{legend}" width="14" height="14" class="chart-ref"/>'
+        f'<text x="{LABEL_WIDTH + 130}" y="{legend + 12}" class="chart-value">'
+        f"{escape(_('Onderzoek (WESP)'))}</text>"
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text in it is escaped above
+
+
+def chart(totals: outcomes.Totals) -> Markup:
+    ref = outcomes.REFERENCE
+    return bars_svg(
+        [
+            Bar(_("Plannen met eigen netwerk"), totals.plans_with_network,
+                ref.plans_with_network, 1.0, True),
+            Bar(_("Vragen aan professionals"), totals.request_share, ref.requests, 1.0, True),
+            Bar(_("Gedaan binnen 3 maanden"), totals.done_share, ref.done_in_three_months,
+                1.0, True),
+            Bar(_("Cijfer conferentie"), totals.ratings.conference.value,
+                ref.conference_rating, 10, False),
+            Bar(_("Cijfer plan"), totals.ratings.plan_presented.value, ref.plan_rating, 10,
+                False),
+        ],
+        _("Uitkomsten van Kring naast het onderzoek"),
+    )  # fmt: skip
+
+
+async def outcomes_page(request: Request) -> Response:
+    """The outcomes of the conferences this coordinator runs (an admin: all of them)."""
+    who = await pages._coordinator(request)
+    facts = await pages._store(request).outcome_facts(who.account)
+    today = followup.today()
+    rows = [outcomes.conference_outcome(f, today) for f in facts]
+    totals = outcomes.totals(rows)
+    return pages.render(
+        request,
+        "outcomes.html",
+        who=who,
+        rows=rows,
+        totals=totals,
+        reference=outcomes.REFERENCE,
+        chart=chart(totals),
+        figure=figure,
+        min_ratings=outcomes.MIN_RATINGS,
+        organisation=who.account.role == "admin",
+    )
+
+
+routes = [Route("/outcomes", outcomes_page)]
