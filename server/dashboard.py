@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import followup, outcomes, pages
+from server import followup, i18n, outcomes, pages
 from server.i18n import _
 
 BAR_HEIGHT = 18
@@ -37,13 +39,18 @@ class Bar:
     percent: bool
 
 
-def figure(value: float | None, percent: bool = False) -> str:
-    """A figure as people read it: 62%, 7.8, or a dash when there is nothing to count."""
+def figure(value: float | None, percent: bool = False, decimals: int = 1) -> str:
+    """A figure as people read it in their language: 62%, 7,8 (7.8 in English), or a dash
+    when there is nothing to count."""
     if value is None:
         return "—"
+    # Half up, as people round (7.25 is 7.3, 62.5% is 63%), not Python's half to even.
+    number = Decimal(str(value * 100 if percent else value))
     if percent:
-        return f"{round(value * 100)}%"
-    return f"{value:.1f}"
+        return f"{number.quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+    with localcontext(rounding=ROUND_HALF_UP):
+        pattern = "0." + "0" * decimals if decimals else "0"
+        return format_decimal(number, format=pattern, locale=i18n.get_language())
 
 
 def bars_svg(bars: Sequence[Bar], title: str) -> Markup:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from server import outcomes
+from server import dashboard, i18n, outcomes
 from server.models import PlanVersion
 from server.store import Store
 from tests.conftest import (
@@ -295,37 +295,37 @@ async def test_the_dashboard_shows_figures_worked_out_by_hand(own_server: LiveSe
     # Worked out by hand from the data above (see server/outcomes.py for the definitions).
     expected = {
         anna.email: {
-            "Deelnemers per conferentie": "5.5",  # (5 + 6) / 2 agreed plans
-            "Afspraken per plan": "3.0",  # (4 + 2) / 2
-            "Leefgebieden per plan": "2.0",  # (3 + 1) / 2
+            "Deelnemers per conferentie": "5,5",  # (5 + 6) / 2 agreed plans
+            "Afspraken per plan": "3,0",  # (4 + 2) / 2
+            "Leefgebieden per plan": "2,0",  # (3 + 1) / 2
             "Plannen met eigen kracht van het netwerk": "50%",  # 1 of 2
             "Afspraken gedragen door het eigen netwerk": "50%",  # 3 of 6
             "Afspraken die een vraag aan een professional zijn": "50%",  # 3 of 6
             "Afspraken gedaan binnen drie maanden": "50%",  # 2 of 4 (only Anna Oud is old enough)
-            "Cijfer voor de conferentie": "7.5",  # (8 + 7 + 9 + 6) / 4
-            "Cijfer voor het plan, bij de presentatie": "7.0",  # (9 + 8 + 7 + 4) / 4
+            "Cijfer voor de conferentie": "7,5",  # (8 + 7 + 9 + 6) / 4
+            "Cijfer voor het plan, bij de presentatie": "7,0",  # (9 + 8 + 7 + 4) / 4
             "Cijfer voor de bijeenkomsten van het actieteam": "—",  # only 2 marks
         },
         bert.email: {
-            "Deelnemers per conferentie": "4.0",
-            "Afspraken per plan": "3.0",
-            "Leefgebieden per plan": "2.0",
+            "Deelnemers per conferentie": "4,0",
+            "Afspraken per plan": "3,0",
+            "Leefgebieden per plan": "2,0",
             "Plannen met eigen kracht van het netwerk": "100%",
             "Afspraken die een vraag aan een professional zijn": "0%",
             "Afspraken gedaan binnen drie maanden": "67%",  # 2 of 3
-            "Cijfer voor de conferentie": "7.0",
-            "Cijfer voor het plan, bij de presentatie": "9.0",
+            "Cijfer voor de conferentie": "7,0",
+            "Cijfer voor het plan, bij de presentatie": "9,0",
         },
         admin.email: {  # the whole organisation: 4 conferences, 3 agreed, 2 old enough
-            "Deelnemers per conferentie": "5.0",  # (5 + 6 + 4) / 3
-            "Afspraken per plan": "3.0",  # (4 + 2 + 3) / 3
-            "Leefgebieden per plan": "2.0",  # (3 + 1 + 2) / 3
+            "Deelnemers per conferentie": "5,0",  # (5 + 6 + 4) / 3
+            "Afspraken per plan": "3,0",  # (4 + 2 + 3) / 3
+            "Leefgebieden per plan": "2,0",  # (3 + 1 + 2) / 3
             "Plannen met eigen kracht van het netwerk": "67%",  # 2 of 3
             "Afspraken gedragen door het eigen netwerk": "67%",  # 6 of 9
             "Afspraken die een vraag aan een professional zijn": "33%",  # 3 of 9
             "Afspraken gedaan binnen drie maanden": "57%",  # (2 + 2) of (4 + 3)
-            "Cijfer voor de conferentie": "7.3",  # 51 / 7
-            "Cijfer voor het plan, bij de presentatie": "7.9",  # 55 / 7
+            "Cijfer voor de conferentie": "7,3",  # 51 / 7
+            "Cijfer voor het plan, bij de presentatie": "7,9",  # 55 / 7
             "Cijfer voor de bijeenkomsten van het actieteam": "—",
         },
     }
@@ -336,7 +336,7 @@ async def test_the_dashboard_shows_figures_worked_out_by_hand(own_server: LiveSe
         for label, value in figures.items():
             assert shown[label][0] == value, (email, label, shown[label])
         assert shown["Afspraken gedaan binnen drie maanden"][1] == "55%"  # the research
-        assert shown["Cijfer voor het plan, bij de presentatie"][1] == "7.9"
+        assert shown["Cijfer voor het plan, bij de presentatie"][1] == "7,9"
         if email == anna.email:
             assert "Anna Oud" in page.text and "Dana Eigen" not in page.text
             assert "nog geen 3 maanden" in page.text  # Bram Nieuw
@@ -354,3 +354,15 @@ async def test_the_dashboard_needs_a_login(live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as anonymous:
         page = await anonymous.get("/outcomes")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "percent", "shown"),
+    [("nl", 7.25, False, "7,3"), ("en", 7.25, False, "7.3"), ("nl", 0.625, True, "63%"),
+     ("nl", 2 / 3, True, "67%"), ("en", None, False, "—")],
+)  # fmt: skip
+def test_figures_are_written_as_people_read_them_in_their_language(
+    language: str, value: float | None, percent: bool, shown: str
+) -> None:
+    with i18n.using(language):
+        assert dashboard.figure(value, percent) == shown
