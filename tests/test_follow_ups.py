@@ -4,6 +4,8 @@ file, and each bad request refused with a reason and nothing changed."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,9 +20,12 @@ from tests.test_flow import _ids, as_, move, server_store
 from tests.test_rooms import connected
 
 
-async def _agreed(conference: DemoConference) -> dict[str, int]:
+async def _agreed(
+    conference: DemoConference, marks: dict[str, tuple[int, int]] | None = None
+) -> dict[str, int]:
     """Run the conference up to version 1 and the action-team phase; the family's plan has
-    two agreements. Returns participant ids by role."""
+    two agreements; ``marks`` are given at the presentation (role -> conference, plan).
+    Returns participant ids by role."""
     cid = conference.id
     assert (await move(conference, "private_time")).status_code == 200
     family = conference.device("plan", conference.cookie("client"), saved=True)
@@ -32,6 +37,12 @@ async def _agreed(conference: DemoConference) -> dict[str, int]:
         await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
         assert (await move(conference, "presentation")).status_code == 200
         assert (await sam.post(f"/c/{cid}/answer", data={"answer": "agree"})).status_code == 303
+    for role, (meeting, plan) in (marks or {}).items():
+        async with as_(conference, conference.cookie(role)) as person:
+            marked = await person.post(
+                f"/c/{cid}/rating", data={"meeting": str(meeting), "plan": str(plan)}
+            )
+            assert marked.status_code == 303, marked.text
     ids = await _ids(conference, "client", "network_member", "professional")
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         chosen = await coordinator.post(
@@ -53,10 +64,12 @@ async def test_three_follow_ups_freeze_versions_2_to_4_with_what_changed(
 ) -> None:
     conference = await demo_conference(live_server, "information")
     cid = conference.id
-    ids = await _agreed(conference)
+    presented = {"client": (8, 9), "network_member": (7, 8), "professional": (9, 7)}
+    ids = await _agreed(conference, presented)
     member = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with (
         as_(conference, conference.cookie("network_member")) as ayse,
+        as_(conference, conference.cookie("client")) as sam,
         as_(conference, conference.coordinator_cookie()) as coordinator,
         connected(member),
     ):
@@ -92,6 +105,12 @@ async def test_three_follow_ups_freeze_versions_2_to_4_with_what_changed(
                 cooking["when"].insert(0, "om de week")
                 add_agreement(member.doc, "finances", what="Samen de post openen")
             await member.wait_for(member.all_saved)
+            for device, marks in ((ayse, (6 + number, 7)), (sam, (5 + number, 8))):
+                marked = await device.post(
+                    f"/c/{cid}/follow-ups/{number}/rating",
+                    data={"meeting": str(marks[0]), "plan": str(marks[1])},
+                )
+                assert marked.status_code == 303, marked.text
             closer = coordinator if number == 2 else ayse
             closed = await closer.post(f"/c/{cid}/follow-ups/{number}/close")
             assert closed.status_code == 303, closed.text
@@ -153,6 +172,26 @@ async def test_three_follow_ups_freeze_versions_2_to_4_with_what_changed(
         assert copy.status_code == 200 and "Samen de post openen" in copy.text
         audit = await coordinator.get(f"/conferences/{cid}/audit")
         assert audit.text.count("Bijeenkomst actieteam afgesloten") == 3
+
+        # The outcomes count version 1 and the marks given along the way.
+        async with server_store(conference) as store:
+            marks = sorted((r.occasion, r.meeting_score) for r in await store.ratings(cid))
+        assert marks == [(0, 7), (0, 8), (0, 9), (1, 6), (1, 7), (2, 7), (2, 8), (3, 8), (3, 9)]
+        dashboard = await coordinator.get("/outcomes")
+        assert dashboard.status_code == 200
+        # Sam: 2 agreements in 2 life areas, both the network's own, too young for the
+        # three-month count; the conference marked (8 + 7 + 9) / 3, the plan (9 + 8 + 7) / 3.
+        assert conference_row(dashboard.text, cid)[2:] == [
+            "14", "2", "2", "100%", "0%", "nog geen 3 maanden", "8,0", "8,0"
+        ]  # fmt: skip
+
+
+def conference_row(page: str, conference_id: str) -> list[str]:
+    """The cells of one conference's row on the outcomes page, as text."""
+    start = page.index(f'<a href="/conferences/{conference_id}">')
+    row = page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in cells]
 
 
 async def test_each_bad_follow_up_request_is_refused_and_changes_nothing(
