@@ -71,6 +71,9 @@ class Marks:
 
 @dataclass(frozen=True)
 class ConferenceFacts:
+    """One conference as the outcomes see it. ``versions`` needs only those of
+    :func:`versions_needed` (any others are ignored)."""
+
     conference_id: str
     client_name: str
     phase: str
@@ -164,6 +167,22 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def three_months_after(first_frozen_at: datetime) -> date:
+    """The last day a version may be frozen on to count for "done within three months"."""
+    return add_months(local_date(first_frozen_at), 3)
+
+
+def versions_needed(frozen: Sequence[tuple[int, datetime]]) -> set[int]:
+    """Of a conference's versions (number, frozen at), the ones whose content the outcomes
+    read: version 1 and the last one frozen within three months of it."""
+    first = next((at for number, at in frozen if number == 1), None)
+    if first is None:
+        return set()
+    deadline = three_months_after(first)
+    within = [number for number, at in frozen if local_date(at) <= deadline]
+    return {1, max(within)}
+
+
 def is_request(agreement: dict[str, Any]) -> bool:
     return any(str(agreement.get(key) or "").strip() for key in REQUEST_KEYS)
 
@@ -190,7 +209,7 @@ def conference_outcome(facts: ConferenceFacts, today: date) -> ConferenceOutcome
     requests = sum(1 for a in agreements if is_request(a))
     done: int | None = None
     if first is not None:
-        deadline = add_months(local_date(first.frozen_at), 3)
+        deadline = three_months_after(first.frozen_at)
         if today >= deadline:
             within = [v for v in versions if local_date(v.frozen_at) <= deadline]
             status = {

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, delete, event, func, literal, select, text, update
+from sqlalchemy import (
+    Select,
+    case,
+    delete,
+    event,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -41,7 +52,7 @@ from server.models import (
     UTCDateTime,
     utcnow,
 )
-from server.outcomes import ConferenceFacts, Marks, VersionFacts
+from server.outcomes import ConferenceFacts, Marks, VersionFacts, versions_needed
 from server.rooms.phases import PHASES
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -430,13 +441,22 @@ class Store:
             ids = [row[0] for row in conferences]
             versions: dict[str, list[VersionFacts]] = {i: [] for i in ids}
             marks: dict[str, list[Marks]] = {i: [] for i in ids}
+            # A plan's versions pile up over the months; only two of each are read.
+            frozen: dict[str, list[tuple[int, datetime]]] = {i: [] for i in ids}
+            for cid, number, at in await db.execute(
+                select(PlanVersion.conference_id, PlanVersion.number, PlanVersion.created_at).where(
+                    PlanVersion.conference_id.in_(ids)
+                )
+            ):
+                frozen[cid].append((number, at))
+            needed = [(c, n) for c, f in frozen.items() for n in versions_needed(f)]
             for cid, number, at, content in await db.execute(
                 select(
                     PlanVersion.conference_id,
                     PlanVersion.number,
                     PlanVersion.created_at,
                     PlanVersion.content,
-                ).where(PlanVersion.conference_id.in_(ids))
+                ).where(tuple_(PlanVersion.conference_id, PlanVersion.number).in_(needed))
             ):
                 versions[cid].append(VersionFacts(number, at, content))
             for cid, occasion, meeting, plan in await db.execute(

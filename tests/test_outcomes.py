@@ -229,6 +229,24 @@ async def _seed_conference(
     return conference.id
 
 
+async def test_the_store_reads_only_the_versions_the_outcomes_need(store: Store) -> None:
+    """On SQLite and PostgreSQL: version 1 and the last one within three months, of every
+    conference the coordinator runs, and nothing of anyone else's."""
+    a = _agreement
+    owner, other = await add_coordinator(store), await add_coordinator(store)
+    statuses = [(120, "open"), (80, "on_track"), (60, "done"), (10, "stopped")]
+    versions = [(ago, [a("1", "housing", status)]) for ago, status in statuses]
+    busy = await _seed_conference(store, owner, "Eva Vaak", 2, versions, [(0, 8, 8)])
+    quiet = await _seed_conference(store, owner, "Fien Stil", 1, [])
+    await _seed_conference(store, other, "Gijs Ander", 1, versions)
+    facts = {f.conference_id: f for f in await store.outcome_facts(owner)}
+    assert set(facts) == {busy, quiet}
+    assert sorted(v.number for v in facts[busy].versions) == [1, 3]
+    assert facts[busy].marks == [outcomes.Marks(0, 8, 8)] and facts[quiet].versions == []
+    outcome = outcomes.conference_outcome(facts[busy], NOW.date())
+    assert (outcome.participants, outcome.done_in_three_months) == (2, 1)
+
+
 def _figures(page: str) -> dict[str, tuple[str, str]]:
     """The totals table: figure -> (Kring, research)."""
     rows = re.findall(
