@@ -19,6 +19,7 @@ from server import dashboard, i18n, outcomes
 from server.models import PlanVersion
 from server.store import Store
 from tests.conftest import (
+    TIMEOUT_MS,
     LiveServer,
     add_coordinator,
     demo_conference,
@@ -384,3 +385,20 @@ def test_figures_are_written_as_people_read_them_in_their_language(
 ) -> None:
     with i18n.using(language):
         assert dashboard.figure(value, percent) == shown
+
+
+@pytest.mark.browser
+def test_on_a_phone_marks_are_two_taps_and_a_button(live_server: LiveServer, browser: Any) -> None:
+    presenting = live_server.instance.demo("--phase", "presentation")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    phone = context.new_page()
+    phone.goto(presenting["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    phone.get_by_role("group", name="De conferentie").get_by_text("8", exact=True).tap()
+    phone.get_by_role("group", name="Het plan").get_by_text("9", exact=True).tap()
+    phone.get_by_role("button", name="Cijfers geven").tap()
+    phone.get_by_text("Jouw cijfers: 8 voor de conferentie, 9 voor het plan.").wait_for()
+    # The marks stay chosen on the page, to be changed with one more tap.
+    assert phone.get_by_role("radio", name="8").first.is_checked()
+    context.close()
