@@ -193,6 +193,10 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         plan=plan,
         groups=group_by_area(plan["agreements"]) if plan else [],
         present=_hub(request).present(conference.id, phases.FAMILY),
+        # how many gave marks at the presentation (never whose, nor the marks themselves)
+        marked=sum(1 for r in await _store(request).ratings(conference.id) if r.occasion == 0)
+        if conference.phase == "presentation"
+        else 0,
         information_access=int(phases.access(conference.phase, "coordinator", "information"))
         if conference.phase == "information"
         else 0,

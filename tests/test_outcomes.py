@@ -164,6 +164,8 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
         again = await sam.post(f"/c/{cid}/rating", data={"meeting": "9", "plan": "9"})
         assert again.status_code == 303
         assert sorted(await _ratings(conference)) == [(0, 6, 7), (0, 9, 9)]
+        console = await coordinator.get(f"/conferences/{cid}/console")
+        assert "2 mensen gaven de conferentie en het plan een cijfer" in console.text
         page = await sam.get(f"/c/{cid}")
         assert "Jouw cijfers: 9 voor de conferentie, 9 voor het plan." in page.text
 
