@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, followup, i18n
+from server import auth, feeds, followup, i18n
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
@@ -253,7 +253,14 @@ async def conference_list(request: Request) -> Response:
         day = followup.due_after(summary.conference, summary.last_follow_up_at)
         if day is not None:
             due[summary.conference.id] = (day, followup.standing(day, on))
-    return render(request, "conferences/list.html", who=who, summaries=summaries, due=due)
+    return render(
+        request,
+        "conferences/list.html",
+        who=who,
+        summaries=summaries,
+        due=due,
+        feed_url=feeds.account_url(_settings(request), who.account),
+    )
 
 
 async def conference_new(request: Request) -> Response:
@@ -728,6 +735,7 @@ def template_globals() -> dict[str, Any]:
         "ROLE_LABELS": ROLE_LABELS,
         "language_next": language_next,
         "STANDING_LABELS": followup.STANDING_LABELS,
+        "webcal": feeds.webcal,
     }
 
 

@@ -187,6 +187,10 @@ class Store:
         async with self._sessions() as db:
             return await db.scalar(select(Account).where(Account.email == email.strip().lower()))
 
+    async def account(self, account_id: int) -> Account | None:
+        async with self._sessions() as db:
+            return await db.get(Account, account_id)
+
     async def set_password(self, email: str, password_hash: str) -> bool:
         """Replace the password and end every session of that account."""
         async with self._sessions() as db:
@@ -369,8 +373,11 @@ class Store:
         if _rowcount(result) != 1:
             raise StoreError(refusal)
 
-    async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
-        """The conferences an account runs or co-runs (an admin sees all), newest first."""
+    async def conferences_for(
+        self, account: Account, *, own_only: bool = False
+    ) -> list[ConferenceSummary]:
+        """The conferences an account runs or co-runs (an admin sees all, unless
+        ``own_only``), newest first."""
         count = (
             select(func.count(Participant.id))
             .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
@@ -382,7 +389,7 @@ class Store:
             .scalar_subquery()
         )
         query = select(Conference, count, last_meeting).order_by(Conference.created_at.desc())
-        if account.role != "admin":
+        if account.role != "admin" or own_only:
             co_coordinated = select(Participant.conference_id).where(
                 Participant.account_id == account.id, Participant.removed_at.is_(None)
             )
@@ -553,6 +560,19 @@ class Store:
         if row is None:
             return None
         return InvitationMatch(invitation=row[0], participant=row[1], conference=row[2])
+
+    async def current_invitation(self, participant_id: int) -> InvitationMatch | None:
+        """A participant's link that was not revoked (the newest), with who and where; None
+        when they have none. Whether it still works is the caller's decision."""
+        query = (
+            _invitation_with_people()
+            .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as db:
+            row = (await db.execute(query)).first()
+        return None if row is None else InvitationMatch(row[0], row[1], row[2])
 
     async def touch_invitation(self, invitation_id: int) -> None:
         async with self._sessions() as db:
@@ -925,6 +945,21 @@ class Store:
                 .order_by(FollowUp.number)
             )
             return list(rows)
+
+    async def follow_ups_of(self, conference_ids: Sequence[str]) -> dict[str, list[FollowUp]]:
+        """The follow-up meetings of several conferences at once, by conference id."""
+        found: dict[str, list[FollowUp]] = {cid: [] for cid in conference_ids}
+        if not found:
+            return found
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(FollowUp)
+                .where(FollowUp.conference_id.in_(list(found)))
+                .order_by(FollowUp.conference_id, FollowUp.number)
+            )
+            for row in rows:
+                found[row.conference_id].append(row)
+        return found
 
     async def follow_up(self, conference_id: str, number: int) -> FollowUp | None:
         async with self._sessions() as db:
