@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import actionteam, api, device, feeds, i18n, meeting, pages, sockets
+from server import actionteam, api, device, feeds, i18n, meeting, pages, reminders, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
@@ -179,7 +179,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.hub = hub
             app.state.events = events
             try:
-                yield
+                async with reminders.running(store, settings):
+                    yield
             finally:
                 events.close()
                 await hub.close()

@@ -368,7 +368,7 @@ async def participant_add(request: Request) -> Response:
     if not form.ok:
         return await _participants_view(request, who, conference, status_code=400, form=form)
     participant = await store.add_participant(
-        conference.id, form.cleaned["name"], form.cleaned["role"]
+        conference.id, form.cleaned["name"], form.cleaned["role"], email=form.cleaned["email"]
     )
     await store.audit(
         conference.id,

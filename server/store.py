@@ -36,6 +36,7 @@ from server.models import (
     PlanAnswer,
     PlanVersion,
     Rating,
+    ReminderSent,
     Session,
     Signal,
     UTCDateTime,
@@ -74,6 +75,17 @@ class ConferenceSummary:
     conference: Conference
     participant_count: int
     last_follow_up_at: datetime | None = None  # when the action team last closed a meeting
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone who gets reminders of a conference's follow-up meetings by mail."""
+
+    key: str  # "account:3" or "participant:12": one reminder per key and due date
+    name: str
+    email: str
+    language: str | None
+    coordinator: bool
 
 
 @dataclass(frozen=True)
@@ -422,10 +434,15 @@ class Store:
     # -- participants ---------------------------------------------------------------------
 
     async def add_participant(
-        self, conference_id: str, name: str, role: str, account_id: int | None = None
+        self,
+        conference_id: str,
+        name: str,
+        role: str,
+        account_id: int | None = None,
+        email: str | None = None,
     ) -> Participant:
         participant = Participant(
-            conference_id=conference_id, name=name, role=role, account_id=account_id
+            conference_id=conference_id, name=name, role=role, account_id=account_id, email=email
         )
         async with self._sessions() as db:
             db.add(participant)
@@ -1102,6 +1119,84 @@ class Store:
                 select(PlanVersion)
                 .where(PlanVersion.conference_id == conference_id)
                 .order_by(PlanVersion.number)
+            )
+            return list(rows)
+
+    # -- reminders of follow-up meetings -------------------------------------------------------
+
+    async def conferences_in_phase(self, phase: str) -> list[Conference]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Conference).where(Conference.phase == phase).order_by(Conference.id)
+            )
+            return list(rows)
+
+    async def reminder_recipients(self, conference_id: str) -> list[Recipient]:
+        """The conference's coordinators (by their account's email) and the members of its
+        action team who have an email address; nobody who was removed."""
+        async with self._sessions() as db:
+            accounts = await db.scalars(
+                select(Account)
+                .join(Participant, Participant.account_id == Account.id)
+                .where(
+                    Participant.conference_id == conference_id,
+                    Participant.role == "coordinator",
+                    Participant.removed_at.is_(None),
+                )
+                .distinct()
+                .order_by(Account.id)
+            )
+            found = [
+                Recipient(f"account:{a.id}", a.name, a.email, a.language, coordinator=True)
+                for a in accounts
+            ]
+            members = await db.scalars(
+                select(Participant)
+                .where(
+                    Participant.conference_id == conference_id,
+                    Participant.action_team.is_(True),
+                    Participant.removed_at.is_(None),
+                    Participant.email.is_not(None),
+                    Participant.email != "",
+                )
+                .order_by(Participant.id)
+            )
+            found += [
+                Recipient(f"participant:{p.id}", p.name, p.email or "", p.language, False)
+                for p in members
+            ]
+        return found
+
+    async def claim_reminder(self, conference_id: str, recipient: str, due_on: date) -> bool:
+        """Note that this reminder is being sent; False if it was (or is being) sent already,
+        by this process or another."""
+        async with self._sessions() as db:
+            db.add(ReminderSent(conference_id=conference_id, recipient=recipient, due_on=due_on))
+            try:
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+                return False
+            return True
+
+    async def release_reminder(self, conference_id: str, recipient: str, due_on: date) -> None:
+        """Sending failed: forget the claim, so the next run tries again."""
+        async with self._sessions() as db:
+            await db.execute(
+                delete(ReminderSent).where(
+                    ReminderSent.conference_id == conference_id,
+                    ReminderSent.recipient == recipient,
+                    ReminderSent.due_on == due_on,
+                )
+            )
+            await db.commit()
+
+    async def reminders_sent(self, conference_id: str) -> list[ReminderSent]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(ReminderSent)
+                .where(ReminderSent.conference_id == conference_id)
+                .order_by(ReminderSent.id)
             )
             return list(rows)
 
