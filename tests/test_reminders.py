@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from server import followup, reminders
 from server.models import Account, Conference
@@ -48,6 +49,16 @@ class Inbox:
     port: int
     received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     controller: Controller | None = None
+    login: tuple[str, str] | None = None  # when set: the login the server accepts
+    logins: int = 0  # successful ones
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login.decode(), data.password.decode())
+        ok = isinstance(data, LoginPassword) and given == self.login
+        self.logins += int(ok)
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -56,7 +67,10 @@ class Inbox:
         return "250 Message accepted"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        auth: dict[str, Any] = {}
+        if self.login:  # plain-text AUTH on loopback, as KRING_SMTP_SECURITY=none would do
+            auth = {"authenticator": self.authenticate, "auth_require_tls": False}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
         self.controller.start()
 
     def stop(self) -> None:
@@ -260,6 +274,26 @@ async def test_a_mail_server_that_is_down_leaves_the_reminders_for_the_next_run(
     assert retried.stdout.strip() == "5 reminder(s) sent" and len(inbox.received) == 5
 
 
+async def test_kring_logs_in_at_the_mail_server_and_a_wrong_password_is_retried_later(
+    tmp_path: Path,
+) -> None:
+    inbox = Inbox(port=free_port(), login=("kring", "right password"))
+    inbox.start()
+    try:
+        instance = mail_instance(tmp_path, inbox)
+        await organisation(instance.database_url)
+        instance.env.update(KRING_SMTP_USERNAME="kring", KRING_SMTP_PASSWORD="wrong password")
+        refused = await asyncio.to_thread(instance.cli, "remind", check=False)
+        assert refused.returncode == 1 and "535" in refused.stderr, refused.stderr
+        assert "right password" not in refused.stderr + refused.stdout
+        instance.env["KRING_SMTP_PASSWORD"] = "right password"
+        sent = await asyncio.to_thread(instance.cli, "remind")
+        assert sent.stdout.strip() == "5 reminder(s) sent" and len(inbox.received) == 5
+        assert inbox.logins == 5, "one login per mail, with the configured password"
+    finally:
+        inbox.stop()
+
+
 async def test_with_mail_off_nothing_is_tried(tmp_path: Path, inbox: Inbox) -> None:
     instance = make_instance(tmp_path)  # no KRING_SMTP_HOST
     instance.cli("db", "upgrade")
@@ -339,3 +373,32 @@ async def test_a_bad_email_address_is_refused_and_a_good_one_shown_only_to_the_c
         timeout=10,
     ) as sam:
         assert "oma@example.org" not in (await sam.get(f"/c/{cid}")).text
+
+
+# -- the store, on SQLite and PostgreSQL alike ----------------------------------------------------
+
+
+async def test_a_reminder_is_claimed_once_until_its_claim_is_released(store: Store) -> None:
+    org = await organisation(store.engine.url.render_as_string(hide_password=False))
+    keys = [r.key for r in await store.reminder_recipients(org.soon.id)]
+    ids = {r.participant.name: r.participant.id for r in await store.participants(org.soon.id)}
+    sam, ayse = ids["Sam Yılmaz"], ids["Ayşe Yılmaz"]
+    assert keys == [
+        f"account:{org.lotte.id}",
+        f"account:{org.ben.id}",
+        f"participant:{sam}",
+        f"participant:{ayse}",
+    ]
+    day = followup.today()
+    assert await store.claim_reminder(org.soon.id, keys[0], day)
+    assert not await store.claim_reminder(org.soon.id, keys[0], day), "already being sent"
+    assert await store.claim_reminder(org.soon.id, keys[0], day + timedelta(days=1))
+    assert await store.claim_reminder(org.later.id, keys[0], day), "another conference"
+    await store.release_reminder(org.soon.id, keys[0], day)
+    assert await store.claim_reminder(org.soon.id, keys[0], day), "retried after a failure"
+    assert [r.due_on for r in await store.reminders_sent(org.soon.id)] == [
+        day + timedelta(days=1),
+        day,
+    ]
+    meetings = await store.follow_ups_of([org.soon.id, org.later.id])
+    assert meetings == {org.soon.id: [], org.later.id: []} and await store.follow_ups_of([]) == {}
