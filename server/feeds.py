@@ -133,6 +133,13 @@ def _id(request: Request, name: str) -> int | None:
     return value if value < 2**31 else None  # past any id the database hands out
 
 
+def _same(expected: str, request: Request) -> bool:
+    """Whether the URL carries this key, in constant time (as bytes: the URL may hold any
+    character, which compare_digest refuses in a str)."""
+    given: str = request.path_params["key"]
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
 async def participant_feed(request: Request) -> Response:
     """One participant's conference: its action team's meetings."""
     store, settings = _store(request), _settings(request)
@@ -147,7 +154,7 @@ async def participant_feed(request: Request) -> Response:
     ):
         return _unknown()
     expected = participant_key(settings.secret_key, match.participant.id, match.invitation.id)
-    if not hmac.compare_digest(expected, request.path_params["key"]):
+    if not _same(expected, request):
         return _unknown()
     i18n.use_person_language(match.participant.language)
     conference = match.conference
@@ -160,9 +167,7 @@ async def account_feed(request: Request) -> Response:
     store, settings = _store(request), _settings(request)
     account_id = _id(request, "account_id")
     account = None if account_id is None else await store.account(account_id)
-    if account is None or not hmac.compare_digest(
-        account_key(settings.secret_key, account), request.path_params["key"]
-    ):
+    if account is None or not _same(account_key(settings.secret_key, account), request):
         return _unknown()
     i18n.use_person_language(account.language)
     conferences = [s.conference for s in await store.conferences_for(account, own_only=True)]

@@ -192,7 +192,8 @@ async def test_a_new_link_a_revoked_link_or_removal_ends_the_old_feed_without_sa
         swapped = fetch(f"{live_server.url}/feeds/p/{ids['client']}/{key}")
         huge = fetch(f"{live_server.url}/feeds/p/99999999999/{key}")
         nobody = fetch(f"{live_server.url}/feeds/a/99999/{key}")
-        for answer in (guessed, swapped, huge, nobody):
+        odd = fetch(f"{live_server.url}/feeds/p/{ids['network_member']}/%C3%A9%00.ics")
+        for answer in (guessed, swapped, huge, nobody, odd):
             assert (answer.status_code, answer.text) == (404, stale.text)
 
         revoked = await coordinator.post(f"/conferences/{cid}/participants/{ids['client']}/revoke")
