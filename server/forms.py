@@ -89,6 +89,25 @@ def is_email_address(value: str) -> bool:
     return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
+def _optional_email(result: FormResult) -> None:
+    """A participant's own address for reminders: empty (None), or one that looks right."""
+    email = result.values["email"].strip()
+    if email and not is_email_address(email):
+        result.errors["email"] = _(
+            "Dit is geen e-mailadres. Een e-mailadres ziet eruit als naam@voorbeeld.nl; "
+            "laat het veld leeg als er geen is."
+        )
+    else:
+        result.cleaned["email"] = email or None
+
+
+def email_form(form: Mapping[str, Any]) -> FormResult:
+    """A new (or no) email address for someone already on the list."""
+    result = FormResult(_values(form, ("email",)))
+    _optional_email(result)
+    return result
+
+
 def participant_form(form: Mapping[str, Any]) -> FormResult:
     """A person to invite by link (with an optional email for reminders), or a
     co-coordinator by the email of their account."""
@@ -102,13 +121,7 @@ def participant_form(form: Mapping[str, Any]) -> FormResult:
             result.cleaned["email"] = email
     else:
         _text(result, "name", N_("een naam"), required=True, max_length=200)
-        if email and not is_email_address(email):
-            result.errors["email"] = _(
-                "Dit is geen e-mailadres. Een e-mailadres ziet eruit als naam@voorbeeld.nl; "
-                "laat het veld leeg als er geen is."
-            )
-        else:
-            result.cleaned["email"] = email or None
+        _optional_email(result)
     if role not in (*INVITED_ROLES, "coordinator"):
         result.errors["role"] = _("Kies een rol uit de lijst.")
     else:

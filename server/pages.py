@@ -22,6 +22,7 @@ from server.forms import (
     ROLE_LABELS,
     FormResult,
     conference_form,
+    email_form,
     login_form,
     participant_form,
 )
@@ -316,6 +317,7 @@ async def _participants_view(
     form: FormResult | None = None,
     new_link: dict[str, Any] | None = None,
     flash: str = "",
+    email_error: tuple[int, FormResult] | None = None,
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await _store(request).participants(conference.id)
@@ -327,6 +329,7 @@ async def _participants_view(
         "new_link": new_link,
         "flash": flash,
         "roles": (*INVITED_ROLES, "coordinator"),
+        "email_error": email_error,  # (participant id, their refused email form)
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
     return render(request, name, status_code, **context)
@@ -461,6 +464,30 @@ async def participant_link(request: Request) -> Response:
             "Nieuwe link voor %(name)s. De vorige link werkt niet meer.", name=participant.name
         ),
     )
+
+
+async def participant_email(request: Request) -> Response:
+    """Set or clear the address a participant's reminders go to."""
+    who, conference, participant = await _target_participant(request)
+    form = email_form(await request.form())
+    if not form.ok:
+        return await _participants_view(
+            request, who, conference, status_code=400, email_error=(participant.id, form)
+        )
+    store = _store(request)
+    try:
+        await store.set_participant_email(conference.id, participant.id, form.cleaned["email"])
+    except NotFound:
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
+    await store.audit(
+        conference.id, _actor(who), "email_changed", {"participant_id": participant.id}
+    )
+    flash = (
+        _("Het e-mailadres van %(name)s is opgeslagen.", name=participant.name)
+        if form.cleaned["email"]
+        else _("%(name)s krijgt geen herinneringen meer per e-mail.", name=participant.name)
+    )
+    return await _participants_view(request, who, conference, flash=flash)
 
 
 async def participant_revoke(request: Request) -> Response:
@@ -754,6 +781,11 @@ routes = [
     Route(
         "/conferences/{conference_id}/participants/{participant_id:int}/link",
         participant_link,
+        methods=["POST"],
+    ),
+    Route(
+        "/conferences/{conference_id}/participants/{participant_id:int}/email",
+        participant_email,
         methods=["POST"],
     ),
     Route(

@@ -487,6 +487,25 @@ class Store:
             await db.commit()
             return participant
 
+    async def set_participant_email(
+        self, conference_id: str, participant_id: int, email: str | None
+    ) -> None:
+        """Where this participant's reminders go (None: nowhere)."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Participant)
+                .where(
+                    Participant.id == participant_id,
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                )
+                .values(email=email)
+            )
+            if _rowcount(result) != 1:
+                await db.rollback()
+                raise NotFound("participant not found")
+            await db.commit()
+
     async def mark_privacy_seen(self, participant_id: int) -> None:
         async with self._sessions() as db:
             await db.execute(

@@ -26,6 +26,7 @@ from server.models import Account, Conference
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import (
+    DemoConference,
     Instance,
     LiveServer,
     demo_conference,
@@ -35,6 +36,7 @@ from tests.conftest import (
     stop_server,
 )
 from tests.test_calendar_feeds import agree_in_store
+from tests.test_flow import _ids, server_store
 
 DELIVERY_TIMEOUT = 20.0
 
@@ -367,6 +369,23 @@ async def test_a_bad_email_address_is_refused_and_a_good_one_shown_only_to_the_c
         )
         assert without.status_code == 200
 
+        # Someone already on the list gets (or loses) an address later.
+        ayse = (await _ids(conference, "network_member"))["network_member"]
+        where = f"/conferences/{cid}/participants/{ayse}/email"
+        refused = await coordinator.post(where, data={"email": "ayse@"})
+        assert refused.status_code == 400 and "Dit is geen e-mailadres." in refused.text
+        assert 'value="ayse@"' in refused.text, "what was typed stays in the field"
+        assert await _email_of(conference, ayse) is None
+        saved = await coordinator.post(where, data={"email": "ayse@example.org"})
+        assert saved.status_code == 200 and "Ayşe Yılmaz is opgeslagen." in saved.text
+        assert await _email_of(conference, ayse) == "ayse@example.org"
+        cleared = await coordinator.post(where, data={"email": " "})
+        assert "Ayşe Yılmaz krijgt geen herinneringen meer" in cleared.text
+        assert await _email_of(conference, ayse) is None
+        audit = (await coordinator.get(f"/conferences/{cid}/audit")).text
+        assert audit.count("E-mailadres voor herinneringen gewijzigd") == 2
+        assert "ayse@example.org" not in audit
+
     async with httpx.AsyncClient(
         base_url=live_server.url,
         headers={"origin": live_server.url, "cookie": conference.cookie("client")},
@@ -402,3 +421,10 @@ async def test_a_reminder_is_claimed_once_until_its_claim_is_released(store: Sto
     ]
     meetings = await store.follow_ups_of([org.soon.id, org.later.id])
     assert meetings == {org.soon.id: [], org.later.id: []} and await store.follow_ups_of([]) == {}
+
+
+async def _email_of(conference: DemoConference, participant_id: int) -> str | None:
+    async with server_store(conference) as store:
+        person = await store.participant(conference.id, participant_id)
+    assert person is not None
+    return person.email
