@@ -5,8 +5,9 @@ team who have an email address. When: the meeting is due within a week, or overd
 per person per due date (a moved date is a new date). Each reminder is claimed in the
 database before it is sent and the claim is dropped again if sending fails, so the next
 run retries it and several processes or cron runs never send it twice (a process killed
-between the claim and the send loses that one reminder: rather none than two). The mail says when
-and where to look, in the person's own language; never the plan, never a link's token.
+between the claim and the send loses that one reminder: rather none than two). The mail
+says when and where to look, in the person's own language; never the plan, never a link's
+token.
 
 Run by ``kring remind`` (for cron) and, with ``KRING_SMTP_HOST`` set, hourly by the server.
 """

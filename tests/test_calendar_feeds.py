@@ -6,6 +6,7 @@ a revoked one or a removed person's feed answers 404 and says nothing of why."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 from datetime import date, timedelta
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from server import feeds, followup
+from server.app import RedactInvitationTokens
 from server.settings import Settings
 from server.store import Store
 from tests.conftest import LiveServer, add_coordinator, demo_conference
@@ -257,3 +259,19 @@ def test_a_feed_key_depends_on_the_secret_the_person_and_their_link() -> None:
         feeds.participant_key("j" * 40, 7, 1),
     }
     assert key not in others and len(others) == 3
+
+
+def test_the_access_log_never_holds_a_feed_key() -> None:
+    key = feeds.participant_key("k" * 40, 7, 1)
+    for path in (f"/feeds/p/7/{key}.ics", f"/feeds/a/3/{key}.ics"):
+        record = logging.LogRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", path, "1.1", 200),
+            None,
+        )
+        assert RedactInvitationTokens().filter(record)
+        assert key not in record.getMessage() and path[:10] in record.getMessage()
