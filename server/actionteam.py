@@ -5,14 +5,14 @@ through the agreements, closing it). The rules are in ``server/flow.py``."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, followup, pages
+from server import auth, feeds, followup, ical, pages
 from server.compare import compare_versions
 from server.export import local_time_label
 from server.flow import FlowError
@@ -70,8 +70,17 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
         held=held,
         open_meeting=next((m for m in meetings if m.closed_at is None), None),
         may_hold=may_hold(person),
+        feed_url=_feed_url(request, person),
         error=error,
     )
+
+
+def _feed_url(request: Request, person: auth.Person) -> str:
+    """This person's own calendar feed: their conference, or every conference they run."""
+    settings = request.app.state.settings
+    if person.participant_id is not None and person.invitation_id is not None:
+        return feeds.participant_url(settings, person.participant_id, person.invitation_id)
+    return feeds.account_url(settings, person.account) if person.account else ""
 
 
 async def meeting_page(request: Request, error: str = "", status_code: int = 200) -> Response:
@@ -188,63 +197,19 @@ async def next_date_form(request: Request) -> Response:
     )
 
 
-def _ics_text(value: str) -> str:
-    """Text for an iCalendar property (RFC 5545 3.3.11): escaped, on one logical line."""
-    for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\n", "\\n")):
-        value = value.replace(char, escaped)
-    return "".join(c for c in value if c >= " " or c == "\t")
-
-
-def _fold(line: str) -> str:
-    """One content line, folded after 75 octets as RFC 5545 3.1 asks (never inside a
-    character), ending in CRLF."""
-    parts: list[bytes] = []
-    current = b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current)
-            current = b""
-        current += encoded
-    parts.append(current)
-    return "\r\n ".join(part.decode() for part in parts) + "\r\n"
-
-
 async def follow_up_ics(request: Request) -> Response:
     """The next follow-up meeting as an iCalendar file: a reminder that needs no mail server."""
     person = await _reader(request)
     conference = person.conference
-    due = followup.next_due(conference, await _store(request).follow_ups(conference.id))
-    if due is None:
+    meetings = await _store(request).follow_ups(conference.id)
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    events = feeds.follow_up_events(conference, meetings, base, held=False)
+    if not events:
         return pages.error_page(
             request, 404, _("Niet gevonden"), _("Er is nog geen bijeenkomst van het actieteam.")
         )
-    base = str(request.app.state.settings.base_url).rstrip("/")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Kring//follow-ups//NL",
-        "CALSCALE:GREGORIAN",
-        "BEGIN:VEVENT",
-        f"UID:{conference.id}-follow-up-{due.isoformat()}@kring",
-        f"DTSTAMP:{stamp}",
-        f"DTSTART;VALUE=DATE:{due.strftime('%Y%m%d')}",
-        f"DTEND;VALUE=DATE:{(due + followup.ONE_DAY).strftime('%Y%m%d')}",
-        "SUMMARY:" + _ics_text(_("Actieteam: plan van %(name)s", name=conference.client_name)),
-        "DESCRIPTION:"
-        + _ics_text(
-            _(
-                "Bijeenkomst van het actieteam. Het plan: %(url)s",
-                url=f"{base}/c/{conference.id}/plan",
-            )
-        ),
-        f"URL:{base}/c/{conference.id}/follow-ups",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
     return Response(
-        "".join(_fold(line) for line in lines),
+        ical.calendar(events),
         media_type="text/calendar",
         headers={"content-disposition": 'attachment; filename="actieteam.ics"'},
     )

@@ -15,7 +15,18 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import actionteam, api, dashboard, device, i18n, meeting, pages, sockets
+from server import (
+    actionteam,
+    api,
+    dashboard,
+    device,
+    feeds,
+    i18n,
+    meeting,
+    pages,
+    reminders,
+    sockets,
+)
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
@@ -126,9 +137,10 @@ async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
 
 
 class RedactInvitationTokens(logging.Filter):
-    """Keep working invitation links out of the access log: /i/<token> is logged as /i/…"""
+    """Keep working invitation links and calendar feed keys out of the access log: /i/<token>
+    is logged as /i/…, /feeds/p/7/<key>.ics as /feeds/p/7/…"""
 
-    _TOKEN = re.compile(r"(/i/)[^/?\s\"]+")
+    _TOKEN = re.compile(r"(/i/|/feeds/[pa]/\d+/)[^/?\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -178,7 +190,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.hub = hub
             app.state.events = events
             try:
-                yield
+                async with reminders.running(store, settings):
+                    yield
             finally:
                 events.close()
                 await hub.close()
@@ -211,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *device.routes,
             *actionteam.routes,
             *dashboard.routes,
+            *feeds.routes,
             Mount("/static", app=static_app(), name="static"),
         ],
         lifespan=lifespan,

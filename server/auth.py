@@ -243,6 +243,7 @@ class Person:
     actor: str  # who, in the audit log
     action_team_member: bool = False
     account: Account | None = None  # a coordinator's login (the page header shows its name)
+    invitation_id: int | None = None  # the link a participant came in with
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ async def person_in(
             person.name,
             f"participant:{person.id}",
             person.action_team,
+            invitation_id=participant.invitation.id,
         )
     coordinator = await coordinator_of(store, settings, conn)
     if isinstance(coordinator, CoordinatorIdentity):

@@ -1,4 +1,4 @@
-"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo."""
+"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo, remind."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from server import auth
+from server import auth, reminders
 from server.db import upgrade
 from server.rooms.phases import PHASES
 from server.settings import Settings, SettingsError
@@ -127,6 +127,27 @@ async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[st
     return result
 
 
+def remind(settings: Settings) -> int:
+    """Send the reminders that are due; the exit code is 1 if any could not be sent."""
+    if not settings.smtp.enabled:
+        raise CommandError("KRING_SMTP_HOST is not set: reminders by mail are off, none sent")
+
+    async def work(store: Store) -> reminders.Outcome:
+        return await reminders.send_due(store, settings)
+
+    outcome: reminders.Outcome = asyncio.run(_with_store(settings, work))
+    print(f"{len(outcome.sent)} reminder(s) sent")
+    for reminder, reason in outcome.failed:
+        print(f"kring: {reminders.describe_failure(reminder, reason)}", file=sys.stderr)
+    if outcome.not_tried:
+        print(
+            f"kring: {outcome.not_tried} more not tried because the mail server failed; "
+            "they are sent on the next run",
+            file=sys.stderr,
+        )
+    return 1 if outcome.failed or outcome.not_tried else 0
+
+
 def _print_demo(demo: dict[str, Any]) -> None:
     coordinator = demo["coordinator"]
     print(f"Demo conference {demo['conference_id']} for {DEMO_CLIENT}.")
@@ -172,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
     reset = actions.add_parser("reset-password", help="set a new password; ends all sessions")
     reset.add_argument("email")
     reset.add_argument("--password-stdin", action="store_true")
+
+    commands.add_parser(
+        "remind",
+        help="mail the reminders of action-team meetings that are due (for cron; needs "
+        "KRING_SMTP_HOST)",
+    )
 
     demo = commands.add_parser("demo", help="create a demo conference with ~15 participants")
     demo.add_argument("--json", action="store_true", help="print the links as JSON")
@@ -234,6 +261,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"password of {args.email.strip().lower()} changed; its sessions ended", file=sys.stderr
         )
+    elif args.command == "remind":
+        return remind(settings)
     elif args.command == "demo":
         demo = asyncio.run(create_demo(settings, args.phase, args.if_empty))
         if demo is None:

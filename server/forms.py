@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -76,18 +77,51 @@ def conference_form(form: Mapping[str, Any]) -> FormResult:
     return result
 
 
+# An address a mail server accepts: ASCII local part and a domain of dotted labels. Stricter
+# than RFC 5322 on purpose: what a coordinator types by mistake is refused here, not bounced.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def is_email_address(value: str) -> bool:
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
+
+
+def _optional_email(result: FormResult) -> None:
+    """A participant's own address for reminders: empty (None), or one that looks right."""
+    email = result.values["email"].strip()
+    if email and not is_email_address(email):
+        result.errors["email"] = _(
+            "Dit is geen e-mailadres. Een e-mailadres ziet eruit als naam@voorbeeld.nl; "
+            "laat het veld leeg als er geen is."
+        )
+    else:
+        result.cleaned["email"] = email or None
+
+
+def email_form(form: Mapping[str, Any]) -> FormResult:
+    """A new (or no) email address for someone already on the list."""
+    result = FormResult(_values(form, ("email",)))
+    _optional_email(result)
+    return result
+
+
 def participant_form(form: Mapping[str, Any]) -> FormResult:
-    """A person to invite by link, or a co-coordinator by the email of their account."""
+    """A person to invite by link (with an optional email for reminders), or a
+    co-coordinator by the email of their account."""
     result = FormResult(_values(form, ("name", "role", "email")))
     role = result.values["role"]
+    email = result.values["email"].strip()
     if role == "coordinator":
-        email = result.values["email"].strip()
         if "@" not in email or len(email) > 254:
             result.errors["email"] = _("Vul het e-mailadres van het coördinator-account in.")
         else:
             result.cleaned["email"] = email
     else:
         _text(result, "name", N_("een naam"), required=True, max_length=200)
+        _optional_email(result)
     if role not in (*INVITED_ROLES, "coordinator"):
         result.errors["role"] = _("Kies een rol uit de lijst.")
     else:

@@ -43,6 +43,7 @@ AUDIT_LABELS = Labels(
         "conference_edited": N_("Conferentie bewerkt"),
         "participant_added": N_("Deelnemer toegevoegd"),
         "participant_removed": N_("Deelnemer verwijderd"),
+        "email_changed": N_("E-mailadres voor herinneringen gewijzigd"),
         "link_issued": N_("Nieuwe link gemaakt"),
         "link_revoked": N_("Link ingetrokken"),
         "link_opened": N_("Link geopend"),

@@ -120,6 +120,9 @@ class Participant(Base):
     # The language this person chose for their pages ("nl", "en"), on every device they use;
     # None: never chose (Dutch).
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # Where reminders of the action team's meetings go (optional; families have no account).
+    # Only the coordinator sees it.
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -367,3 +370,18 @@ class Rating(Base):
     meeting_score: Mapped[int] = mapped_column(Integer)
     plan_score: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderSent(Base):
+    """A reminder of a follow-up meeting that went (or is going) to one person: claimed
+    before sending, deleted again if sending fails, so each person gets one per due date
+    however many processes or cron runs try."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("conference_id", "recipient", "due_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(40))  # "participant:12" or "account:3"
+    due_on: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, followup, i18n
+from server import auth, feeds, followup, i18n
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
     ROLE_LABELS,
     FormResult,
     conference_form,
+    email_form,
     login_form,
     participant_form,
 )
@@ -253,7 +254,14 @@ async def conference_list(request: Request) -> Response:
         day = followup.due_after(summary.conference, summary.last_follow_up_at)
         if day is not None:
             due[summary.conference.id] = (day, followup.standing(day, on))
-    return render(request, "conferences/list.html", who=who, summaries=summaries, due=due)
+    return render(
+        request,
+        "conferences/list.html",
+        who=who,
+        summaries=summaries,
+        due=due,
+        feed_url=feeds.account_url(_settings(request), who.account),
+    )
 
 
 async def conference_new(request: Request) -> Response:
@@ -309,6 +317,7 @@ async def _participants_view(
     form: FormResult | None = None,
     new_link: dict[str, Any] | None = None,
     flash: str = "",
+    email_error: tuple[int, FormResult] | None = None,
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await _store(request).participants(conference.id)
@@ -320,6 +329,7 @@ async def _participants_view(
         "new_link": new_link,
         "flash": flash,
         "roles": (*INVITED_ROLES, "coordinator"),
+        "email_error": email_error,  # (participant id, their refused email form)
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
     return render(request, name, status_code, **context)
@@ -361,7 +371,7 @@ async def participant_add(request: Request) -> Response:
     if not form.ok:
         return await _participants_view(request, who, conference, status_code=400, form=form)
     participant = await store.add_participant(
-        conference.id, form.cleaned["name"], form.cleaned["role"]
+        conference.id, form.cleaned["name"], form.cleaned["role"], email=form.cleaned["email"]
     )
     await store.audit(
         conference.id,
@@ -454,6 +464,30 @@ async def participant_link(request: Request) -> Response:
             "Nieuwe link voor %(name)s. De vorige link werkt niet meer.", name=participant.name
         ),
     )
+
+
+async def participant_email(request: Request) -> Response:
+    """Set or clear the address a participant's reminders go to."""
+    who, conference, participant = await _target_participant(request)
+    form = email_form(await request.form())
+    if not form.ok:
+        return await _participants_view(
+            request, who, conference, status_code=400, email_error=(participant.id, form)
+        )
+    store = _store(request)
+    try:
+        await store.set_participant_email(conference.id, participant.id, form.cleaned["email"])
+    except NotFound:
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
+    await store.audit(
+        conference.id, _actor(who), "email_changed", {"participant_id": participant.id}
+    )
+    flash = (
+        _("Het e-mailadres van %(name)s is opgeslagen.", name=participant.name)
+        if form.cleaned["email"]
+        else _("%(name)s krijgt geen herinneringen meer per e-mail.", name=participant.name)
+    )
+    return await _participants_view(request, who, conference, flash=flash)
 
 
 async def participant_revoke(request: Request) -> Response:
@@ -728,6 +762,7 @@ def template_globals() -> dict[str, Any]:
         "ROLE_LABELS": ROLE_LABELS,
         "language_next": language_next,
         "STANDING_LABELS": followup.STANDING_LABELS,
+        "webcal": feeds.webcal,
     }
 
 
@@ -746,6 +781,11 @@ routes = [
     Route(
         "/conferences/{conference_id}/participants/{participant_id:int}/link",
         participant_link,
+        methods=["POST"],
+    ),
+    Route(
+        "/conferences/{conference_id}/participants/{participant_id:int}/email",
+        participant_email,
         methods=["POST"],
     ),
     Route(

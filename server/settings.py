@@ -137,7 +137,45 @@ SETTINGS: tuple[Setting, ...] = (
         "info",
         "Log level: debug, info, warning or error.",
     ),
+    Setting(
+        "KRING_SMTP_HOST",
+        "",
+        "Mail server for reminders of the action team's meetings. Empty: no mail is sent "
+        "(the calendar feeds still work).",
+    ),
+    Setting("KRING_SMTP_PORT", "587", "Port of the mail server."),
+    Setting("KRING_SMTP_USERNAME", "", "Login at the mail server (empty: none)."),
+    Setting("KRING_SMTP_PASSWORD", "", "Password of that login."),
+    Setting(
+        "KRING_SMTP_FROM",
+        "",
+        "Sender of the reminders, e.g. `Kring <kring@example.org>`; required with a host.",
+    ),
+    Setting(
+        "KRING_SMTP_SECURITY",
+        "starttls",
+        "`starttls` (upgrade the connection, usually port 587), `ssl` (TLS from the start, "
+        "usually port 465) or `none` (only for a relay on the same host).",
+    ),
 )
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """Where reminders are sent from; ``host`` empty: reminders are off."""
+
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+    security: str = "starttls"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
 
 
 def _positive_int(env: str, raw: str) -> int:
@@ -190,6 +228,7 @@ class Settings:
     ping_interval_seconds: int = 20
     ping_timeout_seconds: int = 20
     allow_weak_durability: bool = False
+    smtp: Smtp = Smtp()
 
     @property
     def secure_cookies(self) -> bool:
@@ -257,6 +296,7 @@ class Settings:
             allow_weak_durability=_boolean(
                 "KRING_ALLOW_WEAK_DURABILITY", get("KRING_ALLOW_WEAK_DURABILITY")
             ),
+            smtp=_smtp(get),
         )
 
     @property
@@ -272,6 +312,30 @@ class Settings:
 
 
 _DECLARED = {s.env: s for s in SETTINGS}
+
+
+def _smtp(get: Callable[[str], str]) -> Smtp:
+    host = get("KRING_SMTP_HOST").strip()
+    port = _positive_int("KRING_SMTP_PORT", get("KRING_SMTP_PORT"))
+    if port > 65535:
+        raise SettingsError(f"KRING_SMTP_PORT must be a port number (1-65535), got {port}")
+    security = get("KRING_SMTP_SECURITY").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError(f"KRING_SMTP_SECURITY must be starttls, ssl or none, got {security!r}")
+    sender = get("KRING_SMTP_FROM").strip()
+    if host and "@" not in sender:
+        raise SettingsError(
+            "KRING_SMTP_FROM must be the sender's address (like Kring <kring@example.org>) "
+            f"when KRING_SMTP_HOST is set, got {sender!r}"
+        )
+    return Smtp(
+        host=host,
+        port=port,
+        username=get("KRING_SMTP_USERNAME"),
+        password=get("KRING_SMTP_PASSWORD"),
+        sender=sender,
+        security=security,
+    )
 
 
 def _raw(environ: Mapping[str, str], name: str) -> str:

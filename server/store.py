@@ -47,6 +47,7 @@ from server.models import (
     PlanAnswer,
     PlanVersion,
     Rating,
+    ReminderSent,
     Session,
     Signal,
     UTCDateTime,
@@ -86,6 +87,17 @@ class ConferenceSummary:
     conference: Conference
     participant_count: int
     last_follow_up_at: datetime | None = None  # when the action team last closed a meeting
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone who gets reminders of a conference's follow-up meetings by mail."""
+
+    key: str  # "account:3" or "participant:12": one reminder per key and due date
+    name: str
+    email: str
+    language: str | None
+    coordinator: bool
 
 
 @dataclass(frozen=True)
@@ -142,9 +154,10 @@ def _active_participant(conference_id: str, participant_id: int) -> Select[Parti
     )
 
 
-def _visible_to(account: Account, query: Select[Any]) -> Select[Any]:
-    """Only the conferences ``account`` runs or co-runs (an admin's: all of them)."""
-    if account.role == "admin":
+def _visible_to(account: Account, query: Select[Any], own_only: bool = False) -> Select[Any]:
+    """Only the conferences ``account`` runs or co-runs (an admin's: all of them, unless
+    ``own_only``)."""
+    if account.role == "admin" and not own_only:
         return query
     co_coordinated = select(Participant.conference_id).where(
         Participant.account_id == account.id, Participant.removed_at.is_(None)
@@ -208,6 +221,10 @@ class Store:
     async def account_by_email(self, email: str) -> Account | None:
         async with self._sessions() as db:
             return await db.scalar(select(Account).where(Account.email == email.strip().lower()))
+
+    async def account(self, account_id: int) -> Account | None:
+        async with self._sessions() as db:
+            return await db.get(Account, account_id)
 
     async def set_password(self, email: str, password_hash: str) -> bool:
         """Replace the password and end every session of that account."""
@@ -391,8 +408,11 @@ class Store:
         if _rowcount(result) != 1:
             raise StoreError(refusal)
 
-    async def conferences_for(self, account: Account) -> list[ConferenceSummary]:
-        """The conferences an account runs or co-runs (an admin sees all), newest first."""
+    async def conferences_for(
+        self, account: Account, *, own_only: bool = False
+    ) -> list[ConferenceSummary]:
+        """The conferences an account runs or co-runs (an admin sees all, unless
+        ``own_only``), newest first."""
         count = (
             select(func.count(Participant.id))
             .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
@@ -404,7 +424,9 @@ class Store:
             .scalar_subquery()
         )
         query = _visible_to(
-            account, select(Conference, count, last_meeting).order_by(Conference.created_at.desc())
+            account,
+            select(Conference, count, last_meeting).order_by(Conference.created_at.desc()),
+            own_only=own_only,
         )
         async with self._sessions() as db:
             rows = (await db.execute(query)).all()
@@ -485,10 +507,15 @@ class Store:
     # -- participants ---------------------------------------------------------------------
 
     async def add_participant(
-        self, conference_id: str, name: str, role: str, account_id: int | None = None
+        self,
+        conference_id: str,
+        name: str,
+        role: str,
+        account_id: int | None = None,
+        email: str | None = None,
     ) -> Participant:
         participant = Participant(
-            conference_id=conference_id, name=name, role=role, account_id=account_id
+            conference_id=conference_id, name=name, role=role, account_id=account_id, email=email
         )
         async with self._sessions() as db:
             db.add(participant)
@@ -532,6 +559,25 @@ class Store:
             await self._revoke(db, participant_id, now)
             await db.commit()
             return participant
+
+    async def set_participant_email(
+        self, conference_id: str, participant_id: int, email: str | None
+    ) -> None:
+        """Where this participant's reminders go (None: nowhere)."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Participant)
+                .where(
+                    Participant.id == participant_id,
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                )
+                .values(email=email)
+            )
+            if _rowcount(result) != 1:
+                await db.rollback()
+                raise NotFound("participant not found")
+            await db.commit()
 
     async def mark_privacy_seen(self, participant_id: int) -> None:
         async with self._sessions() as db:
@@ -623,6 +669,19 @@ class Store:
         if row is None:
             return None
         return InvitationMatch(invitation=row[0], participant=row[1], conference=row[2])
+
+    async def current_invitation(self, participant_id: int) -> InvitationMatch | None:
+        """A participant's link that was not revoked (the newest), with who and where; None
+        when they have none. Whether it still works is the caller's decision."""
+        query = (
+            _invitation_with_people()
+            .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as db:
+            row = (await db.execute(query)).first()
+        return None if row is None else InvitationMatch(row[0], row[1], row[2])
 
     async def touch_invitation(self, invitation_id: int) -> None:
         async with self._sessions() as db:
@@ -996,6 +1055,21 @@ class Store:
             )
             return list(rows)
 
+    async def follow_ups_of(self, conference_ids: Sequence[str]) -> dict[str, list[FollowUp]]:
+        """The follow-up meetings of several conferences at once, by conference id."""
+        found: dict[str, list[FollowUp]] = {cid: [] for cid in conference_ids}
+        if not found:
+            return found
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(FollowUp)
+                .where(FollowUp.conference_id.in_(list(found)))
+                .order_by(FollowUp.conference_id, FollowUp.number)
+            )
+            for row in rows:
+                found[row.conference_id].append(row)
+        return found
+
     async def follow_up(self, conference_id: str, number: int) -> FollowUp | None:
         async with self._sessions() as db:
             return await db.scalar(
@@ -1137,6 +1211,84 @@ class Store:
                 select(PlanVersion)
                 .where(PlanVersion.conference_id == conference_id)
                 .order_by(PlanVersion.number)
+            )
+            return list(rows)
+
+    # -- reminders of follow-up meetings -------------------------------------------------------
+
+    async def conferences_in_phase(self, phase: str) -> list[Conference]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Conference).where(Conference.phase == phase).order_by(Conference.id)
+            )
+            return list(rows)
+
+    async def reminder_recipients(self, conference_id: str) -> list[Recipient]:
+        """The conference's coordinators (by their account's email) and the members of its
+        action team who have an email address; nobody who was removed."""
+        async with self._sessions() as db:
+            accounts = await db.scalars(
+                select(Account)
+                .join(Participant, Participant.account_id == Account.id)
+                .where(
+                    Participant.conference_id == conference_id,
+                    Participant.role == "coordinator",
+                    Participant.removed_at.is_(None),
+                )
+                .distinct()
+                .order_by(Account.id)
+            )
+            found = [
+                Recipient(f"account:{a.id}", a.name, a.email, a.language, coordinator=True)
+                for a in accounts
+            ]
+            members = await db.scalars(
+                select(Participant)
+                .where(
+                    Participant.conference_id == conference_id,
+                    Participant.action_team.is_(True),
+                    Participant.removed_at.is_(None),
+                    Participant.email.is_not(None),
+                    Participant.email != "",
+                )
+                .order_by(Participant.id)
+            )
+            found += [
+                Recipient(f"participant:{p.id}", p.name, p.email or "", p.language, False)
+                for p in members
+            ]
+        return found
+
+    async def claim_reminder(self, conference_id: str, recipient: str, due_on: date) -> bool:
+        """Note that this reminder is being sent; False if it was (or is being) sent already,
+        by this process or another."""
+        async with self._sessions() as db:
+            db.add(ReminderSent(conference_id=conference_id, recipient=recipient, due_on=due_on))
+            try:
+                await db.commit()
+            except IntegrityError:
+                await db.rollback()
+                return False
+            return True
+
+    async def release_reminder(self, conference_id: str, recipient: str, due_on: date) -> None:
+        """Sending failed: forget the claim, so the next run tries again."""
+        async with self._sessions() as db:
+            await db.execute(
+                delete(ReminderSent).where(
+                    ReminderSent.conference_id == conference_id,
+                    ReminderSent.recipient == recipient,
+                    ReminderSent.due_on == due_on,
+                )
+            )
+            await db.commit()
+
+    async def reminders_sent(self, conference_id: str) -> list[ReminderSent]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(ReminderSent)
+                .where(ReminderSent.conference_id == conference_id)
+                .order_by(ReminderSent.id)
             )
             return list(rows)
 

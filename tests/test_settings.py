@@ -62,6 +62,9 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_INVITATION_GRACE_DAYS", "0", "must be at least 1"),
         ("KRING_LOGIN_MAX_FAILURES", "-3", "must be at least 1"),
         ("KRING_LOG_LEVEL", "loud", "must be debug, info, warning or error"),
+        ("KRING_SMTP_PORT", "smtp", "must be a whole number"),
+        ("KRING_SMTP_PORT", "70000", "must be a port number"),
+        ("KRING_SMTP_SECURITY", "tls", "must be starttls, ssl or none"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -89,3 +92,22 @@ def test_a_given_secret_key_still_gets_a_folder_for_the_database(tmp_path: Path)
     Settings.from_env({"KRING_INSTANCE_DIR": str(folder), "KRING_SECRET_KEY": "s" * 40})
     assert folder.is_dir()
     assert not (folder / "secret_key").exists()
+
+
+def test_mail_is_off_unless_a_host_is_set_and_then_needs_a_sender(tmp_path: Path) -> None:
+    off = Settings.from_env(env(tmp_path))
+    assert not off.smtp.enabled and off.smtp.port == 587 and off.smtp.security == "starttls"
+    with pytest.raises(SettingsError, match="KRING_SMTP_FROM"):
+        Settings.from_env(env(tmp_path, KRING_SMTP_HOST="mail.example.org"))
+    on = Settings.from_env(
+        env(
+            tmp_path,
+            KRING_SMTP_HOST="mail.example.org",
+            KRING_SMTP_FROM="Kring <kring@example.org>",
+            KRING_SMTP_PASSWORD="hunter2-secret",
+            KRING_SMTP_SECURITY="SSL",
+            KRING_SMTP_PORT="465",
+        )
+    )
+    assert on.smtp.enabled and (on.smtp.security, on.smtp.port) == ("ssl", 465)
+    assert "hunter2-secret" not in repr(on)

@@ -1,0 +1,221 @@
+"""Reminders by mail of the action team's next meeting, when a mail server is configured.
+
+Who: the conference's coordinators (their account's email) and the members of its action
+team who have an email address. When: the meeting is due within a week, or overdue; once
+per person per due date (a moved date is a new date). Each reminder is claimed in the
+database before it is sent and the claim is dropped again if sending fails, so the next
+run retries it and several processes or cron runs never send it twice (a process killed
+between the claim and the send loses that one reminder: rather none than two). The mail
+says when and where to look, in the person's own language; never the plan, never a link's
+token.
+
+Run by ``kring remind`` (for cron) and, with ``KRING_SMTP_HOST`` set, hourly by the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.errors
+import logging
+import smtplib
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
+
+from server import feeds, followup, i18n
+from server.i18n import _
+from server.models import Conference
+from server.settings import Settings, Smtp
+from server.store import Recipient, Store
+
+log = logging.getLogger("kring.reminders")
+
+SMTP_TIMEOUT_SECONDS = 30.0  # per network operation: a silent server never holds a run long
+EVERY = 3600.0  # seconds between the server's runs
+
+
+@dataclass(frozen=True)
+class Reminder:
+    conference: Conference
+    recipient: Recipient
+    due_on: date
+    overdue: bool
+
+
+@dataclass
+class Outcome:
+    """What one run did: sent, failed (with the reason), and not tried because the mail
+    server stopped answering (they stay due for the next run)."""
+
+    sent: list[Reminder] = field(default_factory=list)
+    failed: list[tuple[Reminder, str]] = field(default_factory=list)
+    not_tried: int = 0
+
+
+async def due_reminders(store: Store, on: date) -> AsyncIterator[Reminder]:
+    """Every reminder that should have gone out by ``on`` (sent or not)."""
+    for conference in await store.conferences_in_phase("action_team"):
+        due = followup.next_due(conference, await store.follow_ups(conference.id))
+        if due is None or due - on > followup.SOON:
+            continue
+        for recipient in await store.reminder_recipients(conference.id):
+            yield Reminder(conference, recipient, due, overdue=due < on)
+
+
+def message(reminder: Reminder, settings: Settings) -> EmailMessage:
+    """The mail, in the recipient's language. Raises ValueError (or an email error) for an
+    address the mail system cannot use."""
+    person, conference = reminder.recipient, reminder.conference
+    day = reminder.due_on.strftime("%d-%m-%Y")
+    url = feeds.follow_ups_url(settings.base_url, conference.id)
+    with i18n.using(person.language or i18n.DEFAULT_LANGUAGE):
+        if reminder.overdue:
+            subject = _(
+                "Herinnering: het actieteam van %(client)s had op %(date)s bijeen moeten komen",
+                client=conference.client_name,
+                date=day,
+            )
+            when = _(
+                "De bijeenkomst van het actieteam van %(client)s had op %(date)s moeten zijn. "
+                "Spreek samen een nieuwe datum af.",
+                client=conference.client_name,
+                date=day,
+            )
+        else:
+            subject = _(
+                "Herinnering: actieteam van %(client)s op %(date)s",
+                client=conference.client_name,
+                date=day,
+            )
+            when = _(
+                "De volgende bijeenkomst van het actieteam van %(client)s is op %(date)s.",
+                client=conference.client_name,
+                date=day,
+            )
+        how = (
+            _("Log in bij Kring; de bijeenkomsten vind je hier:")
+            if person.coordinator
+            else _(
+                "Open eerst je eigen persoonlijke link van Kring op je telefoon of tablet. "
+                "Daarna vind je de bijeenkomsten hier:"
+            )
+        )
+        body = "\n\n".join(
+            [
+                _("Beste %(name)s,", name=person.name),
+                when,
+                f"{how}\n{url}",
+                _(
+                    "Je krijgt deze herinnering één keer voor deze datum. Het plan zelf staat "
+                    "niet in deze e-mail."
+                ),
+            ]
+        )
+        language = i18n.get_language()
+    mail = EmailMessage()
+    mail["From"] = settings.smtp.sender
+    mail["To"] = Address(display_name=person.name, addr_spec=person.email)
+    mail["Subject"] = subject
+    mail["Date"] = formatdate(usegmt=True)
+    mail["Message-ID"] = make_msgid(domain=urlsplit(settings.base_url).hostname or "kring")
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(body + "\n")
+    mail["Content-Language"] = language  # after set_content, which replaces Content-* headers
+    return mail
+
+
+def send(smtp: Smtp, mail: EmailMessage) -> None:
+    """Deliver one mail to the configured server (blocking: run it in a thread)."""
+    context = ssl.create_default_context()
+    client = (
+        smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
+        if smtp.security == "ssl"
+        else smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_SECONDS)
+    )
+    with client:
+        if smtp.security == "starttls":
+            client.starttls(context=context)
+        if smtp.username:
+            client.login(smtp.username, smtp.password)
+        client.send_message(mail)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+# This one address is the problem; any other failure is the server's, and stops the run.
+_RECIPIENT_PROBLEMS = (ValueError, email.errors.MessageError, smtplib.SMTPRecipientsRefused)
+
+
+async def send_due(store: Store, settings: Settings, on: date | None = None) -> Outcome:
+    """Send every reminder that is due and not sent yet. With mail off, nothing happens."""
+    outcome = Outcome()
+    if not settings.smtp.enabled:
+        return outcome
+    on = on or followup.today()
+    server_down = False
+    async for reminder in due_reminders(store, on):
+        key = (reminder.conference.id, reminder.recipient.key, reminder.due_on)
+        if server_down:
+            outcome.not_tried += 1
+            continue
+        if not await store.claim_reminder(*key):
+            continue  # sent before, or being sent by another process now
+        try:
+            await asyncio.to_thread(send, settings.smtp, message(reminder, settings))
+        except (OSError, *_RECIPIENT_PROBLEMS) as exc:
+            await store.release_reminder(*key)
+            outcome.failed.append((reminder, _reason(exc)))
+            server_down = not isinstance(exc, _RECIPIENT_PROBLEMS)
+        else:
+            outcome.sent.append(reminder)
+    return outcome
+
+
+def describe_failure(reminder: Reminder, reason: str) -> str:
+    return (
+        f"could not send the reminder of conference {reminder.conference.id} "
+        f"({reminder.due_on.isoformat()}) to {reminder.recipient.email} "
+        f"({reminder.recipient.key}): {reason}"
+    )
+
+
+async def every_hour(store: Store, settings: Settings) -> None:
+    """The server's reminder loop: one run now, then one an hour, until cancelled."""
+    while True:
+        try:
+            outcome = await send_due(store, settings)
+        except Exception:  # a database hiccup must not end the loop for good
+            log.exception("reminders: the run failed; trying again in an hour")
+        else:
+            if outcome.sent:
+                log.info("reminders: %d sent", len(outcome.sent))
+            for reminder, reason in outcome.failed:
+                log.warning("reminders: %s", describe_failure(reminder, reason))
+            if outcome.not_tried:
+                log.warning("reminders: %d not tried, the mail server failed", outcome.not_tried)
+        await asyncio.sleep(EVERY)
+
+
+@contextlib.asynccontextmanager
+async def running(store: Store, settings: Settings) -> AsyncIterator[None]:
+    """The hourly loop for the server's lifetime, when mail is configured; cancelled (and
+    waited for) on shutdown. A mail already handed to its thread finishes within the
+    timeout; its claim stays, so it is not sent twice."""
+    if not settings.smtp.enabled:
+        yield
+        return
+    task = asyncio.create_task(every_hour(store, settings), name="kring-reminders")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
