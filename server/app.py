@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import actionteam, api, device, i18n, meeting, pages, sockets
+from server import actionteam, api, archive, device, erasure, i18n, meeting, pages, sockets
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
@@ -210,6 +210,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *sockets.routes,
             *device.routes,
             *actionteam.routes,
+            *archive.routes,
+            *erasure.routes,
             Mount("/static", app=static_app(), name="static"),
         ],
         lifespan=lifespan,

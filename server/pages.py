@@ -27,6 +27,7 @@ from server.forms import (
 )
 from server.i18n import N_, Labels, _
 from server.models import Conference, utcnow
+from server.rooms import phases
 from server.settings import Settings
 from server.store import NotFound, ParticipantRow, Store
 
@@ -244,8 +245,21 @@ async def logout(request: Request) -> Response:
 # -- conferences ----------------------------------------------------------------------------
 
 
+# After an erasure: what the conference list says (the conference and its name are gone).
+LIST_NOTICES = Labels(
+    {
+        "erased": N_("De conferentie is gewist, met al haar gegevens."),
+        "erased_files_pending": N_(
+            "De conferentie is gewist, met al haar gegevens. De database was druk: de "
+            "gewiste gegevens worden bij de volgende opschoning ook uit de bestanden gehaald."
+        ),
+    }
+)
+
+
 async def conference_list(request: Request) -> Response:
     who = await _coordinator(request)
+    notice = LIST_NOTICES.get(request.query_params.get("notice", ""), "")
     summaries = await _store(request).conferences_for(who.account)
     on = followup.today()
     due = {}
@@ -253,7 +267,9 @@ async def conference_list(request: Request) -> Response:
         day = followup.due_after(summary.conference, summary.last_follow_up_at)
         if day is not None:
             due[summary.conference.id] = (day, followup.standing(day, on))
-    return render(request, "conferences/list.html", who=who, summaries=summaries, due=due)
+    return render(
+        request, "conferences/list.html", who=who, summaries=summaries, due=due, notice=notice
+    )
 
 
 async def conference_new(request: Request) -> Response:
@@ -309,6 +325,7 @@ async def _participants_view(
     form: FormResult | None = None,
     new_link: dict[str, Any] | None = None,
     flash: str = "",
+    erase_error: str = "",
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await _store(request).participants(conference.id)
@@ -320,6 +337,10 @@ async def _participants_view(
         "new_link": new_link,
         "flash": flash,
         "roles": (*INVITED_ROLES, "coordinator"),
+        "may_erase": auth.may_erase(who.account, conference),
+        # The export holds the plan: only when the coordinator may read it (phases.py).
+        "may_export": phases.access(conference.phase, "coordinator", "plan") >= phases.Access.READ,
+        "erase_error": erase_error,
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
     return render(request, name, status_code, **context)

@@ -62,6 +62,8 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_INVITATION_GRACE_DAYS", "0", "must be at least 1"),
         ("KRING_LOGIN_MAX_FAILURES", "-3", "must be at least 1"),
         ("KRING_LOG_LEVEL", "loud", "must be debug, info, warning or error"),
+        ("KRING_RETENTION_MONTHS", "-1", "must be at least 0"),
+        ("KRING_RETENTION_MONTHS", "half a year", "must be a whole number"),
     ],
 )
 def test_a_bad_value_names_the_variable(
