@@ -92,26 +92,31 @@ def _base64(data: bytes) -> str:
 
 def yjs_roots(state: bytes) -> dict[str, Any]:
     """Every root type of a Yjs document as plain data. Yjs does not record a root's type,
-    so each is read as the type under which it has content (map, array, then text)."""
+    so each is read as the type its content has: a map if it has keys, text if it reads as
+    text, else an array if it holds items. (Text content must never be read as an array:
+    pycrdt can hang on that.)"""
     names: Doc[Any] = Doc()
     names.apply_update(state)
-    return {
-        name: next(
-            (value for kind in (Map, Array, Text) if (value := _read_as(state, name, kind))),
-            None,
-        )
-        for name in sorted(names.keys())
-    }
+    return {name: _root_value(state, name) for name in sorted(names.keys())}
+
+
+def _root_value(state: bytes, name: str) -> Any:
+    as_map = _read_as(state, name, Map)
+    if len(as_map):
+        return as_map.to_py()
+    as_text = _read_as(state, name, Text)
+    if str(as_text):
+        return str(as_text)
+    if len(as_text):  # items, but no text: an array
+        return _read_as(state, name, Array).to_py()
+    return None
 
 
 def _read_as(state: bytes, name: str, kind: type[Any]) -> Any:
-    """Root ``name`` read as a ``kind`` (None when its content is of another type)."""
+    """Root ``name`` of a fresh document with ``state``, as a ``kind``."""
     doc: Doc[Any] = Doc()
     doc.apply_update(state)
-    try:
-        return doc.get(name, type=kind).to_py()
-    except Exception:
-        return None
+    return doc.get(name, type=kind)
 
 
 def _content(document: str, state: bytes, people: dict[str, Any]) -> Any:

@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from pycrdt import Array
+from pycrdt import Array, Doc, Map, Text
 from pypdf import PdfReader
 
 from server import auth
+from server.archive import yjs_roots
 from server.plan import read_plan
 from tests.conftest import DemoConference, LiveServer, demo_conference
 from tests.test_flow import _ids, as_, server_store
@@ -27,22 +28,22 @@ pytestmark = pytest.mark.usefixtures("devices_closed")
 CONDITION = "Sam slaapt elke nacht thuis"
 
 
-async def other_coordinator(conference: DemoConference) -> str:
-    """A second coordinator of the same organisation, logged in: their cookie header."""
+async def other_coordinator(conference: DemoConference, who: str = "other") -> tuple[str, int]:
+    """Another coordinator of the same organisation, logged in: their cookie header and
+    account id."""
+    password = "another long password"
     async with server_store(conference) as store:
         account = await store.create_account(
-            f"other-{conference.id.lower()}@example.org",
-            "Bram Andere",
-            await auth.hash_password("another long password"),
+            f"{who}-{conference.id.lower()}@example.org",
+            f"Bram {who.title()}",
+            await auth.hash_password(password),
         )
     async with httpx.AsyncClient(
         base_url=conference.server.url, headers={"origin": conference.server.url}
     ) as device:
-        response = await device.post(
-            "/login", data={"email": account.email, "password": "another long password"}
-        )
+        response = await device.post("/login", data={"email": account.email, "password": password})
         assert response.status_code == 303
-        return f"kring_coordinator={device.cookies['kring_coordinator']}"
+        return f"kring_coordinator={device.cookies['kring_coordinator']}", account.id
 
 
 async def _run_to_version_2(conference: DemoConference) -> dict[str, int]:
@@ -79,6 +80,24 @@ def _opened(data: bytes) -> tuple[dict[str, Any], zipfile.ZipFile]:
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert archive.testzip() is None
     return json.loads(archive.read("conference.json")), archive
+
+
+def test_a_document_of_any_shape_is_read_into_json() -> None:
+    doc: Doc[Any] = Doc()
+    doc["wishes"] = Map({"housing": "Een eigen kamer"})
+    doc["people"] = Array(["Oma", "Buurman Jan"])
+    doc["questions"] = Text("Wie helpt Sam?")
+    other: Doc[Any] = Doc()
+    other.apply_update(doc.get_update())
+    for n in range(3):  # text written by two devices, in pieces
+        other.get("questions", type=Text).insert(0, f"{n}. ")
+        doc.apply_update(other.get_update())
+    assert yjs_roots(doc.get_update()) == {
+        "people": ["Oma", "Buurman Jan"],
+        "questions": "2. 1. 0. Wie helpt Sam?",
+        "wishes": {"housing": "Een eigen kamer"},
+    }
+    assert yjs_roots(Doc().get_update()) == {}
 
 
 async def test_the_coordinator_downloads_everything_of_the_conference_in_one_zip(
@@ -179,7 +198,8 @@ async def test_an_export_is_refused_to_others_and_while_the_plan_is_closed_to_th
         assert "export.zip" not in detail.text
         assert "Alles downloaden kan vanaf de presentatie van het plan" in detail.text
 
-    async with as_(private, await other_coordinator(private)) as stranger:
+    stranger_cookie, _account = await other_coordinator(private)
+    async with as_(private, stranger_cookie) as stranger:
         foreign = await stranger.get(f"/conferences/{cid}/export.zip")
         assert foreign.status_code == 403
         assert "Deze conferentie wordt door een andere coördinator begeleid." in foreign.text
