@@ -73,11 +73,6 @@ class ExportRefused(Exception):
         self.reason = reason
 
 
-def may_export(phase: str) -> bool:
-    """Whether the coordinator may read the plan in this phase (and so export it)."""
-    return phases.access(phase, "coordinator", "plan") >= phases.Access.READ
-
-
 def pdf_name(number: int) -> str:
     return f"plan-versie-{number}.pdf"
 
@@ -287,7 +282,7 @@ def _zip(conference_id: str, data: dict[str, Any], pdfs: dict[int, bytes]) -> by
 async def build(store: Store, read_state: ReadState, conference: Conference) -> bytes:
     """The conference's zip (ExportRefused while its coordinator may not read the plan).
     ``read_state(conference_id, document)`` gives a document's committed Yjs state."""
-    if not may_export(conference.phase):
+    if not phases.coordinator_reads_plan(conference.phase):
         raise ExportRefused(
             _(
                 "Alles downloaden kan nu niet: het plan is in deze fase niet voor de "

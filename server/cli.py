@@ -19,7 +19,7 @@ from server import archive, auth, erasure
 from server.db import upgrade
 from server.models import utcnow
 from server.rooms.persistence import DocumentLog
-from server.rooms.phases import PHASES
+from server.rooms.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
 from server.store import DuplicateEmail, Store
 
@@ -139,7 +139,7 @@ async def export_conference(settings: Settings, conference_id: str) -> bytes:
         conference = await store.conference(conference_id)
         if conference is None:
             raise CommandError(f"no conference {conference_id}")
-        if not archive.may_export(conference.phase):
+        if not coordinator_reads_plan(conference.phase):
             raise CommandError(
                 f"conference {conference_id} is in phase {conference.phase}, in which its "
                 "coordinator may not read the plan; export is possible from the presentation on"

@@ -9,7 +9,7 @@ without anything of the conference but its id.
 
 ``kring purge`` runs in its own process: it has no rooms, so a server that still holds the
 room of a long-closed conference keeps it in memory until it unloads (in the closed phase
-every document is read-only and the links have expired, so nothing of it is written again).
+every document is read-only, so nothing of it is written again).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from server import auth, pages
 from server.events import Events
 from server.i18n import _
 from server.rooms.hub import RoomHub
-from server.store import ErasedConference, Scrubbed, Store
+from server.store import ErasedConference, NotFound, Scrubbed, Store
 
 log = logging.getLogger("kring")
 
@@ -136,9 +136,12 @@ async def erase_form(request: Request) -> Response:
             request, who, conference, status_code=400, erase_error=problem
         )
     state = request.app.state
-    result = await erase(
-        state.store, conference.id, pages._actor(who), hub=state.hub, events=state.events
-    )
+    try:
+        result = await erase(
+            state.store, conference.id, pages._actor(who), hub=state.hub, events=state.events
+        )
+    except NotFound:  # erased by someone else a moment ago
+        raise HTTPException(404, _("Deze conferentie bestaat niet (meer).")) from None
     notice = "erased" if result.scrubbed.done else "erased_files_pending"
     return RedirectResponse(f"/conferences?notice={notice}", status_code=303)
 

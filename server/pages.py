@@ -338,8 +338,7 @@ async def _participants_view(
         "flash": flash,
         "roles": (*INVITED_ROLES, "coordinator"),
         "may_erase": auth.may_erase(who.account, conference),
-        # The export holds the plan: only when the coordinator may read it (phases.py).
-        "may_export": phases.access(conference.phase, "coordinator", "plan") >= phases.Access.READ,
+        "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
+from server import auth
 from server.plan import add_agreement
 from tests.conftest import (
     DemoConference,
@@ -302,3 +304,35 @@ async def test_a_missing_or_wrong_confirmation_or_another_coordinator_erases_not
     async with server_store(conference) as store:
         assert await store.conference(cid) is not None
         assert len(await store.participants(cid)) == 16
+
+
+async def test_an_admin_may_erase_a_conference_they_do_not_run(
+    erasing_server: LiveServer,
+) -> None:
+    conference = await demo_conference(erasing_server, "closed")
+    async with server_store(conference) as store:
+        await store.create_account(
+            f"admin-{conference.id.lower()}@example.org",
+            "Beheer",
+            await auth.hash_password("admin long password"),
+            role="admin",
+        )
+    async with httpx.AsyncClient(
+        base_url=conference.server.url, headers={"origin": conference.server.url}
+    ) as admin:
+        login = await admin.post(
+            "/login",
+            data={
+                "email": f"admin-{conference.id.lower()}@example.org",
+                "password": "admin long password",
+            },
+        )
+        assert login.status_code == 303
+        page = await admin.get(f"/conferences/{conference.id}")
+        assert "Conferentie wissen" in page.text
+        erased = await admin.post(
+            f"/conferences/{conference.id}/erase", data={"confirm": "sam yılmaz"}
+        )
+        assert erased.status_code == 303
+    async with server_store(conference) as store:
+        assert await store.conference(conference.id) is None
