@@ -28,7 +28,7 @@ from tests.conftest import (
     stop_server,
 )
 from tests.test_archive import other_coordinator
-from tests.test_flow import _ids, as_, server_store
+from tests.test_flow import EventStream, _ids, as_, server_store
 from tests.test_follow_ups import _agreed
 from tests.test_rooms import connected, wait_until
 
@@ -330,9 +330,13 @@ async def test_an_admin_may_erase_a_conference_they_do_not_run(
         assert login.status_code == 303
         page = await admin.get(f"/conferences/{conference.id}")
         assert "Conferentie wissen" in page.text
-        erased = await admin.post(
-            f"/conferences/{conference.id}/erase", data={"confirm": "sam yılmaz"}
-        )
-        assert erased.status_code == 303
+        cookie = f"kring_coordinator={admin.cookies['kring_coordinator']}"
+        async with EventStream(conference, cookie) as console:
+            erased = await admin.post(
+                f"/conferences/{conference.id}/erase", data={"confirm": "sam yılmaz"}
+            )
+            assert erased.status_code == 303
+            # The console's live channel of the conference ends too.
+            await wait_until(lambda: console._task is not None and console._task.done())
     async with server_store(conference) as store:
         assert await store.conference(conference.id) is None
