@@ -231,6 +231,12 @@ async def may_coordinate(store: Store, account: Account, conference: Conference)
     )
 
 
+def may_erase(account: Account, conference: Conference) -> bool:
+    """Whether this account may erase the conference: its owner or an admin (a
+    co-coordinator may not)."""
+    return account.role == "admin" or conference.owner_id == account.id
+
+
 @dataclass(frozen=True)
 class Person:
     """Someone acting in one conference: a participant through their link, or a coordinator

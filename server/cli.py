@@ -1,4 +1,5 @@
-"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo, remind."""
+"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo, export,
+purge, remind."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import secrets
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from server import auth, reminders
+from server import archive, auth, erasure, reminders
 from server.db import upgrade
-from server.rooms.phases import PHASES
+from server.models import utcnow
+from server.rooms.persistence import DocumentLog
+from server.rooms.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
 from server.store import DuplicateEmail, Store
 
@@ -148,6 +153,55 @@ def remind(settings: Settings) -> int:
     return 1 if outcome.failed or outcome.not_tried else 0
 
 
+async def export_conference(settings: Settings, conference_id: str) -> bytes:
+    """The conference's export zip (as the coordinator's download), audited as by "cli"."""
+
+    async def work(store: Store) -> bytes:
+        conference = await store.conference(conference_id)
+        if conference is None:
+            raise CommandError(f"no conference {conference_id}")
+        if not coordinator_reads_plan(conference.phase):
+            raise CommandError(
+                f"conference {conference_id} is in phase {conference.phase}, in which its "
+                "coordinator may not read the plan; export is possible from the presentation on"
+            )
+        data = await archive.build(store, DocumentLog(store.engine).state, conference)
+        await store.audit(conference_id, "cli", "conference_exported", {"bytes": len(data)})
+        return data
+
+    data: bytes = await _with_store(settings, work)
+    return data
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (an export holds a family's personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+async def purge(settings: Settings, dry_run: bool) -> list[str]:
+    """Erase every conference closed longer than KRING_RETENTION_MONTHS ago; one line per
+    conference (its id and when it closed, never a name)."""
+
+    async def work(store: Store) -> list[str]:
+        due = await erasure.due_for_purge(store, settings.retention_months, utcnow())
+        lines = []
+        for conference_id, closed_at in due:
+            closed = closed_at.date().isoformat()
+            if dry_run:
+                lines.append(f"would erase {conference_id} (closed {closed})")
+                continue
+            result = await erasure.erase(store, conference_id, "cli")
+            files = "files scrubbed" if result.scrubbed.done else "files not yet scrubbed"
+            rows = sum(result.erased.rows.values())
+            lines.append(f"erased {conference_id} (closed {closed}): {rows} rows, {files}")
+        return lines
+
+    lines: list[str] = await _with_store(settings, work)
+    return lines
+
+
 def _print_demo(demo: dict[str, Any]) -> None:
     coordinator = demo["coordinator"]
     print(f"Demo conference {demo['conference_id']} for {DEMO_CLIENT}.")
@@ -206,6 +260,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--if-empty", action="store_true", help="only when the database has no conference yet"
     )
+
+    export = commands.add_parser(
+        "export", help="write one conference's data (JSON, documents, plan PDFs) as a zip"
+    )
+    export.add_argument("conference_id")
+    export.add_argument(
+        "-o", "--output", type=Path, help="the zip file to write (default: kring-ID.zip)"
+    )
+
+    purge_ = commands.add_parser(
+        "purge", help="erase the conferences closed longer than KRING_RETENTION_MONTHS ago"
+    )
+    purge_.add_argument("--dry-run", action="store_true", help="only list what would be erased")
     return parser
 
 
@@ -271,6 +338,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(demo, ensure_ascii=False, indent=2))
         else:
             _print_demo(demo)
+    elif args.command == "export":
+        data = asyncio.run(export_conference(settings, args.conference_id))
+        path = args.output or Path(f"kring-{args.conference_id}.zip")
+        _write_private(path, data)
+        print(f"conference {args.conference_id} exported to {path}", file=sys.stderr)
+    elif args.command == "purge":
+        if settings.retention_months == 0:
+            print("KRING_RETENTION_MONTHS is 0: every conference is kept", file=sys.stderr)
+            return 0
+        lines = asyncio.run(purge(settings, args.dry_run))
+        for line in lines:
+            print(line)
+        what = "would be erased" if args.dry_run else "erased"
+        print(
+            f"{len(lines)} conference(s) closed over {settings.retention_months} months ago {what}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ reloads the state) rather than holding memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,12 @@ class Events:
                 self._listeners[conference_id].discard(queue)
             else:
                 queue.put_nowait(event)
+
+    def end(self, conference_id: str) -> None:
+        """End every stream of one conference (it was erased)."""
+        for queue in self._listeners.pop(conference_id, set()):
+            with contextlib.suppress(asyncio.QueueFull):  # full: it holds a CLOSE already
+                queue.put_nowait(CLOSE)
 
     def close(self) -> None:
         """End every stream (the server is stopping; browsers reconnect to the next one)."""

@@ -62,6 +62,7 @@ AUDIT_LABELS = Labels(
         "action_team_chosen": N_("Actieteam gekozen"),
         "plan_frozen": N_("Plan vastgesteld"),
         "plan_exported": N_("Kopie van het plan geopend"),
+        "conference_exported": N_("Alle gegevens gedownload (zip)"),
         "follow_up_started": N_("Bijeenkomst actieteam begonnen"),
         "follow_up_closed": N_("Bijeenkomst actieteam afgesloten"),
         "rated": N_("Cijfers gegeven"),

@@ -28,6 +28,7 @@ from server.forms import (
 )
 from server.i18n import N_, Labels, _
 from server.models import Conference, utcnow
+from server.rooms import phases
 from server.settings import Settings
 from server.store import NotFound, ParticipantRow, Store
 
@@ -245,8 +246,21 @@ async def logout(request: Request) -> Response:
 # -- conferences ----------------------------------------------------------------------------
 
 
+# After an erasure: what the conference list says (the conference and its name are gone).
+LIST_NOTICES = Labels(
+    {
+        "erased": N_("De conferentie is gewist, met al haar gegevens."),
+        "erased_files_pending": N_(
+            "De conferentie is gewist, met al haar gegevens. De database was druk: de "
+            "gewiste gegevens worden bij de volgende opschoning ook uit de bestanden gehaald."
+        ),
+    }
+)
+
+
 async def conference_list(request: Request) -> Response:
     who = await _coordinator(request)
+    notice = LIST_NOTICES.get(request.query_params.get("notice", ""), "")
     summaries = await _store(request).conferences_for(who.account)
     on = followup.today()
     due = {}
@@ -261,6 +275,7 @@ async def conference_list(request: Request) -> Response:
         summaries=summaries,
         due=due,
         feed_url=feeds.account_url(_settings(request), who.account),
+        notice=notice,
     )
 
 
@@ -318,6 +333,7 @@ async def _participants_view(
     new_link: dict[str, Any] | None = None,
     flash: str = "",
     email_error: tuple[int, FormResult] | None = None,
+    erase_error: str = "",
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await _store(request).participants(conference.id)
@@ -330,6 +346,9 @@ async def _participants_view(
         "flash": flash,
         "roles": (*INVITED_ROLES, "coordinator"),
         "email_error": email_error,  # (participant id, their refused email form)
+        "may_erase": auth.may_erase(who.account, conference),
+        "may_export": phases.coordinator_reads_plan(conference.phase),
+        "erase_error": erase_error,
     }
     name = "conferences/_participants.html" if _is_htmx(request) else "conferences/detail.html"
     return render(request, name, status_code, **context)

@@ -133,6 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
         "test databases.",
     ),
     Setting(
+        "KRING_RETENTION_MONTHS",
+        "0",
+        "Months after a conference closed before `kring purge` erases it with all its data; "
+        "0 keeps every conference.",
+    ),
+    Setting(
         "KRING_LOG_LEVEL",
         "info",
         "Log level: debug, info, warning or error.",
@@ -178,14 +184,18 @@ class Smtp:
         return bool(self.host)
 
 
-def _positive_int(env: str, raw: str) -> int:
+def _whole_number(env: str, raw: str, minimum: int) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise SettingsError(f"{env} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{env} must be at least 1, got {value}")
+    if value < minimum:
+        raise SettingsError(f"{env} must be at least {minimum}, got {value}")
     return value
+
+
+def _positive_int(env: str, raw: str) -> int:
+    return _whole_number(env, raw, 1)
 
 
 def _boolean(env: str, raw: str) -> bool:
@@ -229,6 +239,7 @@ class Settings:
     ping_timeout_seconds: int = 20
     allow_weak_durability: bool = False
     smtp: Smtp = Smtp()
+    retention_months: int = 0  # 0: keep every conference
 
     @property
     def secure_cookies(self) -> bool:
@@ -297,6 +308,9 @@ class Settings:
                 "KRING_ALLOW_WEAK_DURABILITY", get("KRING_ALLOW_WEAK_DURABILITY")
             ),
             smtp=_smtp(get),
+            retention_months=_whole_number(
+                "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
+            ),
         )
 
     @property

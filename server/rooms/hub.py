@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pycrdt import Doc
 from starlette.types import Message
 
 from server import i18n
 from server.rooms import phases, protocol
-from server.rooms.persistence import FATAL, DocumentLog
+from server.rooms.persistence import DocumentLog
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
@@ -27,6 +26,7 @@ from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room
 log = logging.getLogger("kring.rooms")
 
 RESTARTING = i18n.N_("De server start opnieuw op.")
+ERASED = i18n.N_("Deze conferentie is gewist.")
 KEEP_ALIVE_SECONDS = 15.0
 KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
 
@@ -51,6 +51,8 @@ class RoomHub:
         # device authorised just before it must not join with the old phase's access.
         self.latest: dict[str, tuple[str, frozenset[int]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Conferences erased while this process ran: never loaded again.
+        self.erased: set[str] = set()
         # Told the conference id whenever someone joins or leaves one of its documents.
         self.on_presence: Callable[[str], None] | None = None
 
@@ -106,18 +108,9 @@ class RoomHub:
         if channel is not None:
             return channel.doc.get_update()
         try:
-            stored = await self.log.load(conference_id, document)
+            return await self.log.state(conference_id, document)
         except Exception as exc:
             raise RoomUnavailable(str(exc)) from None
-        doc: Doc[Any] = Doc()
-        for data in ([stored.snapshot] if stored.snapshot else []) + [u for _, u in stored.updates]:
-            try:
-                doc.apply_update(data)
-            except FATAL:
-                raise
-            except BaseException:  # validated before it was stored; skip, as a room load does
-                log.error("%s/%s: a stored update does not apply", conference_id, document)
-        return doc.get_update()
 
     def schedule_unload(self, channel: DocChannel) -> None:
         if channel.connections or channel.unload_handle is not None:
@@ -167,6 +160,9 @@ class RoomHub:
         if self.closing:
             await _refuse(conn, CloseCode.SERVICE_RESTART, _told(peer, i18n.gettext, RESTARTING))
             return
+        if conference_id in self.erased:
+            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, ERASED))
+            return
         try:
             channel = await self.channel(conference_id, document)
         except RoomUnavailable:
@@ -176,6 +172,9 @@ class RoomHub:
                 i18n.N_("Dit document kan nu niet geladen worden. Probeer het zo opnieuw."),
             )
             await _refuse(conn, CloseCode.INTERNAL_ERROR, reason)
+            return
+        if conference_id in self.erased:  # erased while it was loading
+            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, ERASED))
             return
         room = channel.room
         if room.phase is not None and (
@@ -285,6 +284,26 @@ class RoomHub:
                 channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
                 dropped += 1
         return dropped
+
+    def erase(self, conference_id: str) -> int:
+        """Forget a conference that is being erased: close every open connection of it
+        (4001, told in each person's language), drop its room from memory and never load it
+        again. Its pending commits are the document log's business (``forgetting``)."""
+        self.erased.add(conference_id)
+        self.latest.pop(conference_id, None)
+        room = self.rooms.pop(conference_id, None)
+        if room is None:
+            return 0
+        closed = 0
+        for channel, conn in room.connections():
+            channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, ERASED))
+            closed += 1
+        for channel in room.channels.values():
+            if channel.unload_handle is not None:
+                channel.unload_handle.cancel()
+                channel.unload_handle = None
+        room.channels.clear()
+        return closed
 
     # -- keep-alive ------------------------------------------------------------------------
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from pycrdt import Doc
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -75,6 +77,10 @@ class DocumentLog:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        # Conferences being erased or erased: nothing of them is written again.
+        self._forgotten: set[str] = set()
+        # Held while a batch or a compaction is written, and while an erasure deletes.
+        self._writing = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -102,6 +108,8 @@ class DocumentLog:
         resolves. It fails with CommitFailed when the database refused the batch."""
         if self._closing or self._writer is None:
             raise CommitFailed("the server is shutting down")
+        if conference_id in self._forgotten:
+            raise CommitFailed("the conference was erased")
         item = _Pending(conference_id, document, data, on_commit)
         self._queue.put_nowait(item)
         return item.done
@@ -124,7 +132,48 @@ class DocumentLog:
                 for _ in batch:
                     self._queue.task_done()
 
+    @contextlib.asynccontextmanager
+    async def forgetting(self, conference_id: str) -> AsyncIterator[None]:
+        """Stop storing anything of a conference, for good; inside the block no batch or
+        compaction of this process is being written (erase its rows there)."""
+        self._forgotten.add(conference_id)
+        async with self._writing:
+            yield
+
     async def _commit(self, batch: list[_Pending]) -> None:
+        async with self._writing:
+            batch = self._without_forgotten(batch)
+            stored = await self._insert(batch) if batch else []
+        if stored is None:  # refused: every update of it failed, nobody saw them
+            return
+        for pending, log_id in zip(batch, stored, strict=True):
+            try:
+                pending.on_commit(log_id)
+            except FATAL:
+                raise
+            except BaseException:  # one room's trouble (even a Rust panic) must not stop the writer
+                log.exception(
+                    "applying a committed update failed (conference %s, %s)",
+                    pending.conference_id,
+                    pending.document,
+                )
+            if not pending.done.done():
+                pending.done.set_result(log_id)
+
+    def _without_forgotten(self, batch: list[_Pending]) -> list[_Pending]:
+        """The batch minus updates of erased conferences (those fail on their own: inserting
+        them would fail the whole batch, or bring back rows of an erased conference)."""
+        kept = []
+        for pending in batch:
+            if pending.conference_id not in self._forgotten:
+                kept.append(pending)
+            elif not pending.done.done():
+                pending.done.set_exception(CommitFailed("the conference was erased"))
+        return kept
+
+    async def _insert(self, batch: list[_Pending]) -> list[int] | None:
+        """Store a batch in one transaction: its log ids, or None when the database refused
+        it (then every update of it has failed)."""
         now = utcnow()
         rows = [
             {
@@ -147,22 +196,10 @@ class DocumentLog:
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(CommitFailed("the database did not store it"))
-            return
+            return None
         self.commits += 1
         self.appended += len(batch)
-        for pending, log_id in zip(batch, ids, strict=True):
-            try:
-                pending.on_commit(log_id)
-            except FATAL:
-                raise
-            except BaseException:  # one room's trouble (even a Rust panic) must not stop the writer
-                log.exception(
-                    "applying a committed update failed (conference %s, %s)",
-                    pending.conference_id,
-                    pending.document,
-                )
-            if not pending.done.done():
-                pending.done.set_result(log_id)
+        return ids
 
     # -- reading --------------------------------------------------------------------------
 
@@ -207,10 +244,29 @@ class DocumentLog:
                 )
         raise RuntimeError(f"document {conference_id}/{document} kept changing while loading")
 
+    async def state(self, conference_id: str, document: str) -> bytes:
+        """The stored content of a document as one Yjs update (snapshot and tail applied)."""
+        stored = await self.load(conference_id, document)
+        doc: Doc[Any] = Doc()
+        for data in ([stored.snapshot] if stored.snapshot else []) + [u for _, u in stored.updates]:
+            try:
+                doc.apply_update(data)
+            except FATAL:
+                raise
+            except BaseException:  # validated before it was stored; skip, as a room load does
+                log.error("%s/%s: a stored update does not apply", conference_id, document)
+        return doc.get_update()
+
     # -- compaction -----------------------------------------------------------------------
 
     async def compact(self, conference_id: str, document: str, snapshot: bytes, upto: int) -> int:
         """Replace log entries up to ``upto`` by ``snapshot``, atomically; return how many."""
+        async with self._writing:
+            if conference_id in self._forgotten:
+                return 0
+            return await self._compact(conference_id, document, snapshot, upto)
+
+    async def _compact(self, conference_id: str, document: str, snapshot: bytes, upto: int) -> int:
         async with self.engine.begin() as conn:
             where = (
                 DocSnapshot.conference_id == conference_id,

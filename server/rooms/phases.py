@@ -219,6 +219,12 @@ def may(action: str, phase: str, role: str) -> bool:
     return role in ACTIONS.get(action, {}).get(phase, frozenset())
 
 
+def coordinator_reads_plan(phase: str) -> bool:
+    """Whether the coordinator may read the plan in this phase: also what decides whether
+    they may export the conference (an export holds the plan)."""
+    return access(phase, "coordinator", "plan") >= Access.READ
+
+
 def plan_locked_reason(phase: str) -> str:
     """What a locked-out person sees instead of the plan."""
     if phase == "private_time":

@@ -361,12 +361,16 @@ class DocChannel:
                 lambda log_id: self._committed(conn, update, log_id),
             )
         except CommitFailed:
+            if conn.closed:  # closed meanwhile (its conference was erased): that reason stands
+                return
             raise Closed(CloseCode.SERVICE_RESTART, "the server is restarting") from None
         self.inflight += 1
         committed.add_done_callback(self._settled)
         try:
             await asyncio.shield(committed)
         except CommitFailed:
+            if conn.closed:
+                return
             # Not applied, not shown: the device keeps the edit and sends it again on reconnect.
             raise Closed(CloseCode.INTERNAL_ERROR, "the edit was not saved; reconnect") from None
 

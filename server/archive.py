@@ -1,0 +1,336 @@
+"""A conference's export: one zip with everything Kring holds of it, for the coordinator who
+runs it (``GET /conferences/{id}/export.zip``) or the command line (``kring export``).
+
+The zip holds ``conference.json`` (every part described under its ``format`` key, and in
+``README.txt``) and ``plan-versie-N.pdf``, the printable copy of each frozen plan version.
+The export holds the plan, so it is made only while the permission table
+(``rooms/phases.py``) lets the coordinator read the plan: from the presentation on, never
+in private time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import zipfile
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from pycrdt import Array, Doc, Map, Text
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import export, i18n, meeting
+from server.flow import plan_copy, plan_people
+from server.i18n import _
+from server.models import Conference, Participant, PlanVersion, utcnow
+from server.plan import read_plan
+from server.rooms import phases
+from server.rooms.hub import RoomUnavailable
+from server.store import Store
+
+FORMAT = "kring-conference-export"
+FORMAT_VERSION = 1
+
+# What each key of conference.json holds (written into the file and into README.txt).
+PARTS = {
+    "conference": "The conference's own fields: client, conference question, phase, dates.",
+    "actors": "Who each actor string of plan_versions, follow_ups and audit_log is "
+    "(participant:N is participant N; coordinator:N is the account of a coordinator).",
+    "participants": "Everyone who was part of it: id, name, role, action team, whether and "
+    "when they were removed.",
+    "documents": "The live documents compass, information and plan: 'content' read into "
+    "JSON (the plan as agreements and notes, the information document's text), and "
+    "'yjs_state_base64', the document's full Yjs state (a Yjs v1 update, base64).",
+    "plan_versions": "Every frozen version of the plan: number, frozen_at, frozen_by, the "
+    "content its copy shows, its Yjs state (base64) and the name of its PDF in this zip.",
+    "conditions": "The mandated professionals' conditions, their status (met / not_met) "
+    "and remark.",
+    "signals": "The family's signals in private time (question, plan_ready) and the "
+    "coordinator's overrides of private time with their reason.",
+    "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
+    "answers": "Each participant's answer to the plan (agree / not_yet) with their remark.",
+    "follow_ups": "The action team's follow-up meetings: due date, start, close, who "
+    "attended (participant ids) and the plan version each one froze.",
+    "ratings": "Marks from 1 to 10 for the meeting and for the plan; occasion 0 is the "
+    "presentation, N is follow-up meeting N. Who gave them is not exported: people are told "
+    "the coordinator sees only averages.",
+    "audit_log": "Everything that happened to the conference, oldest first.",
+}
+
+ReadState = Callable[[str, str], Awaitable[bytes]]
+
+
+class ExportRefused(Exception):
+    """The export would give the coordinator the plan while it is not open to them."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pdf_name(number: int) -> str:
+    return f"plan-versie-{number}.pdf"
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def yjs_roots(state: bytes) -> dict[str, Any]:
+    """Every root type of a Yjs document as plain data. Yjs does not record a root's type,
+    so each is read as the type its content has: a map if it has keys, text if it reads as
+    text, else an array if it holds items. (Text content must never be read as an array:
+    pycrdt can hang on that.)"""
+    names: Doc[Any] = Doc()
+    names.apply_update(state)
+    return {name: _root_value(state, name) for name in sorted(names.keys())}
+
+
+def _root_value(state: bytes, name: str) -> Any:
+    as_map = _read_as(state, name, Map)
+    if len(as_map):
+        return as_map.to_py()
+    as_text = _read_as(state, name, Text)
+    if str(as_text):
+        return str(as_text)
+    if len(as_text):  # items, but no text: an array
+        return _read_as(state, name, Array).to_py()
+    return None
+
+
+def _read_as(state: bytes, name: str, kind: type[Any]) -> Any:
+    """Root ``name`` of a fresh document with ``state``, as a ``kind``."""
+    doc: Doc[Any] = Doc()
+    doc.apply_update(state)
+    return doc.get(name, type=kind)
+
+
+def _content(document: str, state: bytes, people: dict[str, Any]) -> Any:
+    if document == "plan":
+        return read_plan(state, people)
+    if document == "information":
+        doc: Doc[Any] = Doc()
+        doc.apply_update(state)
+        return {"text": str(doc.get("text", type=Text))}
+    return yjs_roots(state)
+
+
+def _actors(participants: Iterable[Participant]) -> dict[str, str]:
+    names = {"cli": "Kring (command line)"}
+    for person in participants:
+        names[f"participant:{person.id}"] = person.name
+        if person.account_id is not None:
+            names[f"coordinator:{person.account_id}"] = person.name
+    return names
+
+
+async def conference_data(
+    store: Store, read_state: ReadState, conference: Conference, versions: list[PlanVersion]
+) -> dict[str, Any]:
+    """Everything of the conference as JSON-ready data (see PARTS)."""
+    cid = conference.id
+    people = [row.participant for row in await store.participants(cid, include_removed=True)]
+    named = plan_people(people)
+    documents = {}
+    for document in phases.DOCUMENTS:
+        state = await read_state(cid, document)
+        documents[document] = {
+            "content": _content(document, state, named),
+            "yjs_state_base64": _base64(state),
+        }
+    follow_ups = []
+    for row in await store.follow_ups(cid):
+        follow_ups.append(
+            {
+                "number": row.number,
+                "due_on": _iso(row.due_on),
+                "started_at": _iso(row.started_at),
+                "started_by": row.started_by,
+                "closed_at": _iso(row.closed_at),
+                "closed_by": row.closed_by,
+                "version_number": row.version_number,
+                "attended": sorted(await store.attendance(row.id)),
+            }
+        )
+    return {
+        "format": {"name": FORMAT, "version": FORMAT_VERSION, "parts": PARTS},
+        "exported_at": _iso(utcnow()),
+        "conference": {
+            "id": cid,
+            "client_name": conference.client_name,
+            "question": conference.question,
+            "phase": conference.phase,
+            "phase_since": _iso(conference.phase_since),
+            "meeting_date": _iso(conference.meeting_date),
+            "location": conference.location,
+            "created_at": _iso(conference.created_at),
+            "updated_at": _iso(conference.updated_at),
+            "plan_frozen_at": _iso(conference.plan_frozen_at),
+            "closed_at": _iso(conference.closed_at),
+            "next_follow_up_on": _iso(conference.next_follow_up_on),
+        },
+        "actors": _actors(people),
+        "participants": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "role": p.role,
+                "action_team": p.action_team,
+                "removed": p.removed_at is not None,
+                "removed_at": _iso(p.removed_at),
+                "added_at": _iso(p.created_at),
+                "language": p.language,
+            }
+            for p in people
+        ],
+        "documents": documents,
+        "plan_versions": [
+            {
+                "number": v.number,
+                "frozen_at": _iso(v.created_at),
+                "frozen_by": v.created_by,
+                "content": v.content,
+                "yjs_state_base64": _base64(v.state),
+                "pdf": pdf_name(v.number),
+            }
+            for v in versions
+        ],
+        "conditions": [
+            {
+                "id": c.id,
+                "text": c.text,
+                "set_by": p.id,
+                "set_by_name": p.name,
+                "status": c.status,
+                "remark": c.remark,
+                "set_at": _iso(c.created_at),
+                "checked_at": _iso(c.checked_at),
+            }
+            for c, p in await store.conditions(cid)
+        ],
+        "signals": [
+            {"kind": s.kind, "participant_id": s.participant_id, "text": s.text, "at": _iso(s.at)}
+            for s, _name in await store.signals(cid)
+        ],
+        "clarifying_questions": [
+            {"text": q.text, "at": _iso(q.at)} for q in await store.questions(cid)
+        ],
+        "answers": [
+            {
+                "participant_id": a.participant_id,
+                "answer": a.answer,
+                "remark": a.remark,
+                "at": _iso(a.at),
+            }
+            for a in sorted((await store.answers(cid)).values(), key=lambda a: a.participant_id)
+        ],
+        "follow_ups": follow_ups,
+        # Whose marks these are is not exported: people are told that the coordinator sees
+        # only everyone's average (so no id, no time, and in no order that follows the log).
+        "ratings": sorted(
+            (
+                {
+                    "occasion": r.occasion,
+                    "meeting_score": r.meeting_score,
+                    "plan_score": r.plan_score,
+                }
+                for r in await store.ratings(cid)
+            ),
+            key=lambda r: (r["occasion"], r["meeting_score"], r["plan_score"]),
+        ),
+        "audit_log": [
+            {
+                "at": _iso(e.at),
+                "actor": e.actor,
+                "kind": e.kind,
+                "detail": e.detail,
+                "count": e.count,
+            }
+            for e in await store.audit_events(cid)
+        ],
+    }
+
+
+def _readme(conference_id: str, numbers: Iterable[int]) -> str:
+    lines = [
+        f"Kring export of conference {conference_id} ({FORMAT}, version {FORMAT_VERSION}).",
+        "",
+        "conference.json (UTF-8 JSON), by key:",
+    ]
+    lines += [f"  {key}: {text}" for key, text in PARTS.items()]
+    lines += ["", "PDF copies of the frozen plan versions (in Dutch, as printed for everyone):"]
+    lines += [f"  {pdf_name(n)}: version {n}" for n in numbers] or ["  (none yet)"]
+    return "\n".join(lines) + "\n"
+
+
+def _zip(conference_id: str, data: dict[str, Any], pdfs: dict[int, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", _readme(conference_id, pdfs))
+        archive.writestr("conference.json", json.dumps(data, ensure_ascii=False, indent=2))
+        for number, pdf in pdfs.items():
+            archive.writestr(pdf_name(number), pdf)
+    return buffer.getvalue()
+
+
+async def build(store: Store, read_state: ReadState, conference: Conference) -> bytes:
+    """The conference's zip (ExportRefused while its coordinator may not read the plan).
+    ``read_state(conference_id, document)`` gives a document's committed Yjs state."""
+    if not phases.coordinator_reads_plan(conference.phase):
+        raise ExportRefused(
+            _(
+                "Alles downloaden kan nu niet: het plan is in deze fase niet voor de "
+                "coördinator open. %(reason)s",
+                reason=phases.plan_locked_reason(conference.phase),
+            )
+        )
+    versions = await store.plan_versions(conference.id)
+    data = await conference_data(store, read_state, conference, versions)
+    # The copies' own words are Dutch (export.py is not translated yet): their labels too.
+    with i18n.using(i18n.DEFAULT_LANGUAGE):
+        copies = {v.number: plan_copy(v) for v in versions}
+
+    def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
+        pdfs = {number: export.render_pdf(copy) for number, copy in copies.items()}
+        return _zip(conference.id, data, pdfs)
+
+    return await asyncio.to_thread(render)
+
+
+async def export_zip(request: Request) -> Response:
+    person = await meeting.coordinator_of(request)
+    conference = person.conference
+    try:
+        archive = await build(
+            request.app.state.store, request.app.state.hub.document_state, conference
+        )
+    except ExportRefused as exc:
+        raise HTTPException(409, exc.reason) from None
+    except RoomUnavailable:
+        raise HTTPException(
+            503, _("De gegevens kunnen nu niet gelezen worden. Probeer het zo opnieuw.")
+        ) from None
+    await request.app.state.store.audit(
+        conference.id, person.actor, "conference_exported", {"bytes": len(archive)}
+    )
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={
+            "content-disposition": f'attachment; filename="kring-{conference.id}.zip"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+routes = [Route("/conferences/{conference_id}/export.zip", export_zip)]
