@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from server import auth  # noqa: E402
 from server.models import Conference, Participant, PlanVersion, Rating  # noqa: E402
+from server.outcomes import summarise  # noqa: E402
 from server.plan import LIFE_AREAS  # noqa: E402
 from server.store import Store  # noqa: E402
 from tests.conftest import make_instance, start_server, stop_server  # noqa: E402
@@ -100,12 +101,14 @@ async def seed(url: str, conferences: int) -> str:
                 )
             statuses = ["open"] * 18
             for number in range(1, 7):
+                content = {"agreements": _agreements(rng, statuses)}
                 rows[PlanVersion].append(
                     {
                         "conference_id": cid,
                         "number": number,
                         "state": b"\x00\x00",
-                        "content": {"agreements": _agreements(rng, statuses)},
+                        "content": content,
+                        "summary": summarise(content),
                         "created_by": "bench",
                         "created_at": agreed + timedelta(weeks=6 * (number - 1)),
                     }

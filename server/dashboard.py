@@ -8,11 +8,12 @@ would rather read (and for screen readers).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,9 +49,14 @@ def figure(value: float | None, percent: bool = False, decimals: int = 1) -> str
     number = Decimal(str(value * 100 if percent else value))
     if percent:
         return f"{number.quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
-    with localcontext(rounding=ROUND_HALF_UP):
-        pattern = "0." + "0" * decimals if decimals else "0"
-        return format_decimal(number, format=pattern, locale=i18n.get_language())
+    shown = str(number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    return shown.replace(".", _decimal_symbol(i18n.get_language()))
+
+
+@functools.cache
+def _decimal_symbol(language: str) -> str:
+    """The language's decimal separator ("," in Dutch), asked of Babel's CLDR data once."""
+    return str(get_decimal_symbol(language))
 
 
 def bars_svg(bars: Sequence[Bar], title: str) -> Markup:

@@ -303,6 +303,9 @@ class PlanVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the outcomes count of its agreements (server/outcomes.py's summarise), so the
+    # organisation's dashboard reads a few bytes per version, not whole plans.
+    summary: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(300))
 

@@ -51,13 +51,33 @@ class Reference:
 REFERENCE = Reference()
 
 
+# What the outcomes read of one agreement of a frozen version: (id, life area, whether it is
+# a request to a professional, status). Stored with each version (``plan_version.summary``),
+# so the dashboard never decodes whole plans.
+AgreementFact = tuple[str, str, bool, str]
+
+
+def summarise(content: dict[str, Any]) -> list[AgreementFact]:
+    """The agreements of a version's content as the outcomes count them."""
+    return [
+        (
+            str(a.get("id") or ""),
+            str(a.get("life_area") or ""),
+            is_request(a),
+            str(a.get("status") or "open"),
+        )
+        for a in content.get("agreements", [])
+        if isinstance(a, dict)
+    ]
+
+
 @dataclass(frozen=True)
 class VersionFacts:
     """What the outcomes need of one frozen plan version."""
 
     number: int
     frozen_at: datetime
-    content: dict[str, Any]
+    agreements: Sequence[Sequence[Any]]  # AgreementFact (a JSON list once stored)
 
 
 @dataclass(frozen=True)
@@ -79,7 +99,7 @@ class ConferenceFacts:
     phase: str
     participants: int
     versions: Sequence[VersionFacts]
-    marks: Sequence[Marks]
+    ratings: Ratings
 
 
 @dataclass(frozen=True)
@@ -187,7 +207,9 @@ def is_request(agreement: dict[str, Any]) -> bool:
     return any(str(agreement.get(key) or "").strip() for key in REQUEST_KEYS)
 
 
-def _marks(marks: Sequence[Marks]) -> Ratings:
+def ratings_of(marks: Sequence[Marks]) -> Ratings:
+    """The averages of single marks (the store sums them in SQL instead)."""
+
     def average(values: list[int]) -> Average:
         return Average(len(values), sum(values))
 
@@ -205,19 +227,15 @@ def conference_outcome(facts: ConferenceFacts, today: date) -> ConferenceOutcome
     """The outcomes of one conference as of ``today`` (a day in the Netherlands)."""
     versions = sorted(facts.versions, key=lambda v: v.number)
     first = versions[0] if versions and versions[0].number == 1 else None
-    agreements: list[dict[str, Any]] = list(first.content.get("agreements", [])) if first else []
-    requests = sum(1 for a in agreements if is_request(a))
+    agreements = [tuple(a) for a in first.agreements] if first else []
+    requests = sum(1 for _id, _area, request, _status in agreements if request)
     done: int | None = None
     if first is not None:
         deadline = three_months_after(first.frozen_at)
         if today >= deadline:
             within = [v for v in versions if local_date(v.frozen_at) <= deadline]
-            status = {
-                str(a.get("id")): a.get("status")
-                for a in within[-1].content.get("agreements", [])
-                if a.get("id")
-            }
-            done = sum(1 for a in agreements if a.get("id") and status.get(str(a["id"])) == "done")
+            status = {a[0]: a[3] for a in within[-1].agreements if a[0]}
+            done = sum(1 for key, *_rest in agreements if key and status.get(key) == "done")
     return ConferenceOutcome(
         conference_id=facts.conference_id,
         client_name=facts.client_name,
@@ -225,11 +243,11 @@ def conference_outcome(facts: ConferenceFacts, today: date) -> ConferenceOutcome
         participants=facts.participants,
         agreed=first is not None,
         agreements=len(agreements),
-        life_areas=len({a.get("life_area") for a in agreements if a.get("life_area")}),
+        life_areas=len({area for _id, area, _request, _status in agreements if area}),
         network_agreements=len(agreements) - requests,
         requests=requests,
         done_in_three_months=done,
-        ratings=_marks(facts.marks),
+        ratings=facts.ratings,
     )
 
 

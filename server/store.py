@@ -8,6 +8,7 @@ which callers treat as read-only values.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,14 +18,15 @@ from typing import Any
 from sqlalchemy import (
     Delete,
     Select,
+    Text,
     case,
+    cast,
     delete,
     event,
     func,
     literal,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +59,14 @@ from server.models import (
     UTCDateTime,
     utcnow,
 )
-from server.outcomes import ConferenceFacts, Marks, VersionFacts, versions_needed
+from server.outcomes import (
+    Average,
+    ConferenceFacts,
+    Ratings,
+    VersionFacts,
+    summarise,
+    versions_needed,
+)
 from server.rooms.phases import PHASES
 
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -469,7 +478,7 @@ class Store:
     async def outcome_facts(self, account: Account) -> list[ConferenceFacts]:
         """What the outcomes dashboard counts, for every conference ``account`` may see
         (newest first): its people (the coordinator not counted), its plan versions and the
-        marks given. Three queries, however many conferences."""
+        marks given (summed in SQL). Three queries, however many conferences."""
         people = (
             select(func.count(Participant.id))
             .where(
@@ -485,37 +494,50 @@ class Store:
                 Conference.created_at.desc()
             ),
         )
+        visible = _visible_to(account, select(Conference.id))
         async with self._sessions() as db:
             conferences = (await db.execute(query)).all()
-            ids = [row[0] for row in conferences]
-            versions: dict[str, list[VersionFacts]] = {i: [] for i in ids}
-            marks: dict[str, list[Marks]] = {i: [] for i in ids}
-            # A plan's versions pile up over the months; only two of each are read.
-            frozen: dict[str, list[tuple[int, datetime]]] = {i: [] for i in ids}
-            for cid, number, at in await db.execute(
-                select(PlanVersion.conference_id, PlanVersion.number, PlanVersion.created_at).where(
-                    PlanVersion.conference_id.in_(ids)
-                )
-            ):
-                frozen[cid].append((number, at))
-            needed = [(c, n) for c, f in frozen.items() for n in versions_needed(f)]
-            for cid, number, at, content in await db.execute(
+            versions: dict[str, list[VersionFacts]] = {row[0]: [] for row in conferences}
+            ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
+            # Versions pile up over the months, and only two of each plan are counted: the
+            # summaries come as text and only those two are decoded.
+            frozen: dict[str, list[tuple[int, datetime, str]]] = {i: [] for i in versions}
+            for cid, number, at, summary in await db.execute(
                 select(
                     PlanVersion.conference_id,
                     PlanVersion.number,
                     PlanVersion.created_at,
-                    PlanVersion.content,
-                ).where(tuple_(PlanVersion.conference_id, PlanVersion.number).in_(needed))
+                    cast(PlanVersion.summary, Text),
+                ).where(PlanVersion.conference_id.in_(visible))
             ):
-                versions[cid].append(VersionFacts(number, at, content))
-            for cid, occasion, meeting, plan in await db.execute(
+                frozen[cid].append((number, at, summary))
+            followed_up = case((Rating.occasion > 0, 1), else_=0)
+            for cid, later, count, meeting, plan in await db.execute(
                 select(
-                    Rating.conference_id, Rating.occasion, Rating.meeting_score, Rating.plan_score
-                ).where(Rating.conference_id.in_(ids))
+                    Rating.conference_id,
+                    followed_up,
+                    func.count(),
+                    func.sum(Rating.meeting_score),
+                    func.sum(Rating.plan_score),
+                )
+                .where(Rating.conference_id.in_(visible))
+                .group_by(Rating.conference_id, followed_up)
             ):
-                marks[cid].append(Marks(occasion, meeting, plan))
+                meetings, plans = Average(count, int(meeting)), Average(count, int(plan))
+                ratings[cid] += (
+                    Ratings(follow_ups=meetings, plan_followed_up=plans)
+                    if later
+                    else Ratings(conference=meetings, plan_presented=plans)
+                )
+        for cid, stored in frozen.items():
+            needed = versions_needed([(number, at) for number, at, _summary in stored])
+            versions[cid] = [
+                VersionFacts(number, at, json.loads(summary))
+                for number, at, summary in stored
+                if number in needed
+            ]
         return [
-            ConferenceFacts(cid, name, phase, count or 0, versions[cid], marks[cid])
+            ConferenceFacts(cid, name, phase, count or 0, versions[cid], ratings[cid])
             for cid, name, phase, count in conferences
         ]
 
@@ -1040,6 +1062,7 @@ class Store:
             number=number,
             state=state,
             content=content,
+            summary=summarise(content),
             created_by=created_by,
         )
         async with self._sessions() as db:
@@ -1211,6 +1234,7 @@ class Store:
                 number=number,
                 state=state,
                 content=content,
+                summary=summarise(content),
                 created_by=by,
             )
             db.add(version)

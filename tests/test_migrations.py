@@ -4,12 +4,17 @@ way round) fails here, not on somebody's production database."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from server.db import alembic_config, upgrade
 from server.models import Base
 from server.store import create_engine
 
@@ -27,3 +32,37 @@ async def test_the_migrated_schema_is_the_declared_one(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert differences == []
+
+
+def test_versions_frozen_before_summaries_get_theirs(tmp_path: Path) -> None:
+    """Migration 0008 fills in the outcomes' summary of every version already frozen."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
+    command.upgrade(alembic_config(url), "0007")
+    content = {
+        "agreements": [
+            {"id": "a1", "life_area": "housing", "what": "Koken", "status": "done"},
+            {"id": "a2", "life_area": "finances", "what": "Post", "request": "Help"},
+        ]
+    }
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        db.execute(
+            "INSERT INTO account (id, email, name, password_hash, role, created_at) "
+            "VALUES (1, 'c@example.org', 'C', 'x', 'coordinator', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO conference (id, owner_id, client_name, question, phase, phase_since, "
+            "location, created_at, updated_at) VALUES ('c1', 1, 'Sam', 'Hoe?', 'action_team', "
+            "'2026-01-01 00:00:00', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO plan_version (conference_id, number, state, content, created_at, "
+            "created_by) VALUES ('c1', 1, x'0000', ?, '2026-01-01 00:00:00', 'test')",
+            (json.dumps(content),),
+        )
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        (summary,) = db.execute("SELECT summary FROM plan_version").fetchone()
+    assert json.loads(summary) == [
+        ["a1", "housing", False, "done"],
+        ["a2", "finances", True, "open"],
+    ]

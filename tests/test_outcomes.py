@@ -64,10 +64,12 @@ def _facts(versions: list[tuple[int, int, list[dict[str, Any]]]], marks: list[An
         "action_team",
         5,
         [
-            outcomes.VersionFacts(n, NOW - timedelta(days=ago), {"agreements": a})
+            outcomes.VersionFacts(
+                n, NOW - timedelta(days=ago), outcomes.summarise({"agreements": a})
+            )
             for n, ago, a in versions
         ],
-        list(marks),
+        outcomes.ratings_of(list(marks)),
     )
 
 
@@ -245,7 +247,8 @@ async def test_the_store_reads_only_the_versions_the_outcomes_need(store: Store)
     facts = {f.conference_id: f for f in await store.outcome_facts(owner)}
     assert set(facts) == {busy, quiet}
     assert sorted(v.number for v in facts[busy].versions) == [1, 3]
-    assert facts[busy].marks == [outcomes.Marks(0, 8, 8)] and facts[quiet].versions == []
+    assert facts[busy].ratings == outcomes.ratings_of([outcomes.Marks(0, 8, 8)])
+    assert facts[quiet].versions == [] and facts[quiet].ratings == outcomes.Ratings()
     outcome = outcomes.conference_outcome(facts[busy], NOW.date())
     assert (outcome.participants, outcome.done_in_three_months) == (2, 1)
 
