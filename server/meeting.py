@@ -319,12 +319,9 @@ async def my_rating(
     store: Store, conference_id: str, participant_id: int | None, occasion: int
 ) -> Rating | None:
     """The marks this person gave for ``occasion`` (0: the presentation), if any."""
-    if participant_id is None:
+    if participant_id is None:  # a coordinator gives no marks
         return None
-    for row in await store.ratings(conference_id):
-        if row.participant_id == participant_id and row.occasion == occasion:
-            return row
-    return None
+    return await store.rating(conference_id, participant_id, occasion)
 
 
 async def _participant_action(request: Request, action: Any) -> Response:

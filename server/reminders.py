@@ -60,8 +60,10 @@ class Outcome:
 
 async def due_reminders(store: Store, on: date) -> AsyncIterator[Reminder]:
     """Every reminder that should have gone out by ``on`` (sent or not)."""
-    for conference in await store.conferences_in_phase("action_team"):
-        due = followup.next_due(conference, await store.follow_ups(conference.id))
+    conferences = await store.conferences_in_phase("action_team")
+    meetings = await store.follow_ups_of([c.id for c in conferences])  # one query for all
+    for conference in conferences:
+        due = followup.next_due(conference, meetings[conference.id])
         if due is None or due - on > followup.SOON:
             continue
         for recipient in await store.reminder_recipients(conference.id):

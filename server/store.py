@@ -497,11 +497,10 @@ class Store:
         visible = _visible_to(account, select(Conference.id))
         async with self._sessions() as db:
             conferences = (await db.execute(query)).all()
-            versions: dict[str, list[VersionFacts]] = {row[0]: [] for row in conferences}
             ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
             # Versions pile up over the months, and only two of each plan are counted: the
             # summaries come as text and only those two are decoded.
-            frozen: dict[str, list[tuple[int, datetime, str]]] = {i: [] for i in versions}
+            frozen: dict[str, list[tuple[int, datetime, str]]] = {i: [] for i in ratings}
             for cid, number, at, summary in await db.execute(
                 select(
                     PlanVersion.conference_id,
@@ -529,6 +528,7 @@ class Store:
                     if later
                     else Ratings(conference=meetings, plan_presented=plans)
                 )
+        versions: dict[str, list[VersionFacts]] = {}
         for cid, stored in frozen.items():
             needed = versions_needed([(number, at) for number, at, _summary in stored])
             versions[cid] = [
@@ -1439,13 +1439,7 @@ class Store:
             raise ValueError("a rating is 1 to 10")
         for _round in range(2):  # the second round only if the same person rated at once
             async with self._sessions() as db:
-                row = await db.scalar(
-                    select(Rating).where(
-                        Rating.conference_id == conference_id,
-                        Rating.participant_id == participant_id,
-                        Rating.occasion == occasion,
-                    )
-                )
+                row = await db.scalar(_rating_of(conference_id, participant_id, occasion))
                 if row is None:
                     row = Rating(
                         conference_id=conference_id,
@@ -1461,6 +1455,11 @@ class Store:
                     await db.rollback()
         raise StoreError("could not store the rating")
 
+    async def rating(self, conference_id: str, participant_id: int, occasion: int) -> Rating | None:
+        """The marks one person gave for one occasion, if any."""
+        async with self._sessions() as db:
+            return await db.scalar(_rating_of(conference_id, participant_id, occasion))
+
     async def ratings(self, conference_id: str) -> list[Rating]:
         """Every rating of a conference, by occasion, then in the order they were given."""
         async with self._sessions() as db:
@@ -1470,6 +1469,14 @@ class Store:
                 .order_by(Rating.occasion, Rating.id)
             )
             return list(rows)
+
+
+def _rating_of(conference_id: str, participant_id: int, occasion: int) -> Select[Rating]:
+    return select(Rating).where(
+        Rating.conference_id == conference_id,
+        Rating.participant_id == participant_id,
+        Rating.occasion == occasion,
+    )
 
 
 def _conference_rows(conference_id: str) -> list[tuple[str, Delete]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ def _agreement(key: str, area: str, status: str = "open", **fields: str) -> dict
     return {"id": key, "life_area": area, "what": f"afspraak {key}", "status": status, **fields}
 
 
-def _facts(versions: list[tuple[int, int, list[dict[str, Any]]]], marks: list[Any] = ()) -> Any:  # type: ignore[assignment]
+def _facts(versions: list[tuple[int, int, list[dict[str, Any]]]], marks: Sequence[Any] = ()) -> Any:
     """A conference with versions given as (number, days ago, agreements)."""
     return outcomes.ConferenceFacts(
         "c",
@@ -207,7 +207,7 @@ async def _seed_conference(
     client: str,
     people: int,
     versions: list[tuple[int, list[dict[str, Any]]]],
-    marks: list[tuple[int, int, int]] = (),  # type: ignore[assignment]
+    marks: Sequence[tuple[int, int, int]] = (),
 ) -> str:
     """A conference with ``people`` participants (besides the coordinator), its versions as
     (days ago, agreements) and marks as (occasion, meeting, plan), one person each."""
