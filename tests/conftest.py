@@ -340,13 +340,18 @@ _FIELD_TEXT = """(el) => { const copy = el.cloneNode(true);
     return copy.textContent.replace(/\\u2060/g, ""); }"""
 
 
+def shown_text(locator: Any, timeout: int = TIMEOUT_MS) -> str:
+    """The text a field shows right now."""
+    return str(locator.evaluate(_FIELD_TEXT, timeout=timeout))
+
+
 def expect_text(locator: Any, text: str, timeout: int = TIMEOUT_MS) -> None:
     """Wait until the field shows exactly ``text`` (it arrives over the network). The locator
     is looked up again each time: an editor may be rebuilt on a new element meanwhile."""
     deadline = time.monotonic() + timeout / 1000
     shown = None
     while time.monotonic() < deadline:
-        shown = locator.evaluate(_FIELD_TEXT, timeout=timeout)
+        shown = shown_text(locator, timeout)
         if shown == text:
             return
         locator.page.wait_for_timeout(50)
