@@ -192,7 +192,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.hub = hub
             app.state.events = events
             try:
-                async with reminders.running(store, settings):
+                async with (
+                    reminders.running(store, settings),
+                    erasure.purging(store, settings, hub, events),
+                ):
                     yield
             finally:
                 events.close()

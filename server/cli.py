@@ -17,7 +17,6 @@ from typing import Any
 
 from server import archive, auth, erasure, reminders
 from server.db import upgrade
-from server.models import utcnow
 from server.rooms.persistence import DocumentLog
 from server.rooms.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
@@ -181,24 +180,24 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 async def purge(settings: Settings, dry_run: bool) -> list[str]:
-    """Erase every conference closed longer than KRING_RETENTION_MONTHS ago; one line per
-    conference (its id and when it closed, never a name)."""
+    """Erase every conference closed longer than KRING_RETENTION_MONTHS ago, as the server
+    does hourly (for when no server runs); one line per conference (its id and when it
+    closed, never a name)."""
 
-    async def work(store: Store) -> list[str]:
-        due = await erasure.due_for_purge(store, settings.retention_months, utcnow())
-        lines = []
-        for conference_id, closed_at in due:
-            closed = closed_at.date().isoformat()
-            if dry_run:
-                lines.append(f"would erase {conference_id} (closed {closed})")
-                continue
-            result = await erasure.erase(store, conference_id, "cli")
+    async def work(store: Store) -> list[erasure.Purged]:
+        return await erasure.purge(store, settings.retention_months, "cli", dry_run=dry_run)
+
+    lines = []
+    for item in await _with_store(settings, work):
+        where = f"{item.conference_id} (closed {item.closed_at.date().isoformat()})"
+        result = item.erasure
+        if dry_run:
+            lines.append(f"would erase {where}")
+        elif result is None:
+            lines.append(f"erased {where} meanwhile by another process")
+        else:
             files = "files scrubbed" if result.scrubbed.done else "files not yet scrubbed"
-            rows = sum(result.erased.rows.values())
-            lines.append(f"erased {conference_id} (closed {closed}): {rows} rows, {files}")
-        return lines
-
-    lines: list[str] = await _with_store(settings, work)
+            lines.append(f"erased {where}: {sum(result.erased.rows.values())} rows, {files}")
     return lines
 
 
@@ -270,7 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     purge_ = commands.add_parser(
-        "purge", help="erase the conferences closed longer than KRING_RETENTION_MONTHS ago"
+        "purge",
+        help="erase the conferences closed longer than KRING_RETENTION_MONTHS ago (a running "
+        "server does so by itself, hourly)",
     )
     purge_.add_argument("--dry-run", action="store_true", help="only list what would be erased")
     return parser

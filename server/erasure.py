@@ -7,9 +7,13 @@ it in one transaction, then the database's files (SQLite: the WAL checkpointed i
 file, which ``secure_delete`` has zeroed; PostgreSQL: VACUUM). The erasure is audited
 without anything of the conference but its id.
 
-``kring purge`` runs in its own process: it has no rooms, so a server that still holds the
-room of a long-closed conference keeps it in memory until it unloads (in the closed phase
-every document is read-only, so nothing of it is written again).
+The retention purge (:func:`purge`) erases the same way every conference closed longer than
+``KRING_RETENTION_MONTHS`` ago. The server runs it itself, at start-up and then hourly
+(:func:`purging`), with its rooms, so a device still reading such a conference is closed with
+4001 like after "Conferentie wissen". ``kring purge`` runs it in a process of its own, for
+when no server runs: it has no rooms, so a server that does run and still holds the room of
+such a conference keeps it in memory until it unloads (in the closed phase every document is
+read-only, so nothing of it is written again) or until its own purge drops it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import logging
 import unicodedata
 from calendar import monthrange
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +32,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, pages
+from server import auth, pages, periodic
 from server.events import Events
 from server.i18n import _
+from server.models import utcnow
 from server.rooms.hub import RoomHub
+from server.settings import Settings
 from server.store import ErasedConference, NotFound, Scrubbed, Store
 
 log = logging.getLogger("kring")
@@ -96,6 +103,58 @@ async def due_for_purge(
     if retention_months <= 0:
         return []
     return await store.closed_before(months_before(now, retention_months))
+
+
+@dataclass(frozen=True)
+class Purged:
+    """One conference of a purge: its id, when it closed, and what erasing it did (None in a
+    dry run, or when it was erased by someone else meanwhile)."""
+
+    conference_id: str
+    closed_at: datetime
+    erasure: Erasure | None
+
+
+async def purge(
+    store: Store,
+    retention_months: int,
+    actor: str,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    hub: RoomHub | None = None,
+    events: Events | None = None,
+) -> list[Purged]:
+    """Erase (with :func:`erase`, audited as by ``actor``) every conference closed longer than
+    ``retention_months`` ago, oldest first; ``dry_run`` only lists them."""
+    purged = []
+    for conference_id, closed_at in await due_for_purge(store, retention_months, now or utcnow()):
+        if dry_run:
+            purged.append(Purged(conference_id, closed_at, None))
+            continue
+        try:
+            result = await erase(store, conference_id, actor, hub=hub, events=events)
+        except NotFound:  # another process (cron, another server) erased it a moment ago
+            result = None
+        purged.append(Purged(conference_id, closed_at, result))
+    return purged
+
+
+@contextlib.asynccontextmanager
+async def purging(
+    store: Store, settings: Settings, hub: RoomHub, events: Events
+) -> AsyncIterator[None]:
+    """The server's own retention purge, with its rooms: at start-up and then hourly, when
+    ``KRING_RETENTION_MONTHS`` is set; audited as by ``retention``."""
+    if settings.retention_months <= 0:
+        yield
+        return
+
+    async def run() -> None:  # each erasure is logged (and audited) by erase()
+        await purge(store, settings.retention_months, "retention", hub=hub, events=events)
+
+    async with periodic.running("retention", settings.housekeeping_seconds, run):
+        yield
 
 
 # -- the conference page's "Conferentie wissen" form ----------------------------------------------

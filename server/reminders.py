@@ -28,7 +28,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
-from server import feeds, followup, i18n
+from server import feeds, followup, i18n, periodic
 from server.i18n import _
 from server.models import Conference
 from server.settings import Settings, Smtp
@@ -37,7 +37,6 @@ from server.store import Recipient, Store
 log = logging.getLogger("kring.reminders")
 
 SMTP_TIMEOUT_SECONDS = 30.0  # per network operation: a silent server never holds a run long
-EVERY = 3600.0  # seconds between the server's runs
 
 
 @dataclass(frozen=True)
@@ -189,35 +188,26 @@ def describe_failure(reminder: Reminder, reason: str) -> str:
     )
 
 
-async def every_hour(store: Store, settings: Settings) -> None:
-    """The server's reminder loop: one run now, then one an hour, until cancelled."""
-    while True:
-        try:
-            outcome = await send_due(store, settings)
-        except Exception:  # a database hiccup must not end the loop for good
-            log.exception("reminders: the run failed; trying again in an hour")
-        else:
-            if outcome.sent:
-                log.info("reminders: %d sent", len(outcome.sent))
-            for reminder, reason in outcome.failed:
-                log.warning("reminders: %s", describe_failure(reminder, reason))
-            if outcome.not_tried:
-                log.warning("reminders: %d not tried, the mail server failed", outcome.not_tried)
-        await asyncio.sleep(EVERY)
+async def run_and_log(store: Store, settings: Settings) -> None:
+    """One run of the server's: what it did goes to the log."""
+    outcome = await send_due(store, settings)
+    if outcome.sent:
+        log.info("reminders: %d sent", len(outcome.sent))
+    for reminder, reason in outcome.failed:
+        log.warning("reminders: %s", describe_failure(reminder, reason))
+    if outcome.not_tried:
+        log.warning("reminders: %d not tried, the mail server failed", outcome.not_tried)
 
 
 @contextlib.asynccontextmanager
 async def running(store: Store, settings: Settings) -> AsyncIterator[None]:
-    """The hourly loop for the server's lifetime, when mail is configured; cancelled (and
+    """The hourly run for the server's lifetime, when mail is configured; cancelled (and
     waited for) on shutdown. A mail already handed to its thread finishes within the
     timeout; its claim stays, so it is not sent twice."""
     if not settings.smtp.enabled:
         yield
         return
-    task = asyncio.create_task(every_hour(store, settings), name="kring-reminders")
-    try:
+    async with periodic.running(
+        "reminders", settings.housekeeping_seconds, lambda: run_and_log(store, settings)
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -135,8 +135,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KRING_RETENTION_MONTHS",
         "0",
-        "Months after a conference closed before `kring purge` erases it with all its data; "
-        "0 keeps every conference.",
+        "Months after a conference closed before the server (hourly) or `kring purge` erases "
+        "it with all its data; 0 keeps every conference.",
+    ),
+    Setting(
+        "KRING_HOUSEKEEPING_SECONDS",
+        "3600",
+        "Seconds between the server's own runs of the reminders and the retention purge (the "
+        "first one at start-up).",
     ),
     Setting(
         "KRING_LOG_LEVEL",
@@ -240,6 +246,7 @@ class Settings:
     allow_weak_durability: bool = False
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
+    housekeeping_seconds: int = 3600  # between the server's own runs
 
     @property
     def secure_cookies(self) -> bool:
@@ -310,6 +317,9 @@ class Settings:
             smtp=_smtp(get),
             retention_months=_whole_number(
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
+            ),
+            housekeeping_seconds=_positive_int(
+                "KRING_HOUSEKEEPING_SECONDS", get("KRING_HOUSEKEEPING_SECONDS")
             ),
         )
 

@@ -1,15 +1,18 @@
 """Erasing a conference on a real `kring serve`: after "Conferentie wissen" nothing of it is
 left in any table or column (the Yjs logs, snapshots and versions decoded, JSON read) nor in
 the SQLite files themselves; its open documents are closed and its links stop working; another
-conference in the same database carries on. Bad requests are refused and erase nothing."""
+conference in the same database carries on. Bad requests are refused and erase nothing. A
+server with a retention period erases what closed longer ago by itself, the same way."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import pytest
 from pycrdt import Array, Doc, Map, Text
 
 from server import auth
+from server.models import Conference
 from server.plan import add_agreement
 from tests.conftest import (
     DemoConference,
@@ -340,3 +344,73 @@ async def test_an_admin_may_erase_a_conference_they_do_not_run(
             await wait_until(lambda: console._task is not None and console._task.done())
     async with server_store(conference) as store:
         assert await store.conference(conference.id) is None
+
+
+# -- the retention purge of a running server -----------------------------------------------------
+
+
+async def _closed_days_ago(conference: DemoConference, days: int) -> None:
+    async with server_store(conference) as store, store._sessions() as db:
+        row = await db.get(Conference, conference.id)
+        assert row is not None and row.phase == "closed"
+        row.closed_at = datetime.now(UTC) - timedelta(days=days)
+        await db.commit()
+
+
+def _erasure_audits(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    with contextlib.closing(sqlite3.connect(folder / "kring.db")) as db:
+        rows = db.execute("SELECT actor, detail FROM audit_event WHERE kind = 'conference_erased'")
+        return [(actor, json.loads(detail)) for actor, detail in rows]
+
+
+async def test_the_server_purges_by_itself_and_closes_the_devices_of_what_it_erases(
+    tmp_path: Path,
+) -> None:
+    # Retention of one month; the server's own runs every second instead of every hour.
+    instance = make_instance(
+        tmp_path,
+        KRING_RETENTION_MONTHS="1",
+        KRING_HOUSEKEEPING_SECONDS="1",
+        KRING_LOG_LEVEL="info",
+    )
+    server = await asyncio.to_thread(start_server, instance)
+    try:
+        old = await demo_conference(server, "closed")
+        recent = await demo_conference(server, "closed")
+        # Devices join while both closed just now (their links work for 30 more days) ...
+        sam = old.device("information", old.cookie("client"))
+        iris = old.device("plan", old.cookie("professional"))
+        noah = recent.device("information", recent.cookie("client"))
+        async with connected(sam, iris, noah):
+            # ... then one of them turns out to have closed longer ago than the retention.
+            await _closed_days_ago(old, 40)
+            await _closed_days_ago(recent, 20)
+            assert await sam.wait_closed(within=15) == (4001, ERASED)
+            assert (await iris.wait_closed(within=15))[0] == 4001
+            # The run that erased the old one found the recent one not due.
+            assert noah.close_code is None
+            again = recent.device("plan", recent.cookie("network_member"))
+            async with connected(again):
+                assert again.close_code is None
+
+        async with server_store(old) as store:
+            assert await store.conference(old.id) is None
+        async with server_store(recent) as store:
+            assert await store.conference(recent.id) is not None
+            assert len(await store.participants(recent.id)) == 15
+        audits = _erasure_audits(instance.folder)
+        assert [(actor, d["conference_id"]) for actor, d in audits] == [("retention", old.id)]
+        # The room is gone with it: the old links and sessions open nothing any more.
+        late = old.device("information", sam.cookie)
+        await late.connect()
+        try:
+            code, _reason = await late.wait_closed()
+        finally:
+            await late.close()
+        assert code == 4403 and late.messages == 0
+    finally:
+        await asyncio.to_thread(stop_server, server)
+    log = (instance.folder / "server.log").read_text()
+    assert f"conference {old.id} erased by retention" in log
+    assert "Traceback" not in log and "ERROR" not in log, log
+    assert "Sam Yılmaz" not in log  # ids in the log, never a name
