@@ -133,7 +133,7 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
 
 def send(smtp: Smtp, mail: EmailMessage) -> None:
     """Deliver one mail to the configured server (blocking: run it in a thread)."""
-    context = ssl.create_default_context()
+    context = smtp.tls_context()
     client = (
         smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
         if smtp.security == "ssl"
@@ -148,11 +148,22 @@ def send(smtp: Smtp, mail: EmailMessage) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"the mail server's certificate is not trusted ({exc.verify_message}); if your "
+            "own certificate authority signed it, set KRING_SMTP_CA_FILE to its certificate"
+        )
     return str(exc) or type(exc).__name__
 
 
 # This one address is the problem; any other failure is the server's, and stops the run.
 _RECIPIENT_PROBLEMS = (ValueError, email.errors.MessageError, smtplib.SMTPRecipientsRefused)
+
+
+def _the_servers(exc: BaseException) -> bool:
+    """Whether a failure is the mail server's (TLS included: an untrusted certificate is a
+    ValueError too), so the rest of the run would fail the same way."""
+    return isinstance(exc, ssl.SSLError) or not isinstance(exc, _RECIPIENT_PROBLEMS)
 
 
 async def send_due(store: Store, settings: Settings, on: date | None = None) -> Outcome:
@@ -174,7 +185,7 @@ async def send_due(store: Store, settings: Settings, on: date | None = None) -> 
         except (OSError, *_RECIPIENT_PROBLEMS) as exc:
             await store.release_reminder(*key)
             outcome.failed.append((reminder, _reason(exc)))
-            server_down = not isinstance(exc, _RECIPIENT_PROBLEMS)
+            server_down = _the_servers(exc)
         else:
             outcome.sent.append(reminder)
     return outcome

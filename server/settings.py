@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
         "`starttls` (upgrade the connection, usually port 587), `ssl` (TLS from the start, "
         "usually port 465) or `none` (only for a relay on the same host).",
     ),
+    Setting(
+        "KRING_SMTP_CA_FILE",
+        "",
+        "PEM file with the certificate authorities trusted for the mail server's TLS "
+        "certificate, instead of the system's (for a server with its own authority). Empty: "
+        "the system's.",
+    ),
 )
 
 SMTP_SECURITY = ("starttls", "ssl", "none")
@@ -184,10 +192,16 @@ class Smtp:
     password: str = field(default="", repr=False)
     sender: str = ""
     security: str = "starttls"
+    ca_file: str = ""  # empty: the system's certificate authorities
 
     @property
     def enabled(self) -> bool:
         return bool(self.host)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """How the mail server's certificate is checked: always, against ``ca_file`` or the
+        system's authorities, hostname included."""
+        return ssl.create_default_context(cafile=self.ca_file or None)
 
 
 def _whole_number(env: str, raw: str, minimum: int) -> int:
@@ -352,14 +366,25 @@ def _smtp(get: Callable[[str], str]) -> Smtp:
             "KRING_SMTP_FROM must be the sender's address (like Kring <kring@example.org>) "
             f"when KRING_SMTP_HOST is set, got {sender!r}"
         )
-    return Smtp(
+    ca_file = get("KRING_SMTP_CA_FILE").strip()
+    smtp = Smtp(
         host=host,
         port=port,
         username=get("KRING_SMTP_USERNAME"),
         password=get("KRING_SMTP_PASSWORD"),
         sender=sender,
         security=security,
+        ca_file=str(Path(ca_file).expanduser().resolve()) if ca_file else "",
     )
+    if ca_file:
+        try:
+            smtp.tls_context()
+        except OSError as exc:  # ssl.SSLError is one too
+            raise SettingsError(
+                f"KRING_SMTP_CA_FILE {ca_file!r} cannot be read as PEM certificates "
+                f"({exc.strerror or exc})"
+            ) from None
+    return smtp
 
 
 def _raw(environ: Mapping[str, str], name: str) -> str:

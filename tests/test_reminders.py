@@ -1,12 +1,16 @@
 """Reminders by mail, with a real SMTP server (aiosmtpd) on loopback: `kring remind` and the
 server's hourly task mail the coordinators and the action team members who have an email
 about a meeting due within a week or overdue, once per person per due date, in their own
-language; a failed delivery is retried on the next run; with mail off nothing is tried."""
+language; a failed delivery is retried on the next run; with mail off nothing is tried. Over
+STARTTLS and implicit TLS the server's certificate is checked (against KRING_SMTP_CA_FILE, a
+test authority made by trustme), and one that is not trusted gets nothing, not even the
+login."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -37,6 +42,7 @@ from tests.conftest import (
 )
 from tests.test_calendar_feeds import agree_in_store
 from tests.test_flow import _ids, server_store
+from tests.test_rooms import wait_until
 
 DELIVERY_TIMEOUT = 20.0
 
@@ -53,6 +59,14 @@ class Inbox:
     controller: Controller | None = None
     login: tuple[str, str] | None = None  # when set: the login the server accepts
     logins: int = 0  # successful ones
+    security: str = "none"  # as KRING_SMTP_SECURITY; "starttls" and "ssl" need a certificate
+    certificate: ssl.SSLContext | None = None  # the server's side of its TLS
+    tls: list[str | None] = field(default_factory=list)  # per login and mail: TLS version
+
+    @staticmethod
+    def _tls_version(server: Any) -> str | None:
+        tls = server.transport.get_extra_info("ssl_object")
+        return None if tls is None else str(tls.version())
 
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
@@ -60,19 +74,28 @@ class Inbox:
         given = (data.login.decode(), data.password.decode())
         ok = isinstance(data, LoginPassword) and given == self.login
         self.logins += int(ok)
+        self.tls.append(self._tls_version(server))
         return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 or 535
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append((list(envelope.rcpt_tos), message))
+        self.tls.append(self._tls_version(server))
         return "250 Message accepted"
 
     def start(self) -> None:
-        auth: dict[str, Any] = {}
-        if self.login:  # plain-text AUTH on loopback, as KRING_SMTP_SECURITY=none would do
-            auth = {"authenticator": self.authenticate, "auth_require_tls": False}
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
+        options: dict[str, Any] = {}
+        if self.login:
+            # Plain-text AUTH on loopback as KRING_SMTP_SECURITY=none would do; with STARTTLS
+            # only after it. (aiosmtpd counts only STARTTLS as TLS there; ``tls`` tells.)
+            options.update(authenticator=self.authenticate, auth_require_tls=False)
+        if self.security == "starttls":
+            options.update(tls_context=self.certificate, require_starttls=True)
+            options["auth_require_tls"] = True
+        elif self.security == "ssl":
+            options["ssl_context"] = self.certificate
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     def stop(self) -> None:
@@ -98,13 +121,14 @@ def inbox() -> Iterator[Inbox]:
     box.stop()
 
 
-def mail_instance(folder: Path, inbox: Inbox) -> Instance:
+def mail_instance(folder: Path, inbox: Inbox, **extra: str) -> Instance:
     instance = make_instance(
         folder,
         KRING_SMTP_HOST="127.0.0.1",
         KRING_SMTP_PORT=str(inbox.port),
-        KRING_SMTP_SECURITY="none",
+        KRING_SMTP_SECURITY=inbox.security,
         KRING_SMTP_FROM="Kring <kring@example.org>",
+        **extra,
     )
     instance.cli("db", "upgrade")
     return instance
@@ -329,6 +353,93 @@ async def test_the_server_sends_due_reminders_by_itself_when_mail_is_configured(
     log = (instance.folder / "server.log").read_text()
     assert "Traceback" not in log and "ERROR" not in log, log
     assert len(await sent_rows(instance, org.soon.id)) == 4
+
+
+# -- over TLS ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A certificate authority of the test's own (trusted by nothing else) and the mail
+    server's certificate for 127.0.0.1 that it signed."""
+
+    ca_file: Path
+    server: ssl.SSLContext
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Authority:
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca_file = tmp_path / "mail-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return Authority(ca_file, server)
+
+
+def tls_inbox(security: str, authority: Authority) -> Inbox:
+    box = Inbox(
+        port=free_port(),
+        login=("kring", "tls password"),
+        security=security,
+        certificate=authority.server,
+    )
+    box.start()
+    return box
+
+
+LOGIN = {"KRING_SMTP_USERNAME": "kring", "KRING_SMTP_PASSWORD": "tls password"}
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+async def test_reminders_go_over_tls_to_a_server_the_configured_authority_vouches_for(
+    tmp_path: Path, authority: Authority, security: str
+) -> None:
+    inbox = tls_inbox(security, authority)
+    try:
+        instance = mail_instance(
+            tmp_path, inbox, KRING_SMTP_CA_FILE=str(authority.ca_file), **LOGIN
+        )
+        await organisation(instance.database_url)
+        sent = await asyncio.to_thread(instance.cli, "remind")
+        assert sent.stdout.strip() == "5 reminder(s) sent", sent.stderr
+        assert len(inbox.received) == 5 and inbox.logins == 5
+        # Every login and every mail went encrypted (5 + 5), the password never in the clear.
+        assert len(inbox.tls) == 10 and all(v in ("TLSv1.2", "TLSv1.3") for v in inbox.tls)
+    finally:
+        inbox.stop()
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+async def test_a_mail_server_whose_certificate_is_not_trusted_gets_nothing_and_is_named(
+    tmp_path: Path, authority: Authority, security: str
+) -> None:
+    inbox = tls_inbox(security, authority)
+    try:
+        instance = mail_instance(tmp_path, inbox, **LOGIN)  # the system's authorities only
+        org = await organisation(instance.database_url)
+        server = await asyncio.to_thread(start_server, instance)
+        log_file = instance.folder / "server.log"
+        try:
+            await wait_until(lambda: "not tried" in log_file.read_text(), within=20)
+        finally:
+            await asyncio.to_thread(stop_server, server)
+        log = log_file.read_text()
+        assert "reminders: could not send the reminder of conference" in log, log
+        assert "the mail server's certificate is not trusted (" in log
+        assert "set KRING_SMTP_CA_FILE" in log and "4 not tried" in log
+        assert "Traceback" not in log and "ERROR" not in log, log
+        assert inbox.received == [] and inbox.tls == [], "no login, no mail went to it"
+        assert await sent_rows(instance, org.soon.id) == []
+        assert await sent_rows(instance, org.overdue.id) == []
+
+        # Once its authority is trusted, the next run sends them all.
+        instance.env["KRING_SMTP_CA_FILE"] = str(authority.ca_file)
+        retried = await asyncio.to_thread(instance.cli, "remind")
+        assert retried.stdout.strip() == "5 reminder(s) sent", retried.stderr
+        assert len(inbox.received) == 5
+    finally:
+        inbox.stop()
 
 
 # -- the email address in the coordinator's form -------------------------------------------------

@@ -65,6 +65,8 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_SMTP_PORT", "smtp", "must be a whole number"),
         ("KRING_SMTP_PORT", "70000", "must be a port number"),
         ("KRING_SMTP_SECURITY", "tls", "must be starttls, ssl or none"),
+        ("KRING_SMTP_CA_FILE", "/nonexistent/ca.pem", "cannot be read as PEM certificates"),
+        ("KRING_SMTP_CA_FILE", "/", "cannot be read as PEM certificates"),
         ("KRING_RETENTION_MONTHS", "-1", "must be at least 0"),
         ("KRING_RETENTION_MONTHS", "half a year", "must be a whole number"),
     ],
