@@ -8,6 +8,7 @@ exist without being documented.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -133,6 +134,17 @@ SETTINGS: tuple[Setting, ...] = (
         "test databases.",
     ),
     Setting(
+        "KRING_REDIS_URL",
+        "",
+        "Redis that connects several Kring processes serving the same rooms, e.g. "
+        "`redis://127.0.0.1:6379/0` (use it with PostgreSQL). Empty: one process.",
+    ),
+    Setting(
+        "KRING_REDIS_PREFIX",
+        "kring",
+        "Start of the Redis channel names, so several installations can share one Redis.",
+    ),
+    Setting(
         "KRING_RETENTION_MONTHS",
         "0",
         "Months after a conference closed before `kring purge` erases it with all its data; "
@@ -240,6 +252,8 @@ class Settings:
     allow_weak_durability: bool = False
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
+    redis_url: str = field(default="", repr=False)
+    redis_prefix: str = "kring"
 
     @property
     def secure_cookies(self) -> bool:
@@ -311,6 +325,8 @@ class Settings:
             retention_months=_whole_number(
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
             ),
+            redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
+            redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
         )
 
     @property
@@ -355,6 +371,23 @@ def _smtp(get: Callable[[str], str]) -> Smtp:
 def _raw(environ: Mapping[str, str], name: str) -> str:
     declared = _DECLARED[name]
     return environ.get(name, declared.default or "")
+
+
+def _redis_url(raw: str) -> str:
+    if raw and urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            "KRING_REDIS_URL must start with redis://, rediss:// or unix://, "
+            f"got {urlsplit(raw).scheme or raw!r}"
+        )
+    return raw
+
+
+def _redis_prefix(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", raw):
+        raise SettingsError(
+            f"KRING_REDIS_PREFIX must be 1 to 40 letters, digits, '.', '_' or '-', got {raw!r}"
+        )
+    return raw
 
 
 def _database_url(raw: str) -> str:
