@@ -7,10 +7,12 @@ import asyncio
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from server.rooms.broker import BadMessage, Notice, decode, encode
 from server.rooms.client import YClient
 from server.rooms.persistence import DocumentLog
 from server.store import Store
@@ -113,6 +115,13 @@ async def test_devices_on_two_processes_edit_one_plan_and_see_each_others_presen
     ayse = on_b.device("plan", on_b.cookie("network_member"), saved=True)
     professional = on_b.device("plan", on_b.cookie("professional"))
     async with connected(sam, ayse, professional):
+        # Bytes on the channel that are no Kring message are ignored; the room carries on.
+        redis = _redis()
+        try:
+            prefix = on_a.server.instance.env["KRING_REDIS_PREFIX"]
+            assert redis.publish(f"{prefix}:room:{on_a.id}", b"not a message") == 2
+        finally:
+            redis.close()
         sam.text().insert(0, "Oma haalt Sam op. ")
         await ayse.wait_for(lambda: "Oma haalt Sam op." in _text(ayse))
         # What reached the other process's device was on disk before it was sent.
@@ -145,6 +154,25 @@ async def test_devices_on_two_processes_edit_one_plan_and_see_each_others_presen
         await sam.close()
         await ayse.wait_for(lambda: ayse.presence.get(sam.doc.client_id, "") is None)
     assert await stored_text(on_a) == "Oma haalt Sam op. Ayşe kookt op zondag."
+
+
+def test_a_server_whose_redis_cannot_be_reached_does_not_start(tmp_path: Path) -> None:
+    instance = make_instance(tmp_path, KRING_REDIS_URL="redis://127.0.0.1:1/0")
+    with pytest.raises(AssertionError, match="kring serve exited") as refused:
+        start_server(instance)
+    assert "KRING_REDIS_URL: Redis cannot be reached" in str(refused.value)
+
+
+def test_bad_bytes_on_the_channel_are_refused_with_a_reason() -> None:
+    for data, reason in (
+        (b"", "not a Kring broker message"),
+        (b"K1\x00\x00\x00\xff{}", "cut off"),
+        (b"K1\x00\x00\x00\x02{}", "does not parse"),
+    ):
+        with pytest.raises(BadMessage, match=reason):
+            decode(data)
+    notice = Notice("update", "abc", "plan", b"\x00\x00", {"id": 7}, "p1")
+    assert decode(encode(notice)) == notice
 
 
 async def test_private_time_started_on_one_process_closes_the_coordinator_on_the_other(

@@ -46,6 +46,10 @@ class Notice:
     origin: str = ""
 
 
+class BrokerUnavailable(RuntimeError):
+    """The channel between processes cannot be set up (Redis is down or misnamed)."""
+
+
 class BadMessage(ValueError):
     """Bytes on a channel that are not a Kring broker message."""
 
@@ -163,7 +167,11 @@ class RedisBroker:
         self._client = aioredis.Redis.from_url(
             self.url, client_name=f"{self.prefix}-{self.process_id}"
         )
-        await self._client.ping()
+        try:
+            await self._client.ping()
+        except Exception as exc:
+            await self._client.aclose()
+            raise BrokerUnavailable(f"KRING_REDIS_URL: Redis cannot be reached: {exc}") from None
         subscribed = asyncio.get_running_loop().create_future()
         self._tasks = [
             asyncio.create_task(self._listen(deliver, resync, subscribed), name="kring-broker-in"),
