@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -32,8 +32,9 @@ from server import (
 from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
-from server.events import Events
+from server.events import Event, Events
 from server.i18n import N_, _
+from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
 from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
 from server.settings import Settings
@@ -152,6 +153,14 @@ class RedactInvitationTokens(logging.Filter):
         return True
 
 
+def _relay_to(broker: Broker) -> Callable[[str, Event], None]:
+    def relay(conference_id: str, event: Event) -> None:
+        meta = {"name": event.name, "data": event.data}
+        broker.publish(Notice("event", conference_id, meta=meta))
+
+    return relay
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
@@ -183,11 +192,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # not on the first tablet that joins after a restart.
             await store.session_by_hash("")
             await document_log.load("", "plan")
-            document_log.start()
-            hub = RoomHub(document_log, settings.room_limits)
-            hub.start()
-            events = Events()
+            broker: Broker = (
+                RedisBroker(settings.redis_url, settings.redis_prefix)
+                if settings.redis_url
+                else LocalBroker()
+            )
+            hub = RoomHub(document_log, settings.room_limits, broker)
+            events = Events(relay=_relay_to(broker) if broker.relays else None)
             hub.on_presence = meeting.presence_listener(app.state)
+            hub.on_event = lambda cid, name, data: events.deliver(cid, Event(name, data))
+            hub.on_erased = events.end
+            await hub.connect()  # fails here, before any room opens, if Redis cannot be reached
+            document_log.start()
+            hub.start()
             app.state.store = store
             app.state.hub = hub
             app.state.events = events

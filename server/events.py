@@ -1,8 +1,9 @@
 """Live events of a conference for the coordinator's console (server-sent events).
 
-In-process, like the rooms: every device of one conference reaches the same process (see the
-README on scaling out). A listener that cannot keep up loses its stream (it reconnects and
-reloads the state) rather than holding memory.
+Each process delivers to its own listeners; with several processes (``KRING_REDIS_URL``) an
+event is also handed to ``relay``, which tells the other processes (the room hub's broker),
+and they ``deliver`` it to theirs. A listener that cannot keep up loses its stream (it
+reconnects and reloads the state) rather than holding memory.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,8 @@ _BUSES: weakref.WeakSet[Events] = weakref.WeakSet()
 class Events:
     """Publish/subscribe per conference."""
 
-    def __init__(self) -> None:
+    def __init__(self, relay: Callable[[str, Event], None] | None = None) -> None:
+        self.relay = relay
         self._listeners: dict[str, set[asyncio.Queue[Event]]] = {}
         self._loop = asyncio.get_running_loop()
         self.closed = False
@@ -54,7 +56,15 @@ class Events:
     def listening(self, conference_id: str) -> int:
         return len(self._listeners.get(conference_id, ()))
 
-    def publish(self, conference_id: str, event: Event) -> None:
+    def publish(self, conference_id: str, event: Event, *, relay: bool = True) -> None:
+        """Deliver ``event`` here and (unless ``relay`` is false: an event each process
+        makes for itself) on every other process."""
+        if relay and self.relay is not None:
+            self.relay(conference_id, event)
+        self.deliver(conference_id, event)
+
+    def deliver(self, conference_id: str, event: Event) -> None:
+        """Deliver to this process's listeners only."""
         for queue in list(self._listeners.get(conference_id, ())):
             if queue.qsize() >= QUEUE_LIMIT:  # stuck: end its stream; the browser reconnects
                 queue.put_nowait(CLOSE)

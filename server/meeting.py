@@ -573,6 +573,7 @@ def presence_listener(app_state: Any) -> Any:
             events.publish(
                 conference_id,
                 Event("status", {"present": hub.present(conference_id, phases.FAMILY)}),
+                relay=False,  # each process counts for its own consoles
             )
         pending.clear()
 

@@ -8,6 +8,7 @@ exist without being documented.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import ssl
 from collections.abc import Callable, Mapping
@@ -132,6 +133,17 @@ SETTINGS: tuple[Setting, ...] = (
         "Start even when the database may lose a commit on a crash (SQLite without WAL and "
         "synchronous=FULL, PostgreSQL with synchronous_commit=off). Only for throwaway "
         "test databases.",
+    ),
+    Setting(
+        "KRING_REDIS_URL",
+        "",
+        "Redis that connects several Kring processes serving the same rooms, e.g. "
+        "`redis://127.0.0.1:6379/0` (use it with PostgreSQL). Empty: one process.",
+    ),
+    Setting(
+        "KRING_REDIS_PREFIX",
+        "kring",
+        "Start of the Redis channel names, so several installations can share one Redis.",
     ),
     Setting(
         "KRING_RETENTION_MONTHS",
@@ -261,6 +273,8 @@ class Settings:
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
     housekeeping_seconds: int = 3600  # between the server's own runs
+    redis_url: str = field(default="", repr=False)
+    redis_prefix: str = "kring"
 
     @property
     def secure_cookies(self) -> bool:
@@ -335,6 +349,8 @@ class Settings:
             housekeeping_seconds=_positive_int(
                 "KRING_HOUSEKEEPING_SECONDS", get("KRING_HOUSEKEEPING_SECONDS")
             ),
+            redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
+            redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
         )
 
     @property
@@ -390,6 +406,23 @@ def _smtp(get: Callable[[str], str]) -> Smtp:
 def _raw(environ: Mapping[str, str], name: str) -> str:
     declared = _DECLARED[name]
     return environ.get(name, declared.default or "")
+
+
+def _redis_url(raw: str) -> str:
+    if raw and urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            "KRING_REDIS_URL must start with redis://, rediss:// or unix://, "
+            f"got {urlsplit(raw).scheme or raw!r}"
+        )
+    return raw
+
+
+def _redis_prefix(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", raw):
+        raise SettingsError(
+            f"KRING_REDIS_PREFIX must be 1 to 40 letters, digits, '.', '_' or '-', got {raw!r}"
+        )
+    return raw
 
 
 def _database_url(raw: str) -> str:

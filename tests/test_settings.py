@@ -69,6 +69,9 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_SMTP_CA_FILE", "/", "cannot be read as PEM certificates"),
         ("KRING_RETENTION_MONTHS", "-1", "must be at least 0"),
         ("KRING_RETENTION_MONTHS", "half a year", "must be a whole number"),
+        ("KRING_REDIS_URL", "http://127.0.0.1:6379", "must start with redis://"),
+        ("KRING_REDIS_URL", "127.0.0.1:6379", "must start with redis://"),
+        ("KRING_REDIS_PREFIX", "kring:prod", "must be 1 to 40 letters"),
     ],
 )
 def test_a_bad_value_names_the_variable(

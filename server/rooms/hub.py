@@ -18,6 +18,7 @@ from starlette.types import Message
 
 from server import i18n
 from server.rooms import phases, protocol
+from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.persistence import DocumentLog
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode, ProtocolError
@@ -29,6 +30,7 @@ RESTARTING = i18n.N_("De server start opnieuw op.")
 ERASED = i18n.N_("Deze conferentie is gewist.")
 KEEP_ALIVE_SECONDS = 15.0
 KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
+RESYNCING = i18n.N_("De verbinding wordt vernieuwd.")
 
 
 class RoomUnavailable(Exception):
@@ -42,9 +44,13 @@ class ServerSocket(Socket, Protocol):
 class RoomHub:
     """Every loaded room of this process."""
 
-    def __init__(self, log: DocumentLog, limits: Limits) -> None:
+    def __init__(self, log: DocumentLog, limits: Limits, broker: Broker | None = None) -> None:
         self.log = log
         self.limits = limits
+        # The other processes serving the same rooms (none: a LocalBroker relays nothing).
+        self.broker: Broker = broker or LocalBroker()
+        # Family members present per conference as other processes last said: {process: ids}.
+        self.remote_present: dict[str, dict[str, frozenset[int]]] = {}
         self.rooms: dict[str, Room] = {}
         self.closing = False
         # The latest phase change per conference, also for rooms not loaded when it came: a
@@ -55,6 +61,10 @@ class RoomHub:
         self.erased: set[str] = set()
         # Told the conference id whenever someone joins or leaves one of its documents.
         self.on_presence: Callable[[str], None] | None = None
+        # Told a console event another process published: (conference id, name, data).
+        self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
+        # Told the conference id when another process erased it.
+        self.on_erased: Callable[[str], None] | None = None
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -78,15 +88,22 @@ class RoomHub:
         return await asyncio.shield(loading)
 
     async def _load(self, room: Room, document: str) -> DocChannel:
+        # What other processes commit while this load reads the database is kept and applied
+        # after it (the read may or may not have seen it; applying twice changes nothing).
+        early = room.early.setdefault(document, [])
         try:
             stored = await self.log.load(room.conference_id, document)
             channel = DocChannel(room, document, stored)
+            for message in early:
+                channel.remote_update(message.payload, int(message.meta.get("id", 0)))
         except Exception as exc:
             log.error("%s/%s could not be loaded: %s", room.conference_id, document, exc)
+            room.early.pop(document, None)
             room.loading.pop(document, None)
             if not room.channels and not room.loading:
                 self.rooms.pop(room.conference_id, None)
             raise RoomUnavailable(str(exc)) from None
+        room.early.pop(document, None)
         room.loading.pop(document, None)
         room.channels[document] = channel
         log.info(
@@ -217,21 +234,30 @@ class RoomHub:
             await conn.stopped()
 
     def _presence_changed(self, conference_id: str) -> None:
+        if self.broker.relays:
+            here = sorted(i for i in self._here(conference_id, phases.FAMILY) if i is not None)
+            self.broker.publish(Notice("here", conference_id, meta={"ids": here}))
         if self.on_presence is not None:
             self.on_presence(conference_id)
 
-    def present(self, conference_id: str, roles: frozenset[str]) -> int:
-        """How many people (not devices) with one of ``roles`` have a document open."""
+    def _here(self, conference_id: str, roles: frozenset[str]) -> set[int | None]:
         room = self.rooms.get(conference_id)
         if room is None:
-            return 0
-        return len(
-            {
-                conn.peer.participant_id
-                for _channel, conn in room.connections()
-                if conn.peer.role in roles and not conn.closed
-            }
-        )
+            return set()
+        return {
+            conn.peer.participant_id
+            for _channel, conn in room.connections()
+            if conn.peer.role in roles and not conn.closed
+        }
+
+    def present(self, conference_id: str, roles: frozenset[str]) -> int:
+        """How many people (not devices) with one of ``roles`` have a document open, on any
+        process (other processes count family members only: the console's question)."""
+        here = self._here(conference_id, roles)
+        if roles == phases.FAMILY:
+            for ids in self.remote_present.get(conference_id, {}).values():
+                here |= ids
+        return len(here)
 
     async def _relay(self, socket: ServerSocket, channel: DocChannel, conn: Connection) -> None:
         max_bytes = self.limits.max_message_bytes
@@ -262,6 +288,12 @@ class RoomHub:
         participant ids of the action team (they write the plan in the action-team phase);
         a change of the team comes through here too, with the same phase.
         """
+        self.broker.publish(
+            Notice("phase", conference_id, meta={"phase": phase, "team": sorted(action_team)})
+        )
+        self._apply_phase(conference_id, phase, action_team)
+
+    def _apply_phase(self, conference_id: str, phase: str, action_team: frozenset[int]) -> None:
         self.latest[conference_id] = (phase, action_team)
         room = self.rooms.get(conference_id)
         if room is None:
@@ -275,6 +307,12 @@ class RoomHub:
     def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
         """Close every connection of someone removed or whose link was revoked. ``reason``
         is a Dutch message id: each device is told it in its person's language."""
+        self.broker.publish(
+            Notice("drop", conference_id, meta={"participant": participant_id, "reason": reason})
+        )
+        return self._drop(conference_id, participant_id, reason)
+
+    def _drop(self, conference_id: str, participant_id: int, reason: str) -> int:
         room = self.rooms.get(conference_id)
         if room is None:
             return 0
@@ -289,7 +327,12 @@ class RoomHub:
         """Forget a conference that is being erased: close every open connection of it
         (4001, told in each person's language), drop its room from memory and never load it
         again. Its pending commits are the document log's business (``forgetting``)."""
+        self.broker.publish(Notice("erase", conference_id))
+        return self._erase(conference_id)
+
+    def _erase(self, conference_id: str) -> int:
         self.erased.add(conference_id)
+        self.remote_present.pop(conference_id, None)
         self.latest.pop(conference_id, None)
         room = self.rooms.pop(conference_id, None)
         if room is None:
@@ -305,7 +348,76 @@ class RoomHub:
         room.channels.clear()
         return closed
 
+    # -- what other processes say ----------------------------------------------------------
+
+    def deliver(self, message: Notice) -> None:
+        """Act on a message another process published (see broker.py)."""
+        conference_id = message.conference_id
+        match message.kind:
+            case "update" | "presence":
+                room = self.rooms.get(conference_id)
+                if room is None:
+                    return
+                channel = room.channels.get(message.document)
+                if channel is None:
+                    if message.kind == "update" and message.document in room.early:
+                        room.early[message.document].append(message)
+                    return
+                if message.kind == "update":
+                    channel.remote_update(message.payload, int(message.meta.get("id", 0)))
+                else:
+                    channel.remote_presence(message.payload)
+            case "phase":
+                team = frozenset(int(i) for i in message.meta.get("team", []))
+                self._apply_phase(conference_id, str(message.meta["phase"]), team)
+            case "drop":
+                reason = str(message.meta.get("reason", ""))
+                self._drop(conference_id, int(message.meta["participant"]), reason)
+            case "erase":
+                self.log.forget(conference_id)
+                self._erase(conference_id)
+                if self.on_erased is not None:
+                    self.on_erased(conference_id)
+            case "here":
+                ids = frozenset(int(i) for i in message.meta.get("ids", []) if i is not None)
+                there = self.remote_present.setdefault(conference_id, {})
+                if ids:
+                    there[message.origin] = ids
+                else:
+                    there.pop(message.origin, None)
+                if self.on_presence is not None:
+                    self.on_presence(conference_id)
+            case "event":
+                if self.on_event is not None:
+                    data = message.meta.get("data", {})
+                    self.on_event(conference_id, str(message.meta["name"]), dict(data))
+            case _:
+                log.warning("ignored a %r message from another process", message.kind)
+
+    async def resync(self) -> None:
+        """Catch up after the channel between processes was down: bring every loaded
+        document up to what the database holds (and tell its devices what they lack), then
+        let every device reconnect, so its access is checked again against the phase in the
+        database (a phase change may have been missed)."""
+        self.latest.clear()
+        self.remote_present.clear()
+        for room in list(self.rooms.values()):
+            for channel in list(room.channels.values()):
+                try:
+                    stored = await self.log.state(room.conference_id, channel.name)
+                except Exception as exc:
+                    log.error("%s: could not catch up: %s", channel.key, exc)
+                    continue
+                channel.remote_update(stored, 0)
+            room.phase = None
+            for _channel, conn in room.connections():
+                conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESYNCING))
+
     # -- keep-alive ------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Join the other processes (with a broker that relays); raises if it cannot."""
+        await self.broker.start(self.deliver, self.resync)
 
     def start(self) -> None:
         self.track(asyncio.create_task(self._keep_alive(), name="kring-keep-alive"))
@@ -334,6 +446,7 @@ class RoomHub:
             if task.get_name() == "kring-keep-alive":
                 task.cancel()
         await self.log.close()
+        await self.broker.close()
         for room in list(self.rooms.values()):
             for _channel, conn in room.connections():
                 conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESTARTING))

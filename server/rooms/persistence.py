@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pycrdt import Doc
+from pycrdt import Doc, get_update, merge_updates
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -131,6 +131,10 @@ class DocumentLog:
             finally:
                 for _ in batch:
                     self._queue.task_done()
+
+    def forget(self, conference_id: str) -> None:
+        """Store nothing of a conference again (another process is erasing it)."""
+        self._forgotten.add(conference_id)
 
     @contextlib.asynccontextmanager
     async def forgetting(self, conference_id: str) -> AsyncIterator[None]:
@@ -259,19 +263,30 @@ class DocumentLog:
 
     # -- compaction -----------------------------------------------------------------------
 
-    async def compact(self, conference_id: str, document: str, snapshot: bytes, upto: int) -> int:
-        """Replace log entries up to ``upto`` by ``snapshot``, atomically; return how many."""
+    async def compact(
+        self, conference_id: str, document: str, snapshot: bytes | None, upto: int
+    ) -> int:
+        """Replace log entries up to ``upto`` by ``snapshot``, atomically; return how many.
+        With no ``snapshot`` the database's own snapshot and log are folded (several
+        processes write the document, so no one replica is known to hold all of it)."""
         async with self._writing:
             if conference_id in self._forgotten:
                 return 0
             return await self._compact(conference_id, document, snapshot, upto)
 
-    async def _compact(self, conference_id: str, document: str, snapshot: bytes, upto: int) -> int:
+    async def _compact(
+        self, conference_id: str, document: str, snapshot: bytes | None, upto: int
+    ) -> int:
         async with self.engine.begin() as conn:
             where = (
                 DocSnapshot.conference_id == conference_id,
                 DocSnapshot.document == document,
             )
+            if snapshot is None:
+                folded = await self._fold(conn, conference_id, document)
+                if folded is None:
+                    return 0
+                snapshot, upto = folded
             current = await conn.scalar(select(DocSnapshot.upto_id).where(*where))
             if current is None:
                 await conn.execute(
@@ -299,6 +314,70 @@ class DocumentLog:
                 )
             )
         return int(result.rowcount or 0)
+
+    async def _fold(self, conn: Any, conference_id: str, document: str) -> tuple[bytes, int] | None:
+        """Inside a compaction's transaction: the stored snapshot and log of a document as
+        one snapshot, and the last log id in it; None when there is nothing to fold. On
+        PostgreSQL a lock per document keeps two processes from folding it at once (the
+        later one would write a snapshot that lacks what the earlier one folded away)."""
+        key = f"{conference_id}/{document}"
+        if self.engine.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        else:  # SQLite: take the write lock before reading, so the read is the latest
+            await conn.execute(
+                update(DocSnapshot)
+                .where(DocSnapshot.conference_id == "", DocSnapshot.document == "")
+                .values(upto_id=0)
+            )
+        snap = (
+            await conn.execute(
+                select(DocSnapshot.data, DocSnapshot.upto_id).where(
+                    DocSnapshot.conference_id == conference_id, DocSnapshot.document == document
+                )
+            )
+        ).one_or_none()
+        tail = (
+            await conn.execute(
+                select(DocUpdate.id, DocUpdate.data)
+                .where(
+                    DocUpdate.conference_id == conference_id,
+                    DocUpdate.document == document,
+                    DocUpdate.id > (snap.upto_id if snap else 0),
+                )
+                .order_by(DocUpdate.id)
+            )
+        ).all()
+        if not tail:
+            return None
+        loaded = ([snap.data] if snap else []) + [row.data for row in tail]
+        return fold(loaded), tail[-1].id
+
+
+def fold(updates: list[bytes]) -> bytes:
+    """Updates as one snapshot: the document they make, plus any update that still waits
+    for a missing dependency (``Doc.get_update()`` leaves those out)."""
+    doc: Doc[Any] = Doc()
+    for data in updates:
+        try:
+            doc.apply_update(data)
+        except FATAL:
+            raise
+        except BaseException:  # validated before it was stored; skip, as a room load does
+            log.error("an update to fold does not apply; it is skipped")
+    snapshot = doc.get_update()
+    state = doc.get_state()
+    carry = [data for data in updates if lacks(data, state)]
+    return merge_updates(snapshot, *carry) if carry else snapshot
+
+
+def lacks(update: bytes, state: bytes) -> bool:
+    """Whether a document at ``state`` lacks some struct of ``update``: after applying it,
+    that struct waits for a missing dependency; before, the update adds something."""
+    try:
+        missing = get_update(update, state)
+    except ValueError:
+        return False
+    return missing[:1] != b"\x00"  # a diff with no structs starts with a zero count
 
 
 async def check_durability(engine: AsyncEngine) -> None:

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from pycrdt import Doc, get_update, merge_updates
+from pycrdt import Doc, merge_updates
 
 from server import i18n
 from server.rooms import protocol
-from server.rooms.persistence import FATAL, CommitFailed, DocumentLog, StoredDocument
+from server.rooms.broker import Broker, Notice
+from server.rooms.persistence import FATAL, CommitFailed, DocumentLog, StoredDocument, lacks
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode
 
@@ -36,6 +37,9 @@ EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothi
 READ_ONLY_NOTICE_TEXT = i18n.N_("Je kunt dit document nu alleen lezen.")
 MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
 MAX_PRESENCE_BYTES = 8 * 1024
+# Presence another process relayed is forgotten unless renewed (y-protocols renews every 15 s
+# and drops a state after 30 s): a process that died leaves no cursor behind for long.
+REMOTE_PRESENCE_SECONDS = 30.0
 
 
 @cache
@@ -229,7 +233,11 @@ class Connection:
 class _Presence:
     clock: int
     state: str | None
-    owner: Connection | None
+    owner: Connection | None  # None: a device on another process
+    seen: float = 0.0  # when another process last relayed it (monotonic)
+
+    def stale(self, now: float) -> bool:
+        return self.owner is None and now - self.seen > REMOTE_PRESENCE_SECONDS
 
 
 def _presence_message(states: list[protocol.AwarenessState]) -> bytes:
@@ -266,13 +274,7 @@ class DocChannel:
 
     @staticmethod
     def _lacks(update: bytes, state: bytes) -> bool:
-        """Whether the document (at ``state``) lacks some struct of ``update``: after applying
-        it, that struct waits for a missing dependency; before, the update adds something."""
-        try:
-            missing = get_update(update, state)
-        except ValueError:
-            return False
-        return missing[:1] != b"\x00"  # a diff with no structs starts with a zero count
+        return lacks(update, state)
 
     @property
     def key(self) -> str:
@@ -306,7 +308,7 @@ class DocChannel:
                     gone.append(protocol.AwarenessState(client_id, presence.clock + 1, None))
         conn.awareness_ids.clear()
         if gone:
-            self._broadcast_presence(_presence_message(gone), origin=None)
+            self._broadcast_presence(gone, origin=None)
         if not self.connections:
             self.room.hub.schedule_unload(self)
 
@@ -399,17 +401,52 @@ class DocChannel:
         state = self.doc.get_state()
         if self._lacks(update, state):
             self.carry.append(update)
+        self._broadcast(update, origin)
+        self._acknowledge(origin, state)
+        self.room.hub.broker.publish(
+            Notice("update", self.room.conference_id, self.name, update, {"id": log_id})
+        )
+        if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
+            self.start_compaction()
+
+    def _broadcast(self, update: bytes, origin: Connection | None) -> None:
         message = protocol.encode(protocol.Update(update))
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
                 conn.send(message)
-        self._acknowledge(origin, state)
+
+    def remote_update(self, update: bytes, log_id: int) -> None:
+        """An update another process committed (or the database holds): apply it and show it
+        to this process's readers, unless this replica has all of it already."""
+        self.last_id = max(self.last_id, log_id)
+        if not self._lacks(update, self.doc.get_state()):
+            return
+        try:
+            self.doc.apply_update(update)
+        except FATAL:
+            raise
+        except BaseException:  # it was validated where it came in; skip rather than stop
+            log.error("%s: an update from another process did not apply", self.key)
+            return
+        if log_id:
+            self.logged += 1
+        state = self.doc.get_state()
+        if self._lacks(update, state):
+            self.carry.append(update)
+        self._broadcast(update, None)
         if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
     # -- compaction -----------------------------------------------------------------------
 
     def start_compaction(self) -> None:
+        if self.room.hub.broker.relays:
+            # Other processes write this document too: this replica may not have all of the
+            # log up to its own last id yet, so the database folds what it holds.
+            self.logged = 0
+            self.compacting = True
+            self.room.hub.track(asyncio.create_task(self._compact(None, 0)))
+            return
         state = self.doc.get_state()
         self.carry = [u for u in self.carry if self._lacks(u, state)]
         snapshot = self.doc.get_update()
@@ -421,7 +458,7 @@ class DocChannel:
         task = asyncio.create_task(self._compact(snapshot, upto))
         self.room.hub.track(task)
 
-    async def _compact(self, snapshot: bytes, upto: int) -> None:
+    async def _compact(self, snapshot: bytes | None, upto: int) -> None:
         try:
             removed = await self.room.hub.log.compact(
                 self.room.conference_id, self.name, snapshot, upto
@@ -435,6 +472,9 @@ class DocChannel:
     # -- presence -------------------------------------------------------------------------
 
     def _current_presence(self) -> bytes | None:
+        now = time.monotonic()
+        for client_id in [c for c, p in self.awareness.items() if p.stale(now)]:
+            del self.awareness[client_id]
         states = [
             protocol.AwarenessState(client_id, p.clock, p.state)
             for client_id, p in self.awareness.items()
@@ -472,12 +512,48 @@ class DocChannel:
                 conn.awareness_ids.add(entry.client_id)
             accepted.append(entry)
         if accepted:
-            self._broadcast_presence(_presence_message(accepted), origin=conn)
+            self._broadcast_presence(accepted, origin=conn)
 
-    def _broadcast_presence(self, message: bytes, origin: Connection | None) -> None:
+    def _broadcast_presence(
+        self,
+        states: list[protocol.AwarenessState],
+        origin: Connection | None,
+        *,
+        relay: bool = True,
+    ) -> None:
+        payload = protocol.encode_awareness(states)
+        message = protocol.encode(protocol.Awareness(payload))
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
                 conn.send(message)
+        if relay and self.room.hub.broker.relays:
+            self.room.hub.broker.publish(
+                Notice("presence", self.room.conference_id, self.name, payload)
+            )
+
+    def remote_presence(self, payload: bytes) -> None:
+        """Presence another process accepted from one of its writers: keep it (it is shown
+        to devices joining here) and show it to this process's readers."""
+        now = time.monotonic()
+        accepted = []
+        try:
+            entries = protocol.decode_awareness(payload)
+        except protocol.ProtocolError:
+            log.warning("%s: ignored bad presence from another process", self.key)
+            return
+        for entry in entries:
+            current = self.awareness.get(entry.client_id)
+            if current is not None and current.owner is not None and not current.owner.closed:
+                continue  # a device of this process holds that client id
+            if current is not None and entry.clock < current.clock:
+                continue
+            if entry.state is None:
+                self.awareness.pop(entry.client_id, None)
+            else:
+                self.awareness[entry.client_id] = _Presence(entry.clock, entry.state, None, now)
+            accepted.append(entry)
+        if accepted:
+            self._broadcast_presence(accepted, None, relay=False)
 
     # -- access changes -------------------------------------------------------------------
 
@@ -500,7 +576,7 @@ class DocChannel:
                 self.awareness.pop(cid, None)
             conn.awareness_ids.clear()
             if gone:
-                self._broadcast_presence(_presence_message(gone), origin=conn)
+                self._broadcast_presence(gone, origin=conn)
         conn.access = access
 
 
@@ -509,6 +585,7 @@ class Hub(Protocol):
 
     log: DocumentLog
     limits: Limits
+    broker: Broker
 
     def schedule_unload(self, channel: DocChannel) -> None: ...
 
@@ -523,6 +600,8 @@ class Room:
         self.conference_id = conference_id
         self.channels: dict[str, DocChannel] = {}
         self.loading: dict[str, asyncio.Future[DocChannel]] = {}
+        # Updates other processes published while a document was loading (see hub._load).
+        self.early: dict[str, list[Notice]] = {}
         self.phase: str | None = None  # the latest phase change this process applied
         self.action_team: frozenset[int] = frozenset()  # ... and the action team with it
 
