@@ -403,9 +403,11 @@ class DocChannel:
             self.carry.append(update)
         self._broadcast(update, origin)
         self._acknowledge(origin, state)
-        self.room.hub.broker.publish(
-            Notice("update", self.room.conference_id, self.name, update, {"id": log_id})
-        )
+        broker = self.room.hub.broker
+        if broker.relays:
+            broker.publish(
+                Notice("update", self.room.conference_id, self.name, update, {"id": log_id})
+            )
         if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
