@@ -119,7 +119,7 @@ class Flow:
                 409, _("De fase is net door iemand anders veranderd. Kijk opnieuw."), "phase_moved"
             )
         # At once: nobody keeps what the new phase does not give them.
-        self.hub.phase_changed(conference.id, target, team)
+        self.hub.phase_changed(conference.id, target, team, changed.phase_since.timestamp())
         detail: dict[str, Any] = {"from": conference.phase, "to": target}
         if overridden:
             detail["override_reason"] = override_reason

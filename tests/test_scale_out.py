@@ -215,6 +215,30 @@ async def test_private_time_started_on_one_process_closes_the_coordinator_on_the
         await console.wait_for(lambda: any(name == "signal" for name, _ in console.events))
 
 
+async def test_private_time_holds_on_every_process_even_before_its_notice_arrives(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    """The phase is changed in the database behind every process's back, so no notice of it
+    ever comes over Redis: the first commit of the family's next edit still enforces it."""
+    on_a, on_b = await on_both(pair, "presentation")
+    family = on_a.device("plan", on_a.cookie("client"), saved=True)
+    here = on_a.device("plan", on_a.coordinator_cookie())
+    there = on_b.device("plan", on_b.coordinator_cookie())
+    async with connected(family, here, there):
+        family.text().insert(0, "Voor de privétijd. ")
+        for device in (here, there):
+            await device.wait_for(lambda d=device: "Voor de privétijd." in _text(d))  # type: ignore[misc]
+        await on_a.set_phase("private_time")
+        family.text().insert(len(family.text()), "Geheim plan van de familie.")
+        # A's commit read the new phase: A closes its coordinator before showing the edit, and
+        # the edit's notice tells B the phase it was committed in, so B does the same.
+        for device in (here, there):
+            assert await device.wait_closed() == (4001, LOCKED_OUT)
+            assert "Geheim" not in _text(device)
+        await family.wait_for(family.all_saved)
+    assert "Geheim plan van de familie." in await stored_text(on_a)
+
+
 async def test_erasing_through_one_process_closes_the_devices_on_the_other(
     pair: tuple[LiveServer, LiveServer],
 ) -> None:

@@ -55,7 +55,8 @@ class RoomHub:
         self.closing = False
         # The latest phase change per conference, also for rooms not loaded when it came: a
         # device authorised just before it must not join with the old phase's access.
-        self.latest: dict[str, tuple[str, frozenset[int]]] = {}
+        # (phase, action team, phase_since as a timestamp; 0: not known).
+        self.latest: dict[str, tuple[str, frozenset[int], float]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Conferences erased while this process ran: never loaded again.
         self.erased: set[str] = set()
@@ -77,7 +78,7 @@ class RoomHub:
         if room is None:
             room = self.rooms[conference_id] = Room(self, conference_id)
             if conference_id in self.latest:
-                room.phase, room.action_team = self.latest[conference_id]
+                room.phase, room.action_team, room.phase_since = self.latest[conference_id]
         channel = room.channels.get(document)
         if channel is not None:
             return channel
@@ -275,7 +276,11 @@ class RoomHub:
     # -- phase changes and people leaving --------------------------------------------------
 
     def phase_changed(
-        self, conference_id: str, phase: str, action_team: frozenset[int] = frozenset()
+        self,
+        conference_id: str,
+        phase: str,
+        action_team: frozenset[int] = frozenset(),
+        since: float = 0.0,
     ) -> None:
         """Apply a new phase to every open connection of a conference, at once.
 
@@ -286,19 +291,25 @@ class RoomHub:
         access are closed with 4001 and the phase named, writers that became readers are
         read-only from now on (their presence is withdrawn). ``action_team`` holds the
         participant ids of the action team (they write the plan in the action-team phase);
-        a change of the team comes through here too, with the same phase.
+        a change of the team comes through here too, with the same phase. ``since`` is the
+        change's ``phase_since`` as a timestamp: with several processes, it orders changes
+        that reach a process by different ways.
         """
-        self.broker.publish(
-            Notice("phase", conference_id, meta={"phase": phase, "team": sorted(action_team)})
-        )
-        self._apply_phase(conference_id, phase, action_team)
+        meta = {"phase": phase, "team": sorted(action_team), "since": since}
+        self.broker.publish(Notice("phase", conference_id, meta=meta))
+        self._apply_phase(conference_id, phase, action_team, since)
 
-    def _apply_phase(self, conference_id: str, phase: str, action_team: frozenset[int]) -> None:
-        self.latest[conference_id] = (phase, action_team)
+    def _apply_phase(
+        self, conference_id: str, phase: str, action_team: frozenset[int], since: float
+    ) -> None:
+        known = self.latest.get(conference_id)
+        if known is not None and since and since < known[2]:
+            return  # an earlier change that arrived late
+        self.latest[conference_id] = (phase, action_team, since)
         room = self.rooms.get(conference_id)
         if room is None:
             return
-        room.phase, room.action_team = phase, action_team
+        room.phase, room.action_team, room.phase_since = phase, action_team, since
         for channel, conn in room.connections():
             allowed = _access(room, conn.peer, channel.name)
             reason = _told(conn.peer, phases.refusal_reason, phase, channel.name)
@@ -364,12 +375,16 @@ class RoomHub:
                         room.early[message.document].append(message)
                     return
                 if message.kind == "update":
+                    if "phase" in message.meta:  # what the committing process knew
+                        phase = (str(message.meta["phase"]), float(message.meta["since"]))
+                        self.seen_phases({conference_id: phase})
                     channel.remote_update(message.payload, int(message.meta.get("id", 0)))
                 else:
                     channel.remote_presence(message.payload)
             case "phase":
                 team = frozenset(int(i) for i in message.meta.get("team", []))
-                self._apply_phase(conference_id, str(message.meta["phase"]), team)
+                since = float(message.meta.get("since", 0.0))
+                self._apply_phase(conference_id, str(message.meta["phase"]), team, since)
             case "drop":
                 reason = str(message.meta.get("reason", ""))
                 self._drop(conference_id, int(message.meta["participant"]), reason)
@@ -394,6 +409,27 @@ class RoomHub:
             case _:
                 log.warning("ignored a %r message from another process", message.kind)
 
+    def seen_phases(self, phases: dict[str, tuple[str, float]]) -> None:
+        """Phases as the database had them when updates were committed (by this process or,
+        in an update's notice, by another): a phase change this process has not heard of yet
+        is applied before any of those updates is shown, so a coordinator's tablet on this
+        process never gets what the family writes in private time, however late the change's
+        own notice comes. The action team is only known from notices, so a change this
+        process knows nothing about is applied only when it starts private time (where the
+        team does not matter); the notice brings the rest a moment later."""
+        for conference_id, (phase, since) in phases.items():
+            room = self.rooms.get(conference_id)
+            if room is None:
+                continue
+            known = self.latest.get(conference_id)
+            if known is not None and since <= known[2]:
+                continue
+            if known is None and phase != "private_time":
+                continue
+            team = known[1] if known is not None else frozenset()
+            log.info("%s: a commit saw phase %s before its notice came", conference_id, phase)
+            self._apply_phase(conference_id, phase, team, since)
+
     async def resync(self) -> None:
         """Catch up after the channel between processes was down: bring every loaded
         document up to what the database holds (and tell its devices what they lack), then
@@ -417,6 +453,8 @@ class RoomHub:
 
     async def connect(self) -> None:
         """Join the other processes (with a broker that relays); raises if it cannot."""
+        if self.broker.relays:
+            self.log.on_phases = self.seen_phases
         await self.broker.start(self.deliver, self.resync)
 
     def start(self) -> None:

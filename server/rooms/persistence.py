@@ -28,7 +28,7 @@ from pycrdt import Doc, get_update, merge_updates
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.models import DocSnapshot, DocUpdate, utcnow
+from server.models import Conference, DocSnapshot, DocUpdate, utcnow
 
 log = logging.getLogger("kring.rooms")
 
@@ -81,6 +81,10 @@ class DocumentLog:
         self._forgotten: set[str] = set()
         # Held while a batch or a compaction is written, and while an erasure deletes.
         self._writing = asyncio.Lock()
+        # With several processes: told, after each commit and before its updates are applied,
+        # the phase (and since when, as a timestamp) each conference of the batch had in the
+        # database when the batch was stored.
+        self.on_phases: Callable[[dict[str, tuple[str, float]]], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -145,11 +149,19 @@ class DocumentLog:
             yield
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        phases: dict[str, tuple[str, float]] = {}
         async with self._writing:
             batch = self._without_forgotten(batch)
-            stored = await self._insert(batch) if batch else []
+            stored = await self._insert(batch, phases) if batch else []
         if stored is None:  # refused: every update of it failed, nobody saw them
             return
+        if phases and self.on_phases is not None:
+            try:
+                self.on_phases(phases)
+            except FATAL:
+                raise
+            except BaseException:
+                log.exception("applying the phases a commit saw failed")
         for pending, log_id in zip(batch, stored, strict=True):
             try:
                 pending.on_commit(log_id)
@@ -175,9 +187,12 @@ class DocumentLog:
                 pending.done.set_exception(CommitFailed("the conference was erased"))
         return kept
 
-    async def _insert(self, batch: list[_Pending]) -> list[int] | None:
+    async def _insert(
+        self, batch: list[_Pending], phases: dict[str, tuple[str, float]]
+    ) -> list[int] | None:
         """Store a batch in one transaction: its log ids, or None when the database refused
-        it (then every update of it has failed)."""
+        it (then every update of it has failed). With ``on_phases`` set, ``phases`` gets the
+        phase of each conference of the batch, read in the same transaction."""
         now = utcnow()
         rows = [
             {
@@ -195,6 +210,14 @@ class DocumentLog:
                     rows,
                 )
                 ids = [row[0] for row in result]
+                if self.on_phases is not None:
+                    seen = await conn.execute(
+                        select(Conference.id, Conference.phase, Conference.phase_since).where(
+                            Conference.id.in_({p.conference_id for p in batch})
+                        )
+                    )
+                    for cid, phase, since in seen:
+                        phases[cid] = (phase, since.timestamp())
         except Exception as exc:  # the database is down or full: nobody sees these updates
             log.error("committing %d document updates failed: %s", len(batch), exc)
             for pending in batch:

@@ -405,9 +405,10 @@ class DocChannel:
         self._acknowledge(origin, state)
         broker = self.room.hub.broker
         if broker.relays:
-            broker.publish(
-                Notice("update", self.room.conference_id, self.name, update, {"id": log_id})
-            )
+            meta: dict[str, Any] = {"id": log_id}
+            if self.room.phase is not None:
+                meta |= {"phase": self.room.phase, "since": self.room.phase_since}
+            broker.publish(Notice("update", self.room.conference_id, self.name, update, meta))
         if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
@@ -606,6 +607,7 @@ class Room:
         self.early: dict[str, list[Notice]] = {}
         self.phase: str | None = None  # the latest phase change this process applied
         self.action_team: frozenset[int] = frozenset()  # ... and the action team with it
+        self.phase_since = 0.0  # ... and when it began (a timestamp; 0: not known)
 
     def connection_count(self) -> int:
         return sum(len(c.connections) for c in self.channels.values())
