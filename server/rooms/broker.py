@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import secrets
@@ -148,14 +149,7 @@ class RedisBroker:
         if self._outbox.qsize() >= MAX_QUEUED:
             log.error("Redis is not taking messages; dropping the oldest waiting one")
             self._outbox.get_nowait()
-        stamped = Notice(
-            message.kind,
-            message.conference_id,
-            message.document,
-            message.payload,
-            message.meta,
-            self.process_id,
-        )
+        stamped = dataclasses.replace(message, origin=self.process_id)
         self._outbox.put_nowait((self.channel(message.conference_id), encode(stamped)))
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
@@ -183,15 +177,13 @@ class RedisBroker:
         self, deliver: Deliver, resync: Resync, subscribed: asyncio.Future[None]
     ) -> None:
         attempt = 0
-        first = True
         while not self._closing:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(f"{self.prefix}:room:*")
                 self.connected.set()
                 attempt = 0
-                if first:
-                    first = False
+                if not subscribed.done():
                     subscribed.set_result(None)
                 else:  # what was published while we were away is in the database
                     log.warning("Redis subscription is back; catching up from the database")

@@ -54,6 +54,10 @@ class StoredDocument:
     snapshot_upto: int  # last log id folded into the snapshot (0: none)
     updates: list[tuple[int, bytes]]  # the tail, in log order
 
+    def in_order(self) -> list[bytes]:
+        """The snapshot (if any), then the tail: what applied in turn makes the document."""
+        return ([] if self.snapshot is None else [self.snapshot]) + [u for _, u in self.updates]
+
 
 @dataclass
 class _Pending:
@@ -234,26 +238,7 @@ class DocumentLog:
         """The snapshot and the log tail after it. Raises whatever the database raises."""
         for _ in range(_LOAD_ATTEMPTS):
             async with self.engine.connect() as conn:
-                snap = (
-                    await conn.execute(
-                        select(DocSnapshot.data, DocSnapshot.upto_id).where(
-                            DocSnapshot.conference_id == conference_id,
-                            DocSnapshot.document == document,
-                        )
-                    )
-                ).one_or_none()
-                upto = snap.upto_id if snap else 0
-                tail = (
-                    await conn.execute(
-                        select(DocUpdate.id, DocUpdate.data)
-                        .where(
-                            DocUpdate.conference_id == conference_id,
-                            DocUpdate.document == document,
-                            DocUpdate.id > upto,
-                        )
-                        .order_by(DocUpdate.id)
-                    )
-                ).all()
+                stored = await _read(conn, conference_id, document)
                 # Each statement may see a later commit (read committed, or SQLite's implicit
                 # transactions): if a compaction landed in between, read again.
                 again = await conn.scalar(
@@ -263,25 +248,15 @@ class DocumentLog:
                     )
                 )
                 await conn.rollback()
-            if again == upto:
-                return StoredDocument(
-                    snapshot=snap.data if snap else None,
-                    snapshot_upto=upto,
-                    updates=[(row.id, row.data) for row in tail],
-                )
+            if again == stored.snapshot_upto:
+                return stored
         raise RuntimeError(f"document {conference_id}/{document} kept changing while loading")
 
     async def state(self, conference_id: str, document: str) -> bytes:
         """The stored content of a document as one Yjs update (snapshot and tail applied)."""
         stored = await self.load(conference_id, document)
         doc: Doc[Any] = Doc()
-        for data in ([stored.snapshot] if stored.snapshot else []) + [u for _, u in stored.updates]:
-            try:
-                doc.apply_update(data)
-            except FATAL:
-                raise
-            except BaseException:  # validated before it was stored; skip, as a room load does
-                log.error("%s/%s: a stored update does not apply", conference_id, document)
+        apply_all(doc, stored.in_order(), f"{conference_id}/{document}")
         return doc.get_update()
 
     # -- compaction -----------------------------------------------------------------------
@@ -352,41 +327,57 @@ class DocumentLog:
                 .where(DocSnapshot.conference_id == "", DocSnapshot.document == "")
                 .values(upto_id=0)
             )
-        snap = (
-            await conn.execute(
-                select(DocSnapshot.data, DocSnapshot.upto_id).where(
-                    DocSnapshot.conference_id == conference_id, DocSnapshot.document == document
-                )
-            )
-        ).one_or_none()
-        tail = (
-            await conn.execute(
-                select(DocUpdate.id, DocUpdate.data)
-                .where(
-                    DocUpdate.conference_id == conference_id,
-                    DocUpdate.document == document,
-                    DocUpdate.id > (snap.upto_id if snap else 0),
-                )
-                .order_by(DocUpdate.id)
-            )
-        ).all()
-        if not tail:
+        stored = await _read(conn, conference_id, document)
+        if not stored.updates:
             return None
-        loaded = ([snap.data] if snap else []) + [row.data for row in tail]
-        return fold(loaded), tail[-1].id
+        return fold(stored.in_order(), key), stored.updates[-1][0]
 
 
-def fold(updates: list[bytes]) -> bytes:
-    """Updates as one snapshot: the document they make, plus any update that still waits
-    for a missing dependency (``Doc.get_update()`` leaves those out)."""
-    doc: Doc[Any] = Doc()
+async def _read(conn: Any, conference_id: str, document: str) -> StoredDocument:
+    """A document's snapshot and the log after it, read on ``conn``."""
+    snap = (
+        await conn.execute(
+            select(DocSnapshot.data, DocSnapshot.upto_id).where(
+                DocSnapshot.conference_id == conference_id, DocSnapshot.document == document
+            )
+        )
+    ).one_or_none()
+    upto = snap.upto_id if snap else 0
+    tail = (
+        await conn.execute(
+            select(DocUpdate.id, DocUpdate.data)
+            .where(
+                DocUpdate.conference_id == conference_id,
+                DocUpdate.document == document,
+                DocUpdate.id > upto,
+            )
+            .order_by(DocUpdate.id)
+        )
+    ).all()
+    return StoredDocument(
+        snapshot=snap.data if snap else None,
+        snapshot_upto=upto,
+        updates=[(row.id, row.data) for row in tail],
+    )
+
+
+def apply_all(doc: Doc[Any], updates: list[bytes], key: str) -> None:
+    """Apply stored updates in turn. They were validated before they were stored, so one
+    that still does not apply is skipped (and logged) rather than refusing the document."""
     for data in updates:
         try:
             doc.apply_update(data)
         except FATAL:
             raise
-        except BaseException:  # validated before it was stored; skip, as a room load does
-            log.error("an update to fold does not apply; it is skipped")
+        except BaseException:  # ValueError, or a panic inside Yrs
+            log.error("%s: a stored update does not apply; it is skipped", key)
+
+
+def fold(updates: list[bytes], key: str) -> bytes:
+    """Updates as one snapshot: the document they make, plus any update that still waits
+    for a missing dependency (``Doc.get_update()`` leaves those out)."""
+    doc: Doc[Any] = Doc()
+    apply_all(doc, updates, key)
     snapshot = doc.get_update()
     state = doc.get_state()
     carry = [data for data in updates if lacks(data, state)]

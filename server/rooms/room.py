@@ -27,7 +27,14 @@ from pycrdt import Doc, merge_updates
 from server import i18n
 from server.rooms import protocol
 from server.rooms.broker import Broker, Notice
-from server.rooms.persistence import FATAL, CommitFailed, DocumentLog, StoredDocument, lacks
+from server.rooms.persistence import (
+    FATAL,
+    CommitFailed,
+    DocumentLog,
+    StoredDocument,
+    apply_all,
+    lacks,
+)
 from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode
 
@@ -256,15 +263,8 @@ class DocChannel:
         self.inflight = 0
         self.compacting = False
         self.unload_handle: asyncio.TimerHandle | None = None
-        loaded = [] if stored.snapshot is None else [stored.snapshot]
-        loaded += [data for _, data in stored.updates]
-        for data in loaded:
-            try:
-                self.doc.apply_update(data)
-            except FATAL:
-                raise
-            except BaseException:  # validated before it was stored; skip rather than refuse
-                log.error("%s: a stored update does not apply; it is skipped", self.key)
+        loaded = stored.in_order()
+        apply_all(self.doc, loaded, self.key)
         self.last_id = stored.updates[-1][0] if stored.updates else stored.snapshot_upto
         self.logged = len(stored.updates)  # log entries since the snapshot
         # Updates holding structs that wait for a missing dependency: Doc.get_update() leaves
