@@ -26,7 +26,9 @@ from server import (
     i18n,
     meeting,
     pages,
+    periodic,
     reminders,
+    sessions,
     sockets,
 )
 from server.assets import load_manifest, static_app, static_url_for, templates
@@ -202,9 +204,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             hub.on_presence = meeting.presence_listener(app.state)
             hub.on_event = lambda cid, name, data: events.deliver(cid, Event(name, data))
             hub.on_erased = events.end
+            hub.on_sessions_ended = events.end_sessions
+            hub.on_dropped = lambda cid, pid, aid: events.end_person(
+                cid, participant_id=pid, account_id=aid
+            )
             await hub.connect()  # fails here, before any room opens, if Redis cannot be reached
             document_log.start()
             hub.start()
+
+            async def check_sessions() -> None:
+                await sessions.sweep(store, settings, hub, events)
+
             app.state.store = store
             app.state.hub = hub
             app.state.events = events
@@ -212,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 async with (
                     reminders.running(store, settings),
                     erasure.purging(store, settings, hub, events),
+                    periodic.running("sessions", settings.session_check_seconds, check_sessions),
                 ):
                     yield
             finally:

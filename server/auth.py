@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -168,6 +168,7 @@ class ParticipantIdentity:
     participant: Participant
     conference: Conference
     invitation: Invitation
+    session_id: int
 
 
 class CookieState(Enum):
@@ -209,7 +210,8 @@ async def participant_of(
     match = await _session_of(store, settings, conn, PARTICIPANT_COOKIE)
     if isinstance(match, CookieState):
         return match
-    if match.invitation is None:
+    expires = match.session.expires_at
+    if match.invitation is None or (expires is not None and expires <= utcnow()):
         return CookieState.INVALID
     inv = match.invitation
     if invitation_problem(
@@ -218,7 +220,10 @@ async def participant_of(
         return CookieState.INVALID
     i18n.use_person_language(inv.participant.language)
     return ParticipantIdentity(
-        participant=inv.participant, conference=inv.conference, invitation=inv.invitation
+        participant=inv.participant,
+        conference=inv.conference,
+        invitation=inv.invitation,
+        session_id=match.session.id,
     )
 
 
@@ -250,6 +255,7 @@ class Person:
     action_team_member: bool = False
     account: Account | None = None  # a coordinator's login (the page header shows its name)
     invitation_id: int | None = None  # the link a participant came in with
+    session_id: int | None = None  # the sign-in on this device (a cookie's session row)
 
 
 @dataclass(frozen=True)
@@ -279,6 +285,7 @@ async def person_in(
             f"participant:{person.id}",
             person.action_team,
             invitation_id=participant.invitation.id,
+            session_id=participant.session_id,
         )
     coordinator = await coordinator_of(store, settings, conn)
     if isinstance(coordinator, CoordinatorIdentity):
@@ -297,6 +304,7 @@ async def person_in(
             account.name,
             f"coordinator:{account.id}",
             account=account,
+            session_id=coordinator.session_id,
         )
     if isinstance(participant, ParticipantIdentity):
         return NotAllowed(403, _("Deze link hoort bij een andere conferentie."))
@@ -305,13 +313,35 @@ async def person_in(
 
 async def end_session(
     store: Store, settings: Settings, conn: HTTPConnection, cookie: str, response: Response
-) -> None:
+) -> int | None:
+    """End this device's sign-in and clear its cookie; returns the ended session's id, whose
+    live connections the caller closes."""
     token = conn.cookies.get(cookie)
-    if token:
-        await store.delete_session(hash_token(settings.secret_key, token))
+    ended = await store.delete_session(hash_token(settings.secret_key, token)) if token else None
     response.delete_cookie(
         cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
     )
+    return ended
+
+
+async def ended_sessions(store: Store, settings: Settings, ids: Collection[int]) -> set[int]:
+    """Which of these sign-ins no longer hold: deleted (logout, password reset, a revoked or
+    replaced link, a removed person), past their expiry, or on a link that stopped working."""
+    now = utcnow()
+    found = await store.sessions_by_id(ids)
+    ended = set(ids) - set(found)
+    grace = settings.invitation_grace_days
+    for session_id, match in found.items():
+        session, inv = match.session, match.invitation
+        expired = session.expires_at is not None and session.expires_at <= now
+        link_ended = session.invitation_id is not None and (
+            inv is None
+            or invitation_problem(inv.invitation, inv.participant, inv.conference, now, grace)
+            is not None
+        )
+        if expired or link_ended:
+            ended.add(session_id)
+    return ended
 
 
 def set_session_cookie(response: Response, settings: Settings, name: str, token: str) -> None:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, pages
+from server import auth, pages, sessions
 from server.i18n import _
 
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "web" / "static" / "sw.js"
@@ -48,13 +48,14 @@ async def forget_device(request: Request) -> Response:
     copy, the offline pages), for browsers that honour Clear-Site-Data and, through the page's
     script, for those that do not (plain http)."""
     response = pages.render(request, "forgotten.html")
-    await auth.end_session(
+    ended = await auth.end_session(
         pages._store(request),
         pages._settings(request),
         request,
         auth.PARTICIPANT_COOKIE,
         response,
     )
+    sessions.end(request.app.state.hub, ended, sessions.FORGOTTEN)
     response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
     return response
 

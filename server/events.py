@@ -26,6 +26,17 @@ class Event:
 
 
 CLOSE = Event("close")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Whose stream it is (all None: nobody in particular)."""
+
+    session_id: int | None = None
+    participant_id: int | None = None
+    account_id: int | None = None
+
+
 _BUSES: weakref.WeakSet[Events] = weakref.WeakSet()
 
 
@@ -35,21 +46,28 @@ class Events:
     def __init__(self, relay: Callable[[str, Event], None] | None = None) -> None:
         self.relay = relay
         self._listeners: dict[str, set[asyncio.Queue[Event]]] = {}
+        # Whose stream each queue is, so ending a session, removing a person or taking a
+        # coordinator off a conference ends their streams too.
+        self._owners: dict[asyncio.Queue[Event], Listener] = {}
         self._loop = asyncio.get_running_loop()
         self.closed = False
         _BUSES.add(self)
 
     @contextmanager
-    def listen(self, conference_id: str) -> Iterator[asyncio.Queue[Event]]:
+    def listen(
+        self, conference_id: str, who: Listener | None = None
+    ) -> Iterator[asyncio.Queue[Event]]:
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_LIMIT + 1)
         if self.closed:
             queue.put_nowait(CLOSE)
         listeners = self._listeners.setdefault(conference_id, set())
         listeners.add(queue)
+        self._owners[queue] = who or Listener()
         try:
             yield queue
         finally:
             listeners.discard(queue)
+            self._owners.pop(queue, None)
             if not listeners and self._listeners.get(conference_id) is listeners:
                 del self._listeners[conference_id]
 
@@ -77,6 +95,43 @@ class Events:
         for queue in self._listeners.pop(conference_id, set()):
             with contextlib.suppress(asyncio.QueueFull):  # full: it holds a CLOSE already
                 queue.put_nowait(CLOSE)
+
+    def end_sessions(self, session_ids: frozenset[int]) -> None:
+        """End every stream opened with one of these sign-ins (they ended)."""
+        self._end_where(lambda who: who.session_id in session_ids)
+
+    def end_person(
+        self,
+        conference_id: str,
+        *,
+        participant_id: int | None = None,
+        account_id: int | None = None,
+    ) -> None:
+        """End someone's streams of one conference: a participant removed or whose link was
+        revoked, a coordinator who no longer runs it."""
+        listeners = self._listeners.get(conference_id, set())
+        self._end_where(
+            lambda who: (
+                (participant_id is not None and who.participant_id == participant_id)
+                or (account_id is not None and who.account_id == account_id)
+            ),
+            listeners,
+        )
+
+    def _end_where(
+        self, whose: Callable[[Listener], bool], among: set[asyncio.Queue[Event]] | None = None
+    ) -> None:
+        for queue, who in list(self._owners.items()):
+            if (among is None or queue in among) and whose(who):
+                for listeners in self._listeners.values():
+                    listeners.discard(queue)
+                while not queue.empty():  # nothing more for them, not even what was queued
+                    queue.get_nowait()
+                queue.put_nowait(CLOSE)
+
+    def session_ids(self) -> set[int]:
+        """The sign-ins behind the open streams of this process."""
+        return {who.session_id for who in self._owners.values() if who.session_id is not None}
 
     def close(self) -> None:
         """End every stream (the server is stopping; browsers reconnect to the next one)."""

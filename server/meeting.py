@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from server import auth, export, i18n, pages
-from server.events import CLOSE, Event, Events
+from server.events import CLOSE, Event, Events, Listener
 from server.flow import Flow, FlowError, plan_copy, plan_people
 from server.i18n import N_, Labels, _
 from server.models import Conference, Rating
@@ -538,7 +538,12 @@ async def events_stream(request: Request) -> Response:
         return f"event: {event.name}\n{lines}\n"
 
     async def stream() -> AsyncIterator[str]:
-        with events.listen(conference_id) as queue:
+        who = Listener(
+            person.session_id,
+            person.participant_id,
+            person.account.id if person.account is not None else None,
+        )
+        with events.listen(conference_id, who) as queue:
             yield "retry: 3000\n\n"
             if console:
                 present = hub.present(conference_id, phases.FAMILY)

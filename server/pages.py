@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, feeds, followup, i18n
+from server import auth, feeds, followup, i18n, sessions
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
@@ -237,9 +237,10 @@ async def login(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    await auth.end_session(
+    ended = await auth.end_session(
         _store(request), _settings(request), request, auth.COORDINATOR_COOKIE, response
     )
+    sessions.end(request.app.state.hub, ended, sessions.LOGGED_OUT)
     return response
 
 
@@ -535,7 +536,11 @@ async def participant_remove(request: Request) -> Response:
         await store.remove_participant(conference.id, participant.id)
     except NotFound:
         raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
-    _sign_out_live(request, conference.id, participant.id, N_("Je staat niet meer op de lijst."))
+    why = N_("Je staat niet meer op de lijst.")
+    if participant.account_id is not None:  # a co-coordinator: their login goes on elsewhere
+        request.app.state.hub.drop_account(conference.id, participant.account_id, why)
+    else:
+        _sign_out_live(request, conference.id, participant.id, why)
     await store.audit(
         conference.id, _actor(who), "participant_removed", {"participant_id": participant.id}
     )

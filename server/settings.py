@@ -158,6 +158,13 @@ SETTINGS: tuple[Setting, ...] = (
         "first one at start-up).",
     ),
     Setting(
+        "KRING_SESSION_CHECK_SECONDS",
+        "10",
+        "Seconds between the server's checks that every open live connection's sign-in still "
+        "holds (ended by another process without Redis, a password reset on the command line, "
+        "or past its expiry); ended ones are closed.",
+    ),
+    Setting(
         "KRING_LOG_LEVEL",
         "info",
         "Log level: debug, info, warning or error.",
@@ -273,6 +280,7 @@ class Settings:
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
     housekeeping_seconds: int = 3600  # between the server's own runs
+    session_check_seconds: int = 10  # between checks that live connections' sign-ins hold
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
 
@@ -348,6 +356,9 @@ class Settings:
             ),
             housekeeping_seconds=_positive_int(
                 "KRING_HOUSEKEEPING_SECONDS", get("KRING_HOUSEKEEPING_SECONDS")
+            ),
+            session_check_seconds=_positive_int(
+                "KRING_SESSION_CHECK_SECONDS", get("KRING_SESSION_CHECK_SECONDS")
             ),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),

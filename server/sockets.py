@@ -61,6 +61,8 @@ async def _live_document(websocket: WebSocket) -> None:
         person.name,
         person.action_team_member,
         language=i18n.get_language(),  # the person's, set when they were recognised
+        session_id=person.session_id,
+        account_id=person.account.id if person.account is not None else None,
     )
     phase, actor = person.conference.phase, person.actor
     allowed = access(phase, peer.role, document, action_team_member=peer.action_team_member)

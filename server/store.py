@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -804,10 +804,39 @@ class Store:
             await db.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def delete_session(self, token_hash: str) -> None:
+    async def delete_session(self, token_hash: str) -> int | None:
+        """End one sign-in; returns its id (None: there was none)."""
         async with self._sessions() as db:
-            await db.execute(delete(Session).where(Session.token_hash == token_hash))
+            session_id = await db.scalar(
+                delete(Session).where(Session.token_hash == token_hash).returning(Session.id)
+            )
             await db.commit()
+            return session_id
+
+    async def sessions_by_id(self, ids: Collection[int]) -> dict[int, SessionMatch]:
+        """The sessions of these ids that still exist, with their account or invitation
+        (validity is the caller's decision, as with :meth:`session_by_hash`)."""
+        if not ids:
+            return {}
+        async with self._sessions() as db:
+            sessions = (await db.scalars(select(Session).where(Session.id.in_(ids)))).all()
+            invitation_ids = [s.invitation_id for s in sessions if s.invitation_id is not None]
+            invitations = {
+                row[0].id: InvitationMatch(row[0], row[1], row[2])
+                for row in (
+                    await db.execute(
+                        _invitation_with_people().where(Invitation.id.in_(invitation_ids))
+                    )
+                ).all()
+            }
+        return {
+            s.id: SessionMatch(
+                session=s,
+                account=None,
+                invitation=invitations.get(s.invitation_id) if s.invitation_id else None,
+            )
+            for s in sessions
+        }
 
     # -- audit ----------------------------------------------------------------------------
 

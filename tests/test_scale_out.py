@@ -58,6 +58,8 @@ def pair(
         "KRING_REDIS_URL": REDIS_URL,
         "KRING_REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
         "KRING_COMPACT_AFTER": str(COMPACT_AFTER),
+        # Ended sign-ins must be closed by the message between processes, not the periodic check.
+        "KRING_SESSION_CHECK_SECONDS": "3600",
     }
     a = start_server(make_instance(tmp_path_factory.mktemp("a"), **shared))
     try:
@@ -336,3 +338,25 @@ async def test_when_redis_drops_the_processes_catch_up_from_the_database(
         await ayse.connect()
         await ayse.synced()
         await ayse.wait_for(lambda: _text(ayse) == "Eerst. Terwijl Redis weg was.")
+
+
+async def test_logout_on_one_process_closes_that_sessions_documents_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    on_a, on_b = await on_both(pair, "presentation")
+    a, _b = pair
+    laptop = a.client()
+    login = on_a.data["coordinator"]
+    assert laptop.post("/login", data=login_form(login)).status_code == 303
+    cookie = f"kring_coordinator={laptop.cookies['kring_coordinator']}"
+    reader_on_b = on_b.device("plan", cookie)
+    async with connected(reader_on_b), EventStream(on_b, cookie) as console_on_b:
+        assert laptop.post("/logout").status_code == 303  # on process A
+
+        assert await reader_on_b.wait_closed(5) == (4001, "Je bent afgemeld.")
+        assert console_on_b._task is not None
+        await asyncio.wait_for(asyncio.shield(console_on_b._task), 5)
+
+
+def login_form(coordinator: dict[str, Any]) -> dict[str, str]:
+    return {"email": coordinator["email"], "password": coordinator["password"]}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from starlette.types import Message
@@ -66,6 +66,11 @@ class RoomHub:
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
         # Told the conference id when another process erased it.
         self.on_erased: Callable[[str], None] | None = None
+        # Told the ids of sign-ins that ended (here or on another process).
+        self.on_sessions_ended: Callable[[frozenset[int]], None] | None = None
+        # Told (conference id, participant id, account id) of someone dropped from a
+        # conference (here or on another process), one of the two ids set.
+        self.on_dropped: Callable[[str, int | None, int | None], None] | None = None
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -318,18 +323,68 @@ class RoomHub:
     def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
         """Close every connection of someone removed or whose link was revoked. ``reason``
         is a Dutch message id: each device is told it in its person's language."""
-        self.broker.publish(
-            Notice("drop", conference_id, meta={"participant": participant_id, "reason": reason})
-        )
-        return self._drop(conference_id, participant_id, reason)
+        meta = {"participant": participant_id, "reason": reason}
+        self.broker.publish(Notice("drop", conference_id, meta=meta))
+        return self._drop_person(conference_id, participant_id, None, reason)
 
-    def _drop(self, conference_id: str, participant_id: int, reason: str) -> int:
+    def drop_account(self, conference_id: str, account_id: int, reason: str) -> int:
+        """Close every connection a coordinator's account holds to one conference (they no
+        longer run it); their sign-in goes on for their other conferences."""
+        meta = {"account": account_id, "reason": reason}
+        self.broker.publish(Notice("drop", conference_id, meta=meta))
+        return self._drop_person(conference_id, None, account_id, reason)
+
+    def _drop_person(
+        self, conference_id: str, participant_id: int | None, account_id: int | None, reason: str
+    ) -> int:
+        if self.on_dropped is not None:
+            self.on_dropped(conference_id, participant_id, account_id)
+        if participant_id is not None:
+            return self._drop(conference_id, lambda p: p.participant_id == participant_id, reason)
+        return self._drop(conference_id, lambda p: p.account_id == account_id, reason)
+
+    def end_sessions(
+        self, session_ids: Collection[int], reason: str, *, publish: bool = True
+    ) -> int:
+        """Close every connection opened with one of these sign-ins, in every conference and
+        (unless ``publish`` is false: each process checks its own) on every process: the
+        session ended (logout, forget this device, sent out, expired). ``reason`` is a Dutch
+        message id."""
+        ids = sorted(set(session_ids))
+        if not ids:
+            return 0
+        if publish:
+            # Not about one conference: published on the channel named by the empty
+            # conference id, which every process hears like any other.
+            self.broker.publish(Notice("sessions", "", meta={"ids": ids, "reason": reason}))
+        return self._end_sessions(frozenset(ids), reason)
+
+    def _end_sessions(self, ids: frozenset[int], reason: str) -> int:
+        closed = sum(
+            self._drop(conference_id, lambda peer: peer.session_id in ids, reason)
+            for conference_id in list(self.rooms)
+        )
+        if self.on_sessions_ended is not None:
+            self.on_sessions_ended(ids)
+        return closed
+
+    def session_ids(self) -> set[int]:
+        """The sign-ins behind this process's open connections (for the periodic check that
+        each still exists)."""
+        return {
+            conn.peer.session_id
+            for room in self.rooms.values()
+            for _channel, conn in room.connections()
+            if conn.peer.session_id is not None and not conn.closed
+        }
+
+    def _drop(self, conference_id: str, whose: Callable[[Peer], bool], reason: str) -> int:
         room = self.rooms.get(conference_id)
         if room is None:
             return 0
         dropped = 0
         for channel, conn in room.connections():
-            if conn.peer.participant_id == participant_id:
+            if whose(conn.peer):
                 channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
                 dropped += 1
         return dropped
@@ -387,7 +442,16 @@ class RoomHub:
                 self._apply_phase(conference_id, str(message.meta["phase"]), team, since)
             case "drop":
                 reason = str(message.meta.get("reason", ""))
-                self._drop(conference_id, int(message.meta["participant"]), reason)
+                participant, account = message.meta.get("participant"), message.meta.get("account")
+                self._drop_person(
+                    conference_id,
+                    None if participant is None else int(participant),
+                    None if account is None else int(account),
+                    reason,
+                )
+            case "sessions":
+                ids = frozenset(int(i) for i in message.meta.get("ids", []))
+                self._end_sessions(ids, str(message.meta.get("reason", "")))
             case "erase":
                 self.log.forget(conference_id)
                 self._erase(conference_id)

@@ -93,6 +93,8 @@ class Peer:
     name: str
     action_team_member: bool = False  # as it was when the connection was authorised
     language: str = i18n.DEFAULT_LANGUAGE  # what the server tells this person is in this
+    session_id: int | None = None  # the sign-in on this device: ending it closes the socket
+    account_id: int | None = None  # a coordinator's account (None for participants)
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"

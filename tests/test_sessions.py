@@ -1,0 +1,211 @@
+"""Sign-ins end everywhere: whatever ends a session closes that session's live documents
+(4001, with a reason) and event streams at once, and nothing more reaches that device."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from server.models import Session, utcnow
+from server.rooms.client import YClient
+from tests.conftest import (
+    DemoConference,
+    LiveServer,
+    add_coordinator,
+    demo_conference,
+    make_instance,
+    start_server,
+    stop_server,
+)
+from tests.test_flow import EventStream, server_store
+from tests.test_rooms import connected
+
+pytestmark = pytest.mark.usefixtures("devices_closed", "checking_devices_closed")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server whose periodic check of sign-ins is too rare to matter here: what a
+    page ends must be closed by that page itself, at once."""
+    folder: Path = tmp_path_factory.mktemp("sessions")
+    server = start_server(make_instance(folder, KRING_SESSION_CHECK_SECONDS="3600"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def checking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real server that checks every second that open connections' sign-ins still hold."""
+    folder: Path = tmp_path_factory.mktemp("checking")
+    server = start_server(make_instance(folder, KRING_SESSION_CHECK_SECONDS="1"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def checking_devices_closed(checking_server: LiveServer) -> Iterator[None]:
+    yield
+    for client in checking_server.clients:
+        client.close()
+    checking_server.clients.clear()
+
+
+def signed_in(conference: DemoConference, link_of: str) -> httpx.Client:
+    """A device (an HTTP client with its cookies) signed in through someone's link."""
+    device = conference.server.client()
+    assert device.post(conference.person(link_of)["invitation_url"]).status_code == 303
+    return device
+
+
+def cookie_of(device: httpx.Client, name: str) -> str:
+    return f"{name}={device.cookies[name]}"
+
+
+def coordinator_device(conference: DemoConference) -> httpx.Client:
+    device = conference.server.client()
+    login = conference.data["coordinator"]
+    response = device.post("/login", data={"email": login["email"], "password": login["password"]})
+    assert response.status_code == 303
+    return device
+
+
+async def family_types(conference: DemoConference, text: str) -> None:
+    """The client writes the plan from a tablet of her own (still signed in)."""
+    writer = conference.device("plan", conference.cookie("client"), saved=True)
+    async with connected(writer):
+        writer.text().insert(len(writer.text()), text)
+        await writer.wait_for(writer.all_saved)
+
+
+async def test_logout_closes_the_coordinators_open_plan_and_console_at_once(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "presentation")
+    laptop = coordinator_device(conference)
+    cookie = cookie_of(laptop, "kring_coordinator")
+    reader = conference.device("plan", cookie)
+    async with connected(reader), EventStream(conference, cookie) as console:
+        assert laptop.post("/logout").status_code == 303
+
+        assert await reader.wait_closed(2) == (4001, "Je bent afgemeld.")
+        assert console._task is not None
+        await asyncio.wait_for(asyncio.shield(console._task), 5)  # the stream ended
+        seen = len(reader.received)
+        await family_types(conference, "Oma haalt de kinderen op.")
+        assert len(reader.received) == seen
+
+
+async def test_forget_this_device_closes_its_plan_so_it_can_no_longer_write(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "private_time")
+    tablet = signed_in(conference, "network_member")
+    cookie = cookie_of(tablet, "kring_participant")
+    writer = conference.device("plan", cookie, saved=True)
+    async with connected(writer), EventStream(conference, cookie, console=False) as page:
+        assert tablet.post(f"/c/{conference.id}/forget").status_code == 200
+
+        code, reason = await writer.wait_closed(2)
+        assert code == 4001 and reason.startswith("Dit apparaat is vergeten")
+        assert page._task is not None
+        await asyncio.wait_for(asyncio.shield(page._task), 5)
+        writer.text().insert(0, "geschreven na vergeten")  # the closed socket carries nothing
+
+    reader = conference.device("plan", conference.cookie("client"))
+    async with connected(reader):
+        assert "geschreven na vergeten" not in str(reader.text())
+
+
+async def test_removing_a_co_coordinator_closes_their_view_of_that_conference_only(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "presentation")
+    owner = coordinator_device(conference)
+    async with server_store(conference) as store:
+        account = await add_coordinator(store)
+    colleague = live_server.client()
+    login = {"email": account.email, "password": "correct horse battery"}
+    assert colleague.post("/login", data=login).status_code == 303
+    added = owner.post(
+        f"/conferences/{conference.id}/participants",
+        data={"role": "coordinator", "email": account.email, "name": ""},
+    )
+    assert added.status_code == 200, added.text
+    cookie = cookie_of(colleague, "kring_coordinator")
+    theirs = conference.device("plan", cookie)
+    async with connected(theirs), EventStream(conference, cookie) as console:
+        async with server_store(conference) as store:
+            rows = await store.participants(conference.id)
+        co = next(r.participant for r in rows if r.participant.account_id == account.id)
+        removed = owner.post(f"/conferences/{conference.id}/participants/{co.id}/remove")
+        assert removed.status_code == 200
+
+        assert await theirs.wait_closed(2) == (4001, "Je staat niet meer op de lijst.")
+        assert console._task is not None
+        await asyncio.wait_for(asyncio.shield(console._task), 5)
+        # Their sign-in goes on; only this conference is no longer theirs.
+        assert colleague.get("/conferences").status_code == 200
+        assert colleague.get(f"/conferences/{conference.id}").status_code == 403
+
+
+async def test_a_password_reset_on_the_command_line_closes_that_coordinators_connections(
+    checking_server: LiveServer,
+) -> None:
+    live_server = checking_server
+    conference = await demo_conference(live_server, "presentation")
+    cookie = cookie_of(coordinator_device(conference), "kring_coordinator")
+    reader = conference.device("plan", cookie)
+    async with connected(reader):
+        live_server.instance.cli(
+            "coordinator",
+            "reset-password",
+            conference.data["coordinator"]["email"],
+            "--password-stdin",
+            stdin="een heel nieuw wachtwoord\n",
+        )
+        code, reason = await reader.wait_closed(5)  # another process: the next check finds it
+        assert (code, reason) == (
+            4001,
+            "Je aanmelding is beëindigd of verlopen. Meld je opnieuw aan.",
+        )
+
+
+async def test_an_expired_sign_in_is_closed_by_the_next_check(
+    checking_server: LiveServer,
+) -> None:
+    live_server = checking_server
+    conference = await demo_conference(live_server, "private_time")
+    started = utcnow()
+    tablet = signed_in(conference, "client")
+    writer = conference.device("plan", cookie_of(tablet, "kring_participant"))
+    async with connected(writer):
+        async with server_store(conference) as store, store._sessions() as db:
+            this_one = (Session.created_at >= started) & Session.invitation_id.is_not(None)
+            past = utcnow() - timedelta(seconds=1)
+            await db.execute(update(Session).where(this_one).values(expires_at=past))
+            await db.commit()
+        code, _reason = await writer.wait_closed(5)
+        assert code == 4001
+        assert tablet.get(f"/c/{conference.id}").status_code == 401
+
+
+async def test_the_ended_sign_in_cannot_open_a_document_again(live_server: LiveServer) -> None:
+    """After logout the old cookie opens nothing (a refusal, not a reconnect loop)."""
+    conference = await demo_conference(live_server, "presentation")
+    laptop = coordinator_device(conference)
+    cookie = cookie_of(laptop, "kring_coordinator")
+    laptop.post("/logout")
+    device = YClient(conference.ws("plan"), cookie=cookie, origin=live_server.url)
+    await device.connect()
+    try:
+        code, _reason = await device.wait_closed(5)
+    finally:
+        await device.close()
+    assert code == 4403
+    assert device.messages == 0
