@@ -102,6 +102,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Open websocket connections per conference (each device opens one per document).",
     ),
     Setting(
+        "KRING_MAX_CONNECTIONS_PER_SESSION",
+        "4",
+        "Open websockets of one device (one sign-in) to one document; more are refused with "
+        "1008 and a reason.",
+    ),
+    Setting(
+        "KRING_MAX_CONNECTIONS_PER_PERSON",
+        "12",
+        "Open websockets of one person over all documents and devices of a conference; more "
+        "are refused with 1008 and a reason.",
+    ),
+    Setting(
+        "KRING_FAMILY_RESERVED_CONNECTIONS",
+        "30",
+        "Of a conference's connections, how many only the family (client and network) may "
+        "take, so that others cannot fill the room.",
+    ),
+    Setting(
         "KRING_SEND_QUEUE_BYTES",
         "8388608",
         "Bytes waiting to be sent to one device before it counts as gone and is dropped "
@@ -271,6 +289,9 @@ class Settings:
     max_message_bytes: int = 2 * 1024 * 1024
     max_messages_per_second: int = 50
     max_connections_per_room: int = 300
+    max_connections_per_session: int = 4
+    max_connections_per_person: int = 12
+    family_reserved_connections: int = 30
     send_queue_bytes: int = 8 * 1024 * 1024
     room_idle_seconds: int = 60
     compact_after: int = 1000
@@ -305,6 +326,17 @@ class Settings:
         for item in get("KRING_ALLOWED_ORIGINS").split(","):
             if item.strip():
                 origins.add(_origin("KRING_ALLOWED_ORIGINS", item))
+        per_room = _positive_int(
+            "KRING_MAX_CONNECTIONS_PER_ROOM", get("KRING_MAX_CONNECTIONS_PER_ROOM")
+        )
+        reserved = _whole_number(
+            "KRING_FAMILY_RESERVED_CONNECTIONS", get("KRING_FAMILY_RESERVED_CONNECTIONS"), 0
+        )
+        if reserved >= per_room:
+            raise SettingsError(
+                "KRING_FAMILY_RESERVED_CONNECTIONS must be below KRING_MAX_CONNECTIONS_PER_ROOM "
+                f"({per_room}), got {reserved}"
+            )
         log_level = get("KRING_LOG_LEVEL").lower()
         if log_level not in ("debug", "info", "warning", "error"):
             raise SettingsError(
@@ -333,9 +365,14 @@ class Settings:
             max_messages_per_second=_positive_int(
                 "KRING_MAX_MESSAGES_PER_SECOND", get("KRING_MAX_MESSAGES_PER_SECOND")
             ),
-            max_connections_per_room=_positive_int(
-                "KRING_MAX_CONNECTIONS_PER_ROOM", get("KRING_MAX_CONNECTIONS_PER_ROOM")
+            max_connections_per_room=per_room,
+            max_connections_per_session=_positive_int(
+                "KRING_MAX_CONNECTIONS_PER_SESSION", get("KRING_MAX_CONNECTIONS_PER_SESSION")
             ),
+            max_connections_per_person=_positive_int(
+                "KRING_MAX_CONNECTIONS_PER_PERSON", get("KRING_MAX_CONNECTIONS_PER_PERSON")
+            ),
+            family_reserved_connections=reserved,
             send_queue_bytes=_positive_int("KRING_SEND_QUEUE_BYTES", get("KRING_SEND_QUEUE_BYTES")),
             room_idle_seconds=_positive_int(
                 "KRING_ROOM_IDLE_SECONDS", get("KRING_ROOM_IDLE_SECONDS")
@@ -370,6 +407,9 @@ class Settings:
             max_message_bytes=self.max_message_bytes,
             messages_per_second=self.max_messages_per_second,
             connections_per_room=self.max_connections_per_room,
+            connections_per_session=self.max_connections_per_session,
+            connections_per_person=self.max_connections_per_person,
+            family_reserved_connections=self.family_reserved_connections,
             send_queue_bytes=self.send_queue_bytes,
             idle_seconds=float(self.room_idle_seconds),
             compact_after=self.compact_after,

@@ -62,6 +62,8 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_INVITATION_GRACE_DAYS", "0", "must be at least 1"),
         ("KRING_LOGIN_MAX_FAILURES", "-3", "must be at least 1"),
         ("KRING_LOG_LEVEL", "loud", "must be debug, info, warning or error"),
+        ("KRING_FAMILY_RESERVED_CONNECTIONS", "300", "must be below KRING_MAX_CONNECTIONS"),
+        ("KRING_MAX_CONNECTIONS_PER_SESSION", "0", "must be at least 1"),
         ("KRING_SMTP_PORT", "smtp", "must be a whole number"),
         ("KRING_SMTP_PORT", "70000", "must be a port number"),
         ("KRING_SMTP_SECURITY", "tls", "must be starttls, ssl or none"),

@@ -31,6 +31,13 @@ ERASED = i18n.N_("Deze conferentie is gewist.")
 KEEP_ALIVE_SECONDS = 15.0
 KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
 RESYNCING = i18n.N_("De verbinding wordt vernieuwd.")
+ROOM_FULL = i18n.N_("Er zijn te veel verbindingen met deze conferentie.")
+TOO_MANY_ON_DEVICE = i18n.N_(
+    "Dit apparaat heeft dit document al te vaak open. Sluit een ander tabblad en probeer opnieuw."
+)
+TOO_MANY_FOR_PERSON = i18n.N_(
+    "Je hebt al te veel verbindingen open. Sluit Kring op een ander apparaat of tabblad."
+)
 
 
 class RoomUnavailable(Exception):
@@ -211,12 +218,11 @@ class RoomHub:
                 await _refuse(conn, CloseCode.LOST_ACCESS, reason)
                 return
             conn.access = access
-        if channel.room.connection_count() >= self.limits.connections_per_room:
-            log.warning("%s: refused %s, the room is full", channel.key, peer)
-            reason = _told(
-                peer, i18n.gettext, i18n.N_("Er zijn te veel verbindingen met deze conferentie.")
-            )
-            await _refuse(conn, CloseCode.TRY_AGAIN_LATER, reason)
+        refusal = self._fair_share(channel, peer)
+        if refusal is not None:
+            code, why = refusal
+            log.warning("%s: refused %s: %s", channel.key, peer, why)
+            await _refuse(conn, code, _told(peer, i18n.gettext, why))
             return
         conn.start()
         channel.join(conn)
@@ -238,6 +244,35 @@ class RoomHub:
             channel.leave(conn)
             self._presence_changed(conference_id)
             await conn.stopped()
+
+    def _fair_share(self, channel: DocChannel, peer: Peer) -> tuple[int, str] | None:
+        """Why this connection would take more than its share (None: it may join). Counted on
+        this process: one device (session) opens at most a few sockets per document, one
+        person at most a dozen over all documents and devices, and the last places of a
+        full room are kept for the family, so nobody can crowd the family out of its plan."""
+        limits = self.limits
+        same_device = sum(
+            1
+            for conn in channel.connections
+            if not conn.closed
+            and peer.session_id is not None
+            and conn.peer.session_id == peer.session_id
+        )
+        if same_device >= limits.connections_per_session:
+            return CloseCode.POLICY_VIOLATION, TOO_MANY_ON_DEVICE
+        same_person = sum(
+            1
+            for _channel, conn in channel.room.connections()
+            if not conn.closed and _same_person(conn.peer, peer)
+        )
+        if same_person >= limits.connections_per_person:
+            return CloseCode.POLICY_VIOLATION, TOO_MANY_FOR_PERSON
+        room_limit = limits.connections_per_room
+        if peer.role not in phases.FAMILY:
+            room_limit -= limits.family_reserved_connections
+        if channel.room.connection_count() >= room_limit:
+            return CloseCode.TRY_AGAIN_LATER, ROOM_FULL
+        return None
 
     def _presence_changed(self, conference_id: str) -> None:
         if self.broker.relays:
@@ -554,6 +589,12 @@ class RoomHub:
                 conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESTARTING))
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _same_person(a: Peer, b: Peer) -> bool:
+    if a.participant_id is not None or b.participant_id is not None:
+        return a.participant_id == b.participant_id
+    return a.account_id is not None and a.account_id == b.account_id
 
 
 def _told(peer: Peer, reason: Callable[..., str], *args: str) -> str:
