@@ -209,3 +209,25 @@ async def test_the_ended_sign_in_cannot_open_a_document_again(live_server: LiveS
         await device.close()
     assert code == 4403
     assert device.messages == 0
+
+
+async def test_removing_a_person_closes_their_documents_and_their_pages_live_channel(
+    live_server: LiveServer,
+) -> None:
+    conference = await demo_conference(live_server, "private_time")
+    owner = coordinator_device(conference)
+    tablet = signed_in(conference, "network_member")
+    cookie = cookie_of(tablet, "kring_participant")
+    writer = conference.device("plan", cookie)
+    async with connected(writer), EventStream(conference, cookie, console=False) as page:
+        member = conference.person("network_member")
+        async with server_store(conference) as store:
+            rows = await store.participants(conference.id)
+        pid = next(r.participant.id for r in rows if r.participant.name == member["name"])
+        assert (
+            owner.post(f"/conferences/{conference.id}/participants/{pid}/remove").status_code == 200
+        )
+
+        assert await writer.wait_closed(2) == (4001, "Je staat niet meer op de lijst.")
+        assert page._task is not None
+        await asyncio.wait_for(asyncio.shield(page._task), 2)
