@@ -68,7 +68,9 @@ def test_a_presence_that_cannot_be_relayed_closes_its_connection(
     clock: int, state: str, code: int, reason: str
 ) -> None:
     with pytest.raises(ProtocolError, match=reason) as caught:
-        decode(awareness(clock, state))
+        message = decode(awareness(clock, state))
+        assert isinstance(message, Awareness)
+        presence.from_device(message.payload)
     assert caught.value.code == code
 
 
@@ -84,7 +86,15 @@ def test_a_presence_that_cannot_be_relayed_closes_its_connection(
     ids=["empty", "browser", "depth-32", "brackets-in-string", "escaped-backslash"],
 )
 def test_a_presence_within_the_limits_decodes(state: str) -> None:
-    assert decode_awareness(encode_awareness([AwarenessState(7, MAX_CLOCK, state)]))
+    assert presence.from_device(encode_awareness([AwarenessState(7, MAX_CLOCK, state)]))
+
+
+def test_a_withdrawal_may_carry_the_last_clock_between_processes_and_to_devices() -> None:
+    payload = encode_awareness(
+        [AwarenessState(7, MAX_CLOCK + 1, None), AwarenessState(8, MAX_CLOCK + 1, "{}")]
+    )
+    assert decode_awareness(payload)  # what a device reads from the server
+    assert presence.from_process(payload) == [AwarenessState(7, MAX_CLOCK + 1, None)]
 
 
 @pytest.mark.parametrize(

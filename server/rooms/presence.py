@@ -162,6 +162,24 @@ def clean(text: str) -> str:
     )
 
 
+def from_device(payload: bytes) -> list[protocol.AwarenessState]:
+    """A device's awareness update as it is kept and relayed; raise ``ProtocolError`` (the
+    device is closed) for one that cannot be: not decodable, a state too large, too deep or
+    not JSON, or a clock past ``protocol.MAX_CLOCK`` (its withdrawal could not be counted)."""
+    entries = protocol.decode_awareness(payload)
+    if any(entry.clock > protocol.MAX_CLOCK for entry in entries):
+        raise protocol.InvalidPayload("awareness clock out of range")
+    return clean_entries(entries)
+
+
+def from_process(payload: bytes) -> list[protocol.AwarenessState]:
+    """Presence another process accepted, checked again: the same cleaning, and a state at a
+    clock no withdrawal could follow is left out (a withdrawal itself may carry that clock).
+    Raises ``ProtocolError`` for a payload that does not decode."""
+    entries = protocol.decode_awareness(payload)
+    return clean_entries([e for e in entries if e.state is None or e.clock <= protocol.MAX_CLOCK])
+
+
 def clean_entries(
     entries: list[protocol.AwarenessState],
 ) -> list[protocol.AwarenessState]:

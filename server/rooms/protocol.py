@@ -13,11 +13,11 @@ Framing (lib0 encoding, as the JS ``y-websocket`` provider and ``y-protocols`` w
               asked for it (``?saved=1``), so standard Yjs clients never see it.
 
 Decoding is strict: a truncated or over-long varint, a length past the end, trailing bytes,
-an unknown type, invalid UTF-8, an awareness clock past ``MAX_CLOCK``, or an awareness state
-that is too large, not standard JSON (``NaN`` is not) or nested deeper than
-``MAX_JSON_DEPTH`` raise a ``ProtocolError`` that carries the websocket close code and a
-reason safe to show (it never quotes the bytes). Whether an update is a valid Yjs
-update is the CRDT's business, not this module's.
+an unknown type, invalid UTF-8, or an awareness state that is too large, not standard JSON
+(``NaN`` is not) or nested deeper than ``MAX_JSON_DEPTH`` raise a ``ProtocolError`` that
+carries the websocket close code and a reason safe to show (it never quotes the bytes).
+Whether an update is a valid Yjs update is the CRDT's business, not this module's, and what
+an awareness state may hold is presence.py's.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from enum import IntEnum
 # lib0 reads varUints into a JS number; anything past 2**53 is not a value a client can mean.
 MAX_VAR_UINT = 2**53 - 1
 _MAX_VAR_UINT_BYTES = 8  # ceil(53 / 7)
-# An awareness clock one below that: withdrawing a state sends its clock + 1, which must still
-# be a number a client can read (and one this codec can write).
+# The largest awareness clock a device may send (presence.py): withdrawing a state sends its
+# clock + 1, which must still be a number a client can read (and this codec can write).
 MAX_CLOCK = MAX_VAR_UINT - 1
 # How deeply an awareness state may nest (a cursor needs four levels): deeper is refused
 # before parsing, so no state can make the parser recurse without bound.
@@ -277,8 +277,6 @@ def decode_awareness(payload: bytes) -> list[AwarenessState]:
     for _ in range(count):
         client_id = reader.var_uint()
         clock = reader.var_uint()
-        if clock > MAX_CLOCK:
-            raise InvalidPayload("awareness clock out of range")
         text = reader.var_string()
         if len(text) > MAX_STATE_CHARS:
             raise TooLarge("presence state too large")

@@ -498,10 +498,10 @@ class DocChannel:
         if conn.access < Access.WRITE:
             return  # presence is content: a reader shows no cursor and no name
         accepted = []
-        # Decoding refused clocks a withdrawal could not count past, states too large or too
-        # deep, and anything not JSON (1007/1008); what is left is cleaned to what Kring's
+        # Refused (the connection closes): clocks a withdrawal could not count past, states
+        # too large or too deep, anything not JSON. The rest is cleaned to what Kring's
         # browsers can show (presence.py).
-        for entry in presence.clean_entries(protocol.decode_awareness(payload)):
+        for entry in presence.from_device(payload):
             if (
                 entry.state is not None
                 and entry.client_id not in conn.awareness_ids
@@ -550,7 +550,7 @@ class DocChannel:
         now = time.monotonic()
         accepted = []
         try:  # checked where it came in; checked again here, but nothing here is closed
-            entries = presence.clean_entries(protocol.decode_awareness(payload))
+            entries = presence.from_process(payload)
         except protocol.ProtocolError:
             log.warning("%s: ignored bad presence from another process", self.key)
             return
