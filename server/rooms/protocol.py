@@ -36,7 +36,8 @@ MAX_CLOCK = MAX_VAR_UINT - 1
 # How deeply an awareness state may nest (a cursor needs four levels): deeper is refused
 # before parsing, so no state can make the parser recurse without bound.
 MAX_JSON_DEPTH = 32
-_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
+# A whole string (escapes and all) or one bracket; a quote alone starts a string never closed.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|["\[\]{}]', re.DOTALL)
 # The largest awareness state (as text) anyone is sent: a name, a colour, a cursor fit many
 # times over. Refused before parsing, so parsing and checking one state is cheap.
 MAX_STATE_CHARS = 8 * 1024
@@ -289,34 +290,25 @@ def decode_awareness(payload: bytes) -> list[AwarenessState]:
 def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON ``text`` nests more than ``limit`` arrays and objects deep.
 
-    Counts brackets outside strings in one pass without recursion (and without parsing), so
-    it is safe on any input; unbalanced text is left for the parser to refuse.
+    Counts brackets outside strings in one pass (a string is skipped whole by the regular
+    expression) without recursion and without parsing, so it is safe and linear on any input;
+    unbalanced or unterminated text is left for the parser to refuse.
     """
     if text.count("[") + text.count("{") <= limit:
         return False
     depth = 0
-    in_string = False
-    escaped = -1  # the position a backslash inside a string escapes
-    for match in _JSON_SPECIAL.finditer(text):
-        pos = match.start()
-        if pos == escaped:
-            continue
-        char = text[pos]
-        if in_string:
-            if char == "\\":
-                escaped = pos + 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    for token in _JSON_TOKENS.finditer(text):
+        char = text[token.start()]
+        if char == "[" or char == "{":
             depth += 1
             if depth > limit:
                 return True
-        elif char in "]}":
+        elif char == "]" or char == "}":
             depth -= 1
             if depth < 0:
                 return False
+        elif token.end() - token.start() == 1:
+            return False  # a string that never ends: the parser refuses it
     return False
 
 
