@@ -8,7 +8,7 @@ neither break another device's editor nor smuggle content to readers:
 ============  ================================================================================
 key           kept when
 ============  ================================================================================
-user          an object; of it ``name`` (text, at most 100 characters), ``color`` and
+user          an object; of it ``name`` (text, at most 200 characters), ``color`` and
               ``colorLight`` (``#`` and 3 to 8 hex digits, or ``hsl(h, s%, l%)`` with an
               optional ``33``, as ``web/src/sync.js`` accepts) and ``role`` (a known role)
 cursor        null, or ``{anchor, head}``, each a Yjs relative position (``type``/``item``:
@@ -29,7 +29,7 @@ from typing import Any
 
 from server.rooms import protocol
 
-MAX_NAME_CHARS = 100
+MAX_NAME_CHARS = 200  # as long as a participant's or an account's stored name may be
 MAX_ID_CHARS = 100
 MAX_INT = protocol.MAX_VAR_UINT
 ROLES = frozenset(
