@@ -306,11 +306,11 @@ class DocChannel:
         self.connections.discard(conn)
         gone = []
         for client_id in conn.awareness_ids:
-            presence = self.awareness.get(client_id)
-            if presence is not None and presence.owner is conn:
+            held = self.awareness.get(client_id)
+            if held is not None and held.owner is conn:
                 del self.awareness[client_id]
-                if presence.state is not None:
-                    gone.append(_withdrawn(client_id, presence.clock))
+                if held.state is not None:
+                    gone.append(_withdrawn(client_id, held.clock))
         conn.awareness_ids.clear()
         try:
             if gone:
