@@ -8,6 +8,7 @@ A phase change is committed first, then applied to every open connection at once
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,8 @@ from server.models import (
 from server.rooms import phases
 from server.rooms.hub import RoomHub
 from server.store import Store, StoreError
+
+log = logging.getLogger("kring.flow")
 
 SIGNAL_REPEAT_SECONDS = 30  # the same signal from the same person again within this: one signal
 MAX_TEXT = 2000  # a condition, remark, reason or question
@@ -118,8 +121,13 @@ class Flow:
             raise FlowError(
                 409, _("De fase is net door iemand anders veranderd. Kijk opnieuw."), "phase_moved"
             )
-        # At once: nobody keeps what the new phase does not give them.
-        self.hub.phase_changed(conference.id, target, team, changed.phase_since.timestamp())
+        # At once: nobody keeps what the new phase does not give them. The change is
+        # committed: whatever applying it does, it is audited and announced, and the request
+        # succeeds (the hub closes any connection it could not update).
+        try:
+            self.hub.phase_changed(conference.id, target, team, changed.phase_since.timestamp())
+        except Exception:
+            log.exception("%s: applying the change to %s failed", conference.id, target)
         detail: dict[str, Any] = {"from": conference.phase, "to": target}
         if overridden:
             detail["override_reason"] = override_reason

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 
 from server.plan import add_agreement, read_plan
 from server.rooms.client import YClient
+from server.rooms.protocol import MAX_VAR_UINT
 from server.store import Store
 from tests.conftest import (
     DemoConference,
@@ -183,6 +184,53 @@ async def test_private_time_closes_the_coordinator_and_professionals_at_once(
     async with connected(check):
         assert _text(check) == _text(family)
         assert all(f"zin {i}." in _text(check) for i in range(40))
+
+
+async def test_a_presence_at_the_last_clock_cannot_stop_private_time(
+    live_server: LiveServer,
+) -> None:
+    """A family member announces presence at clock 2^53-1, whose withdrawal (clock + 1) no
+    client can read: it is refused on arrival, and private time still closes everyone else."""
+    conference = await demo_conference(live_server, "information")
+    document = "information"  # everyone writes it now; in private time only the family reads
+    hostile = conference.device(document, conference.cookie("client"))
+    ayse = conference.device(document, conference.cookie("network_member", 0))
+    watcher = conference.device(document, conference.cookie("network_member", 1))
+    coordinator = conference.device(document, conference.coordinator_cookie())
+    professionals = [
+        conference.device(document, conference.cookie("professional", 0)),
+        conference.device(document, conference.cookie("professional", 1)),
+        conference.device(document, conference.cookie("mandated_professional")),
+    ]
+    name = json.dumps({"user": {"name": "Sam"}})
+    async with connected(hostile, ayse, watcher, coordinator, *professionals):
+        # The largest clock a device may use: its withdrawal needs 2^53-1, still readable.
+        await ayse.set_presence(json.dumps({"user": {"name": "Ayşe"}}), MAX_VAR_UINT - 1)
+        await hostile.set_presence(name, MAX_VAR_UINT)
+        code, reason = await hostile.wait_closed()
+        assert (code, reason) == (1007, "awareness clock out of range")
+        await watcher.wait_for(lambda: ayse.doc.client_id in watcher.presence)
+        assert watcher.presence.get(hostile.doc.client_id) is None
+
+        response = await move(conference, "private_time")
+        assert response.status_code == 200, response.text
+        for device in (coordinator, *professionals):
+            assert await device.wait_closed() == (
+                4001,
+                "Tijdens de privétijd is de informatie niet voor jou open.",
+            )
+        # Ayşe reads now: her presence is withdrawn at 2^53-1, which every device reads.
+        await watcher.wait_for(lambda: watcher.presence.get(ayse.doc.client_id, "") is None)
+        assert watcher.close_code is None and ayse.close_code is None
+    assert await phase_of(conference) == "private_time"
+    async with server_store(conference) as store:
+        audited = [(e.kind, e.detail) for e in await store.audit_events(conference.id)]
+    assert ("phase_changed", {"from": "information", "to": "private_time"}) in audited
+
+    # Everyone has gone: a family member coming back sees nobody's cursor left behind.
+    late = conference.device(document, conference.cookie("network_member", 2))
+    async with connected(late):  # presence is sent on joining, before the sync's answer
+        assert late.close_code is None and late.presence == {}
 
 
 async def test_the_family_is_invisible_to_the_coordinator_during_private_time(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -229,6 +230,8 @@ async def test_the_coordinator_follows_the_information_phase(conference: DemoCon
 # -- bad input ------------------------------------------------------------------------------
 
 TOO_BIG = 2 * 1024 * 1024 + 1
+STATE_AT_LAST_CLOCK = protocol.AwarenessState(77, protocol.MAX_VAR_UINT, '{"user":{"name":"A"}}')
+DEEP_STATE = protocol.AwarenessState(77, 1, "[" * 3000 + "]" * 3000)
 
 BAD_MESSAGES = [
     pytest.param(b"\xff\xff\xff", 1002, "truncated", id="garbage"),
@@ -243,6 +246,18 @@ BAD_MESSAGES = [
         1007,
         "not JSON",
         id="awareness-not-json",
+    ),
+    pytest.param(
+        protocol.encode(protocol.Awareness(protocol.encode_awareness([STATE_AT_LAST_CLOCK]))),
+        1007,
+        "clock out of range",
+        id="awareness-last-clock",  # withdrawing it would need a clock no client can read
+    ),
+    pytest.param(
+        protocol.encode(protocol.Awareness(protocol.encode_awareness([DEEP_STATE]))),
+        1007,
+        "nested too deeply",
+        id="awareness-deep",
     ),
     pytest.param(b"\x00" * TOO_BIG, 1009, "larger than", id="oversized"),
 ]
@@ -307,6 +322,30 @@ async def test_presence_is_shared_between_writers_and_withdrawn_when_they_go(
         await ayse.wait_for(lambda: ayse.presence.get(sam.doc.client_id) is not None)
         await sam.close()
         await ayse.wait_for(lambda: ayse.presence.get(sam.doc.client_id, "") is None)
+
+
+async def test_presence_is_relayed_cleaned_to_what_browsers_can_show(
+    rooms_server: LiveServer,
+) -> None:
+    conference = await demo_conference(rooms_server, "presentation")
+    sam = conference.device("plan", conference.cookie("client"))
+    ayse = conference.device("plan", conference.cookie("network_member"))
+    async with connected(sam, ayse):
+        state = {
+            "user": {"name": "Sam", "color": "#abc", "colorLight": "red;background:url(x)"},
+            "cursor": {"anchor": {}, "head": {"tname": "text"}},  # would throw in Yjs
+            "note": "onbekend",
+        }
+        await sam.set_presence(json.dumps(state), 1)
+        await ayse.wait_for(lambda: ayse.presence.get(sam.doc.client_id) is not None)
+        shown = ayse.presence[sam.doc.client_id]
+        assert shown is not None
+        assert json.loads(shown) == {"user": {"name": "Sam", "color": "#abc"}}
+        assert sam.close_code is None  # a bad key is dropped, not punished
+        late = conference.device("plan", conference.cookie("network_member"))
+        async with connected(late):
+            await late.wait_for(lambda: sam.doc.client_id in late.presence)
+            assert late.presence[sam.doc.client_id] == shown
 
 
 async def test_a_reader_shows_no_presence_but_sees_the_writers(rooms_server: LiveServer) -> None:

@@ -336,8 +336,10 @@ class RoomHub:
         that reach a process by different ways.
         """
         meta = {"phase": phase, "team": sorted(action_team), "since": since}
-        self.broker.publish(Notice("phase", conference_id, meta=meta))
-        self._apply_phase(conference_id, phase, action_team, since)
+        try:
+            self.broker.publish(Notice("phase", conference_id, meta=meta))
+        finally:  # this process applies it whatever happened to the notice
+            self._apply_phase(conference_id, phase, action_team, since)
 
     def _apply_phase(
         self, conference_id: str, phase: str, action_team: frozenset[int], since: float
@@ -351,9 +353,12 @@ class RoomHub:
             return
         room.phase, room.action_team, room.phase_since = phase, action_team, since
         for channel, conn in room.connections():
-            allowed = _access(room, conn.peer, channel.name)
-            reason = _told(conn.peer, phases.refusal_reason, phase, channel.name)
-            channel.set_access(conn, allowed, reason)
+            try:
+                allowed = _access(room, conn.peer, channel.name)
+                reason = _told(conn.peer, phases.refusal_reason, phase, channel.name)
+            except Exception:
+                allowed, reason = Access.NONE, ""
+            _enforce(channel, conn, allowed, reason)
 
     def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
         """Close every connection of someone removed or whose link was revoked. ``reason``
@@ -420,7 +425,7 @@ class RoomHub:
         dropped = 0
         for channel, conn in room.connections():
             if whose(conn.peer):
-                channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
+                _enforce(channel, conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
                 dropped += 1
         return dropped
 
@@ -440,7 +445,7 @@ class RoomHub:
             return 0
         closed = 0
         for channel, conn in room.connections():
-            channel.set_access(conn, Access.NONE, _told(conn.peer, i18n.gettext, ERASED))
+            _enforce(channel, conn, Access.NONE, _told(conn.peer, i18n.gettext, ERASED))
             closed += 1
         for channel in room.channels.values():
             if channel.unload_handle is not None:
@@ -601,6 +606,33 @@ def _told(peer: Peer, reason: Callable[..., str], *args: str) -> str:
     """``reason(*args)`` (a close reason) in the language of the person on the other end."""
     with i18n.using(peer.language):
         return reason(*args)
+
+
+def _enforce(channel: DocChannel, conn: Connection, access: Access, reason: str) -> None:
+    """Give one open connection its new access; one that cannot be given it is closed.
+
+    A phase change, a removal or an erasure holds for every connection whatever one of them
+    does: a failure here is logged and ends that connection (4001, or dropped at once if even
+    the close fails), and the caller goes on with the next.
+    """
+    try:
+        channel.set_access(conn, access, reason)
+        return
+    except Exception:
+        log.exception("%s: could not apply access %s to %s", channel.key, access.name, conn.peer)
+    conn.access = Access.NONE  # before anything else: no more edits in, none out
+    if not conn.closed:
+        try:
+            conn.close(CloseCode.LOST_ACCESS, reason)
+            return
+        except Exception:
+            log.exception("%s: could not close %s; dropping it", channel.key, conn.peer)
+    # Closed already (perhaps half-way, by what failed above) or the close failed: drop it.
+    try:
+        conn.abort(reason, force=True)
+    except Exception:  # its own task ends at its next message: it is closed and reads nothing
+        log.exception("%s: could not drop %s", channel.key, conn.peer)
+        conn.closed = True
 
 
 def _access(room: Room, peer: Peer, document: str) -> Access:

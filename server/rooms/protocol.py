@@ -13,20 +13,34 @@ Framing (lib0 encoding, as the JS ``y-websocket`` provider and ``y-protocols`` w
               asked for it (``?saved=1``), so standard Yjs clients never see it.
 
 Decoding is strict: a truncated or over-long varint, a length past the end, trailing bytes,
-an unknown type or invalid UTF-8 raise a ``ProtocolError`` that carries the websocket close
-code and a reason safe to show (it never quotes the bytes). Whether an update is a valid Yjs
-update is the CRDT's business, not this module's.
+an unknown type, invalid UTF-8, or an awareness state that is too large, not standard JSON
+(``NaN`` is not) or nested deeper than ``MAX_JSON_DEPTH`` raise a ``ProtocolError`` that
+carries the websocket close code and a reason safe to show (it never quotes the bytes).
+Whether an update is a valid Yjs update is the CRDT's business, not this module's, and what
+an awareness state may hold is presence.py's.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 
 # lib0 reads varUints into a JS number; anything past 2**53 is not a value a client can mean.
 MAX_VAR_UINT = 2**53 - 1
 _MAX_VAR_UINT_BYTES = 8  # ceil(53 / 7)
+# The largest awareness clock a device may send (presence.py): withdrawing a state sends its
+# clock + 1, which must still be a number a client can read (and this codec can write).
+MAX_CLOCK = MAX_VAR_UINT - 1
+# How deeply an awareness state may nest (a cursor needs four levels): deeper is refused
+# before parsing, so no state can make the parser recurse without bound.
+MAX_JSON_DEPTH = 32
+# A whole string (escapes and all) or one bracket; a quote alone starts a string never closed.
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|["\[\]{}]', re.DOTALL)
+# The largest awareness state (as text) anyone is sent: a name, a colour, a cursor fit many
+# times over. Refused before parsing, so parsing and checking one state is cheap.
+MAX_STATE_CHARS = 8 * 1024
 
 
 class CloseCode(IntEnum):
@@ -62,6 +76,10 @@ class UnsupportedMessage(ProtocolError):
 
 class InvalidPayload(ProtocolError):
     code = CloseCode.INVALID_PAYLOAD
+
+
+class TooLarge(ProtocolError):
+    code = CloseCode.POLICY_VIOLATION
 
 
 class MessageType(IntEnum):
@@ -261,13 +279,57 @@ def decode_awareness(payload: bytes) -> list[AwarenessState]:
         client_id = reader.var_uint()
         clock = reader.var_uint()
         text = reader.var_string()
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            raise InvalidPayload("awareness state is not JSON") from None
+        if len(text) > MAX_STATE_CHARS:
+            raise TooLarge("presence state too large")
+        parsed = parse_json(text)
         states.append(AwarenessState(client_id, clock, None if parsed is None else text))
     reader.end()
     return states
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests more than ``limit`` arrays and objects deep.
+
+    Counts brackets outside strings in one pass (a string is skipped whole by the regular
+    expression) without recursion and without parsing, so it is safe and linear on any input;
+    unbalanced or unterminated text is left for the parser to refuse.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = text[token.start()]
+        if char == "[" or char == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char == "]" or char == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif token.end() - token.start() == 1:
+            return False  # a string that never ends: the parser refuses it
+    return False
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(text: str) -> object:
+    """Parse one awareness state as standard JSON, or raise InvalidPayload.
+
+    ``NaN`` and ``Infinity`` are refused (a browser's ``JSON.parse`` throws on them, which
+    would stop it reading any presence), and so is nesting past ``MAX_JSON_DEPTH``.
+    """
+    if json_too_deep(text):
+        raise InvalidPayload("awareness state is nested too deeply")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:  # cannot happen after the depth check; never let it escape
+        raise InvalidPayload("awareness state is nested too deeply") from None
+    except ValueError:
+        raise InvalidPayload("awareness state is not JSON") from None
 
 
 def decode_state_vector(data: bytes) -> dict[int, int]:

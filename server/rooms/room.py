@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pycrdt import Doc, merge_updates
 
 from server import i18n
-from server.rooms import protocol
+from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
 from server.rooms.persistence import (
     FATAL,
@@ -43,7 +43,6 @@ log = logging.getLogger("kring.rooms")
 EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothing new sends
 READ_ONLY_NOTICE_TEXT = i18n.N_("Je kunt dit document nu alleen lezen.")
 MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
-MAX_PRESENCE_BYTES = 8 * 1024
 # Presence another process relayed is forgotten unless renewed (y-protocols renews every 15 s
 # and drops a state after 30 s): a process that died leaves no cursor behind for long.
 REMOTE_PRESENCE_SECONDS = 30.0
@@ -212,9 +211,10 @@ class Connection:
         except Exception:  # gone already, or its buffer is full: drop it
             self._cancel_owner()
 
-    def abort(self, reason: str) -> None:
-        """Drop a receiver at once (its buffer is full, so no close frame could get through)."""
-        if self.closed:
+    def abort(self, reason: str, *, force: bool = False) -> None:
+        """Drop a receiver at once (its buffer is full, so no close frame could get through).
+        ``force``: even if a close was begun (one that failed)."""
+        if self.closed and not force:
             return
         self.closed = True
         self.close_code, self.close_reason = CloseCode.TRY_AGAIN_LATER, reason
@@ -250,6 +250,11 @@ class _Presence:
 
     def stale(self, now: float) -> bool:
         return self.owner is None and now - self.seen > REMOTE_PRESENCE_SECONDS
+
+
+def _withdrawn(client_id: int, clock: int) -> protocol.AwarenessState:
+    """The entry that tells everyone a client left (its clock + 1, which clients require)."""
+    return protocol.AwarenessState(client_id, min(clock + 1, protocol.MAX_VAR_UINT), None)
 
 
 def _presence_message(states: list[protocol.AwarenessState]) -> bytes:
@@ -306,16 +311,20 @@ class DocChannel:
         self.connections.discard(conn)
         gone = []
         for client_id in conn.awareness_ids:
-            presence = self.awareness.get(client_id)
-            if presence is not None and presence.owner is conn:
+            held = self.awareness.get(client_id)
+            if held is not None and held.owner is conn:
                 del self.awareness[client_id]
-                if presence.state is not None:
-                    gone.append(protocol.AwarenessState(client_id, presence.clock + 1, None))
+                if held.state is not None:
+                    gone.append(_withdrawn(client_id, held.clock))
         conn.awareness_ids.clear()
-        if gone:
-            self._broadcast_presence(gone, origin=None)
-        if not self.connections:
-            self.room.hub.schedule_unload(self)
+        try:
+            if gone:
+                self._broadcast_presence(gone, origin=None)
+        except Exception:  # never: clocks are checked on arrival; the leaving must complete
+            log.exception("%s: could not withdraw the presence of %s", self.key, conn.peer)
+        finally:
+            if not self.connections:
+                self.room.hub.schedule_unload(self)
 
     # -- inbound messages -----------------------------------------------------------------
 
@@ -494,9 +503,10 @@ class DocChannel:
         if conn.access < Access.WRITE:
             return  # presence is content: a reader shows no cursor and no name
         accepted = []
-        for entry in protocol.decode_awareness(payload):
-            if entry.state is not None and len(entry.state) > MAX_PRESENCE_BYTES:
-                raise Closed(CloseCode.POLICY_VIOLATION, "presence state too large")
+        # Refused (the connection closes): clocks a withdrawal could not count past, states
+        # too large or too deep, anything not JSON. The rest is cleaned to what Kring's
+        # browsers can show (presence.py).
+        for entry in presence.from_device(payload):
             if (
                 entry.state is not None
                 and entry.client_id not in conn.awareness_ids
@@ -544,8 +554,8 @@ class DocChannel:
         to devices joining here) and show it to this process's readers."""
         now = time.monotonic()
         accepted = []
-        try:
-            entries = protocol.decode_awareness(payload)
+        try:  # checked where it came in; checked again here, but nothing here is closed
+            entries = presence.from_process(payload)
         except protocol.ProtocolError:
             log.warning("%s: ignored bad presence from another process", self.key)
             return
@@ -576,15 +586,20 @@ class DocChannel:
         if access < Access.WRITE and conn.access >= Access.WRITE:
             # A reader shows no presence: withdraw theirs from everyone else.
             gone = [
-                protocol.AwarenessState(cid, self.awareness[cid].clock + 1, None)
+                _withdrawn(cid, self.awareness[cid].clock)
                 for cid in conn.awareness_ids
-                if cid in self.awareness
+                if cid in self.awareness and self.awareness[cid].owner is conn
             ]
             for cid in conn.awareness_ids:
-                self.awareness.pop(cid, None)
+                if cid in self.awareness and self.awareness[cid].owner is conn:
+                    del self.awareness[cid]
             conn.awareness_ids.clear()
-            if gone:
-                self._broadcast_presence(gone, origin=conn)
+            conn.access = access  # first: nothing below may leave it a writer
+            try:
+                if gone:
+                    self._broadcast_presence(gone, origin=conn)
+            except Exception:  # never: clocks are checked on arrival
+                log.exception("%s: could not withdraw the presence of %s", self.key, conn.peer)
         conn.access = access
 
 
