@@ -74,6 +74,16 @@ def test_a_presence_that_cannot_be_relayed_closes_its_connection(
     assert caught.value.code == code
 
 
+def test_a_message_speaking_for_many_clients_is_refused_before_any_state_is_read() -> None:
+    """A 2 MB presence message of hundreds of worst-case states would cost a writer's
+    server a fraction of a second each; it is refused on its count alone."""
+    deep = "[" * 4000  # would be refused as too deep if it were read at all
+    entries = [AwarenessState(1000 + i, 1, deep) for i in range(presence.MAX_DEVICE_ENTRIES + 1)]
+    with pytest.raises(ProtocolError, match="too many clients") as caught:
+        presence.from_device(encode_awareness(entries))
+    assert caught.value.code == CloseCode.POLICY_VIOLATION
+
+
 @pytest.mark.parametrize(
     "state",
     [

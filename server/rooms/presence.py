@@ -162,11 +162,16 @@ def clean(text: str) -> str:
     )
 
 
+MAX_DEVICE_ENTRIES = 8  # a device speaks for its own client id (a few, after reloads)
+
+
 def from_device(payload: bytes) -> list[protocol.AwarenessState]:
     """A device's awareness update as it is kept and relayed; raise ``ProtocolError`` (the
     device is closed) for one that cannot be: not decodable, a state too large, too deep or
-    not JSON, or a clock past ``protocol.MAX_CLOCK`` (its withdrawal could not be counted)."""
-    entries = protocol.decode_awareness(payload)
+    not JSON, a clock past ``protocol.MAX_CLOCK`` (its withdrawal could not be counted), or
+    more entries than one device has client ids (checked before any state is parsed, so a
+    large message of many states costs nothing to refuse)."""
+    entries = protocol.decode_awareness(payload, MAX_DEVICE_ENTRIES)
     if any(entry.clock > protocol.MAX_CLOCK for entry in entries):
         raise protocol.InvalidPayload("awareness clock out of range")
     return clean_entries(entries)

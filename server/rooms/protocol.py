@@ -268,12 +268,15 @@ def encode(message: Message) -> bytes:
     raise TypeError(f"not a message: {message!r}")
 
 
-def decode_awareness(payload: bytes) -> list[AwarenessState]:
-    """Parse an awareness update; each state must be JSON (``null`` when a client left)."""
+def decode_awareness(payload: bytes, max_entries: int | None = None) -> list[AwarenessState]:
+    """Parse an awareness update; each state must be JSON (``null`` when a client left). With
+    ``max_entries``, more entries than that are refused before any state is parsed."""
     reader = Reader(payload)
     count = reader.var_uint()
     if count > len(payload):  # each entry needs at least three bytes; refuse absurd counts
         raise ProtocolError("awareness update announces more entries than it holds")
+    if max_entries is not None and count > max_entries:
+        raise TooLarge("presence for too many clients")
     states = []
     for _ in range(count):
         client_id = reader.var_uint()
