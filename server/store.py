@@ -380,12 +380,19 @@ class Store:
             return conference
 
     async def change_phase(
-        self, conference_id: str, expected: str, phase: str, *, override_reason: str | None = None
+        self,
+        conference_id: str,
+        expected: str,
+        phase: str,
+        *,
+        override_reason: str | None = None,
+        back_reason: str | None = None,
     ) -> Conference | None:
         """Move the phase from ``expected`` to ``phase`` in one statement; None if the phase
         was no longer ``expected`` (another coordinator moved it first), or if the move is back
         to private time and the plan was frozen meanwhile. An override of private time is
-        stored with it, in the same transaction, so the family always sees its reason."""
+        stored with it, in the same transaction, so the family always sees its reason; so is
+        the reason of a move back from the presentation (``back_reason``)."""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
         now = utcnow()
@@ -416,6 +423,16 @@ class Store:
                         participant_id=None,
                         kind="override",
                         text=override_reason,
+                        at=now,
+                    )
+                )
+            if back_reason is not None:
+                db.add(
+                    Signal(
+                        conference_id=conference_id,
+                        participant_id=None,
+                        kind="back",
+                        text=back_reason,
                         at=now,
                     )
                 )
