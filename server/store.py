@@ -306,6 +306,16 @@ class Store:
                     await db.rollback()
         raise StoreError("could not count the login attempt")
 
+    async def uncount_login_attempt(self, key: str) -> None:
+        """Take back one counted attempt (it succeeded), leaving the others."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                .values(failures=LoginThrottle.failures - 1)
+            )
+            await db.commit()
+
     async def clear_login_failures(self, key: str) -> None:
         async with self._sessions() as db:
             await db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))

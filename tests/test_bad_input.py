@@ -7,13 +7,23 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import socket
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from server.store import Store
-from tests.conftest import DemoConference, LiveServer, demo_conference
+from tests.conftest import (
+    DemoConference,
+    LiveServer,
+    demo_conference,
+    make_instance,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -168,3 +178,109 @@ async def test_a_condition_judged_not_met_stops_version_1_and_goes_back_to_the_f
         async with server_store(live_server) as store:
             version = await store.plan_version(cid)
             assert version is not None and version.number == 1
+
+
+# -- half-sent requests -------------------------------------------------------------------------
+
+
+def _half_request(port: int, first: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(first + b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the empty line
+    return sock
+
+
+def _closed_after(sock: socket.socket, limit: float) -> float:
+    """Seconds until the server closed ``sock`` (reading what it sent before), at most
+    ``limit``; fails if it stays open."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < limit:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - start
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return time.monotonic() - start
+    raise AssertionError(f"still open after {limit}s")
+
+
+def test_half_sent_requests_are_closed_and_others_are_served_meanwhile(tmp_path: Path) -> None:
+    server = start_server(make_instance(tmp_path, KRING_HTTP_HEADER_TIMEOUT="1"))
+    port = int(server.url.rsplit(":", 1)[1])
+    sockets: list[socket.socket] = []
+    try:
+        opened = time.monotonic()
+        sockets = [_half_request(port) for _ in range(50)]
+        silent = socket.create_connection(("127.0.0.1", port), timeout=5)  # sends nothing
+        sockets.append(silent)
+        # A whole request is answered at once while the half ones hang.
+        answered = httpx.get(f"{server.url}/healthz", timeout=5)
+        assert answered.status_code == 200
+        assert time.monotonic() - opened < 1.0
+        waits = [_closed_after(sock, 5.0) for sock in sockets]
+        all_closed = time.monotonic() - opened
+        print(f"51 stalled connections all closed {all_closed:.2f}s after opening")
+        assert all_closed < 4.0, waits
+        # After a response on a kept-alive connection, half a next request is closed too.
+        kept = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sockets.append(kept)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n")
+        assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _closed_after(kept, 5.0) < 3.0
+        # A request whose headers arrived may take longer with its body: it is answered.
+        slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sockets.append(slow)
+        body = b"email=x%40example.org&password=wrong"
+        slow.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+            + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        time.sleep(2.0)
+        slow.sendall(body)
+        assert slow.recv(65536).startswith(b"HTTP/1.1 401")
+    finally:
+        for sock in sockets:
+            sock.close()
+        stop_server(server)
+
+
+# -- the login limit ----------------------------------------------------------------------------
+
+
+def _login(server: LiveServer, email: str, password: str, address: str) -> int:
+    """A login from ``address``, as the trusted proxy in front (loopback) forwards it."""
+    response = httpx.post(
+        f"{server.url}/login",
+        data={"email": email, "password": password},
+        headers={"origin": server.url, "x-forwarded-for": address},
+        timeout=10,
+    )
+    return response.status_code
+
+
+async def test_guesses_from_one_address_lock_that_address_not_the_owner(
+    live_server: LiveServer,
+) -> None:
+    coordinator = (await demo_conference(live_server)).data["coordinator"]
+    email, password = coordinator["email"], coordinator["password"]
+    attacker, owner = "203.0.113.7", "198.51.100.9"
+    guesses = [_login(live_server, email, f"guess {n}", attacker) for n in range(6)]
+    assert guesses == [401] * 5 + [429]
+    # From there the right password is refused too: the lock must not confirm a guess.
+    assert _login(live_server, email, password, attacker) == 429
+    # The owner, elsewhere, logs in.
+    assert _login(live_server, email, password, owner) == 303
+    assert _login(live_server, email, password, attacker) == 429
+
+
+def test_guesses_from_many_addresses_lock_the_email_at_its_own_limit(tmp_path: Path) -> None:
+    server = start_server(make_instance(tmp_path, KRING_LOGIN_MAX_FAILURES_PER_EMAIL="8"))
+    try:
+        email = "nobody@example.org"  # unknown or not: the same answers
+        spread = [_login(server, email, "guess", f"203.0.113.{n // 4}") for n in range(8)]
+        assert spread == [401] * 8
+        assert _login(server, email, "guess", "203.0.113.99") == 429
+        assert _login(server, "other@example.org", "guess", "203.0.113.99") == 401
+    finally:
+        stop_server(server)
