@@ -27,7 +27,7 @@ ROLE_LABELS = Labels(
 
 # Fields that may hold several lines (textareas, and the API's "reason"); every other field
 # people submit is one line, so a line break there is refused too.
-MULTI_LINE_FIELDS = frozenset({"question", "reason", "remark", "text", "notes", "note"})
+MULTI_LINE_FIELDS = frozenset({"question", "reason", "remark", "text"})
 
 # What a field is called in a refusal (a Dutch message id in lower case); others by their name.
 FIELD_LABELS = Labels(
