@@ -4,6 +4,7 @@ professional judges a condition not met."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
@@ -24,6 +25,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -242,6 +244,34 @@ def test_half_sent_requests_are_closed_and_others_are_served_meanwhile(tmp_path:
     finally:
         for sock in sockets:
             sock.close()
+        stop_server(server)
+
+
+async def test_a_websocket_and_an_event_stream_outlive_the_header_deadline(
+    tmp_path: Path,
+) -> None:
+    server = start_server(make_instance(tmp_path, KRING_HTTP_HEADER_TIMEOUT="1"))
+    try:
+        conference = await demo_conference(server, "information")
+        device = conference.device("information", conference.cookie("client"), saved=True)
+        async with (
+            connected(device),
+            as_(conference, conference.coordinator_cookie()) as coordinator,
+            coordinator.stream("GET", f"/api/conferences/{conference.id}/events") as events,
+        ):
+            assert events.status_code == 200
+            await asyncio.sleep(2.5)
+            assert device.close_code is None
+            device.text("text").insert(0, "nog open")
+            await device.wait_for(device.all_saved)
+            moved = await coordinator.post(
+                f"/api/conferences/{conference.id}/phase", json={"phase": "private_time"}
+            )
+            assert moved.status_code == 200
+            async for line in events.aiter_lines():  # the stream was kept: the change arrives
+                if line.startswith("event: phase"):
+                    break
+    finally:
         stop_server(server)
 
 
