@@ -1101,6 +1101,15 @@ class Store:
                         freeze=True,
                         refusal=_("Het plan is al vastgesteld, of de presentatie is voorbij."),
                     )
+                    # Checked again under the lock: a condition judged not met meanwhile.
+                    refused = await db.scalar(
+                        select(func.count(Condition.id)).where(
+                            Condition.conference_id == conference_id,
+                            Condition.status == "not_met",
+                        )
+                    )
+                    if refused:
+                        raise StoreError(_("Een voorwaarde is net als niet voldaan beoordeeld."))
                 db.add(row)
                 await db.commit()
             except IntegrityError:
