@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, QueryParams, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,6 +36,7 @@ from server.assets import load_manifest, static_app, static_url_for, templates
 from server.auth import origin_allowed
 from server.db import head_revision
 from server.events import Event, Events
+from server.forms import printable, text_refusal
 from server.i18n import N_, _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
@@ -110,6 +112,101 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+# Forms and JSON bodies are read whole by the guard below; none of Kring's is near this.
+MAX_CHECKED_BODY_BYTES = 1024 * 1024
+_CHECKED_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+
+
+def _json_strings(value: object, name: str) -> list[tuple[str, str]]:
+    """Every string in a JSON value (keys too), with the name of the field it belongs to."""
+    if isinstance(value, str):
+        return [(name, value)]
+    if isinstance(value, dict):
+        found: list[tuple[str, str]] = []
+        for key, item in value.items():
+            found.append((str(key), str(key)))
+            found.extend(_json_strings(item, str(key)))
+        return found
+    if isinstance(value, list):
+        return [pair for item in value for pair in _json_strings(item, name)]
+    return []
+
+
+class InputGuard:
+    """Every text people submit passes one check (``forms.text_refusal``) before any page or
+    API sees it: the query string, form fields and JSON bodies. A control character, a lone
+    surrogate or a line break in a one-line field is refused with 400 naming the field,
+    instead of failing (500) where it is stored or put into a mail header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        fields: list[tuple[str, str]] = [("path", scope["path"])]
+        fields.extend(QueryParams(scope.get("query_string", b"")).multi_items())
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if scope["method"] not in ("GET", "HEAD") and content_type in _CHECKED_TYPES:
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client left
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_CHECKED_BODY_BYTES:
+                    await PlainTextResponse(_("Dit verzoek is te groot."), 413)(
+                        scope, receive, send
+                    )
+                    return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            receive = replay
+            fields.extend(await _body_fields(scope, content_type, body))
+        for name, value in fields:
+            refusal = text_refusal(name, value)
+            if refusal is not None:
+                await _refuse(request, name, refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _body_fields(scope: Scope, content_type: str, body: bytes) -> list[tuple[str, str]]:
+    if content_type == "application/json":
+        try:
+            return _json_strings(json.loads(body), "body")
+        except (ValueError, RecursionError):
+            return []  # the API answers a body that is no JSON itself
+
+    async def once() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, once).form()
+    except Exception:  # a form that does not parse is the page's own to refuse
+        return []
+    return [(k, v) for k, v in form.multi_items() if not isinstance(v, UploadFile)]
+
+
+def _refuse(request: Request, name: str, refusal: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(
+            {"error": "bad_text", "field": printable(name), "reason": refusal}, status_code=400
+        )
+    return pages.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
 
 
 class LanguageMiddleware:
@@ -270,6 +367,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.add_middleware(InputGuard)  # after the origin check: a cross-site post is not read
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(LanguageMiddleware)  # outermost: even a refusal speaks the language
     return app

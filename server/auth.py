@@ -74,18 +74,38 @@ class LoginResult(Enum):
     LOCKED = "locked"
 
 
+def login_pair_key(email: str, address: str) -> str:
+    """The throttle's key for one email address from one client address (hashed: it fits the
+    column whatever their length, and the table holds no addresses)."""
+    return "pair:" + hashlib.sha256(f"{email}\n{address}".encode()).hexdigest()
+
+
 async def authenticate(
-    store: Store, settings: Settings, email: str, password: str
+    store: Store, settings: Settings, email: str, password: str, address: str
 ) -> tuple[LoginResult, Account | None]:
-    """Check a login. Unknown email and wrong password look the same from outside."""
+    """Check a login from client ``address``. Unknown email and wrong password look the same
+    from outside.
+
+    Attempts are counted before the password is checked, per (email, client address) and per
+    email across all addresses. A locked pair is refused whatever the password (else the lock
+    would tell a guesser the right one); another address is not locked until the per-email
+    limit, so guesses from one address cannot lock the owner out everywhere."""
     key = email.strip().lower()
-    if await store.count_login_attempt(key, utcnow()) > settings.login_max_failures:
+    pair = login_pair_key(key, address)
+    now = utcnow()
+    from_here = await store.count_login_attempt(pair, now)
+    everywhere = await store.count_login_attempt(key, now)
+    if (
+        from_here > settings.login_max_failures
+        or everywhere > settings.login_max_failures_per_email
+    ):
         return LoginResult.LOCKED, None
     account = await store.account_by_email(key)
     ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
     if account is None or not ok:
         return LoginResult.WRONG, None
-    await store.clear_login_failures(key)
+    await store.clear_login_failures(pair)
+    await store.uncount_login_attempt(key)  # only failures count against the email
     return LoginResult.OK, account
 
 

@@ -292,6 +292,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         import uvicorn
 
         from server.events import shutdown_all
+        from server.httpserver import header_deadline_protocol
 
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -303,7 +304,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             factory=True,
             host=args.host,
             port=args.port,
-            proxy_headers=True,
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+            # Half-sent requests are closed (uvicorn alone waits for ever on a new connection).
+            http=header_deadline_protocol(settings.http_header_timeout),
+            timeout_keep_alive=5,
             log_level=settings.log_level,
             ws="websockets-sansio",
             # A backstop above Kring's own limit, which closes with 1009 and a reason.

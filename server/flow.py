@@ -18,7 +18,7 @@ from server import followup, plan
 from server.auth import Person
 from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
-from server.forms import ROLE_LABELS
+from server.forms import ROLE_LABELS, bad_character
 from server.i18n import N_, _, ngettext
 from server.models import (
     RATING_SCORES,
@@ -42,12 +42,13 @@ MAX_TEXT = 2000  # a condition, remark, reason or question
 
 def checked_text(text: str, label: str) -> str:
     """Text people typed, as it will be stored; control characters (a NUL cannot even be
-    stored in PostgreSQL) are refused with a clear message rather than failing later.
+    stored in PostgreSQL) and lone surrogates are refused with a clear message rather than
+    failing later (``app.InputGuard`` refuses them first for every HTTP request).
     ``label`` is a Dutch message id, like "De reden"."""
     if len(text) > MAX_TEXT:
         message = _("%(field)s is langer dan %(count)s tekens.", field=_(label), count=MAX_TEXT)
         raise FlowError(400, message, "too_long")
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in text) or "\x7f" in text:
+    if bad_character(text, single_line=False) is not None:
         message = _("%(field)s bevat tekens die niet bewaard kunnen worden.", field=_(label))
         raise FlowError(400, message, "bad_text")
     return text
@@ -111,11 +112,15 @@ class Flow:
         # which the action-team phase requires.)
         team = await self.store.action_team(conference.id)
         overridden = conference.phase == "private_time" and not plan_ready
+        back_reason = None
+        if conference.phase == "presentation" and target == "private_time":
+            back_reason = await self._back_reason(conference, override_reason)
         changed = await self.store.change_phase(
             conference.id,
             conference.phase,
             target,
             override_reason=override_reason if overridden else None,
+            back_reason=back_reason,
         )
         if changed is None:
             raise FlowError(
@@ -131,10 +136,26 @@ class Flow:
         detail: dict[str, Any] = {"from": conference.phase, "to": target}
         if overridden:
             detail["override_reason"] = override_reason
+        if back_reason:
+            detail["back_reason"] = back_reason
         kind = "private_time_overridden" if overridden else "phase_changed"
         await self.store.audit(conference.id, person.actor, kind, detail)
         self.events.publish(conference.id, Event("phase", {"phase": target}))
         return changed
+
+    async def _back_reason(self, conference: Conference, typed: str) -> str | None:
+        """What the family reads when the presentation goes back to private time: each
+        condition judged not met (what the plan must still change), then the coordinator's
+        own words if any. None when there is neither."""
+        lines = [
+            _("Niet voldaan volgens %(name)s: %(text)s", name=p.name, text=c.text)
+            + (f"\n{c.remark}" if c.remark else "")
+            for c, p in await self.store.conditions(conference.id)
+            if c.status == "not_met"
+        ]
+        if typed:
+            lines.append(typed)
+        return "\n\n".join(lines) if lines else None
 
     # -- the family's signals -------------------------------------------------------------
 
@@ -260,6 +281,21 @@ class Flow:
         if conference.plan_frozen_at is not None:
             raise FlowError(409, _("Het plan is al vastgesteld."), "already_frozen")
         conditions = await store.conditions(conference.id)
+        refused = [(c, p) for c, p in conditions if c.status == "not_met"]
+        if refused:
+            raise FlowError(
+                409,
+                _(
+                    "Het plan kan niet vastgesteld worden: niet voldaan aan %(conditions)s. "
+                    "Ga terug naar de privétijd, zodat de familie het plan aanpast; daarna "
+                    "beoordeelt de professional de voorwaarde opnieuw.",
+                    conditions="; ".join(
+                        _("“%(text)s” (%(name)s)", text=shortened(c.text), name=p.name)
+                        for c, p in refused
+                    ),
+                ),
+                "condition_not_met",
+            )
         unchecked = [c for c, _p in conditions if c.status is None]
         answers = await store.answers(conference.id)
         everyone = [row.participant for row in await store.participants(conference.id)]
@@ -481,6 +517,12 @@ class Flow:
         )
         await self.store.audit(conference.id, person.actor, "rated", {"occasion": occasion})
         return row
+
+
+def shortened(text: str, limit: int = 120) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis if longer."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _score(raw: str) -> int | None:

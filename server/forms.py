@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,74 @@ ROLE_LABELS = Labels(
         "coordinator": N_("Coördinator"),
     }
 )
+
+
+# Fields that may hold several lines (textareas, and the API's "reason"); every other field
+# people submit is one line, so a line break there is refused too.
+MULTI_LINE_FIELDS = frozenset({"question", "reason", "remark", "text"})
+
+# What a field is called in a refusal (a Dutch message id in lower case); others by their name.
+FIELD_LABELS = Labels(
+    {
+        "client_name": N_("de naam van de cliënt"),
+        "question": N_("de conferentievraag"),
+        "location": N_("de plaats"),
+        "name": N_("de naam"),
+        "email": N_("het e-mailadres"),
+        "password": N_("het wachtwoord"),
+        "reason": N_("de reden"),
+        "remark": N_("de toelichting"),
+        "text": N_("de tekst"),
+        "phase": N_("de fase"),
+        "kind": N_("het soort signaal"),
+        "next": N_("het vervolgadres"),
+        "language": N_("de taal"),
+    }
+)
+
+
+def bad_character(value: str, *, single_line: bool) -> str | None:
+    """The first character of ``value`` that no text field accepts, else None: a control
+    character other than tab and line breaks (a NUL cannot even be stored in PostgreSQL), a
+    lone surrogate (JSON's "\\ud800"; no database can encode it), and in a one-line field a
+    line break (it would end a mail header)."""
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs" or (category == "Cc" and ch not in "\n\r\t"):
+            return ch
+        if single_line and ch in "\n\r":
+            return ch
+    return None
+
+
+def printable(name: str) -> str:
+    """A field's name as a refusal can show it (a name can be hostile too: "\\ud800")."""
+    if bad_character(name, single_line=True) is None:
+        return name
+    return name.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
+def text_refusal(name: str, value: str) -> str | None:
+    """Why the submitted field ``name`` cannot hold ``value``, in words naming the field, or
+    None. The one check every form, query parameter and JSON body goes through (see
+    ``app.InputGuard``)."""
+    ch = bad_character(value, single_line=name not in MULTI_LINE_FIELDS)
+    if ch is None:
+        return None
+    label = FIELD_LABELS.get(name, printable(name))
+    if ch in "\n\r":
+        return _(
+            "Het veld '%(name)s' (%(field)s) is één regel: haal het regeleinde weg.",
+            name=printable(name),
+            field=label,
+        )
+    return _(
+        "Het veld '%(name)s' (%(field)s) bevat een onzichtbaar stuurteken of een ongeldig "
+        "teken (U+%(code)s); haal het weg en probeer het opnieuw.",
+        name=printable(name),
+        field=label,
+        code=f"{ord(ch):04X}",
+    )
 
 
 @dataclass
@@ -49,7 +118,7 @@ def _text(result: FormResult, name: str, label: str, *, required: bool, max_leng
             field=label.capitalize(),
             count=max_length,
         )
-    elif any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+    elif bad_character(value, single_line=name not in MULTI_LINE_FIELDS) is not None:
         result.errors[name] = _(
             "%(field)s bevat onzichtbare stuurtekens.", field=label.capitalize()
         )

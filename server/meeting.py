@@ -34,6 +34,7 @@ SIGNAL_LABELS = Labels(
         "question": N_("We hebben een vraag"),
         "plan_ready": N_("Ons plan is klaar"),
         "override": N_("De coördinator beëindigde de privétijd"),
+        "back": N_("Terug naar de privétijd"),
     }
 )
 
@@ -166,6 +167,17 @@ async def _flow_state(request: Request, conference: Conference) -> dict[str, Any
         "people": [r.participant for r in rows if r.participant.role != "coordinator"],
         "signals": [s for s in signals if s[0].at >= conference.phase_since],
         "overrides": [s for s, _n in signals if s.kind == "override"],
+        # why the presentation went back to private time, while it lasts
+        "sent_back": next(
+            (
+                s
+                for s, _n in reversed(signals)
+                if s.kind == "back"
+                and conference.phase == "private_time"
+                and s.at >= conference.phase_since
+            ),
+            None,
+        ),
         "version": await store.plan_version(conference.id),
     }
 

@@ -224,7 +224,7 @@ class LoginThrottle(Base):
 
 
 CONDITION_STATUSES = ("met", "not_met")
-SIGNAL_KINDS = ("question", "plan_ready", "override")
+SIGNAL_KINDS = ("question", "plan_ready", "override", "back")
 ANSWERS = ("agree", "not_yet")
 
 
@@ -245,8 +245,9 @@ class Condition(Base):
 
 
 class Signal(Base):
-    """The family's "we have a question" / "plan ready", or the coordinator's override of
-    private time (with its reason, shown to the family)."""
+    """The family's "we have a question" / "plan ready", the coordinator's override of
+    private time, or a move back from the presentation to private time ("back"; its text
+    names the conditions judged not met), each with its reason shown to the family."""
 
     __tablename__ = "signal"
     __table_args__ = (Index("ix_signal_conference", "conference_id", "at"),)

@@ -219,8 +219,10 @@ async def login(request: Request) -> Response:
     if not form.ok:
         return render(request, "login.html", 400, form=form, next_url=next_url)
     store, settings = _store(request), _settings(request)
+    # The peer, or what a trusted proxy forwarded (KRING_TRUSTED_PROXIES, uvicorn's job).
+    address = request.client.host if request.client else "unknown"
     result, account = await auth.authenticate(
-        store, settings, form.cleaned["email"], form.cleaned["password"]
+        store, settings, form.cleaned["email"], form.cleaned["password"], address
     )
     if result is auth.LoginResult.LOCKED:
         form.errors["form"] = _(

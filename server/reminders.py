@@ -20,6 +20,7 @@ import email.errors
 import logging
 import smtplib
 import ssl
+import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,17 +70,29 @@ async def due_reminders(store: Store, on: date) -> AsyncIterator[Reminder]:
             yield Reminder(conference, recipient, due, overdue=due < on)
 
 
+def header_text(value: str) -> str:
+    """``value`` as one line fit for a mail header: line breaks and other control characters
+    become spaces. Names are refused with them at entry, but older rows may hold them, and a
+    name must never add a header or make the mail unsendable."""
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch for ch in value
+        ).split()
+    )
+
+
 def message(reminder: Reminder, settings: Settings) -> EmailMessage:
     """The mail, in the recipient's language. Raises ValueError (or an email error) for an
     address the mail system cannot use."""
     person, conference = reminder.recipient, reminder.conference
+    client = header_text(conference.client_name)
     day = reminder.due_on.strftime("%d-%m-%Y")
     url = feeds.follow_ups_url(settings.base_url, conference.id)
     with i18n.using(person.language or i18n.DEFAULT_LANGUAGE):
         if reminder.overdue:
             subject = _(
                 "Herinnering: het actieteam van %(client)s had op %(date)s bijeen moeten komen",
-                client=conference.client_name,
+                client=client,
                 date=day,
             )
             when = _(
@@ -91,7 +104,7 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
         else:
             subject = _(
                 "Herinnering: actieteam van %(client)s op %(date)s",
-                client=conference.client_name,
+                client=client,
                 date=day,
             )
             when = _(
@@ -121,7 +134,8 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
         language = i18n.get_language()
     mail = EmailMessage()
     mail["From"] = settings.smtp.sender
-    mail["To"] = Address(display_name=person.name, addr_spec=person.email)
+    # The headerregistry encodes the name (RFC 2047) and quotes it; header_text keeps it one line.
+    mail["To"] = Address(display_name=header_text(person.name), addr_spec=person.email)
     mail["Subject"] = subject
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = make_msgid(domain=urlsplit(settings.base_url).hostname or "kring")
@@ -178,10 +192,15 @@ async def send_due(store: Store, settings: Settings, on: date | None = None) -> 
         if server_down:
             outcome.not_tried += 1
             continue
+        try:
+            mail = message(reminder, settings)
+        except Exception as exc:  # one odd row (a name, an address) never stops the others
+            outcome.failed.append((reminder, _reason(exc)))
+            continue
         if not await store.claim_reminder(*key):
             continue  # sent before, or being sent by another process now
         try:
-            await asyncio.to_thread(send, settings.smtp, message(reminder, settings))
+            await asyncio.to_thread(send, settings.smtp, mail)
         except (OSError, *_RECIPIENT_PROBLEMS) as exc:
             await store.release_reminder(*key)
             outcome.failed.append((reminder, _reason(exc)))

@@ -7,6 +7,7 @@ exist without being documented.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -81,8 +82,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KRING_LOGIN_MAX_FAILURES",
         "5",
-        "Failed logins for one email address within 15 minutes before further attempts are "
-        "refused for 15 minutes.",
+        "Failed logins for one email address from one client address within 15 minutes "
+        "before further attempts from that address are refused (even with the right "
+        "password) until 15 minutes have passed.",
+    ),
+    Setting(
+        "KRING_LOGIN_MAX_FAILURES_PER_EMAIL",
+        "50",
+        "Failed logins for one email address from all client addresses together within 15 "
+        "minutes before every attempt for it is refused; so guessing from many addresses is "
+        "limited, while one address cannot lock the owner out.",
+    ),
+    Setting(
+        "KRING_TRUSTED_PROXIES",
+        "127.0.0.1,::1",
+        "Addresses (comma separated, or `*`) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; the client address (for the login limit and the "
+        "log) is then the one the proxy forwards. Other peers are taken at their socket "
+        "address. Empty: no proxy is believed.",
+    ),
+    Setting(
+        "KRING_HTTP_HEADER_TIMEOUT",
+        "10",
+        "Seconds a connection may take to send the headers of a request (from opening, or "
+        "from its previous response) before it is closed, so half-sent requests do not hold "
+        "the server.",
     ),
     Setting(
         "KRING_MAX_MESSAGE_BYTES",
@@ -286,6 +310,9 @@ class Settings:
     invitation_grace_days: int
     login_max_failures: int
     log_level: str
+    login_max_failures_per_email: int = 50
+    trusted_proxies: str = "127.0.0.1,::1"
+    http_header_timeout: int = 10
     max_message_bytes: int = 2 * 1024 * 1024
     max_messages_per_second: int = 50
     max_connections_per_room: int = 300
@@ -357,6 +384,13 @@ class Settings:
             ),
             login_max_failures=_positive_int(
                 "KRING_LOGIN_MAX_FAILURES", get("KRING_LOGIN_MAX_FAILURES")
+            ),
+            login_max_failures_per_email=_positive_int(
+                "KRING_LOGIN_MAX_FAILURES_PER_EMAIL", get("KRING_LOGIN_MAX_FAILURES_PER_EMAIL")
+            ),
+            trusted_proxies=_trusted_proxies(get("KRING_TRUSTED_PROXIES")),
+            http_header_timeout=_positive_int(
+                "KRING_HTTP_HEADER_TIMEOUT", get("KRING_HTTP_HEADER_TIMEOUT")
             ),
             log_level=log_level,
             max_message_bytes=_positive_int(
@@ -457,6 +491,21 @@ def _smtp(get: Callable[[str], str]) -> Smtp:
 def _raw(environ: Mapping[str, str], name: str) -> str:
     declared = _DECLARED[name]
     return environ.get(name, declared.default or "")
+
+
+def _trusted_proxies(raw: str) -> str:
+    """A comma-separated list of IP addresses or networks, or "*" (as uvicorn takes it)."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in items:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"KRING_TRUSTED_PROXIES must list IP addresses or networks (or *), got {item!r}"
+            ) from None
+    return ",".join(items)
 
 
 def _redis_url(raw: str) -> str:

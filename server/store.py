@@ -306,6 +306,16 @@ class Store:
                     await db.rollback()
         raise StoreError("could not count the login attempt")
 
+    async def uncount_login_attempt(self, key: str) -> None:
+        """Take back one counted attempt (it succeeded), leaving the others."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                .values(failures=LoginThrottle.failures - 1)
+            )
+            await db.commit()
+
     async def clear_login_failures(self, key: str) -> None:
         async with self._sessions() as db:
             await db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
@@ -380,12 +390,19 @@ class Store:
             return conference
 
     async def change_phase(
-        self, conference_id: str, expected: str, phase: str, *, override_reason: str | None = None
+        self,
+        conference_id: str,
+        expected: str,
+        phase: str,
+        *,
+        override_reason: str | None = None,
+        back_reason: str | None = None,
     ) -> Conference | None:
         """Move the phase from ``expected`` to ``phase`` in one statement; None if the phase
         was no longer ``expected`` (another coordinator moved it first), or if the move is back
         to private time and the plan was frozen meanwhile. An override of private time is
-        stored with it, in the same transaction, so the family always sees its reason."""
+        stored with it, in the same transaction, so the family always sees its reason; so is
+        the reason of a move back from the presentation (``back_reason``)."""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
         now = utcnow()
@@ -416,6 +433,16 @@ class Store:
                         participant_id=None,
                         kind="override",
                         text=override_reason,
+                        at=now,
+                    )
+                )
+            if back_reason is not None:
+                db.add(
+                    Signal(
+                        conference_id=conference_id,
+                        participant_id=None,
+                        kind="back",
+                        text=back_reason,
                         at=now,
                     )
                 )
@@ -1103,6 +1130,15 @@ class Store:
                         freeze=True,
                         refusal=_("Het plan is al vastgesteld, of de presentatie is voorbij."),
                     )
+                    # Checked again under the lock: a condition judged not met meanwhile.
+                    refused = await db.scalar(
+                        select(func.count(Condition.id)).where(
+                            Condition.conference_id == conference_id,
+                            Condition.status == "not_met",
+                        )
+                    )
+                    if refused:
+                        raise StoreError(_("Een voorwaarde is net als niet voldaan beoordeeld."))
                 db.add(row)
                 await db.commit()
             except IntegrityError:

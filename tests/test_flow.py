@@ -676,7 +676,7 @@ async def test_each_bad_form_gets_a_clear_error_and_keeps_what_was_there(
         empty = await sanne.post(f"/c/{cid}/conditions", data={"text": "  "})
         assert empty.status_code == 400 and "Schrijf de voorwaarde op." in empty.text
         control = await sanne.post(f"/c/{cid}/conditions", data={"text": "ok\x00"})
-        assert control.status_code == 400 and "niet bewaard kunnen worden" in control.text
+        assert control.status_code == 400 and "U+0000" in control.text and "text" in control.text
         long = await sanne.post(f"/c/{cid}/conditions", data={"text": "x" * 2001})
         assert long.status_code == 400 and "langer dan 2000 tekens" in long.text
         assert (

@@ -300,6 +300,36 @@ async def test_a_mail_server_that_is_down_leaves_the_reminders_for_the_next_run(
     assert retried.stdout.strip() == "5 reminder(s) sent" and len(inbox.received) == 5
 
 
+async def test_a_stored_name_with_a_line_break_stops_no_mail(tmp_path: Path, inbox: Inbox) -> None:
+    """Old rows, from before names were refused with line breaks at entry: the name is put on
+    one line in the subject and the To header, and every other reminder goes out too."""
+    instance = mail_instance(tmp_path, inbox)
+    org = await organisation(instance.database_url)
+    store = Store.connect(instance.database_url)
+    try:
+        odd = await _conference(
+            store,
+            org.lotte,
+            "Kim\r\nBcc: everyone@example.org",
+            [("Kim\nBcc: all@example.org\x00", "client", "kim@example.org", None)],
+        )
+        await store.set_next_follow_up(odd.id, followup.today() + timedelta(days=1))
+    finally:
+        await store.close()
+
+    run = await asyncio.to_thread(instance.cli, "remind")
+    assert run.stdout.strip() == "7 reminder(s) sent", run.stderr
+    (kim,) = inbox.to("kim@example.org")
+    day = dutch_date(followup.today() + timedelta(days=1))
+    subject = kim["Subject"].strip()  # folded: it is long
+    assert subject == f"Herinnering: actieteam van Kim Bcc: everyone@example.org op {day}"
+    assert kim["To"].addresses[0].display_name == "Kim Bcc: all@example.org"
+    assert kim["To"].addresses[0].addr_spec == "kim@example.org" and kim["Bcc"] is None
+    recipients = sorted(address for rcpt, _m in inbox.received for address in rcpt)
+    assert "everyone@example.org" not in recipients and "all@example.org" not in recipients
+    assert recipients.count(org.lotte.email) == 3  # soon, overdue and Kim's
+
+
 async def test_kring_logs_in_at_the_mail_server_and_a_wrong_password_is_retried_later(
     tmp_path: Path,
 ) -> None:

@@ -187,3 +187,19 @@ async def test_closing_resets_a_date_the_coordinator_had_set(store: Store) -> No
     await store.close_follow_up(meeting.id, conference_id, b"", {}, "a")
     stored = await store.conference(conference_id)
     assert stored is not None and stored.next_follow_up_on is None
+
+
+async def test_version_1_is_not_frozen_while_a_condition_is_judged_not_met(store: Store) -> None:
+    """The flow refuses first with a message naming it; this is the check under the lock, for
+    a judgement that lands while the coordinator presses "finalise"."""
+    conference_id, people = await _conference(store, "presentation")
+    condition = await store.add_condition(conference_id, people["Sanne"], "Sam slaapt thuis.")
+    await store.check_condition(conference_id, condition.id, people["Sanne"], "not_met", "")
+    with pytest.raises(StoreError, match="niet voldaan"):
+        await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    conference = await store.conference(conference_id)
+    assert conference is not None and conference.plan_frozen_at is None
+    assert await store.plan_version(conference_id) is None
+    await store.check_condition(conference_id, condition.id, people["Sanne"], "met", "")
+    frozen = await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    assert frozen.number == 1

@@ -1,0 +1,74 @@
+"""What `kring serve` adds to uvicorn's HTTP/1.1 protocol: a deadline for a request's headers.
+
+uvicorn closes a connection that stays idle after a response (``timeout_keep_alive``), but a
+fresh connection, or one that sent half a request line and then stalls, is kept open for ever:
+a few hundred such sockets hold the server's file descriptors (a "slowloris"). Here each
+connection must finish the headers of its next request within ``KRING_HTTP_HEADER_TIMEOUT``
+seconds of opening or of its previous response, and may send at most ``MAX_HEADER_BYTES``
+before they are complete; otherwise it is closed. A request whose headers arrived (a long
+upload, an event stream) is not cut off, and a websocket is no longer this protocol's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol, closing connections whose headers do not arrive within
+    ``timeout`` seconds."""
+
+    class HeaderDeadlineProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _waiting_since: Any = None  # the request cycle that was current when the clock started
+        _pending_bytes = 0
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_clock()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_clock()
+            super().connection_lost(exc)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._start_clock()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._between_requests():
+                self._pending_bytes += len(data)
+                if self._pending_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                    self.transport.close()
+
+        def _between_requests(self) -> bool:
+            """No new request's headers since the clock started, and none being answered."""
+            return self.cycle is self._waiting_since and (
+                self.cycle is None or self.cycle.response_complete
+            )
+
+        def _start_clock(self) -> None:
+            self._stop_clock()
+            self._waiting_since = self.cycle
+            self._pending_bytes = 0
+            self._deadline = self.loop.call_later(timeout, self._too_slow)
+
+        def _stop_clock(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            upgraded = self.transport.get_protocol() is not self  # now a websocket's
+            if not upgraded and self._between_requests() and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadlineProtocol
