@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from server.models import Session, utcnow
 from server.rooms.client import YClient
+from server.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -231,3 +232,14 @@ async def test_removing_a_person_closes_their_documents_and_their_pages_live_cha
         assert await writer.wait_closed(2) == (4001, "Je staat niet meer op de lijst.")
         assert page._task is not None
         await asyncio.wait_for(asyncio.shield(page._task), 2)
+
+
+# -- races and edges, in one process without a server ----------------------------------------
+
+
+async def test_the_check_takes_more_sign_ins_than_one_statement_may_name(store: Store) -> None:
+    """PostgreSQL takes at most 32767 parameters: a busy process must not break the check."""
+    account = await add_coordinator(store)
+    kept = await store.create_session("a" * 64, account_id=account.id)
+    ids = [*range(kept.id + 1, kept.id + 40_001), kept.id]
+    assert list(await store.sessions_by_id(ids)) == [kept.id]
