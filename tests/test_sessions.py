@@ -7,13 +7,18 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import update
 
 from server.models import Session, utcnow
+from server.rooms.broker import Notice
 from server.rooms.client import YClient
+from server.rooms.hub import RoomHub
+from server.rooms.persistence import StoredDocument
+from server.rooms.room import Limits, Peer
 from server.store import Store
 from tests.conftest import (
     DemoConference,
@@ -235,6 +240,56 @@ async def test_removing_a_person_closes_their_documents_and_their_pages_live_cha
 
 
 # -- races and edges, in one process without a server ----------------------------------------
+
+
+class SlowLog:
+    """A document log whose loads wait until released (a device is between its check of the
+    database and its join for as long as that takes)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.on_phases = None
+
+    async def load(self, conference_id: str, document: str) -> StoredDocument:
+        await self.release.wait()
+        return StoredDocument(snapshot=None, snapshot_upto=0, updates=[])
+
+    def forget(self, conference_id: str) -> None:
+        pass
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed: tuple[int, str | None] | None = None
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed = (code, reason)
+        self.incoming.put_nowait({"type": "websocket.disconnect"})
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.incoming.get()
+
+
+async def test_a_drop_notice_that_names_nobody_closes_nobody() -> None:
+    """A notice from another process without a participant or account (another version, a
+    mangled message) must not match every participant, whose account id is None."""
+    log = SlowLog()
+    log.release.set()
+    hub = RoomHub(log, Limits())  # type: ignore[arg-type]
+    socket = FakeSocket()
+    family = Peer(5, "client", "Ayse", session_id=13)
+    serving = asyncio.create_task(hub.serve(socket, "c1", "plan", family, "presentation"))
+    await asyncio.sleep(0.1)
+    hub.deliver(Notice("drop", "c1", meta={"reason": "weg"}, origin="other"))
+    await asyncio.sleep(0.1)
+    assert socket.closed is None
+    socket.incoming.put_nowait({"type": "websocket.disconnect"})
+    await asyncio.wait_for(serving, 2)
 
 
 async def test_the_check_takes_more_sign_ins_than_one_statement_may_name(store: Store) -> None:

@@ -372,6 +372,9 @@ class RoomHub:
     def _drop_person(
         self, conference_id: str, participant_id: int | None, account_id: int | None, reason: str
     ) -> int:
+        if participant_id is None and account_id is None:
+            log.warning("%s: ignored a drop that names nobody", conference_id)
+            return 0  # (account_id == None would match every participant)
         if self.on_dropped is not None:
             self.on_dropped(conference_id, participant_id, account_id)
         if participant_id is not None:
