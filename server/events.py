@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from server import ended
 
 QUEUE_LIMIT = 100
 
@@ -35,6 +38,8 @@ class Listener:
     session_id: int | None = None
     participant_id: int | None = None
     account_id: int | None = None
+    # When its sign-in was checked (monotonic): what ended after that ends the stream.
+    checked_at: float = field(default_factory=time.monotonic, compare=False)
 
 
 _BUSES: weakref.WeakSet[Events] = weakref.WeakSet()
@@ -49,6 +54,8 @@ class Events:
         # Whose stream each queue is, so ending a session, removing a person or taking a
         # coordinator off a conference ends their streams too.
         self._owners: dict[asyncio.Queue[Event], Listener] = {}
+        # What ended lately: a stream checked just before that starts listening just after.
+        self._ended = ended.EndedLately()
         self._loop = asyncio.get_running_loop()
         self.closed = False
         _BUSES.add(self)
@@ -62,7 +69,11 @@ class Events:
             queue.put_nowait(CLOSE)
         listeners = self._listeners.setdefault(conference_id, set())
         listeners.add(queue)
-        self._owners[queue] = who or Listener()
+        who = who or Listener()
+        self._owners[queue] = who
+        keys = ended.keys(conference_id, who.session_id, who.participant_id, who.account_id)
+        if self._ended.since(keys, who.checked_at) is not None:
+            self._end_where(lambda other: other is who, listeners)
         try:
             yield queue
         finally:
@@ -98,6 +109,8 @@ class Events:
 
     def end_sessions(self, session_ids: frozenset[int]) -> None:
         """End every stream opened with one of these sign-ins (they ended)."""
+        for session_id in session_ids:
+            self._ended.add(("session", session_id))
         self._end_where(lambda who: who.session_id in session_ids)
 
     def end_person(
@@ -109,6 +122,8 @@ class Events:
     ) -> None:
         """End someone's streams of one conference: a participant removed or whose link was
         revoked, a coordinator who no longer runs it."""
+        for key in ended.keys(conference_id, None, participant_id, account_id):
+            self._ended.add(key)
         listeners = self._listeners.get(conference_id, set())
         self._end_where(
             lambda who: (

@@ -8,6 +8,7 @@ see the plan is asked of ``rooms/phases.py``, like every websocket.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -526,6 +527,7 @@ async def events_stream(request: Request) -> Response:
     """Server-sent events. The coordinator's console gets the phase, how many of the family
     are present and their signals, nothing else; a participant's page only the phase (it
     reloads to show what the new phase asks of them)."""
+    checked_at = time.monotonic()  # what ends from now on ends this stream
     person = await person_of(request)
     console = person.role == "coordinator"
     conference_id = person.conference.id
@@ -554,6 +556,7 @@ async def events_stream(request: Request) -> Response:
             person.session_id,
             person.participant_id,
             person.account.id if person.account is not None else None,
+            checked_at,
         )
         with events.listen(conference_id, who) as queue:
             yield "retry: 3000\n\n"

@@ -9,6 +9,7 @@ A refusal is an accepted websocket closed at once with 4403 and a reason a perso
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
@@ -51,6 +52,7 @@ async def _live_document(websocket: WebSocket) -> None:
     if document not in DOCUMENTS:
         await refuse(_("Dit document bestaat niet."))
         return
+    checked_at = time.monotonic()  # what ends from now on keeps this device out
     person = await auth.person_in(store, settings, websocket, conference_id)
     if isinstance(person, auth.NotAllowed):
         await refuse(person.reason)
@@ -63,6 +65,7 @@ async def _live_document(websocket: WebSocket) -> None:
         language=i18n.get_language(),  # the person's, set when they were recognised
         session_id=person.session_id,
         account_id=person.account.id if person.account is not None else None,
+        checked_at=checked_at,
     )
     phase, actor = person.conference.phase, person.actor
     allowed = access(phase, peer.role, document, action_team_member=peer.action_team_member)

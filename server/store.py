@@ -74,6 +74,7 @@ BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_ATTEMPTS = 5
 CHECKPOINT_BUSY_TIMEOUT_MS = 1_000  # per attempt: wait this long for readers to move on
 AUDIT_COALESCE = timedelta(minutes=15)
+ID_BATCH = 1000  # ids named in one statement (databases bound their parameters)
 
 
 class StoreError(Exception):
@@ -845,17 +846,21 @@ class Store:
         (validity is the caller's decision, as with :meth:`session_by_hash`)."""
         if not ids:
             return {}
+        # In batches: a statement takes a bounded number of parameters (PostgreSQL 32767).
+        wanted = sorted(set(ids))
+        sessions: list[Session] = []
+        invitations: dict[int, InvitationMatch] = {}
         async with self._sessions() as db:
-            sessions = (await db.scalars(select(Session).where(Session.id.in_(ids)))).all()
-            invitation_ids = [s.invitation_id for s in sessions if s.invitation_id is not None]
-            invitations = {
-                row[0].id: InvitationMatch(row[0], row[1], row[2])
-                for row in (
-                    await db.execute(
-                        _invitation_with_people().where(Invitation.id.in_(invitation_ids))
-                    )
-                ).all()
-            }
+            for start in range(0, len(wanted), ID_BATCH):
+                batch = wanted[start : start + ID_BATCH]
+                found = (await db.scalars(select(Session).where(Session.id.in_(batch)))).all()
+                sessions += found
+                links = sorted({s.invitation_id for s in found if s.invitation_id is not None})
+                if not links:
+                    continue
+                query = _invitation_with_people().where(Invitation.id.in_(links))
+                for row in (await db.execute(query)).all():
+                    invitations[row[0].id] = InvitationMatch(row[0], row[1], row[2])
         return {
             s.id: SessionMatch(
                 session=s,

@@ -4,16 +4,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import update
 
+from server import sessions
+from server.events import CLOSE, Events, Listener
 from server.models import Session, utcnow
+from server.rooms.broker import Notice
 from server.rooms.client import YClient
+from server.rooms.hub import RoomHub
+from server.rooms.persistence import StoredDocument
+from server.rooms.room import Limits, Peer
+from server.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -231,3 +240,132 @@ async def test_removing_a_person_closes_their_documents_and_their_pages_live_cha
         assert await writer.wait_closed(2) == (4001, "Je staat niet meer op de lijst.")
         assert page._task is not None
         await asyncio.wait_for(asyncio.shield(page._task), 2)
+
+
+# -- races and edges, in one process without a server ----------------------------------------
+
+
+class SlowLog:
+    """A document log whose loads wait until released (a device is between its check of the
+    database and its join for as long as that takes)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.on_phases = None
+
+    async def load(self, conference_id: str, document: str) -> StoredDocument:
+        await self.release.wait()
+        return StoredDocument(snapshot=None, snapshot_upto=0, updates=[])
+
+    def forget(self, conference_id: str) -> None:
+        pass
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed: tuple[int, str | None] | None = None
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed = (code, reason)
+        self.incoming.put_nowait({"type": "websocket.disconnect"})
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.incoming.get()
+
+
+async def _joined_after(end: Callable[[RoomHub], object], peer: Peer) -> FakeSocket:
+    """A device authorised (``peer``), then ``end`` while its document loads, then the load
+    finishes: what the device got."""
+    log = SlowLog()
+    hub = RoomHub(log, Limits())  # type: ignore[arg-type]
+    socket = FakeSocket()
+    serving = asyncio.create_task(hub.serve(socket, "c1", "plan", peer, "presentation"))
+    try:
+        await asyncio.sleep(0.05)  # it waits for the load
+        end(hub)
+        log.release.set()
+        await asyncio.wait_for(asyncio.shield(serving), 2)
+    except TimeoutError:
+        pass  # it joined and is still open
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await serving
+    return socket
+
+
+async def test_a_device_authorised_just_before_logout_does_not_join_just_after() -> None:
+    peer = Peer(None, "coordinator", "C", session_id=7, account_id=1)
+    socket = await _joined_after(lambda hub: hub.end_sessions([7], sessions.LOGGED_OUT), peer)
+    assert socket.closed == (4001, "Je bent afgemeld.")
+    assert socket.sent == []  # not one sync byte
+
+
+async def test_a_co_coordinator_authorised_just_before_removal_does_not_join_just_after() -> None:
+    """Their sign-in still holds, so no periodic check would ever close this one."""
+    peer = Peer(None, "coordinator", "C", session_id=8, account_id=3)
+    why = "Je staat niet meer op de lijst."
+    socket = await _joined_after(lambda hub: hub.drop_account("c1", 3, why), peer)
+    assert socket.closed == (4001, why)
+
+
+async def test_a_device_authorised_after_the_end_joins() -> None:
+    """What is remembered of an ended sign-in does not keep out a later one (a colleague
+    added again, an id SQLite hands out again)."""
+    log = SlowLog()
+    log.release.set()
+    hub = RoomHub(log, Limits())  # type: ignore[arg-type]
+    hub.end_sessions([9], sessions.LOGGED_OUT)
+    hub.drop_account("c1", 4, "weg")
+    socket = FakeSocket()
+    peer = Peer(None, "coordinator", "C", session_id=9, account_id=4)
+    serving = asyncio.create_task(hub.serve(socket, "c1", "plan", peer, "presentation"))
+    await asyncio.sleep(0.1)
+    assert socket.closed is None and socket.sent  # joined and synced
+    socket.incoming.put_nowait({"type": "websocket.disconnect"})
+    await asyncio.wait_for(serving, 2)
+
+
+async def test_a_stream_opened_just_before_its_sign_in_ended_is_closed_at_once() -> None:
+    """The page was checked, then the session ended, then the stream began listening."""
+    events = Events()
+    who = Listener(session_id=11, participant_id=5)
+    events.end_sessions(frozenset({11}))
+    with events.listen("c1", who) as queue:
+        assert await asyncio.wait_for(queue.get(), 1) is CLOSE
+    removed = Listener(session_id=12, account_id=6)
+    events.end_person("c1", account_id=6)
+    with events.listen("c1", removed) as queue:
+        assert await asyncio.wait_for(queue.get(), 1) is CLOSE
+    with events.listen("c1", Listener(session_id=11)) as queue:  # a later sign-in
+        assert queue.empty()
+
+
+async def test_a_drop_notice_that_names_nobody_closes_nobody() -> None:
+    """A notice from another process without a participant or account (another version, a
+    mangled message) must not match every participant, whose account id is None."""
+    log = SlowLog()
+    log.release.set()
+    hub = RoomHub(log, Limits())  # type: ignore[arg-type]
+    socket = FakeSocket()
+    family = Peer(5, "client", "Ayse", session_id=13)
+    serving = asyncio.create_task(hub.serve(socket, "c1", "plan", family, "presentation"))
+    await asyncio.sleep(0.1)
+    hub.deliver(Notice("drop", "c1", meta={"reason": "weg"}, origin="other"))
+    await asyncio.sleep(0.1)
+    assert socket.closed is None
+    socket.incoming.put_nowait({"type": "websocket.disconnect"})
+    await asyncio.wait_for(serving, 2)
+
+
+async def test_the_check_takes_more_sign_ins_than_one_statement_may_name(store: Store) -> None:
+    """PostgreSQL takes at most 32767 parameters: a busy process must not break the check."""
+    account = await add_coordinator(store)
+    kept = await store.create_session("a" * 64, account_id=account.id)
+    ids = [*range(kept.id + 1, kept.id + 40_001), kept.id]
+    assert list(await store.sessions_by_id(ids)) == [kept.id]

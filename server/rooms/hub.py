@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from starlette.types import Message
 
-from server import i18n
+from server import ended, i18n
 from server.rooms import phases, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.persistence import DocumentLog
@@ -78,6 +78,9 @@ class RoomHub:
         # Told (conference id, participant id, account id) of someone dropped from a
         # conference (here or on another process), one of the two ids set.
         self.on_dropped: Callable[[str, int | None, int | None], None] | None = None
+        # Sign-ins ended and people dropped lately: a device checked just before, joining
+        # just after, is refused rather than let in (nothing was there to close yet).
+        self.ended = ended.EndedLately()
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
@@ -218,6 +221,13 @@ class RoomHub:
                 await _refuse(conn, CloseCode.LOST_ACCESS, reason)
                 return
             conn.access = access
+        gone = self.ended.since(
+            ended.keys(conference_id, peer.session_id, peer.participant_id, peer.account_id),
+            peer.checked_at,
+        )
+        if gone is not None:  # it ended between the device's check and now
+            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, gone))
+            return
         refusal = self._fair_share(channel, peer)
         if refusal is not None:
             code, why = refusal
@@ -377,6 +387,11 @@ class RoomHub:
     def _drop_person(
         self, conference_id: str, participant_id: int | None, account_id: int | None, reason: str
     ) -> int:
+        if participant_id is None and account_id is None:
+            log.warning("%s: ignored a drop that names nobody", conference_id)
+            return 0  # (account_id == None would match every participant)
+        for key in ended.keys(conference_id, None, participant_id, account_id):
+            self.ended.add(key, reason)
         if self.on_dropped is not None:
             self.on_dropped(conference_id, participant_id, account_id)
         if participant_id is not None:
@@ -400,6 +415,8 @@ class RoomHub:
         return self._end_sessions(frozenset(ids), reason)
 
     def _end_sessions(self, ids: frozenset[int], reason: str) -> int:
+        for session_id in ids:
+            self.ended.add(("session", session_id), reason)
         closed = sum(
             self._drop(conference_id, lambda peer: peer.session_id in ids, reason)
             for conference_id in list(self.rooms)

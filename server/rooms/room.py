@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Protocol
 
@@ -97,6 +97,8 @@ class Peer:
     language: str = i18n.DEFAULT_LANGUAGE  # what the server tells this person is in this
     session_id: int | None = None  # the sign-in on this device: ending it closes the socket
     account_id: int | None = None  # a coordinator's account (None for participants)
+    # When its sign-in was checked (monotonic): what ended after that keeps it from joining.
+    checked_at: float = field(default_factory=time.monotonic, compare=False)
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"
