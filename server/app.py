@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import (
     actionteam,
+    admission,
     api,
     archive,
     dashboard,
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *pages.routes,
             *meeting.routes,
+            *admission.routes,
             *api.routes,
             *sockets.routes,
             *device.routes,
@@ -267,6 +269,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             HTTPException: http_error,
             pages.LoginRequired: pages.login_redirect,
             meeting.PlanLocked: meeting.locked_handler,
+            pages.KeptOut: pages.kept_out_handler,
         },
     )
     app.state.settings = settings
