@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from server import admission, auth, export, i18n, pages
-from server.events import CLOSE, Event, Events, Listener
+from server.events import CLOSE, ENDED, Event, Events, Listener
 from server.flow import Flow, FlowError, plan_copy, plan_people
 from server.i18n import N_, Labels, _
 from server.models import Conference, Rating
@@ -620,8 +620,8 @@ async def events_stream(request: Request) -> Response:
                         yield await family_lists(waiting=True)
                 elif event.name == "status" and watch:
                     yield await family_lists(waiting=False)
-                elif event.name == admission.DECIDED:
-                    continue  # for the waiting device's own stream only
+                elif event.name in (admission.DECIDED, ENDED.name):
+                    continue  # for a waiting device's own stream only
                 elif console or event.name == "phase":
                     yield render(event)
 
@@ -656,6 +656,9 @@ async def _waiting_stream(request: Request, kept_out: auth.Waiting) -> AsyncIter
                 yield ": keep-alive\n\n"
                 continue
             if event is CLOSE:
+                return
+            if event is ENDED:  # signed out (private time ended, or sent away): reload
+                yield _sse("admission", "ended")
                 return
             if event.name == "phase":
                 yield _sse("phase", str(event.data.get("phase", "")))
