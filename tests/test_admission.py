@@ -374,3 +374,42 @@ async def test_bad_decisions_are_refused_with_the_right_status_and_never_a_500(
     async with as_(conference, family) as tablet:  # no longer private time: not the family's
         answer = await tablet.post(decide, data={"decision": "in"})
         assert answer.status_code == 403
+
+
+async def test_nothing_the_coordinator_reaches_in_private_time_holds_the_familys_words(
+    live_server: LiveServer,
+) -> None:
+    """The coordinator's own login, in private time: every page, the export, their calendar
+    feed and the console's stream; none holds a word of the plan."""
+    from tests.test_calendar_feeds import feed_url_on, fetch
+
+    conference = await demo_conference(live_server, "private_time")
+    await family_writes(conference, SECRET)
+    cid = conference.id
+    coordinator = conference.coordinator_cookie()
+    async with (
+        EventStream(conference, coordinator) as console,
+        as_(conference, coordinator) as laptop,
+    ):
+        listing = await laptop.get("/conferences")
+        answers = {
+            path: await laptop.get(path)
+            for path in (
+                f"/conferences/{cid}",
+                f"/conferences/{cid}/console",
+                f"/conferences/{cid}/audit",
+                f"/conferences/{cid}/export.zip",
+                f"/c/{cid}/plan",
+                f"/api/conferences/{cid}/plan",
+                f"/c/{cid}/follow-ups",
+                f"/c/{cid}/plan/1",
+            )
+        }
+        await family_writes(conference, "Nog meer van de familie. ")
+        await asyncio.sleep(0.5)
+    assert answers[f"/conferences/{cid}/export.zip"].status_code == 409
+    for path in (f"/c/{cid}/plan", f"/api/conferences/{cid}/plan"):
+        assert answers[path].status_code == 403
+    feed = fetch(feed_url_on(listing))
+    for text in [listing.text, feed.text, console.raw, *(a.text for a in answers.values())]:
+        assert SECRET not in text and "Nog meer van de familie" not in text
