@@ -11,11 +11,17 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import DemoConference, LiveServer, demo_conference
+from tests.conftest import (
+    DemoConference,
+    LiveServer,
+    demo_conference,
+    serious_accessibility_problems,
+)
 from tests.test_flow import EventStream, as_, move, server_store
 from tests.test_rooms import connected
 
@@ -413,3 +419,49 @@ async def test_nothing_the_coordinator_reaches_in_private_time_holds_the_familys
     feed = fetch(feed_url_on(listing))
     for text in [listing.text, feed.text, console.raw, *(a.text for a in answers.values())]:
         assert SECRET not in text and "Nog meer van de familie" not in text
+
+
+@pytest.mark.browser
+def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
+    live_server: LiveServer, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_plan_editor import PHONE, open_plan
+
+    demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
+    tablet = open_plan(browser, live_server.url, demo.person("client"))
+    coordinator = live_server.client()
+    login = demo.data["coordinator"]
+    assert coordinator.post("/login", data=login).status_code == 303
+    added = coordinator.post(
+        f"/conferences/{demo.id}/participants",
+        data={"name": "Tante Ans", "role": "network_member", "email": ""},
+    )
+    found = LINK.search(added.text)
+    assert found
+    phone = browser.new_context(**PHONE).new_page()
+    try:
+        phone.goto(html.unescape(found[2]))
+        phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+        expect(phone.get_by_role("heading", name=WAITING)).to_be_visible()
+        assert serious_accessibility_problems(phone) == []
+
+        asking = tablet.locator("#admission li", has_text="Tante Ans wil meedoen")
+        expect(asking).to_be_visible()  # live, without a reload
+        assert serious_accessibility_problems(tablet) == []
+        asking.get_by_role("button", name="Binnenlaten").click()
+
+        expect(phone.get_by_role("heading", name="Tante Ans", exact=True)).to_be_visible()
+        expect(tablet.locator("#admission")).to_contain_text("Niemand wacht om mee te doen.")
+        expect(tablet.locator("#who-is-in")).to_contain_text("Tante Ans")
+        ans = tablet.locator("#who-is-in > li", has_text="Tante Ans")
+        expect(ans.get_by_role("button", name="Laat vertrekken")).to_be_visible()
+        assert serious_accessibility_problems(tablet) == []
+        ans.get_by_role("button", name="Laat vertrekken").click()
+        expect(ans).to_contain_text("Niet aangemeld")  # drawn again live
+        phone.reload()
+        expect(phone.get_by_role("heading", name="Je bent niet (meer) aangemeld")).to_be_visible()
+    finally:
+        phone.context.close()
+        tablet.context.close()
