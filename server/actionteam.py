@@ -70,16 +70,20 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
         held=held,
         open_meeting=next((m for m in meetings if m.closed_at is None), None),
         may_hold=may_hold(person),
-        feed_url=_feed_url(request, person),
+        feed_url=await _feed_url(request, person),
         error=error,
     )
 
 
-def _feed_url(request: Request, person: auth.Person) -> str:
+async def _feed_url(request: Request, person: auth.Person) -> str:
     """This person's own calendar feed: their conference, or every conference they run."""
     settings = request.app.state.settings
-    if person.participant_id is not None and person.invitation_id is not None:
-        return feeds.participant_url(settings, person.participant_id, person.invitation_id)
+    if person.participant_id is not None:
+        # Keyed over their oldest working link, whichever link this device came in with.
+        first = await _store(request).first_invitation(person.participant_id)
+        if first is None:
+            return ""
+        return feeds.participant_url(settings, person.participant_id, first.invitation.id)
     return feeds.account_url(settings, person.account) if person.account else ""
 
 

@@ -34,6 +34,8 @@ async def _person(request: Request) -> auth.Person | JSONResponse:
         request,
         request.path_params["conference_id"],
     )
+    if isinstance(person, auth.Waiting):  # signed in during private time, not let in (yet)
+        return problem(403, "waiting", person.reason)
     if isinstance(person, auth.NotAllowed):
         codes = {401: "not_signed_in", 403: "forbidden", 404: "not_found"}
         return problem(person.status, codes.get(person.status, "forbidden"), person.reason)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import (
     actionteam,
+    admission,
     api,
     archive,
     dashboard,
@@ -349,6 +350,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *pages.routes,
             *meeting.routes,
+            *admission.routes,
             *api.routes,
             *sockets.routes,
             *device.routes,
@@ -364,6 +366,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             HTTPException: http_error,
             pages.LoginRequired: pages.login_redirect,
             meeting.PlanLocked: meeting.locked_handler,
+            pages.KeptOut: pages.kept_out_handler,
         },
     )
     app.state.settings = settings

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from server import i18n
 from server.i18n import N_, _
-from server.models import Account, Conference, Invitation, Participant, utcnow
+from server.models import Account, Conference, Invitation, Participant, Session, utcnow
 from server.settings import Settings
 from server.store import InvitationMatch, SessionMatch, Store
 
@@ -156,7 +156,8 @@ def invitation_problem(
 
 
 async def issue_link(store: Store, settings: Settings, participant_id: int) -> str:
-    """Make a participant's (new) personal link; any earlier link stops working."""
+    """Make one more personal link for a participant; their earlier links keep working
+    (in private time a device that signs in through any link waits for the family)."""
     token = new_token()
     await store.issue_invitation(participant_id, hash_token(settings.secret_key, token))
     return f"{settings.base_url}/i/{token}"
@@ -164,14 +165,16 @@ async def issue_link(store: Store, settings: Settings, participant_id: int) -> s
 
 async def start_participant_session(
     store: Store, settings: Settings, match: InvitationMatch, response: Response
-) -> None:
-    """Sign this device in as the participant of a (checked) invitation link."""
+) -> Session:
+    """Sign this device in as the participant of a (checked) invitation link. In private
+    time the new session waits until the family lets it in (``session.admission``)."""
     session_token = new_token()
-    await store.create_session(
-        hash_token(settings.secret_key, session_token), invitation_id=match.invitation.id
+    session = await store.create_participant_session(
+        hash_token(settings.secret_key, session_token), match.invitation.id
     )
     await store.touch_invitation(match.invitation.id)
     set_session_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
+    return session
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -189,6 +192,7 @@ class ParticipantIdentity:
     conference: Conference
     invitation: Invitation
     session_id: int
+    admission: str = "in"  # "waiting" or "refused": signed in during private time, not let in
 
 
 class CookieState(Enum):
@@ -244,6 +248,7 @@ async def participant_of(
         conference=inv.conference,
         invitation=inv.invitation,
         session_id=match.session.id,
+        admission=match.session.admission,
     )
 
 
@@ -287,6 +292,40 @@ class NotAllowed:
 
 
 NOT_SIGNED_IN = N_("Je bent niet aangemeld. Open je persoonlijke link opnieuw.")
+WAITING = N_("Je wacht tot de familie je binnenlaat.")
+REFUSED = N_("De familie heeft je nu niet binnengelaten.")
+
+
+@dataclass(frozen=True)
+class Waiting(NotAllowed):
+    """A device that signed in during private time and was not let in (yet): it sees its own
+    name and the family's answer, nothing of the conference. A NotAllowed, so whatever
+    refuses a stranger refuses it too; pages show the waiting page instead."""
+
+    conference_id: str = ""
+    participant_id: int = 0
+    name: str = ""
+    session_id: int = 0
+    refused: bool = False
+
+
+def waiting(identity: ParticipantIdentity) -> Waiting | NotAllowed | None:
+    """Whether this sign-in is kept out until the family lets it in (None: it is in). A
+    sign-in left waiting after private time ended (it is being ended) opens nothing."""
+    if identity.admission == "in":
+        return None
+    if identity.conference.phase != "private_time":
+        return NotAllowed(401, _(NOT_SIGNED_IN))
+    refused = identity.admission == "refused"
+    return Waiting(
+        403,
+        _(REFUSED) if refused else _(WAITING),
+        conference_id=identity.conference.id,
+        participant_id=identity.participant.id,
+        name=identity.participant.name,
+        session_id=identity.session_id,
+        refused=refused,
+    )
 
 
 async def person_in(
@@ -296,6 +335,9 @@ async def person_in(
     else a coordinator who runs it."""
     participant = await participant_of(store, settings, conn)
     if isinstance(participant, ParticipantIdentity) and participant.conference.id == conference_id:
+        kept_out = waiting(participant)
+        if kept_out is not None:
+            return kept_out
         person = participant.participant
         return Person(
             participant.conference,

@@ -29,6 +29,9 @@ class Event:
 
 
 CLOSE = Event("close")
+# Told a stream just before its CLOSE when its sign-in ended (a page that waits for the family
+# reloads on it, and finds itself signed out).
+ENDED = Event("ended")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class Events:
                     listeners.discard(queue)
                 while not queue.empty():  # nothing more for them, not even what was queued
                     queue.get_nowait()
+                queue.put_nowait(ENDED)
                 queue.put_nowait(CLOSE)
 
     def session_ids(self) -> set[int]:

@@ -2,8 +2,9 @@
 
 Calendar apps fetch without cookies, so the URL itself is the key: an HMAC with the
 instance secret over what the feed is for and something that changes when access should
-end. For a participant that is their current invitation, so "new link", "revoke" and
-removing them end the old feed too; for a coordinator's account it is the password hash,
+end. For a participant that is their oldest link that still works (a person may hold
+several), so "new link" leaves the feed alone while revoking their links or removing them
+ends it; for a coordinator's account it is the password hash,
 which a password reset replaces. Nothing extra is stored. A wrong or stale key gets the
 same 404 whichever part was wrong.
 """
@@ -144,7 +145,7 @@ async def participant_feed(request: Request) -> Response:
     """One participant's conference: its action team's meetings."""
     store, settings = _store(request), _settings(request)
     participant_id = _id(request, "participant_id")
-    match = None if participant_id is None else await store.current_invitation(participant_id)
+    match = None if participant_id is None else await store.first_invitation(participant_id)
     if match is None or auth.invitation_problem(
         match.invitation,
         match.participant,

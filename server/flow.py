@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from server import followup, plan
+from server import followup, plan, sessions
 from server.auth import Person
 from server.events import Event, Events
 from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
@@ -140,7 +140,17 @@ class Flow:
             detail["back_reason"] = back_reason
         kind = "private_time_overridden" if overridden else "phase_changed"
         await self.store.audit(conference.id, person.actor, kind, detail)
+        # Devices the family did not let in are signed out when private time ends (they sign
+        # in again as usual): their rows go first, so the reload the phase event causes finds
+        # them signed out, then their streams and sockets are closed.
+        unadmitted = []
+        if conference.phase == "private_time":
+            unadmitted = await self.store.end_unadmitted_sessions(conference.id)
         self.events.publish(conference.id, Event("phase", {"phase": target}))
+        if unadmitted:
+            self.hub.end_sessions(unadmitted, sessions.PRIVATE_TIME_OVER)
+        if conference.phase == "private_time" or target == "private_time":
+            self.events.publish(conference.id, Event("admission"))
         return changed
 
     async def _back_reason(self, conference: Conference, typed: str) -> str | None:

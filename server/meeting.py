@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server import auth, export, i18n, pages
-from server.events import CLOSE, Event, Events, Listener
+from server import admission, auth, export, i18n, pages
+from server.events import CLOSE, ENDED, Event, Events, Listener
 from server.flow import Flow, FlowError, plan_copy, plan_people
 from server.i18n import N_, Labels, _
 from server.models import Conference, Rating
@@ -68,6 +68,10 @@ AUDIT_LABELS = Labels(
         "follow_up_started": N_("Bijeenkomst actieteam begonnen"),
         "follow_up_closed": N_("Bijeenkomst actieteam afgesloten"),
         "rated": N_("Cijfers gegeven"),
+        "admission_waiting": N_("Apparaat wacht tot de familie het binnenlaat"),
+        "admission_granted": N_("Apparaat binnengelaten door de familie"),
+        "admission_refused": N_("Apparaat niet binnengelaten door de familie"),
+        "device_sent_out": N_("Apparaat door de familie weggestuurd"),
     }
 )
 
@@ -86,11 +90,29 @@ def _flow(request: Request) -> Flow:
     return Flow.of(request.app.state)
 
 
-async def person_of(request: Request) -> auth.Person:
-    """Who is asking about the conference in the URL (participant or coordinator)."""
+async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
+    """Who is asking about the conference in the URL, or a device the family did not let
+    in (yet); anyone else is refused."""
     person = await auth.person_in(
         _store(request), request.app.state.settings, request, request.path_params["conference_id"]
     )
+    if isinstance(person, auth.Waiting):
+        return person
+    if isinstance(person, auth.NotAllowed):
+        if person.status == 401 and request.url.path.startswith("/conferences/"):
+            raise pages.LoginRequired(expired=False)
+        raise HTTPException(person.status, person.reason)
+    return person
+
+
+async def person_of(request: Request) -> auth.Person:
+    """Who is asking about the conference in the URL (participant or coordinator). A device
+    the family did not let in gets the waiting page, whatever it asked for."""
+    person = await auth.person_in(
+        _store(request), request.app.state.settings, request, request.path_params["conference_id"]
+    )
+    if isinstance(person, auth.Waiting):
+        raise pages.KeptOut(person)
     if isinstance(person, auth.NotAllowed):
         if person.status == 401 and request.url.path.startswith("/conferences/"):
             raise pages.LoginRequired(expired=False)
@@ -208,6 +230,10 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         plan=plan,
         groups=group_by_area(plan["agreements"]) if plan else [],
         present=_hub(request).present(conference.id, phases.FAMILY),
+        # how many devices wait to be let in by the family (never who)
+        waiting=len(await _store(request).waiting_sessions(conference.id))
+        if conference.phase == "private_time"
+        else 0,
         # how many gave marks at the presentation (never whose, nor the marks themselves)
         marked=sum(1 for r in await _store(request).ratings(conference.id) if r.occasion == 0)
         if conference.phase == "presentation"
@@ -445,6 +471,7 @@ async def plan_page(request: Request) -> Response:
         writable=config["writable"],
         action_team=[p.name for p in people if p.action_team],
         config=config,
+        **await admission.family_context(_store(request), _hub(request), person),
     )
     # The page holds the plan: a shared tablet's browser must not keep it in its HTTP cache
     # (the offline copy is the service worker's, and "forget this device" clears it).
@@ -523,16 +550,36 @@ async def copy_pdf(request: Request) -> Response:
 # -- the console's live channel ------------------------------------------------------------------
 
 
+def _sse(name: str, html: str) -> str:
+    lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
+    return f"event: {name}\n{lines}\n"
+
+
+def _event_response(stream: AsyncIterator[str]) -> Response:
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
 async def events_stream(request: Request) -> Response:
     """Server-sent events. The coordinator's console gets the phase, how many of the family
-    are present and their signals, nothing else; a participant's page only the phase (it
-    reloads to show what the new phase asks of them)."""
+    are present, how many devices wait to be let in and the family's signals, nothing else;
+    a participant's page the phase (it reloads to show what the new phase asks of them); the
+    family's plan page in private time also who wants to join and who is in; a device the
+    family did not let in only the family's answer about itself."""
     checked_at = time.monotonic()  # what ends from now on ends this stream
-    person = await person_of(request)
+    found = await person_or_waiting(request)
+    if isinstance(found, auth.Waiting):
+        return _event_response(_waiting_stream(request, found, checked_at))
+    person = found
     console = person.role == "coordinator"
+    watch = admission.keeps_watch(person)
     conference_id = person.conference.id
     events: Events = request.app.state.events
     hub = _hub(request)
+    store = _store(request)
 
     def render(event: Event) -> str:
         if event.name == "signal":
@@ -548,8 +595,16 @@ async def events_stream(request: Request) -> Response:
             html = pages.render_fragment("meeting/_present.html", present=event.data["present"])
         else:
             html = event.data.get("phase", "")
-        lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
-        return f"event: {event.name}\n{lines}\n"
+        return _sse(event.name, html)
+
+    async def family_lists(waiting: bool) -> str:
+        context = await admission.family_context(store, hub, person)
+        context["conference"] = person.conference
+        out = ""
+        if waiting:
+            out += _sse("admission", pages.render_fragment("meeting/_admission.html", **context))
+        out += _sse("who-is-in", pages.render_fragment("meeting/_who_is_in.html", **context))
+        return out
 
     async def stream() -> AsyncIterator[str]:
         who = Listener(
@@ -571,14 +626,65 @@ async def events_stream(request: Request) -> Response:
                     continue
                 if event is CLOSE:
                     return
-                if console or event.name == "phase":
+                if event.name == admission.CHANGED:
+                    if console:
+                        count = len(await store.waiting_sessions(conference_id))
+                        html = pages.render_fragment("meeting/_waiting_count.html", waiting=count)
+                        yield _sse("waiting", html)
+                    elif watch:
+                        yield await family_lists(waiting=True)
+                elif event.name == "status" and watch:
+                    yield await family_lists(waiting=False)
+                elif event.name in (admission.DECIDED, ENDED.name):
+                    continue  # for a waiting device's own stream only
+                elif console or event.name == "phase":
                     yield render(event)
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
-    )
+    return _event_response(stream())
+
+
+async def _waiting_stream(
+    request: Request, kept_out: auth.Waiting, checked_at: float
+) -> AsyncIterator[str]:
+    """A waiting device's stream: the family's answer about this device, and the phase (when
+    private time ends it is signed out). ``?shown=`` is what its page shows, so an answer given
+    between the page and this stream is told at once."""
+    events: Events = request.app.state.events
+    shown = request.query_params.get("shown", "")
+    who = Listener(kept_out.session_id, kept_out.participant_id, None, checked_at)
+    with events.listen(kept_out.conference_id, who) as queue:
+        yield "retry: 3000\n\n"
+        now = await auth.person_in(
+            _store(request),
+            request.app.state.settings,
+            request,
+            request.path_params["conference_id"],
+        )
+        state = "refused" if isinstance(now, auth.Waiting) and now.refused else "waiting"
+        if not isinstance(now, auth.Waiting):
+            state = "in"
+        if shown and state != shown:
+            yield _sse("admission", state)
+            return
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if event is CLOSE:
+                return
+            if event is ENDED:  # signed out (private time ended, or sent away): reload
+                yield _sse("admission", "ended")
+                return
+            if event.name == "phase":
+                yield _sse("phase", str(event.data.get("phase", "")))
+            elif (
+                event.name == admission.DECIDED
+                and event.data.get("session_id") == kept_out.session_id
+            ):
+                yield _sse("admission", str(event.data.get("admission", "")))
+                return
 
 
 def presence_listener(app_state: Any) -> Any:

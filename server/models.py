@@ -146,6 +146,9 @@ class Session(Base):
     """A logged-in browser: a coordinator's account, or a participant through an invitation."""
 
     __tablename__ = "session"
+    __table_args__ = (
+        CheckConstraint("admission IN ('in', 'waiting', 'refused')", name="admission"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -158,6 +161,11 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A participant's device that first signs in during private time waits until the family
+    # lets it in ("in") or not now ("refused"); every other sign-in is "in".
+    admission: Mapped[str] = mapped_column(String(16), server_default=text("'in'"))
+    admission_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # an actor
+    admission_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditEvent(Base):

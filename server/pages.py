@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, feeds, followup, i18n, sessions
+from server import admission, auth, feeds, followup, i18n, sessions
 from server.assets import templates
 from server.forms import (
     INVITED_ROLES,
@@ -125,6 +125,26 @@ def error_page(
         response.headers["hx-reswap"] = "innerHTML show:top"
         return response
     return render(request, "error.html", status_code, **context)
+
+
+class KeptOut(Exception):
+    """This device signed in during private time and the family did not let it in (yet)."""
+
+    def __init__(self, waiting: auth.Waiting) -> None:
+        self.waiting = waiting
+
+
+def waiting_page(request: Request, waiting: auth.Waiting) -> Response:
+    """What a device that is not let in sees on every page of the conference: its own name
+    and the family's answer, nothing of the conference."""
+    response = render(request, "participant/waiting.html", 403, waiting=waiting)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def kept_out_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KeptOut)
+    return waiting_page(request, exc.waiting)
 
 
 def _is_htmx(request: Request) -> bool:
@@ -371,10 +391,9 @@ def _sign_out_live(request: Request, conference_id: str, participant_id: int, wh
 async def _link_payload(
     request: Request, conference_id: str, participant_id: int, name: str, role: str
 ) -> dict[str, Any]:
+    # One more link: the person's other links (and devices) keep working. In private time
+    # whoever opens it waits until the family lets them in.
     url = await auth.issue_link(_store(request), _settings(request), participant_id)
-    _sign_out_live(
-        request, conference_id, participant_id, N_("Je link is vervangen door een nieuwe.")
-    )
     return {
         "participant_id": participant_id,
         "name": name,
@@ -483,7 +502,9 @@ async def participant_link(request: Request) -> Response:
         conference,
         new_link=link,
         flash=_(
-            "Nieuwe link voor %(name)s. De vorige link werkt niet meer.", name=participant.name
+            "Nieuwe link voor %(name)s. Eerdere links blijven werken; trek de links in om ze "
+            "allemaal te beëindigen.",
+            name=participant.name,
         ),
     )
 
@@ -640,8 +661,12 @@ async def open_invitation(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "participant/open.html", me=match.participant)
     response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
-    await auth.start_participant_session(store, settings, match, response)
+    session = await auth.start_participant_session(store, settings, match, response)
     await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
+    if session.admission == "waiting":
+        await admission.device_waits(
+            store, request.app.state.events, match.conference.id, match.participant.id
+        )
     return response
 
 
@@ -651,7 +676,12 @@ async def participant_here(request: Request) -> auth.ParticipantIdentity | Respo
     conference_id = request.path_params["conference_id"]
     who = await auth.participant_of(store, settings, request)
     if isinstance(who, auth.ParticipantIdentity) and who.conference.id == conference_id:
-        return who
+        kept_out = auth.waiting(who)
+        if isinstance(kept_out, auth.Waiting):
+            return waiting_page(request, kept_out)
+        if kept_out is None:
+            return who
+        who = auth.CookieState.INVALID
     coordinator = await auth.coordinator_of(store, settings, request)
     if isinstance(coordinator, auth.CoordinatorIdentity):
         return RedirectResponse(f"/conferences/{conference_id}", status_code=303)
@@ -660,7 +690,7 @@ async def participant_here(request: Request) -> auth.ParticipantIdentity | Respo
             request,
             401,
             _("Je bent niet (meer) aangemeld op dit apparaat"),
-            _("Je link is ingetrokken of vervangen, of je aanmelding is niet geldig."),
+            _("Je link is ingetrokken, of je aanmelding is beëindigd of niet geldig."),
             _(
                 "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
                 "coördinator dan om een nieuwe."

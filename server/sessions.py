@@ -22,6 +22,8 @@ log = logging.getLogger("kring.sessions")
 
 LOGGED_OUT = N_("Je bent afgemeld.")
 FORGOTTEN = N_("Dit apparaat is vergeten; open je persoonlijke link om weer mee te doen.")
+SENT_OUT = N_("De familie heeft dit apparaat gevraagd te vertrekken.")
+PRIVATE_TIME_OVER = N_("De privétijd is voorbij. Open je persoonlijke link opnieuw.")
 ENDED = N_("Je aanmelding is beëindigd of verlopen. Meld je opnieuw aan.")
 
 

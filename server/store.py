@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     literal,
     select,
     text,
@@ -609,7 +610,18 @@ class Store:
     ) -> list[ParticipantRow]:
         """Active participants (and with ``include_removed`` the removed ones too) in the
         order they were added, with their link's state."""
-        active = select(Invitation).where(Invitation.revoked_at.is_(None)).subquery()
+        # A person may hold several links (each "new link" adds one): one row per person,
+        # with the newest link's date and the last time any of them was used.
+        active = (
+            select(
+                Invitation.participant_id,
+                func.max(Invitation.created_at).label("created_at"),
+                func.max(Invitation.last_used_at).label("last_used_at"),
+            )
+            .where(Invitation.revoked_at.is_(None))
+            .group_by(Invitation.participant_id)
+            .subquery()
+        )
         query = (
             select(Participant, active.c.created_at, active.c.last_used_at)
             .outerjoin(active, active.c.participant_id == Participant.id)
@@ -695,10 +707,10 @@ class Store:
     async def issue_invitation(
         self, participant_id: int, token_hash: str, expires_at: datetime | None = None
     ) -> Invitation:
-        """Give a participant a new link; any earlier link stops working at once."""
+        """Give a participant one more link; their earlier links keep working (revoking
+        ends them all)."""
         now = utcnow()
         async with self._sessions() as db:
-            await self._revoke(db, participant_id, now)
             invitation = Invitation(
                 participant_id=participant_id,
                 token_hash=token_hash,
@@ -710,7 +722,8 @@ class Store:
         return invitation
 
     async def revoke_invitation(self, participant_id: int) -> int:
-        """Revoke a participant's link and end its sessions; returns how many were revoked."""
+        """Revoke all of a participant's links and end their sessions; returns how many
+        were revoked."""
         async with self._sessions() as db:
             revoked = await self._revoke(db, participant_id, utcnow())
             await db.commit()
@@ -752,13 +765,13 @@ class Store:
             return None
         return InvitationMatch(invitation=row[0], participant=row[1], conference=row[2])
 
-    async def current_invitation(self, participant_id: int) -> InvitationMatch | None:
-        """A participant's link that was not revoked (the newest), with who and where; None
-        when they have none. Whether it still works is the caller's decision."""
+    async def first_invitation(self, participant_id: int) -> InvitationMatch | None:
+        """A participant's oldest link that was not revoked: what their calendar feed's key
+        is made over, so a new link leaves the feed alone and revoking them all ends it."""
         query = (
             _invitation_with_people()
             .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
-            .order_by(Invitation.id.desc())
+            .order_by(Invitation.id)
             .limit(1)
         )
         async with self._sessions() as db:
@@ -795,6 +808,35 @@ class Store:
         async with self._sessions() as db:
             db.add(session)
             await db.commit()
+        return session
+
+    async def create_participant_session(self, token_hash: str, invitation_id: int) -> Session:
+        """Sign a device in through a link. While the link's conference is in private time
+        the new session waits for the family's admission; the phase is read in the very
+        statement that inserts it, so no sign-in slips in around a phase change."""
+        phase = (
+            select(Conference.phase)
+            .join(Participant, Participant.conference_id == Conference.id)
+            .join(Invitation, Invitation.participant_id == Participant.id)
+            .where(Invitation.id == invitation_id)
+            .scalar_subquery()
+        )
+        admission = case((phase == "private_time", "waiting"), else_="in")
+        async with self._sessions() as db:
+            session_id = await db.scalar(
+                insert(Session)
+                .values(
+                    token_hash=token_hash,
+                    invitation_id=invitation_id,
+                    created_at=utcnow(),
+                    last_seen_at=utcnow(),
+                    admission=admission,
+                )
+                .returning(Session.id)
+            )
+            await db.commit()
+            session = await db.get(Session, session_id)
+        assert session is not None
         return session
 
     async def session_by_hash(self, token_hash: str) -> SessionMatch | None:
@@ -869,6 +911,91 @@ class Store:
             )
             for s in sessions
         }
+
+    # -- admission: devices the family lets in during private time -------------------------
+
+    @staticmethod
+    def _sessions_of(conference_id: str) -> Select[Session, Participant]:
+        """The participants' sign-ins of one conference, with whose they are."""
+        return (
+            select(Session, Participant)
+            .join(Invitation, Invitation.id == Session.invitation_id)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(
+                Participant.conference_id == conference_id,
+                Participant.removed_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+        )
+
+    async def waiting_sessions(self, conference_id: str) -> list[tuple[Session, Participant]]:
+        """The devices waiting to be let in, in the order they came."""
+        query = self._sessions_of(conference_id).where(Session.admission == "waiting")
+        async with self._sessions() as db:
+            rows = (await db.execute(query.order_by(Session.id))).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def family_sessions(
+        self, conference_id: str, roles: Collection[str]
+    ) -> list[tuple[Session, Participant]]:
+        """The let-in sign-ins of the participants with one of ``roles`` (not expired)."""
+        now = utcnow()
+        query = self._sessions_of(conference_id).where(
+            Session.admission == "in",
+            Participant.role.in_(list(roles)),
+            Session.expires_at.is_(None) | (Session.expires_at > now),
+        )
+        async with self._sessions() as db:
+            rows = (await db.execute(query.order_by(Participant.id, Session.id))).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def conference_session(
+        self, conference_id: str, session_id: int
+    ) -> tuple[Session, Participant] | None:
+        """One participant's sign-in, if it belongs to this conference."""
+        query = self._sessions_of(conference_id).where(Session.id == session_id)
+        async with self._sessions() as db:
+            row = (await db.execute(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def decide_admission(
+        self, conference_id: str, session_id: int, admission: str, actor: str
+    ) -> bool:
+        """Let a waiting device in (``"in"``) or not now (``"refused"``); False when it was
+        not waiting (any more). Whether the device is of this conference is the caller's."""
+        if admission not in ("in", "refused"):
+            raise ValueError(admission)
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Session)
+                .where(Session.id == session_id, Session.admission == "waiting")
+                .values(admission=admission, admission_by=actor, admission_at=utcnow())
+            )
+            await db.commit()
+        return _rowcount(result) == 1
+
+    async def end_session(self, session_id: int) -> bool:
+        """End one sign-in by its id (a device the family sent out)."""
+        async with self._sessions() as db:
+            result = await db.execute(delete(Session).where(Session.id == session_id))
+            await db.commit()
+        return _rowcount(result) == 1
+
+    async def end_unadmitted_sessions(self, conference_id: str) -> list[int]:
+        """Private time is over: end the sign-ins still waiting or not let in, so those
+        devices sign in again as usual. Returns their ids."""
+        ids = (
+            select(Session.id)
+            .join(Invitation, Invitation.id == Session.invitation_id)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(Participant.conference_id == conference_id, Session.admission != "in")
+        )
+        async with self._sessions() as db:
+            ended = list((await db.scalars(ids)).all())
+            if ended:
+                await db.execute(delete(Session).where(Session.id.in_(ended)))
+            await db.commit()
+        return ended
 
     # -- audit ----------------------------------------------------------------------------
 

@@ -12,17 +12,19 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from server import auth
 from server.cli import create_demo
 from server.db import upgrade
-from server.models import Account
+from server.models import Account, Session
 from server.rooms.client import YClient
 from server.settings import Settings
 from server.store import Store
@@ -109,6 +111,42 @@ class LiveServer:
         return client
 
 
+# The instance behind each running server's URL (for helpers that only know a page's URL).
+INSTANCES: dict[str, Instance] = {}
+
+
+def let_in(instance: Instance, token: str) -> None:
+    """Let one device in as if it had signed in before private time (the family's own
+    tablets, in most tests). A device that signs in during private time waits for the family
+    (``session.admission``); the admission tests leave theirs waiting."""
+    token_hash = auth.hash_token(Settings.from_env(instance.env).secret_key, token)
+
+    async def admit() -> None:
+        store = Store.connect(instance.database_url)
+        try:
+            async with store._sessions() as db:
+                await db.execute(
+                    update(Session)
+                    .where(Session.token_hash == token_hash, Session.admission == "waiting")
+                    .values(admission="in", admission_by="test")
+                )
+                await db.commit()
+        finally:
+            await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, admit()).result(timeout=30)
+
+
+def let_page_in(page: Any) -> None:
+    """:func:`let_in` for a browser page's device (then shows it the page again)."""
+    instance = INSTANCES[page.url.split("/c/")[0]]
+    for cookie in page.context.cookies():
+        if cookie["name"] == auth.PARTICIPANT_COOKIE:
+            let_in(instance, cookie["value"])
+    page.reload()
+
+
 def start_server(instance: Instance, port: int | None = None) -> LiveServer:
     """Run `kring serve` for this instance (again on ``port`` after a restart)."""
     port = port or free_port()
@@ -131,6 +169,7 @@ def start_server(instance: Instance, port: int | None = None) -> LiveServer:
             )
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                INSTANCES[url] = instance
                 return LiveServer(url=url, instance=instance, process=process)
         except httpx.TransportError:
             time.sleep(0.05)
@@ -261,12 +300,17 @@ class DemoConference:
         people = [p for p in self.data["participants"] if p["role"] == role]
         return dict(people[index])
 
-    def cookie(self, role: str, index: int = 0) -> str:
-        """Open this person's link on a new device; return its session cookie header."""
+    def cookie(self, role: str, index: int = 0, *, admitted: bool = True) -> str:
+        """Open this person's link on a new device; return its session cookie header. The
+        device counts as signed in before private time unless not ``admitted`` (then, in
+        private time, it waits for the family)."""
         with httpx.Client(headers={"origin": self.server.url}, timeout=10) as device:
             response = device.post(self.person(role, index)["invitation_url"])
             assert response.status_code == 303, response.text
-            return f"kring_participant={device.cookies['kring_participant']}"
+            token = device.cookies["kring_participant"]
+        if admitted:
+            let_in(self.server.instance, token)
+        return f"kring_participant={token}"
 
     def coordinator_cookie(self) -> str:
         with httpx.Client(

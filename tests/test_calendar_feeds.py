@@ -161,7 +161,7 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         assert events[second]["SUMMARY"] == "Action team: plan of Sam Yılmaz"
 
 
-async def test_a_new_link_a_revoked_link_or_removal_ends_the_old_feed_without_saying_why(
+async def test_a_new_link_keeps_the_feed_and_revoking_or_removal_ends_it_without_saying_why(
     live_server: LiveServer,
 ) -> None:
     conference = await demo_conference(live_server, "information")
@@ -175,10 +175,12 @@ async def test_a_new_link_a_revoked_link_or_removal_ends_the_old_feed_without_sa
             sams = feed_url_on(await sam.get(f"/c/{cid}/follow-ups"))
         assert fetch(old).status_code == 200 and fetch(sams).status_code == 200
 
+        # A new link adds one: the feed the person subscribed to keeps working.
         base = f"/conferences/{cid}/participants/{ids['network_member']}"
         reissued = await coordinator.post(f"{base}/link")
         assert reissued.status_code == 200
-        stale = fetch(old)
+        assert fetch(old).status_code == 200
+        stale = fetch(f"{live_server.url}/feeds/p/{ids['network_member']}/{'0' * 64}.ics")
         assert stale.status_code == 404 and UNKNOWN in stale.text
         shown = re.search(rf'<code id="link-{ids["network_member"]}">([^<]+)</code>', reissued.text)
         assert shown, "the new link is shown once"
@@ -186,7 +188,7 @@ async def test_a_new_link_a_revoked_link_or_removal_ends_the_old_feed_without_sa
         async with httpx.AsyncClient(headers={"origin": live_server.url}, timeout=10) as device:
             assert (await device.post(new_link)).status_code == 303
             new = feed_url_on(await device.get(f"{live_server.url}/c/{cid}/follow-ups"))
-        assert new != old and fetch(new).status_code == 200
+        assert new == old, "whichever link a device came in with, the person's one feed"
 
         # Guessing, or another person's id with a real key: the very same answer.
         key = new.rsplit("/", 1)[1]
@@ -201,10 +203,21 @@ async def test_a_new_link_a_revoked_link_or_removal_ends_the_old_feed_without_sa
         revoked = await coordinator.post(f"/conferences/{cid}/participants/{ids['client']}/revoke")
         assert revoked.status_code == 200
         assert (fetch(sams).status_code, fetch(sams).text) == (404, stale.text)
+        # Revoking ends all of a person's links, the one the feed is keyed over too.
+        revoked = await coordinator.post(f"{base}/revoke")
+        assert revoked.status_code == 200
+        assert (fetch(new).status_code, fetch(new).text) == (404, stale.text)
+        again = await coordinator.post(f"{base}/link")
+        shown = re.search(rf'<code id="link-{ids["network_member"]}">([^<]+)</code>', again.text)
+        assert shown
+        async with httpx.AsyncClient(headers={"origin": live_server.url}, timeout=10) as device:
+            assert (await device.post(html.unescape(shown[1]))).status_code == 303
+            fresh = feed_url_on(await device.get(f"{live_server.url}/c/{cid}/follow-ups"))
+        assert fresh != new and fetch(fresh).status_code == 200
 
         removed = await coordinator.post(f"{base}/remove")
         assert removed.status_code == 200
-        assert (fetch(new).status_code, fetch(new).text) == (404, stale.text)
+        assert (fetch(fresh).status_code, fetch(fresh).text) == (404, stale.text)
 
 
 # -- a coordinator's feed ------------------------------------------------------------------------

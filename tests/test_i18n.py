@@ -139,7 +139,10 @@ def test_close_reasons_fit_in_a_websocket_close_frame_in_every_language() -> Non
                     "Dit document kan nu niet geladen worden. Probeer het zo opnieuw.",
                     "Er zijn te veel verbindingen met deze conferentie.",
                     "De server start opnieuw op.",
-                    "Je link is vervangen door een nieuwe.",
+                    "Je wacht tot de familie je binnenlaat.",
+                    "De familie heeft je nu niet binnengelaten.",
+                    "De familie heeft dit apparaat gevraagd te vertrekken.",
+                    "De privétijd is voorbij. Open je persoonlijke link opnieuw.",
                     "Je kunt dit document nu alleen lezen.",
                 )
             ]

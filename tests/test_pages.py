@@ -344,15 +344,18 @@ def test_a_revoked_link_says_so_and_signs_out_its_devices(
     assert "Peter Jansen" not in signed_out.text
 
 
-def test_show_again_reissues_the_link_and_the_old_one_stops(
+def test_a_new_link_adds_one_and_the_old_one_keeps_working(
     live_server: LiveServer, coordinator: httpx.Client
 ) -> None:
     conference_id = new_conference(coordinator)
     person_id, old_url = add_person(coordinator, conference_id, "Noah Bakker")
+    tablet, _ = open_link(live_server, old_url)
     response = coordinator.post(f"/conferences/{conference_id}/participants/{person_id}/link")
     match = LINK.search(response.text)
     assert match and match.group(2) != old_url
-    assert open_link(live_server, old_url)[1].status_code == 410
+    assert "Eerdere links blijven werken" in response.text
+    assert open_link(live_server, old_url)[1].status_code == 303, "the link sent earlier works"
+    assert "Noah Bakker" in tablet.get(f"/c/{conference_id}").text, "its device stays in"
     device, opened = open_link(live_server, match.group(2))
     assert opened.status_code == 303
     assert "Noah Bakker" in device.get(f"/c/{conference_id}").text
@@ -416,7 +419,7 @@ def test_a_participant_cannot_look_into_another_conference(
     assert device.get(f"/conferences/{mine}").status_code == 303, "not a coordinator"
 
 
-def test_printing_cards_reissues_the_chosen_links(
+def test_printing_cards_adds_a_link_for_each_chosen_person(
     live_server: LiveServer, coordinator: httpx.Client
 ) -> None:
     conference_id = new_conference(coordinator)
@@ -433,7 +436,7 @@ def test_printing_cards_reissues_the_chosen_links(
     assert sheet.status_code == 200
     assert sheet.text.count('<article class="card">') == 1
     assert "Fatma Yılmaz" in sheet.text and "<svg" in sheet.text
-    assert open_link(live_server, first_url)[1].status_code == 410, "reissued"
+    assert open_link(live_server, first_url)[1].status_code == 303, "a card adds a link"
     assert open_link(live_server, second_url)[1].status_code == 303, "untouched"
 
 

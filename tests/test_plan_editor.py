@@ -19,6 +19,7 @@ from tests.conftest import (
     TIMEOUT_MS,
     LiveServer,
     expect_text,
+    let_page_in,
     make_instance,
     serious_accessibility_problems,
     shown_text,
@@ -40,6 +41,7 @@ def open_plan(browser: Any, server_url: str, person: dict[str, Any], **device: A
     page.goto(person["invitation_url"])
     page.get_by_role("button", name="Ja, dat ben ik: verder").click()
     assert page.url.startswith(f"{server_url}/c/")  # the person's own page; the plan is below it
+    let_page_in(page)  # the family's own tablets signed in before private time
     page.goto(f"{page.url.split('?')[0].rstrip('/')}/plan")
     page.wait_for_selector("[data-plan-editor][data-ready]")
     return page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -360,3 +361,52 @@ async def test_logout_on_one_process_closes_that_sessions_documents_on_the_other
 
 def login_form(coordinator: dict[str, Any]) -> dict[str, str]:
     return {"email": coordinator["email"], "password": coordinator["password"]}
+
+
+async def test_the_family_on_one_process_lets_in_and_sends_out_devices_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    from tests.test_admission import add_person, open_link, waiting_sessions
+
+    on_a, on_b = await on_both(pair, "information")
+    a, b = pair
+    _, karel_link = await add_person(on_a, "Oom Karel", "network_member")
+    karel = await open_link(on_b, karel_link.replace(a.url, b.url))  # before private time
+    assert (await move(on_a, "private_time")).status_code == 200
+    family = on_a.cookie("client")
+    reader_on_b = on_b.device("plan", karel)
+    async with connected(reader_on_b), EventStream(on_a, family, console=False) as family_on_a:
+        # Process A sees which devices are connected on B (the "here" notice carries them).
+        def karel_connected() -> bool:
+            lists = [data for name, data in family_on_a.events if name == "who-is-in"]
+            karel = lists[-1].split("Oom Karel", 1)[-1].split("</ul>", 1)[0] if lists else ""
+            return 'data-connected="true"' in karel
+
+        async with as_(on_a, family) as tablet:
+            for _ in range(50):  # bounded: the notice crosses Redis within milliseconds
+                page = (await tablet.get(f"/c/{on_a.id}/plan")).text
+                karel_part = page.split('id="who-is-in"')[1].split("Oom Karel")[1]
+                if 'data-connected="true"' in karel_part.split("</ul>")[0]:
+                    break
+                await asyncio.sleep(0.1)
+            session = re.search(r'data-session="(\d+)" data-connected="true"', karel_part)
+            assert session, "A lists the device connected on B"
+
+            _, ans_link = await add_person(on_a, "Tante Ans", "network_member")
+            ans = await open_link(on_b, ans_link.replace(a.url, b.url))
+            async with EventStream(on_b, ans, console=False) as ans_on_b:
+                await family_on_a.wait_for(
+                    lambda: any("Tante Ans wil meedoen" in d for _, d in family_on_a.events)
+                )
+                waiting = waiting_sessions((await tablet.get(f"/c/{on_a.id}/plan")).text)
+                decided = await tablet.post(
+                    f"/c/{on_a.id}/admission/{waiting['Tante Ans']}", data={"decision": "in"}
+                )
+                assert decided.status_code == 303
+                await ans_on_b.wait_for(lambda: ("admission", "in") in ans_on_b.events)
+            await family_on_a.wait_for(karel_connected)  # the live list (drawn again on A)
+
+            sent = await tablet.post(f"/c/{on_a.id}/devices/{session[1]}/send-out")
+            assert sent.status_code == 303
+        code, reason = await reader_on_b.wait_closed(5)
+        assert (code, reason) == (4001, "De familie heeft dit apparaat gevraagd te vertrekken.")

@@ -28,6 +28,7 @@ from tests.conftest import (
     LiveServer,
     add_coordinator,
     demo_conference,
+    let_in,
     make_instance,
     start_server,
     stop_server,
@@ -69,6 +70,7 @@ def signed_in(conference: DemoConference, link_of: str) -> httpx.Client:
     """A device (an HTTP client with its cookies) signed in through someone's link."""
     device = conference.server.client()
     assert device.post(conference.person(link_of)["invitation_url"]).status_code == 303
+    let_in(conference.server.instance, device.cookies["kring_participant"])  # before private time
     return device
 
 

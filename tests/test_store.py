@@ -72,7 +72,9 @@ async def test_coordinators_see_their_own_conferences_and_admins_see_all(store: 
     assert {mine.id, theirs.id} <= admin_sees
 
 
-async def test_a_new_link_replaces_the_old_one_and_ends_its_sessions(store: Store) -> None:
+async def test_a_new_link_adds_one_and_revoking_ends_them_all_with_their_sessions(
+    store: Store,
+) -> None:
     account = await add_coordinator(store)
     conference = await store.create_conference(account, "Sam", "Vraag")
     person = await store.add_participant(conference.id, "Derya", "network_member")
@@ -81,15 +83,48 @@ async def test_a_new_link_replaces_the_old_one_and_ends_its_sessions(store: Stor
     session_hash = hash_token("k" * 32, new_token())
     await store.create_session(session_hash, invitation_id=old.id)
 
-    await store.issue_invitation(person.id, second)
+    new = await store.issue_invitation(person.id, second)
 
-    old_match = await store.invitation_by_hash(first)
-    assert old_match is not None and old_match.invitation.revoked_at is not None
-    new_match = await store.invitation_by_hash(second)
-    assert new_match is not None and new_match.invitation.revoked_at is None
+    for token_hash in (first, second):
+        match = await store.invitation_by_hash(token_hash)
+        assert match is not None and match.invitation.revoked_at is None
+    assert await store.session_by_hash(session_hash) is not None, "its device stays in"
+    rows = [r for r in await store.participants(conference.id) if r.participant.id == person.id]
+    assert len(rows) == 1 and rows[0].has_link, "one row per person, however many links"
+    feed = await store.first_invitation(person.id)
+    assert feed is not None and feed.invitation.id == old.id
+
+    assert await store.revoke_invitation(person.id) == 2
+    for token_hash in (first, second):
+        match = await store.invitation_by_hash(token_hash)
+        assert match is not None and match.invitation.revoked_at is not None
     assert await store.session_by_hash(session_hash) is None
-    [row] = [r for r in await store.participants(conference.id) if r.participant.id == person.id]
-    assert row.has_link
+    assert await store.first_invitation(person.id) is None
+    assert new.id != old.id
+
+
+async def test_a_sign_in_waits_in_private_time_and_is_ended_when_it_is_over(
+    store: Store,
+) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    person = await store.add_participant(conference.id, "Derya", "network_member")
+    invitation = await store.issue_invitation(person.id, hash_token("k" * 32, new_token()))
+    before = await store.create_participant_session("before", invitation.id)
+    await store.set_phase(conference.id, "private_time")
+    waiting = await store.create_participant_session("waiting", invitation.id)
+    refused = await store.create_participant_session("refused", invitation.id)
+    assert (before.admission, waiting.admission) == ("in", "waiting")
+    assert [s.id for s, _p in await store.waiting_sessions(conference.id)] == [
+        waiting.id,
+        refused.id,
+    ]
+
+    assert await store.decide_admission(conference.id, refused.id, "refused", "participant:1")
+    assert not await store.decide_admission(conference.id, refused.id, "in", "participant:1")
+    assert sorted(await store.end_unadmitted_sessions(conference.id)) == [waiting.id, refused.id]
+    assert await store.session_by_hash("before") is not None
+    assert await store.session_by_hash("waiting") is None
 
 
 async def test_removing_someone_revokes_their_link(store: Store) -> None:

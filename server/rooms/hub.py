@@ -58,6 +58,8 @@ class RoomHub:
         self.broker: Broker = broker or LocalBroker()
         # Family members present per conference as other processes last said: {process: ids}.
         self.remote_present: dict[str, dict[str, frozenset[int]]] = {}
+        # ... and their sign-ins with a document open: {process: {participant: sessions}}.
+        self.remote_sessions: dict[str, dict[str, dict[int, frozenset[int]]]] = {}
         self.rooms: dict[str, Room] = {}
         self.closing = False
         # The latest phase change per conference, also for rooms not loaded when it came: a
@@ -287,7 +289,12 @@ class RoomHub:
     def _presence_changed(self, conference_id: str) -> None:
         if self.broker.relays:
             here = sorted(i for i in self._here(conference_id, phases.FAMILY) if i is not None)
-            self.broker.publish(Notice("here", conference_id, meta={"ids": here}))
+            sessions = {
+                str(pid): sorted(ids)
+                for pid, ids in self._connected(conference_id, phases.FAMILY).items()
+            }
+            meta = {"ids": here, "sessions": sessions}
+            self.broker.publish(Notice("here", conference_id, meta=meta))
         if self.on_presence is not None:
             self.on_presence(conference_id)
 
@@ -300,6 +307,31 @@ class RoomHub:
             for _channel, conn in room.connections()
             if conn.peer.role in roles and not conn.closed
         }
+
+    def _connected(self, conference_id: str, roles: frozenset[str]) -> dict[int, set[int]]:
+        room = self.rooms.get(conference_id)
+        found: dict[int, set[int]] = {}
+        if room is None:
+            return found
+        for _channel, conn in room.connections():
+            peer = conn.peer
+            if (
+                peer.role in roles
+                and not conn.closed
+                and peer.participant_id is not None
+                and peer.session_id is not None
+            ):
+                found.setdefault(peer.participant_id, set()).add(peer.session_id)
+        return found
+
+    def connected_sessions(self, conference_id: str) -> dict[int, set[int]]:
+        """Which sign-ins of the family have a document open now, per participant, on any
+        process: what the family's "who is in" list shows."""
+        found = self._connected(conference_id, phases.FAMILY)
+        for there in self.remote_sessions.get(conference_id, {}).values():
+            for participant_id, ids in there.items():
+                found.setdefault(participant_id, set()).update(ids)
+        return found
 
     def present(self, conference_id: str, roles: frozenset[str]) -> int:
         """How many people (not devices) with one of ``roles`` have a document open, on any
@@ -456,6 +488,7 @@ class RoomHub:
     def _erase(self, conference_id: str) -> int:
         self.erased.add(conference_id)
         self.remote_present.pop(conference_id, None)
+        self.remote_sessions.pop(conference_id, None)
         self.latest.pop(conference_id, None)
         room = self.rooms.pop(conference_id, None)
         if room is None:
@@ -517,10 +550,16 @@ class RoomHub:
             case "here":
                 ids = frozenset(int(i) for i in message.meta.get("ids", []) if i is not None)
                 there = self.remote_present.setdefault(conference_id, {})
+                sessions = self.remote_sessions.setdefault(conference_id, {})
                 if ids:
                     there[message.origin] = ids
+                    sessions[message.origin] = {
+                        int(pid): frozenset(int(i) for i in sids)
+                        for pid, sids in dict(message.meta.get("sessions", {})).items()
+                    }
                 else:
                     there.pop(message.origin, None)
+                    sessions.pop(message.origin, None)
                 if self.on_presence is not None:
                     self.on_presence(conference_id)
             case "event":
@@ -558,6 +597,7 @@ class RoomHub:
         database (a phase change may have been missed)."""
         self.latest.clear()
         self.remote_present.clear()
+        self.remote_sessions.clear()
         for room in list(self.rooms.values()):
             for channel in list(room.channels.values()):
                 try:

@@ -1,0 +1,197 @@
+"""Who is in during private time: the family lets devices in, and sees and sends out devices.
+
+The coordinator sees every link when it is made, so in private time no link is trusted on its
+own: a device that first signs in then waits (``session.admission``) until an admitted family
+member lets it in or not ("nu niet"). The family's plan page shows, live, who wants to join
+and every family member with their signed-in devices, and can send any of those out. The
+coordinator's console learns only how many wait. When private time ends, the devices still
+waiting or not let in are signed out, so they sign in again as usual.
+
+Who may read what stays the permission table's (``rooms/phases.py``); this is a separate
+check at the same seams (``auth.person_in`` answers :class:`auth.Waiting`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server import auth, sessions
+from server.events import Event, Events
+from server.export import local_time_label
+from server.i18n import _
+from server.rooms import phases
+from server.rooms.hub import RoomHub
+from server.store import Store
+
+# Events: "admission" (the waiting list or the devices changed: the family's lists and the
+# console's count are drawn again) and "admitted" (one waiting device's answer, for that
+# device's own stream only).
+CHANGED = "admission"
+DECIDED = "admitted"
+
+
+@dataclass(frozen=True)
+class WaitingDevice:
+    session_id: int
+    participant_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Device:
+    session_id: int
+    since: str  # when it signed in, on the Dutch clock
+    connected: bool
+    mine: bool  # the device looking at the list
+
+
+@dataclass(frozen=True)
+class Member:
+    participant_id: int
+    name: str
+    role: str
+    devices: list[Device]
+
+
+def keeps_watch(person: auth.Person) -> bool:
+    """Whether this person lets devices in and sends them out now: an admitted family
+    member, in private time."""
+    return person.role in phases.FAMILY and person.conference.phase == "private_time"
+
+
+async def waiting_devices(store: Store, conference_id: str) -> list[WaitingDevice]:
+    return [
+        WaitingDevice(session.id, participant.id, participant.name)
+        for session, participant in await store.waiting_sessions(conference_id)
+    ]
+
+
+async def who_is_in(
+    store: Store, hub: RoomHub, conference_id: str, my_session: int | None
+) -> list[Member]:
+    """Every family and network member with their signed-in devices, and which of those
+    have a document open now (on any process)."""
+    connected = hub.connected_sessions(conference_id)
+    members: dict[int, Member] = {}
+    for row in await store.participants(conference_id):
+        p = row.participant
+        if p.role in phases.FAMILY:
+            members[p.id] = Member(p.id, p.name, p.role, [])
+    for session, participant in await store.family_sessions(conference_id, phases.FAMILY):
+        member = members.get(participant.id)
+        if member is not None:
+            member.devices.append(
+                Device(
+                    session.id,
+                    local_time_label(session.created_at),
+                    session.id in connected.get(participant.id, set()),
+                    session.id == my_session,
+                )
+            )
+    return list(members.values())
+
+
+async def family_context(store: Store, hub: RoomHub, person: auth.Person) -> dict[str, Any]:
+    """What the family's plan page shows of admission (nothing for anyone else)."""
+    if not keeps_watch(person):
+        return {"watch": False}
+    conference_id = person.conference.id
+    return {
+        "watch": True,
+        "waiting": await waiting_devices(store, conference_id),
+        "members": await who_is_in(store, hub, conference_id, person.session_id),
+    }
+
+
+def changed(events: Events, conference_id: str) -> None:
+    """Tell the family's pages and the console (on every process) that the lists changed."""
+    events.publish(conference_id, Event(CHANGED))
+
+
+async def device_waits(
+    store: Store, events: Events, conference_id: str, participant_id: int
+) -> None:
+    """A device signed in during private time and waits: audit it, tell the family."""
+    actor = f"participant:{participant_id}"
+    detail = {"participant_id": participant_id}
+    await store.audit(conference_id, actor, "admission_waiting", detail)
+    changed(events, conference_id)
+
+
+# -- the family's decisions ------------------------------------------------------------------
+
+
+async def _watcher(request: Request) -> tuple[auth.Person, int]:
+    """An admitted family member in private time, and the session id in the URL."""
+    from server.meeting import person_of
+
+    person = await person_of(request)
+    if not keeps_watch(person):
+        if person.role in phases.FAMILY:
+            reason = _("Wie er binnenkomt, beslist de familie tijdens de privétijd.")
+        else:
+            reason = _("Alleen de familie en het netwerk laten iemand binnen.")
+        raise HTTPException(403, reason)
+    session_id: int = request.path_params["session_id"]
+    if session_id >= 2**31:  # past any id the database hands out
+        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
+    return person, session_id
+
+
+def _done(request: Request, conference_id: str) -> Response:
+    if request.headers.get("hx-request"):
+        return Response(status_code=204)  # the lists are drawn again by the event stream
+    return RedirectResponse(f"/c/{conference_id}/plan", status_code=303)
+
+
+async def decide(request: Request) -> Response:
+    """The family lets a waiting device in ("in") or not now ("refused")."""
+    person, session_id = await _watcher(request)
+    store: Store = request.app.state.store
+    events: Events = request.app.state.events
+    conference_id = person.conference.id
+    form = await request.form()
+    decision = form.get("decision")
+    if decision not in ("in", "refused"):
+        raise HTTPException(400, _("Kies 'binnenlaten' of 'nu niet'."))
+    found = await store.conference_session(conference_id, session_id)
+    if found is None:
+        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
+    session, participant = found
+    if not await store.decide_admission(conference_id, session.id, str(decision), person.actor):
+        raise HTTPException(409, _("Over dit apparaat is al beslist."))
+    kind = "admission_granted" if decision == "in" else "admission_refused"
+    await store.audit(conference_id, person.actor, kind, {"participant_id": participant.id})
+    events.publish(conference_id, Event(DECIDED, {"session_id": session.id, "admission": decision}))
+    changed(events, conference_id)
+    return _done(request, conference_id)
+
+
+async def send_out(request: Request) -> Response:
+    """The family sends a signed-in device of one of its members away."""
+    person, session_id = await _watcher(request)
+    store: Store = request.app.state.store
+    hub: RoomHub = request.app.state.hub
+    conference_id = person.conference.id
+    found = await store.conference_session(conference_id, session_id)
+    if found is None or found[1].role not in phases.FAMILY:
+        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
+    await store.end_session(session_id)
+    hub.end_sessions([session_id], sessions.SENT_OUT)
+    await store.audit(
+        conference_id, person.actor, "device_sent_out", {"participant_id": found[1].id}
+    )
+    changed(request.app.state.events, conference_id)
+    return _done(request, conference_id)
+
+
+routes = [
+    Route("/c/{conference_id}/admission/{session_id:int}", decide, methods=["POST"]),
+    Route("/c/{conference_id}/devices/{session_id:int}/send-out", send_out, methods=["POST"]),
+]
