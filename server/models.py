@@ -146,8 +146,11 @@ class Session(Base):
     """A logged-in browser: a coordinator's account, or a participant through an invitation."""
 
     __tablename__ = "session"
+    # AUTOINCREMENT: open connections are checked against their session by id, so SQLite
+    # must never hand a deleted session's id to a new sign-in.
     __table_args__ = (
         CheckConstraint("admission IN ('in', 'waiting', 'refused')", name="admission"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -212,3 +212,15 @@ async def test_expired_coordinator_sessions_are_forgotten(store: Store) -> None:
     assert await store.delete_expired_sessions(now) >= 1
     assert await store.session_by_hash(old) is None
     assert await store.session_by_hash(fresh) is not None
+
+
+async def test_a_session_id_is_never_handed_out_again(store: Store) -> None:
+    """Open connections are checked against their sign-in by id: an ended session's id that
+    came back for someone else's sign-in would keep the ended one's sockets open."""
+    account = await add_coordinator(store)
+    first = await store.create_session("a" * 64, account_id=account.id)
+    newest = await store.create_session("b" * 64, account_id=account.id)
+    await store.delete_session("b" * 64)  # the newest ends (a password reset, a logout)
+    after = await store.create_session("c" * 64, account_id=account.id)
+    assert after.id > newest.id > first.id
+    assert await store.sessions_by_id([newest.id]) == {}
