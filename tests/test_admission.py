@@ -425,28 +425,42 @@ async def test_nothing_the_coordinator_reaches_in_private_time_holds_the_familys
 def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
     live_server: LiveServer, browser: Any
 ) -> None:
+    """The walk-through: in private time the coordinator adds Tante Ans and Oom Kees; their
+    phones wait; the family tablet lets Ans in (she then writes in the plan) and not Kees (his
+    phone never gets a byte of the plan); then the family sends Ans's phone out."""
     from playwright.sync_api import expect
 
-    from tests.test_plan_editor import PHONE, open_plan
+    from tests.test_plan_editor import PHONE, add_agreement, open_plan, plan_json
 
     demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
     tablet = open_plan(browser, live_server.url, demo.person("client"))
     coordinator = live_server.client()
     login = demo.data["coordinator"]
     assert coordinator.post("/login", data=login).status_code == 303
-    added = coordinator.post(
-        f"/conferences/{demo.id}/participants",
-        data={"name": "Tante Ans", "role": "network_member", "email": ""},
-    )
-    found = LINK.search(added.text)
-    assert found
-    phone = browser.new_context(**PHONE).new_page()
-    try:
-        phone.goto(html.unescape(found[2]))
+
+    def added(name: str) -> str:
+        response = coordinator.post(
+            f"/conferences/{demo.id}/participants",
+            data={"name": name, "role": "network_member", "email": ""},
+        )
+        found = LINK.search(response.text)
+        assert found
+        return html.unescape(found[2])
+
+    def waiting_phone(link: str, sockets: list[str]) -> Any:
+        phone = browser.new_context(**PHONE).new_page()
+        phone.context.set_default_timeout(10_000)
+        phone.on("websocket", lambda ws: sockets.append(ws.url))
+        phone.goto(link)
         phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
         expect(phone.get_by_role("heading", name=WAITING)).to_be_visible()
-        assert serious_accessibility_problems(phone) == []
+        return phone
 
+    phone = waiting_phone(added("Tante Ans"), [])
+    kees: Any = None
+    kees_sockets: list[str] = []
+    try:
+        assert serious_accessibility_problems(phone) == []
         asking = tablet.locator("#admission li", has_text="Tante Ans wil meedoen")
         expect(asking).to_be_visible()  # live, without a reload
         assert serious_accessibility_problems(tablet) == []
@@ -455,6 +469,25 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
         expect(phone.get_by_role("heading", name="Tante Ans", exact=True)).to_be_visible()
         expect(tablet.locator("#admission")).to_contain_text("Niemand wacht om mee te doen.")
         expect(tablet.locator("#who-is-in")).to_contain_text("Tante Ans")
+
+        # Let in, Ans writes in the plan from her phone; the family tablet sees it.
+        phone.goto(f"{live_server.url}/c/{demo.id}/plan")
+        phone.wait_for_selector("[data-plan-editor][data-ready]")
+        add_agreement(phone, "children", "Tante Ans haalt de kinderen op woensdag op")
+        expect(tablet.locator("[data-plan-editor]")).to_contain_text("Tante Ans haalt de kinderen")
+        assert "Tante Ans haalt de kinderen" in plan_json(tablet)
+
+        # Oom Kees waits too; the family says "not now": his phone never gets the plan.
+        kees = waiting_phone(added("Oom Kees"), kees_sockets)
+        asking = tablet.locator("#admission li", has_text="Oom Kees wil meedoen")
+        asking.get_by_role("button", name="Nu niet").click()
+        expect(kees.get_by_role("heading", name=REFUSED)).to_be_visible()
+        kees.goto(f"{live_server.url}/c/{demo.id}/plan")
+        expect(kees.get_by_role("heading", name=REFUSED)).to_be_visible()
+        assert "Tante Ans haalt" not in kees.content()
+        assert kees_sockets == [], "a device the family did not let in opened a live document"
+
+        # The family sends Ans's phone out: her plan closes, her page signs her out.
         ans = tablet.locator("#who-is-in > li", has_text="Tante Ans")
         expect(ans.get_by_role("button", name="Laat vertrekken")).to_be_visible()
         assert serious_accessibility_problems(tablet) == []
@@ -463,5 +496,7 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
         phone.reload()
         expect(phone.get_by_role("heading", name="Je bent niet (meer) aangemeld")).to_be_visible()
     finally:
+        if kees is not None:
+            kees.context.close()
         phone.context.close()
         tablet.context.close()

@@ -196,9 +196,12 @@ async def test_a_new_link_keeps_the_feed_and_revoking_or_removal_ends_it_without
         swapped = fetch(f"{live_server.url}/feeds/p/{ids['client']}/{key}")
         huge = fetch(f"{live_server.url}/feeds/p/99999999999/{key}")
         nobody = fetch(f"{live_server.url}/feeds/a/99999/{key}")
-        odd = fetch(f"{live_server.url}/feeds/p/{ids['network_member']}/%C3%A9%00.ics")
+        odd = fetch(f"{live_server.url}/feeds/p/{ids['network_member']}/%C3%A9.ics")
         for answer in (guessed, swapped, huge, nobody, odd):
             assert (answer.status_code, answer.text) == (404, stale.text)
+        # A control character in an address is refused as bad input, before any key is read.
+        nul = fetch(f"{live_server.url}/feeds/p/{ids['network_member']}/%00.ics")
+        assert nul.status_code == 400 and key not in nul.text
 
         revoked = await coordinator.post(f"/conferences/{cid}/participants/{ids['client']}/revoke")
         assert revoked.status_code == 200
