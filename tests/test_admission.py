@@ -465,3 +465,45 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
     finally:
         phone.context.close()
         tablet.context.close()
+
+
+async def test_the_family_tablet_switching_person_in_private_time_stays_in(
+    live_server: LiveServer,
+) -> None:
+    """The family shares one tablet. In private time someone taps "Wissel van persoon" and
+    opens an uncle's link on it (or the client taps her own link again): the tablet was let
+    in, so it stays in, as the uncle; nobody else is there to let it in again. A laptop that
+    was only ever a professional's, or a device still waiting, gains nothing by it."""
+    conference = await demo_conference(live_server, "private_time")
+    await family_writes(conference, SECRET)
+    tablet = conference.cookie("client")  # the only device the family has
+    uncle = conference.person("network_member")
+    client = conference.person("client")
+
+    async def open_on(cookie: str, url: str) -> str:
+        async with httpx.AsyncClient(
+            headers={"origin": conference.server.url, "cookie": cookie}, timeout=10
+        ) as device:
+            response = await device.post(url)
+            assert response.status_code == 303, response.text
+            return f"kring_participant={response.cookies['kring_participant']}"
+
+    as_uncle = await open_on(tablet, uncle["invitation_url"])
+    async with as_(conference, as_uncle) as device:
+        api = await device.get(f"/api/conferences/{conference.id}/plan")
+    assert api.status_code == 200, "the family's own tablet is not locked out by switching"
+    assert api.json()["notes"] == SECRET
+    again = await open_on(as_uncle, client["invitation_url"])  # and back to the client
+    async with as_(conference, again) as device:
+        assert (await device.get(f"/api/conferences/{conference.id}/plan")).status_code == 200
+
+    # The coordinator's laptop, signed in as a professional before, opens a family link.
+    laptop = await open_on(conference.cookie("professional"), client["invitation_url"])
+    # A waiting device opens another family link.
+    _, link = await add_person(conference, "Tante Ans", "network_member")
+    waiting = await open_on(await open_link(conference, link), uncle["invitation_url"])
+    for cookie in (laptop, waiting):
+        async with as_(conference, cookie) as device:
+            api = await device.get(f"/api/conferences/{conference.id}/plan")
+        assert api.status_code == 403 and api.json()["error"] == "waiting"
+        assert SECRET not in api.text
