@@ -507,3 +507,41 @@ async def test_the_family_tablet_switching_person_in_private_time_stays_in(
             api = await device.get(f"/api/conferences/{conference.id}/plan")
         assert api.status_code == 403 and api.json()["error"] == "waiting"
         assert SECRET not in api.text
+
+
+async def test_removing_a_family_member_in_private_time_does_not_unmask_them_in_the_audit_log(
+    live_server: LiveServer,
+) -> None:
+    """In private time the audit log says "someone of the family" did something. The
+    coordinator removes the uncle who let a device in and opened the plan, then reads the log
+    again: it still does not say that it was him, nor whom he let in."""
+    conference = await demo_conference(live_server, "private_time")
+    uncle = conference.cookie("network_member")
+    uncle_id = await participant_id(conference, "network_member")
+    _, link = await add_person(conference, "Tante Ans", "network_member")
+    await open_link(conference, link)
+    sessions = waiting_sessions(await family_plan_page(conference, uncle))
+    async with as_(conference, uncle) as phone:
+        decided = await phone.post(
+            f"/c/{conference.id}/admission/{sessions['Tante Ans']}", data={"decision": "in"}
+        )
+        assert decided.status_code == 303
+    reader = conference.device("plan", uncle)
+    async with connected(reader):
+        pass
+
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        before = await coordinator.get(f"/conferences/{conference.id}/audit")
+        removed = await coordinator.post(
+            f"/conferences/{conference.id}/participants/{uncle_id}/remove"
+        )
+        assert removed.status_code == 200, removed.text
+        after = await coordinator.get(f"/conferences/{conference.id}/audit")
+    for page in (before, after):
+        assert page.status_code == 200
+        rows = page.text.split("<tbody>", 1)[1]
+        granted = rows.split('class="audit-admission_granted"', 1)[1].split("</tr>", 1)[0]
+        assert "Iemand van de familie of het netwerk" in granted
+        assert f"participant:{uncle_id}" not in granted and "participant_id" not in granted
+        joined = rows.split('class="audit-room_joined"', 1)[1].split("</tr>", 1)[0]
+        assert "Iemand van de familie of het netwerk" in joined and "plan" not in joined
