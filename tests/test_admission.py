@@ -545,3 +545,26 @@ async def test_removing_a_family_member_in_private_time_does_not_unmask_them_in_
         assert f"participant:{uncle_id}" not in granted and "participant_id" not in granted
         joined = rows.split('class="audit-room_joined"', 1)[1].split("</tr>", 1)[0]
         assert "Iemand van de familie of het netwerk" in joined and "plan" not in joined
+
+
+async def test_a_look_alike_the_coordinator_adds_in_private_time_is_told_apart_on_the_list(
+    live_server: LiveServer,
+) -> None:
+    """The coordinator adds a second person with the uncle's very name during private time and
+    opens that link; the uncle's own new phone asks too. The family's list must let them tell
+    the two apart: the look-alike was put on the list by the coordinator just now."""
+    conference = await demo_conference(live_server, "private_time")
+    family = conference.cookie("client")
+    uncle = conference.person("network_member")
+    _, fake = await add_person(conference, uncle["name"], "network_member")
+    await open_link(conference, fake)
+    await open_link(conference, uncle["invitation_url"])  # the real uncle's new phone
+
+    page = await family_plan_page(conference, family)
+    listed = page.split('id="admission"', 1)[1].split("</ul>", 1)[0]
+    entries = listed.split("<li")[1:]
+    assert len(entries) == 2 and all(f"{uncle['name']} wil meedoen" in e for e in entries)
+    look_alike, real = entries  # in the order they came: the look-alike first
+    note = "Tijdens de privétijd door de coördinator op de lijst gezet"
+    assert note in look_alike and note not in real
+    assert all("Netwerklid" in e for e in entries), "the role is shown"
