@@ -25,6 +25,7 @@ from server import auth, sessions
 from server.events import Event, Events
 from server.export import local_time_label
 from server.i18n import _
+from server.models import Conference
 from server.rooms import phases
 from server.rooms.hub import RoomHub
 from server.store import Store
@@ -41,6 +42,8 @@ class WaitingDevice:
     session_id: int
     participant_id: int
     name: str
+    role: str
+    added_now: bool  # put on the list during this private time (by the coordinator)
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,18 @@ def keeps_watch(person: auth.Person) -> bool:
     return person.role in phases.FAMILY and person.conference.phase == "private_time"
 
 
-async def waiting_devices(store: Store, conference_id: str) -> list[WaitingDevice]:
+async def waiting_devices(store: Store, conference: Conference) -> list[WaitingDevice]:
+    """Who wants to join, with their role and whether the coordinator put them on the list
+    during this private time: a look-alike of a family member's name is told apart."""
     return [
-        WaitingDevice(session.id, participant.id, participant.name)
-        for session, participant in await store.waiting_sessions(conference_id)
+        WaitingDevice(
+            session.id,
+            participant.id,
+            participant.name,
+            participant.role,
+            participant.created_at >= conference.phase_since,
+        )
+        for session, participant in await store.waiting_sessions(conference.id)
     ]
 
 
@@ -104,7 +115,7 @@ async def family_context(store: Store, hub: RoomHub, person: auth.Person) -> dic
     conference_id = person.conference.id
     return {
         "watch": True,
-        "waiting": await waiting_devices(store, conference_id),
+        "waiting": await waiting_devices(store, person.conference),
         "members": await who_is_in(store, hub, conference_id, person.session_id),
     }
 

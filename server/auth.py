@@ -164,17 +164,40 @@ async def issue_link(store: Store, settings: Settings, participant_id: int) -> s
 
 
 async def start_participant_session(
-    store: Store, settings: Settings, match: InvitationMatch, response: Response
+    store: Store,
+    settings: Settings,
+    match: InvitationMatch,
+    response: Response,
+    vouched_by: str | None = None,
 ) -> Session:
     """Sign this device in as the participant of a (checked) invitation link. In private
-    time the new session waits until the family lets it in (``session.admission``)."""
+    time the new session waits until the family lets it in (``session.admission``), unless
+    ``vouched_by`` (see :func:`family_device`)."""
     session_token = new_token()
     session = await store.create_participant_session(
-        hash_token(settings.secret_key, session_token), match.invitation.id
+        hash_token(settings.secret_key, session_token), match.invitation.id, vouched_by
     )
     await store.touch_invitation(match.invitation.id)
     set_session_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
     return session
+
+
+async def family_device(
+    store: Store, settings: Settings, conn: HTTPConnection, conference_id: str
+) -> str | None:
+    """The family member (an actor) this device is already let in as in this conference, if
+    any: a link opened on it in private time is then in at once (a shared tablet switching
+    person must not lock the family out). Only a family member's admitted sign-in counts: a
+    professional's or a waiting one vouches for nothing."""
+    identity = await participant_of(store, settings, conn)
+    if (
+        isinstance(identity, ParticipantIdentity)
+        and identity.conference.id == conference_id
+        and identity.admission == "in"
+        and identity.participant.role in ("client", "network_member")
+    ):
+        return f"participant:{identity.participant.id}"
+    return None
 
 
 # -- sessions -------------------------------------------------------------------------------

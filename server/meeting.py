@@ -295,7 +295,8 @@ async def audit_log(request: Request) -> Response:
     events = await store.audit_events(conference.id)
     names = {"cli": _("Kring (opdrachtregel)")}
     family: set[str] = set()
-    for row in await store.participants(conference.id):
+    # Removed people too: removing a family member must not unmask what they did.
+    for row in await store.participants(conference.id, include_removed=True):
         p = row.participant
         names[f"participant:{p.id}"] = p.name
         if p.account_id is not None:

@@ -661,8 +661,16 @@ async def open_invitation(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "participant/open.html", me=match.participant)
     response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
-    session = await auth.start_participant_session(store, settings, match, response)
+    vouched_by = None
+    if match.conference.phase == "private_time":  # a family device switching person stays in
+        vouched_by = await auth.family_device(store, settings, request, match.conference.id)
+        i18n.use_person_language(match.participant.language)
+    session = await auth.start_participant_session(store, settings, match, response, vouched_by)
     await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
+    if vouched_by is not None:
+        detail = {"participant_id": match.participant.id, "same_device": True}
+        await store.audit(match.conference.id, vouched_by, "admission_granted", detail)
+        admission.changed(request.app.state.events, match.conference.id)
     if session.admission == "waiting":
         await admission.device_waits(
             store, request.app.state.events, match.conference.id, match.participant.id

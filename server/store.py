@@ -810,10 +810,14 @@ class Store:
             await db.commit()
         return session
 
-    async def create_participant_session(self, token_hash: str, invitation_id: int) -> Session:
+    async def create_participant_session(
+        self, token_hash: str, invitation_id: int, vouched_by: str | None = None
+    ) -> Session:
         """Sign a device in through a link. While the link's conference is in private time
         the new session waits for the family's admission; the phase is read in the very
-        statement that inserts it, so no sign-in slips in around a phase change."""
+        statement that inserts it, so no sign-in slips in around a phase change.
+        ``vouched_by``: this device is already let in as a family member (that actor), so the
+        new sign-in is in too (a shared tablet switching person)."""
         phase = (
             select(Conference.phase)
             .join(Participant, Participant.conference_id == Conference.id)
@@ -821,7 +825,11 @@ class Store:
             .where(Invitation.id == invitation_id)
             .scalar_subquery()
         )
-        admission = case((phase == "private_time", "waiting"), else_="in")
+        admission: Any = case((phase == "private_time", "waiting"), else_="in")
+        vouched: dict[str, Any] = {}
+        if vouched_by is not None:
+            admission = "in"
+            vouched = {"admission_by": vouched_by, "admission_at": utcnow()}
         async with self._sessions() as db:
             session_id = await db.scalar(
                 insert(Session)
@@ -831,6 +839,7 @@ class Store:
                     created_at=utcnow(),
                     last_seen_at=utcnow(),
                     admission=admission,
+                    **vouched,
                 )
                 .returning(Session.id)
             )

@@ -500,3 +500,106 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
             kees.context.close()
         phone.context.close()
         tablet.context.close()
+
+
+async def test_the_family_tablet_switching_person_in_private_time_stays_in(
+    live_server: LiveServer,
+) -> None:
+    """The family shares one tablet. In private time someone taps "Wissel van persoon" and
+    opens an uncle's link on it (or the client taps her own link again): the tablet was let
+    in, so it stays in, as the uncle; nobody else is there to let it in again. A laptop that
+    was only ever a professional's, or a device still waiting, gains nothing by it."""
+    conference = await demo_conference(live_server, "private_time")
+    await family_writes(conference, SECRET)
+    tablet = conference.cookie("client")  # the only device the family has
+    uncle = conference.person("network_member")
+    client = conference.person("client")
+
+    async def open_on(cookie: str, url: str) -> str:
+        async with httpx.AsyncClient(
+            headers={"origin": conference.server.url, "cookie": cookie}, timeout=10
+        ) as device:
+            response = await device.post(url)
+            assert response.status_code == 303, response.text
+            return f"kring_participant={response.cookies['kring_participant']}"
+
+    as_uncle = await open_on(tablet, uncle["invitation_url"])
+    async with as_(conference, as_uncle) as device:
+        api = await device.get(f"/api/conferences/{conference.id}/plan")
+    assert api.status_code == 200, "the family's own tablet is not locked out by switching"
+    assert api.json()["notes"] == SECRET
+    again = await open_on(as_uncle, client["invitation_url"])  # and back to the client
+    async with as_(conference, again) as device:
+        assert (await device.get(f"/api/conferences/{conference.id}/plan")).status_code == 200
+
+    # The coordinator's laptop, signed in as a professional before, opens a family link.
+    laptop = await open_on(conference.cookie("professional"), client["invitation_url"])
+    # A waiting device opens another family link.
+    _, link = await add_person(conference, "Tante Ans", "network_member")
+    waiting = await open_on(await open_link(conference, link), uncle["invitation_url"])
+    for cookie in (laptop, waiting):
+        async with as_(conference, cookie) as device:
+            api = await device.get(f"/api/conferences/{conference.id}/plan")
+        assert api.status_code == 403 and api.json()["error"] == "waiting"
+        assert SECRET not in api.text
+
+
+async def test_removing_a_family_member_in_private_time_does_not_unmask_them_in_the_audit_log(
+    live_server: LiveServer,
+) -> None:
+    """In private time the audit log says "someone of the family" did something. The
+    coordinator removes the uncle who let a device in and opened the plan, then reads the log
+    again: it still does not say that it was him, nor whom he let in."""
+    conference = await demo_conference(live_server, "private_time")
+    uncle = conference.cookie("network_member")
+    uncle_id = await participant_id(conference, "network_member")
+    _, link = await add_person(conference, "Tante Ans", "network_member")
+    await open_link(conference, link)
+    sessions = waiting_sessions(await family_plan_page(conference, uncle))
+    async with as_(conference, uncle) as phone:
+        decided = await phone.post(
+            f"/c/{conference.id}/admission/{sessions['Tante Ans']}", data={"decision": "in"}
+        )
+        assert decided.status_code == 303
+    reader = conference.device("plan", uncle)
+    async with connected(reader):
+        pass
+
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        before = await coordinator.get(f"/conferences/{conference.id}/audit")
+        removed = await coordinator.post(
+            f"/conferences/{conference.id}/participants/{uncle_id}/remove"
+        )
+        assert removed.status_code == 200, removed.text
+        after = await coordinator.get(f"/conferences/{conference.id}/audit")
+    for page in (before, after):
+        assert page.status_code == 200
+        rows = page.text.split("<tbody>", 1)[1]
+        granted = rows.split('class="audit-admission_granted"', 1)[1].split("</tr>", 1)[0]
+        assert "Iemand van de familie of het netwerk" in granted
+        assert f"participant:{uncle_id}" not in granted and "participant_id" not in granted
+        joined = rows.split('class="audit-room_joined"', 1)[1].split("</tr>", 1)[0]
+        assert "Iemand van de familie of het netwerk" in joined and "plan" not in joined
+
+
+async def test_a_look_alike_the_coordinator_adds_in_private_time_is_told_apart_on_the_list(
+    live_server: LiveServer,
+) -> None:
+    """The coordinator adds a second person with the uncle's very name during private time and
+    opens that link; the uncle's own new phone asks too. The family's list must let them tell
+    the two apart: the look-alike was put on the list by the coordinator just now."""
+    conference = await demo_conference(live_server, "private_time")
+    family = conference.cookie("client")
+    uncle = conference.person("network_member")
+    _, fake = await add_person(conference, uncle["name"], "network_member")
+    await open_link(conference, fake)
+    await open_link(conference, uncle["invitation_url"])  # the real uncle's new phone
+
+    page = await family_plan_page(conference, family)
+    listed = page.split('id="admission"', 1)[1].split("</ul>", 1)[0]
+    entries = listed.split("<li")[1:]
+    assert len(entries) == 2 and all(f"{uncle['name']} wil meedoen" in e for e in entries)
+    look_alike, real = entries  # in the order they came: the look-alike first
+    note = "Tijdens de privétijd door de coördinator op de lijst gezet"
+    assert note in look_alike and note not in real
+    assert all("Netwerklid" in e for e in entries), "the role is shown"
