@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 
 import pytest
@@ -188,3 +189,62 @@ async def test_a_compaction_never_lets_a_later_update_reuse_an_old_id(
     stored = await log.load(conference_id, "plan")
     assert stored.snapshot is not None
     assert text_of(stored.snapshot, *(d for _, d in stored.updates)) == expected
+
+
+@pytest.mark.postgres
+async def test_a_fold_never_passes_an_update_another_process_is_still_committing(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL numbers an update when it is inserted, not when it commits. Process A's
+    update 1 is inserted but its commit is held up (a trigger makes it slow); process B
+    commits update 2 and folds the log. The fold must wait for A: a snapshot claiming every id
+    up to 2 would lose update 1 for good."""
+    store = Store.connect(postgres_url)
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Familie Test", "Wat is nodig?")
+    expected, updates = typed_updates(["een ", "twee"])
+    slow = f"slow_{secrets.token_hex(4)}"
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            text(
+                f"CREATE FUNCTION {slow}() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.conference_id = '{conference.id}' "
+                f"AND NEW.data = decode('{updates[0].hex()}', 'hex') THEN "
+                "PERFORM pg_sleep(2); END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await conn.execute(
+            text(
+                f"CREATE TRIGGER {slow} AFTER INSERT ON doc_update "
+                f"FOR EACH ROW EXECUTE FUNCTION {slow}()"
+            )
+        )
+    engine_a = create_engine(postgres_url)
+    log_a, log_b = DocumentLog(engine_a), DocumentLog(store.engine)
+    log_a.start()
+    log_b.start()
+    try:
+        first = asyncio.create_task(log_a.append(conference.id, "plan", updates[0], lambda _: None))
+        for _ in range(200):  # until A's insert is numbered and held up (at most 2 s)
+            async with store.engine.connect() as conn:
+                sleeping = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()"
+                    )
+                )
+            if sleeping:
+                break
+            await asyncio.sleep(0.01)
+        assert sleeping, "process A's insert never started"
+        await log_b.append(conference.id, "plan", updates[1], lambda _: None)
+        await log_b.compact(conference.id, "plan", None, 0)
+        await asyncio.wait_for(first, 10)
+        assert text_of(await log_b.state(conference.id, "plan")) == expected
+    finally:
+        await log_a.close()
+        await log_b.close()
+        await engine_a.dispose()
+        async with store.engine.begin() as conn:
+            await conn.execute(text(f"DROP TRIGGER IF EXISTS {slow} ON doc_update"))
+            await conn.execute(text(f"DROP FUNCTION IF EXISTS {slow}()"))
+        await store.close()

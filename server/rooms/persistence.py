@@ -209,6 +209,17 @@ class DocumentLog:
         ]
         try:
             async with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    # Shared with other writers, exclusive for a compaction (_fold): a fold
+                    # never reads past an update that another process has numbered but not
+                    # yet committed (its snapshot would claim that id and lose the update).
+                    await conn.execute(
+                        text(
+                            "SELECT pg_advisory_xact_lock_shared(hashtext(k)) "
+                            "FROM unnest(CAST(:keys AS text[])) AS k"
+                        ),
+                        {"keys": sorted({f"{p.conference_id}/{p.document}" for p in batch})},
+                    )
                 result = await conn.execute(
                     insert(DocUpdate).returning(DocUpdate.id, sort_by_parameter_order=True),
                     rows,
@@ -317,7 +328,10 @@ class DocumentLog:
         """Inside a compaction's transaction: the stored snapshot and log of a document as
         one snapshot, and the last log id in it; None when there is nothing to fold. On
         PostgreSQL a lock per document keeps two processes from folding it at once (the
-        later one would write a snapshot that lacks what the earlier one folded away)."""
+        later one would write a snapshot that lacks what the earlier one folded away) and
+        waits for every commit of it under way (each holds that lock shared, see _insert):
+        PostgreSQL numbers an update before it commits, so without it a fold could take in
+        a later id, claim everything up to it, and lose an earlier one still committing."""
         key = f"{conference_id}/{document}"
         if self.engine.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
