@@ -229,7 +229,8 @@ async def test_a_fold_never_passes_an_update_another_process_is_still_committing
             async with store.engine.connect() as conn:
                 sleeping = await conn.scalar(
                     text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()"
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event = 'PgSleep' AND datname = current_database()"
                     )
                 )
             if sleeping:
