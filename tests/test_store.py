@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -218,9 +219,10 @@ async def test_a_session_id_is_never_handed_out_again(store: Store) -> None:
     """Open connections are checked against their sign-in by id: an ended session's id that
     came back for someone else's sign-in would keep the ended one's sockets open."""
     account = await add_coordinator(store)
-    first = await store.create_session("a" * 64, account_id=account.id)
-    newest = await store.create_session("b" * 64, account_id=account.id)
-    await store.delete_session("b" * 64)  # the newest ends (a password reset, a logout)
-    after = await store.create_session("c" * 64, account_id=account.id)
+    hashes = [secrets.token_hex(32) for _ in range(3)]  # tests share a PostgreSQL database
+    first = await store.create_session(hashes[0], account_id=account.id)
+    newest = await store.create_session(hashes[1], account_id=account.id)
+    await store.delete_session(hashes[1])  # the newest ends (a password reset, a logout)
+    after = await store.create_session(hashes[2], account_id=account.id)
     assert after.id > newest.id > first.id
     assert await store.sessions_by_id([newest.id]) == {}
