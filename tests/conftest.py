@@ -139,12 +139,16 @@ def let_in(instance: Instance, token: str) -> None:
 
 
 def let_page_in(page: Any) -> None:
-    """:func:`let_in` for a browser page's device (then shows it the page again)."""
-    instance = INSTANCES[page.url.split("/c/")[0]]
+    """:func:`let_in` for a browser page's device (then shows it the page again). The waiting
+    page is left first: it reloads itself when it learns of its admission, which would race
+    the test's own navigation."""
+    url = page.url
+    instance = INSTANCES[url.split("/c/")[0]]
+    page.goto("about:blank")
     for cookie in page.context.cookies():
         if cookie["name"] == auth.PARTICIPANT_COOKIE:
             let_in(instance, cookie["value"])
-    page.reload()
+    page.goto(url)
 
 
 def start_server(instance: Instance, port: int | None = None) -> LiveServer:
