@@ -29,7 +29,8 @@ DEMO_QUESTION = (
     "Hoe zorgen we er samen voor dat Sam veilig thuis kan blijven wonen en volgend jaar "
     "zijn diploma haalt?"
 )
-# About fifteen people across all roles, as at a real conference (GLOSSARY.md's figures);
+# About fifteen people across all roles, as at a real conference (the first 50 Dutch
+# conferences averaged 15 participants: server/outcomes.py);
 # names with Turkish and Polish letters, because families' names have them.
 DEMO_PARTICIPANTS: tuple[tuple[str, str], ...] = (
     (DEMO_CLIENT, "client"),
@@ -95,7 +96,9 @@ async def coordinator_reset_password(settings: Settings, email: str, password: s
 
 
 async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[str, Any] | None:
-    """Create the demo conference and return DESIGN.md's demo JSON (None if skipped)."""
+    """Create the demo conference and return what `kring demo --json` prints:
+    ``{"conference_id", "coordinator": {"email", "password", "login_url"}, "participants":
+    [{"name", "role", "invitation_url"}]}`` (None if skipped)."""
 
     async def work(store: Store) -> dict[str, Any] | None:
         if if_empty and not await store.is_empty():

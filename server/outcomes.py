@@ -1,8 +1,9 @@
 """The outcomes of plans, per conference and across an organisation (pure, no I/O).
 
 What the method is known for, counted from the plan versions the conferences froze and the
-marks people gave, beside the research figures in GLOSSARY.md (WESP, the first 50 Dutch
-conferences, 2000-2001). The definitions, so that every figure can be checked by hand:
+marks people gave, beside the research figures of the first 50 Dutch conferences (WESP,
+2000-2001; :class:`Reference` holds them). The definitions, so that every figure can be
+checked by hand:
 
 - participants: the conference's people, the coordinator not counted;
 - agreements and life areas: in version 1, the plan as agreed at the presentation;
@@ -36,7 +37,7 @@ REQUEST_KEYS = ("request_to", "request")
 
 @dataclass(frozen=True)
 class Reference:
-    """The research figures of GLOSSARY.md."""
+    """The research figures of the first 50 Dutch family group conferences (WESP, 2000-2001)."""
 
     participants: float = 15
     agreements: float = 18

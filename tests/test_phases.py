@@ -1,4 +1,5 @@
-"""The permission table of DESIGN.md, cell by cell: who may read or write what, when."""
+"""The permission table (server/rooms/phases.py, and the README), cell by cell: who may read
+or write what, when."""
 
 from __future__ import annotations
 
