@@ -556,6 +556,20 @@ def _sse(name: str, html: str) -> str:
     return f"event: {name}\n{lines}\n"
 
 
+async def _queued(queue: asyncio.Queue[Event]) -> AsyncIterator[Event | None]:
+    """A stream's events as they come, and None whenever it is time for a keep-alive; ends
+    when the stream is closed (CLOSE)."""
+    while True:
+        try:
+            event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
+        except TimeoutError:
+            yield None
+            continue
+        if event is CLOSE:
+            return
+        yield event
+
+
 def _event_response(stream: AsyncIterator[str]) -> Response:
     return StreamingResponse(
         stream,
@@ -619,15 +633,10 @@ async def events_stream(request: Request) -> Response:
             if console:
                 present = hub.present(conference_id, phases.FAMILY)
                 yield render(Event("status", {"present": present}))
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
-                except TimeoutError:
+            async for event in _queued(queue):
+                if event is None:
                     yield ": keep-alive\n\n"
-                    continue
-                if event is CLOSE:
-                    return
-                if event.name == admission.CHANGED:
+                elif event.name == admission.CHANGED:
                     if console:
                         count = len(await store.waiting_sessions(conference_id))
                         html = pages.render_fragment("meeting/_waiting_count.html", waiting=count)
@@ -667,18 +676,13 @@ async def _waiting_stream(
         if shown and state != shown:
             yield _sse("admission", state)
             return
-        while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), SSE_KEEP_ALIVE_SECONDS)
-            except TimeoutError:
+        async for event in _queued(queue):
+            if event is None:
                 yield ": keep-alive\n\n"
-                continue
-            if event is CLOSE:
-                return
-            if event is ENDED:  # signed out (private time ended, or sent away): reload
+            elif event is ENDED:  # signed out (private time ended, or sent away): reload
                 yield _sse("admission", "ended")
                 return
-            if event.name == "phase":
+            elif event.name == "phase":
                 yield _sse("phase", str(event.data.get("phase", "")))
             elif (
                 event.name == admission.DECIDED
