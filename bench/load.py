@@ -4,7 +4,8 @@
 
 Each scenario makes a throwaway instance in a temporary folder (its own SQLite database,
 secret key and free port), creates conferences, participants and session cookies straight
-through server.store / server.auth, starts ``python -m server.cli serve`` as a subprocess and
+through server.storage.store / server.conference.auth, starts ``python -m server.cli serve``
+as a subprocess and
 drives it with asyncio websocket clients that speak y-websocket (server.rooms.protocol).
 It prints figures; it asserts nothing and exits 0 even when a target is missed.
 
@@ -54,12 +55,12 @@ from pycrdt import Doc, Text  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
-from server import auth  # noqa: E402
+from server.conference import auth  # noqa: E402
 from server.rooms import protocol  # noqa: E402
-from server.rooms.persistence import DocumentLog  # noqa: E402
 from server.rooms.room import DocChannel, Limits, Room  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store import Store  # noqa: E402
+from server.storage.documents import DocumentLog  # noqa: E402
+from server.storage.store import Store  # noqa: E402
 
 MARKER = re.compile(rb"\[m(\d{9})\]")
 SYNC_STEP1_EMPTY = protocol.encode(protocol.SyncStep1(Doc().get_state()))

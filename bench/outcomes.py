@@ -28,11 +28,11 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server import auth  # noqa: E402
-from server.models import Conference, Participant, PlanVersion, Rating  # noqa: E402
-from server.outcomes import summarise  # noqa: E402
-from server.plan import LIFE_AREAS  # noqa: E402
-from server.store import Store  # noqa: E402
+from server.conference import auth  # noqa: E402
+from server.rules.outcomes import summarise  # noqa: E402
+from server.rules.plan import LIFE_AREAS  # noqa: E402
+from server.storage.models import Conference, Participant, PlanVersion, Rating  # noqa: E402
+from server.storage.store import Store  # noqa: E402
 from tests.conftest import make_instance, start_server, stop_server  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway instance's admin

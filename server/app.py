@@ -16,34 +16,20 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import (
-    actionteam,
-    admission,
-    api,
-    archive,
-    dashboard,
-    device,
-    erasure,
-    feeds,
-    i18n,
-    meeting,
-    pages,
-    periodic,
-    reminders,
-    sessions,
-    sockets,
-)
-from server.assets import load_manifest, static_app, static_url_for, templates
-from server.auth import origin_allowed
-from server.db import head_revision
-from server.events import Event, Events
-from server.forms import printable, text_refusal
+from server import i18n
+from server.conference import admission, erasure, export, periodic, reminders, sessions
+from server.conference.auth import origin_allowed
+from server.conference.events import Event, Events
 from server.i18n import N_, _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
-from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
+from server.rules.forms import printable, text_refusal
 from server.settings import Settings
-from server.store import Store
+from server.storage.documents import DocumentLog, DurabilityError, check_durability
+from server.storage.migrate import head_revision
+from server.storage.store import Store
+from server.views import actionteam, api, coordinator, dashboard, device, feeds, meeting, websocket
+from server.views.assets import load_manifest, static_app, static_url_for, templates
 
 log = logging.getLogger("kring")
 
@@ -207,7 +193,7 @@ def _refuse(request: Request, name: str, refusal: str) -> Response:
         return JSONResponse(
             {"error": "bad_text", "field": printable(name), "reason": refusal}, status_code=400
         )
-    return pages.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
+    return coordinator.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
 
 
 class LanguageMiddleware:
@@ -329,7 +315,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await store.close()
 
-    templates.env.globals.update(pages.template_globals())
+    templates.env.globals.update(coordinator.template_globals())
     templates.env.globals.update(meeting.template_globals())
     templates.env.globals["static"] = static_url_for(load_manifest())
     templates.env.globals["grace_days"] = settings.invitation_grace_days
@@ -337,7 +323,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         title = ERROR_TITLES.get(exc.status_code, N_("Er ging iets mis"))
-        return pages.error_page(
+        return coordinator.error_page(
             request,
             exc.status_code,
             _(title),
@@ -348,25 +334,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            *pages.routes,
+            *coordinator.routes,
             *meeting.routes,
             *admission.routes,
             *api.routes,
-            *sockets.routes,
+            *websocket.routes,
             *device.routes,
             *actionteam.routes,
             *dashboard.routes,
             *feeds.routes,
-            *archive.routes,
+            *export.routes,
             *erasure.routes,
             Mount("/static", app=static_app(), name="static"),
         ],
         lifespan=lifespan,
         exception_handlers={
             HTTPException: http_error,
-            pages.LoginRequired: pages.login_redirect,
+            coordinator.LoginRequired: coordinator.login_redirect,
             meeting.PlanLocked: meeting.locked_handler,
-            pages.KeptOut: pages.kept_out_handler,
+            coordinator.KeptOut: coordinator.kept_out_handler,
         },
     )
     app.state.settings = settings

@@ -15,12 +15,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from server import archive, auth, erasure, reminders
-from server.db import upgrade
-from server.rooms.persistence import DocumentLog
-from server.rooms.phases import PHASES, coordinator_reads_plan
+from server.conference import auth, erasure, export, reminders
+from server.rules.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
-from server.store import DuplicateEmail, Store
+from server.storage.documents import DocumentLog
+from server.storage.migrate import upgrade
+from server.storage.store import DuplicateEmail, Store
 
 DEMO_EMAIL = "coordinator@demo.kring.example"
 DEMO_COORDINATOR = "Lotte Hendriks"
@@ -30,7 +30,7 @@ DEMO_QUESTION = (
     "zijn diploma haalt?"
 )
 # About fifteen people across all roles, as at a real conference (the first 50 Dutch
-# conferences averaged 15 participants: server/outcomes.py);
+# conferences averaged 15 participants: server/rules/outcomes.py);
 # names with Turkish and Polish letters, because families' names have them.
 DEMO_PARTICIPANTS: tuple[tuple[str, str], ...] = (
     (DEMO_CLIENT, "client"),
@@ -167,7 +167,7 @@ async def export_conference(settings: Settings, conference_id: str) -> bytes:
                 f"conference {conference_id} is in phase {conference.phase}, in which its "
                 "coordinator may not read the plan; export is possible from the presentation on"
             )
-        data = await archive.build(store, DocumentLog(store.engine).state, conference)
+        data = await export.build(store, DocumentLog(store.engine).state, conference)
         await store.audit(conference_id, "cli", "conference_exported", {"bytes": len(data)})
         return data
 
@@ -294,7 +294,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         import uvicorn
 
-        from server.events import shutdown_all
+        from server.conference.events import shutdown_all
         from server.httpserver import header_deadline_protocol
 
         class Server(uvicorn.Server):

@@ -21,13 +21,13 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from server import auth
 from server.cli import create_demo
-from server.db import upgrade
-from server.models import Account, Session
+from server.conference import auth
 from server.rooms.client import YClient
 from server.settings import Settings
-from server.store import Store
+from server.storage.migrate import upgrade
+from server.storage.models import Account, Session
+from server.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 KRING = [sys.executable, "-m", "server.cli"]

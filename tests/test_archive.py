@@ -15,9 +15,9 @@ import pytest
 from pycrdt import Array, Doc, Map, Text
 from pypdf import PdfReader
 
-from server import auth
-from server.archive import yjs_roots
-from server.plan import read_plan
+from server.conference import auth
+from server.conference.export import yjs_roots
+from server.rules.plan import read_plan
 from tests.conftest import DemoConference, LiveServer, demo_conference
 from tests.test_flow import _ids, as_, server_store
 from tests.test_follow_ups import _agreed

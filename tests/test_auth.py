@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.responses import Response
 
-from server.auth import (
+from server.conference.auth import (
     PARTICIPANT_COOKIE,
     LinkProblem,
     hash_token,
@@ -17,8 +17,8 @@ from server.auth import (
     origin_allowed,
     set_session_cookie,
 )
-from server.models import Conference, Invitation, Participant
 from server.settings import Settings
+from server.storage.models import Conference, Invitation, Participant
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ALLOWED = frozenset({"https://kring.example.org"})

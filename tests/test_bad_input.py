@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.store import Store
+from server.storage.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,

@@ -13,10 +13,11 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from server import feeds, followup
 from server.app import RedactInvitationTokens
+from server.rules import schedule
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
+from server.views import feeds
 from tests.conftest import LiveServer, add_coordinator, demo_conference
 from tests.test_flow import _ids, as_, server_store
 from tests.test_follow_ups import _agreed
@@ -127,13 +128,13 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         assert calendar["X-PUBLISHED-TTL"] == "PT1H"
         (event,) = events
         assert event["UID"] == first
-        assert event["DTSTART;VALUE=DATE"] == ics_date(followup.today() + timedelta(weeks=6))
+        assert event["DTSTART;VALUE=DATE"] == ics_date(schedule.today() + timedelta(weeks=6))
         assert event["SUMMARY"] == "Actieteam: plan van Sam Yılmaz"
         assert event["URL"] == f"{live_server.url}/c/{cid}/follow-ups"
         assert "Samen koken" not in agreed.text, "never the plan's text"
 
         # The coordinator moves the date: the same event, on the new day.
-        later = followup.today() + timedelta(days=10)
+        later = schedule.today() + timedelta(days=10)
         moved = await coordinator.post(
             f"/c/{cid}/follow-ups/next", data={"date": later.isoformat()}
         )
@@ -148,10 +149,10 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/close")).status_code == 303
         events = by_uid(parse_calendar(fetch(url).text)[1])
         assert set(events) == {first, second}
-        assert events[first]["DTSTART;VALUE=DATE"] == ics_date(followup.today())
+        assert events[first]["DTSTART;VALUE=DATE"] == ics_date(schedule.today())
         assert events[first]["SUMMARY"] == "Actieteam gehouden: plan van Sam Yılmaz"
         assert events[second]["DTSTART;VALUE=DATE"] == ics_date(
-            followup.today() + timedelta(weeks=6)
+            schedule.today() + timedelta(weeks=6)
         )
 
         # In the language the person chose, whoever fetches it.
@@ -250,7 +251,7 @@ async def test_a_coordinators_feed_lists_each_conference_they_run_and_an_admins_
     assert answer.status_code == 200
     calendar, events = parse_calendar(answer.text)
     uids = set(by_uid(events))
-    due = ics_date(followup.today() + timedelta(weeks=6))
+    due = ics_date(schedule.today() + timedelta(weeks=6))
     assert {f"{first.id}-follow-up-1@kring", f"{second.id}-follow-up-1@kring"} <= uids
     assert f"{own.id}-follow-up-1@kring" not in uids
     assert all(e["DTSTART;VALUE=DATE"] == due for e in events if e["UID"].startswith(first.id))

@@ -1,4 +1,4 @@
-"""Comparing two frozen plan versions, per agreement (server/compare.py), and the page that
+"""Comparing two frozen plan versions, per agreement (server/rules/compare.py), and the page that
 shows it (web/templates/meeting/compare.html). Pure: no server, no database."""
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import Any
 from pycrdt import Array, Doc, Map
 
 from server import i18n
-from server.assets import templates
-from server.compare import (
+from server.rules.compare import (
     AgreementChange,
     Comparison,
     FieldChange,
     TeamChange,
     compare_versions,
 )
-from server.models import PlanVersion
-from server.plan import add_agreement, read_plan
+from server.rules.plan import add_agreement, read_plan
+from server.storage.models import PlanVersion
+from server.views.assets import templates
 
 
 def agreement(id: str, life_area: str, what: str, **fields: Any) -> dict[str, Any]:

@@ -21,14 +21,14 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import auth
 from server.app import create_app
-from server.db import upgrade
+from server.conference import auth
 from server.rooms import hub as hub_module
 from server.rooms.client import YClient
 from server.rooms.hub import RoomHub
 from server.settings import Settings
-from server.store import Store
+from server.storage.migrate import upgrade
+from server.storage.store import Store
 from tests.conftest import add_coordinator, free_port
 
 FAMILY = 3

@@ -1,5 +1,5 @@
 """A shared tablet: switching to another person's link, forgetting the device, and the
-service worker that lets a tablet reload the plan offline (server/device.py)."""
+service worker that lets a tablet reload the plan offline (server/views/device.py)."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from pycrdt import Array, Doc, Map, Text
 
-from server import auth
-from server.models import Conference
-from server.plan import add_agreement
+from server.conference import auth
+from server.rules.plan import add_agreement
+from server.storage.models import Conference
 from tests.conftest import (
     DemoConference,
     LiveServer,

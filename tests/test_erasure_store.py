@@ -15,11 +15,11 @@ import pytest
 from pycrdt import Doc, Text
 from sqlalchemy import func, select, text
 
-from server.db import upgrade
-from server.erasure import due_for_purge, months_before
-from server.models import Base, Conference, DocUpdate
-from server.rooms.persistence import CommitFailed, DocumentLog
-from server.store import ERASED_TABLES, NotFound, Store
+from server.conference.erasure import due_for_purge, months_before
+from server.storage.documents import CommitFailed, DocumentLog
+from server.storage.migrate import upgrade
+from server.storage.models import Base, Conference, DocUpdate
+from server.storage.store import ERASED_TABLES, NotFound, Store
 from tests.conftest import Instance, add_coordinator
 
 

@@ -13,7 +13,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
+from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
 
 ARABIC_NAME = "فاطمة الزهراء"
 # pypdf gives the text in the order it stands on the page, left to right: a right-to-left
@@ -212,7 +212,7 @@ def test_an_arabic_name_is_joined_and_right_to_left(sample: Printed) -> None:
 
 def test_text_after_an_arabic_name_keeps_its_size(sample: Printed) -> None:
     # fpdf2 2.8.9 prints the line after one that starts in the Arabic fallback font in the
-    # size set before that one (py-pdf/fpdf2#1772); server.export works around it
+    # size set before that one (py-pdf/fpdf2#1772); server.formats.pdf works around it
     sizes = {text.strip(): size for pieces in sample.pieces for _, _, size, text in pieces}
     assert sizes["Łukasz Żółkiewski (Familie): nog niet"] == 11  # after the Arabic name's line
     assert sizes["Eerst met mijn baas praten"] == 10.5

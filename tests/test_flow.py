@@ -18,10 +18,10 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from server.plan import add_agreement, read_plan
 from server.rooms.client import YClient
 from server.rooms.protocol import MAX_VAR_UINT
-from server.store import Store
+from server.rules.plan import add_agreement, read_plan
+from server.storage.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,

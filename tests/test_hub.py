@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from starlette.types import Message
 
-from server.auth import Person
-from server.db import upgrade
-from server.events import Events
-from server.flow import Flow
+from server.conference.auth import Person
+from server.conference.events import Events
+from server.conference.flow import Flow
 from server.rooms import protocol
 from server.rooms.hub import RoomHub
-from server.rooms.persistence import DocumentLog
-from server.rooms.phases import Access
 from server.rooms.room import Connection, DocChannel, Limits, Peer
-from server.store import Store
+from server.rules.phases import Access
+from server.storage.documents import DocumentLog
+from server.storage.migrate import upgrade
+from server.storage.store import Store
 from tests.conftest import add_coordinator
 
 CONFERENCE = "c0nference"

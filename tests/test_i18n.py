@@ -23,9 +23,9 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from server import i18n
-from server.models import Account, Participant
-from server.rooms import phases
-from server.store import Store
+from server.rules import phases
+from server.storage.models import Account, Participant
+from server.storage.store import Store
 from tests.conftest import (
     TIMEOUT_MS,
     DemoConference,

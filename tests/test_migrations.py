@@ -1,6 +1,6 @@
 """The migrations build exactly the schema the code declares, on SQLite and PostgreSQL: a
-column, index or constraint added to ``server/models.py`` without its migration (or the other
-way round) fails here, not on somebody's production database."""
+column, index or constraint added to ``server/storage/models.py`` without its migration (or
+the other way round) fails here, not on somebody's production database."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from server.db import alembic_config, upgrade
-from server.models import Base
-from server.store import create_engine
+from server.storage.migrate import alembic_config, upgrade
+from server.storage.models import Base
+from server.storage.store import create_engine
 
 
 def _differences(connection: Connection) -> list[Any]:

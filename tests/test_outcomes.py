@@ -15,9 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from server import dashboard, i18n, outcomes
-from server.models import PlanVersion
-from server.store import Store
+from server import i18n
+from server.rules import outcomes
+from server.storage.models import PlanVersion
+from server.storage.store import Store
+from server.views import dashboard
 from tests.conftest import (
     TIMEOUT_MS,
     LiveServer,
@@ -316,7 +318,7 @@ async def test_the_dashboard_shows_figures_worked_out_by_hand(own_server: LiveSe
     finally:
         await store.close()
 
-    # Worked out by hand from the data above (see server/outcomes.py for the definitions).
+    # Worked out by hand from the data above (see server/rules/outcomes.py for the definitions).
     expected = {
         anna.email: {
             "Deelnemers per conferentie": "5,5",  # (5 + 6) / 2 agreed plans

@@ -10,8 +10,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from server.models import utcnow
-from server.store import Store
+from server.storage.models import utcnow
+from server.storage.store import Store
 from tests.conftest import LiveServer
 
 PASSWORD = "correct horse battery"

@@ -10,8 +10,8 @@ import pytest
 from pycrdt import Doc, Text, TransactionEvent
 from sqlalchemy import event, text
 
-from server.rooms.persistence import DocumentLog, DurabilityError, check_durability
-from server.store import Store, create_engine
+from server.storage.documents import DocumentLog, DurabilityError, check_durability
+from server.storage.store import Store, create_engine
 from tests.conftest import add_coordinator
 
 

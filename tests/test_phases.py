@@ -1,12 +1,11 @@
-"""The permission table (server/rooms/phases.py, and the README), cell by cell: who may read
+"""The permission table (server/rules/phases.py, and the README), cell by cell: who may read
 or write what, when."""
 
 from __future__ import annotations
 
 import pytest
 
-from server.models import ROLES
-from server.rooms.phases import (
+from server.rules.phases import (
     DOCUMENTS,
     PHASE_LABELS,
     PHASES,
@@ -17,6 +16,7 @@ from server.rooms.phases import (
     refusal_reason,
     transition_problem,
 )
+from server.storage.models import ROLES
 
 N, R, W = Access.NONE, Access.READ, Access.WRITE
 FAMILY_ROLES = ("client", "network_member")

@@ -1,5 +1,5 @@
 """The plan document's schema: reading a plan for pages and copies, and checking it before a
-version is frozen (server/plan.py). Pure: no server, no database."""
+version is frozen (server/rules/plan.py). Pure: no server, no database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
 
-from server.plan import (
+from server.rules.plan import (
     AGREEMENT_FIELDS,
     AGREEMENT_KEYS,
     NOTES_LIMIT,

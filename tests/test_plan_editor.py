@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.store import Store
+from server.storage.store import Store
 from tests.conftest import (
     TIMEOUT_MS,
     LiveServer,

@@ -15,8 +15,8 @@ import pytest
 
 from server.rooms.broker import BadMessage, Notice, decode, encode
 from server.rooms.client import YClient
-from server.rooms.persistence import DocumentLog
-from server.store import Store
+from server.storage.documents import DocumentLog
+from server.storage.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -296,7 +296,7 @@ async def test_two_processes_compacting_one_busy_plan_lose_nothing(
     try:
         from sqlalchemy import func, select
 
-        from server.models import DocSnapshot, DocUpdate
+        from server.storage.models import DocSnapshot, DocUpdate
 
         async with store.engine.connect() as conn:
             logged = await conn.scalar(

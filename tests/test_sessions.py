@@ -15,15 +15,15 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from server import sessions
-from server.events import CLOSE, ENDED, Event, Events, Listener
-from server.models import Session, utcnow
+from server.conference import sessions
+from server.conference.events import CLOSE, ENDED, Event, Events, Listener
 from server.rooms.broker import Notice
 from server.rooms.client import YClient
 from server.rooms.hub import RoomHub
-from server.rooms.persistence import StoredDocument
 from server.rooms.room import Limits, Peer
-from server.store import Store
+from server.storage.documents import StoredDocument
+from server.storage.models import Session, utcnow
+from server.storage.store import Store
 from tests.conftest import (
     DemoConference,
     LiveServer,

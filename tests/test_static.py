@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from server.assets import MANIFEST
+from server.views.assets import MANIFEST
 from tests.conftest import LiveServer
 
 

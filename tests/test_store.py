@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from server.auth import hash_token, new_token
-from server.db import head_revision, upgrade
-from server.models import utcnow
-from server.store import DuplicateEmail, NotFound, Store
+from server.conference.auth import hash_token, new_token
+from server.storage.migrate import head_revision, upgrade
+from server.storage.models import utcnow
+from server.storage.store import DuplicateEmail, NotFound, Store
 from tests.conftest import add_coordinator
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from server.store import NotFound, Store, StoreError
+from server.storage.store import NotFound, Store, StoreError
 from tests.conftest import add_coordinator
 
 

@@ -16,13 +16,14 @@ from typing import Any, Protocol
 
 from starlette.types import Message
 
-from server import ended, i18n
-from server.rooms import phases, protocol
+from server import i18n
+from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
-from server.rooms.persistence import DocumentLog
-from server.rooms.phases import Access
 from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
+from server.rules import phases
+from server.rules.phases import Access
+from server.storage.documents import DocumentLog
 
 log = logging.getLogger("kring.rooms")
 

@@ -27,7 +27,9 @@ from pycrdt import Doc, merge_updates
 from server import i18n
 from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
-from server.rooms.persistence import (
+from server.rooms.protocol import CloseCode
+from server.rules.phases import Access
+from server.storage.documents import (
     FATAL,
     CommitFailed,
     DocumentLog,
@@ -35,8 +37,6 @@ from server.rooms.persistence import (
     apply_all,
     lacks,
 )
-from server.rooms.phases import Access
-from server.rooms.protocol import CloseCode
 
 log = logging.getLogger("kring.rooms")
 

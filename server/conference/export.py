@@ -25,14 +25,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import export, i18n, meeting
-from server.flow import plan_copy, plan_people
+from server import i18n
+from server.conference.flow import plan_copy, plan_people
+from server.formats import pdf
 from server.i18n import _
-from server.models import Conference, Participant, PlanVersion, utcnow
-from server.plan import read_plan
-from server.rooms import phases
 from server.rooms.hub import RoomUnavailable
-from server.store import Store
+from server.rules import phases
+from server.rules.plan import read_plan
+from server.storage.models import Conference, Participant, PlanVersion, utcnow
+from server.storage.store import Store
+from server.views import meeting
 
 FORMAT = "kring-conference-export"
 FORMAT_VERSION = 1
@@ -296,12 +298,12 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
         )
     versions = await store.plan_versions(conference.id)
     data = await conference_data(store, read_state, conference, versions)
-    # The copies' own words are Dutch (export.py is not translated yet): their labels too.
+    # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
     with i18n.using(i18n.DEFAULT_LANGUAGE):
         copies = {v.number: plan_copy(v) for v in versions}
 
     def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-        pdfs = {number: export.render_pdf(copy) for number, copy in copies.items()}
+        pdfs = {number: pdf.render_pdf(copy) for number, copy in copies.items()}
         return _zip(conference.id, data, pdfs)
 
     return await asyncio.to_thread(render)

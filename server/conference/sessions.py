@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 
-from server import auth
-from server.events import Events
+from server.conference import auth
+from server.conference.events import Events
 from server.i18n import N_
 from server.rooms.hub import RoomHub
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 
 log = logging.getLogger("kring.sessions")
 

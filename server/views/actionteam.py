@@ -1,6 +1,6 @@
 """The action team's pages after the conference: when the next meeting is due, the meetings
 held (who came, the plan version each one froze), and the meeting itself (attendance, going
-through the agreements, closing it). The rules are in ``server/flow.py``."""
+through the agreements, closing it). The rules are in ``server/conference/flow.py``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, feeds, followup, ical, pages
-from server.compare import compare_versions
-from server.export import local_time_label
-from server.flow import FlowError
+from server.conference import auth
+from server.conference.flow import FlowError
+from server.formats import ical
+from server.formats.pdf import local_time_label
 from server.i18n import _
-from server.meeting import (
+from server.rules import phases, schedule
+from server.rules.compare import compare_versions
+from server.rules.plan import AGREEMENT_STATUSES
+from server.views import coordinator, feeds
+from server.views.meeting import (
     PlanLocked,
     _flow,
     _store,
@@ -28,8 +32,6 @@ from server.meeting import (
     person_of,
     read_plan_or_unavailable,
 )
-from server.plan import AGREEMENT_STATUSES
-from server.rooms import phases
 
 
 def may_hold(person: auth.Person) -> bool:
@@ -53,20 +55,20 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
     conference = person.conference
     store = _store(request)
     meetings = await store.follow_ups(conference.id)
-    due = followup.next_due(conference, meetings)
+    due = schedule.next_due(conference, meetings)
     names = {r.participant.id: r.participant.name for r in await store.participants(conference.id)}
     held = []
     for meeting in meetings:
         came = await store.attendance(meeting.id)
         held.append((meeting, sorted(names[i] for i in came if i in names)))
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/follow_ups.html",
         status_code,
         conference=conference,
         person=person,
         due=due,
-        standing=followup.standing(due, followup.today()) if due else None,
+        standing=schedule.standing(due, schedule.today()) if due else None,
         held=held,
         open_meeting=next((m for m in meetings if m.closed_at is None), None),
         may_hold=may_hold(person),
@@ -95,12 +97,12 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
     number: int = request.path_params["number"]
     meeting = await store.follow_up(conference.id, number) if number < 2**31 else None
     if meeting is None:
-        return pages.error_page(
+        return coordinator.error_page(
             request, 404, _("Niet gevonden"), _("Deze bijeenkomst bestaat niet.")
         )
     plan = await read_plan_or_unavailable(request, conference.id)
     came = await store.attendance(meeting.id)
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/follow_up.html",
         status_code,
@@ -209,7 +211,7 @@ async def follow_up_ics(request: Request) -> Response:
     base = str(request.app.state.settings.base_url).rstrip("/")
     events = feeds.follow_up_events(conference, meetings, base, held=False)
     if not events:
-        return pages.error_page(
+        return coordinator.error_page(
             request, 404, _("Niet gevonden"), _("Er is nog geen bijeenkomst van het actieteam.")
         )
     return Response(
@@ -226,7 +228,7 @@ async def compare_page(request: Request) -> Response:
     conference = person.conference
     versions = {v.number: v for v in await _store(request).plan_versions(conference.id)}
     if not versions:
-        return pages.error_page(
+        return coordinator.error_page(
             request, 404, _("Niet gevonden"), _("Er is nog geen vastgesteld plan.")
         )
     latest = max(versions)
@@ -239,14 +241,14 @@ async def compare_page(request: Request) -> Response:
 
     old, new = number("old", max(1, latest - 1)), number("new", latest)
     if old not in versions or new not in versions:
-        return pages.error_page(
+        return coordinator.error_page(
             request,
             404,
             _("Niet gevonden"),
             _("Kies twee versies die er zijn: 1 tot en met %(latest)s.", latest=latest),
         )
     old_version, new_version = versions[old], versions[new]
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/compare.html",
         conference=conference,

@@ -28,7 +28,7 @@ from pycrdt import Doc, get_update, merge_updates
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.models import Conference, DocSnapshot, DocUpdate, utcnow
+from server.storage.models import Conference, DocSnapshot, DocUpdate, utcnow
 
 log = logging.getLogger("kring.rooms")
 

@@ -1,5 +1,5 @@
 """The outcomes dashboard: a coordinator's own conferences, an admin's whole organisation,
-beside the research figures (the figures themselves are counted in ``server/outcomes.py``).
+beside the research figures (the figures themselves are counted in ``server/rules/outcomes.py``).
 
 The chart is a small SVG drawn here on the server: two bars per figure, this organisation's
 and the research's, on one scale. The table beside it holds the same numbers for whoever
@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import followup, i18n, outcomes, pages
+from server import i18n
 from server.i18n import _
+from server.rules import outcomes, schedule
+from server.views import coordinator
 
 BAR_HEIGHT = 18
 ROW_GAP = 14
@@ -118,12 +120,12 @@ def chart(totals: outcomes.Totals) -> Markup:
 
 async def outcomes_page(request: Request) -> Response:
     """The outcomes of the conferences this coordinator runs (an admin: all of them)."""
-    who = await pages._coordinator(request)
-    facts = await pages._store(request).outcome_facts(who.account)
-    today = followup.today()
+    who = await coordinator._coordinator(request)
+    facts = await coordinator._store(request).outcome_facts(who.account)
+    today = schedule.today()
     rows = [outcomes.conference_outcome(f, today) for f in facts]
     totals = outcomes.totals(rows)
-    return pages.render(
+    return coordinator.render(
         request,
         "outcomes.html",
         who=who,

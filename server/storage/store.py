@@ -34,7 +34,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from server.i18n import _
-from server.models import (
+from server.rules.outcomes import (
+    Average,
+    ConferenceFacts,
+    Ratings,
+    VersionFacts,
+    summarise,
+    versions_needed,
+)
+from server.rules.phases import PHASES
+from server.storage.models import (
     ANSWERS,
     CONDITION_STATUSES,
     RATING_SCORES,
@@ -60,15 +69,6 @@ from server.models import (
     UTCDateTime,
     utcnow,
 )
-from server.outcomes import (
-    Average,
-    ConferenceFacts,
-    Ratings,
-    VersionFacts,
-    summarise,
-    versions_needed,
-)
-from server.rooms.phases import PHASES
 
 LOGIN_WINDOW = timedelta(minutes=15)
 BUSY_TIMEOUT_MS = 30_000

@@ -15,14 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
-from server import auth, i18n
+from server import i18n
+from server.conference import auth
 from server.i18n import _
 from server.rooms.hub import RoomHub
-from server.rooms.phases import DOCUMENTS, Access, access, refusal_reason
 from server.rooms.protocol import CloseCode
 from server.rooms.room import Peer
+from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
 from server.settings import Settings
-from server.store import Store
+from server.storage.store import Store
 
 log = logging.getLogger("kring.rooms")
 

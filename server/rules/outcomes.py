@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from server.followup import local_date  # the meetings' own calendar (Europe/Amsterdam)
+from server.rules.schedule import local_date  # the meetings' own calendar (Europe/Amsterdam)
 
 MIN_RATINGS = 3
 REQUEST_KEYS = ("request_to", "request")

@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from server.models import Base
-from server.store import create_engine
+from server.storage.models import Base
+from server.storage.store import create_engine
 
 config = context.config
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.i18n import N_, Labels
-from server.models import Conference, FollowUp
+from server.storage.models import Conference, FollowUp
 
 INTERVAL = timedelta(weeks=6)
 STANDING_LABELS: Labels[str] = Labels(

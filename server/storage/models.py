@@ -1,4 +1,4 @@
-"""SQLAlchemy tables. Only ``server/store.py`` queries them."""
+"""SQLAlchemy tables. Only ``server/storage/store.py`` queries them."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ class Conference(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The next action-team meeting, when someone set it; None: six weeks after the last one
-    # (or after the plan was agreed), see server/followup.py.
+    # (or after the plan was agreed), see server/rules/schedule.py.
     next_follow_up_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
@@ -315,7 +315,7 @@ class PlanVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # What the outcomes count of its agreements (server/outcomes.py's summarise), so the
+    # What the outcomes count of its agreements (server/rules/outcomes.py's summarise), so the
     # organisation's dashboard reads a few bytes per version, not whole plans.
     summary: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ from whitenoise import WhiteNoise
 
 from server import i18n
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+WEB = Path(__file__).resolve().parents[2] / "web"
 STATIC = WEB / "static"
 MANIFEST = STATIC / "build" / "manifest.json"
 # esbuild names bundles "app-<hash>.js"; those never change and may be cached for a year.

@@ -18,9 +18,9 @@ from starlette.responses import Response
 
 from server import i18n
 from server.i18n import N_, _
-from server.models import Account, Conference, Invitation, Participant, Session, utcnow
 from server.settings import Settings
-from server.store import InvitationMatch, SessionMatch, Store
+from server.storage.models import Account, Conference, Invitation, Participant, Session, utcnow
+from server.storage.store import InvitationMatch, SessionMatch, Store
 
 COORDINATOR_COOKIE = "kring_coordinator"
 PARTICIPANT_COOKIE = "kring_participant"

@@ -19,11 +19,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from server import auth, followup, i18n, ical
+from server import i18n
+from server.conference import auth
+from server.formats import ical
 from server.i18n import _
-from server.models import Account, Conference, FollowUp, utcnow
+from server.rules import schedule
 from server.settings import Settings
-from server.store import Store
+from server.storage.models import Account, Conference, FollowUp, utcnow
+from server.storage.store import Store
 
 REFRESH = timedelta(hours=1)  # a moved date reaches the calendar within the hour
 
@@ -77,13 +80,13 @@ def follow_up_events(
             events.append(
                 ical.Event(
                     uid=_uid(conference, meeting.number),
-                    day=followup.local_date(meeting.closed_at),
+                    day=schedule.local_date(meeting.closed_at),
                     summary=_("Actieteam gehouden: plan van %(name)s", name=conference.client_name),
                     url=url,
                     description=description,
                 )
             )
-    due = followup.next_due(conference, meetings)
+    due = schedule.next_due(conference, meetings)
     if due is not None:
         events.append(
             ical.Event(

@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import admission, auth, feeds, followup, i18n, sessions
-from server.assets import templates
-from server.forms import (
+from server import i18n
+from server.conference import admission, auth, sessions
+from server.i18n import N_, Labels, _
+from server.rules import phases, schedule
+from server.rules.forms import (
     INVITED_ROLES,
     ROLE_LABELS,
     FormResult,
@@ -26,11 +28,11 @@ from server.forms import (
     login_form,
     participant_form,
 )
-from server.i18n import N_, Labels, _
-from server.models import Conference, utcnow
-from server.rooms import phases
 from server.settings import Settings
-from server.store import NotFound, ParticipantRow, Store
+from server.storage.models import Conference, utcnow
+from server.storage.store import NotFound, ParticipantRow, Store
+from server.views import feeds
+from server.views.assets import templates
 
 PHASE_LABELS = Labels(
     {
@@ -285,12 +287,12 @@ async def conference_list(request: Request) -> Response:
     who = await _coordinator(request)
     notice = LIST_NOTICES.get(request.query_params.get("notice", ""), "")
     summaries = await _store(request).conferences_for(who.account)
-    on = followup.today()
+    on = schedule.today()
     due = {}
     for summary in summaries:
-        day = followup.due_after(summary.conference, summary.last_follow_up_at)
+        day = schedule.due_after(summary.conference, summary.last_follow_up_at)
         if day is not None:
-            due[summary.conference.id] = (day, followup.standing(day, on))
+            due[summary.conference.id] = (day, schedule.standing(day, on))
     return render(
         request,
         "conferences/list.html",
@@ -825,7 +827,7 @@ def template_globals() -> dict[str, Any]:
         "PHASE_EXPLANATIONS": PHASE_EXPLANATIONS,
         "ROLE_LABELS": ROLE_LABELS,
         "language_next": language_next,
-        "STANDING_LABELS": followup.STANDING_LABELS,
+        "STANDING_LABELS": schedule.STANDING_LABELS,
         "webcal": feeds.webcal,
     }
 

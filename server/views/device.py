@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, pages, sessions
+from server.conference import auth, sessions
 from server.i18n import _
+from server.views import coordinator
 
-SERVICE_WORKER = Path(__file__).resolve().parent.parent / "web" / "static" / "sw.js"
+SERVICE_WORKER = Path(__file__).resolve().parents[2] / "web" / "static" / "sw.js"
 INVITATION_PATH = re.compile(r"^/i/[A-Za-z0-9_-]{20,100}$")
 
 
@@ -34,7 +35,7 @@ async def switch_person(request: Request) -> Response:
     same_site = not parts.netloc or parts.netloc == request.url.netloc
     if same_site and INVITATION_PATH.match(parts.path) and not parts.query:
         return RedirectResponse(parts.path, status_code=303)
-    return pages.error_page(
+    return coordinator.error_page(
         request,
         400,
         _("Dit is geen uitnodigingslink van Kring"),
@@ -47,10 +48,10 @@ async def forget_device(request: Request) -> Response:
     """End this device's session and clear what Kring kept on it (cookies, the plan's local
     copy, the offline pages), for browsers that honour Clear-Site-Data and, through the page's
     script, for those that do not (plain http)."""
-    response = pages.render(request, "forgotten.html")
+    response = coordinator.render(request, "forgotten.html")
     ended = await auth.end_session(
-        pages._store(request),
-        pages._settings(request),
+        coordinator._store(request),
+        coordinator._settings(request),
         request,
         auth.PARTICIPANT_COOKIE,
         response,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from server.outcomes import summarise
+from server.rules.outcomes import summarise
 
 revision: str = "0008"
 down_revision: str | None = "0007"

@@ -18,16 +18,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from server import admission, auth, export, i18n, pages
-from server.events import CLOSE, ENDED, Event, Events, Listener
-from server.flow import Flow, FlowError, plan_copy, plan_people
+from server import i18n
+from server.conference import admission, auth
+from server.conference.events import CLOSE, ENDED, Event, Events, Listener
+from server.conference.flow import Flow, FlowError, plan_copy, plan_people
+from server.formats import pdf
 from server.i18n import N_, Labels, _
-from server.models import Conference, Rating
-from server.plan import AGREEMENT_STATUSES, area_label, read_plan
-from server.plan import schema as plan_schema
-from server.rooms import phases
 from server.rooms.hub import RoomHub, RoomUnavailable
-from server.store import Store
+from server.rules import phases
+from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
+from server.rules.plan import schema as plan_schema
+from server.storage.models import Conference, Rating
+from server.storage.store import Store
+from server.views import coordinator
 
 SSE_KEEP_ALIVE_SECONDS = 15.0
 SIGNAL_LABELS = Labels(
@@ -100,7 +103,7 @@ async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
         return person
     if isinstance(person, auth.NotAllowed):
         if person.status == 401 and request.url.path.startswith("/conferences/"):
-            raise pages.LoginRequired(expired=False)
+            raise coordinator.LoginRequired(expired=False)
         raise HTTPException(person.status, person.reason)
     return person
 
@@ -112,10 +115,10 @@ async def person_of(request: Request) -> auth.Person:
         _store(request), request.app.state.settings, request, request.path_params["conference_id"]
     )
     if isinstance(person, auth.Waiting):
-        raise pages.KeptOut(person)
+        raise coordinator.KeptOut(person)
     if isinstance(person, auth.NotAllowed):
         if person.status == 401 and request.url.path.startswith("/conferences/"):
-            raise pages.LoginRequired(expired=False)
+            raise coordinator.LoginRequired(expired=False)
         raise HTTPException(person.status, person.reason)
     return person
 
@@ -153,7 +156,7 @@ def plan_locked(request: Request, conference: Conference) -> Response:
         if conference.phase == "private_time"
         else _("Het plan is nu niet voor jou open")
     )
-    return pages.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
+    return coordinator.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
 
 
 async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict[str, Any]:
@@ -219,7 +222,7 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
     plan_ready = None
     if conference.phase == "private_time":
         plan_ready = await flow.plan_ready_since(conference)
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/console.html",
         status_code,
@@ -316,7 +319,7 @@ async def audit_log(request: Request) -> Response:
             who = _("Iemand van de familie of het netwerk")
             detail = {"kind": detail["kind"]} if event.kind == "signal" else {}
         rows.append((event, who, detail))
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/audit.html",
         who=person,
@@ -329,7 +332,7 @@ async def audit_log(request: Request) -> Response:
 
 
 async def participant_page(request: Request, error: str = "", status_code: int = 200) -> Response:
-    who = await pages.participant_here(request)
+    who = await coordinator.participant_here(request)
     if isinstance(who, Response):
         return who
     conference, me = who.conference, who.participant
@@ -337,7 +340,7 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         conference.phase, me.role, "plan", action_team_member=me.action_team
     )
     context = await _flow_state(request, conference)
-    return pages.render(
+    return coordinator.render(
         request,
         "participant/landing.html",
         status_code,
@@ -415,7 +418,7 @@ async def rating_form(request: Request) -> Response:
     person = await person_of(request)
     form = await request.form()
     if person.participant_id is None:  # the participant's page is not theirs to be shown
-        return pages.error_page(
+        return coordinator.error_page(
             request, 403, _("Geen toegang"), _("De coördinator geeft zelf geen cijfer.")
         )
     return await _participant_action(
@@ -461,7 +464,7 @@ async def plan_page(request: Request) -> Response:
         "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
         "schema": plan_schema(),
     }
-    response = pages.render(
+    response = coordinator.render(
         request,
         "meeting/plan.html",
         conference=conference,
@@ -512,12 +515,12 @@ async def copy_page(request: Request) -> Response:
         {"version": version.number, "format": "page"},
         coalesce=True,
     )
-    return pages.render(
+    return coordinator.render(
         request,
         "meeting/copy.html",
         conference=person.conference,
         copy=plan_copy(version),
-        frozen_at=export.local_time_label(version.created_at),
+        frozen_at=pdf.local_time_label(version.created_at),
         groups=group_by_area(version.content.get("agreements", [])),
         statuses=AGREEMENT_STATUSES,
         version=version,
@@ -526,10 +529,10 @@ async def copy_page(request: Request) -> Response:
 
 async def copy_pdf(request: Request) -> Response:
     person, version = await _version(request)
-    # The PDF's own words are Dutch (export.py is not translated yet): its labels too.
+    # The PDF's own words are Dutch (pdf.py is not translated yet): its labels too.
     with i18n.using(i18n.DEFAULT_LANGUAGE):
         copy = plan_copy(version)
-    pdf = await asyncio.to_thread(export.render_pdf, copy)
+    document = await asyncio.to_thread(pdf.render_pdf, copy)
     await _store(request).audit(
         person.conference.id,
         person.actor,
@@ -539,7 +542,7 @@ async def copy_pdf(request: Request) -> Response:
     )
     name = _("plan-versie-%(number)s.pdf", number=version.number)
     return Response(
-        pdf,
+        document,
         media_type="application/pdf",
         headers={
             "content-disposition": f'attachment; filename="{name}"',
@@ -598,7 +601,7 @@ async def events_stream(request: Request) -> Response:
 
     def render(event: Event) -> str:
         if event.name == "signal":
-            html = pages.render_fragment(
+            html = coordinator.render_fragment(
                 "meeting/_signal.html",
                 kind=event.data["kind"],
                 who="",  # the console gets the signal and its time, nothing else
@@ -607,7 +610,9 @@ async def events_stream(request: Request) -> Response:
                 live=True,
             )
         elif event.name == "status":
-            html = pages.render_fragment("meeting/_present.html", present=event.data["present"])
+            html = coordinator.render_fragment(
+                "meeting/_present.html", present=event.data["present"]
+            )
         else:
             html = event.data.get("phase", "")
         return _sse(event.name, html)
@@ -617,8 +622,10 @@ async def events_stream(request: Request) -> Response:
         context["conference"] = person.conference
         out = ""
         if waiting:
-            out += _sse("admission", pages.render_fragment("meeting/_admission.html", **context))
-        out += _sse("who-is-in", pages.render_fragment("meeting/_who_is_in.html", **context))
+            out += _sse(
+                "admission", coordinator.render_fragment("meeting/_admission.html", **context)
+            )
+        out += _sse("who-is-in", coordinator.render_fragment("meeting/_who_is_in.html", **context))
         return out
 
     async def stream() -> AsyncIterator[str]:
@@ -639,7 +646,9 @@ async def events_stream(request: Request) -> Response:
                 elif event.name == admission.CHANGED:
                     if console:
                         count = len(await store.waiting_sessions(conference_id))
-                        html = pages.render_fragment("meeting/_waiting_count.html", waiting=count)
+                        html = coordinator.render_fragment(
+                            "meeting/_waiting_count.html", waiting=count
+                        )
                         yield _sse("waiting", html)
                     elif watch:
                         yield await family_lists(waiting=True)

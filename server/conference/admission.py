@@ -21,14 +21,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, sessions
-from server.events import Event, Events
-from server.export import local_time_label
+from server.conference import auth, sessions
+from server.conference.events import Event, Events
+from server.formats.pdf import local_time_label
 from server.i18n import _
-from server.models import Conference
-from server.rooms import phases
 from server.rooms.hub import RoomHub
-from server.store import Store
+from server.rules import phases
+from server.storage.models import Conference
+from server.storage.store import Store
 
 # Events: "admission" (the waiting list or the devices changed: the family's lists and the
 # console's count are drawn again) and "admitted" (one waiting device's answer, for that
@@ -140,7 +140,7 @@ async def device_waits(
 
 async def _watcher(request: Request) -> tuple[auth.Person, int]:
     """An admitted family member in private time, and the session id in the URL."""
-    from server.meeting import person_of
+    from server.views.meeting import person_of
 
     person = await person_of(request)
     if not keeps_watch(person):

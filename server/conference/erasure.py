@@ -32,13 +32,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server import auth, pages, periodic
-from server.events import Events
+from server.conference import auth, periodic
+from server.conference.events import Events
 from server.i18n import _
-from server.models import utcnow
 from server.rooms.hub import RoomHub
 from server.settings import Settings
-from server.store import ErasedConference, NotFound, Scrubbed, Store
+from server.storage.models import utcnow
+from server.storage.store import ErasedConference, NotFound, Scrubbed, Store
+from server.views import coordinator
 
 log = logging.getLogger("kring")
 
@@ -171,7 +172,7 @@ def same_name(typed: str, client_name: str) -> bool:
 
 
 async def erase_form(request: Request) -> Response:
-    who, conference = await pages._own_conference(request)
+    who, conference = await coordinator._own_conference(request)
     if not auth.may_erase(who.account, conference):
         raise HTTPException(
             403,
@@ -191,13 +192,13 @@ async def erase_form(request: Request) -> Response:
     elif not same_name(typed, conference.client_name):
         problem = _("Dat is niet de naam van de cliënt van deze conferentie. Er is niets gewist.")
     if problem:
-        return await pages._participants_view(
+        return await coordinator._participants_view(
             request, who, conference, status_code=400, erase_error=problem
         )
     state = request.app.state
     try:
         result = await erase(
-            state.store, conference.id, pages._actor(who), hub=state.hub, events=state.events
+            state.store, conference.id, coordinator._actor(who), hub=state.hub, events=state.events
         )
     except NotFound:  # erased by someone else a moment ago
         raise HTTPException(404, _("Deze conferentie bestaat niet (meer).")) from None

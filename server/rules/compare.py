@@ -1,7 +1,7 @@
 """What changed between two frozen plan versions, per agreement (pure, no I/O).
 
 A version's ``content`` (``PlanVersion.content``) holds ``agreements`` as
-:func:`server.plan.read_plan` returns them, ``notes`` and ``action_team`` (names).
+:func:`server.rules.plan.read_plan` returns them, ``notes`` and ``action_team`` (names).
 :func:`compare_versions` lines the agreements of two versions up and says, for each, whether it
 is new, gone, changed (and in which fields, old and new side by side) or the same::
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from server.i18n import _, ngettext
-from server.plan import AGREEMENT_STATUSES, FIELD_LABELS, LIFE_AREAS, area_label
+from server.rules.plan import AGREEMENT_STATUSES, FIELD_LABELS, LIFE_AREAS, area_label
 
 Kind = Literal["added", "removed", "changed", "unchanged"]
 KINDS: tuple[Kind, ...] = ("added", "removed", "changed", "unchanged")

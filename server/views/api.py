@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server import auth
-from server.flow import Flow, FlowError
+from server.conference import auth
+from server.conference.flow import Flow, FlowError
 from server.i18n import _
-from server.meeting import may_read_plan, read_plan_or_unavailable
-from server.rooms import phases
+from server.rules import phases
+from server.views.meeting import may_read_plan, read_plan_or_unavailable
 
 MAX_BODY_BYTES = 16 * 1024
 

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from server import followup, plan, sessions
-from server.auth import Person
-from server.events import Event, Events
-from server.export import AgreementLine, AnswerLine, ConditionLine, PlanCopy
-from server.forms import ROLE_LABELS, bad_character
+from server.conference import sessions
+from server.conference.auth import Person
+from server.conference.events import Event, Events
+from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.i18n import N_, _, ngettext
-from server.models import (
+from server.rooms.hub import RoomHub
+from server.rules import phases, plan, schedule
+from server.rules.forms import ROLE_LABELS, bad_character
+from server.storage.models import (
     RATING_SCORES,
     Conference,
     FollowUp,
@@ -30,9 +32,7 @@ from server.models import (
     Signal,
     utcnow,
 )
-from server.rooms import phases
-from server.rooms.hub import RoomHub
-from server.store import Store, StoreError
+from server.storage.store import Store, StoreError
 
 log = logging.getLogger("kring.flow")
 
@@ -415,13 +415,13 @@ class Flow:
         return row
 
     async def start_follow_up(self, person: Person) -> FollowUp:
-        """Open the action team's next meeting (due as followup.next_due says)."""
+        """Open the action team's next meeting (due as schedule.next_due says)."""
         self._require_team(person)
         conference = person.conference
-        due = followup.next_due(conference, await self.store.follow_ups(conference.id))
+        due = schedule.next_due(conference, await self.store.follow_ups(conference.id))
         try:
             row = await self.store.start_follow_up(
-                conference.id, due or followup.today(), person.actor
+                conference.id, due or schedule.today(), person.actor
             )
         except StoreError as exc:
             raise FlowError(409, str(exc), "already_open") from None
@@ -459,7 +459,7 @@ class Flow:
                 "answers": first.content.get("answers", []) if first else [],
                 "follow_up": {
                     "number": row.number,
-                    "held_on": followup.today().isoformat(),
+                    "held_on": schedule.today().isoformat(),
                     "attended": [p.name for p in everyone if p.id in came],
                 },
             }
@@ -483,7 +483,7 @@ class Flow:
         self._require_team(person)
         if person.role != "coordinator":
             raise FlowError(403, _("De datum van de volgende bijeenkomst zet de coördinator."))
-        if day < followup.today():
+        if day < schedule.today():
             raise FlowError(400, _("Die datum is al voorbij. Kies vandaag of later."), "past")
         await self.store.set_next_follow_up(person.conference.id, day)
 

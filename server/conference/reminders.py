@@ -29,11 +29,14 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
-from server import feeds, followup, i18n, periodic
+from server import i18n
+from server.conference import periodic
 from server.i18n import _
-from server.models import Conference
+from server.rules import schedule
 from server.settings import Settings, Smtp
-from server.store import Recipient, Store
+from server.storage.models import Conference
+from server.storage.store import Recipient, Store
+from server.views import feeds
 
 log = logging.getLogger("kring.reminders")
 
@@ -63,8 +66,8 @@ async def due_reminders(store: Store, on: date) -> AsyncIterator[Reminder]:
     conferences = await store.conferences_in_phase("action_team")
     meetings = await store.follow_ups_of([c.id for c in conferences])  # one query for all
     for conference in conferences:
-        due = followup.next_due(conference, meetings[conference.id])
-        if due is None or due - on > followup.SOON:
+        due = schedule.next_due(conference, meetings[conference.id])
+        if due is None or due - on > schedule.SOON:
             continue
         for recipient in await store.reminder_recipients(conference.id):
             yield Reminder(conference, recipient, due, overdue=due < on)
@@ -185,7 +188,7 @@ async def send_due(store: Store, settings: Settings, on: date | None = None) -> 
     outcome = Outcome()
     if not settings.smtp.enabled:
         return outcome
-    on = on or followup.today()
+    on = on or schedule.today()
     server_down = False
     async for reminder in due_reminders(store, on):
         key = (reminder.conference.id, reminder.recipient.key, reminder.due_on)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from server import ended
+from server.rooms import ended
 
 QUEUE_LIMIT = 100
 
