@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from server import i18n
 from server.i18n import N_, _
+from server.rules.refusal import Refusal
 from server.settings import Settings
 from server.storage.models import Account, Conference, Invitation, Participant, Session, utcnow
 from server.storage.store import InvitationMatch, SessionMatch, Store
@@ -308,9 +309,9 @@ class Person:
 
 @dataclass(frozen=True)
 class NotAllowed:
-    """Why nobody (allowed) is asking: an HTTP status and a sentence for the person."""
+    """Why nobody (allowed) is asking: what kind of refusal and a sentence for the person."""
 
-    status: int
+    kind: Refusal
     reason: str
 
 
@@ -338,10 +339,10 @@ def waiting(identity: ParticipantIdentity) -> Waiting | NotAllowed | None:
     if identity.admission == "in":
         return None
     if identity.conference.phase != "private_time":
-        return NotAllowed(401, _(NOT_SIGNED_IN))
+        return NotAllowed(Refusal.NOT_SIGNED_IN, _(NOT_SIGNED_IN))
     refused = identity.admission == "refused"
     return Waiting(
-        403,
+        Refusal.FORBIDDEN,
         _(REFUSED) if refused else _(WAITING),
         conference_id=identity.conference.id,
         participant_id=identity.participant.id,
@@ -376,10 +377,10 @@ async def person_in(
     if isinstance(coordinator, CoordinatorIdentity):
         conference = await store.conference(conference_id)
         if conference is None:
-            return NotAllowed(404, _("Deze conferentie bestaat niet (meer)."))
+            return NotAllowed(Refusal.MISSING, _("Deze conferentie bestaat niet (meer)."))
         if not await may_coordinate(store, coordinator.account, conference):
             return NotAllowed(
-                403, _("Deze conferentie wordt door een andere coördinator begeleid.")
+                Refusal.FORBIDDEN, _("Deze conferentie wordt door een andere coördinator begeleid.")
             )
         account = coordinator.account
         return Person(
@@ -392,8 +393,8 @@ async def person_in(
             session_id=coordinator.session_id,
         )
     if isinstance(participant, ParticipantIdentity):
-        return NotAllowed(403, _("Deze link hoort bij een andere conferentie."))
-    return NotAllowed(401, _(NOT_SIGNED_IN))
+        return NotAllowed(Refusal.FORBIDDEN, _("Deze link hoort bij een andere conferentie."))
+    return NotAllowed(Refusal.NOT_SIGNED_IN, _(NOT_SIGNED_IN))
 
 
 async def end_session(

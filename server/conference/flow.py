@@ -22,6 +22,7 @@ from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
 from server.rules import phases, plan, schedule
 from server.rules.forms import ROLE_LABELS, bad_character
+from server.rules.refusal import Refusal
 from server.storage.models import (
     RATING_SCORES,
     Conference,
@@ -47,19 +48,20 @@ def checked_text(text: str, label: str) -> str:
     ``label`` is a Dutch message id, like "De reden"."""
     if len(text) > MAX_TEXT:
         message = _("%(field)s is langer dan %(count)s tekens.", field=_(label), count=MAX_TEXT)
-        raise FlowError(400, message, "too_long")
+        raise FlowError(Refusal.INVALID, message, "too_long")
     if bad_character(text, single_line=False) is not None:
         message = _("%(field)s bevat tekens die niet bewaard kunnen worden.", field=_(label))
-        raise FlowError(400, message, "bad_text")
+        raise FlowError(Refusal.INVALID, message, "bad_text")
     return text
 
 
 class FlowError(Exception):
-    """A request the flow refuses; ``status`` is the HTTP status, the message is for people."""
+    """A request the flow refuses: what kind of refusal, a message for people and a code for
+    programs (the JSON API's ``error``)."""
 
-    def __init__(self, status: int, message: str, code: str = "refused") -> None:
+    def __init__(self, kind: Refusal, message: str, code: str = "refused") -> None:
         super().__init__(message)
-        self.status = status
+        self.kind = kind
         self.message = message
         self.code = code
 
@@ -90,10 +92,10 @@ class Flow:
         conference = person.conference
         if target not in phases.PHASES:
             message = _("Een fase %(phase)r bestaat niet.", phase=target)
-            raise FlowError(400, message, "unknown_phase")
+            raise FlowError(Refusal.INVALID, message, "unknown_phase")
         if not phases.may_move_phase(person.role):
             message = _("Alleen de coördinator zet de conferentie in een andere fase.")
-            raise FlowError(403, message)
+            raise FlowError(Refusal.FORBIDDEN, message)
         override_reason = checked_text(override_reason.strip(), N_("De reden"))
         plan_ready = conference.phase == "private_time" and (
             await self.plan_ready_since(conference) is not None
@@ -106,7 +108,7 @@ class Flow:
             plan_frozen=conference.plan_frozen_at is not None,
         )
         if problem is not None:
-            raise FlowError(409, problem, "illegal_transition")
+            raise FlowError(Refusal.CONFLICT, problem, "illegal_transition")
         # Read before the change: nothing may be awaited between committing the phase and
         # applying it to the open connections. (The team is fixed once the plan is frozen,
         # which the action-team phase requires.)
@@ -124,7 +126,9 @@ class Flow:
         )
         if changed is None:
             raise FlowError(
-                409, _("De fase is net door iemand anders veranderd. Kijk opnieuw."), "phase_moved"
+                Refusal.CONFLICT,
+                _("De fase is net door iemand anders veranderd. Kijk opnieuw."),
+                "phase_moved",
             )
         # At once: nobody keeps what the new phase does not give them. The change is
         # committed: whatever applying it does, it is audited and announced, and the request
@@ -172,11 +176,17 @@ class Flow:
     async def signal(self, person: Person, kind: str) -> Signal:
         conference = person.conference
         if kind not in ("question", "plan_ready"):
-            raise FlowError(400, _("Een signaal is 'question' of 'plan_ready'."), "bad_signal")
+            raise FlowError(
+                Refusal.INVALID, _("Een signaal is 'question' of 'plan_ready'."), "bad_signal"
+            )
         if not phases.may("signal", conference.phase, person.role):
             if person.role in phases.FAMILY:
-                raise FlowError(409, _("Signalen geef je tijdens de privétijd."), "wrong_phase")
-            raise FlowError(403, _("Alleen de familie en het netwerk geven een signaal."))
+                raise FlowError(
+                    Refusal.CONFLICT, _("Signalen geef je tijdens de privétijd."), "wrong_phase"
+                )
+            raise FlowError(
+                Refusal.FORBIDDEN, _("Alleen de familie en het netwerk geven een signaal.")
+            )
         since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
             if (
@@ -198,7 +208,7 @@ class Flow:
     def _require(self, person: Person, action: str, message: str) -> None:
         """``message`` is a Dutch message id, told in the person's language."""
         if not phases.may(action, person.conference.phase, person.role):
-            raise FlowError(403, _(message))
+            raise FlowError(Refusal.FORBIDDEN, _(message))
 
     async def add_condition(self, person: Person, text: str) -> None:
         self._require(
@@ -219,7 +229,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id
             )
         except StoreError as exc:
-            raise FlowError(404, str(exc)) from None
+            raise FlowError(Refusal.MISSING, str(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
 
     async def check_condition(
@@ -240,7 +250,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id, status, remark
             )
         except StoreError as exc:
-            raise FlowError(404, str(exc)) from None
+            raise FlowError(Refusal.MISSING, str(exc)) from None
         await self.store.audit(
             person.conference.id,
             person.actor,
@@ -275,7 +285,7 @@ class Flow:
             # Membership counts from the action-team phase on, which starts after this.
             team = await self.store.set_action_team(conference.id, participant_ids)
         except StoreError as exc:
-            raise FlowError(409, str(exc), "plan_frozen") from None
+            raise FlowError(Refusal.CONFLICT, str(exc), "plan_frozen") from None
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
@@ -289,12 +299,12 @@ class Flow:
         conference = person.conference
         store = self.store
         if conference.plan_frozen_at is not None:
-            raise FlowError(409, _("Het plan is al vastgesteld."), "already_frozen")
+            raise FlowError(Refusal.CONFLICT, _("Het plan is al vastgesteld."), "already_frozen")
         conditions = await store.conditions(conference.id)
         refused = [(c, p) for c, p in conditions if c.status == "not_met"]
         if refused:
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _(
                     "Het plan kan niet vastgesteld worden: niet voldaan aan %(conditions)s. "
                     "Ga terug naar de privétijd, zodat de familie het plan aanpast; daarna "
@@ -326,7 +336,7 @@ class Flow:
             problems.append(_("nog niemand heeft gezegd het eens te zijn"))
         if problems:
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _(
                     "Het plan kan nog niet vastgesteld worden: %(problems)s.",
                     problems="; ".join(problems),
@@ -356,7 +366,7 @@ class Flow:
         try:
             version = await store.add_plan_version(conference.id, 1, state, content, person.actor)
         except StoreError as exc:
-            raise FlowError(409, str(exc), "already_frozen") from None
+            raise FlowError(Refusal.CONFLICT, str(exc), "already_frozen") from None
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
@@ -371,7 +381,7 @@ class Flow:
         mismatches = plan.check_plan(state, named)
         if mismatches:
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _(
                     "Het plan kan nog niet vastgesteld worden, want niet alles past: %(problems)s.",
                     problems="; ".join(str(problem) for problem in mismatches),
@@ -399,19 +409,20 @@ class Flow:
     def _require_team(self, person: Person) -> None:
         if person.conference.phase != "action_team":
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _("Bijeenkomsten van het actieteam zijn er in de actieteamfase."),
                 "wrong_phase",
             )
         if person.role != "coordinator" and not person.action_team_member:
             raise FlowError(
-                403, _("Alleen het actieteam en de coördinator houden deze bijeenkomsten.")
+                Refusal.FORBIDDEN,
+                _("Alleen het actieteam en de coördinator houden deze bijeenkomsten."),
             )
 
     async def _follow_up(self, person: Person, number: int) -> FollowUp:
         row = await self.store.follow_up(person.conference.id, number) if number < 2**31 else None
         if row is None:
-            raise FlowError(404, _("Deze bijeenkomst bestaat niet."), "not_found")
+            raise FlowError(Refusal.MISSING, _("Deze bijeenkomst bestaat niet."), "not_found")
         return row
 
     async def start_follow_up(self, person: Person) -> FollowUp:
@@ -424,7 +435,7 @@ class Flow:
                 conference.id, due or schedule.today(), person.actor
             )
         except StoreError as exc:
-            raise FlowError(409, str(exc), "already_open") from None
+            raise FlowError(Refusal.CONFLICT, str(exc), "already_open") from None
         await self.store.audit(
             conference.id, person.actor, "follow_up_started", {"number": row.number}
         )
@@ -436,11 +447,13 @@ class Flow:
         row = await self._follow_up(person, number)
         known = {r.participant.id for r in await self.store.participants(person.conference.id)}
         if not ids <= known:
-            raise FlowError(400, _("Kies alleen mensen van deze conferentie."), "unknown_person")
+            raise FlowError(
+                Refusal.INVALID, _("Kies alleen mensen van deze conferentie."), "unknown_person"
+            )
         try:
             await self.store.set_attendance(row.id, frozenset(ids))
         except StoreError as exc:
-            raise FlowError(409, str(exc), "closed") from None
+            raise FlowError(Refusal.CONFLICT, str(exc), "closed") from None
 
     async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
         """Close the meeting: the plan as it is now becomes the next version."""
@@ -448,7 +461,7 @@ class Flow:
         conference = person.conference
         row = await self._follow_up(person, number)
         if row.closed_at is not None:
-            raise FlowError(409, _("Deze bijeenkomst is al afgesloten."), "closed")
+            raise FlowError(Refusal.CONFLICT, _("Deze bijeenkomst is al afgesloten."), "closed")
         everyone = [r.participant for r in await self.store.participants(conference.id)]
         state, content = await self._checked_plan(conference, everyone)
         came = await self.store.attendance(row.id)
@@ -469,7 +482,7 @@ class Flow:
                 row.id, conference.id, state, content, person.actor
             )
         except StoreError as exc:
-            raise FlowError(409, str(exc), "refused") from None
+            raise FlowError(Refusal.CONFLICT, str(exc), "refused") from None
         await self.store.audit(
             conference.id,
             person.actor,
@@ -482,9 +495,13 @@ class Flow:
         """The coordinator sets the next meeting's date (today or later)."""
         self._require_team(person)
         if person.role != "coordinator":
-            raise FlowError(403, _("De datum van de volgende bijeenkomst zet de coördinator."))
+            raise FlowError(
+                Refusal.FORBIDDEN, _("De datum van de volgende bijeenkomst zet de coördinator.")
+            )
         if day < schedule.today():
-            raise FlowError(400, _("Die datum is al voorbij. Kies vandaag of later."), "past")
+            raise FlowError(
+                Refusal.INVALID, _("Die datum is al voorbij. Kies vandaag of later."), "past"
+            )
         await self.store.set_next_follow_up(person.conference.id, day)
 
     # -- ratings ----------------------------------------------------------------------------
@@ -497,9 +514,9 @@ class Flow:
         conference = person.conference
         if not phases.may("rate", conference.phase, person.role):
             if person.role == "coordinator":
-                raise FlowError(403, _("De coördinator geeft zelf geen cijfer."))
+                raise FlowError(Refusal.FORBIDDEN, _("De coördinator geeft zelf geen cijfer."))
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _(
                     "Een cijfer geef je bij de presentatie en bij de bijeenkomsten van het "
                     "actieteam."
@@ -508,7 +525,7 @@ class Flow:
             )
         if (occasion == 0) != (conference.phase == "presentation"):
             raise FlowError(
-                409,
+                Refusal.CONFLICT,
                 _("Het cijfer voor de conferentie geef je bij de presentatie.")
                 if occasion == 0
                 else _("Een bijeenkomst van het actieteam beoordeel je in de actieteamfase."),
@@ -519,7 +536,9 @@ class Flow:
         scores = [_score(meeting_score), _score(plan_score)]
         if None in scores:
             raise FlowError(
-                400, _("Een cijfer is een heel getal van 1 tot en met 10."), "bad_rating"
+                Refusal.INVALID,
+                _("Een cijfer is een heel getal van 1 tot en met 10."),
+                "bad_rating",
             )
         assert person.participant_id is not None and scores[0] and scores[1]
         row = await self.store.set_rating(

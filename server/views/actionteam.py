@@ -21,6 +21,7 @@ from server.rules import phases, schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import AGREEMENT_STATUSES
 from server.views import coordinator, feeds
+from server.views.common import STATUS
 from server.views.meeting import (
     PlanLocked,
     _flow,
@@ -130,7 +131,7 @@ async def _run(
     try:
         await action
     except FlowError as exc:
-        return await page(request, exc.message, exc.status)
+        return await page(request, exc.message, STATUS[exc.kind])
     return RedirectResponse(done, status_code=303)
 
 
@@ -139,7 +140,7 @@ async def start_form(request: Request) -> Response:
     try:
         meeting = await _flow(request).start_follow_up(person)
     except FlowError as exc:
-        return await follow_ups_page(request, exc.message, exc.status)
+        return await follow_ups_page(request, exc.message, STATUS[exc.kind])
     return RedirectResponse(
         f"/c/{person.conference.id}/follow-ups/{meeting.number}", status_code=303
     )

@@ -18,6 +18,8 @@ from server.conference import auth
 from server.conference.flow import Flow, FlowError
 from server.i18n import _
 from server.rules import phases
+from server.rules.refusal import Refusal
+from server.views.common import STATUS
 from server.views.meeting import may_read_plan, read_plan_or_unavailable
 
 MAX_BODY_BYTES = 16 * 1024
@@ -37,8 +39,8 @@ async def _person(request: Request) -> auth.Person | JSONResponse:
     if isinstance(person, auth.Waiting):  # signed in during private time, not let in (yet)
         return problem(403, "waiting", person.reason)
     if isinstance(person, auth.NotAllowed):
-        codes = {401: "not_signed_in", 403: "forbidden", 404: "not_found"}
-        return problem(person.status, codes.get(person.status, "forbidden"), person.reason)
+        code = "not_found" if person.kind is Refusal.MISSING else person.kind.value
+        return problem(STATUS[person.kind], code, person.reason)
     return person
 
 
@@ -86,7 +88,7 @@ async def change_phase(request: Request) -> Response:
     try:
         conference = await _flow(request).change_phase(person, target, reason)
     except FlowError as exc:
-        return problem(exc.status, exc.code, exc.message)
+        return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"phase": conference.phase})
 
 
@@ -104,7 +106,7 @@ async def signal(request: Request) -> Response:
     try:
         row = await _flow(request).signal(person, kind)
     except FlowError as exc:
-        return problem(exc.status, exc.code, exc.message)
+        return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"kind": row.kind, "at": row.at.isoformat()}, status_code=201)
 
 

@@ -28,9 +28,11 @@ from server.rooms.hub import RoomHub, RoomUnavailable
 from server.rules import phases
 from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rules.plan import schema as plan_schema
+from server.rules.refusal import Refusal
 from server.storage.models import Conference, Rating
 from server.storage.store import Store
 from server.views import coordinator
+from server.views.common import STATUS
 
 SSE_KEEP_ALIVE_SECONDS = 15.0
 SIGNAL_LABELS = Labels(
@@ -102,9 +104,9 @@ async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
     if isinstance(person, auth.Waiting):
         return person
     if isinstance(person, auth.NotAllowed):
-        if person.status == 401 and request.url.path.startswith("/conferences/"):
+        if person.kind is Refusal.NOT_SIGNED_IN and request.url.path.startswith("/conferences/"):
             raise coordinator.LoginRequired(expired=False)
-        raise HTTPException(person.status, person.reason)
+        raise HTTPException(STATUS[person.kind], person.reason)
     return person
 
 
@@ -117,9 +119,9 @@ async def person_of(request: Request) -> auth.Person:
     if isinstance(person, auth.Waiting):
         raise coordinator.KeptOut(person)
     if isinstance(person, auth.NotAllowed):
-        if person.status == 401 and request.url.path.startswith("/conferences/"):
+        if person.kind is Refusal.NOT_SIGNED_IN and request.url.path.startswith("/conferences/"):
             raise coordinator.LoginRequired(expired=False)
-        raise HTTPException(person.status, person.reason)
+        raise HTTPException(STATUS[person.kind], person.reason)
     return person
 
 
@@ -254,7 +256,7 @@ async def _coordinator_action(request: Request, action: Any) -> Response:
     try:
         await action
     except FlowError as exc:
-        return await console(request, exc.message, exc.status)
+        return await console(request, exc.message, STATUS[exc.kind])
     return _back(request.path_params["conference_id"], "/conferences/{id}/console")
 
 
@@ -371,7 +373,7 @@ async def _participant_action(request: Request, action: Any) -> Response:
     try:
         await action
     except FlowError as exc:
-        return await participant_page(request, exc.message, exc.status)
+        return await participant_page(request, exc.message, STATUS[exc.kind])
     return _back(request.path_params["conference_id"], "/c/{id}")
 
 
