@@ -9,6 +9,7 @@ from server.rules.phases import (
     DOCUMENTS,
     PHASE_LABELS,
     PHASES,
+    ROLES,
     Access,
     access,
     may,
@@ -16,7 +17,6 @@ from server.rules.phases import (
     refusal_reason,
     transition_problem,
 )
-from server.storage.models import ROLES
 
 N, R, W = Access.NONE, Access.READ, Access.WRITE
 FAMILY_ROLES = ("client", "network_member")

@@ -21,7 +21,8 @@ from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCop
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
 from server.rules import phases, plan, schedule
-from server.rules.forms import ROLE_LABELS, bad_character
+from server.rules.forms import bad_character
+from server.rules.phases import ROLE_LABELS
 from server.rules.refusal import Refusal
 from server.storage.models import (
     RATING_SCORES,

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, MutableMapping
 from typing import Any, Protocol
-
-from starlette.types import Message
 
 from server import i18n
 from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.protocol import CloseCode, ProtocolError
-from server.rooms.room import Closed, Connection, DocChannel, Limits, Peer, Room, Socket
+from server.rooms.room import Closed, Connection, DocChannel, Peer, Room, Socket
 from server.rules import phases
 from server.rules.phases import Access
+from server.settings import Limits
 from server.storage.documents import DocumentLog
 
 log = logging.getLogger("kring.rooms")
@@ -46,7 +45,10 @@ class RoomUnavailable(Exception):
 
 
 class ServerSocket(Socket, Protocol):
-    async def receive(self) -> Message: ...
+    """A socket the hub reads from: an ASGI websocket's ``receive`` gives message dicts
+    (``{"type": "websocket.receive", "bytes": ...}``)."""
+
+    async def receive(self) -> MutableMapping[str, Any]: ...
 
 
 class RoomHub:

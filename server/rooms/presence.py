@@ -28,13 +28,11 @@ import re
 from typing import Any
 
 from server.rooms import protocol
+from server.rules.phases import ROLES
 
 MAX_NAME_CHARS = 200  # as long as a participant's or an account's stored name may be
 MAX_ID_CHARS = 100
 MAX_INT = protocol.MAX_VAR_UINT
-ROLES = frozenset(
-    {"client", "network_member", "professional", "mandated_professional", "coordinator"}
-)
 COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|hsl\(\d{1,3}, \d{1,3}%, \d{1,3}%\)(?:33)?")
 
 

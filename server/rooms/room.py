@@ -29,6 +29,7 @@ from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
 from server.rooms.protocol import CloseCode
 from server.rules.phases import Access
+from server.settings import Limits
 from server.storage.documents import (
     FATAL,
     CommitFailed,
@@ -71,19 +72,6 @@ class Socket(Protocol):
     async def send_bytes(self, data: bytes) -> None: ...
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_message_bytes: int = 2 * 1024 * 1024
-    messages_per_second: int = 50
-    connections_per_room: int = 300
-    connections_per_session: int = 4  # one device (sign-in) in one document
-    connections_per_person: int = 12  # one person over all documents and devices
-    family_reserved_connections: int = 30  # of a room's places, only the family may take
-    send_queue_bytes: int = 8 * 1024 * 1024
-    idle_seconds: float = 60.0
-    compact_after: int = 1000
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,7 @@ from datetime import date
 from typing import Any
 
 from server.i18n import N_, Labels, _
-
-# The roles a coordinator hands out by link; the coordinator's own row comes with the account.
-INVITED_ROLES = ("client", "network_member", "professional", "mandated_professional")
-
-ROLE_LABELS = Labels(
-    {
-        "client": N_("Cliënt (centrale persoon)"),
-        "network_member": N_("Netwerklid (familie, vriend, buur)"),
-        "professional": N_("Professional (hulpverlener)"),
-        "mandated_professional": N_("Professional met verplicht toezicht"),
-        "coordinator": N_("Coördinator"),
-    }
-)
-
+from server.rules.phases import ROLES
 
 # Fields that may hold several lines (textareas, and the API's "reason"); every other field
 # people submit is one line, so a line break there is refused too.
@@ -191,7 +178,7 @@ def participant_form(form: Mapping[str, Any]) -> FormResult:
     else:
         _text(result, "name", N_("een naam"), required=True, max_length=200)
         _optional_email(result)
-    if role not in (*INVITED_ROLES, "coordinator"):
+    if role not in ROLES:
         result.errors["role"] = _("Kies een rol uit de lijst.")
     else:
         result.cleaned["role"] = role

@@ -29,8 +29,22 @@ from enum import IntEnum
 from server.i18n import N_, Labels, _
 
 DOCUMENTS = ("compass", "information", "plan")
+
+# Everyone who takes part has one of these roles: the one list of them. The coordinator's
+# own row comes with the account; a coordinator hands out the rest by link.
+ROLES = ("client", "network_member", "professional", "mandated_professional", "coordinator")
+INVITED_ROLES = ROLES[:-1]
 FAMILY = frozenset({"client", "network_member"})
 PROFESSIONALS = frozenset({"professional", "mandated_professional"})
+ROLE_LABELS = Labels(
+    {
+        "client": N_("Cliënt (centrale persoon)"),
+        "network_member": N_("Netwerklid (familie, vriend, buur)"),
+        "professional": N_("Professional (hulpverlener)"),
+        "mandated_professional": N_("Professional met verplicht toezicht"),
+        "coordinator": N_("Coördinator"),
+    }
+)
 
 
 class Access(IntEnum):
@@ -40,7 +54,6 @@ class Access(IntEnum):
 
 
 _R, _W = Access.READ, Access.WRITE
-_EVERYONE = ("client", "network_member", "professional", "mandated_professional", "coordinator")
 
 
 def _plan(phase: str, role: str, action_team_member: bool) -> Access:
@@ -79,7 +92,7 @@ def _information(phase: str, role: str) -> Access:
 
 def access(phase: str, role: str, document: str, *, action_team_member: bool = False) -> Access:
     """What a participant with ``role`` may do with ``document`` during ``phase``."""
-    if role not in _EVERYONE:
+    if role not in ROLES:
         return Access.NONE
     if document == "plan":
         return _plan(phase, role, action_team_member)
@@ -90,7 +103,19 @@ def access(phase: str, role: str, document: str, *, action_team_member: bool = F
     return Access.NONE
 
 
-# Labels inside sentences ("Tijdens de privétijd ..."), in the current language when read.
+# A phase's name as a title ("Privétijd"), in the current language when read.
+PHASE_TITLES = Labels(
+    {
+        "preparation": N_("Voorbereiding"),
+        "information": N_("Informatiefase"),
+        "private_time": N_("Privétijd"),
+        "presentation": N_("Presentatie van het plan"),
+        "action_team": N_("Actieteam"),
+        "closed": N_("Afgesloten"),
+    }
+)
+
+# A phase's name inside a sentence ("Tijdens de privétijd ..."); other words than the title.
 PHASE_LABELS = Labels(
     {
         "preparation": N_("de voorbereiding"),

@@ -47,6 +47,7 @@ from typing import Any
 from pycrdt import Array, Doc, Map, Text
 
 from server.i18n import N_, Labels, _
+from server.rules.phases import PROFESSIONALS
 
 LIFE_AREAS: Labels[str] = Labels(
     {
@@ -115,7 +116,7 @@ FIELD_LABELS: Labels[str] = Labels(
 NOTES_LIMIT = 10_000
 PROGRESS_LIMIT = 1000  # one progress note
 MAX_FIELD_CHARS = 20_000  # per field, when read: a runaway paste never swamps a copy
-REQUEST_ROLES = frozenset({"professional", "mandated_professional"})
+REQUEST_ROLES = PROFESSIONALS
 
 
 def schema() -> dict[str, Any]:

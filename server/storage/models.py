@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ROLES = ("client", "network_member", "professional", "mandated_professional", "coordinator")
 ACCOUNT_ROLES = ("coordinator", "admin")
 
 

@@ -20,14 +20,13 @@ from server.conference import admission, auth, sessions
 from server.i18n import N_, Labels, _
 from server.rules import phases, schedule
 from server.rules.forms import (
-    INVITED_ROLES,
-    ROLE_LABELS,
     FormResult,
     conference_form,
     email_form,
     login_form,
     participant_form,
 )
+from server.rules.phases import INVITED_ROLES, ROLE_LABELS
 from server.settings import Settings
 from server.storage.models import Conference, utcnow
 from server.storage.store import NotFound, ParticipantRow, Store
