@@ -17,10 +17,10 @@ from typing import Any
 from server.conference import sessions
 from server.conference.auth import Person
 from server.conference.events import Event, Events
-from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
 from server.rules import phases, plan, schedule
+from server.rules.copy import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.rules.forms import bad_character
 from server.rules.phases import ROLE_LABELS
 from server.rules.refusal import Refusal

@@ -21,8 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -31,6 +30,8 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
+
+from server.rules.copy import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 
 __all__ = [
     "ANSWER_LABELS",
@@ -42,50 +43,6 @@ __all__ = [
     "PlanCopy",
     "render_pdf",
 ]
-
-
-@dataclass(frozen=True)
-class AgreementLine:
-    life_area: str  # Dutch label of the life area, e.g. "Wonen & dagelijks leven"
-    what: str
-    who: str
-    when: str
-    where: str
-    backup: str  # "wat doen we als het niet lukt"
-    request: str  # request to a professional, "" if none
-    status: str  # Dutch label, e.g. "Open"
-
-
-@dataclass(frozen=True)
-class ConditionLine:
-    text: str
-    set_by: str  # name of the mandated professional
-    status: str | None  # "met", "not_met" or None (not checked)
-    remark: str
-
-
-@dataclass(frozen=True)
-class AnswerLine:
-    name: str
-    role: str  # Dutch label, e.g. "Netwerklid"
-    answer: str | None  # "agree", "not_yet", or None (no answer)
-    remark: str
-
-
-@dataclass(frozen=True)
-class PlanCopy:
-    client_name: str
-    question: str  # the conference question
-    meeting_date: date | None
-    location: str
-    version: int  # 1 = as agreed at the presentation
-    frozen_at: datetime  # timezone-aware UTC
-    agreements: tuple[AgreementLine, ...]  # already in life-area order
-    conditions: tuple[ConditionLine, ...]
-    answers: tuple[AnswerLine, ...]
-    action_team: tuple[str, ...]  # names
-    clarifying_questions: tuple[str, ...]
-    notes: str = ""  # free text the family wrote in the plan, may be ""
 
 
 CONDITION_STATUS_LABELS: dict[str | None, str] = {
