@@ -57,8 +57,8 @@ from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from server.conference import auth  # noqa: E402
 from server.rooms import protocol  # noqa: E402
-from server.rooms.room import DocChannel, Limits, Room  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from server.rooms.room import DocChannel, Room  # noqa: E402
+from server.settings import Limits, Settings  # noqa: E402
 from server.storage.documents import DocumentLog  # noqa: E402
 from server.storage.store import Store  # noqa: E402
 

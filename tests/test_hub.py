@@ -15,9 +15,11 @@ from server.conference.auth import Person
 from server.conference.events import Events
 from server.conference.flow import Flow
 from server.rooms import protocol
+from server.rooms.connection import Connection, Peer
 from server.rooms.hub import RoomHub
-from server.rooms.room import Connection, DocChannel, Limits, Peer
+from server.rooms.room import DocChannel
 from server.rules.phases import Access
+from server.settings import Limits
 from server.storage.documents import DocumentLog
 from server.storage.migrate import upgrade
 from server.storage.store import Store

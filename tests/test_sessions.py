@@ -19,8 +19,9 @@ from server.conference import sessions
 from server.conference.events import CLOSE, ENDED, Event, Events, Listener
 from server.rooms.broker import Notice
 from server.rooms.client import YClient
+from server.rooms.connection import Peer
 from server.rooms.hub import RoomHub
-from server.rooms.room import Limits, Peer
+from server.settings import Limits
 from server.storage.documents import StoredDocument
 from server.storage.models import Session, utcnow
 from server.storage.store import Store

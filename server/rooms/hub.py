@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
 from server import i18n
 from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
+from server.rooms.connection import Closed, Connection, Peer, Socket
+from server.rooms.control import ERASED, RoomControl, access_of, told
 from server.rooms.protocol import CloseCode, ProtocolError
-from server.rooms.room import Closed, Connection, DocChannel, Peer, Room, Socket
+from server.rooms.room import DocChannel, Room
 from server.rules import phases
 from server.rules.phases import Access
 from server.settings import Limits
@@ -27,10 +29,8 @@ from server.storage.documents import DocumentLog
 log = logging.getLogger("kring.rooms")
 
 RESTARTING = i18n.N_("De server start opnieuw op.")
-ERASED = i18n.N_("Deze conferentie is gewist.")
 KEEP_ALIVE_SECONDS = 15.0
 KEEP_ALIVE = protocol.encode(protocol.Awareness(protocol.encode_awareness([])))
-RESYNCING = i18n.N_("De verbinding wordt vernieuwd.")
 ROOM_FULL = i18n.N_("Er zijn te veel verbindingen met deze conferentie.")
 TOO_MANY_ON_DEVICE = i18n.N_(
     "Dit apparaat heeft dit document al te vaak open. Sluit een ander tabblad en probeer opnieuw."
@@ -51,7 +51,7 @@ class ServerSocket(Socket, Protocol):
     async def receive(self) -> MutableMapping[str, Any]: ...
 
 
-class RoomHub:
+class RoomHub(RoomControl):
     """Every loaded room of this process."""
 
     def __init__(self, log: DocumentLog, limits: Limits, broker: Broker | None = None) -> None:
@@ -192,19 +192,19 @@ class RoomHub:
         )
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
         if access == Access.NONE:
-            reason = _told(peer, phases.refusal_reason, phase, document)
+            reason = told(peer, phases.refusal_reason, phase, document)
             await _refuse(conn, CloseCode.FORBIDDEN, reason)
             return
         if self.closing:
-            await _refuse(conn, CloseCode.SERVICE_RESTART, _told(peer, i18n.gettext, RESTARTING))
+            await _refuse(conn, CloseCode.SERVICE_RESTART, told(peer, i18n.gettext, RESTARTING))
             return
         if conference_id in self.erased:
-            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, ERASED))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED))
             return
         try:
             channel = await self.channel(conference_id, document)
         except RoomUnavailable:
-            reason = _told(
+            reason = told(
                 peer,
                 i18n.gettext,
                 i18n.N_("Dit document kan nu niet geladen worden. Probeer het zo opnieuw."),
@@ -212,7 +212,7 @@ class RoomHub:
             await _refuse(conn, CloseCode.INTERNAL_ERROR, reason)
             return
         if conference_id in self.erased:  # erased while it was loading
-            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, ERASED))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED))
             return
         room = channel.room
         if room.phase is not None and (
@@ -220,9 +220,9 @@ class RoomHub:
             or (peer.participant_id in room.action_team) != peer.action_team_member
         ):
             room_phase = room.phase
-            access = _access(room, peer, document)
+            access = access_of(room, peer, document)
             if access == Access.NONE:
-                reason = _told(peer, phases.refusal_reason, room_phase, document)
+                reason = told(peer, phases.refusal_reason, room_phase, document)
                 await _refuse(conn, CloseCode.LOST_ACCESS, reason)
                 return
             conn.access = access
@@ -231,13 +231,13 @@ class RoomHub:
             peer.checked_at,
         )
         if gone is not None:  # it ended between the device's check and now
-            await _refuse(conn, CloseCode.LOST_ACCESS, _told(peer, i18n.gettext, gone))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, gone))
             return
         refusal = self._fair_share(channel, peer)
         if refusal is not None:
             code, why = refusal
             log.warning("%s: refused %s: %s", channel.key, peer, why)
-            await _refuse(conn, code, _told(peer, i18n.gettext, why))
+            await _refuse(conn, code, told(peer, i18n.gettext, why))
             return
         conn.start()
         channel.join(conn)
@@ -358,261 +358,6 @@ class RoomHub:
                 raise Closed(CloseCode.MESSAGE_TOO_BIG, f"message larger than {max_bytes} bytes")
             await channel.handle(conn, data)
 
-    # -- phase changes and people leaving --------------------------------------------------
-
-    def phase_changed(
-        self,
-        conference_id: str,
-        phase: str,
-        action_team: frozenset[int] = frozenset(),
-        since: float = 0.0,
-    ) -> None:
-        """Apply a new phase to every open connection of a conference, at once.
-
-        Every phase change must come through here, right after it is committed (a room
-        remembers the latest one and applies it to devices still joining). It runs
-        synchronously, so no
-        update is forwarded between the change and the check: connections that lost read
-        access are closed with 4001 and the phase named, writers that became readers are
-        read-only from now on (their presence is withdrawn). ``action_team`` holds the
-        participant ids of the action team (they write the plan in the action-team phase);
-        a change of the team comes through here too, with the same phase. ``since`` is the
-        change's ``phase_since`` as a timestamp: with several processes, it orders changes
-        that reach a process by different ways.
-        """
-        meta = {"phase": phase, "team": sorted(action_team), "since": since}
-        try:
-            self.broker.publish(Notice("phase", conference_id, meta=meta))
-        finally:  # this process applies it whatever happened to the notice
-            self._apply_phase(conference_id, phase, action_team, since)
-
-    def _apply_phase(
-        self, conference_id: str, phase: str, action_team: frozenset[int], since: float
-    ) -> None:
-        known = self.latest.get(conference_id)
-        if known is not None and since and since < known[2]:
-            return  # an earlier change that arrived late
-        self.latest[conference_id] = (phase, action_team, since)
-        room = self.rooms.get(conference_id)
-        if room is None:
-            return
-        room.phase, room.action_team, room.phase_since = phase, action_team, since
-        for channel, conn in room.connections():
-            try:
-                allowed = _access(room, conn.peer, channel.name)
-                reason = _told(conn.peer, phases.refusal_reason, phase, channel.name)
-            except Exception:
-                allowed, reason = Access.NONE, ""
-            _enforce(channel, conn, allowed, reason)
-
-    def drop_participant(self, conference_id: str, participant_id: int, reason: str) -> int:
-        """Close every connection of someone removed or whose link was revoked. ``reason``
-        is a Dutch message id: each device is told it in its person's language."""
-        meta = {"participant": participant_id, "reason": reason}
-        self.broker.publish(Notice("drop", conference_id, meta=meta))
-        return self._drop_person(conference_id, participant_id, None, reason)
-
-    def drop_account(self, conference_id: str, account_id: int, reason: str) -> int:
-        """Close every connection a coordinator's account holds to one conference (they no
-        longer run it); their sign-in goes on for their other conferences."""
-        meta = {"account": account_id, "reason": reason}
-        self.broker.publish(Notice("drop", conference_id, meta=meta))
-        return self._drop_person(conference_id, None, account_id, reason)
-
-    def _drop_person(
-        self, conference_id: str, participant_id: int | None, account_id: int | None, reason: str
-    ) -> int:
-        if participant_id is None and account_id is None:
-            log.warning("%s: ignored a drop that names nobody", conference_id)
-            return 0  # (account_id == None would match every participant)
-        for key in ended.keys(conference_id, None, participant_id, account_id):
-            self.ended.add(key, reason)
-        if self.on_dropped is not None:
-            self.on_dropped(conference_id, participant_id, account_id)
-        if participant_id is not None:
-            return self._drop(conference_id, lambda p: p.participant_id == participant_id, reason)
-        return self._drop(conference_id, lambda p: p.account_id == account_id, reason)
-
-    def end_sessions(
-        self, session_ids: Collection[int], reason: str, *, publish: bool = True
-    ) -> int:
-        """Close every connection opened with one of these sign-ins, in every conference and
-        (unless ``publish`` is false: each process checks its own) on every process: the
-        session ended (logout, forget this device, sent out, expired). ``reason`` is a Dutch
-        message id."""
-        ids = sorted(set(session_ids))
-        if not ids:
-            return 0
-        if publish:
-            # Not about one conference: published on the channel named by the empty
-            # conference id, which every process hears like any other.
-            self.broker.publish(Notice("sessions", "", meta={"ids": ids, "reason": reason}))
-        return self._end_sessions(frozenset(ids), reason)
-
-    def _end_sessions(self, ids: frozenset[int], reason: str) -> int:
-        for session_id in ids:
-            self.ended.add(("session", session_id), reason)
-        closed = sum(
-            self._drop(conference_id, lambda peer: peer.session_id in ids, reason)
-            for conference_id in list(self.rooms)
-        )
-        if self.on_sessions_ended is not None:
-            self.on_sessions_ended(ids)
-        return closed
-
-    def session_ids(self) -> set[int]:
-        """The sign-ins behind this process's open connections (for the periodic check that
-        each still exists)."""
-        return {
-            conn.peer.session_id
-            for room in self.rooms.values()
-            for _channel, conn in room.connections()
-            if conn.peer.session_id is not None and not conn.closed
-        }
-
-    def _drop(self, conference_id: str, whose: Callable[[Peer], bool], reason: str) -> int:
-        room = self.rooms.get(conference_id)
-        if room is None:
-            return 0
-        dropped = 0
-        for channel, conn in room.connections():
-            if whose(conn.peer):
-                _enforce(channel, conn, Access.NONE, _told(conn.peer, i18n.gettext, reason))
-                dropped += 1
-        return dropped
-
-    def erase(self, conference_id: str) -> int:
-        """Forget a conference that is being erased: close every open connection of it
-        (4001, told in each person's language), drop its room from memory and never load it
-        again. Its pending commits are the document log's business (``forgetting``)."""
-        self.broker.publish(Notice("erase", conference_id))
-        return self._erase(conference_id)
-
-    def _erase(self, conference_id: str) -> int:
-        self.erased.add(conference_id)
-        self.remote_present.pop(conference_id, None)
-        self.remote_sessions.pop(conference_id, None)
-        self.latest.pop(conference_id, None)
-        room = self.rooms.pop(conference_id, None)
-        if room is None:
-            return 0
-        closed = 0
-        for channel, conn in room.connections():
-            _enforce(channel, conn, Access.NONE, _told(conn.peer, i18n.gettext, ERASED))
-            closed += 1
-        for channel in room.channels.values():
-            if channel.unload_handle is not None:
-                channel.unload_handle.cancel()
-                channel.unload_handle = None
-        room.channels.clear()
-        return closed
-
-    # -- what other processes say ----------------------------------------------------------
-
-    def deliver(self, message: Notice) -> None:
-        """Act on a message another process published (see broker.py)."""
-        conference_id = message.conference_id
-        match message.kind:
-            case "update" | "presence":
-                room = self.rooms.get(conference_id)
-                if room is None:
-                    return
-                channel = room.channels.get(message.document)
-                if channel is None:
-                    if message.kind == "update" and message.document in room.early:
-                        room.early[message.document].append(message)
-                    return
-                if message.kind == "update":
-                    if "phase" in message.meta:  # what the committing process knew
-                        phase = (str(message.meta["phase"]), float(message.meta["since"]))
-                        self.seen_phases({conference_id: phase})
-                    channel.remote_update(message.payload, int(message.meta.get("id", 0)))
-                else:
-                    channel.remote_presence(message.payload)
-            case "phase":
-                team = frozenset(int(i) for i in message.meta.get("team", []))
-                since = float(message.meta.get("since", 0.0))
-                self._apply_phase(conference_id, str(message.meta["phase"]), team, since)
-            case "drop":
-                reason = str(message.meta.get("reason", ""))
-                participant, account = message.meta.get("participant"), message.meta.get("account")
-                self._drop_person(
-                    conference_id,
-                    None if participant is None else int(participant),
-                    None if account is None else int(account),
-                    reason,
-                )
-            case "sessions":
-                ids = frozenset(int(i) for i in message.meta.get("ids", []))
-                self._end_sessions(ids, str(message.meta.get("reason", "")))
-            case "erase":
-                self.log.forget(conference_id)
-                self._erase(conference_id)
-                if self.on_erased is not None:
-                    self.on_erased(conference_id)
-            case "here":
-                ids = frozenset(int(i) for i in message.meta.get("ids", []) if i is not None)
-                there = self.remote_present.setdefault(conference_id, {})
-                sessions = self.remote_sessions.setdefault(conference_id, {})
-                if ids:
-                    there[message.origin] = ids
-                    sessions[message.origin] = {
-                        int(pid): frozenset(int(i) for i in sids)
-                        for pid, sids in dict(message.meta.get("sessions", {})).items()
-                    }
-                else:
-                    there.pop(message.origin, None)
-                    sessions.pop(message.origin, None)
-                if self.on_presence is not None:
-                    self.on_presence(conference_id)
-            case "event":
-                if self.on_event is not None:
-                    data = message.meta.get("data", {})
-                    self.on_event(conference_id, str(message.meta["name"]), dict(data))
-            case _:
-                log.warning("ignored a %r message from another process", message.kind)
-
-    def seen_phases(self, phases: dict[str, tuple[str, float]]) -> None:
-        """Phases as the database had them when updates were committed (by this process or,
-        in an update's notice, by another): a phase change this process has not heard of yet
-        is applied before any of those updates is shown, so a coordinator's tablet on this
-        process never gets what the family writes in private time, however late the change's
-        own notice comes. The action team is only known from notices, so a change this
-        process knows nothing about is applied only when it starts private time (where the
-        team does not matter); the notice brings the rest a moment later."""
-        for conference_id, (phase, since) in phases.items():
-            room = self.rooms.get(conference_id)
-            if room is None:
-                continue
-            known = self.latest.get(conference_id)
-            if known is not None and since <= known[2]:
-                continue
-            if known is None and phase != "private_time":
-                continue
-            team = known[1] if known is not None else frozenset()
-            log.info("%s: a commit saw phase %s before its notice came", conference_id, phase)
-            self._apply_phase(conference_id, phase, team, since)
-
-    async def resync(self) -> None:
-        """Catch up after the channel between processes was down: bring every loaded
-        document up to what the database holds (and tell its devices what they lack), then
-        let every device reconnect, so its access is checked again against the phase in the
-        database (a phase change may have been missed)."""
-        self.latest.clear()
-        self.remote_present.clear()
-        self.remote_sessions.clear()
-        for room in list(self.rooms.values()):
-            for channel in list(room.channels.values()):
-                try:
-                    stored = await self.log.state(room.conference_id, channel.name)
-                except Exception as exc:
-                    log.error("%s: could not catch up: %s", channel.key, exc)
-                    continue
-                channel.remote_update(stored, 0)
-            room.phase = None
-            for _channel, conn in room.connections():
-                conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESYNCING))
-
     # -- keep-alive ------------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -651,7 +396,7 @@ class RoomHub:
         await self.broker.close()
         for room in list(self.rooms.values()):
             for _channel, conn in room.connections():
-                conn.close(CloseCode.SERVICE_RESTART, _told(conn.peer, i18n.gettext, RESTARTING))
+                conn.close(CloseCode.SERVICE_RESTART, told(conn.peer, i18n.gettext, RESTARTING))
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
 
@@ -660,46 +405,6 @@ def _same_person(a: Peer, b: Peer) -> bool:
     if a.participant_id is not None or b.participant_id is not None:
         return a.participant_id == b.participant_id
     return a.account_id is not None and a.account_id == b.account_id
-
-
-def _told(peer: Peer, reason: Callable[..., str], *args: str) -> str:
-    """``reason(*args)`` (a close reason) in the language of the person on the other end."""
-    with i18n.using(peer.language):
-        return reason(*args)
-
-
-def _enforce(channel: DocChannel, conn: Connection, access: Access, reason: str) -> None:
-    """Give one open connection its new access; one that cannot be given it is closed.
-
-    A phase change, a removal or an erasure holds for every connection whatever one of them
-    does: a failure here is logged and ends that connection (4001, or dropped at once if even
-    the close fails), and the caller goes on with the next.
-    """
-    try:
-        channel.set_access(conn, access, reason)
-        return
-    except Exception:
-        log.exception("%s: could not apply access %s to %s", channel.key, access.name, conn.peer)
-    conn.access = Access.NONE  # before anything else: no more edits in, none out
-    if not conn.closed:
-        try:
-            conn.close(CloseCode.LOST_ACCESS, reason)
-            return
-        except Exception:
-            log.exception("%s: could not close %s; dropping it", channel.key, conn.peer)
-    # Closed already (perhaps half-way, by what failed above) or the close failed: drop it.
-    try:
-        conn.abort(reason, force=True)
-    except Exception:  # its own task ends at its next message: it is closed and reads nothing
-        log.exception("%s: could not drop %s", channel.key, conn.peer)
-        conn.closed = True
-
-
-def _access(room: Room, peer: Peer, document: str) -> Access:
-    """Access by the room's latest phase change (set once one was applied)."""
-    assert room.phase is not None
-    member = peer.participant_id in room.action_team
-    return phases.access(room.phase, peer.role, document, action_team_member=member)
 
 
 async def _refuse(conn: Connection, code: int, reason: str) -> None:

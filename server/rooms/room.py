@@ -13,12 +13,10 @@ connections that may read the document, and accepted only from those that may wr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -27,6 +25,7 @@ from pycrdt import Doc, merge_updates
 from server import i18n
 from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
+from server.rooms.connection import Closed, Connection
 from server.rooms.protocol import CloseCode
 from server.rules.phases import Access
 from server.settings import Limits
@@ -64,171 +63,6 @@ def _validate(update: bytes) -> None:
         raise
     except BaseException:  # ValueError, or a panic inside Yrs
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
-
-
-class Socket(Protocol):
-    """What a room needs of a websocket (Starlette's WebSocket fits)."""
-
-    async def send_bytes(self, data: bytes) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
-@dataclass(frozen=True)
-class Peer:
-    """Who is on the other end (for permission checks and logs; never content)."""
-
-    participant_id: int | None
-    role: str
-    name: str
-    action_team_member: bool = False  # as it was when the connection was authorised
-    language: str = i18n.DEFAULT_LANGUAGE  # what the server tells this person is in this
-    session_id: int | None = None  # the sign-in on this device: ending it closes the socket
-    account_id: int | None = None  # a coordinator's account (None for participants)
-    # When its sign-in was checked (monotonic): what ended after that keeps it from joining.
-    checked_at: float = field(default_factory=time.monotonic, compare=False)
-
-    def __str__(self) -> str:
-        return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"
-
-
-class Closed(Exception):
-    """Raised inside a connection's loop when it must end with this code and reason."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class Connection:
-    """One websocket in one document: its access, its send queue and its rate budget."""
-
-    def __init__(
-        self,
-        socket: Socket,
-        peer: Peer,
-        access: Access,
-        *,
-        wants_saved: bool,
-        limits: Limits,
-    ) -> None:
-        self.socket = socket
-        self.peer = peer
-        self.access = access
-        self.wants_saved = wants_saved
-        self.awareness_ids: set[int] = set()
-        self.closed = False
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self._queue: deque[bytes] = deque()
-        self._queued_bytes = 0
-        self._queue_limit = limits.send_queue_bytes
-        self._ready = asyncio.Event()
-        self._pump: asyncio.Task[None] | None = None
-        self._owner: asyncio.Task[Any] | None = None
-        self._closing: asyncio.Task[None] | None = None
-        self.dropped = False  # its task was cancelled by us, not by the server shutting down
-        self.last_sent = time.monotonic()
-        # Token bucket: a sustained rate with a burst of a few seconds' worth.
-        self._rate = float(limits.messages_per_second)
-        self._budget = self._burst = 4.0 * limits.messages_per_second
-        self._refilled = time.monotonic()
-
-    def start(self) -> None:
-        self._owner = asyncio.current_task()
-        self._pump = asyncio.create_task(self._drain(), name=f"kring-send-{self.peer}")
-
-    def send(self, data: bytes) -> None:
-        """Queue a message; never waits. A receiver that cannot keep up is dropped."""
-        if self.closed:
-            return
-        if self._queue and self._queued_bytes + len(data) > self._queue_limit:
-            self.abort("this device fell too far behind")
-            return
-        self._queue.append(data)
-        self._queued_bytes += len(data)
-        self.last_sent = time.monotonic()
-        self._ready.set()
-
-    def allow_message(self) -> bool:
-        now = time.monotonic()
-        self._budget = min(self._burst, self._budget + (now - self._refilled) * self._rate)
-        self._refilled = now
-        if self._budget < 1.0:
-            return False
-        self._budget -= 1.0
-        return True
-
-    async def _drain(self) -> None:
-        try:
-            while True:
-                while not self._queue:
-                    self._ready.clear()
-                    await self._ready.wait()
-                data = self._queue.popleft()
-                self._queued_bytes -= len(data)
-                await self.socket.send_bytes(data)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the client went away: its receive loop ends on its own
-            self.closed = True
-
-    def close(self, code: int, reason: str) -> None:
-        """Close from outside this connection's own task (lost access, shutdown)."""
-        if self.closed:
-            return
-        self.closed = True
-        self.close_code, self.close_reason = code, reason
-        self._closing = asyncio.create_task(self.finish())
-
-    async def finish(self) -> None:
-        """Send what is queued (bounded), then the close frame with its code and reason."""
-        self.closed = True
-        pump = self._pump
-        deadline = time.monotonic() + 2.0
-        while self._queue and pump is not None and not pump.done():
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.005)
-        if pump is not None:
-            pump.cancel()
-        try:
-            await asyncio.wait_for(
-                self.socket.close(self.close_code or CloseCode.NORMAL, self.close_reason),
-                timeout=2.0,
-            )
-        except Exception:  # gone already, or its buffer is full: drop it
-            self._cancel_owner()
-
-    def abort(self, reason: str, *, force: bool = False) -> None:
-        """Drop a receiver at once (its buffer is full, so no close frame could get through).
-        ``force``: even if a close was begun (one that failed)."""
-        if self.closed and not force:
-            return
-        self.closed = True
-        self.close_code, self.close_reason = CloseCode.TRY_AGAIN_LATER, reason
-        self._queue.clear()
-        self._queued_bytes = 0
-        if self._pump is not None:
-            self._pump.cancel()
-        self._cancel_owner()
-
-    def _cancel_owner(self) -> None:
-        """End the connection's own task (its receive loop), which then drops the socket."""
-        owner = self._owner
-        if owner is not None and not owner.done() and owner is not asyncio.current_task():
-            self.dropped = True
-            owner.cancel()
-
-    async def stopped(self) -> None:
-        """The connection's own task is ending: let a close finish, or stop the pump."""
-        self.closed = True
-        if self._closing is not None:
-            with contextlib.suppress(Exception):
-                await self._closing
-        elif self._pump is not None:
-            self._pump.cancel()
 
 
 @dataclass

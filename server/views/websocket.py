@@ -18,9 +18,9 @@ from starlette.websockets import WebSocket, WebSocketState
 from server import i18n
 from server.conference import auth
 from server.i18n import _
+from server.rooms.connection import Peer
 from server.rooms.hub import RoomHub
 from server.rooms.protocol import CloseCode
-from server.rooms.room import Peer
 from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
 from server.settings import Settings
 from server.storage.store import Store
