@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -538,21 +535,25 @@ def _redis_prefix(raw: str) -> str:
     return raw
 
 
+# ``dialect[+driver]://...``, as SQLAlchemy reads a database URL.
+_DATABASE_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9_]*(?:\+[A-Za-z0-9_]+)?)://")
+
+
 def _database_url(raw: str) -> str:
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        raise SettingsError(f"KRING_DATABASE_URL is not a database URL: {raw!r}") from None
+    scheme = _DATABASE_SCHEME.match(raw)
+    if scheme is None:
+        raise SettingsError(f"KRING_DATABASE_URL is not a database URL: {raw!r}")
     # One code path, two dialects: plain driver names are mapped to their async drivers.
-    if url.drivername in ("sqlite", "sqlite+aiosqlite"):
-        url = url.set(drivername="sqlite+aiosqlite")
-    elif url.drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
-        url = url.set(drivername="postgresql+asyncpg")
+    drivername = scheme[1]
+    if drivername in ("sqlite", "sqlite+aiosqlite"):
+        drivername = "sqlite+aiosqlite"
+    elif drivername in ("postgresql", "postgres", "postgresql+asyncpg"):
+        drivername = "postgresql+asyncpg"
     else:
         raise SettingsError(
-            f"KRING_DATABASE_URL must be a SQLite or PostgreSQL URL, got {url.drivername!r}"
+            f"KRING_DATABASE_URL must be a SQLite or PostgreSQL URL, got {drivername!r}"
         )
-    return url.render_as_string(hide_password=False)
+    return f"{drivername}://{raw[scheme.end() :]}"
 
 
 def _ensure_folder(instance_dir: Path) -> None:
