@@ -17,6 +17,7 @@ from typing import Any
 from server.conference import sessions
 from server.conference.auth import Person
 from server.conference.events import Event, Events
+from server.conference.refusals import refusal
 from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
@@ -219,7 +220,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id
             )
         except StoreError as exc:
-            raise FlowError(404, str(exc)) from None
+            raise FlowError(404, refusal(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
 
     async def check_condition(
@@ -240,7 +241,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id, status, remark
             )
         except StoreError as exc:
-            raise FlowError(404, str(exc)) from None
+            raise FlowError(404, refusal(exc)) from None
         await self.store.audit(
             person.conference.id,
             person.actor,
@@ -275,7 +276,7 @@ class Flow:
             # Membership counts from the action-team phase on, which starts after this.
             team = await self.store.set_action_team(conference.id, participant_ids)
         except StoreError as exc:
-            raise FlowError(409, str(exc), "plan_frozen") from None
+            raise FlowError(409, refusal(exc), "plan_frozen") from None
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
@@ -356,7 +357,7 @@ class Flow:
         try:
             version = await store.add_plan_version(conference.id, 1, state, content, person.actor)
         except StoreError as exc:
-            raise FlowError(409, str(exc), "already_frozen") from None
+            raise FlowError(409, refusal(exc), "already_frozen") from None
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
@@ -424,7 +425,7 @@ class Flow:
                 conference.id, due or schedule.today(), person.actor
             )
         except StoreError as exc:
-            raise FlowError(409, str(exc), "already_open") from None
+            raise FlowError(409, refusal(exc), "already_open") from None
         await self.store.audit(
             conference.id, person.actor, "follow_up_started", {"number": row.number}
         )
@@ -440,7 +441,7 @@ class Flow:
         try:
             await self.store.set_attendance(row.id, frozenset(ids))
         except StoreError as exc:
-            raise FlowError(409, str(exc), "closed") from None
+            raise FlowError(409, refusal(exc), "closed") from None
 
     async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
         """Close the meeting: the plan as it is now becomes the next version."""
@@ -469,7 +470,7 @@ class Flow:
                 row.id, conference.id, state, content, person.actor
             )
         except StoreError as exc:
-            raise FlowError(409, str(exc), "refused") from None
+            raise FlowError(409, refusal(exc), "refused") from None
         await self.store.audit(
             conference.id,
             person.actor,
