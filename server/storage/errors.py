@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from enum import Enum
 
+from sqlalchemy.exc import SQLAlchemyError
+
+# Anything the database itself fails with (down, full, a lost connection): callers outside
+# storage catch this name, not SQLAlchemy's.
+DatabaseError = SQLAlchemyError
+
 
 class Reason(Enum):
     """Why the store refused (the value: an English description, for logs)."""

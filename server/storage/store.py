@@ -23,7 +23,7 @@ from server.storage.audit import AuditMixin
 from server.storage.base import create_engine
 from server.storage.conferences import ConferencesMixin, ConferenceSummary, new_conference_id
 from server.storage.erasure import ERASED_TABLES, ErasedConference, ErasureMixin, Scrubbed
-from server.storage.errors import DuplicateEmail, NotFound, Reason, StoreError
+from server.storage.errors import DatabaseError, DuplicateEmail, NotFound, Reason, StoreError
 from server.storage.followups import FollowUpsMixin, Recipient, RemindersMixin
 from server.storage.meeting import MeetingMixin, PlanMixin
 from server.storage.participants import (
@@ -36,6 +36,7 @@ from server.storage.participants import (
 __all__ = [
     "ERASED_TABLES",
     "ConferenceSummary",
+    "DatabaseError",
     "DuplicateEmail",
     "ErasedConference",
     "InvitationMatch",
