@@ -156,26 +156,17 @@ class ConferencesMixin(StoreBase):
             if conference is None:
                 await db.rollback()
                 return None
-            if override_reason is not None:
-                db.add(
-                    Signal(
-                        conference_id=conference_id,
-                        participant_id=None,
-                        kind="override",
-                        text=override_reason,
-                        at=now,
+            for kind, reason in (("override", override_reason), ("back", back_reason)):
+                if reason is not None:
+                    db.add(
+                        Signal(
+                            conference_id=conference_id,
+                            participant_id=None,
+                            kind=kind,
+                            text=reason,
+                            at=now,
+                        )
                     )
-                )
-            if back_reason is not None:
-                db.add(
-                    Signal(
-                        conference_id=conference_id,
-                        participant_id=None,
-                        kind="back",
-                        text=back_reason,
-                        at=now,
-                    )
-                )
             await db.commit()
             return conference
 

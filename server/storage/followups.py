@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.rules.outcomes import summarise
 from server.storage.base import StoreBase, rowcount
 from server.storage.errors import Reason, StoreError
+from server.storage.meeting import new_version
 from server.storage.models import (
     Account,
     Conference,
@@ -164,14 +164,7 @@ class FollowUpsMixin(StoreBase):
             if not came:
                 await db.rollback()
                 raise StoreError(Reason.NOBODY_ATTENDED)
-            version = PlanVersion(
-                conference_id=conference_id,
-                number=number,
-                state=state,
-                content=content,
-                summary=summarise(content),
-                created_by=by,
-            )
+            version = new_version(conference_id, number, state, content, by)
             db.add(version)
             await db.execute(
                 update(Conference)

@@ -69,6 +69,20 @@ async def _own_condition(
     return row
 
 
+def new_version(
+    conference_id: str, number: int, state: bytes, content: dict[str, Any], by: str
+) -> PlanVersion:
+    """A plan version's row, with the summary the outcomes are counted from."""
+    return PlanVersion(
+        conference_id=conference_id,
+        number=number,
+        state=state,
+        content=content,
+        summary=summarise(content),
+        created_by=by,
+    )
+
+
 def _rating_of(conference_id: str, participant_id: int, occasion: int) -> Select[Rating]:
     return select(Rating).where(
         Rating.conference_id == conference_id,
@@ -256,14 +270,7 @@ class PlanMixin(StoreBase):
         exists already (frozen at the same moment by someone else) raises StoreError.
         Version 1 is the plan as agreed at the presentation: it is frozen only while the
         conference is there, and marks the conference as frozen in the same transaction."""
-        row = PlanVersion(
-            conference_id=conference_id,
-            number=number,
-            state=state,
-            content=content,
-            summary=summarise(content),
-            created_by=created_by,
-        )
+        row = new_version(conference_id, number, state, content, created_by)
         async with self._sessions() as db:
             try:
                 if number == 1:
