@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from server.conference.refusals import refusal
 from server.storage.store import NotFound, Store, StoreError
 from tests.conftest import add_coordinator
 
@@ -106,7 +107,7 @@ async def test_a_version_is_frozen_once_even_by_two_at_the_same_moment(store: St
     frozen = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(frozen) == 1 and len(refused) == 1
-    assert isinstance(refused[0], StoreError) and "al vastgesteld" in str(refused[0])
+    assert isinstance(refused[0], StoreError) and "al vastgesteld" in refusal(refused[0])
     stored = await store.plan_version(conference_id)
     assert stored is not None and stored.content == frozen[0].content
     await store.add_plan_version(conference_id, 2, b"\x00\x00", {"by": 3}, "coordinator:1")
@@ -125,8 +126,9 @@ async def test_once_the_plan_is_frozen_there_is_no_way_back_and_the_team_is_fixe
     await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
     # A "back to private time" that raced the freeze finds the plan frozen.
     assert await store.change_phase(conference_id, "presentation", "private_time") is None
-    with pytest.raises(StoreError, match="actieteam"):
+    with pytest.raises(StoreError) as refused:
         await store.set_action_team(conference_id, {people["Ayşe"]})
+    assert "actieteam" in refusal(refused.value)
     assert await store.action_team(conference_id) == {people["Sam"]}
     moved = await store.change_phase(conference_id, "presentation", "action_team")
     assert moved is not None and moved.plan_frozen_at is not None
@@ -134,8 +136,9 @@ async def test_once_the_plan_is_frozen_there_is_no_way_back_and_the_team_is_fixe
 
 async def test_version_1_is_frozen_only_at_the_presentation(store: Store) -> None:
     conference_id, _ = await _conference(store, "private_time")
-    with pytest.raises(StoreError, match="presentatie"):
+    with pytest.raises(StoreError) as refused:
         await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    assert "presentatie" in refusal(refused.value)
     assert await store.plan_version(conference_id) is None
 
 
@@ -157,8 +160,9 @@ async def test_one_follow_up_at_a_time_and_a_close_freezes_exactly_one_version(
     assert all(isinstance(s, StoreError) for s in starts if isinstance(s, BaseException))
     meeting = started[0]
 
-    with pytest.raises(StoreError, match="wie er bij de bijeenkomst waren"):
+    with pytest.raises(StoreError) as refused:
         await store.close_follow_up(meeting.id, conference_id, b"", {}, "a")
+    assert "wie er bij de bijeenkomst waren" in refusal(refused.value)
     await store.set_attendance(meeting.id, frozenset({people["Sam"], people["Ayşe"]}))
     closes = await asyncio.gather(
         store.close_follow_up(meeting.id, conference_id, b"", {"n": 1}, "a"),
@@ -170,8 +174,9 @@ async def test_one_follow_up_at_a_time_and_a_close_freezes_exactly_one_version(
     assert [v.number for v in await store.plan_versions(conference_id)] == [2, 3]
     closed = await store.follow_up(conference_id, 1)
     assert closed is not None and closed.closed_at is not None and closed.version_number == 3
-    with pytest.raises(StoreError, match="al afgesloten"):
+    with pytest.raises(StoreError) as refused_again:
         await store.set_attendance(meeting.id, frozenset())
+    assert "al afgesloten" in refusal(refused_again.value)
     assert await store.attendance(meeting.id) == frozenset({people["Sam"], people["Ayşe"]})
     # The next one may start now, and gets the next number.
     assert (await store.start_follow_up(conference_id, date(2027, 2, 15), "a")).number == 2
@@ -195,8 +200,9 @@ async def test_version_1_is_not_frozen_while_a_condition_is_judged_not_met(store
     conference_id, people = await _conference(store, "presentation")
     condition = await store.add_condition(conference_id, people["Sanne"], "Sam slaapt thuis.")
     await store.check_condition(conference_id, condition.id, people["Sanne"], "not_met", "")
-    with pytest.raises(StoreError, match="niet voldaan"):
+    with pytest.raises(StoreError) as refused:
         await store.add_plan_version(conference_id, 1, b"\x00\x00", {}, "coordinator:1")
+    assert "niet voldaan" in refusal(refused.value)
     conference = await store.conference(conference_id)
     assert conference is not None and conference.plan_frozen_at is None
     assert await store.plan_version(conference_id) is None

@@ -17,6 +17,7 @@ from typing import Any
 from server.conference import sessions
 from server.conference.auth import Person
 from server.conference.events import Event, Events
+from server.conference.refusals import refusal
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
 from server.rules import phases, plan, schedule
@@ -230,7 +231,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id
             )
         except StoreError as exc:
-            raise FlowError(Refusal.MISSING, str(exc)) from None
+            raise FlowError(Refusal.MISSING, refusal(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
 
     async def check_condition(
@@ -251,7 +252,7 @@ class Flow:
                 person.conference.id, condition_id, person.participant_id, status, remark
             )
         except StoreError as exc:
-            raise FlowError(Refusal.MISSING, str(exc)) from None
+            raise FlowError(Refusal.MISSING, refusal(exc)) from None
         await self.store.audit(
             person.conference.id,
             person.actor,
@@ -286,7 +287,7 @@ class Flow:
             # Membership counts from the action-team phase on, which starts after this.
             team = await self.store.set_action_team(conference.id, participant_ids)
         except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, str(exc), "plan_frozen") from None
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "plan_frozen") from None
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
@@ -367,7 +368,7 @@ class Flow:
         try:
             version = await store.add_plan_version(conference.id, 1, state, content, person.actor)
         except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, str(exc), "already_frozen") from None
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "already_frozen") from None
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
@@ -436,7 +437,7 @@ class Flow:
                 conference.id, due or schedule.today(), person.actor
             )
         except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, str(exc), "already_open") from None
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "already_open") from None
         await self.store.audit(
             conference.id, person.actor, "follow_up_started", {"number": row.number}
         )
@@ -454,7 +455,7 @@ class Flow:
         try:
             await self.store.set_attendance(row.id, frozenset(ids))
         except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, str(exc), "closed") from None
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "closed") from None
 
     async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
         """Close the meeting: the plan as it is now becomes the next version."""
@@ -483,7 +484,7 @@ class Flow:
                 row.id, conference.id, state, content, person.actor
             )
         except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, str(exc), "refused") from None
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "refused") from None
         await self.store.audit(
             conference.id,
             person.actor,

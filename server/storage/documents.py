@@ -26,7 +26,7 @@ from typing import Any
 
 from pycrdt import Doc, get_update, merge_updates
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.storage.models import Conference, DocSnapshot, DocUpdate, utcnow
 
@@ -324,7 +324,9 @@ class DocumentLog:
             )
         return int(result.rowcount or 0)
 
-    async def _fold(self, conn: Any, conference_id: str, document: str) -> tuple[bytes, int] | None:
+    async def _fold(
+        self, conn: AsyncConnection, conference_id: str, document: str
+    ) -> tuple[bytes, int] | None:
         """Inside a compaction's transaction: the stored snapshot and log of a document as
         one snapshot, and the last log id in it; None when there is nothing to fold. On
         PostgreSQL a lock per document keeps two processes from folding it at once (the
@@ -347,7 +349,7 @@ class DocumentLog:
         return fold(stored.in_order(), key), stored.updates[-1][0]
 
 
-async def _read(conn: Any, conference_id: str, document: str) -> StoredDocument:
+async def _read(conn: AsyncConnection, conference_id: str, document: str) -> StoredDocument:
     """A document's snapshot and the log after it, read on ``conn``."""
     snap = (
         await conn.execute(

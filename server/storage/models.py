@@ -1,4 +1,4 @@
-"""SQLAlchemy tables. Only ``server/storage/store.py`` queries them."""
+"""SQLAlchemy tables. Only ``server/storage/`` queries them."""
 
 from __future__ import annotations
 

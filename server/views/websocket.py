@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -23,7 +22,7 @@ from server.rooms.hub import RoomHub
 from server.rooms.protocol import CloseCode
 from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
 from server.settings import Settings
-from server.storage.store import Store
+from server.storage.store import DatabaseError, Store
 
 log = logging.getLogger("kring.rooms")
 
@@ -31,7 +30,7 @@ log = logging.getLogger("kring.rooms")
 async def live_document(websocket: WebSocket) -> None:
     try:
         await _live_document(websocket)
-    except SQLAlchemyError as exc:  # before accept, this would be an HTTP 500 (1006 for a browser)
+    except DatabaseError as exc:  # before accept, this would be an HTTP 500 (1006 for a browser)
         log.error("websocket %s refused: the database failed: %s", websocket.url.path, exc)
         if websocket.client_state == WebSocketState.CONNECTING:
             await websocket.accept()

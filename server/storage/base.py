@@ -1,0 +1,84 @@
+"""The engine and its sessions: what every part of the store is built on.
+
+One code path for SQLite (aiosqlite, WAL, synchronous=FULL) and PostgreSQL (asyncpg); the
+dialect is configuration. Each part of the store (one module per subject) is a mixin over
+:class:`StoreBase`; ``server.storage.store.Store`` puts them together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self, cast
+
+from sqlalchemy import CursorResult, Result, event, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from server.storage.models import Conference
+
+BUSY_TIMEOUT_MS = 30_000
+ID_BATCH = 1000  # ids named in one statement (databases bound their parameters)
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Make the engine; SQLite connections get WAL, synchronous=FULL and foreign keys."""
+    if database_url.startswith("sqlite"):
+        # hide_parameters: a failing statement must not put document content in the log.
+        engine = create_async_engine(
+            database_url, connect_args={"timeout": 30}, hide_parameters=True
+        )
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # Deleted content is overwritten with zeros, so an erased conference is gone from
+            # the file too, not only from the tables (costs little: see erase_conference).
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.close()
+
+        return engine
+    return create_async_engine(database_url, pool_pre_ping=True, hide_parameters=True)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aggregate's datetime as aware UTC (SQLite may hand it back without a zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class StoreBase:
+    """The engine and a session maker; functions return detached ORM rows
+    (``expire_on_commit=False``), which callers treat as read-only values."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, database_url: str) -> Self:
+        return cls(create_engine(database_url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at, or None if it was never migrated."""
+        async with self.engine.connect() as conn:
+            try:
+                result = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            except Exception:  # the table does not exist yet
+                return None
+            row = result.first()
+            return None if row is None else str(row[0])
+
+    async def is_empty(self) -> bool:
+        async with self._sessions() as db:
+            count = await db.scalar(select(func.count()).select_from(Conference))
+            return not count

@@ -1,0 +1,287 @@
+"""Conferences: creating and changing one, its phase, and the lists and figures over the
+conferences an account may see."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, Text, case, cast, func, select, update
+
+from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
+from server.rules.phases import PHASES
+from server.storage.base import StoreBase, as_utc
+from server.storage.errors import NotFound, Reason
+from server.storage.models import (
+    Account,
+    Conference,
+    FollowUp,
+    Participant,
+    PlanVersion,
+    Rating,
+    Signal,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class ConferenceSummary:
+    conference: Conference
+    participant_count: int
+    last_follow_up_at: datetime | None = None  # when the action team last closed a meeting
+
+
+def new_conference_id() -> str:
+    """An id for URLs: short, but not guessable by counting."""
+    return secrets.token_urlsafe(9)
+
+
+def _visible_to(account: Account, query: Select[Any], own_only: bool = False) -> Select[Any]:
+    """Only the conferences ``account`` runs or co-runs (an admin's: all of them, unless
+    ``own_only``)."""
+    if account.role == "admin" and not own_only:
+        return query
+    co_coordinated = select(Participant.conference_id).where(
+        Participant.account_id == account.id, Participant.removed_at.is_(None)
+    )
+    return query.where((Conference.owner_id == account.id) | Conference.id.in_(co_coordinated))
+
+
+class ConferencesMixin(StoreBase):
+    """Conferences and their phase."""
+
+    async def create_conference(
+        self,
+        owner: Account,
+        client_name: str,
+        question: str,
+        meeting_date: date | None = None,
+        location: str = "",
+        phase: str = "preparation",
+    ) -> Conference:
+        """Create a conference; its coordinator gets a participant row with role coordinator."""
+        conference = Conference(
+            id=new_conference_id(),
+            owner_id=owner.id,
+            client_name=client_name,
+            question=question,
+            meeting_date=meeting_date,
+            location=location,
+            phase=phase,
+            closed_at=utcnow() if phase == "closed" else None,
+        )
+        async with self._sessions() as db:
+            db.add(conference)
+            await db.flush()
+            db.add(
+                Participant(
+                    conference_id=conference.id,
+                    name=owner.name,
+                    role="coordinator",
+                    account_id=owner.id,
+                )
+            )
+            await db.commit()
+        return conference
+
+    async def conference(self, conference_id: str) -> Conference | None:
+        async with self._sessions() as db:
+            return await db.get(Conference, conference_id)
+
+    async def update_conference(self, conference_id: str, **fields: Any) -> Conference:
+        allowed = {"client_name", "question", "meeting_date", "location"}
+        if not set(fields) <= allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        async with self._sessions() as db:
+            conference = await db.get(Conference, conference_id)
+            if conference is None:
+                raise NotFound(Reason.NO_CONFERENCE)
+            for name, value in fields.items():
+                setattr(conference, name, value)
+            conference.updated_at = utcnow()
+            await db.commit()
+            return conference
+
+    async def set_phase(self, conference_id: str, phase: str) -> Conference:
+        """Store the phase. (Which transitions are legal is rooms/phases.py's business.)"""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        async with self._sessions() as db:
+            conference = await db.get(Conference, conference_id)
+            if conference is None:
+                raise NotFound(Reason.NO_CONFERENCE)
+            conference.phase = phase
+            conference.phase_since = conference.updated_at = utcnow()
+            conference.closed_at = conference.updated_at if phase == "closed" else None
+            await db.commit()
+            return conference
+
+    async def change_phase(
+        self,
+        conference_id: str,
+        expected: str,
+        phase: str,
+        *,
+        override_reason: str | None = None,
+        back_reason: str | None = None,
+    ) -> Conference | None:
+        """Move the phase from ``expected`` to ``phase`` in one statement; None if the phase
+        was no longer ``expected`` (another coordinator moved it first), or if the move is back
+        to private time and the plan was frozen meanwhile. An override of private time is
+        stored with it, in the same transaction, so the family always sees its reason; so is
+        the reason of a move back from the presentation (``back_reason``)."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        now = utcnow()
+        conditions = [Conference.id == conference_id, Conference.phase == expected]
+        if phase == "private_time":
+            conditions.append(Conference.plan_frozen_at.is_(None))
+        async with self._sessions() as db:
+            # RETURNING: the commit is the last thing awaited, so the caller can apply the
+            # phase to open connections right after it, with nothing in between.
+            conference: Conference | None = await db.scalar(
+                update(Conference)
+                .where(*conditions)
+                .values(
+                    phase=phase,
+                    phase_since=now,
+                    updated_at=now,
+                    closed_at=now if phase == "closed" else None,
+                )
+                .returning(Conference)
+            )
+            if conference is None:
+                await db.rollback()
+                return None
+            for kind, reason in (("override", override_reason), ("back", back_reason)):
+                if reason is not None:
+                    db.add(
+                        Signal(
+                            conference_id=conference_id,
+                            participant_id=None,
+                            kind=kind,
+                            text=reason,
+                            at=now,
+                        )
+                    )
+            await db.commit()
+            return conference
+
+    async def conferences_for(
+        self, account: Account, *, own_only: bool = False
+    ) -> list[ConferenceSummary]:
+        """The conferences an account runs or co-runs (an admin sees all, unless
+        ``own_only``), newest first."""
+        count = (
+            select(func.count(Participant.id))
+            .where(Participant.conference_id == Conference.id, Participant.removed_at.is_(None))
+            .scalar_subquery()
+        )
+        last_meeting = (
+            select(func.max(FollowUp.closed_at))
+            .where(FollowUp.conference_id == Conference.id)
+            .scalar_subquery()
+        )
+        query = _visible_to(
+            account,
+            select(Conference, count, last_meeting).order_by(Conference.created_at.desc()),
+            own_only=own_only,
+        )
+        async with self._sessions() as db:
+            rows = (await db.execute(query)).all()
+        return [
+            ConferenceSummary(
+                conference=c,
+                participant_count=n,
+                last_follow_up_at=as_utc(last) if isinstance(last, datetime) else None,
+            )
+            for c, n, last in rows
+        ]
+
+    async def outcome_facts(self, account: Account) -> list[ConferenceFacts]:
+        """What the outcomes dashboard counts, for every conference ``account`` may see
+        (newest first): its people (the coordinator not counted), its plan versions and the
+        marks given (summed in SQL). Three queries, however many conferences."""
+        people = (
+            select(func.count(Participant.id))
+            .where(
+                Participant.conference_id == Conference.id,
+                Participant.removed_at.is_(None),
+                Participant.role != "coordinator",
+            )
+            .scalar_subquery()
+        )
+        query = _visible_to(
+            account,
+            select(Conference.id, Conference.client_name, Conference.phase, people).order_by(
+                Conference.created_at.desc()
+            ),
+        )
+        visible = _visible_to(account, select(Conference.id))
+        async with self._sessions() as db:
+            conferences = (await db.execute(query)).all()
+            ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
+            # Versions pile up over the months, and only two of each plan are counted: the
+            # summaries come as text and only those two are decoded.
+            frozen: dict[str, list[tuple[int, datetime, str]]] = {i: [] for i in ratings}
+            for cid, number, at, summary in await db.execute(
+                select(
+                    PlanVersion.conference_id,
+                    PlanVersion.number,
+                    PlanVersion.created_at,
+                    cast(PlanVersion.summary, Text),
+                ).where(PlanVersion.conference_id.in_(visible))
+            ):
+                frozen[cid].append((number, at, summary))
+            followed_up = case((Rating.occasion > 0, 1), else_=0)
+            for cid, later, count, meeting, plan in await db.execute(
+                select(
+                    Rating.conference_id,
+                    followed_up,
+                    func.count(),
+                    func.sum(Rating.meeting_score),
+                    func.sum(Rating.plan_score),
+                )
+                .where(Rating.conference_id.in_(visible))
+                .group_by(Rating.conference_id, followed_up)
+            ):
+                meetings, plans = Average(count, int(meeting)), Average(count, int(plan))
+                ratings[cid] += (
+                    Ratings(follow_ups=meetings, plan_followed_up=plans)
+                    if later
+                    else Ratings(conference=meetings, plan_presented=plans)
+                )
+        versions: dict[str, list[VersionFacts]] = {}
+        for cid, stored in frozen.items():
+            needed = versions_needed([(number, at) for number, at, _summary in stored])
+            versions[cid] = [
+                VersionFacts(number, at, json.loads(summary))
+                for number, at, summary in stored
+                if number in needed
+            ]
+        return [
+            ConferenceFacts(cid, name, phase, count or 0, versions[cid], ratings[cid])
+            for cid, name, phase, count in conferences
+        ]
+
+    async def is_coordinator_of(self, conference_id: str, account_id: int) -> bool:
+        async with self._sessions() as db:
+            found = await db.scalar(
+                select(Participant.id).where(
+                    Participant.conference_id == conference_id,
+                    Participant.account_id == account_id,
+                    Participant.role == "coordinator",
+                    Participant.removed_at.is_(None),
+                )
+            )
+            return found is not None
+
+    async def conferences_in_phase(self, phase: str) -> list[Conference]:
+        async with self._sessions() as db:
+            rows = await db.scalars(
+                select(Conference).where(Conference.phase == phase).order_by(Conference.id)
+            )
+            return list(rows)

@@ -1,0 +1,335 @@
+"""Participants of a conference, their links (invitations), and which of their devices the
+family lets in during private time (admission)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.storage.base import StoreBase, rowcount
+from server.storage.errors import NotFound, Reason
+from server.storage.models import Conference, Invitation, Participant, Session, utcnow
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A participant with what the coordinator needs to know about their link."""
+
+    participant: Participant
+    has_link: bool
+    link_created_at: datetime | None
+    link_last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class InvitationMatch:
+    invitation: Invitation
+    participant: Participant
+    conference: Conference
+
+
+def active_participant(conference_id: str, participant_id: int) -> Select[Participant]:
+    """A participant of this conference (never of another one) who was not removed."""
+    return select(Participant).where(
+        Participant.id == participant_id,
+        Participant.conference_id == conference_id,
+        Participant.removed_at.is_(None),
+    )
+
+
+def invitation_with_people() -> Select[Invitation, Participant, Conference]:
+    return (
+        select(Invitation, Participant, Conference)
+        .join(Participant, Participant.id == Invitation.participant_id)
+        .join(Conference, Conference.id == Participant.conference_id)
+    )
+
+
+async def revoke_links(db: AsyncSession, participant_id: int, now: datetime) -> int:
+    """Within ``db``'s transaction: revoke all of a participant's links and end their
+    sessions; returns how many links were revoked."""
+    ids = (
+        await db.scalars(
+            select(Invitation.id).where(
+                Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None)
+            )
+        )
+    ).all()
+    if ids:
+        await db.execute(update(Invitation).where(Invitation.id.in_(ids)).values(revoked_at=now))
+        await db.execute(delete(Session).where(Session.invitation_id.in_(ids)))
+    return len(ids)
+
+
+class ParticipantsMixin(StoreBase):
+    """Who takes part in a conference, and their links."""
+
+    async def add_participant(
+        self,
+        conference_id: str,
+        name: str,
+        role: str,
+        account_id: int | None = None,
+        email: str | None = None,
+    ) -> Participant:
+        participant = Participant(
+            conference_id=conference_id, name=name, role=role, account_id=account_id, email=email
+        )
+        async with self._sessions() as db:
+            db.add(participant)
+            await db.commit()
+        return participant
+
+    async def participant(self, conference_id: str, participant_id: int) -> Participant | None:
+        """An active participant of this conference (never one of another conference)."""
+        async with self._sessions() as db:
+            return await db.scalar(active_participant(conference_id, participant_id))
+
+    async def participants(
+        self, conference_id: str, *, include_removed: bool = False
+    ) -> list[ParticipantRow]:
+        """Active participants (and with ``include_removed`` the removed ones too) in the
+        order they were added, with their link's state."""
+        # A person may hold several links (each "new link" adds one): one row per person,
+        # with the newest link's date and the last time any of them was used.
+        active = (
+            select(
+                Invitation.participant_id,
+                func.max(Invitation.created_at).label("created_at"),
+                func.max(Invitation.last_used_at).label("last_used_at"),
+            )
+            .where(Invitation.revoked_at.is_(None))
+            .group_by(Invitation.participant_id)
+            .subquery()
+        )
+        query = (
+            select(Participant, active.c.created_at, active.c.last_used_at)
+            .outerjoin(active, active.c.participant_id == Participant.id)
+            .where(Participant.conference_id == conference_id)
+            .order_by(Participant.id)
+        )
+        if not include_removed:
+            query = query.where(Participant.removed_at.is_(None))
+        async with self._sessions() as db:
+            rows = (await db.execute(query)).all()
+        return [
+            ParticipantRow(
+                participant=p,
+                has_link=created is not None,
+                link_created_at=created,
+                link_last_used_at=used,
+            )
+            for p, created, used in rows
+        ]
+
+    async def remove_participant(self, conference_id: str, participant_id: int) -> Participant:
+        """Mark someone removed, revoke their link and end their sessions on every device."""
+        now = utcnow()
+        async with self._sessions() as db:
+            participant = await db.scalar(active_participant(conference_id, participant_id))
+            if participant is None:
+                raise NotFound(Reason.NO_PARTICIPANT)
+            participant.removed_at = now
+            await revoke_links(db, participant_id, now)
+            await db.commit()
+            return participant
+
+    async def set_participant_email(
+        self, conference_id: str, participant_id: int, email: str | None
+    ) -> None:
+        """Where this participant's reminders go (None: nowhere)."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Participant)
+                .where(
+                    Participant.id == participant_id,
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                )
+                .values(email=email)
+            )
+            if rowcount(result) != 1:
+                await db.rollback()
+                raise NotFound(Reason.NO_PARTICIPANT)
+            await db.commit()
+
+    async def mark_privacy_seen(self, participant_id: int) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Participant)
+                .where(Participant.id == participant_id, Participant.privacy_seen_at.is_(None))
+                .values(privacy_seen_at=utcnow())
+            )
+            await db.commit()
+
+    # -- languages ------------------------------------------------------------------------
+
+    async def set_participant_language(self, participant_id: int, language: str) -> None:
+        """Remember the language a participant chose (for every device they use)."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(Participant)
+                .where(Participant.id == participant_id)
+                .values(language=language)
+            )
+            await db.commit()
+
+    # -- invitations ----------------------------------------------------------------------
+
+    async def issue_invitation(
+        self, participant_id: int, token_hash: str, expires_at: datetime | None = None
+    ) -> Invitation:
+        """Give a participant one more link; their earlier links keep working (revoking
+        ends them all)."""
+        now = utcnow()
+        async with self._sessions() as db:
+            invitation = Invitation(
+                participant_id=participant_id,
+                token_hash=token_hash,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            db.add(invitation)
+            await db.commit()
+        return invitation
+
+    async def revoke_invitation(self, participant_id: int) -> int:
+        """Revoke all of a participant's links and end their sessions; returns how many
+        were revoked."""
+        async with self._sessions() as db:
+            revoked = await revoke_links(db, participant_id, utcnow())
+            await db.commit()
+            return revoked
+
+    async def expire_invitation(self, participant_id: int, expires_at: datetime) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Invitation)
+                .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
+                .values(expires_at=expires_at)
+            )
+            await db.commit()
+
+    async def invitation_by_hash(self, token_hash: str) -> InvitationMatch | None:
+        async with self._sessions() as db:
+            row = (
+                await db.execute(
+                    invitation_with_people().where(Invitation.token_hash == token_hash)
+                )
+            ).first()
+        if row is None:
+            return None
+        return InvitationMatch(invitation=row[0], participant=row[1], conference=row[2])
+
+    async def first_invitation(self, participant_id: int) -> InvitationMatch | None:
+        """A participant's oldest link that was not revoked: what their calendar feed's key
+        is made over, so a new link leaves the feed alone and revoking them all ends it."""
+        query = (
+            invitation_with_people()
+            .where(Invitation.participant_id == participant_id, Invitation.revoked_at.is_(None))
+            .order_by(Invitation.id)
+            .limit(1)
+        )
+        async with self._sessions() as db:
+            row = (await db.execute(query)).first()
+        return None if row is None else InvitationMatch(row[0], row[1], row[2])
+
+    async def touch_invitation(self, invitation_id: int) -> None:
+        async with self._sessions() as db:
+            await db.execute(
+                update(Invitation)
+                .where(Invitation.id == invitation_id)
+                .values(last_used_at=utcnow())
+            )
+            await db.commit()
+
+
+class AdmissionMixin(StoreBase):
+    """Devices the family lets in (or not) during private time."""
+
+    @staticmethod
+    def _sessions_of(conference_id: str) -> Select[Session, Participant]:
+        """The participants' sign-ins of one conference, with whose they are."""
+        return (
+            select(Session, Participant)
+            .join(Invitation, Invitation.id == Session.invitation_id)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(
+                Participant.conference_id == conference_id,
+                Participant.removed_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+        )
+
+    async def waiting_sessions(self, conference_id: str) -> list[tuple[Session, Participant]]:
+        """The devices waiting to be let in, in the order they came."""
+        query = self._sessions_of(conference_id).where(Session.admission == "waiting")
+        async with self._sessions() as db:
+            rows = (await db.execute(query.order_by(Session.id))).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def family_sessions(
+        self, conference_id: str, roles: Collection[str]
+    ) -> list[tuple[Session, Participant]]:
+        """The let-in sign-ins of the participants with one of ``roles`` (not expired)."""
+        now = utcnow()
+        query = self._sessions_of(conference_id).where(
+            Session.admission == "in",
+            Participant.role.in_(list(roles)),
+            Session.expires_at.is_(None) | (Session.expires_at > now),
+        )
+        async with self._sessions() as db:
+            rows = (await db.execute(query.order_by(Participant.id, Session.id))).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def conference_session(
+        self, conference_id: str, session_id: int
+    ) -> tuple[Session, Participant] | None:
+        """One participant's sign-in, if it belongs to this conference."""
+        query = self._sessions_of(conference_id).where(Session.id == session_id)
+        async with self._sessions() as db:
+            row = (await db.execute(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def decide_admission(
+        self, conference_id: str, session_id: int, admission: str, actor: str
+    ) -> bool:
+        """Let a waiting device in (``"in"``) or not now (``"refused"``); False when it was
+        not waiting (any more). Whether the device is of this conference is the caller's."""
+        if admission not in ("in", "refused"):
+            raise ValueError(admission)
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Session)
+                .where(Session.id == session_id, Session.admission == "waiting")
+                .values(admission=admission, admission_by=actor, admission_at=utcnow())
+            )
+            await db.commit()
+        return rowcount(result) == 1
+
+    async def end_session(self, session_id: int) -> bool:
+        """End one sign-in by its id (a device the family sent out)."""
+        async with self._sessions() as db:
+            result = await db.execute(delete(Session).where(Session.id == session_id))
+            await db.commit()
+        return rowcount(result) == 1
+
+    async def end_unadmitted_sessions(self, conference_id: str) -> list[int]:
+        """Private time is over: end the sign-ins still waiting or not let in, so those
+        devices sign in again as usual. Returns their ids."""
+        ids = (
+            select(Session.id)
+            .join(Invitation, Invitation.id == Session.invitation_id)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(Participant.conference_id == conference_id, Session.admission != "in")
+        )
+        async with self._sessions() as db:
+            ended = list((await db.scalars(ids)).all())
+            if ended:
+                await db.execute(delete(Session).where(Session.id.in_(ended)))
+            await db.commit()
+        return ended
