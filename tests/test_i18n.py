@@ -33,7 +33,7 @@ from tests.conftest import (
     add_coordinator,
     demo_conference,
 )
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 ROOT = Path(__file__).resolve().parent.parent
 EN_PO = ROOT / "server" / "locale" / "en" / "LC_MESSAGES" / "messages.po"

@@ -1,6 +1,6 @@
 """axe-core (from npm) on Kring's main pages in a real Chromium: no serious or critical
 problems for people who use a screen reader, a keyboard or large text. The plan editor's own
-pages are checked in tests/test_plan_editor.py."""
+pages are checked in tests/browser/test_plan_editor.py."""
 
 from __future__ import annotations
 

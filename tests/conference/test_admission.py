@@ -16,14 +16,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conference.test_flow import EventStream, as_, move, server_store
 from tests.conftest import (
     DemoConference,
     LiveServer,
     demo_conference,
     serious_accessibility_problems,
 )
-from tests.test_flow import EventStream, as_, move, server_store
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -387,7 +387,7 @@ async def test_nothing_the_coordinator_reaches_in_private_time_holds_the_familys
 ) -> None:
     """The coordinator's own login, in private time: every page, the export, their calendar
     feed and the console's stream; none holds a word of the plan."""
-    from tests.test_calendar_feeds import feed_url_on, fetch
+    from tests.views.test_feeds import feed_url_on, fetch
 
     conference = await demo_conference(live_server, "private_time")
     await family_writes(conference, SECRET)
@@ -535,7 +535,7 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
     phone never gets a byte of the plan); then the family sends Ans's phone out."""
     from playwright.sync_api import expect
 
-    from tests.test_plan_editor import PHONE, add_agreement, open_plan, plan_json
+    from tests.browser.test_plan_editor import PHONE, add_agreement, open_plan, plan_json
 
     demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
     tablet = open_plan(browser, live_server.url, demo.person("client"))

@@ -23,6 +23,9 @@ from pycrdt import Array, Doc, Map, Text
 from server.conference import auth
 from server.rules.plan import add_agreement
 from server.storage.models import Conference
+from tests.conference.test_export import other_coordinator
+from tests.conference.test_flow import EventStream, _ids, as_, server_store
+from tests.conference.test_follow_ups import _agreed
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -31,10 +34,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_archive import other_coordinator
-from tests.test_flow import EventStream, _ids, as_, server_store
-from tests.test_follow_ups import _agreed
-from tests.test_rooms import connected, wait_until
+from tests.rooms.test_rooms import connected, wait_until
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 

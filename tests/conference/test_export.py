@@ -18,10 +18,10 @@ from pypdf import PdfReader
 from server.conference import auth
 from server.conference.export import yjs_roots
 from server.rules.plan import read_plan
+from tests.conference.test_flow import _ids, as_, server_store
+from tests.conference.test_follow_ups import _agreed
 from tests.conftest import DemoConference, LiveServer, demo_conference
-from tests.test_flow import _ids, as_, server_store
-from tests.test_follow_ups import _agreed
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 

@@ -30,7 +30,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 

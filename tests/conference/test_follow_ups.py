@@ -15,9 +15,9 @@ from pycrdt import Array
 from server.rules import schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import add_agreement, read_plan
+from tests.conference.test_flow import _ids, as_, move, server_store
 from tests.conftest import DemoConference, LiveServer, demo_conference
-from tests.test_flow import _ids, as_, move, server_store
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 
 async def _agreed(

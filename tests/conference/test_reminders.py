@@ -31,6 +31,7 @@ from server.rules import schedule
 from server.settings import Settings
 from server.storage.models import Account, Conference
 from server.storage.store import Store
+from tests.conference.test_flow import _ids, server_store
 from tests.conftest import (
     DemoConference,
     Instance,
@@ -41,9 +42,8 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_calendar_feeds import agree_in_store
-from tests.test_flow import _ids, server_store
-from tests.test_rooms import wait_until
+from tests.rooms.test_rooms import wait_until
+from tests.views.test_feeds import agree_in_store
 
 DELIVERY_TIMEOUT = 20.0
 

@@ -24,6 +24,7 @@ from server.rooms.room import Limits, Peer
 from server.storage.documents import StoredDocument
 from server.storage.models import Session, utcnow
 from server.storage.store import Store
+from tests.conference.test_flow import EventStream, server_store
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -34,8 +35,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_flow import EventStream, server_store
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 pytestmark = pytest.mark.usefixtures("devices_closed", "checking_devices_closed")
 

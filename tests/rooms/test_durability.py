@@ -26,7 +26,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_rooms import connected, wait_until
+from tests.rooms.test_rooms import connected, wait_until
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from server.rooms.broker import BadMessage, Notice, decode, encode
 from server.rooms.client import YClient
 from server.storage.documents import DocumentLog
 from server.storage.store import Store
+from tests.conference.test_flow import LOCKED_OUT, EventStream, as_, move
 from tests.conftest import (
     DemoConference,
     LiveServer,
@@ -26,8 +27,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_flow import LOCKED_OUT, EventStream, as_, move
-from tests.test_rooms import connected
+from tests.rooms.test_rooms import connected
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("devices_closed_both")]
 
@@ -366,7 +366,7 @@ def login_form(coordinator: dict[str, Any]) -> dict[str, str]:
 async def test_the_family_on_one_process_lets_in_and_sends_out_devices_on_the_other(
     pair: tuple[LiveServer, LiveServer],
 ) -> None:
-    from tests.test_admission import add_person, open_link, waiting_sessions
+    from tests.conference.test_admission import add_person, open_link, waiting_sessions
 
     on_a, on_b = await on_both(pair, "information")
     a, b = pair

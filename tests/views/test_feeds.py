@@ -18,9 +18,9 @@ from server.rules import schedule
 from server.settings import Settings
 from server.storage.store import Store
 from server.views import feeds
+from tests.conference.test_flow import _ids, as_, server_store
+from tests.conference.test_follow_ups import _agreed
 from tests.conftest import LiveServer, add_coordinator, demo_conference
-from tests.test_flow import _ids, as_, server_store
-from tests.test_follow_ups import _agreed
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 

@@ -20,6 +20,8 @@ from server.rules import outcomes
 from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
+from tests.conference.test_flow import as_, move, server_store
+from tests.conference.test_follow_ups import _agreed
 from tests.conftest import (
     TIMEOUT_MS,
     LiveServer,
@@ -29,8 +31,6 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-from tests.test_flow import as_, move, server_store
-from tests.test_follow_ups import _agreed
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
