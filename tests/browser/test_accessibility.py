@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TIMEOUT_MS, LiveServer, serious_accessibility_problems
+from tests.support.browser import TIMEOUT_MS, serious_accessibility_problems
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 

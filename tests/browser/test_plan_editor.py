@@ -3,10 +3,8 @@ agreements, one goes offline and comes back, the coordinator is locked out and t
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -14,55 +12,29 @@ from typing import Any
 import httpx
 import pytest
 
-from server.storage.store import Store
-from tests.conftest import (
+from tests.support.browser import (
+    PHONE,
+    TABLET,
     TIMEOUT_MS,
-    LiveServer,
+    add_agreement,
     expect_text,
-    let_page_in,
-    make_instance,
+    open_plan,
+    plan_json,
     serious_accessibility_problems,
     shown_text,
-    start_server,
-    stop_server,
 )
+from tests.support.databases import in_store
+from tests.support.server import LiveServer, make_instance, start_again, start_server, stop_server
 
 pytestmark = pytest.mark.browser
-
-TABLET = {"viewport": {"width": 1280, "height": 800}, "has_touch": True, "locale": "nl-NL"}
-PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "locale": "nl-NL"}
-
-
-def open_plan(browser: Any, server_url: str, person: dict[str, Any], **device: Any) -> Any:
-    """A new device (its own cookies and storage) that opens the person's link, then the plan."""
-    context = browser.new_context(**{**TABLET, **device})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(person["invitation_url"])
-    page.get_by_role("button", name="Ja, dat ben ik: verder").click()
-    assert page.url.startswith(f"{server_url}/c/")  # the person's own page; the plan is below it
-    let_page_in(page)  # the family's own tablets signed in before private time
-    page.goto(f"{page.url.split('?')[0].rstrip('/')}/plan")
-    page.wait_for_selector("[data-plan-editor][data-ready]")
-    return page
 
 
 def status(page: Any) -> Any:
     return page.locator("[data-sync-status]")
 
 
-def plan_json(page: Any) -> Any:
-    return page.evaluate("JSON.stringify(window.kringPlan.agreements.toJSON())")
-
-
 def field(page: Any, card: Any, name: str) -> Any:
     return card.locator(f".field-{name} .cm-content").first
-
-
-def add_agreement(page: Any, area: str, what: str) -> None:
-    page.select_option("#new-area", area)
-    page.fill("#new-what", what)
-    page.get_by_role("button", name="Afspraak toevoegen").click()
 
 
 @pytest.fixture
@@ -278,7 +250,7 @@ def test_a_tablet_keeps_working_offline_reloads_and_merges_when_the_server_is_ba
         expect_text(field(tablet, tablet.locator("[data-agreement]"), "where"), "Zwembad De Kring")
         expect(status(tablet)).to_have_attribute("data-state", "offline-unsaved")
 
-        server = start_server(server.instance, port=int(server.url.rsplit(":", 1)[1]))
+        server = start_again(server)
         expect(status(tablet)).to_have_attribute("data-state", "saved", timeout=20_000)
         other_where = field(other, other.locator("[data-agreement]"), "where")
         expect_text(other_where, "Zwembad De Kring", timeout=20_000)
@@ -313,10 +285,12 @@ def test_a_tablet_that_may_only_read_now_discards_its_offline_edits_and_shows_th
         tablet.keyboard.type("Aan de keukentafel")
         expect(status(tablet)).to_have_attribute("data-state", "offline-unsaved")
         tablet.evaluate("window.kringPlan.live.flushed()")
-        with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this one
-            thread.submit(asyncio.run, _set_phase(server, demo["conference_id"], "closed")).result()
+        in_store(  # on a thread of its own: Playwright's loop runs in this one
+            server.instance.database_url,
+            lambda store: store.set_phase(demo["conference_id"], "closed"),
+        )
 
-        server = start_server(server.instance, port=int(server.url.rsplit(":", 1)[1]))
+        server = start_again(server)
         tablet.wait_for_url("**/plan", wait_until="load")
         expect(tablet.locator(".notice")).to_contain_text("Je kunt het plan nu lezen")
         expect(status(tablet)).to_have_text("Verbonden (alleen lezen)", timeout=20_000)
@@ -328,14 +302,6 @@ def test_a_tablet_that_may_only_read_now_discards_its_offline_edits_and_shows_th
         tablet.context.close()
     finally:
         stop_server(server)
-
-
-async def _set_phase(server: LiveServer, conference_id: str, phase: str) -> None:
-    store = Store.connect(server.instance.database_url)
-    try:
-        await store.set_phase(conference_id, phase)
-    finally:
-        await store.close()
 
 
 def test_the_coordinator_is_locked_out_in_private_time_and_reads_along_at_the_presentation(

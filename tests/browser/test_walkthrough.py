@@ -7,7 +7,9 @@ import sqlite3
 import httpx
 import pytest
 
-from tests.conftest import TIMEOUT_MS, DemoConference, LiveServer, expect_text
+from tests.support.browser import TIMEOUT_MS, expect_text
+from tests.support.people import DemoConference
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -16,18 +16,30 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conference.test_flow import EventStream, as_, move, server_store
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    demo_conference,
+from tests.support.browser import (
+    PHONE,
+    add_agreement,
+    open_plan,
+    plan_json,
     serious_accessibility_problems,
 )
-from tests.rooms.test_rooms import connected
+from tests.support.feeds import feed_url_on, fetch
+from tests.support.live import EventStream, connected
+from tests.support.meeting import move
+from tests.support.people import (
+    LINK,
+    DemoConference,
+    add_person,
+    as_,
+    demo_conference,
+    open_link,
+    server_store,
+    waiting_sessions,
+)
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
-LINK = re.compile(r'<code id="link-(\d+)">([^<]+)</code>')
 WAITING = "Wachten tot de familie je binnenlaat"
 REFUSED = "De familie laat je nu niet binnen"
 SECRET = "Geheim: oma neemt de kinderen in huis"
@@ -41,19 +53,6 @@ async def family_writes(conference: DemoConference, text: str) -> None:
         await writer.wait_for(writer.all_saved)
 
 
-async def add_person(conference: DemoConference, name: str, role: str) -> tuple[int, str]:
-    """The coordinator adds someone and is shown their link (as on the conference page)."""
-    async with as_(conference, conference.coordinator_cookie()) as coordinator:
-        response = await coordinator.post(
-            f"/conferences/{conference.id}/participants",
-            data={"name": name, "role": role, "email": ""},
-        )
-    assert response.status_code == 200, response.text
-    found = LINK.search(response.text)
-    assert found
-    return int(found[1]), html.unescape(found[2])
-
-
 async def new_link(conference: DemoConference, participant_id: int) -> str:
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         response = await coordinator.post(
@@ -65,30 +64,11 @@ async def new_link(conference: DemoConference, participant_id: int) -> str:
     return html.unescape(found[2])
 
 
-async def open_link(conference: DemoConference, url: str) -> str:
-    """A new device opens a link ("yes, that is me"); its cookie header."""
-    async with httpx.AsyncClient(headers={"origin": conference.server.url}, timeout=10) as device:
-        response = await device.post(url)
-        assert response.status_code == 303, response.text
-        return f"kring_participant={device.cookies['kring_participant']}"
-
-
 async def participant_id(conference: DemoConference, role: str, index: int = 0) -> int:
     name = conference.person(role, index)["name"]
     async with server_store(conference) as store:
         rows = await store.participants(conference.id)
     return next(r.participant.id for r in rows if r.participant.name == name)
-
-
-def waiting_sessions(page: str) -> dict[str, int]:
-    """Who wants to join, as the family's plan page lists them: name -> session id."""
-    listed = page.split('id="admission"', 1)[1].split("</ul>", 1)[0]
-    return {
-        html.unescape(name): int(session)
-        for session, name in re.findall(
-            r'data-session="(\d+)">\s*<p><strong>(.+?) wil meedoen</strong>', listed
-        )
-    }
 
 
 async def family_plan_page(conference: DemoConference, cookie: str) -> str:
@@ -387,8 +367,6 @@ async def test_nothing_the_coordinator_reaches_in_private_time_holds_the_familys
 ) -> None:
     """The coordinator's own login, in private time: every page, the export, their calendar
     feed and the console's stream; none holds a word of the plan."""
-    from tests.views.test_feeds import feed_url_on, fetch
-
     conference = await demo_conference(live_server, "private_time")
     await family_writes(conference, SECRET)
     cid = conference.id
@@ -534,8 +512,6 @@ def test_in_chromium_the_family_tablet_lets_a_waiting_phone_in_live(
     phones wait; the family tablet lets Ans in (she then writes in the plan) and not Kees (his
     phone never gets a byte of the plan); then the family sends Ans's phone out."""
     from playwright.sync_api import expect
-
-    from tests.browser.test_plan_editor import PHONE, add_agreement, open_plan, plan_json
 
     demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
     tablet = open_plan(browser, live_server.url, demo.person("client"))

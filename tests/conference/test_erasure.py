@@ -23,18 +23,17 @@ from pycrdt import Array, Doc, Map, Text
 from server.conference import auth
 from server.rules.plan import add_agreement
 from server.storage.models import Conference
-from tests.conference.test_export import other_coordinator
-from tests.conference.test_flow import EventStream, _ids, as_, server_store
-from tests.conference.test_follow_ups import _agreed
-from tests.conftest import (
+from tests.support.live import EventStream, connected, wait_until
+from tests.support.meeting import run_to_action_team
+from tests.support.people import (
     DemoConference,
-    LiveServer,
+    as_,
     demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
+    ids_by_role,
+    other_coordinator,
+    server_store,
 )
-from tests.rooms.test_rooms import connected, wait_until
+from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -49,9 +48,8 @@ def erasing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     instance = make_instance(
         tmp_path_factory.mktemp("erase"), KRING_COMPACT_AFTER=str(COMPACT_AFTER)
     )
-    server = start_server(instance)
-    yield server
-    stop_server(server)
+    with serving(instance) as server:
+        yield server
 
 
 # -- searching the whole database and its files ------------------------------------------------
@@ -138,7 +136,7 @@ async def _family_writes_and_keeps_versions(
     """The family types the name and the question into the live plan (log and snapshot),
     version 1 is agreed and a follow-up freezes version 2."""
     cid = conference.id
-    ids = await _agreed(conference)
+    ids = await run_to_action_team(conference)
     member = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with as_(conference, conference.cookie("network_member")) as ayse, connected(member):
         add_agreement(member.doc, "housing", what=f"{client_name} kiest zelf een kamer")
@@ -195,7 +193,7 @@ async def test_an_erased_conference_leaves_no_trace_in_the_database_or_its_files
     assert "kring.db" in file_traces(folder, needles)
 
     # Open documents of the conference; one of the people reads Kring in English.
-    ids = await _ids(conference, "professional")
+    ids = await ids_by_role(conference, "professional")
     async with server_store(conference) as store:
         await store.set_participant_language(ids["professional"], "en")
     client_cookie = conference.cookie("client")

@@ -10,51 +10,38 @@ import json
 import zipfile
 from typing import Any
 
-import httpx
 import pytest
 from pycrdt import Array, Doc, Map, Text
 from pypdf import PdfReader
 
-from server.conference import auth
 from server.conference.export import yjs_roots
 from server.rules.plan import read_plan
-from tests.conference.test_flow import _ids, as_, server_store
-from tests.conference.test_follow_ups import _agreed
-from tests.conftest import DemoConference, LiveServer, demo_conference
-from tests.rooms.test_rooms import connected
+from tests.support.live import connected
+from tests.support.meeting import run_to_action_team
+from tests.support.people import (
+    DemoConference,
+    as_,
+    demo_conference,
+    ids_by_role,
+    other_coordinator,
+    server_store,
+)
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
 CONDITION = "Sam slaapt elke nacht thuis"
 
 
-async def other_coordinator(conference: DemoConference, who: str = "other") -> tuple[str, int]:
-    """Another coordinator of the same organisation, logged in: their cookie header and
-    account id."""
-    password = "another long password"
-    async with server_store(conference) as store:
-        account = await store.create_account(
-            f"{who}-{conference.id.lower()}@example.org",
-            f"Bram {who.title()}",
-            await auth.hash_password(password),
-        )
-    async with httpx.AsyncClient(
-        base_url=conference.server.url, headers={"origin": conference.server.url}
-    ) as device:
-        response = await device.post("/login", data={"email": account.email, "password": password})
-        assert response.status_code == 303
-        return f"kring_coordinator={device.cookies['kring_coordinator']}", account.id
-
-
 async def _run_to_version_2(conference: DemoConference) -> dict[str, int]:
     """A condition (met), the conference to version 1, ratings, and one follow-up closed
     (version 2, the cooking agreement on track). Returns participant ids by role."""
     cid = conference.id
-    ids = await _ids(conference, "mandated_professional")
+    ids = await ids_by_role(conference, "mandated_professional")
     async with server_store(conference) as store:
         condition = await store.add_condition(cid, ids["mandated_professional"], CONDITION)
         await store.check_condition(cid, condition.id, ids["mandated_professional"], "met", "")
-    ids.update(await _agreed(conference))
+    ids.update(await run_to_action_team(conference))
     member = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with as_(conference, conference.cookie("network_member")) as ayse, connected(member):
         assert (await ayse.post(f"/c/{cid}/follow-ups")).status_code == 303

@@ -5,64 +5,26 @@ with version 1 of the plan in everyone's hands."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import io
 import json
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pypdf import PdfReader
 
 from server.rooms.client import YClient
 from server.rooms.protocol import MAX_VAR_UINT
 from server.rules.plan import add_agreement, read_plan
-from server.storage.store import Store
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
-from tests.rooms.test_rooms import connected
+from tests.support.live import EventStream, connected
+from tests.support.meeting import LOCKED_OUT, move
+from tests.support.people import DemoConference, as_, demo_conference, ids_by_role, server_store
+from tests.support.server import LiveServer, make_instance, start_server, stop_server
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
-LOCKED_OUT = "Tijdens de privétijd is het plan niet voor jou open."
 JSON = {"content-type": "application/json"}
-
-
-@contextlib.asynccontextmanager
-async def as_(conference: DemoConference, cookie: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for one device (a participant's link or the coordinator's login)."""
-    async with httpx.AsyncClient(
-        base_url=conference.server.url,
-        headers={"origin": conference.server.url, "cookie": cookie},
-        timeout=10,
-    ) as client:
-        yield client
-
-
-async def move(conference: DemoConference, phase: str, reason: str = "") -> httpx.Response:
-    async with as_(conference, conference.coordinator_cookie()) as coordinator:
-        body = {"phase": phase, **({"reason": reason} if reason else {})}
-        return await coordinator.post(f"/api/conferences/{conference.id}/phase", json=body)
-
-
-@contextlib.asynccontextmanager
-async def server_store(conference: DemoConference) -> AsyncIterator[Store]:
-    """The live server's database, read directly (to check what it stored)."""
-    store = Store.connect(conference.server.instance.database_url)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _conference(conference: DemoConference) -> Any:
@@ -74,63 +36,6 @@ async def _conference(conference: DemoConference) -> Any:
 
 async def phase_of(conference: DemoConference) -> str:
     return str((await _conference(conference)).phase)
-
-
-class EventStream:
-    """The coordinator's console channel (server-sent events), read in the background."""
-
-    def __init__(self, conference: DemoConference, cookie: str, console: bool = True) -> None:
-        self.console = console  # the coordinator's console starts with a status event
-        self.url = f"{conference.server.url}/api/conferences/{conference.id}/events"
-        self.headers = {"cookie": cookie}
-        self.events: list[tuple[str, str]] = []
-        self.raw = ""
-        self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-
-    async def __aenter__(self) -> EventStream:
-        self._task = asyncio.create_task(self._read())
-        if self.console:
-            await self.wait_for(lambda: any(name == "status" for name, _ in self.events))
-        else:
-            await self.wait_for(lambda: self.raw.startswith("retry:"))
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _read(self) -> None:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client,
-            client.stream("GET", self.url, headers=self.headers) as response,
-        ):
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
-            name, data = "message", []
-            async for line in response.aiter_lines():
-                self.raw += line + "\n"
-                if line.startswith("event: "):
-                    name = line[7:]
-                elif line.startswith("data: "):
-                    data.append(line[6:])
-                elif line == "":
-                    if data:
-                        self.events.append((name, "\n".join(data)))
-                        self._changed.set()
-                    name, data = "message", []
-
-    async def wait_for(self, condition: Any, within: float = 10.0) -> None:
-        deadline = time.monotonic() + within
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no such event; got {self.events}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
 
 
 def _text(device: YClient) -> str:
@@ -565,7 +470,7 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
         assert (
             await malgorzata.post(f"/c/{cid}/answer", data={"answer": "agree"})
         ).status_code == 303
-        team = await _ids(conference, "client", "network_member")
+        team = await ids_by_role(conference, "client", "network_member")
         chosen = await coordinator.post(
             f"/conferences/{cid}/action-team",
             data={"participant": [str(team["client"]), str(team["network_member"])]},
@@ -635,16 +540,6 @@ async def _first_condition_id(conference: DemoConference) -> int:
     async with server_store(conference) as store:
         (condition, _person), *_ = await store.conditions(conference.id)
     return condition.id
-
-
-async def _ids(conference: DemoConference, *roles: str) -> dict[str, int]:
-    async with server_store(conference) as store:
-        rows = await store.participants(conference.id)
-    found: dict[str, int] = {}
-    for row in rows:
-        if row.participant.role in roles and row.participant.role not in found:
-            found[row.participant.role] = row.participant.id
-    return found
 
 
 async def test_stopping_the_server_ends_open_console_streams(tmp_path: Path) -> None:

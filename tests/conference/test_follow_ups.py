@@ -15,44 +15,10 @@ from pycrdt import Array
 from server.rules import schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import add_agreement, read_plan
-from tests.conference.test_flow import _ids, as_, move, server_store
-from tests.conftest import DemoConference, LiveServer, demo_conference
-from tests.rooms.test_rooms import connected
-
-
-async def _agreed(
-    conference: DemoConference, marks: dict[str, tuple[int, int]] | None = None
-) -> dict[str, int]:
-    """Run the conference up to version 1 and the action-team phase; the family's plan has
-    two agreements; ``marks`` are given at the presentation (role -> conference, plan).
-    Returns participant ids by role."""
-    cid = conference.id
-    assert (await move(conference, "private_time")).status_code == 200
-    family = conference.device("plan", conference.cookie("client"), saved=True)
-    async with connected(family):
-        add_agreement(family.doc, "housing", what="Samen koken op zondag", who="Ayşe")
-        add_agreement(family.doc, "children", what="Sam naar voetbal", who="Mehmet")
-        await family.wait_for(family.all_saved)
-    async with as_(conference, conference.cookie("client")) as sam:
-        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
-        assert (await move(conference, "presentation")).status_code == 200
-        assert (await sam.post(f"/c/{cid}/answer", data={"answer": "agree"})).status_code == 303
-    for role, (meeting, plan) in (marks or {}).items():
-        async with as_(conference, conference.cookie(role)) as person:
-            marked = await person.post(
-                f"/c/{cid}/rating", data={"meeting": str(meeting), "plan": str(plan)}
-            )
-            assert marked.status_code == 303, marked.text
-    ids = await _ids(conference, "client", "network_member", "professional")
-    async with as_(conference, conference.coordinator_cookie()) as coordinator:
-        chosen = await coordinator.post(
-            f"/conferences/{cid}/action-team",
-            data={"participant": [str(ids["client"]), str(ids["network_member"])]},
-        )
-        assert chosen.status_code == 303
-        assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 303
-    assert (await move(conference, "action_team")).status_code == 200
-    return ids
+from tests.support.live import connected
+from tests.support.meeting import run_to_action_team
+from tests.support.people import DemoConference, as_, demo_conference, server_store
+from tests.support.server import LiveServer
 
 
 def _agreements(state: bytes) -> dict[str, dict[str, Any]]:
@@ -65,7 +31,7 @@ async def test_three_follow_ups_freeze_versions_2_to_4_with_what_changed(
     conference = await demo_conference(live_server, "information")
     cid = conference.id
     presented = {"client": (8, 9), "network_member": (7, 8), "professional": (9, 7)}
-    ids = await _agreed(conference, presented)
+    ids = await run_to_action_team(conference, presented)
     member = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with (
         as_(conference, conference.cookie("network_member")) as ayse,
@@ -199,7 +165,7 @@ async def test_each_bad_follow_up_request_is_refused_and_changes_nothing(
 ) -> None:
     conference = await demo_conference(live_server, "information")
     cid = conference.id
-    await _agreed(conference)
+    await run_to_action_team(conference)
     async with (
         as_(conference, conference.cookie("network_member")) as ayse,
         as_(conference, conference.cookie("professional")) as iris,

@@ -31,19 +31,17 @@ from server.rules import schedule
 from server.settings import Settings
 from server.storage.models import Account, Conference
 from server.storage.store import Store
-from tests.conference.test_flow import _ids, server_store
-from tests.conftest import (
-    DemoConference,
+from tests.support.live import wait_until
+from tests.support.meeting import agree_in_store
+from tests.support.people import DemoConference, demo_conference, ids_by_role, server_store
+from tests.support.server import (
     Instance,
     LiveServer,
-    demo_conference,
     free_port,
     make_instance,
     start_server,
     stop_server,
 )
-from tests.rooms.test_rooms import wait_until
-from tests.views.test_feeds import agree_in_store
 
 DELIVERY_TIMEOUT = 20.0
 
@@ -512,7 +510,7 @@ async def test_a_bad_email_address_is_refused_and_a_good_one_shown_only_to_the_c
         assert without.status_code == 200
 
         # Someone already on the list gets (or loses) an address later.
-        ayse = (await _ids(conference, "network_member"))["network_member"]
+        ayse = (await ids_by_role(conference, "network_member"))["network_member"]
         where = f"/conferences/{cid}/participants/{ayse}/email"
         refused = await coordinator.post(where, data={"email": "ayse@"})
         assert refused.status_code == 400 and "Dit is geen e-mailadres." in refused.text

@@ -24,18 +24,10 @@ from server.rooms.room import Limits, Peer
 from server.storage.documents import StoredDocument
 from server.storage.models import Session, utcnow
 from server.storage.store import Store
-from tests.conference.test_flow import EventStream, server_store
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    add_coordinator,
-    demo_conference,
-    let_in,
-    make_instance,
-    start_server,
-    stop_server,
-)
-from tests.rooms.test_rooms import connected
+from tests.support.databases import add_coordinator
+from tests.support.live import EventStream, connected
+from tests.support.people import DemoConference, demo_conference, let_in, server_store
+from tests.support.server import LiveServer, make_instance, serving
 
 pytestmark = pytest.mark.usefixtures("devices_closed", "checking_devices_closed")
 
@@ -45,18 +37,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """A real server whose periodic check of sign-ins is too rare to matter here: what a
     page ends must be closed by that page itself, at once."""
     folder: Path = tmp_path_factory.mktemp("sessions")
-    server = start_server(make_instance(folder, KRING_SESSION_CHECK_SECONDS="3600"))
-    yield server
-    stop_server(server)
+    with serving(make_instance(folder, KRING_SESSION_CHECK_SECONDS="3600")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def checking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A real server that checks every second that open connections' sign-ins still hold."""
     folder: Path = tmp_path_factory.mktemp("checking")
-    server = start_server(make_instance(folder, KRING_SESSION_CHECK_SECONDS="1"))
-    yield server
-    stop_server(server)
+    with serving(make_instance(folder, KRING_SESSION_CHECK_SECONDS="1")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ from server.rooms.hub import RoomHub
 from server.settings import Settings
 from server.storage.migrate import upgrade
 from server.storage.store import Store
-from tests.conftest import add_coordinator, free_port
+from tests.support.databases import add_coordinator
+from tests.support.server import free_port
 
 FAMILY = 3
 

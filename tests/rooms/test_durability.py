@@ -17,16 +17,16 @@ import pytest
 
 from server.rooms import protocol
 from server.rooms.client import YClient
-from tests.conftest import (
-    DemoConference,
+from tests.support.live import connected, wait_until
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import (
     Instance,
     LiveServer,
-    demo_conference,
     make_instance,
+    start_again,
     start_server,
     stop_server,
 )
-from tests.rooms.test_rooms import connected, wait_until
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def server(instance: Instance) -> Iterator[LiveServer]:
 def restart(server: LiveServer) -> LiveServer:
     """Start the same installation again on the same port (the old process has exited)."""
     server.process.wait(timeout=30)
-    again = start_server(server.instance, port=int(server.url.rsplit(":", 1)[1]))
+    again = start_again(server)
     server.process = again.process
     return server
 

@@ -10,14 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from server.rooms.client import YClient
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import LiveServer, make_instance, serving
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -33,9 +27,8 @@ ONE_PERSON = "Je hebt al te veel verbindingen open."
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(make_instance(tmp_path_factory.mktemp("fair"), **LIMITS))
-    yield server
-    stop_server(server)
+    with serving(make_instance(tmp_path_factory.mktemp("fair"), **LIMITS)) as server:
+        yield server
 
 
 @contextlib.asynccontextmanager

@@ -19,9 +19,8 @@ from server.rooms.hub import RoomHub
 from server.rooms.room import Connection, DocChannel, Limits, Peer
 from server.rules.phases import Access
 from server.storage.documents import DocumentLog
-from server.storage.migrate import upgrade
 from server.storage.store import Store
-from tests.conftest import add_coordinator
+from tests.support.databases import add_coordinator, migrated_sqlite
 
 CONFERENCE = "c0nference"
 DOCUMENT = "information"
@@ -80,9 +79,7 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
-    upgrade(url)
-    return url
+    return migrated_sqlite(tmp_path)
 
 
 @pytest.fixture

@@ -23,15 +23,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from server.rooms import protocol
-from tests.conftest import (
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import (
     ROOT,
-    DemoConference,
     LiveServer,
-    demo_conference,
     make_instance,
     missing_service,
-    start_server,
-    stop_server,
+    serving,
 )
 
 TEXT = "interop"  # the Y.Text every client edits (yclient.mjs's default name)
@@ -50,9 +48,8 @@ ALL_STRINGS = NODE_STRINGS + PYCRDT_STRINGS + YPY_STRINGS
 
 @pytest.fixture(scope="module")
 def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(make_instance(tmp_path_factory.mktemp("interop")))
-    yield server
-    stop_server(server)
+    with serving(make_instance(tmp_path_factory.mktemp("interop"))) as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,14 +13,9 @@ from websockets.asyncio.client import connect
 
 from server.rooms import protocol
 from server.rooms.client import YClient
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
+from tests.support.live import connected, wait_until
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import LiveServer, make_instance, serving
 
 SEND_QUEUE_BYTES = 1_000_000
 
@@ -35,28 +29,13 @@ def rooms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
         KRING_SEND_QUEUE_BYTES=str(SEND_QUEUE_BYTES),
         KRING_LOG_LEVEL="info",
     )
-    server = start_server(instance)
-    yield server
-    stop_server(server)
+    with serving(instance) as server:
+        yield server
 
 
 @pytest.fixture
 async def conference(rooms_server: LiveServer) -> DemoConference:
     return await demo_conference(rooms_server, "information")
-
-
-@asynccontextmanager
-async def connected(*devices: YClient) -> AsyncIterator[tuple[YClient, ...]]:
-    """Connect and sync every device; close them all afterwards, whatever happens."""
-    try:
-        for device in devices:
-            await device.connect()
-        for device in devices:
-            await device.synced()
-        yield devices
-    finally:
-        for device in devices:
-            await device.close()
 
 
 def stored_updates(server: LiveServer, conference_id: str, document: str) -> list[bytes]:
@@ -417,13 +396,3 @@ async def test_a_tablet_that_stops_reading_never_holds_up_the_others(
             await wait_until(lambda: "fell too far behind" in log.read_text())
         finally:
             stuck.transport.abort()
-
-
-async def wait_until(condition: object, within: float = 10.0) -> None:
-    """Poll a condition on something outside the event loop (a log file), bounded."""
-    assert callable(condition)
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)

@@ -17,17 +17,23 @@ from server.rooms.broker import BadMessage, Notice, decode, encode
 from server.rooms.client import YClient
 from server.storage.documents import DocumentLog
 from server.storage.store import Store
-from tests.conference.test_flow import LOCKED_OUT, EventStream, as_, move
-from tests.conftest import (
+from tests.support.live import EventStream, connected
+from tests.support.meeting import LOCKED_OUT, move
+from tests.support.people import (
     DemoConference,
-    LiveServer,
+    add_person,
+    as_,
     demo_conference,
+    open_link,
+    waiting_sessions,
+)
+from tests.support.server import (
+    LiveServer,
     make_instance,
     missing_service,
     start_server,
     stop_server,
 )
-from tests.rooms.test_rooms import connected
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("devices_closed_both")]
 
@@ -366,8 +372,6 @@ def login_form(coordinator: dict[str, Any]) -> dict[str, str]:
 async def test_the_family_on_one_process_lets_in_and_sends_out_devices_on_the_other(
     pair: tuple[LiveServer, LiveServer],
 ) -> None:
-    from tests.conference.test_admission import add_person, open_link, waiting_sessions
-
     on_a, on_b = await on_both(pair, "information")
     a, b = pair
     _, karel_link = await add_person(on_a, "Oom Karel", "network_member")

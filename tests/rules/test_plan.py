@@ -19,7 +19,7 @@ from server.rules.plan import (
     read_plan,
     schema,
 )
-from tests.conftest import ROOT
+from tests.support.server import ROOT
 
 PEOPLE = {
     "1": Person("Sam de Vries", "client"),

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.store import Store, create_engine
-from tests.conftest import add_coordinator
+from tests.support.databases import add_coordinator
 
 
 def typed_updates(words: list[str]) -> tuple[str, list[bytes]]:

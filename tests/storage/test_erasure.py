@@ -20,7 +20,8 @@ from server.storage.documents import CommitFailed, DocumentLog
 from server.storage.migrate import upgrade
 from server.storage.models import Base, Conference, DocUpdate
 from server.storage.store import ERASED_TABLES, NotFound, Store
-from tests.conftest import Instance, add_coordinator
+from tests.support.databases import add_coordinator
+from tests.support.server import Instance
 
 
 def _update(text: str) -> bytes:

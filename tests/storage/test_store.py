@@ -14,7 +14,7 @@ from server.conference.auth import hash_token, new_token
 from server.storage.migrate import head_revision, upgrade
 from server.storage.models import utcnow
 from server.storage.store import DuplicateEmail, NotFound, Store
-from tests.conftest import add_coordinator
+from tests.support.databases import add_coordinator
 
 
 async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store) -> None:

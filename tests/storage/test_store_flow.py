@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from server.storage.store import NotFound, Store, StoreError
-from tests.conftest import add_coordinator
+from tests.support.databases import add_coordinator
 
 
 async def _conference(store: Store, phase: str = "information") -> tuple[str, dict[str, int]]:

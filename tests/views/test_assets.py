@@ -8,7 +8,7 @@ import re
 import httpx
 
 from server.views.assets import MANIFEST
-from tests.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def test_pages_link_the_hashed_bundles_which_are_cached_for_a_year(

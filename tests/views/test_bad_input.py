@@ -5,48 +5,20 @@ professional judges a condition not met."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from server.storage.store import Store
-from tests.conftest import (
-    DemoConference,
-    LiveServer,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
-from tests.rooms.test_rooms import connected
+from tests.support.live import connected
+from tests.support.people import as_, demo_conference, server_store
+from tests.support.server import LiveServer, make_instance, start_server, stop_server
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
-
-
-@contextlib.asynccontextmanager
-async def as_(conference: DemoConference, cookie: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=conference.server.url,
-        headers={"origin": conference.server.url, "cookie": cookie},
-        timeout=10,
-    ) as client:
-        yield client
-
-
-@contextlib.asynccontextmanager
-async def server_store(server: LiveServer) -> AsyncIterator[Store]:
-    store = Store.connect(server.instance.database_url)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 # A lone surrogate cannot travel in a form (UTF-8 has none); JSON's \ud800 escape carries it.

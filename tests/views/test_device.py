@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, let_in
+from tests.support.people import let_in
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 

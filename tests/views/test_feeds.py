@@ -16,15 +16,15 @@ import pytest
 from server.app import RedactInvitationTokens
 from server.rules import schedule
 from server.settings import Settings
-from server.storage.store import Store
 from server.views import feeds
-from tests.conference.test_flow import _ids, as_, server_store
-from tests.conference.test_follow_ups import _agreed
-from tests.conftest import LiveServer, add_coordinator, demo_conference
+from tests.support.databases import add_coordinator
+from tests.support.feeds import feed_url_on, fetch
+from tests.support.meeting import agree_in_store, run_to_action_team
+from tests.support.people import as_, demo_conference, ids_by_role, server_store
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
-FEED_URL = re.compile(r'<code id="calendar-feed">([^<]+)</code>')
 UNKNOWN = "Deze agenda-link werkt niet (meer)."
 
 
@@ -80,24 +80,6 @@ def ics_date(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
-def fetch(url: str) -> httpx.Response:
-    """What a calendar app does: a plain GET, no cookies, no Origin."""
-    return httpx.get(url, timeout=10)
-
-
-def feed_url_on(page: httpx.Response) -> str:
-    found = FEED_URL.search(page.text)
-    assert found, "the page shows the person's calendar feed"
-    return html.unescape(found[1])
-
-
-async def agree_in_store(store: Store, conference_id: str) -> None:
-    """Straight to the action team with version 1 frozen today (no live plan needed)."""
-    await store.set_phase(conference_id, "presentation")
-    await store.add_plan_version(conference_id, 1, b"", {}, "test")
-    await store.set_phase(conference_id, "action_team")
-
-
 # -- a participant's feed ------------------------------------------------------------------------
 
 
@@ -106,7 +88,7 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
 ) -> None:
     conference = await demo_conference(live_server, "information")
     cid = conference.id
-    ids = await _agreed(conference)
+    ids = await run_to_action_team(conference)
     first, second = f"{cid}-follow-up-1@kring", f"{cid}-follow-up-2@kring"
     async with (
         as_(conference, conference.cookie("network_member")) as ayse,
@@ -167,8 +149,8 @@ async def test_a_new_link_keeps_the_feed_and_revoking_or_removal_ends_it_without
 ) -> None:
     conference = await demo_conference(live_server, "information")
     cid = conference.id
-    await _agreed(conference)
-    ids = await _ids(conference, "network_member", "client")
+    await run_to_action_team(conference)
+    ids = await ids_by_role(conference, "network_member", "client")
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         async with as_(conference, conference.cookie("network_member")) as ayse:
             old = feed_url_on(await ayse.get(f"/c/{cid}/follow-ups"))

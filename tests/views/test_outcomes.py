@@ -20,17 +20,11 @@ from server.rules import outcomes
 from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
-from tests.conference.test_flow import as_, move, server_store
-from tests.conference.test_follow_ups import _agreed
-from tests.conftest import (
-    TIMEOUT_MS,
-    LiveServer,
-    add_coordinator,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
+from tests.support.browser import TIMEOUT_MS
+from tests.support.databases import add_coordinator
+from tests.support.meeting import move, run_to_action_team
+from tests.support.people import as_, demo_conference, server_store
+from tests.support.server import LiveServer, make_instance, serving
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -177,7 +171,7 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
 async def test_someone_at_a_follow_up_marks_that_meeting(live_server: LiveServer) -> None:
     conference = await demo_conference(live_server, "information")
     cid = conference.id
-    await _agreed(conference)
+    await run_to_action_team(conference)
     async with (
         as_(conference, conference.cookie("network_member")) as ayse,
         as_(conference, conference.cookie("client")) as sam,
@@ -276,9 +270,8 @@ async def _outcomes_page(server: LiveServer, email: str) -> httpx.Response:
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server of its own: the organisation's figures count every conference in it."""
-    server = start_server(make_instance(tmp_path))
-    yield server
-    stop_server(server)
+    with serving(make_instance(tmp_path)) as server:
+        yield server
 
 
 async def test_the_dashboard_shows_figures_worked_out_by_hand(own_server: LiveServer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,8 +10,8 @@ import httpx
 import pytest
 
 from server.storage.models import utcnow
-from server.storage.store import Store
-from tests.conftest import LiveServer
+from tests.support.databases import in_store
+from tests.support.server import LiveServer
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("devices_closed")
@@ -30,19 +29,6 @@ def logged_in(server: LiveServer, email: str) -> httpx.Client:
     response = client.post("/login", data={"email": email, "password": PASSWORD})
     assert response.status_code == 303, response.text
     return client
-
-
-def store_call(server: LiveServer, work):  # type: ignore[no-untyped-def]
-    """Run one store function against the server's database, as a second process would."""
-
-    async def run():  # type: ignore[no-untyped-def]
-        store = Store.connect(server.instance.database_url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 @pytest.fixture(scope="module")
@@ -386,8 +372,8 @@ def test_an_expired_link_says_it_has_expired(
 ) -> None:
     conference_id = new_conference(coordinator)
     person_id, url = add_person(coordinator, conference_id, "Karin Lindeman")
-    store_call(
-        live_server,
+    in_store(
+        live_server.instance.database_url,
         lambda store: store.expire_invitation(person_id, utcnow() - timedelta(minutes=1)),
     )
     response = open_link(live_server, url)[1]
@@ -471,7 +457,9 @@ def test_repeated_refusals_of_one_link_are_one_audit_event_with_a_count(
     with live_server.client() as device:
         for _ in range(3):
             assert device.post(url.removeprefix(live_server.url)).status_code == 410
-    events = store_call(live_server, lambda store: store.audit_events(conference_id))
+    events = in_store(
+        live_server.instance.database_url, lambda store: store.audit_events(conference_id)
+    )
     refused = [e for e in events if e.kind == "link_refused"]
     assert [(e.count, e.detail) for e in refused] == [(3, {"reason": "revoked"})]
 
