@@ -6,6 +6,7 @@
 - ``meeting``: a conference moved along: its phases, up to version 1 and the action team.
 - ``live``: live documents and the console's event stream, opened and awaited.
 - ``feeds``: a calendar app fetching a person's feed.
+- ``plans``: a plan's content as plain data.
 - ``browser``: Debian's Chromium and what a person sees and does in it.
 
 A test module imports its helpers from here, never from another test module, so that each

@@ -1,13 +1,14 @@
 """The outcomes of plans and the marks people give: the rating forms at the presentation and at
 follow-up meetings, and the dashboard's figures, computed on a real `kring serve` from a seeded
-data set whose answers were worked out by hand beforehand."""
+data set whose answers were worked out by hand beforehand. (The rules themselves, on plain
+values: tests/rules/test_outcomes.py.)"""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,93 +25,13 @@ from tests.support.browser import TIMEOUT_MS
 from tests.support.databases import add_coordinator
 from tests.support.meeting import move, run_to_action_team
 from tests.support.people import as_, demo_conference, server_store
+from tests.support.plans import agreement
 from tests.support.server import LiveServer, make_instance, serving
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
-
-
-# -- the rules, without a server ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (date(2026, 1, 31), 3, date(2026, 4, 30)),  # April has 30 days
-        (date(2026, 11, 30), 3, date(2027, 2, 28)),  # over the year's end, into February
-        (date(2027, 11, 30), 3, date(2028, 2, 29)),  # a leap year
-        (date(2026, 3, 15), 3, date(2026, 6, 15)),
-    ],
-)
-def test_three_months_are_calendar_months(day: date, months: int, expected: date) -> None:
-    assert outcomes.add_months(day, months) == expected
-
-
-def _agreement(key: str, area: str, status: str = "open", **fields: str) -> dict[str, Any]:
-    return {"id": key, "life_area": area, "what": f"afspraak {key}", "status": status, **fields}
-
-
-def _facts(versions: list[tuple[int, int, list[dict[str, Any]]]], marks: Sequence[Any] = ()) -> Any:
-    """A conference with versions given as (number, days ago, agreements)."""
-    return outcomes.ConferenceFacts(
-        "c",
-        "Cliënt",
-        "action_team",
-        5,
-        [
-            outcomes.VersionFacts(
-                n, NOW - timedelta(days=ago), outcomes.summarise({"agreements": a})
-            )
-            for n, ago, a in versions
-        ],
-        outcomes.ratings_of(list(marks)),
-    )
-
-
-def test_done_within_three_months_counts_the_last_version_before_the_deadline() -> None:
-    first = [_agreement("a", "housing"), _agreement("b", "health"), _agreement("c", "housing")]
-    at_two_months = [
-        _agreement("a", "housing", "done"),
-        _agreement("b", "health", "on_track"),
-        _agreement("c", "housing", "done"),
-    ]
-    after_deadline = [_agreement(k, "housing", "done") for k in "abc"]
-    facts = _facts([(1, 120, first), (2, 60, at_two_months), (3, 10, after_deadline)])
-    outcome = outcomes.conference_outcome(facts, NOW.date())
-    assert (outcome.agreements, outcome.life_areas, outcome.done_in_three_months) == (3, 2, 2)
-    # Too young to count: not "0 done" but "not yet".
-    young = _facts([(1, 30, first), (2, 10, after_deadline)])
-    assert outcomes.conference_outcome(young, NOW.date()).done_in_three_months is None
-
-
-def test_an_agreement_asking_a_professional_is_a_request_whichever_way_it_asks() -> None:
-    facts = _facts(
-        [
-            (
-                1,
-                5,
-                [
-                    _agreement("a", "finances", request_to="12"),
-                    _agreement("b", "finances", request="Help met de formulieren"),
-                    _agreement("c", "finances", request="  "),
-                ],
-            )
-        ]
-    )
-    outcome = outcomes.conference_outcome(facts, NOW.date())
-    assert (outcome.requests, outcome.network_agreements) == (2, 1)
-
-
-def test_a_mark_is_shown_only_once_enough_people_gave_one() -> None:
-    two = [outcomes.Marks(0, 9, 8), outcomes.Marks(0, 3, 4)]
-    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], two), NOW.date())
-    assert outcome.ratings.conference.value is None  # two marks would give each one away
-    three = [*two, outcomes.Marks(0, 6, 6)]
-    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], three), NOW.date())
-    assert outcome.ratings.conference.value == 6.0 and outcome.ratings.plan_presented.value == 6.0
-    assert outcome.ratings.follow_ups.value is None
 
 
 # -- the rating forms on a real server ------------------------------------------------------------
@@ -233,7 +154,7 @@ async def _seed_conference(
 async def test_the_store_reads_only_the_versions_the_outcomes_need(store: Store) -> None:
     """On SQLite and PostgreSQL: version 1 and the last one within three months, of every
     conference the coordinator runs, and nothing of anyone else's."""
-    a = _agreement
+    a = agreement
     owner, other = await add_coordinator(store), await add_coordinator(store)
     statuses = [(120, "open"), (80, "on_track"), (60, "done"), (10, "stopped")]
     versions = [(ago, [a("1", "housing", status)]) for ago, status in statuses]
@@ -275,7 +196,7 @@ def own_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 async def test_the_dashboard_shows_figures_worked_out_by_hand(own_server: LiveServer) -> None:
-    a = _agreement
+    a = agreement
     live_server = own_server
     store = Store.connect(live_server.instance.database_url)
     try:
