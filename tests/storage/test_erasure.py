@@ -17,10 +17,9 @@ from sqlalchemy import func, select, text
 
 from server.conference.erasure import due_for_purge, months_before
 from server.storage.documents import CommitFailed, DocumentLog
-from server.storage.migrate import upgrade
 from server.storage.models import Base, Conference, DocUpdate
 from server.storage.store import ERASED_TABLES, NotFound, Store
-from tests.support.databases import add_coordinator
+from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
 from tests.support.server import Instance
 
 
@@ -170,14 +169,9 @@ def _text(state: bytes) -> str:
 
 
 async def test_sqlite_connections_overwrite_what_they_delete(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    store = Store.connect(url)
-    try:
-        async with store.engine.connect() as conn:
-            assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
-    finally:
-        await store.close()
+    url = await asyncio.to_thread(migrated_sqlite, tmp_path)  # Alembic runs its own event loop
+    async with opened_store(url) as store, store.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
 
 
 # -- retention ---------------------------------------------------------------------------------

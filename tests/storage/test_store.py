@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 
 from server.conference.auth import hash_token, new_token
-from server.storage.migrate import head_revision, upgrade
+from server.storage.migrate import head_revision
 from server.storage.models import utcnow
 from server.storage.store import DuplicateEmail, NotFound, Store
-from tests.support.databases import add_coordinator
+from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
 
 
 async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store) -> None:
@@ -22,16 +22,11 @@ async def test_migrations_bring_a_new_database_to_the_newest_schema(store: Store
 
 
 async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    store = Store.connect(url)
-    try:
-        async with store.engine.connect() as conn:
-            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-            assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
-            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
-    finally:
-        await store.close()
+    url = await asyncio.to_thread(migrated_sqlite, tmp_path)  # Alembic runs its own event loop
+    async with opened_store(url) as store, store.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
 
 
 async def test_an_email_address_has_one_account_whatever_its_capitals(store: Store) -> None:
