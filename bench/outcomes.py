@@ -33,7 +33,7 @@ from server.rules.outcomes import summarise  # noqa: E402
 from server.rules.plan import LIFE_AREAS  # noqa: E402
 from server.storage.models import Conference, Participant, PlanVersion, Rating  # noqa: E402
 from server.storage.store import Store  # noqa: E402
-from tests.conftest import make_instance, start_server, stop_server  # noqa: E402
+from tests.support.server import make_instance, start_server, stop_server  # noqa: E402
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway instance's admin
 STATUSES = ("open", "on_track", "done", "not_working")

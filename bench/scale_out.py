@@ -24,15 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contextlib
 
-from tests.conftest import (
-    DemoConference,
-    _drop_postgres_database,
-    _postgres_database,
-    demo_conference,
-    make_instance,
-    start_server,
-    stop_server,
-)
+from tests.support.databases import create_postgres_database, drop_postgres_database
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import make_instance, start_server, stop_server
 
 MARK = re.compile(rb"<(\d+)>")
 
@@ -46,7 +40,7 @@ async def measure(edits: int, rate: float) -> None:
     import json
     import secrets
 
-    made = await _postgres_database()
+    made = await create_postgres_database()
     if made is None:
         sys.exit("PostgreSQL is not reachable on 127.0.0.1:5432")
     name, url = made
@@ -111,7 +105,7 @@ async def measure(edits: int, rate: float) -> None:
     finally:
         for server in servers:
             stop_server(server)
-        await _drop_postgres_database(name)
+        await drop_postgres_database(name)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -17,7 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, make_instance, start_server, stop_server  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.server import make_instance, start_server, stop_server  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 DEVICES = {

@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server.app import RedactInvitationTokens
-from tests.conftest import LiveServer
+from tests.support.server import LiveServer
 
 
 def test_the_access_log_never_holds_a_working_link() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.conftest import Instance, LiveServer
+from tests.support.server import Instance, LiveServer
 
 PASSWORD = "correct horse battery"
 

@@ -26,14 +26,11 @@ from server import i18n
 from server.rules import phases
 from server.storage.models import Account, Participant
 from server.storage.store import Store
-from tests.conftest import (
-    TIMEOUT_MS,
-    DemoConference,
-    LiveServer,
-    add_coordinator,
-    demo_conference,
-)
-from tests.test_rooms import connected
+from tests.support.browser import TIMEOUT_MS
+from tests.support.databases import add_coordinator, in_store
+from tests.support.live import connected
+from tests.support.people import DemoConference, demo_conference
+from tests.support.server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EN_PO = ROOT / "server" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
@@ -168,25 +165,12 @@ def run(work: Any) -> Any:
     return asyncio.run(work)
 
 
-def stored(server: LiveServer, work: Any) -> Any:
-    """Read the server's database directly (what it remembered)."""
-
-    async def go() -> Any:
-        store = Store.connect(server.instance.database_url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return run(go())
-
-
 def participant_row(conference: DemoConference, name: str) -> Participant:
     async def find(store: Store) -> Participant:
         rows = await store.participants(conference.id)
         return next(r.participant for r in rows if r.participant.name == name)
 
-    result: Participant = stored(conference.server, find)
+    result: Participant = in_store(conference.server.instance.database_url, find)
     return result
 
 
@@ -275,7 +259,9 @@ def test_choosing_on_the_is_this_you_page_is_that_persons_choice(
 
 
 def test_a_coordinators_choice_is_remembered_at_the_next_login(live_server: LiveServer) -> None:
-    account: Account = stored(live_server, lambda store: add_coordinator(store, PASSWORD))
+    account: Account = in_store(
+        live_server.instance.database_url, lambda store: add_coordinator(store, PASSWORD)
+    )
     login = {"email": account.email, "password": PASSWORD}
     laptop = live_server.client()
     assert laptop.post("/login", data=login).status_code == 303

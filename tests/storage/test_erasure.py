@@ -1,0 +1,254 @@
+"""Erasing a conference in the store, on SQLite and PostgreSQL: every row of it goes in one
+transaction and nothing of another conference; the database files are cleaned; the document
+log's group commit neither fails for others nor brings rows back; and `kring purge` erases only
+what closed longer ago than the retention period."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Text
+from sqlalchemy import func, select, text
+
+from server.conference.erasure import due_for_purge, months_before
+from server.storage.documents import CommitFailed, DocumentLog
+from server.storage.models import Base, Conference, DocUpdate
+from server.storage.store import ERASED_TABLES, NotFound, Store
+from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
+from tests.support.server import Instance
+
+
+def _update(text: str) -> bytes:
+    doc: Doc[Text] = Doc()
+    doc["text"] = Text(text)
+    return doc.get_update()
+
+
+async def _filled_conference(store: Store, log: DocumentLog, name: str) -> str:
+    """A conference with a row in every table that holds anything of a conference."""
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, name, f"Vraag van {name}")
+    cid = conference.id
+    client = await store.add_participant(cid, name, "client")
+    sanne = await store.add_participant(cid, "Sanne Smit", "mandated_professional")
+    invitation = await store.issue_invitation(client.id, f"hash-{cid}")
+    await store.create_session(f"session-{cid}", invitation_id=invitation.id)
+    condition = await store.add_condition(cid, sanne.id, "Geen alcohol in huis")
+    await store.check_condition(cid, condition.id, sanne.id, "met", "")
+    await store.add_signal(cid, client.id, "plan_ready")
+    await store.add_question(cid, "Wie haalt Sam op?")
+    await store.set_answer(cid, client.id, "agree", "")
+    await store.set_phase(cid, "presentation")
+    await store.add_plan_version(cid, 1, _update(name), {"client_name": name}, "test")
+    await store.set_phase(cid, "action_team")
+    meeting = await store.start_follow_up(cid, date.today(), "test")
+    await store.set_attendance(meeting.id, frozenset({client.id}))
+    await store.close_follow_up(meeting.id, cid, _update(name), {"client_name": name}, "test")
+    await store.set_rating(cid, client.id, 0, 8, 9)
+    assert await store.claim_reminder(cid, f"participant:{client.id}", date.today())
+    upto = await log.append(cid, "plan", _update(f"{name} typt"), lambda _id: None)
+    await log.append(cid, "plan", _update("nog meer"), lambda _id: None)
+    await log.compact(cid, "plan", _update(f"{name} typt"), upto)
+    await store.audit(cid, "test", "conference_edited", {"fields": ["client_name"]})
+    return cid
+
+
+# Tables whose rows belong to a conference without a conference_id of their own.
+_THROUGH = {
+    "conference": "SELECT count(*) FROM conference WHERE id = :cid",
+    "invitation": "SELECT count(*) FROM invitation JOIN participant p ON p.id = participant_id "
+    "WHERE p.conference_id = :cid",
+    "session": "SELECT count(*) FROM session JOIN invitation i ON i.id = invitation_id "
+    "JOIN participant p ON p.id = i.participant_id WHERE p.conference_id = :cid",
+    "follow_up_attendance": "SELECT count(*) FROM follow_up_attendance "
+    "JOIN follow_up f ON f.id = follow_up_id WHERE f.conference_id = :cid",
+}
+
+
+async def _rows_per_table(store: Store, conference_id: str) -> dict[str, int]:
+    """How many rows of each table belong to the conference, asked of every table in the
+    schema (not of the erasure's own list)."""
+    counts = {}
+    async with store.engine.connect() as conn:
+        for name, table in Base.metadata.tables.items():
+            if "conference_id" in table.c:
+                query = f"SELECT count(*) FROM {name} WHERE conference_id = :cid"
+            elif name in _THROUGH:
+                query = _THROUGH[name]
+            else:
+                continue
+            counts[name] = int(await conn.scalar(text(query), {"cid": conference_id}) or 0)
+    return counts
+
+
+@pytest.fixture
+async def log(store: Store) -> AsyncIterator[DocumentLog]:
+    document_log = DocumentLog(store.engine)
+    document_log.start()
+    yield document_log
+    await document_log.close()
+
+
+async def test_every_table_that_holds_a_conference_is_erased() -> None:
+    kept = {"account", "login_throttle"}  # accounts are people's logins, not a conference's
+    assert set(Base.metadata.tables) - kept == set(ERASED_TABLES)
+
+
+async def test_erasing_deletes_every_row_of_the_conference_and_nothing_else(
+    store: Store, log: DocumentLog
+) -> None:
+    erased = await _filled_conference(store, log, "Zoë Erase")
+    other = await _filled_conference(store, log, "Other Family")
+    before = await _rows_per_table(store, erased)
+    assert all(before.values()), f"the test conference lacks rows in {before}"
+    others = await _rows_per_table(store, other)
+
+    async with log.forgetting(erased):
+        result = await store.erase_conference(erased, "coordinator:1")
+
+    assert {table: n for table, n in result.rows.items() if table in before} == before
+    assert set((await _rows_per_table(store, erased)).values()) == {0}
+    assert await _rows_per_table(store, other) == others
+    assert await store.conference(erased) is None
+    assert (await store.conference(other)) is not None
+    # The erasure is recorded without anything of the conference but its id.
+    async with store.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(Base.metadata.tables["audit_event"]).where(
+                    Base.metadata.tables["audit_event"].c.kind == "conference_erased"
+                )
+            )
+        ).all()
+    event = next(row for row in rows if row.detail["conference_id"] == erased)
+    assert event.conference_id is None and event.actor == "coordinator:1"
+    assert "Zoë" not in str(event.detail) and "Vraag" not in str(event.detail)
+
+    scrubbed = await store.scrub_deleted()
+    assert scrubbed.done, scrubbed.how
+    dialect = store.engine.dialect.name
+    assert scrubbed.how.startswith("VACUUM" if dialect == "postgresql" else "wal_checkpoint")
+
+    with pytest.raises(NotFound):
+        await store.erase_conference(erased, "coordinator:1")
+
+
+async def test_an_update_pending_when_the_erasure_starts_fails_alone_and_stays_gone(
+    store: Store, log: DocumentLog
+) -> None:
+    erased = await _filled_conference(store, log, "Pending Family")
+    other = await _filled_conference(store, log, "Busy Family")
+    # Both wait for the writer, which has not taken them yet: one batch once it does.
+    late = log.submit(erased, "plan", _update("typed just before"), lambda _id: None)
+    meanwhile = log.submit(other, "plan", _update("typed by others"), lambda _id: None)
+    async with log.forgetting(erased):
+        await store.erase_conference(erased, "coordinator:1")
+    with pytest.raises(CommitFailed):
+        await asyncio.wait_for(late, 10)
+    assert await asyncio.wait_for(meanwhile, 10) > 0  # the other conference's edit is stored
+    with pytest.raises(CommitFailed):
+        log.submit(erased, "plan", _update("and after"), lambda _id: None)
+    assert await log.compact(erased, "plan", _update("x"), 10**9) == 0
+    async with store.engine.connect() as conn:
+        left = await conn.scalar(
+            select(func.count()).select_from(DocUpdate).where(DocUpdate.conference_id == erased)
+        )
+    assert left == 0
+    assert "typed by others" in str(_text(await log.state(other, "plan")))
+
+
+def _text(state: bytes) -> str:
+    doc: Doc[Text] = Doc()
+    doc.apply_update(state)
+    return str(doc.get("text", type=Text))
+
+
+async def test_sqlite_connections_overwrite_what_they_delete(tmp_path: Path) -> None:
+    url = await asyncio.to_thread(migrated_sqlite, tmp_path)  # Alembic runs its own event loop
+    async with opened_store(url) as store, store.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+def test_months_are_counted_on_the_calendar() -> None:
+    moment = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+    assert months_before(moment, 1) == datetime(2026, 2, 28, 12, 0, tzinfo=UTC)
+    assert months_before(moment, 15) == datetime(2024, 12, 31, 12, 0, tzinfo=UTC)
+    assert months_before(moment, 0) == moment
+
+
+async def _closed(store: Store, client_name: str, closed_at: datetime | None) -> str:
+    account = await add_coordinator(store)
+    phase = "closed" if closed_at else "action_team"
+    conference = await store.create_conference(account, client_name, "Vraag", phase=phase)
+    if closed_at is not None:
+        async with store._sessions() as db:
+            row = await db.get(Conference, conference.id)
+            assert row is not None
+            row.closed_at = closed_at
+            await db.commit()
+    return conference.id
+
+
+async def test_only_conferences_closed_longer_ago_than_the_retention_are_due(
+    store: Store,
+) -> None:
+    now = datetime.now(UTC)
+    old = await _closed(store, "Old", now - timedelta(days=400))
+    recent = await _closed(store, "Recent", now - timedelta(days=30))
+    await _closed(store, "Still running", None)
+    due = [cid for cid, _closed_at in await due_for_purge(store, 12, now)]
+    assert old in due and recent not in due
+    assert await due_for_purge(store, 0, now) == []
+
+
+def test_kring_purge_erases_only_the_old_conferences_and_dry_run_nothing(
+    instance: Instance,
+) -> None:
+    instance.env["KRING_RETENTION_MONTHS"] = "6"
+    instance.cli("db", "upgrade")
+    now = datetime.now(UTC)
+
+    async def seed() -> dict[str, str]:
+        store = Store.connect(instance.database_url)
+        try:
+            return {
+                "old": await _closed(store, "Ouder Gezin", now - timedelta(days=300)),
+                "older": await _closed(store, "Oudste Gezin", now - timedelta(days=900)),
+                "recent": await _closed(store, "Recent Gezin", now - timedelta(days=20)),
+                "running": await _closed(store, "Lopend Gezin", None),
+            }
+        finally:
+            await store.close()
+
+    ids = asyncio.run(seed())
+    database = instance.folder / "kring.db"
+
+    def stored() -> set[str]:
+        with sqlite3.connect(database) as db:
+            return {row[0] for row in db.execute("SELECT id FROM conference")}
+
+    dry = instance.cli("purge", "--dry-run")
+    assert f"would erase {ids['old']}" in dry.stdout and f"would erase {ids['older']}" in dry.stdout
+    assert ids["recent"] not in dry.stdout and ids["running"] not in dry.stdout
+    assert stored() == set(ids.values())
+
+    done = instance.cli("purge")
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 and all("files scrubbed" in line for line in lines)
+    assert lines[0].startswith(f"erased {ids['older']} (closed ")  # oldest first
+    assert "Gezin" not in done.stdout + done.stderr  # ids and dates, never a name
+    assert stored() == {ids["recent"], ids["running"]}
+    assert instance.cli("purge").stdout == ""  # nothing left to erase
+
+    instance.env["KRING_RETENTION_MONTHS"] = "0"
+    kept = instance.cli("purge")
+    assert "every conference is kept" in kept.stderr
+    assert stored() == {ids["recent"], ids["running"]}

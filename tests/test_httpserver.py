@@ -1,0 +1,107 @@
+"""The HTTP server `kring serve` runs (server/httpserver.py), on a real server: a connection
+that does not finish its request's headers within KRING_HTTP_HEADER_TIMEOUT is closed while
+others are served meanwhile; a websocket and an event stream, whose headers arrived, outlive
+that deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.live import connected
+from tests.support.people import as_, demo_conference
+from tests.support.server import make_instance, start_server, stop_server
+
+
+def _half_request(port: int, first: bytes = b"") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(first + b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the empty line
+    return sock
+
+
+def _closed_after(sock: socket.socket, limit: float) -> float:
+    """Seconds until the server closed ``sock`` (reading what it sent before), at most
+    ``limit``; fails if it stays open."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < limit:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - start
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return time.monotonic() - start
+    raise AssertionError(f"still open after {limit}s")
+
+
+def test_half_sent_requests_are_closed_and_others_are_served_meanwhile(tmp_path: Path) -> None:
+    server = start_server(make_instance(tmp_path, KRING_HTTP_HEADER_TIMEOUT="1"))
+    port = server.port
+    sockets: list[socket.socket] = []
+    try:
+        opened = time.monotonic()
+        sockets = [_half_request(port) for _ in range(50)]
+        silent = socket.create_connection(("127.0.0.1", port), timeout=5)  # sends nothing
+        sockets.append(silent)
+        # A whole request is answered at once while the half ones hang.
+        answered = httpx.get(f"{server.url}/healthz", timeout=5)
+        assert answered.status_code == 200
+        assert time.monotonic() - opened < 1.0
+        waits = [_closed_after(sock, 5.0) for sock in sockets]
+        all_closed = time.monotonic() - opened
+        print(f"51 stalled connections all closed {all_closed:.2f}s after opening")
+        assert all_closed < 4.0, waits
+        # After a response on a kept-alive connection, half a next request is closed too.
+        kept = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sockets.append(kept)
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n")
+        assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _closed_after(kept, 5.0) < 3.0
+        # A request whose headers arrived may take longer with its body: it is answered.
+        slow = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sockets.append(slow)
+        body = b"email=x%40example.org&password=wrong"
+        slow.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+            + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        time.sleep(2.0)
+        slow.sendall(body)
+        assert slow.recv(65536).startswith(b"HTTP/1.1 401")
+    finally:
+        for sock in sockets:
+            sock.close()
+        stop_server(server)
+
+
+async def test_a_websocket_and_an_event_stream_outlive_the_header_deadline(
+    tmp_path: Path,
+) -> None:
+    server = start_server(make_instance(tmp_path, KRING_HTTP_HEADER_TIMEOUT="1"))
+    try:
+        conference = await demo_conference(server, "information")
+        device = conference.device("information", conference.cookie("client"), saved=True)
+        async with (
+            connected(device),
+            as_(conference, conference.coordinator_cookie()) as coordinator,
+            coordinator.stream("GET", f"/api/conferences/{conference.id}/events") as events,
+        ):
+            assert events.status_code == 200
+            await asyncio.sleep(2.5)
+            assert device.close_code is None
+            device.text("text").insert(0, "nog open")
+            await device.wait_for(device.all_saved)
+            moved = await coordinator.post(
+                f"/api/conferences/{conference.id}/phase", json={"phase": "private_time"}
+            )
+            assert moved.status_code == 200
+            async for line in events.aiter_lines():  # the stream was kept: the change arrives
+                if line.startswith("event: phase"):
+                    break
+    finally:
+        stop_server(server)
