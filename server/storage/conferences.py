@@ -35,8 +35,10 @@ class ConferenceSummary:
 
 
 def new_conference_id() -> str:
-    """An id for URLs: short, but not guessable by counting."""
-    return secrets.token_urlsafe(9)
+    """An id for URLs: short, but not guessable by counting. Never starting with "-", so
+    that a command line (``kring export ID``) does not read it as an option."""
+    token = secrets.token_urlsafe(9)
+    return "k" + token[1:] if token.startswith("-") else token
 
 
 def _visible_to(account: Account, query: Select[Any], own_only: bool = False) -> Select[Any]:

@@ -221,3 +221,11 @@ async def test_a_session_id_is_never_handed_out_again(store: Store) -> None:
     after = await store.create_session(hashes[2], account_id=account.id)
     assert after.id > newest.id > first.id
     assert await store.sessions_by_id([newest.id]) == {}
+
+
+def test_a_conference_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kring export -zzDie-20N1d`` would read the id as an option (one id in 64 did)."""
+    from server.storage import conferences
+
+    monkeypatch.setattr(conferences.secrets, "token_urlsafe", lambda n: "-zzDie-20N1d")
+    assert conferences.new_conference_id() == "kzzDie-20N1d"
