@@ -352,6 +352,9 @@ class Settings:
         env = os.environ if environ is None else environ
         get: Callable[[str], str] = lambda name: _raw(env, name)  # noqa: E731
 
+        def positive(name: str) -> int:
+            return _positive_int(name, get(name))
+
         instance_dir = Path(get("KRING_INSTANCE_DIR")).expanduser().resolve()
         database_url = get("KRING_DATABASE_URL")
         if not database_url:
@@ -363,9 +366,7 @@ class Settings:
         for item in get("KRING_ALLOWED_ORIGINS").split(","):
             if item.strip():
                 origins.add(_origin("KRING_ALLOWED_ORIGINS", item))
-        per_room = _positive_int(
-            "KRING_MAX_CONNECTIONS_PER_ROOM", get("KRING_MAX_CONNECTIONS_PER_ROOM")
-        )
+        per_room = positive("KRING_MAX_CONNECTIONS_PER_ROOM")
         reserved = _whole_number(
             "KRING_FAMILY_RESERVED_CONNECTIONS", get("KRING_FAMILY_RESERVED_CONNECTIONS"), 0
         )
@@ -388,46 +389,24 @@ class Settings:
             secret_key=secret or _instance_secret(instance_dir),
             base_url=base_url,
             allowed_origins=frozenset(origins),
-            session_days=_positive_int("KRING_SESSION_DAYS", get("KRING_SESSION_DAYS")),
-            invitation_grace_days=_positive_int(
-                "KRING_INVITATION_GRACE_DAYS", get("KRING_INVITATION_GRACE_DAYS")
-            ),
-            login_max_failures=_positive_int(
-                "KRING_LOGIN_MAX_FAILURES", get("KRING_LOGIN_MAX_FAILURES")
-            ),
-            login_max_failures_per_email=_positive_int(
-                "KRING_LOGIN_MAX_FAILURES_PER_EMAIL", get("KRING_LOGIN_MAX_FAILURES_PER_EMAIL")
-            ),
+            session_days=positive("KRING_SESSION_DAYS"),
+            invitation_grace_days=positive("KRING_INVITATION_GRACE_DAYS"),
+            login_max_failures=positive("KRING_LOGIN_MAX_FAILURES"),
+            login_max_failures_per_email=positive("KRING_LOGIN_MAX_FAILURES_PER_EMAIL"),
             trusted_proxies=_trusted_proxies(get("KRING_TRUSTED_PROXIES")),
-            http_header_timeout=_positive_int(
-                "KRING_HTTP_HEADER_TIMEOUT", get("KRING_HTTP_HEADER_TIMEOUT")
-            ),
+            http_header_timeout=positive("KRING_HTTP_HEADER_TIMEOUT"),
             log_level=log_level,
-            max_message_bytes=_positive_int(
-                "KRING_MAX_MESSAGE_BYTES", get("KRING_MAX_MESSAGE_BYTES")
-            ),
-            max_messages_per_second=_positive_int(
-                "KRING_MAX_MESSAGES_PER_SECOND", get("KRING_MAX_MESSAGES_PER_SECOND")
-            ),
+            max_message_bytes=positive("KRING_MAX_MESSAGE_BYTES"),
+            max_messages_per_second=positive("KRING_MAX_MESSAGES_PER_SECOND"),
             max_connections_per_room=per_room,
-            max_connections_per_session=_positive_int(
-                "KRING_MAX_CONNECTIONS_PER_SESSION", get("KRING_MAX_CONNECTIONS_PER_SESSION")
-            ),
-            max_connections_per_person=_positive_int(
-                "KRING_MAX_CONNECTIONS_PER_PERSON", get("KRING_MAX_CONNECTIONS_PER_PERSON")
-            ),
+            max_connections_per_session=positive("KRING_MAX_CONNECTIONS_PER_SESSION"),
+            max_connections_per_person=positive("KRING_MAX_CONNECTIONS_PER_PERSON"),
             family_reserved_connections=reserved,
-            send_queue_bytes=_positive_int("KRING_SEND_QUEUE_BYTES", get("KRING_SEND_QUEUE_BYTES")),
-            room_idle_seconds=_positive_int(
-                "KRING_ROOM_IDLE_SECONDS", get("KRING_ROOM_IDLE_SECONDS")
-            ),
-            compact_after=_positive_int("KRING_COMPACT_AFTER", get("KRING_COMPACT_AFTER")),
-            ping_interval_seconds=_positive_int(
-                "KRING_PING_INTERVAL_SECONDS", get("KRING_PING_INTERVAL_SECONDS")
-            ),
-            ping_timeout_seconds=_positive_int(
-                "KRING_PING_TIMEOUT_SECONDS", get("KRING_PING_TIMEOUT_SECONDS")
-            ),
+            send_queue_bytes=positive("KRING_SEND_QUEUE_BYTES"),
+            room_idle_seconds=positive("KRING_ROOM_IDLE_SECONDS"),
+            compact_after=positive("KRING_COMPACT_AFTER"),
+            ping_interval_seconds=positive("KRING_PING_INTERVAL_SECONDS"),
+            ping_timeout_seconds=positive("KRING_PING_TIMEOUT_SECONDS"),
             allow_weak_durability=_boolean(
                 "KRING_ALLOW_WEAK_DURABILITY", get("KRING_ALLOW_WEAK_DURABILITY")
             ),
@@ -435,12 +414,8 @@ class Settings:
             retention_months=_whole_number(
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
             ),
-            housekeeping_seconds=_positive_int(
-                "KRING_HOUSEKEEPING_SECONDS", get("KRING_HOUSEKEEPING_SECONDS")
-            ),
-            session_check_seconds=_positive_int(
-                "KRING_SESSION_CHECK_SECONDS", get("KRING_SESSION_CHECK_SECONDS")
-            ),
+            housekeeping_seconds=positive("KRING_HOUSEKEEPING_SECONDS"),
+            session_check_seconds=positive("KRING_SESSION_CHECK_SECONDS"),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
         )

@@ -8,12 +8,14 @@ dialect is configuration. Each part of the store (one module per subject) is a m
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Self, cast
+from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from server.storage.models import Conference
+from server.storage.models import Base, Conference
+
+M = TypeVar("M", bound=Base)
 
 BUSY_TIMEOUT_MS = 30_000
 ID_BATCH = 1000  # ids named in one statement (databases bound their parameters)
@@ -77,6 +79,13 @@ class StoreBase:
                 return None
             row = result.first()
             return None if row is None else str(row[0])
+
+    async def _of_conference(self, model: type[M], conference_id: str, *order: Any) -> list[M]:
+        """Every row of ``model`` that belongs to one conference, in ``order``."""
+        async with self._sessions() as db:
+            column = model.__table__.c.conference_id
+            rows = await db.scalars(select(model).where(column == conference_id).order_by(*order))
+            return list(rows)
 
     async def is_empty(self) -> bool:
         async with self._sessions() as db:

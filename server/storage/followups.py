@@ -42,13 +42,7 @@ class FollowUpsMixin(StoreBase):
 
     async def follow_ups(self, conference_id: str) -> list[FollowUp]:
         """The conference's follow-up meetings, first one first."""
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(FollowUp)
-                .where(FollowUp.conference_id == conference_id)
-                .order_by(FollowUp.number)
-            )
-            return list(rows)
+        return await self._of_conference(FollowUp, conference_id, FollowUp.number)
 
     async def follow_ups_of(self, conference_ids: Sequence[str]) -> dict[str, list[FollowUp]]:
         """The follow-up meetings of several conferences at once, by conference id."""
@@ -252,10 +246,4 @@ class RemindersMixin(StoreBase):
             await db.commit()
 
     async def reminders_sent(self, conference_id: str) -> list[ReminderSent]:
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(ReminderSent)
-                .where(ReminderSent.conference_id == conference_id)
-                .order_by(ReminderSent.id)
-            )
-            return list(rows)
+        return await self._of_conference(ReminderSent, conference_id, ReminderSent.id)

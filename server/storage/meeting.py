@@ -309,13 +309,7 @@ class PlanMixin(StoreBase):
             return await db.scalar(query)
 
     async def plan_versions(self, conference_id: str) -> list[PlanVersion]:
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(PlanVersion)
-                .where(PlanVersion.conference_id == conference_id)
-                .order_by(PlanVersion.number)
-            )
-            return list(rows)
+        return await self._of_conference(PlanVersion, conference_id, PlanVersion.number)
 
     # -- ratings ---------------------------------------------------------------------------
 
@@ -356,10 +350,4 @@ class PlanMixin(StoreBase):
 
     async def ratings(self, conference_id: str) -> list[Rating]:
         """Every rating of a conference, by occasion, then in the order they were given."""
-        async with self._sessions() as db:
-            rows = await db.scalars(
-                select(Rating)
-                .where(Rating.conference_id == conference_id)
-                .order_by(Rating.occasion, Rating.id)
-            )
-            return list(rows)
+        return await self._of_conference(Rating, conference_id, Rating.occasion, Rating.id)
