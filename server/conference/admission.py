@@ -140,6 +140,7 @@ async def device_waits(
 
 async def _watcher(request: Request) -> tuple[auth.Person, int]:
     """An admitted family member in private time, and the session id in the URL."""
+    from server.views import common
     from server.views.meeting import person_of
 
     person = await person_of(request)
@@ -149,10 +150,8 @@ async def _watcher(request: Request) -> tuple[auth.Person, int]:
         else:
             reason = _("Alleen de familie en het netwerk laten iemand binnen.")
         raise HTTPException(403, reason)
-    session_id: int = request.path_params["session_id"]
-    if session_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
-    return person, session_id
+    gone = _("Dit apparaat is niet (meer) aangemeld.")
+    return person, common.number_in_path(request, "session_id", gone)
 
 
 def _done(request: Request, conference_id: str) -> Response:

@@ -20,7 +20,7 @@ from server.i18n import _
 from server.rules import phases, schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import AGREEMENT_STATUSES
-from server.views import coordinator, feeds
+from server.views import common, coordinator, feeds
 from server.views.common import STATUS
 from server.views.meeting import (
     PlanLocked,
@@ -95,8 +95,7 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
     person = await _reader(request)
     conference = person.conference
     store = _store(request)
-    number: int = request.path_params["number"]
-    meeting = await store.follow_up(conference.id, number) if number < 2**31 else None
+    meeting = await store.follow_up(conference.id, _number(request))
     if meeting is None:
         return coordinator.error_page(
             request, 404, _("Niet gevonden"), _("Deze bijeenkomst bestaat niet.")
@@ -120,6 +119,11 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
         my_rating=await my_rating(store, conference.id, person.participant_id, meeting.number),
         error=error,
     )
+
+
+def _number(request: Request) -> int:
+    """The meeting's number in the URL (one that cannot be is a 404, like one that is not)."""
+    return common.number_in_path(request, "number", _("Deze bijeenkomst bestaat niet."))
 
 
 async def _run(
@@ -151,10 +155,11 @@ async def attendance_form(request: Request) -> Response:
     form = await request.form()
     ids: set[int] = set()
     for value in form.getlist("participant"):
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+        participant_id = common.integer(value)
+        if participant_id is None:
             return await meeting_page(request, _("Kies alleen mensen van deze conferentie."), 400)
-        ids.add(int(value))
-    number: int = request.path_params["number"]
+        ids.add(participant_id)
+    number = _number(request)
     where = f"/c/{person.conference.id}/follow-ups/{number}"
     return await _run(
         request, _flow(request).record_attendance(person, number, ids), meeting_page, where
@@ -163,7 +168,7 @@ async def attendance_form(request: Request) -> Response:
 
 async def close_form(request: Request) -> Response:
     person = await person_of(request)
-    number: int = request.path_params["number"]
+    number = _number(request)
     return await _run(
         request,
         _flow(request).close_follow_up(person, number),
@@ -176,7 +181,7 @@ async def rating_form(request: Request) -> Response:
     """This follow-up meeting and the plan marked 1-10 by someone who was there."""
     person = await person_of(request)
     form = await request.form()
-    number: int = request.path_params["number"]
+    number = _number(request)
     return await _run(
         request,
         _flow(request).rate(person, number, _text(form, "meeting"), _text(form, "plan")),
@@ -236,9 +241,7 @@ async def compare_page(request: Request) -> Response:
 
     def number(name: str, default: int) -> int | None:
         raw = request.query_params.get(name, "")
-        if not raw:
-            return default
-        return int(raw) if raw.isdigit() and len(raw) < 10 else None
+        return common.integer(raw) if raw else default
 
     old, new = number("old", max(1, latest - 1)), number("new", latest)
     if old not in versions or new not in versions:

@@ -19,6 +19,7 @@ from server.conference.flow import Flow, FlowError
 from server.i18n import _
 from server.rules import phases
 from server.rules.refusal import Refusal
+from server.views import common
 from server.views.common import STATUS
 from server.views.meeting import may_read_plan, read_plan_or_unavailable
 
@@ -52,9 +53,9 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
         "too_large",
         _("Het verzoek is groter dan %(limit)s bytes.", limit=MAX_BODY_BYTES),
     )
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return too_large
+    declared = request.headers.get("content-length")
+    if declared is not None and common.integer(declared, high=MAX_BODY_BYTES) is None:
+        return too_large  # more than the limit (or no number at all: read none of it)
     raw = b""
     async for chunk in request.stream():  # read no more than the limit, whatever is declared
         raw += chunk

@@ -31,7 +31,7 @@ from server.rules.forms import (
 from server.settings import Settings
 from server.storage.models import Conference, utcnow
 from server.storage.store import NotFound, ParticipantRow, Store
-from server.views import feeds
+from server.views import common, feeds
 from server.views.assets import templates
 
 PHASE_LABELS = Labels(
@@ -475,9 +475,9 @@ async def _target_participant(
 ) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
     """The participant in the URL; ``link`` actions do not apply to coordinators."""
     who, conference = await _own_conference(request)
-    participant_id: int = request.path_params["participant_id"]
-    if participant_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, _("Deze deelnemer bestaat niet."))
+    participant_id = common.number_in_path(
+        request, "participant_id", _("Deze deelnemer bestaat niet.")
+    )
     participant = await _store(request).participant(conference.id, participant_id)
     if participant is None:
         raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst."))
@@ -595,8 +595,8 @@ async def invitation_cards(request: Request) -> Response:
             error="",
         )
     form = await request.form()
-    chosen = {str(v) for v in form.getlist("participant")}
-    selected: list[ParticipantRow] = [r for r in rows if str(r.participant.id) in chosen]
+    chosen = {n for v in form.getlist("participant") if (n := common.integer(v)) is not None}
+    selected: list[ParticipantRow] = [r for r in rows if r.participant.id in chosen]
     if not selected:
         return render(
             request,

@@ -27,6 +27,7 @@ from server.rules import schedule
 from server.settings import Settings
 from server.storage.models import Account, Conference, FollowUp, utcnow
 from server.storage.store import Store
+from server.views import common
 
 REFRESH = timedelta(hours=1)  # a moved date reaches the calendar within the hour
 
@@ -132,11 +133,6 @@ def _feed(events: list[ical.Event], name: str) -> Response:
     )
 
 
-def _id(request: Request, name: str) -> int | None:
-    value: int = request.path_params[name]
-    return value if value < 2**31 else None  # past any id the database hands out
-
-
 def _same(expected: str, request: Request) -> bool:
     """Whether the URL carries this key, in constant time (as bytes: the URL may hold any
     character, which compare_digest refuses in a str)."""
@@ -147,7 +143,7 @@ def _same(expected: str, request: Request) -> bool:
 async def participant_feed(request: Request) -> Response:
     """One participant's conference: its action team's meetings."""
     store, settings = _store(request), _settings(request)
-    participant_id = _id(request, "participant_id")
+    participant_id = common.integer(request.path_params["participant_id"])
     match = None if participant_id is None else await store.first_invitation(participant_id)
     if match is None or auth.invitation_problem(
         match.invitation,
@@ -169,7 +165,7 @@ async def participant_feed(request: Request) -> Response:
 async def account_feed(request: Request) -> Response:
     """A coordinator's own conferences (an admin's too: never the whole organisation's)."""
     store, settings = _store(request), _settings(request)
-    account_id = _id(request, "account_id")
+    account_id = common.integer(request.path_params["account_id"])
     account = None if account_id is None else await store.account(account_id)
     if account is None or not _same(account_key(settings.secret_key, account), request):
         return _unknown()

@@ -31,7 +31,7 @@ from server.rules.plan import schema as plan_schema
 from server.rules.refusal import Refusal
 from server.storage.models import Conference, Rating
 from server.storage.store import Store
-from server.views import coordinator
+from server.views import common, coordinator
 from server.views.common import STATUS
 
 SSE_KEEP_ALIVE_SECONDS = 15.0
@@ -280,10 +280,11 @@ async def question_form(request: Request) -> Response:
 async def action_team_form(request: Request) -> Response:
     person = await coordinator_of(request)
     form = await request.form()
+    # Whoever is ticked; anything else in the form is no one (as a stale page may send).
     chosen = {
-        int(v)
-        for v in form.getlist("participant")
-        if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10
+        number
+        for value in form.getlist("participant")
+        if (number := common.integer(value)) is not None
     }
     return await _coordinator_action(request, _flow(request).choose_action_team(person, chosen))
 
@@ -392,10 +393,7 @@ async def condition_add_form(request: Request) -> Response:
 
 
 def _condition_id(request: Request) -> int:
-    condition_id: int = request.path_params["condition_id"]
-    if condition_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, _("Deze voorwaarde bestaat niet."))
-    return condition_id
+    return common.number_in_path(request, "condition_id", _("Deze voorwaarde bestaat niet."))
 
 
 async def condition_delete_form(request: Request) -> Response:
@@ -489,12 +487,11 @@ async def _version(request: Request) -> tuple[auth.Person, Any]:
     person = await person_of(request)
     if not may_read_plan(person):
         raise PlanLocked(person.conference)
-    number: int = request.path_params["number"]
-    version = None
-    if number < 2**31:  # past any number a version gets
-        version = await _store(request).plan_version(person.conference.id, number)
+    missing = _("Deze versie van het plan bestaat (nog) niet.")
+    number = common.number_in_path(request, "number", missing)
+    version = await _store(request).plan_version(person.conference.id, number)
     if version is None:
-        raise HTTPException(404, _("Deze versie van het plan bestaat (nog) niet."))
+        raise HTTPException(404, missing)
     return person, version
 
 
