@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from server.app import RedactInvitationTokens
+from server.conference import calendar as feeds  # the feeds' keys and addresses
 from server.rules import schedule
 from server.settings import Settings
 from server.storage.store import Store
-from server.views import feeds
 from tests.conftest import LiveServer, add_coordinator, demo_conference
 from tests.test_flow import _ids, as_, server_store
 from tests.test_follow_ups import _agreed

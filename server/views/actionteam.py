@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.conference import auth
+from server.conference import auth, calendar
 from server.conference.flow import FlowError
 from server.formats import ical
 from server.formats.pdf import local_time_label
@@ -20,7 +20,7 @@ from server.i18n import _
 from server.rules import phases, schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import AGREEMENT_STATUSES
-from server.views import common, coordinator, feeds
+from server.views import common, coordinator
 from server.views.common import STATUS
 from server.views.meeting import (
     PlanLocked,
@@ -86,8 +86,8 @@ async def _feed_url(request: Request, person: auth.Person) -> str:
         first = await _store(request).first_invitation(person.participant_id)
         if first is None:
             return ""
-        return feeds.participant_url(settings, person.participant_id, first.invitation.id)
-    return feeds.account_url(settings, person.account) if person.account else ""
+        return calendar.participant_url(settings, person.participant_id, first.invitation.id)
+    return calendar.account_url(settings, person.account) if person.account else ""
 
 
 async def meeting_page(request: Request, error: str = "", status_code: int = 200) -> Response:
@@ -215,7 +215,7 @@ async def follow_up_ics(request: Request) -> Response:
     conference = person.conference
     meetings = await _store(request).follow_ups(conference.id)
     base = str(request.app.state.settings.base_url).rstrip("/")
-    events = feeds.follow_up_events(conference, meetings, base, held=False)
+    events = calendar.follow_up_events(conference, meetings, base, held=False)
     if not events:
         return coordinator.error_page(
             request, 404, _("Niet gevonden"), _("Er is nog geen bijeenkomst van het actieteam.")

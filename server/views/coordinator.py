@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server import i18n
-from server.conference import admission, auth, sessions
+from server.conference import admission, auth, calendar, sessions
 from server.i18n import N_, Labels, _
 from server.rules import phases, schedule
 from server.rules.forms import (
@@ -31,7 +31,7 @@ from server.rules.forms import (
 from server.settings import Settings
 from server.storage.models import Conference, utcnow
 from server.storage.store import NotFound, ParticipantRow, Store
-from server.views import common, feeds
+from server.views import common
 from server.views.assets import templates
 
 PHASE_LABELS = Labels(
@@ -299,7 +299,7 @@ async def conference_list(request: Request) -> Response:
         who=who,
         summaries=summaries,
         due=due,
-        feed_url=feeds.account_url(_settings(request), who.account),
+        feed_url=calendar.account_url(_settings(request), who.account),
         notice=notice,
     )
 
@@ -828,7 +828,7 @@ def template_globals() -> dict[str, Any]:
         "ROLE_LABELS": ROLE_LABELS,
         "language_next": language_next,
         "STANDING_LABELS": schedule.STANDING_LABELS,
-        "webcal": feeds.webcal,
+        "webcal": calendar.webcal,
     }
 
 

@@ -1,18 +1,12 @@
 """Personal calendar feeds of the action team's meetings, for a calendar app to subscribe to.
 
-Calendar apps fetch without cookies, so the URL itself is the key: an HMAC with the
-instance secret over what the feed is for and something that changes when access should
-end. For a participant that is their oldest link that still works (a person may hold
-several), so "new link" leaves the feed alone while revoking their links or removing them
-ends it; for a coordinator's account it is the password hash,
-which a password reset replaces. Nothing extra is stored. A wrong or stale key gets the
-same 404 whichever part was wrong.
+The URL itself is the key (``server/conference/calendar.py`` makes both). A wrong or stale key
+gets the same 404 whichever part was wrong.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
 from datetime import timedelta
 
 from starlette.requests import Request
@@ -20,89 +14,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from server import i18n
-from server.conference import auth
+from server.conference import auth, calendar
 from server.formats import ical
 from server.i18n import _
-from server.rules import schedule
 from server.settings import Settings
-from server.storage.models import Account, Conference, FollowUp, utcnow
+from server.storage.models import utcnow
 from server.storage.store import Store
 from server.views import common
 
 REFRESH = timedelta(hours=1)  # a moved date reaches the calendar within the hour
-
-
-def participant_key(secret_key: str, participant_id: int, invitation_id: int) -> str:
-    return auth.hash_token(
-        secret_key, f"calendar-feed:participant:{participant_id}:{invitation_id}"
-    )
-
-
-def account_key(secret_key: str, account: Account) -> str:
-    return auth.hash_token(
-        secret_key, f"calendar-feed:account:{account.id}:{account.password_hash}"
-    )
-
-
-def participant_url(settings: Settings, participant_id: int, invitation_id: int) -> str:
-    key = participant_key(settings.secret_key, participant_id, invitation_id)
-    return f"{settings.base_url}/feeds/p/{participant_id}/{key}.ics"
-
-
-def account_url(settings: Settings, account: Account) -> str:
-    key = account_key(settings.secret_key, account)
-    return f"{settings.base_url}/feeds/a/{account.id}/{key}.ics"
-
-
-def webcal(url: str) -> str:
-    """The same feed as a ``webcal://`` link, which opens the calendar app's "subscribe"."""
-    return "webcal://" + url.split("://", 1)[1]
-
-
-def follow_ups_url(base_url: str, conference_id: str) -> str:
-    return f"{base_url}/c/{conference_id}/follow-ups"
-
-
-def follow_up_events(
-    conference: Conference, meetings: Sequence[FollowUp], base_url: str, *, held: bool = True
-) -> list[ical.Event]:
-    """The next meeting when it is due (and, with ``held``, the meetings held), as all-day
-    events. Meeting N has one UID whether it is due or held, so a calendar moves it."""
-    url = follow_ups_url(base_url, conference.id)
-    description = _(
-        "Bijeenkomst van het actieteam. Het plan: %(url)s",
-        url=f"{base_url}/c/{conference.id}/plan",
-    )
-    closed = [m for m in meetings if m.closed_at is not None]
-    events = []
-    if held:
-        for meeting in closed:
-            assert meeting.closed_at is not None
-            events.append(
-                ical.Event(
-                    uid=_uid(conference, meeting.number),
-                    day=schedule.local_date(meeting.closed_at),
-                    summary=_("Actieteam gehouden: plan van %(name)s", name=conference.client_name),
-                    url=url,
-                    description=description,
-                )
-            )
-    due = schedule.next_due(conference, meetings)
-    if due is not None:
-        events.append(
-            ical.Event(
-                uid=_uid(conference, len(closed) + 1),
-                day=due,
-                summary=_("Actieteam: plan van %(name)s", name=conference.client_name),
-                url=url,
-                description=description,
-            )
-        )
-    return events
-
-
-def _uid(conference: Conference, number: int) -> str:
-    return f"{conference.id}-follow-up-{number}@kring"
 
 
 def _store(request: Request) -> Store:
@@ -153,12 +73,16 @@ async def participant_feed(request: Request) -> Response:
         settings.invitation_grace_days,
     ):
         return _unknown()
-    expected = participant_key(settings.secret_key, match.participant.id, match.invitation.id)
+    expected = calendar.participant_key(
+        settings.secret_key, match.participant.id, match.invitation.id
+    )
     if not _same(expected, request):
         return _unknown()
     i18n.use_person_language(match.participant.language)
     conference = match.conference
-    events = follow_up_events(conference, await store.follow_ups(conference.id), settings.base_url)
+    events = calendar.follow_up_events(
+        conference, await store.follow_ups(conference.id), settings.base_url
+    )
     return _feed(events, _("Actieteam: plan van %(name)s", name=conference.client_name))
 
 
@@ -167,7 +91,7 @@ async def account_feed(request: Request) -> Response:
     store, settings = _store(request), _settings(request)
     account_id = common.integer(request.path_params["account_id"])
     account = None if account_id is None else await store.account(account_id)
-    if account is None or not _same(account_key(settings.secret_key, account), request):
+    if account is None or not _same(calendar.account_key(settings.secret_key, account), request):
         return _unknown()
     i18n.use_person_language(account.language)
     conferences = [s.conference for s in await store.conferences_for(account, own_only=True)]
@@ -175,7 +99,9 @@ async def account_feed(request: Request) -> Response:
     events = [
         event
         for conference in conferences
-        for event in follow_up_events(conference, meetings[conference.id], settings.base_url)
+        for event in calendar.follow_up_events(
+            conference, meetings[conference.id], settings.base_url
+        )
     ]
     return _feed(events, _("Kring: bijeenkomsten van de actieteams"))
 
