@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
 from server.conference import admission, erasure, export, periodic, reminders, sessions
-from server.conference.auth import origin_allowed
 from server.conference.events import Event, Events
 from server.i18n import N_, _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
@@ -30,6 +29,7 @@ from server.storage.migrate import head_revision
 from server.storage.store import Store
 from server.views import actionteam, api, coordinator, dashboard, device, feeds, meeting, websocket
 from server.views.assets import load_manifest, static_app, static_url_for, templates
+from server.views.identity import origin_allowed
 
 log = logging.getLogger("kring")
 

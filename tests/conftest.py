@@ -28,6 +28,7 @@ from server.settings import Settings
 from server.storage.migrate import upgrade
 from server.storage.models import Account, Session
 from server.storage.store import Store
+from server.views.identity import PARTICIPANT_COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent
 KRING = [sys.executable, "-m", "server.cli"]
@@ -146,7 +147,7 @@ def let_page_in(page: Any) -> None:
     instance = INSTANCES[url.split("/c/")[0]]
     page.goto("about:blank")
     for cookie in page.context.cookies():
-        if cookie["name"] == auth.PARTICIPANT_COOKIE:
+        if cookie["name"] == PARTICIPANT_COOKIE:
             let_in(instance, cookie["value"])
     page.goto(url)
 

@@ -19,7 +19,7 @@ from server.conference.flow import Flow, FlowError
 from server.i18n import _
 from server.rules import phases
 from server.rules.refusal import Refusal
-from server.views import common
+from server.views import common, identity
 from server.views.common import STATUS
 from server.views.meeting import may_read_plan, read_plan_or_unavailable
 
@@ -31,7 +31,7 @@ def problem(status: int, code: str, reason: str) -> JSONResponse:
 
 
 async def _person(request: Request) -> auth.Person | JSONResponse:
-    person = await auth.person_in(
+    person = await identity.person_in(
         request.app.state.store,
         request.app.state.settings,
         request,

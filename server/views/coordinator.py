@@ -31,7 +31,7 @@ from server.rules.forms import (
 from server.settings import Settings
 from server.storage.models import Conference, utcnow
 from server.storage.store import NotFound, ParticipantRow, Store
-from server.views import common
+from server.views import common, identity
 from server.views.assets import templates
 
 PHASE_LABELS = Labels(
@@ -168,7 +168,7 @@ class LoginRequired(Exception):
 
 
 async def _coordinator(request: Request) -> auth.CoordinatorIdentity:
-    who = await auth.coordinator_of(_store(request), _settings(request), request)
+    who = await identity.coordinator_of(_store(request), _settings(request), request)
     if isinstance(who, auth.CookieState):
         raise LoginRequired(expired=who is auth.CookieState.INVALID)
     return who
@@ -209,11 +209,11 @@ def login_redirect(request: Request, exc: Exception) -> Response:
 
 async def home(request: Request) -> Response:
     if isinstance(
-        await auth.coordinator_of(_store(request), _settings(request), request),
+        await identity.coordinator_of(_store(request), _settings(request), request),
         auth.CoordinatorIdentity,
     ):
         return RedirectResponse("/conferences", status_code=303)
-    who = await auth.participant_of(_store(request), _settings(request), request)
+    who = await identity.participant_of(_store(request), _settings(request), request)
     if isinstance(who, auth.ParticipantIdentity):
         return RedirectResponse(f"/c/{who.conference.id}", status_code=303)
     return render(request, "home.html")
@@ -255,14 +255,14 @@ async def login(request: Request) -> Response:
         form.errors["form"] = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
         return render(request, "login.html", 401, form=form, next_url=next_url)
     response = RedirectResponse(next_url, status_code=303)
-    await auth.start_coordinator_session(store, settings, account, response)
+    await identity.start_coordinator_session(store, settings, account, response)
     return response
 
 
 async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    ended = await auth.end_session(
-        _store(request), _settings(request), request, auth.COORDINATOR_COOKIE, response
+    ended = await identity.end_session(
+        _store(request), _settings(request), request, identity.COORDINATOR_COOKIE, response
     )
     sessions.end(request.app.state.hub, ended, sessions.LOGGED_OUT)
     return response
@@ -665,9 +665,9 @@ async def open_invitation(request: Request) -> Response:
     response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
     vouched_by = None
     if match.conference.phase == "private_time":  # a family device switching person stays in
-        vouched_by = await auth.family_device(store, settings, request, match.conference.id)
+        vouched_by = await identity.family_device(store, settings, request, match.conference.id)
         i18n.use_person_language(match.participant.language)
-    session = await auth.start_participant_session(store, settings, match, response, vouched_by)
+    session = await identity.start_participant_session(store, settings, match, response, vouched_by)
     await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
     if vouched_by is not None:
         detail = {"participant_id": match.participant.id, "same_device": True}
@@ -684,7 +684,7 @@ async def participant_here(request: Request) -> auth.ParticipantIdentity | Respo
     """The participant on this device, if they belong to the conference in the URL."""
     store, settings = _store(request), _settings(request)
     conference_id = request.path_params["conference_id"]
-    who = await auth.participant_of(store, settings, request)
+    who = await identity.participant_of(store, settings, request)
     if isinstance(who, auth.ParticipantIdentity) and who.conference.id == conference_id:
         kept_out = auth.waiting(who)
         if isinstance(kept_out, auth.Waiting):
@@ -692,7 +692,7 @@ async def participant_here(request: Request) -> auth.ParticipantIdentity | Respo
         if kept_out is None:
             return who
         who = auth.CookieState.INVALID
-    coordinator = await auth.coordinator_of(store, settings, request)
+    coordinator = await identity.coordinator_of(store, settings, request)
     if isinstance(coordinator, auth.CoordinatorIdentity):
         return RedirectResponse(f"/conferences/{conference_id}", status_code=303)
     if who is auth.CookieState.INVALID:
@@ -744,10 +744,10 @@ async def _known_person(
 ) -> auth.ParticipantIdentity | auth.CoordinatorIdentity | None:
     """Whoever is signed in on this device (a participant first); answers in their language."""
     store, settings = _store(request), _settings(request)
-    who = await auth.participant_of(store, settings, request)
+    who = await identity.participant_of(store, settings, request)
     if isinstance(who, auth.ParticipantIdentity):
         return who
-    coordinator = await auth.coordinator_of(store, settings, request)
+    coordinator = await identity.coordinator_of(store, settings, request)
     return coordinator if isinstance(coordinator, auth.CoordinatorIdentity) else None
 
 
@@ -797,14 +797,14 @@ async def choose_language(request: Request) -> Response:
         if owner is not None:
             await store.set_participant_language(owner, language)
     else:
-        participant = await auth.participant_of(store, settings, request)
+        participant = await identity.participant_of(store, settings, request)
         if isinstance(participant, auth.ParticipantIdentity):
             await store.set_participant_language(participant.participant.id, language)
-        coordinator = await auth.coordinator_of(store, settings, request)
+        coordinator = await identity.coordinator_of(store, settings, request)
         if isinstance(coordinator, auth.CoordinatorIdentity):
             await store.set_account_language(coordinator.account.id, language)
     response = RedirectResponse(next_url, status_code=303)
-    auth.set_language_cookie(response, settings, language)
+    identity.set_language_cookie(response, settings, language)
     return response
 
 

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.conference import auth, sessions
+from server.conference import sessions
 from server.i18n import _
-from server.views import coordinator
+from server.views import coordinator, identity
 
 SERVICE_WORKER = Path(__file__).resolve().parents[2] / "web" / "static" / "sw.js"
 INVITATION_PATH = re.compile(r"^/i/[A-Za-z0-9_-]{20,100}$")
@@ -49,11 +49,11 @@ async def forget_device(request: Request) -> Response:
     copy, the offline pages), for browsers that honour Clear-Site-Data and, through the page's
     script, for those that do not (plain http)."""
     response = coordinator.render(request, "forgotten.html")
-    ended = await auth.end_session(
+    ended = await identity.end_session(
         coordinator._store(request),
         coordinator._settings(request),
         request,
-        auth.PARTICIPANT_COOKIE,
+        identity.PARTICIPANT_COOKIE,
         response,
     )
     sessions.end(request.app.state.hub, ended, sessions.FORGOTTEN)

@@ -31,7 +31,7 @@ from server.rules.plan import schema as plan_schema
 from server.rules.refusal import Refusal
 from server.storage.models import Conference, Rating
 from server.storage.store import Store
-from server.views import common, coordinator
+from server.views import common, coordinator, identity
 from server.views.common import STATUS
 
 SSE_KEEP_ALIVE_SECONDS = 15.0
@@ -98,7 +98,7 @@ def _flow(request: Request) -> Flow:
 async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
     """Who is asking about the conference in the URL, or a device the family did not let
     in (yet); anyone else is refused."""
-    person = await auth.person_in(
+    person = await identity.person_in(
         _store(request), request.app.state.settings, request, request.path_params["conference_id"]
     )
     if isinstance(person, auth.Waiting):
@@ -113,7 +113,7 @@ async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
 async def person_of(request: Request) -> auth.Person:
     """Who is asking about the conference in the URL (participant or coordinator). A device
     the family did not let in gets the waiting page, whatever it asked for."""
-    person = await auth.person_in(
+    person = await identity.person_in(
         _store(request), request.app.state.settings, request, request.path_params["conference_id"]
     )
     if isinstance(person, auth.Waiting):
@@ -672,7 +672,7 @@ async def _waiting_stream(
     who = Listener(kept_out.session_id, kept_out.participant_id, None, checked_at)
     with events.listen(kept_out.conference_id, who) as queue:
         yield "retry: 3000\n\n"
-        now = await auth.person_in(
+        now = await identity.person_in(
             _store(request),
             request.app.state.settings,
             request,

@@ -24,6 +24,7 @@ from server.rooms.room import Peer
 from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
 from server.settings import Settings
 from server.storage.store import Store
+from server.views import identity
 
 log = logging.getLogger("kring.rooms")
 
@@ -54,7 +55,7 @@ async def _live_document(websocket: WebSocket) -> None:
         await refuse(_("Dit document bestaat niet."))
         return
     checked_at = time.monotonic()  # what ends from now on keeps this device out
-    person = await auth.person_in(store, settings, websocket, conference_id)
+    person = await identity.person_in(store, settings, websocket, conference_id)
     if isinstance(person, auth.NotAllowed):
         await refuse(person.reason)
         return
