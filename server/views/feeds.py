@@ -11,28 +11,14 @@ from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
 from server import i18n
 from server.conference import auth, calendar
 from server.formats import ical
 from server.i18n import _
-from server.settings import Settings
-from server.storage.models import utcnow
-from server.storage.store import Store
 from server.views import common
 
 REFRESH = timedelta(hours=1)  # a moved date reaches the calendar within the hour
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _unknown() -> Response:
@@ -62,16 +48,10 @@ def _same(expected: str, request: Request) -> bool:
 
 async def participant_feed(request: Request) -> Response:
     """One participant's conference: its action team's meetings."""
-    store, settings = _store(request), _settings(request)
+    store, settings = common.store(request), common.settings(request)
     participant_id = common.integer(request.path_params["participant_id"])
     match = None if participant_id is None else await store.first_invitation(participant_id)
-    if match is None or auth.invitation_problem(
-        match.invitation,
-        match.participant,
-        match.conference,
-        utcnow(),
-        settings.invitation_grace_days,
-    ):
+    if match is None or auth.link_problem(match, settings.invitation_grace_days):
         return _unknown()
     expected = calendar.participant_key(
         settings.secret_key, match.participant.id, match.invitation.id
@@ -88,7 +68,7 @@ async def participant_feed(request: Request) -> Response:
 
 async def account_feed(request: Request) -> Response:
     """A coordinator's own conferences (an admin's too: never the whole organisation's)."""
-    store, settings = _store(request), _settings(request)
+    store, settings = common.store(request), common.settings(request)
     account_id = common.integer(request.path_params["account_id"])
     account = None if account_id is None else await store.account(account_id)
     if account is None or not _same(calendar.account_key(settings.secret_key, account), request):
@@ -104,9 +84,3 @@ async def account_feed(request: Request) -> Response:
         )
     ]
     return _feed(events, _("Kring: bijeenkomsten van de actieteams"))
-
-
-routes = [
-    Route("/feeds/p/{participant_id:int}/{key}.ics", participant_feed),
-    Route("/feeds/a/{account_id:int}/{key}.ics", account_feed),
-]

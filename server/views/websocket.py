@@ -12,19 +12,15 @@ import logging
 import time
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
 from server import i18n
 from server.conference import auth
 from server.i18n import _
-from server.rooms.hub import RoomHub
 from server.rooms.protocol import CloseCode
 from server.rooms.room import Peer
 from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
-from server.settings import Settings
-from server.storage.store import Store
-from server.views import identity
+from server.views import common, identity
 
 log = logging.getLogger("kring.rooms")
 
@@ -41,9 +37,11 @@ async def live_document(websocket: WebSocket) -> None:
 
 
 async def _live_document(websocket: WebSocket) -> None:
-    settings: Settings = websocket.app.state.settings
-    store: Store = websocket.app.state.store
-    hub: RoomHub = websocket.app.state.hub
+    settings, store, hub = (
+        common.settings(websocket),
+        common.store(websocket),
+        common.hub(websocket),
+    )
     conference_id: str = websocket.path_params["conference_id"]
     document: str = websocket.path_params["document"]
 
@@ -91,6 +89,3 @@ async def _live_document(websocket: WebSocket) -> None:
         phase,
         wants_saved=websocket.query_params.get("saved") == "1",
     )
-
-
-routes = [WebSocketRoute("/ws/{conference_id}/{document}", live_document)]
