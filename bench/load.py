@@ -61,6 +61,7 @@ from server.rooms.room import DocChannel, Room  # noqa: E402
 from server.settings import Limits, Settings  # noqa: E402
 from server.storage.documents import DocumentLog  # noqa: E402
 from server.storage.store import Store  # noqa: E402
+from server.views.identity import PARTICIPANT_COOKIE  # noqa: E402
 
 MARKER = re.compile(rb"\[m(\d{9})\]")
 SYNC_STEP1_EMPTY = protocol.encode(protocol.SyncStep1(Doc().get_state()))
@@ -320,7 +321,7 @@ async def make_conferences(
                 await store.create_session(
                     auth.hash_token(settings.secret_key, token), invitation_id=invitation.id
                 )
-                cookies.append(f"{auth.PARTICIPANT_COOKIE}={token}")
+                cookies.append(f"{PARTICIPANT_COOKIE}={token}")
             made.append(Conference(conference.id, cookies))
         return made
     finally:

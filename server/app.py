@@ -10,17 +10,15 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, QueryParams, UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
-from server.conference import admission, erasure, export, periodic, reminders, sessions
-from server.conference.auth import origin_allowed
+from server.conference import erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
-from server.i18n import N_, _
+from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
 from server.rules.forms import printable, text_refusal
@@ -28,8 +26,9 @@ from server.settings import Settings
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.migrate import head_revision
 from server.storage.store import Store
-from server.views import actionteam, api, coordinator, dashboard, device, feeds, meeting, websocket
+from server.views import common, routes, stream
 from server.views.assets import load_manifest, static_app, static_url_for, templates
+from server.views.identity import origin_allowed
 
 log = logging.getLogger("kring")
 
@@ -42,15 +41,6 @@ CONTENT_SECURITY_POLICY = (
     "script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
-
-
-ERROR_TITLES = {
-    403: N_("Geen toegang"),
-    503: N_("Even niet beschikbaar"),
-    404: N_("Niet gevonden"),
-    405: N_("Dat kan hier niet"),
-    409: N_("Dat kan niet"),
-}
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -193,7 +183,7 @@ def _refuse(request: Request, name: str, refusal: str) -> Response:
         return JSONResponse(
             {"error": "bad_text", "field": printable(name), "reason": refusal}, status_code=400
         )
-    return coordinator.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
+    return common.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
 
 
 class LanguageMiddleware:
@@ -285,7 +275,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             hub = RoomHub(document_log, settings.room_limits, broker)
             events = Events(relay=_relay_to(broker) if broker.relays else None)
-            hub.on_presence = meeting.presence_listener(app.state)
+            hub.on_presence = stream.presence_listener(app.state)
             hub.on_event = lambda cid, name, data: events.deliver(cid, Event(name, data))
             hub.on_erased = events.end
             hub.on_sessions_ended = events.end_sessions
@@ -315,45 +305,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await store.close()
 
-    templates.env.globals.update(coordinator.template_globals())
-    templates.env.globals.update(meeting.template_globals())
+    templates.env.globals.update(common.template_globals())
     templates.env.globals["static"] = static_url_for(load_manifest())
     templates.env.globals["grace_days"] = settings.invitation_grace_days
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        title = ERROR_TITLES.get(exc.status_code, N_("Er ging iets mis"))
-        return coordinator.error_page(
-            request,
-            exc.status_code,
-            _(title),
-            exc.detail
-            if exc.status_code != 404 or exc.detail != "Not Found"
-            else _("Deze pagina bestaat niet."),
-        )
-
     app = Starlette(
-        routes=[
-            *coordinator.routes,
-            *meeting.routes,
-            *admission.routes,
-            *api.routes,
-            *websocket.routes,
-            *device.routes,
-            *actionteam.routes,
-            *dashboard.routes,
-            *feeds.routes,
-            *export.routes,
-            *erasure.routes,
-            Mount("/static", app=static_app(), name="static"),
-        ],
+        routes=[*routes.routes, Mount("/static", app=static_app(), name="static")],
         lifespan=lifespan,
-        exception_handlers={
-            HTTPException: http_error,
-            coordinator.LoginRequired: coordinator.login_redirect,
-            meeting.PlanLocked: meeting.locked_handler,
-            coordinator.KeptOut: coordinator.kept_out_handler,
-        },
+        exception_handlers=dict(routes.exception_handlers),
     )
     app.state.settings = settings
     app.add_middleware(InputGuard)  # after the origin check: a cross-site post is not read

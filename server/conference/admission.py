@@ -16,15 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
-
-from server.conference import auth, sessions
+from server.conference import auth
 from server.conference.events import Event, Events
 from server.formats.pdf import local_time_label
-from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.rules import phases
 from server.storage.models import Conference
@@ -135,74 +129,10 @@ async def device_waits(
     changed(events, conference_id)
 
 
-# -- the family's decisions ------------------------------------------------------------------
-
-
-async def _watcher(request: Request) -> tuple[auth.Person, int]:
-    """An admitted family member in private time, and the session id in the URL."""
-    from server.views.meeting import person_of
-
-    person = await person_of(request)
-    if not keeps_watch(person):
-        if person.role in phases.FAMILY:
-            reason = _("Wie er binnenkomt, beslist de familie tijdens de privétijd.")
-        else:
-            reason = _("Alleen de familie en het netwerk laten iemand binnen.")
-        raise HTTPException(403, reason)
-    session_id: int = request.path_params["session_id"]
-    if session_id >= 2**31:  # past any id the database hands out
-        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
-    return person, session_id
-
-
-def _done(request: Request, conference_id: str) -> Response:
-    if request.headers.get("hx-request"):
-        return Response(status_code=204)  # the lists are drawn again by the event stream
-    return RedirectResponse(f"/c/{conference_id}/plan", status_code=303)
-
-
-async def decide(request: Request) -> Response:
-    """The family lets a waiting device in ("in") or not now ("refused")."""
-    person, session_id = await _watcher(request)
-    store: Store = request.app.state.store
-    events: Events = request.app.state.events
-    conference_id = person.conference.id
-    form = await request.form()
-    decision = form.get("decision")
-    if decision not in ("in", "refused"):
-        raise HTTPException(400, _("Kies 'binnenlaten' of 'nu niet'."))
-    found = await store.conference_session(conference_id, session_id)
-    if found is None:
-        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
-    session, participant = found
-    if not await store.decide_admission(conference_id, session.id, str(decision), person.actor):
-        raise HTTPException(409, _("Over dit apparaat is al beslist."))
-    kind = "admission_granted" if decision == "in" else "admission_refused"
-    await store.audit(conference_id, person.actor, kind, {"participant_id": participant.id})
-    events.publish(conference_id, Event(DECIDED, {"session_id": session.id, "admission": decision}))
-    changed(events, conference_id)
-    return _done(request, conference_id)
-
-
-async def send_out(request: Request) -> Response:
-    """The family sends a signed-in device of one of its members away."""
-    person, session_id = await _watcher(request)
-    store: Store = request.app.state.store
-    hub: RoomHub = request.app.state.hub
-    conference_id = person.conference.id
-    found = await store.conference_session(conference_id, session_id)
-    if found is None or found[1].role not in phases.FAMILY:
-        raise HTTPException(404, _("Dit apparaat is niet (meer) aangemeld."))
-    await store.end_session(session_id)
-    hub.end_sessions([session_id], sessions.SENT_OUT)
-    await store.audit(
-        conference_id, person.actor, "device_sent_out", {"participant_id": found[1].id}
+def decided(events: Events, conference_id: str, session_id: int, admission: str) -> None:
+    """The family let a waiting device in ("in") or not ("refused"): tell that device (its
+    own stream) and everyone's lists."""
+    events.publish(
+        conference_id, Event(DECIDED, {"session_id": session_id, "admission": admission})
     )
-    changed(request.app.state.events, conference_id)
-    return _done(request, conference_id)
-
-
-routes = [
-    Route("/c/{conference_id}/admission/{session_id:int}", decide, methods=["POST"]),
-    Route("/c/{conference_id}/devices/{session_id:int}/send-out", send_out, methods=["POST"]),
-]
+    changed(events, conference_id)

@@ -1,4 +1,7 @@
-"""Who is asking: coordinator logins, invitation links, session cookies, origin checks."""
+"""Who is asking: coordinator logins, invitation links, sign-ins and who may do what.
+
+The tokens come in as plain strings; reading them from cookies (and setting those) is the web
+layer's (``server/views/identity.py``)."""
 
 from __future__ import annotations
 
@@ -6,15 +9,13 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.requests import HTTPConnection
-from starlette.responses import Response
 
 from server import i18n
 from server.i18n import N_, _
@@ -22,10 +23,6 @@ from server.rules.refusal import Refusal
 from server.settings import Settings
 from server.storage.models import Account, Conference, Invitation, Participant, Session, utcnow
 from server.storage.store import InvitationMatch, SessionMatch, Store
-
-COORDINATOR_COOKIE = "kring_coordinator"
-PARTICIPANT_COOKIE = "kring_participant"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _hasher = PasswordHasher()
 # Verified against when an email is unknown, so a wrong email costs as much as a wrong password.
@@ -110,16 +107,15 @@ async def authenticate(
     return LoginResult.OK, account
 
 
-async def start_coordinator_session(
-    store: Store, settings: Settings, account: Account, response: Response
-) -> None:
+async def start_coordinator_session(store: Store, settings: Settings, account: Account) -> str:
+    """Sign a coordinator in; returns the session's token (the cookie's value)."""
     token = new_token()
     await store.delete_expired_sessions(utcnow())  # logins are rare: a fine moment to tidy up
     expires = utcnow() + timedelta(days=settings.session_days)
     await store.create_session(
         hash_token(settings.secret_key, token), account_id=account.id, expires_at=expires
     )
-    set_session_cookie(response, settings, COORDINATOR_COOKIE, token)
+    return token
 
 
 # -- invitations ----------------------------------------------------------------------------
@@ -156,6 +152,13 @@ def invitation_problem(
     return None
 
 
+def link_problem(match: InvitationMatch, grace_days: int) -> LinkProblem | None:
+    """Whether a link found by its token still works now (see :func:`invitation_problem`)."""
+    return invitation_problem(
+        match.invitation, match.participant, match.conference, utcnow(), grace_days
+    )
+
+
 async def issue_link(store: Store, settings: Settings, participant_id: int) -> str:
     """Make one more personal link for a participant; their earlier links keep working
     (in private time a device that signs in through any link waits for the family)."""
@@ -168,29 +171,29 @@ async def start_participant_session(
     store: Store,
     settings: Settings,
     match: InvitationMatch,
-    response: Response,
     vouched_by: str | None = None,
-) -> Session:
-    """Sign this device in as the participant of a (checked) invitation link. In private
-    time the new session waits until the family lets it in (``session.admission``), unless
-    ``vouched_by`` (see :func:`family_device`)."""
+) -> tuple[Session, str]:
+    """Sign a device in as the participant of a (checked) invitation link; returns the
+    session and its token (the cookie's value). In private time the new session waits until
+    the family lets it in (``session.admission``), unless ``vouched_by`` (see
+    :func:`family_device`)."""
     session_token = new_token()
     session = await store.create_participant_session(
         hash_token(settings.secret_key, session_token), match.invitation.id, vouched_by
     )
     await store.touch_invitation(match.invitation.id)
-    set_session_cookie(response, settings, PARTICIPANT_COOKIE, session_token)
-    return session
+    return session, session_token
 
 
 async def family_device(
-    store: Store, settings: Settings, conn: HTTPConnection, conference_id: str
+    store: Store, settings: Settings, token: str | None, conference_id: str
 ) -> str | None:
     """The family member (an actor) this device is already let in as in this conference, if
     any: a link opened on it in private time is then in at once (a shared tablet switching
     person must not lock the family out). Only a family member's admitted sign-in counts: a
-    professional's or a waiting one vouches for nothing."""
-    identity = await participant_of(store, settings, conn)
+    professional's or a waiting one vouches for nothing. ``token``: the device's participant
+    sign-in, if any."""
+    identity = await participant_signed_in(store, settings, token)
     if (
         isinstance(identity, ParticipantIdentity)
         and identity.conference.id == conference_id
@@ -225,19 +228,19 @@ class CookieState(Enum):
 
 
 async def _session_of(
-    store: Store, settings: Settings, conn: HTTPConnection, cookie: str
+    store: Store, settings: Settings, token: str | None
 ) -> SessionMatch | CookieState:
-    token = conn.cookies.get(cookie)
     if not token:
         return CookieState.ABSENT
     match = await store.session_by_hash(hash_token(settings.secret_key, token))
     return CookieState.INVALID if match is None else match
 
 
-async def coordinator_of(
-    store: Store, settings: Settings, conn: HTTPConnection
+async def coordinator_signed_in(
+    store: Store, settings: Settings, token: str | None
 ) -> CoordinatorIdentity | CookieState:
-    match = await _session_of(store, settings, conn, COORDINATOR_COOKIE)
+    """The coordinator whose sign-in ``token`` is, if it still holds."""
+    match = await _session_of(store, settings, token)
     if isinstance(match, CookieState):
         return match
     now = utcnow()
@@ -252,10 +255,11 @@ async def coordinator_of(
     return CoordinatorIdentity(account=match.account, session_id=match.session.id)
 
 
-async def participant_of(
-    store: Store, settings: Settings, conn: HTTPConnection
+async def participant_signed_in(
+    store: Store, settings: Settings, token: str | None
 ) -> ParticipantIdentity | CookieState:
-    match = await _session_of(store, settings, conn, PARTICIPANT_COOKIE)
+    """The participant whose sign-in ``token`` is, if it and their link still hold."""
+    match = await _session_of(store, settings, token)
     if isinstance(match, CookieState):
         return match
     expires = match.session.expires_at
@@ -352,12 +356,20 @@ def waiting(identity: ParticipantIdentity) -> Waiting | NotAllowed | None:
     )
 
 
+@dataclass(frozen=True)
+class SignIns:
+    """The sign-ins a device holds (the tokens of its cookies), each None when absent."""
+
+    participant: str | None
+    coordinator: str | None
+
+
 async def person_in(
-    store: Store, settings: Settings, conn: HTTPConnection, conference_id: str
+    store: Store, settings: Settings, sign_ins: SignIns, conference_id: str
 ) -> Person | NotAllowed:
-    """Who is asking about this conference: this conference's participant cookie first,
+    """Who is asking about this conference: this conference's participant sign-in first,
     else a coordinator who runs it."""
-    participant = await participant_of(store, settings, conn)
+    participant = await participant_signed_in(store, settings, sign_ins.participant)
     if isinstance(participant, ParticipantIdentity) and participant.conference.id == conference_id:
         kept_out = waiting(participant)
         if kept_out is not None:
@@ -373,7 +385,7 @@ async def person_in(
             invitation_id=participant.invitation.id,
             session_id=participant.session_id,
         )
-    coordinator = await coordinator_of(store, settings, conn)
+    coordinator = await coordinator_signed_in(store, settings, sign_ins.coordinator)
     if isinstance(coordinator, CoordinatorIdentity):
         conference = await store.conference(conference_id)
         if conference is None:
@@ -397,17 +409,10 @@ async def person_in(
     return NotAllowed(Refusal.NOT_SIGNED_IN, _(NOT_SIGNED_IN))
 
 
-async def end_session(
-    store: Store, settings: Settings, conn: HTTPConnection, cookie: str, response: Response
-) -> int | None:
-    """End this device's sign-in and clear its cookie; returns the ended session's id, whose
-    live connections the caller closes."""
-    token = conn.cookies.get(cookie)
-    ended = await store.delete_session(hash_token(settings.secret_key, token)) if token else None
-    response.delete_cookie(
-        cookie, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax"
-    )
-    return ended
+async def end_session(store: Store, settings: Settings, token: str | None) -> int | None:
+    """End the sign-in of ``token``; returns the ended session's id (None: there was none),
+    whose live connections the caller closes."""
+    return await store.delete_session(hash_token(settings.secret_key, token)) if token else None
 
 
 async def ended_sessions(store: Store, settings: Settings, ids: Collection[int]) -> set[int]:
@@ -428,41 +433,3 @@ async def ended_sessions(store: Store, settings: Settings, ids: Collection[int])
         if expired or link_ended:
             ended.add(session_id)
     return ended
-
-
-def set_session_cookie(response: Response, settings: Settings, name: str, token: str) -> None:
-    # A session cookie for participants outlives the browser session: the link is their key,
-    # and a tablet must stay signed in across a reload. Validity is checked on the server.
-    response.set_cookie(
-        name,
-        token,
-        max_age=400 * 24 * 3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
-
-
-def set_language_cookie(response: Response, settings: Settings, language: str) -> None:
-    """Remember a chosen language on this device (for pages where nobody is known), as long
-    and as closely kept as a session."""
-    set_session_cookie(response, settings, i18n.LANGUAGE_COOKIE, language)
-
-
-# -- cross-site protection ------------------------------------------------------------------
-
-
-def origin_allowed(method: str, headers: Mapping[str, str], allowed: frozenset[str]) -> bool:
-    """Refuse state-changing requests that a browser made on behalf of another site.
-
-    Browsers send Origin on every POST and on websocket upgrades; when it is absent, the
-    Fetch metadata header tells whether the request came from another site. Requests with
-    neither come from non-browser clients, which carry no ambient cookies of ours.
-    """
-    if method.upper() in SAFE_METHODS and headers.get("upgrade", "").lower() != "websocket":
-        return True
-    origin = headers.get("origin")
-    if origin is not None:
-        return origin.lower() in allowed
-    return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")

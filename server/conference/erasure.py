@@ -27,19 +27,12 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
-
-from server.conference import auth, periodic
+from server.conference import periodic
 from server.conference.events import Events
-from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.settings import Settings
 from server.storage.models import utcnow
 from server.storage.store import ErasedConference, NotFound, Scrubbed, Store
-from server.views import coordinator
 
 log = logging.getLogger("kring")
 
@@ -158,7 +151,7 @@ async def purging(
         yield
 
 
-# -- the conference page's "Conferentie wissen" form ----------------------------------------------
+# -- the confirmation on the conference page's "Conferentie wissen" ------------------------------
 
 
 def same_name(typed: str, client_name: str) -> bool:
@@ -169,41 +162,3 @@ def same_name(typed: str, client_name: str) -> bool:
         return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
     return bool(typed.strip()) and plain(typed) == plain(client_name)
-
-
-async def erase_form(request: Request) -> Response:
-    who, conference = await coordinator._own_conference(request)
-    if not auth.may_erase(who.account, conference):
-        raise HTTPException(
-            403,
-            _(
-                "Alleen de coördinator die deze conferentie begeleidt, of een beheerder, "
-                "kan haar wissen."
-            ),
-        )
-    typed = (await request.form()).get("confirm")
-    typed = typed if isinstance(typed, str) else ""
-    problem = ""
-    if not typed.strip():
-        problem = _(
-            "Typ de naam van de cliënt om te bevestigen dat je deze conferentie wilt wissen. "
-            "Er is niets gewist."
-        )
-    elif not same_name(typed, conference.client_name):
-        problem = _("Dat is niet de naam van de cliënt van deze conferentie. Er is niets gewist.")
-    if problem:
-        return await coordinator._participants_view(
-            request, who, conference, status_code=400, erase_error=problem
-        )
-    state = request.app.state
-    try:
-        result = await erase(
-            state.store, conference.id, coordinator._actor(who), hub=state.hub, events=state.events
-        )
-    except NotFound:  # erased by someone else a moment ago
-        raise HTTPException(404, _("Deze conferentie bestaat niet (meer).")) from None
-    notice = "erased" if result.scrubbed.done else "erased_files_pending"
-    return RedirectResponse(f"/conferences?notice={notice}", status_code=303)
-
-
-routes = [Route("/conferences/{conference_id}/erase", erase_form, methods=["POST"])]

@@ -20,21 +20,15 @@ from datetime import date, datetime
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from server import i18n
 from server.conference.flow import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
-from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.plan import read_plan
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
-from server.views import meeting
 
 FORMAT = "kring-conference-export"
 FORMAT_VERSION = 1
@@ -307,32 +301,3 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
         return _zip(conference.id, data, pdfs)
 
     return await asyncio.to_thread(render)
-
-
-async def export_zip(request: Request) -> Response:
-    person = await meeting.coordinator_of(request)
-    conference = person.conference
-    try:
-        archive = await build(
-            request.app.state.store, request.app.state.hub.document_state, conference
-        )
-    except ExportRefused as exc:
-        raise HTTPException(409, exc.reason) from None
-    except RoomUnavailable:
-        raise HTTPException(
-            503, _("De gegevens kunnen nu niet gelezen worden. Probeer het zo opnieuw.")
-        ) from None
-    await request.app.state.store.audit(
-        conference.id, person.actor, "conference_exported", {"bytes": len(archive)}
-    )
-    return Response(
-        archive,
-        media_type="application/zip",
-        headers={
-            "content-disposition": f'attachment; filename="kring-{conference.id}.zip"',
-            "cache-control": "private, no-store",
-        },
-    )
-
-
-routes = [Route("/conferences/{conference_id}/export.zip", export_zip)]

@@ -30,13 +30,12 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
 from server import i18n
-from server.conference import periodic
+from server.conference import calendar, periodic
 from server.i18n import _
 from server.rules import schedule
 from server.settings import Settings, Smtp
 from server.storage.models import Conference
 from server.storage.store import Recipient, Store
-from server.views import feeds
 
 log = logging.getLogger("kring.reminders")
 
@@ -90,7 +89,7 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
     person, conference = reminder.recipient, reminder.conference
     client = header_text(conference.client_name)
     day = reminder.due_on.strftime("%d-%m-%Y")
-    url = feeds.follow_ups_url(settings.base_url, conference.id)
+    url = calendar.follow_ups_url(settings.base_url, conference.id)
     with i18n.using(person.language or i18n.DEFAULT_LANGUAGE):
         if reminder.overdue:
             subject = _(

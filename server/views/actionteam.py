@@ -4,35 +4,19 @@ through the agreements, closing it). The rules are in ``server/conference/flow.p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from server.conference import auth
-from server.conference.flow import FlowError
+from server.conference import auth, calendar
 from server.formats import ical
-from server.formats.pdf import local_time_label
 from server.i18n import _
 from server.rules import phases, schedule
-from server.rules.compare import compare_versions
 from server.rules.plan import AGREEMENT_STATUSES
-from server.views import coordinator, feeds
-from server.views.common import STATUS
-from server.views.meeting import (
-    PlanLocked,
-    _flow,
-    _store,
-    _text,
-    group_by_area,
-    may_read_plan,
-    my_rating,
-    person_of,
-    read_plan_or_unavailable,
-)
+from server.views import common
+from server.views.participant import my_rating
+from server.views.plan import group_by_area, read_plan_or_unavailable, reader
 
 
 def may_hold(person: auth.Person) -> bool:
@@ -42,19 +26,11 @@ def may_hold(person: auth.Person) -> bool:
     )
 
 
-async def _reader(request: Request) -> auth.Person:
-    """Who asks, if they may read the plan now (else the plan's 403 page, via PlanLocked)."""
-    person = await person_of(request)
-    if not may_read_plan(person):
-        raise PlanLocked(person.conference)
-    return person
-
-
 async def follow_ups_page(request: Request, error: str = "", status_code: int = 200) -> Response:
     """When the action team meets next, and the meetings so far with their plan versions."""
-    person = await _reader(request)
+    person = await reader(request)
     conference = person.conference
-    store = _store(request)
+    store = common.store(request)
     meetings = await store.follow_ups(conference.id)
     due = schedule.next_due(conference, meetings)
     names = {r.participant.id: r.participant.name for r in await store.participants(conference.id)}
@@ -62,7 +38,7 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
     for meeting in meetings:
         came = await store.attendance(meeting.id)
         held.append((meeting, sorted(names[i] for i in came if i in names)))
-    return coordinator.render(
+    return common.render(
         request,
         "meeting/follow_ups.html",
         status_code,
@@ -80,30 +56,29 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
 
 async def _feed_url(request: Request, person: auth.Person) -> str:
     """This person's own calendar feed: their conference, or every conference they run."""
-    settings = request.app.state.settings
+    settings = common.settings(request)
     if person.participant_id is not None:
         # Keyed over their oldest working link, whichever link this device came in with.
-        first = await _store(request).first_invitation(person.participant_id)
+        first = await common.store(request).first_invitation(person.participant_id)
         if first is None:
             return ""
-        return feeds.participant_url(settings, person.participant_id, first.invitation.id)
-    return feeds.account_url(settings, person.account) if person.account else ""
+        return calendar.participant_url(settings, person.participant_id, first.invitation.id)
+    return calendar.account_url(settings, person.account) if person.account else ""
 
 
 async def meeting_page(request: Request, error: str = "", status_code: int = 200) -> Response:
     """One follow-up meeting: who came, the agreements to go through, closing it."""
-    person = await _reader(request)
+    person = await reader(request)
     conference = person.conference
-    store = _store(request)
-    number: int = request.path_params["number"]
-    meeting = await store.follow_up(conference.id, number) if number < 2**31 else None
+    store = common.store(request)
+    meeting = await store.follow_up(conference.id, _number(request))
     if meeting is None:
-        return coordinator.error_page(
+        return common.error_page(
             request, 404, _("Niet gevonden"), _("Deze bijeenkomst bestaat niet.")
         )
     plan = await read_plan_or_unavailable(request, conference.id)
     came = await store.attendance(meeting.id)
-    return coordinator.render(
+    return common.render(
         request,
         "meeting/follow_up.html",
         status_code,
@@ -122,72 +97,62 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
     )
 
 
-async def _run(
-    request: Request,
-    action: Awaitable[Any],
-    page: Callable[[Request, str, int], Awaitable[Response]],
-    done: str,
-) -> Response:
-    try:
-        await action
-    except FlowError as exc:
-        return await page(request, exc.message, STATUS[exc.kind])
-    return RedirectResponse(done, status_code=303)
+def _number(request: Request) -> int:
+    """The meeting's number in the URL (one that cannot be is a 404, like one that is not)."""
+    return common.number_in_path(request, "number", _("Deze bijeenkomst bestaat niet."))
+
+
+def _meeting_url(person: auth.Person, number: int) -> str:
+    return f"/c/{person.conference.id}/follow-ups/{number}"
+
+
+def _list_url(person: auth.Person) -> str:
+    return f"/c/{person.conference.id}/follow-ups"
 
 
 async def start_form(request: Request) -> Response:
-    person = await person_of(request)
-    try:
-        meeting = await _flow(request).start_follow_up(person)
-    except FlowError as exc:
-        return await follow_ups_page(request, exc.message, STATUS[exc.kind])
-    return RedirectResponse(
-        f"/c/{person.conference.id}/follow-ups/{meeting.number}", status_code=303
+    person = await common.person_of(request)
+    action = common.flow(request).start_follow_up(person)
+    return await common.run_action(
+        request, action, follow_ups_page, lambda meeting: _meeting_url(person, meeting.number)
     )
 
 
 async def attendance_form(request: Request) -> Response:
-    person = await person_of(request)
+    person = await common.person_of(request)
     form = await request.form()
     ids: set[int] = set()
     for value in form.getlist("participant"):
-        if not isinstance(value, str) or not value.isdigit() or len(value) > 12:
+        participant_id = common.integer(value)
+        if participant_id is None:
             return await meeting_page(request, _("Kies alleen mensen van deze conferentie."), 400)
-        ids.add(int(value))
-    number: int = request.path_params["number"]
-    where = f"/c/{person.conference.id}/follow-ups/{number}"
-    return await _run(
-        request, _flow(request).record_attendance(person, number, ids), meeting_page, where
-    )
+        ids.add(participant_id)
+    number = _number(request)
+    action = common.flow(request).record_attendance(person, number, ids)
+    return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
 
 
 async def close_form(request: Request) -> Response:
-    person = await person_of(request)
-    number: int = request.path_params["number"]
-    return await _run(
-        request,
-        _flow(request).close_follow_up(person, number),
-        meeting_page,
-        f"/c/{person.conference.id}/follow-ups",
-    )
+    person = await common.person_of(request)
+    number = _number(request)
+    action = common.flow(request).close_follow_up(person, number)
+    return await common.run_action(request, action, meeting_page, _list_url(person))
 
 
 async def rating_form(request: Request) -> Response:
     """This follow-up meeting and the plan marked 1-10 by someone who was there."""
-    person = await person_of(request)
+    person = await common.person_of(request)
     form = await request.form()
-    number: int = request.path_params["number"]
-    return await _run(
-        request,
-        _flow(request).rate(person, number, _text(form, "meeting"), _text(form, "plan")),
-        meeting_page,
-        f"/c/{person.conference.id}/follow-ups/{number}",
+    number = _number(request)
+    action = common.flow(request).rate(
+        person, number, common.text(form, "meeting"), common.text(form, "plan")
     )
+    return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
 
 
 async def next_date_form(request: Request) -> Response:
-    person = await person_of(request)
-    raw = _text(await request.form(), "date")
+    person = await common.person_of(request)
+    raw = common.text(await request.form(), "date")
     try:
         day = date.fromisoformat(raw) if len(raw) == 10 else None
     except ValueError:
@@ -196,23 +161,19 @@ async def next_date_form(request: Request) -> Response:
         return await follow_ups_page(
             request, _("Dit is geen datum. Kies een dag in de kalender."), 400
         )
-    return await _run(
-        request,
-        _flow(request).set_next_follow_up(person, day),
-        follow_ups_page,
-        f"/c/{person.conference.id}/follow-ups",
-    )
+    action = common.flow(request).set_next_follow_up(person, day)
+    return await common.run_action(request, action, follow_ups_page, _list_url(person))
 
 
 async def follow_up_ics(request: Request) -> Response:
     """The next follow-up meeting as an iCalendar file: a reminder that needs no mail server."""
-    person = await _reader(request)
+    person = await reader(request)
     conference = person.conference
-    meetings = await _store(request).follow_ups(conference.id)
-    base = str(request.app.state.settings.base_url).rstrip("/")
-    events = feeds.follow_up_events(conference, meetings, base, held=False)
+    meetings = await common.store(request).follow_ups(conference.id)
+    base = str(common.settings(request).base_url).rstrip("/")
+    events = calendar.follow_up_events(conference, meetings, base, held=False)
     if not events:
-        return coordinator.error_page(
+        return common.error_page(
             request, 404, _("Niet gevonden"), _("Er is nog geen bijeenkomst van het actieteam.")
         )
     return Response(
@@ -220,61 +181,3 @@ async def follow_up_ics(request: Request) -> Response:
         media_type="text/calendar",
         headers={"content-disposition": 'attachment; filename="actieteam.ics"'},
     )
-
-
-async def compare_page(request: Request) -> Response:
-    """What changed per agreement between two frozen versions (``?old=N&new=M``; by default
-    the last two)."""
-    person = await _reader(request)
-    conference = person.conference
-    versions = {v.number: v for v in await _store(request).plan_versions(conference.id)}
-    if not versions:
-        return coordinator.error_page(
-            request, 404, _("Niet gevonden"), _("Er is nog geen vastgesteld plan.")
-        )
-    latest = max(versions)
-
-    def number(name: str, default: int) -> int | None:
-        raw = request.query_params.get(name, "")
-        if not raw:
-            return default
-        return int(raw) if raw.isdigit() and len(raw) < 10 else None
-
-    old, new = number("old", max(1, latest - 1)), number("new", latest)
-    if old not in versions or new not in versions:
-        return coordinator.error_page(
-            request,
-            404,
-            _("Niet gevonden"),
-            _("Kies twee versies die er zijn: 1 tot en met %(latest)s.", latest=latest),
-        )
-    old_version, new_version = versions[old], versions[new]
-    return coordinator.render(
-        request,
-        "meeting/compare.html",
-        conference=conference,
-        person=person,
-        numbers=sorted(versions),
-        old_number=old,
-        new_number=new,
-        comparison=compare_versions(old_version.content, new_version.content),
-        old_version=old_version,
-        new_version=new_version,
-        old_frozen_at=local_time_label(old_version.created_at),
-        new_frozen_at=local_time_label(new_version.created_at),
-    )
-
-
-routes = [
-    Route("/c/{conference_id}/plan/compare", compare_page),
-    Route("/c/{conference_id}/follow-ups.ics", follow_up_ics),
-    Route("/c/{conference_id}/follow-ups", follow_ups_page),
-    Route("/c/{conference_id}/follow-ups", start_form, methods=["POST"]),
-    Route("/c/{conference_id}/follow-ups/next", next_date_form, methods=["POST"]),
-    Route("/c/{conference_id}/follow-ups/{number:int}", meeting_page),
-    Route(
-        "/c/{conference_id}/follow-ups/{number:int}/attendance", attendance_form, methods=["POST"]
-    ),
-    Route("/c/{conference_id}/follow-ups/{number:int}/close", close_form, methods=["POST"]),
-    Route("/c/{conference_id}/follow-ups/{number:int}/rating", rating_form, methods=["POST"]),
-]

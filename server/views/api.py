@@ -12,15 +12,15 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from server.conference import auth
-from server.conference.flow import Flow, FlowError
+from server.conference.flow import FlowError
 from server.i18n import _
 from server.rules import phases
 from server.rules.refusal import Refusal
+from server.views import common, identity
 from server.views.common import STATUS
-from server.views.meeting import may_read_plan, read_plan_or_unavailable
+from server.views.plan import may_read_plan, read_plan_or_unavailable
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -30,9 +30,9 @@ def problem(status: int, code: str, reason: str) -> JSONResponse:
 
 
 async def _person(request: Request) -> auth.Person | JSONResponse:
-    person = await auth.person_in(
-        request.app.state.store,
-        request.app.state.settings,
+    person = await identity.person_in(
+        common.store(request),
+        common.settings(request),
         request,
         request.path_params["conference_id"],
     )
@@ -52,9 +52,9 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
         "too_large",
         _("Het verzoek is groter dan %(limit)s bytes.", limit=MAX_BODY_BYTES),
     )
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return too_large
+    declared = request.headers.get("content-length")
+    if declared is not None and common.integer(declared, high=MAX_BODY_BYTES) is None:
+        return too_large  # more than the limit (or no number at all: read none of it)
     raw = b""
     async for chunk in request.stream():  # read no more than the limit, whatever is declared
         raw += chunk
@@ -69,24 +69,29 @@ async def _body(request: Request) -> dict[str, Any] | JSONResponse:
     return body
 
 
-def _flow(request: Request) -> Flow:
-    return Flow.of(request.app.state)
-
-
-async def change_phase(request: Request) -> Response:
-    """``{"phase": "private_time"}``; leaving private time without the family's "plan ready"
-    needs ``"reason"`` (an override, shown to the family)."""
+async def _asked(request: Request) -> tuple[auth.Person, dict[str, Any]] | JSONResponse:
+    """Who asks and what they sent, or the JSON refusal of either."""
     person = await _person(request)
     if isinstance(person, JSONResponse):
         return person
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
+    return person, body
+
+
+async def change_phase(request: Request) -> Response:
+    """``{"phase": "private_time"}``; leaving private time without the family's "plan ready"
+    needs ``"reason"`` (an override, shown to the family)."""
+    asked = await _asked(request)
+    if isinstance(asked, JSONResponse):
+        return asked
+    person, body = asked
     target, reason = body.get("phase"), body.get("reason", "")
     if not isinstance(target, str) or not isinstance(reason, str):
         return problem(400, "bad_field", _('"phase" (en "reason", als je die geeft) is tekst.'))
     try:
-        conference = await _flow(request).change_phase(person, target, reason)
+        conference = await common.flow(request).change_phase(person, target, reason)
     except FlowError as exc:
         return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"phase": conference.phase})
@@ -94,17 +99,15 @@ async def change_phase(request: Request) -> Response:
 
 async def signal(request: Request) -> Response:
     """``{"kind": "question" | "plan_ready"}`` from a family member during private time."""
-    person = await _person(request)
-    if isinstance(person, JSONResponse):
-        return person
-    body = await _body(request)
-    if isinstance(body, JSONResponse):
-        return body
+    asked = await _asked(request)
+    if isinstance(asked, JSONResponse):
+        return asked
+    person, body = asked
     kind = body.get("kind")
     if not isinstance(kind, str):
         return problem(400, "bad_field", _('"kind" is "question" of "plan_ready".'))
     try:
-        row = await _flow(request).signal(person, kind)
+        row = await common.flow(request).signal(person, kind)
     except FlowError as exc:
         return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"kind": row.kind, "at": row.at.isoformat()}, status_code=201)
@@ -123,10 +126,3 @@ async def plan(request: Request) -> Response:
     except HTTPException as exc:
         return problem(exc.status_code, "unavailable", exc.detail)
     return JSONResponse({"phase": person.conference.phase, **content})
-
-
-routes = [
-    Route("/api/conferences/{conference_id}/phase", change_phase, methods=["POST"]),
-    Route("/api/conferences/{conference_id}/signals", signal, methods=["POST"]),
-    Route("/api/conferences/{conference_id}/plan", plan),
-]

@@ -17,12 +17,11 @@ from babel.numbers import get_decimal_symbol
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from server import i18n
 from server.i18n import _
 from server.rules import outcomes, schedule
-from server.views import coordinator
+from server.views import common
 
 BAR_HEIGHT = 18
 ROW_GAP = 14
@@ -120,12 +119,12 @@ def chart(totals: outcomes.Totals) -> Markup:
 
 async def outcomes_page(request: Request) -> Response:
     """The outcomes of the conferences this coordinator runs (an admin: all of them)."""
-    who = await coordinator._coordinator(request)
-    facts = await coordinator._store(request).outcome_facts(who.account)
+    who = await common.signed_in_coordinator(request)
+    facts = await common.store(request).outcome_facts(who.account)
     today = schedule.today()
     rows = [outcomes.conference_outcome(f, today) for f in facts]
     totals = outcomes.totals(rows)
-    return coordinator.render(
+    return common.render(
         request,
         "outcomes.html",
         who=who,
@@ -137,6 +136,3 @@ async def outcomes_page(request: Request) -> Response:
         min_ratings=outcomes.MIN_RATINGS,
         organisation=who.account.role == "admin",
     )
-
-
-routes = [Route("/outcomes", outcomes_page)]

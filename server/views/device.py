@@ -9,11 +9,10 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
-from server.conference import auth, sessions
+from server.conference import sessions
 from server.i18n import _
-from server.views import coordinator
+from server.views import common, identity
 
 SERVICE_WORKER = Path(__file__).resolve().parents[2] / "web" / "static" / "sw.js"
 INVITATION_PATH = re.compile(r"^/i/[A-Za-z0-9_-]{20,100}$")
@@ -35,7 +34,7 @@ async def switch_person(request: Request) -> Response:
     same_site = not parts.netloc or parts.netloc == request.url.netloc
     if same_site and INVITATION_PATH.match(parts.path) and not parts.query:
         return RedirectResponse(parts.path, status_code=303)
-    return coordinator.error_page(
+    return common.error_page(
         request,
         400,
         _("Dit is geen uitnodigingslink van Kring"),
@@ -48,21 +47,7 @@ async def forget_device(request: Request) -> Response:
     """End this device's session and clear what Kring kept on it (cookies, the plan's local
     copy, the offline pages), for browsers that honour Clear-Site-Data and, through the page's
     script, for those that do not (plain http)."""
-    response = coordinator.render(request, "forgotten.html")
-    ended = await auth.end_session(
-        coordinator._store(request),
-        coordinator._settings(request),
-        request,
-        auth.PARTICIPANT_COOKIE,
-        response,
-    )
-    sessions.end(request.app.state.hub, ended, sessions.FORGOTTEN)
+    response = common.render(request, "forgotten.html")
+    await common.sign_out(request, response, identity.PARTICIPANT_COOKIE, sessions.FORGOTTEN)
     response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
     return response
-
-
-routes = [
-    Route("/sw.js", service_worker),
-    Route("/switch", switch_person),
-    Route("/c/{conference_id}/forget", forget_device, methods=["POST"]),
-]

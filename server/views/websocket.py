@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
 
 from server import i18n
 from server.conference import auth
 from server.i18n import _
 from server.rooms.connection import Peer
-from server.rooms.hub import RoomHub
 from server.rooms.protocol import CloseCode
 from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
-from server.settings import Settings
-from server.storage.store import DatabaseError, Store
+from server.storage.store import DatabaseError
+from server.views import common, identity
 
 log = logging.getLogger("kring.rooms")
 
@@ -39,9 +37,11 @@ async def live_document(websocket: WebSocket) -> None:
 
 
 async def _live_document(websocket: WebSocket) -> None:
-    settings: Settings = websocket.app.state.settings
-    store: Store = websocket.app.state.store
-    hub: RoomHub = websocket.app.state.hub
+    settings, store, hub = (
+        common.settings(websocket),
+        common.store(websocket),
+        common.hub(websocket),
+    )
     conference_id: str = websocket.path_params["conference_id"]
     document: str = websocket.path_params["document"]
 
@@ -53,7 +53,7 @@ async def _live_document(websocket: WebSocket) -> None:
         await refuse(_("Dit document bestaat niet."))
         return
     checked_at = time.monotonic()  # what ends from now on keeps this device out
-    person = await auth.person_in(store, settings, websocket, conference_id)
+    person = await identity.person_in(store, settings, websocket, conference_id)
     if isinstance(person, auth.NotAllowed):
         await refuse(person.reason)
         return
@@ -89,6 +89,3 @@ async def _live_document(websocket: WebSocket) -> None:
         phase,
         wants_saved=websocket.query_params.get("saved") == "1",
     )
-
-
-routes = [WebSocketRoute("/ws/{conference_id}/{document}", live_document)]

@@ -8,17 +8,10 @@ from pathlib import Path
 import pytest
 from starlette.responses import Response
 
-from server.conference.auth import (
-    PARTICIPANT_COOKIE,
-    LinkProblem,
-    hash_token,
-    invitation_problem,
-    new_token,
-    origin_allowed,
-    set_session_cookie,
-)
+from server.conference.auth import LinkProblem, hash_token, invitation_problem, new_token
 from server.settings import Settings
 from server.storage.models import Conference, Invitation, Participant
+from server.views.identity import PARTICIPANT_COOKIE, origin_allowed, set_session_cookie
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ALLOWED = frozenset({"https://kring.example.org"})

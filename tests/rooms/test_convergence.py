@@ -29,6 +29,7 @@ from server.rooms.hub import RoomHub
 from server.settings import Settings
 from server.storage.migrate import upgrade
 from server.storage.store import Store
+from server.views.identity import PARTICIPANT_COOKIE
 from tests.support.databases import add_coordinator
 from tests.support.server import free_port
 
@@ -110,7 +111,7 @@ async def family_cookies(settings: Settings, phase: str = "private_time") -> tup
             await store.create_session(
                 auth.hash_token(settings.secret_key, token), invitation_id=invitation.id
             )
-            cookies.append(f"{auth.PARTICIPANT_COOKIE}={token}")
+            cookies.append(f"{PARTICIPANT_COOKIE}={token}")
         return conference.id, cookies
     finally:
         await store.close()

@@ -8,7 +8,7 @@ import shutil
 import time
 from typing import Any
 
-from server.conference import auth
+from server.views.identity import PARTICIPANT_COOKIE
 from tests.support.people import let_in
 from tests.support.server import INSTANCES, ROOT
 
@@ -39,7 +39,7 @@ def let_page_in(page: Any) -> None:
     instance = INSTANCES[url.split("/c/")[0]]
     page.goto("about:blank")
     for cookie in page.context.cookies():
-        if cookie["name"] == auth.PARTICIPANT_COOKIE:
+        if cookie["name"] == PARTICIPANT_COOKIE:
             let_in(instance, cookie["value"])
     page.goto(url)
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from server.app import RedactInvitationTokens
+from server.conference import calendar as feeds  # the feeds' keys and addresses
 from server.rules import schedule
 from server.settings import Settings
-from server.views import feeds
 from tests.support.databases import add_coordinator
 from tests.support.feeds import feed_url_on, fetch
 from tests.support.meeting import agree_in_store, run_to_action_team

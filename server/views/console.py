@@ -1,0 +1,132 @@
+"""The coordinator's console during the meeting (the phase, the family's signals, the
+presentation's questions, the action team, freezing the plan) and the conference's audit log.
+
+Every form also works without JavaScript (a post, then a redirect back). The console follows
+the meeting live through the event stream (``server/views/stream.py``).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.i18n import _
+from server.rules import phases
+from server.views import common
+from server.views.plan import group_by_area, may_read_plan, read_plan_or_unavailable
+
+
+async def console(request: Request, error: str = "", status_code: int = 200) -> Response:
+    person = await common.coordinator_person(request)
+    conference = person.conference
+    context = await common.meeting_so_far(request, conference)
+    plan = None
+    if may_read_plan(person):
+        plan = await read_plan_or_unavailable(request, conference.id)
+    plan_ready = None
+    if conference.phase == "private_time":
+        plan_ready = await common.flow(request).plan_ready_since(conference)
+    store = common.store(request)
+    return common.render(
+        request,
+        "meeting/console.html",
+        status_code,
+        who=person,
+        conference=conference,
+        next_phases=phases.TRANSITIONS[conference.phase],
+        plan_ready=plan_ready,
+        plan=plan,
+        groups=group_by_area(plan["agreements"]) if plan else [],
+        present=common.hub(request).present(conference.id, phases.FAMILY),
+        # how many devices wait to be let in by the family (never who)
+        waiting=len(await store.waiting_sessions(conference.id))
+        if conference.phase == "private_time"
+        else 0,
+        # how many gave marks at the presentation (never whose, nor the marks themselves)
+        marked=sum(1 for r in await store.ratings(conference.id) if r.occasion == 0)
+        if conference.phase == "presentation"
+        else 0,
+        information_access=int(phases.access(conference.phase, "coordinator", "information"))
+        if conference.phase == "information"
+        else 0,
+        error=error,
+        **context,
+    )
+
+
+def _back(request: Request) -> str:
+    return f"/conferences/{request.path_params['conference_id']}/console"
+
+
+async def phase_form(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    form = await request.form()
+    action = common.flow(request).change_phase(
+        person, common.text(form, "phase"), common.text(form, "reason")
+    )
+    return await common.run_action(request, action, console, _back(request))
+
+
+async def question_form(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    text = common.text(await request.form(), "text")
+    if not text:
+        return await console(request, _("Schrijf de vraag op."), 400)
+    action = common.flow(request).ask_question(person, text)
+    return await common.run_action(request, action, console, _back(request))
+
+
+async def action_team_form(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    form = await request.form()
+    # Whoever is ticked; anything else in the form is no one (as a stale page may send).
+    chosen = {
+        number
+        for value in form.getlist("participant")
+        if (number := common.integer(value)) is not None
+    }
+    action = common.flow(request).choose_action_team(person, chosen)
+    return await common.run_action(request, action, console, _back(request))
+
+
+async def finalise_form(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    action = common.flow(request).finalise(person)
+    return await common.run_action(request, action, console, _back(request))
+
+
+async def audit_log(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    conference = person.conference
+    store = common.store(request)
+    events = await store.audit_events(conference.id)
+    names = {"cli": _("Kring (opdrachtregel)")}
+    family: set[str] = set()
+    # Removed people too: removing a family member must not unmask what they did.
+    for row in await store.participants(conference.id, include_removed=True):
+        p = row.participant
+        names[f"participant:{p.id}"] = p.name
+        if p.account_id is not None:
+            names[f"coordinator:{p.account_id}"] = p.name
+        if p.role in phases.FAMILY:
+            family.add(f"participant:{p.id}")
+    rows = []
+    for event in reversed(events):
+        who, detail = names.get(event.actor, event.actor), dict(event.detail)
+        # During private time the coordinator learns no more of the family here than on the
+        # console: that someone of them did something, not who or in which document.
+        if (
+            conference.phase == "private_time"
+            and event.actor in family
+            and event.at >= conference.phase_since
+        ):
+            who = _("Iemand van de familie of het netwerk")
+            detail = {"kind": detail["kind"]} if event.kind == "signal" else {}
+        rows.append((event, who, detail))
+    return common.render(
+        request,
+        "meeting/audit.html",
+        who=person,
+        conference=conference,
+        rows=rows,
+    )

@@ -1,0 +1,247 @@
+"""A participant's pages: their personal link ("is this you?"), then their own page in each
+phase with what it asks of them (signals, conditions, their answer and marks).
+
+Every form also works without JavaScript (a post, then a redirect back).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from server import i18n
+from server.conference import admission, auth
+from server.i18n import N_, _
+from server.rules import phases
+from server.storage.models import Rating
+from server.storage.store import Store
+from server.views import common, identity
+
+# Status, title and message (Dutch message ids, translated when shown).
+LINK_PROBLEMS = {
+    auth.LinkProblem.UNKNOWN: (
+        404,
+        N_("Deze link kennen we niet"),
+        N_("Misschien is hij niet helemaal overgenomen."),
+    ),
+    auth.LinkProblem.REVOKED: (
+        410,
+        N_("Deze link werkt niet meer"),
+        N_("De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
+    ),
+    auth.LinkProblem.EXPIRED: (
+        410,
+        N_("Deze link is verlopen"),
+        N_("De conferentie is al een tijd afgesloten."),
+    ),
+    auth.LinkProblem.REMOVED: (
+        410,
+        N_("Je staat niet meer op de lijst"),
+        N_("De coördinator heeft je uit deze conferentie gehaald."),
+    ),
+}
+ASK_FOR_LINK = N_("Vraag de coördinator om een nieuwe persoonlijke link.")
+CONDITION_STATUSES = ("met", "not_met")
+ANSWERS = ("agree", "not_yet")
+
+
+async def open_invitation(request: Request) -> Response:
+    """A personal link. GET asks "is this you?"; only the POST signs this device in.
+
+    Link previews in chat apps and mail scanners fetch GET links on their own; they must
+    not create sessions, mark the link as opened or fill the audit log.
+    """
+    store, settings = common.store(request), common.settings(request)
+    token = request.path_params["token"]
+    match = await store.invitation_by_hash(auth.hash_token(settings.secret_key, token))
+    problem = (
+        auth.LinkProblem.UNKNOWN
+        if match is None
+        else auth.link_problem(match, settings.invitation_grace_days)
+    )
+    if problem is not None:
+        if match is not None and request.method == "POST":
+            await store.audit(
+                match.conference.id,
+                f"participant:{match.participant.id}",
+                "link_refused",
+                {"reason": problem.value},
+                coalesce=True,
+            )
+        status, title, message = LINK_PROBLEMS[problem]
+        return common.error_page(request, status, _(title), _(message), _(ASK_FOR_LINK))
+    assert match is not None
+    i18n.use_person_language(match.participant.language)  # a working link: its owner's page
+    if request.method == "GET":
+        return common.render(request, "participant/open.html", me=match.participant)
+    response = RedirectResponse(f"/c/{match.conference.id}", status_code=303)
+    vouched_by = None
+    if match.conference.phase == "private_time":  # a family device switching person stays in
+        vouched_by = await identity.family_device(store, settings, request, match.conference.id)
+        i18n.use_person_language(match.participant.language)
+    session = await identity.start_participant_session(store, settings, match, response, vouched_by)
+    await store.audit(match.conference.id, f"participant:{match.participant.id}", "link_opened")
+    events = common.events(request)
+    if vouched_by is not None:
+        detail = {"participant_id": match.participant.id, "same_device": True}
+        await store.audit(match.conference.id, vouched_by, "admission_granted", detail)
+        admission.changed(events, match.conference.id)
+    if session.admission == "waiting":
+        await admission.device_waits(store, events, match.conference.id, match.participant.id)
+    return response
+
+
+async def participant_here(request: Request) -> auth.ParticipantIdentity | Response:
+    """The participant on this device, if they belong to the conference in the URL."""
+    store, settings = common.store(request), common.settings(request)
+    conference_id = request.path_params["conference_id"]
+    who = await identity.participant_of(store, settings, request)
+    if isinstance(who, auth.ParticipantIdentity) and who.conference.id == conference_id:
+        kept_out = auth.waiting(who)
+        if isinstance(kept_out, auth.Waiting):
+            return common.waiting_page(request, kept_out)
+        if kept_out is None:
+            return who
+        who = auth.CookieState.INVALID
+    coordinator = await identity.coordinator_of(store, settings, request)
+    if isinstance(coordinator, auth.CoordinatorIdentity):
+        return RedirectResponse(f"/conferences/{conference_id}", status_code=303)
+    if who is auth.CookieState.INVALID:
+        return common.error_page(
+            request,
+            401,
+            _("Je bent niet (meer) aangemeld op dit apparaat"),
+            _("Je link is ingetrokken, of je aanmelding is beëindigd of niet geldig."),
+            _(
+                "Open je persoonlijke link opnieuw. Werkt die niet meer, vraag de "
+                "coördinator dan om een nieuwe."
+            ),
+        )
+    if who is auth.CookieState.ABSENT:
+        return common.error_page(
+            request,
+            401,
+            _("Open eerst je persoonlijke link"),
+            _("Kring herkent je aan de link die je van de coördinator kreeg."),
+            _("Open die link op dit apparaat."),
+        )
+    return common.error_page(
+        request,
+        403,
+        _("Dit is een andere conferentie"),
+        _("Je bent op dit apparaat aangemeld voor een andere conferentie."),
+        _("Open de persoonlijke link die bij deze conferentie hoort."),
+    )
+
+
+async def participant_privacy_seen(request: Request) -> Response:
+    who = await participant_here(request)
+    if isinstance(who, Response):
+        return who
+    await common.store(request).mark_privacy_seen(who.participant.id)
+    return RedirectResponse(f"/c/{who.conference.id}", status_code=303)
+
+
+# -- the participant's page ---------------------------------------------------------------------
+
+
+async def participant_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+    who = await participant_here(request)
+    if isinstance(who, Response):
+        return who
+    conference, me = who.conference, who.participant
+    plan_access = phases.access(
+        conference.phase, me.role, "plan", action_team_member=me.action_team
+    )
+    context = await common.meeting_so_far(request, conference)
+    return common.render(
+        request,
+        "participant/landing.html",
+        status_code,
+        me=me,
+        conference=conference,
+        show_privacy=me.privacy_seen_at is None,
+        may=lambda action: phases.may(action, conference.phase, me.role),
+        my_answer=context["answers"].get(me.id),
+        my_rating=await my_rating(common.store(request), conference.id, me.id, 0),
+        may_read_plan=plan_access >= phases.Access.READ,
+        may_write_plan=plan_access >= phases.Access.WRITE,
+        information_access=int(phases.access(conference.phase, me.role, "information")),
+        error=error,
+        **context,
+    )
+
+
+async def my_rating(
+    store: Store, conference_id: str, participant_id: int | None, occasion: int
+) -> Rating | None:
+    """The marks this person gave for ``occasion`` (0: the presentation), if any."""
+    if participant_id is None:  # a coordinator gives no marks
+        return None
+    return await store.rating(conference_id, participant_id, occasion)
+
+
+def _back(request: Request) -> str:
+    return f"/c/{request.path_params['conference_id']}"
+
+
+async def signal_form(request: Request) -> Response:
+    person = await common.person_of(request)
+    kind = common.text(await request.form(), "kind")
+    action = common.flow(request).signal(person, kind)
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def condition_add_form(request: Request) -> Response:
+    person = await common.person_of(request)
+    text = common.text(await request.form(), "text")
+    if not text:
+        return await participant_page(request, _("Schrijf de voorwaarde op."), 400)
+    action = common.flow(request).add_condition(person, text)
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+def _condition_id(request: Request) -> int:
+    return common.number_in_path(request, "condition_id", _("Deze voorwaarde bestaat niet."))
+
+
+async def condition_delete_form(request: Request) -> Response:
+    person = await common.person_of(request)
+    action = common.flow(request).delete_condition(person, _condition_id(request))
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def condition_check_form(request: Request) -> Response:
+    person = await common.person_of(request)
+    form = await request.form()
+    status = common.choice(common.text(form, "status"), CONDITION_STATUSES)
+    if status is None:
+        return await participant_page(request, _("Kies 'voldaan' of 'niet voldaan'."), 400)
+    action = common.flow(request).check_condition(
+        person, _condition_id(request), status, common.text(form, "remark")
+    )
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def rating_form(request: Request) -> Response:
+    """The conference and the plan marked 1-10 at the presentation."""
+    person = await common.person_of(request)
+    form = await request.form()
+    if person.participant_id is None:  # the participant's page is not theirs to be shown
+        return common.error_page(
+            request, 403, _("Geen toegang"), _("De coördinator geeft zelf geen cijfer.")
+        )
+    action = common.flow(request).rate(
+        person, 0, common.text(form, "meeting"), common.text(form, "plan")
+    )
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def answer_form(request: Request) -> Response:
+    person = await common.person_of(request)
+    form = await request.form()
+    answer = common.choice(common.text(form, "answer"), ANSWERS)
+    if answer is None:
+        return await participant_page(request, _("Kies 'eens' of 'nog niet'."), 400)
+    action = common.flow(request).answer(person, answer, common.text(form, "remark"))
+    return await common.run_action(request, action, participant_page, _back(request))

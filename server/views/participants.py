@@ -1,0 +1,303 @@
+"""The conference page: who takes part, their personal links (shown once, as a QR code
+too, or printed as cards), their reminder addresses, and revoking or removing them; a
+co-coordinator is added by their account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.conference import auth
+from server.i18n import N_, _
+from server.rules import phases
+from server.rules.forms import FormResult, email_form, participant_form
+from server.rules.phases import ROLES
+from server.storage.models import Conference
+from server.storage.store import NotFound, ParticipantRow
+from server.views import common
+
+
+def _qr_svg(url: str, title: str) -> str:
+    return str(segno.make(url, error="m").svg_inline(scale=5, border=2, title=title, omitsize=True))
+
+
+async def participants_view(
+    request: Request,
+    who: auth.CoordinatorIdentity,
+    conference: Conference,
+    *,
+    status_code: int = 200,
+    form: FormResult | None = None,
+    new_link: dict[str, Any] | None = None,
+    flash: str = "",
+    email_error: tuple[int, FormResult] | None = None,
+    erase_error: str = "",
+) -> Response:
+    """The conference page, or just its participants section for an htmx swap."""
+    rows = await common.store(request).participants(conference.id)
+    context: dict[str, Any] = {
+        "who": who,
+        "conference": conference,
+        "rows": rows,
+        "form": form or FormResult({"role": "network_member"}),
+        "new_link": new_link,
+        "flash": flash,
+        "roles": ROLES,
+        "email_error": email_error,  # (participant id, their refused email form)
+        "may_erase": auth.may_erase(who.account, conference),
+        "may_export": phases.coordinator_reads_plan(conference.phase),
+        "erase_error": erase_error,
+    }
+    name = (
+        "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"
+    )
+    return common.render(request, name, status_code, **context)
+
+
+async def conference_detail(request: Request) -> Response:
+    who, conference = await common.own_conference(request)
+    return await participants_view(request, who, conference)
+
+
+def _sign_out_live(request: Request, conference_id: str, participant_id: int, why: str) -> None:
+    """Close the live documents of devices whose link stopped working (at once, not at the
+    next reconnect). ``why`` is a Dutch message id, told to each device in its own language."""
+    common.hub(request).drop_participant(conference_id, participant_id, why)
+
+
+async def _link_payload(
+    request: Request, conference_id: str, participant_id: int, name: str, role: str
+) -> dict[str, Any]:
+    # One more link: the person's other links (and devices) keep working. In private time
+    # whoever opens it waits until the family lets them in.
+    url = await auth.issue_link(common.store(request), common.settings(request), participant_id)
+    return {
+        "participant_id": participant_id,
+        "name": name,
+        "role": role,
+        "url": url,
+        "qr": _qr_svg(url, _("Persoonlijke link van %(name)s", name=name)),
+    }
+
+
+async def participant_add(request: Request) -> Response:
+    who, conference = await common.own_conference(request)
+    form = participant_form(await request.form())
+    store = common.store(request)
+    if form.ok and form.cleaned["role"] == "coordinator":
+        return await _add_coordinator(request, who, conference, form)
+    if not form.ok:
+        return await participants_view(request, who, conference, status_code=400, form=form)
+    participant = await store.add_participant(
+        conference.id, form.cleaned["name"], form.cleaned["role"], email=form.cleaned["email"]
+    )
+    await store.audit(
+        conference.id,
+        common.actor(who),
+        "participant_added",
+        {"participant_id": participant.id, "role": participant.role},
+    )
+    link = await _link_payload(
+        request, conference.id, participant.id, participant.name, participant.role
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        new_link=link,
+        flash=_("%(name)s is toegevoegd.", name=participant.name),
+    )
+
+
+async def _add_coordinator(
+    request: Request, who: auth.CoordinatorIdentity, conference: Conference, form: FormResult
+) -> Response:
+    """A co-coordinator logs in with their own account; they get no link."""
+    store = common.store(request)
+    account = await store.account_by_email(form.cleaned["email"])
+    if account is None:
+        form.errors["email"] = _("Er is geen coördinator-account met dit e-mailadres.")
+    elif any(
+        r.participant.account_id == account.id for r in await store.participants(conference.id)
+    ):
+        form.errors["email"] = _(
+            "%(name)s is al coördinator van deze conferentie.", name=account.name
+        )
+    if account is None or form.errors:
+        return await participants_view(request, who, conference, status_code=400, form=form)
+    participant = await store.add_participant(
+        conference.id, account.name, "coordinator", account_id=account.id
+    )
+    await store.audit(
+        conference.id,
+        common.actor(who),
+        "participant_added",
+        {"participant_id": participant.id, "role": "coordinator"},
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        flash=_(
+            "%(name)s is nu ook coördinator van deze conferentie (eigen account).",
+            name=account.name,
+        ),
+    )
+
+
+async def _target_participant(
+    request: Request, *, link: bool = True
+) -> tuple[auth.CoordinatorIdentity, Conference, Any]:
+    """The participant in the URL; ``link`` actions do not apply to coordinators."""
+    who, conference = await common.own_conference(request)
+    participant_id = common.number_in_path(
+        request, "participant_id", _("Deze deelnemer bestaat niet.")
+    )
+    participant = await common.store(request).participant(conference.id, participant_id)
+    if participant is None:
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst."))
+    if participant.role == "coordinator" and link:
+        raise HTTPException(
+            409, _("De coördinator logt in met een account en heeft geen persoonlijke link.")
+        )
+    if participant.role == "coordinator" and participant.account_id == conference.owner_id:
+        raise HTTPException(409, _("De coördinator die de conferentie begeleidt, blijft erbij."))
+    return who, conference, participant
+
+
+async def participant_link(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request)
+    link = await _link_payload(
+        request, conference.id, participant.id, participant.name, participant.role
+    )
+    await common.store(request).audit(
+        conference.id, common.actor(who), "link_issued", {"participant_id": participant.id}
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        new_link=link,
+        flash=_(
+            "Nieuwe link voor %(name)s. Eerdere links blijven werken; trek de links in om ze "
+            "allemaal te beëindigen.",
+            name=participant.name,
+        ),
+    )
+
+
+async def participant_email(request: Request) -> Response:
+    """Set or clear the address a participant's reminders go to."""
+    who, conference, participant = await _target_participant(request)
+    form = email_form(await request.form())
+    if not form.ok:
+        return await participants_view(
+            request, who, conference, status_code=400, email_error=(participant.id, form)
+        )
+    store = common.store(request)
+    try:
+        await store.set_participant_email(conference.id, participant.id, form.cleaned["email"])
+    except NotFound:
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
+    await store.audit(
+        conference.id, common.actor(who), "email_changed", {"participant_id": participant.id}
+    )
+    flash = (
+        _("Het e-mailadres van %(name)s is opgeslagen.", name=participant.name)
+        if form.cleaned["email"]
+        else _("%(name)s krijgt geen herinneringen meer per e-mail.", name=participant.name)
+    )
+    return await participants_view(request, who, conference, flash=flash)
+
+
+async def participant_revoke(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request)
+    store = common.store(request)
+    await store.revoke_invitation(participant.id)
+    _sign_out_live(request, conference.id, participant.id, N_("Je link werkt niet meer."))
+    await store.audit(
+        conference.id, common.actor(who), "link_revoked", {"participant_id": participant.id}
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        flash=_(
+            "De link van %(name)s werkt niet meer, op geen enkel apparaat.",
+            name=participant.name,
+        ),
+    )
+
+
+async def participant_remove(request: Request) -> Response:
+    who, conference, participant = await _target_participant(request, link=False)
+    store = common.store(request)
+    try:
+        await store.remove_participant(conference.id, participant.id)
+    except NotFound:
+        raise HTTPException(404, _("Deze deelnemer staat niet (meer) op de lijst.")) from None
+    why = N_("Je staat niet meer op de lijst.")
+    if participant.account_id is not None:  # a co-coordinator: their login goes on elsewhere
+        common.hub(request).drop_account(conference.id, participant.account_id, why)
+    else:
+        _sign_out_live(request, conference.id, participant.id, why)
+    await store.audit(
+        conference.id, common.actor(who), "participant_removed", {"participant_id": participant.id}
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        flash=_("%(name)s is van de lijst gehaald.", name=participant.name),
+    )
+
+
+async def invitation_cards(request: Request) -> Response:
+    """Choose whose cards to print (GET), then reissue their links as a printable sheet (POST)."""
+    who, conference = await common.own_conference(request)
+    rows = [
+        r
+        for r in await common.store(request).participants(conference.id)
+        if r.participant.role != "coordinator"
+    ]
+    if request.method == "GET":
+        return common.render(
+            request,
+            "conferences/cards_choose.html",
+            who=who,
+            conference=conference,
+            rows=rows,
+            error="",
+        )
+    form = await request.form()
+    chosen = {n for v in form.getlist("participant") if (n := common.integer(v)) is not None}
+    selected: list[ParticipantRow] = [r for r in rows if r.participant.id in chosen]
+    if not selected:
+        return common.render(
+            request,
+            "conferences/cards_choose.html",
+            400,
+            who=who,
+            conference=conference,
+            rows=rows,
+            error=_("Kies minstens één persoon."),
+        )
+    cards = [
+        await _link_payload(
+            request, conference.id, r.participant.id, r.participant.name, r.participant.role
+        )
+        for r in selected
+    ]
+    await common.store(request).audit(
+        conference.id,
+        common.actor(who),
+        "cards_printed",
+        {"participant_ids": [c["participant_id"] for c in cards]},
+    )
+    return common.render(
+        request, "conferences/cards_sheet.html", who=who, conference=conference, cards=cards
+    )

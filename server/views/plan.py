@@ -1,0 +1,230 @@
+"""The plan's pages: the plan as it stands, a frozen version's copy (printable page and PDF)
+and what changed between two versions.
+
+Whether someone may see the plan is asked of ``server/rules/phases.py``, like every websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server import i18n
+from server.conference import admission, auth
+from server.conference.flow import plan_copy, plan_people
+from server.formats import pdf
+from server.i18n import _
+from server.rooms.hub import RoomUnavailable
+from server.rules import phases
+from server.rules.compare import compare_versions
+from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
+from server.rules.plan import schema as plan_schema
+from server.storage.models import Conference, PlanVersion
+from server.views import common
+
+
+def may_read_plan(person: auth.Person) -> bool:
+    allowed = phases.access(
+        person.conference.phase,
+        person.role,
+        "plan",
+        action_team_member=person.action_team_member,
+    )
+    return allowed >= phases.Access.READ
+
+
+def plan_locked(request: Request, conference: Conference) -> Response:
+    """403: the plan is not for this person now (in private time: the family is at work)."""
+    title = (
+        _("De familie maakt nu het plan")
+        if conference.phase == "private_time"
+        else _("Het plan is nu niet voor jou open")
+    )
+    return common.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
+
+
+class PlanLocked(Exception):
+    def __init__(self, conference: Conference) -> None:
+        self.conference = conference
+
+
+def locked_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PlanLocked)
+    return plan_locked(request, exc.conference)
+
+
+async def reader(request: Request) -> auth.Person:
+    """Who asks, if they may read the plan now (else the plan's 403 page, via PlanLocked)."""
+    person = await common.person_of(request)
+    if not may_read_plan(person):
+        raise PlanLocked(person.conference)
+    return person
+
+
+async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict[str, Any]:
+    people = plan_people(
+        row.participant for row in await common.store(request).participants(conference_id)
+    )
+    try:
+        return read_plan(await common.hub(request).document_state(conference_id, "plan"), people)
+    except RoomUnavailable:
+        reason = _("Het plan kan nu niet gelezen worden. Probeer het zo opnieuw.")
+        raise HTTPException(503, reason) from None
+
+
+def group_by_area(agreements: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
+    groups: list[tuple[str, list[dict[str, str]]]] = []
+    for row in agreements:
+        label = area_label(row["life_area"])
+        if not groups or groups[-1][0] != label:
+            groups.append((label, []))
+        groups[-1][1].append(row)
+    return groups
+
+
+async def plan_page(request: Request) -> Response:
+    """The plan as it stands (read-only), for whoever may read it now."""
+    person = await common.person_of(request)
+    if not may_read_plan(person):
+        return plan_locked(request, person.conference)
+    conference = person.conference
+    plan = await read_plan_or_unavailable(request, conference.id)
+    access = phases.access(
+        conference.phase, person.role, "plan", action_team_member=person.action_team_member
+    )
+    people = [
+        row.participant
+        for row in await common.store(request).participants(conference.id)
+        if row.participant.role != "coordinator"
+    ]
+    config = {
+        "conference": conference.id,
+        "writable": access >= phases.Access.WRITE,
+        "me": {
+            "id": person.participant_id or f"coordinator-{person.actor}",
+            "name": person.name,
+            "role": person.role,
+        },
+        "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
+        "schema": plan_schema(),
+    }
+    response = common.render(
+        request,
+        "meeting/plan.html",
+        conference=conference,
+        person=person,
+        plan=plan,
+        groups=group_by_area(plan["agreements"]),
+        statuses=AGREEMENT_STATUSES,
+        writable=config["writable"],
+        action_team=[p.name for p in people if p.action_team],
+        config=config,
+        **await admission.family_context(common.store(request), common.hub(request), person),
+    )
+    # The page holds the plan: a shared tablet's browser must not keep it in its HTTP cache
+    # (the offline copy is the service worker's, and "forget this device" clears it).
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+# -- frozen versions ---------------------------------------------------------------------------
+
+
+async def _version(request: Request) -> tuple[auth.Person, PlanVersion]:
+    person = await reader(request)
+    missing = _("Deze versie van het plan bestaat (nog) niet.")
+    number = common.number_in_path(request, "number", missing)
+    version = await common.store(request).plan_version(person.conference.id, number)
+    if version is None:
+        raise HTTPException(404, missing)
+    return person, version
+
+
+async def copy_page(request: Request) -> Response:
+    person, version = await _version(request)
+    await common.store(request).audit(
+        person.conference.id,
+        person.actor,
+        "plan_exported",
+        {"version": version.number, "format": "page"},
+        coalesce=True,
+    )
+    return common.render(
+        request,
+        "meeting/copy.html",
+        conference=person.conference,
+        copy=plan_copy(version),
+        frozen_at=pdf.local_time_label(version.created_at),
+        groups=group_by_area(version.content.get("agreements", [])),
+        statuses=AGREEMENT_STATUSES,
+        version=version,
+    )
+
+
+async def copy_pdf(request: Request) -> Response:
+    person, version = await _version(request)
+    # The PDF's own words are Dutch (pdf.py is not translated yet): its labels too.
+    with i18n.using(i18n.DEFAULT_LANGUAGE):
+        copy = plan_copy(version)
+    document = await asyncio.to_thread(pdf.render_pdf, copy)
+    await common.store(request).audit(
+        person.conference.id,
+        person.actor,
+        "plan_exported",
+        {"version": version.number, "format": "pdf"},
+        coalesce=True,
+    )
+    name = _("plan-versie-%(number)s.pdf", number=version.number)
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+async def compare_page(request: Request) -> Response:
+    """What changed per agreement between two frozen versions (``?old=N&new=M``; by default
+    the last two)."""
+    person = await reader(request)
+    conference = person.conference
+    versions = {v.number: v for v in await common.store(request).plan_versions(conference.id)}
+    if not versions:
+        return common.error_page(
+            request, 404, _("Niet gevonden"), _("Er is nog geen vastgesteld plan.")
+        )
+    latest = max(versions)
+
+    def number(name: str, default: int) -> int | None:
+        raw = request.query_params.get(name, "")
+        return common.integer(raw) if raw else default
+
+    old, new = number("old", max(1, latest - 1)), number("new", latest)
+    if old not in versions or new not in versions:
+        return common.error_page(
+            request,
+            404,
+            _("Niet gevonden"),
+            _("Kies twee versies die er zijn: 1 tot en met %(latest)s.", latest=latest),
+        )
+    old_version, new_version = versions[old], versions[new]
+    return common.render(
+        request,
+        "meeting/compare.html",
+        conference=conference,
+        person=person,
+        numbers=sorted(versions),
+        old_number=old,
+        new_number=new,
+        comparison=compare_versions(old_version.content, new_version.content),
+        old_version=old_version,
+        new_version=new_version,
+        old_frozen_at=pdf.local_time_label(old_version.created_at),
+        new_frozen_at=pdf.local_time_label(new_version.created_at),
+    )
