@@ -16,6 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+# The meetings' calendar: the day a follow-up is due, "today" for the action team and the
+# times printed on a plan's copy. Kring serves Dutch conferences; one zone for the instance.
+TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.conference import auth
+from server.conference import auth, followups
 from server.formats import ical
 from server.i18n import _
-from server.rules import schedule
 from server.settings import Settings
 from server.storage.models import Account, Conference, FollowUp
 
@@ -70,13 +69,13 @@ def follow_up_events(
             events.append(
                 ical.Event(
                     uid=_uid(conference, meeting.number),
-                    day=schedule.local_date(meeting.closed_at),
+                    day=followups.local_date(meeting.closed_at),
                     summary=_("Actieteam gehouden: plan van %(name)s", name=conference.client_name),
                     url=url,
                     description=description,
                 )
             )
-    due = schedule.next_due(conference, meetings)
+    due = followups.next_due(conference, meetings)
     if due is not None:
         events.append(
             ical.Event(

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from server.conference import sessions
+from server.conference import followups, sessions
 from server.conference.auth import Person
 from server.conference.events import Event, Events
 from server.conference.refusals import refusal
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
-from server.rules import phases, plan, schedule
+from server.rules import phases, plan
 from server.rules.copy import AgreementLine, AnswerLine, ConditionLine, PlanCopy
 from server.rules.forms import bad_character
 from server.rules.phases import ROLE_LABELS
@@ -431,10 +431,10 @@ class Flow:
         """Open the action team's next meeting (due as schedule.next_due says)."""
         self._require_team(person)
         conference = person.conference
-        due = schedule.next_due(conference, await self.store.follow_ups(conference.id))
+        due = followups.next_due(conference, await self.store.follow_ups(conference.id))
         try:
             row = await self.store.start_follow_up(
-                conference.id, due or schedule.today(), person.actor
+                conference.id, due or followups.today(), person.actor
             )
         except StoreError as exc:
             raise FlowError(Refusal.CONFLICT, refusal(exc), "already_open") from None
@@ -474,7 +474,7 @@ class Flow:
                 "answers": first.content.get("answers", []) if first else [],
                 "follow_up": {
                     "number": row.number,
-                    "held_on": schedule.today().isoformat(),
+                    "held_on": followups.today().isoformat(),
                     "attended": [p.name for p in everyone if p.id in came],
                 },
             }
@@ -500,7 +500,7 @@ class Flow:
             raise FlowError(
                 Refusal.FORBIDDEN, _("De datum van de volgende bijeenkomst zet de coördinator.")
             )
-        if day < schedule.today():
+        if day < followups.today():
             raise FlowError(
                 Refusal.INVALID, _("Die datum is al voorbij. Kies vandaag of later."), "past"
             )

@@ -30,7 +30,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
 from server import i18n
-from server.conference import calendar, periodic
+from server.conference import calendar, followups, periodic
 from server.i18n import _
 from server.rules import schedule
 from server.settings import Settings, Smtp
@@ -65,7 +65,7 @@ async def due_reminders(store: Store, on: date) -> AsyncIterator[Reminder]:
     conferences = await store.conferences_in_phase("action_team")
     meetings = await store.follow_ups_of([c.id for c in conferences])  # one query for all
     for conference in conferences:
-        due = schedule.next_due(conference, meetings[conference.id])
+        due = followups.next_due(conference, meetings[conference.id])
         if due is None or due - on > schedule.SOON:
             continue
         for recipient in await store.reminder_recipients(conference.id):
@@ -187,7 +187,7 @@ async def send_due(store: Store, settings: Settings, on: date | None = None) -> 
     outcome = Outcome()
     if not settings.smtp.enabled:
         return outcome
-    on = on or schedule.today()
+    on = on or followups.today()
     server_down = False
     async for reminder in due_reminders(store, on):
         key = (reminder.conference.id, reminder.recipient.key, reminder.due_on)

@@ -26,10 +26,10 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
-from server.rules.schedule import local_date  # the meetings' own calendar (Europe/Amsterdam)
+from server.rules.schedule import local_date
 
 MIN_RATINGS = 3
 REQUEST_KEYS = ("request_to", "request")
@@ -188,19 +188,19 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def three_months_after(first_frozen_at: datetime) -> date:
+def three_months_after(first_frozen_at: datetime, zone: tzinfo) -> date:
     """The last day a version may be frozen on to count for "done within three months"."""
-    return add_months(local_date(first_frozen_at), 3)
+    return add_months(local_date(first_frozen_at, zone), 3)
 
 
-def versions_needed(frozen: Sequence[tuple[int, datetime]]) -> set[int]:
+def versions_needed(frozen: Sequence[tuple[int, datetime]], zone: tzinfo) -> set[int]:
     """Of a conference's versions (number, frozen at), the ones whose content the outcomes
     read: version 1 and the last one frozen within three months of it."""
     first = next((at for number, at in frozen if number == 1), None)
     if first is None:
         return set()
-    deadline = three_months_after(first)
-    within = [number for number, at in frozen if local_date(at) <= deadline]
+    deadline = three_months_after(first, zone)
+    within = [number for number, at in frozen if local_date(at, zone) <= deadline]
     return {1, max(within)}
 
 
@@ -224,17 +224,18 @@ def ratings_of(marks: Sequence[Marks]) -> Ratings:
     )
 
 
-def conference_outcome(facts: ConferenceFacts, today: date) -> ConferenceOutcome:
-    """The outcomes of one conference as of ``today`` (a day in the Netherlands)."""
+def conference_outcome(facts: ConferenceFacts, today: date, zone: tzinfo) -> ConferenceOutcome:
+    """The outcomes of one conference as of ``today`` (a day in the meetings' time zone,
+    ``zone``)."""
     versions = sorted(facts.versions, key=lambda v: v.number)
     first = versions[0] if versions and versions[0].number == 1 else None
     agreements = [tuple(a) for a in first.agreements] if first else []
     requests = sum(1 for _id, _area, request, _status in agreements if request)
     done: int | None = None
     if first is not None:
-        deadline = three_months_after(first.frozen_at)
+        deadline = three_months_after(first.frozen_at, zone)
         if today >= deadline:
-            within = [v for v in versions if local_date(v.frozen_at) <= deadline]
+            within = [v for v in versions if local_date(v.frozen_at, zone) <= deadline]
             status = {a[0]: a[3] for a in within[-1].agreements if a[0]}
             done = sum(1 for key, *_rest in agreements if key and status.get(key) == "done")
     return ConferenceOutcome(

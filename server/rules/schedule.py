@@ -1,4 +1,5 @@
-"""When the action team meets again (pure, no I/O).
+"""When the action team meets again (pure, no I/O: dates, moments and the time zone of the
+meetings are given; ``conference/followups.py`` gives them from a conference's rows).
 
 After the conference the action team meets at least every six weeks. The next meeting is due
 six weeks after the last one was closed (the first: six weeks after the plan was agreed),
@@ -7,12 +8,10 @@ unless the coordinator set another date.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta, tzinfo
 
 from server.i18n import N_, Labels
-from server.storage.models import Conference, FollowUp
 
 INTERVAL = timedelta(weeks=6)
 STANDING_LABELS: Labels[str] = Labels(
@@ -20,31 +19,36 @@ STANDING_LABELS: Labels[str] = Labels(
 )
 ONE_DAY = timedelta(days=1)
 SOON = timedelta(days=7)  # "due" this close to the date; "overdue" after it
-NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 
 
-def local_date(moment: datetime) -> date:
+def local_date(moment: datetime, zone: tzinfo) -> date:
     """The calendar day of ``moment`` where the meetings are held."""
-    return moment.astimezone(NETHERLANDS).date()
+    return moment.astimezone(zone).date()
 
 
-def today() -> date:
-    return datetime.now(NETHERLANDS).date()
+def today(zone: tzinfo) -> date:
+    return datetime.now(zone).date()
 
 
-def next_due(conference: Conference, follow_ups: Sequence[FollowUp]) -> date | None:
-    """The day the next follow-up meeting is due; None before the plan is agreed."""
-    closed = [f.closed_at for f in follow_ups if f.closed_at is not None]
-    return due_after(conference, max(closed) if closed else None)
-
-
-def due_after(conference: Conference, last_closed: datetime | None) -> date | None:
-    """As next_due, from the moment the last meeting was closed (None: none yet)."""
-    if conference.plan_frozen_at is None or conference.phase != "action_team":
+def due_after(
+    agreed_at: datetime | None,
+    set_for: date | None,
+    last_closed: datetime | None,
+    zone: tzinfo,
+) -> date | None:
+    """The day the next meeting is due: ``set_for`` if the coordinator chose a day, else six
+    weeks after the last meeting closed (``None``: none yet) or after the plan was agreed
+    (``agreed_at``; ``None``: not yet, so nothing is due)."""
+    if agreed_at is None:
         return None
-    if conference.next_follow_up_on is not None:
-        return conference.next_follow_up_on
-    return local_date(last_closed or conference.plan_frozen_at) + INTERVAL
+    if set_for is not None:
+        return set_for
+    return local_date(last_closed or agreed_at, zone) + INTERVAL
+
+
+def last_closed(closed: Iterable[datetime | None]) -> datetime | None:
+    """The latest of the meetings' closing moments (open meetings have none)."""
+    return max((moment for moment in closed if moment is not None), default=None)
 
 
 def standing(due: date, on: date) -> str:

@@ -9,7 +9,7 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.conference import auth, calendar
+from server.conference import auth, calendar, followups
 from server.formats import ical
 from server.i18n import _
 from server.rules import phases, schedule
@@ -32,7 +32,7 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
     conference = person.conference
     store = common.store(request)
     meetings = await store.follow_ups(conference.id)
-    due = schedule.next_due(conference, meetings)
+    due = followups.next_due(conference, meetings)
     names = {r.participant.id: r.participant.name for r in await store.participants(conference.id)}
     held = []
     for meeting in meetings:
@@ -45,7 +45,7 @@ async def follow_ups_page(request: Request, error: str = "", status_code: int = 
         conference=conference,
         person=person,
         due=due,
-        standing=schedule.standing(due, schedule.today()) if due else None,
+        standing=schedule.standing(due, followups.today()) if due else None,
         held=held,
         open_meeting=next((m for m in meetings if m.closed_at is None), None),
         may_hold=may_hold(person),

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.conference import auth, calendar, erasure, sessions
+from server.conference import auth, calendar, erasure, followups, sessions
 from server.i18n import N_, Labels, _
 from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, login_form
@@ -75,10 +75,10 @@ async def conference_list(request: Request) -> Response:
     who = await common.signed_in_coordinator(request)
     notice = LIST_NOTICES.get(request.query_params.get("notice", ""), "")
     summaries = await common.store(request).conferences_for(who.account)
-    on = schedule.today()
+    on = followups.today()
     due = {}
     for summary in summaries:
-        day = schedule.due_after(summary.conference, summary.last_follow_up_at)
+        day = followups.due_after(summary.conference, summary.last_follow_up_at)
         if day is not None:
             due[summary.conference.id] = (day, schedule.standing(day, on))
     return common.render(

@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
+from server.conference import followups
 from server.i18n import _
-from server.rules import outcomes, schedule
+from server.rules import outcomes
+from server.settings import TIME_ZONE
 from server.views import common
 
 BAR_HEIGHT = 18
@@ -121,8 +123,8 @@ async def outcomes_page(request: Request) -> Response:
     """The outcomes of the conferences this coordinator runs (an admin: all of them)."""
     who = await common.signed_in_coordinator(request)
     facts = await common.store(request).outcome_facts(who.account)
-    today = schedule.today()
-    rows = [outcomes.conference_outcome(f, today) for f in facts]
+    today = followups.today()
+    rows = [outcomes.conference_outcome(f, today, TIME_ZONE) for f in facts]
     totals = outcomes.totals(rows)
     return common.render(
         request,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pycrdt import Array
 
+from server.conference import followups
 from server.rules import schedule
 from server.rules.compare import compare_versions
 from server.rules.plan import add_agreement, read_plan
@@ -40,7 +41,7 @@ async def test_three_follow_ups_freeze_versions_2_to_4_with_what_changed(
         connected(member),
     ):
         page = await ayse.get(f"/c/{cid}/follow-ups")
-        due = schedule.today() + timedelta(weeks=6)
+        due = followups.today() + timedelta(weeks=6)
         assert due.strftime("%d-%m-%Y") in page.text and "Gepland" in page.text
 
         steps = [
@@ -189,13 +190,13 @@ async def test_each_bad_follow_up_request_is_refused_and_changes_nothing(
         junk = await ayse.post(f"/c/{cid}/follow-ups/1/attendance", data={"participant": "x"})
         assert junk.status_code == 400
         # A due date in the past, a date that is not a date, and the date set by a member.
-        past = (schedule.today() - timedelta(days=1)).isoformat()
+        past = (followups.today() - timedelta(days=1)).isoformat()
         yesterday = await coordinator.post(f"/c/{cid}/follow-ups/next", data={"date": past})
         assert yesterday.status_code == 400 and "Die datum is al voorbij." in yesterday.text
         nonsense = await coordinator.post(f"/c/{cid}/follow-ups/next", data={"date": "31-02"})
         assert nonsense.status_code == 400 and "Dit is geen datum." in nonsense.text
         by_member = await ayse.post(
-            f"/c/{cid}/follow-ups/next", data={"date": schedule.today().isoformat()}
+            f"/c/{cid}/follow-ups/next", data={"date": followups.today().isoformat()}
         )
         assert by_member.status_code == 403
         # A meeting that does not exist.
@@ -211,7 +212,7 @@ async def test_each_bad_follow_up_request_is_refused_and_changes_nothing(
         assert [v.number for v in await _versions(conference)] == [1]
 
         # A good date moves the next meeting, and the calendar file says so.
-        later = schedule.today() + timedelta(days=10)
+        later = followups.today() + timedelta(days=10)
         moved = await coordinator.post(
             f"/c/{cid}/follow-ups/next", data={"date": later.isoformat()}
         )

@@ -26,8 +26,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from server.conference import reminders
-from server.rules import schedule
+from server.conference import followups, reminders
 from server.settings import Settings
 from server.storage.models import Account, Conference
 from server.storage.store import Store
@@ -206,12 +205,12 @@ async def organisation(database_url: str) -> Organisation:
         await store.add_participant(soon.id, "Iris van Dam", "professional", email="iris@x.org")
         jan = next(r for r in await store.participants(soon.id) if r.participant.name[:3] == "Jan")
         await store.remove_participant(soon.id, jan.participant.id)
-        await store.set_next_follow_up(soon.id, schedule.today() + timedelta(days=3))
+        await store.set_next_follow_up(soon.id, followups.today() + timedelta(days=3))
         later = await _conference(
             store, lotte, "Noah Bakker", [("Noah Bakker", "client", "noah@example.org", None)]
         )
         overdue = await _conference(store, lotte, "Elif Demir", [])
-        await store.set_next_follow_up(overdue.id, schedule.today() - timedelta(days=2))
+        await store.set_next_follow_up(overdue.id, followups.today() - timedelta(days=2))
         return Organisation(lotte, ben, soon, later, overdue, emails)
     finally:
         await store.close()
@@ -233,7 +232,7 @@ async def test_kring_remind_mails_each_coordinator_and_member_once_per_due_date(
 ) -> None:
     instance = mail_instance(tmp_path, inbox)
     org = await organisation(instance.database_url)
-    soon_day = schedule.today() + timedelta(days=3)
+    soon_day = followups.today() + timedelta(days=3)
 
     first = await asyncio.to_thread(instance.cli, "remind")
     assert first.stdout.strip() == "5 reminder(s) sent", first.stderr
@@ -258,7 +257,7 @@ async def test_kring_remind_mails_each_coordinator_and_member_once_per_due_date(
     (ben,) = inbox.to(org.ben.email)
     assert "Log in to Kring" in body(ben)
     lotte = {m["Subject"]: body(m) for m in inbox.to(org.lotte.email)}
-    past = dutch_date(schedule.today() - timedelta(days=2))
+    past = dutch_date(followups.today() - timedelta(days=2))
     overdue = f"Herinnering: het actieteam van Elif Demir had op {past} bijeen moeten komen"
     assert overdue in lotte and "Spreek samen een nieuwe datum af." in lotte[overdue]
     assert all("Log in bij Kring" in text for text in lotte.values())
@@ -271,7 +270,7 @@ async def test_kring_remind_mails_each_coordinator_and_member_once_per_due_date(
     # A moved date is a new date: one more reminder each for that meeting.
     store = Store.connect(instance.database_url)
     try:
-        await store.set_next_follow_up(org.soon.id, schedule.today() + timedelta(days=5))
+        await store.set_next_follow_up(org.soon.id, followups.today() + timedelta(days=5))
     finally:
         await store.close()
     moved = await asyncio.to_thread(instance.cli, "remind")
@@ -312,14 +311,14 @@ async def test_a_stored_name_with_a_line_break_stops_no_mail(tmp_path: Path, inb
             "Kim\r\nBcc: everyone@example.org",
             [("Kim\nBcc: all@example.org\x00", "client", "kim@example.org", None)],
         )
-        await store.set_next_follow_up(odd.id, schedule.today() + timedelta(days=1))
+        await store.set_next_follow_up(odd.id, followups.today() + timedelta(days=1))
     finally:
         await store.close()
 
     run = await asyncio.to_thread(instance.cli, "remind")
     assert run.stdout.strip() == "7 reminder(s) sent", run.stderr
     (kim,) = inbox.to("kim@example.org")
-    day = dutch_date(schedule.today() + timedelta(days=1))
+    day = dutch_date(followups.today() + timedelta(days=1))
     subject = kim["Subject"].strip()  # folded: it is long
     assert subject == f"Herinnering: actieteam van Kim Bcc: everyone@example.org op {day}"
     assert kim["To"].addresses[0].display_name == "Kim Bcc: all@example.org"
@@ -548,7 +547,7 @@ async def test_a_reminder_is_claimed_once_until_its_claim_is_released(store: Sto
         f"participant:{sam}",
         f"participant:{ayse}",
     ]
-    day = schedule.today()
+    day = followups.today()
     assert await store.claim_reminder(org.soon.id, keys[0], day)
     assert not await store.claim_reminder(org.soon.id, keys[0], day), "already being sent"
     assert await store.claim_reminder(org.soon.id, keys[0], day + timedelta(days=1))

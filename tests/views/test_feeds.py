@@ -15,7 +15,7 @@ import pytest
 
 from server.app import RedactInvitationTokens
 from server.conference import calendar as feeds  # the feeds' keys and addresses
-from server.rules import schedule
+from server.conference import followups
 from server.settings import Settings
 from tests.support.databases import add_coordinator
 from tests.support.feeds import feed_url_on, fetch
@@ -110,13 +110,13 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         assert calendar["X-PUBLISHED-TTL"] == "PT1H"
         (event,) = events
         assert event["UID"] == first
-        assert event["DTSTART;VALUE=DATE"] == ics_date(schedule.today() + timedelta(weeks=6))
+        assert event["DTSTART;VALUE=DATE"] == ics_date(followups.today() + timedelta(weeks=6))
         assert event["SUMMARY"] == "Actieteam: plan van Sam Yılmaz"
         assert event["URL"] == f"{live_server.url}/c/{cid}/follow-ups"
         assert "Samen koken" not in agreed.text, "never the plan's text"
 
         # The coordinator moves the date: the same event, on the new day.
-        later = schedule.today() + timedelta(days=10)
+        later = followups.today() + timedelta(days=10)
         moved = await coordinator.post(
             f"/c/{cid}/follow-ups/next", data={"date": later.isoformat()}
         )
@@ -131,10 +131,10 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/close")).status_code == 303
         events = by_uid(parse_calendar(fetch(url).text)[1])
         assert set(events) == {first, second}
-        assert events[first]["DTSTART;VALUE=DATE"] == ics_date(schedule.today())
+        assert events[first]["DTSTART;VALUE=DATE"] == ics_date(followups.today())
         assert events[first]["SUMMARY"] == "Actieteam gehouden: plan van Sam Yılmaz"
         assert events[second]["DTSTART;VALUE=DATE"] == ics_date(
-            schedule.today() + timedelta(weeks=6)
+            followups.today() + timedelta(weeks=6)
         )
 
         # In the language the person chose, whoever fetches it.
@@ -233,7 +233,7 @@ async def test_a_coordinators_feed_lists_each_conference_they_run_and_an_admins_
     assert answer.status_code == 200
     calendar, events = parse_calendar(answer.text)
     uids = set(by_uid(events))
-    due = ics_date(schedule.today() + timedelta(weeks=6))
+    due = ics_date(followups.today() + timedelta(weeks=6))
     assert {f"{first.id}-follow-up-1@kring", f"{second.id}-follow-up-1@kring"} <= uids
     assert f"{own.id}-follow-up-1@kring" not in uids
     assert all(e["DTSTART;VALUE=DATE"] == due for e in events if e["UID"].startswith(first.id))
