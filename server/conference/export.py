@@ -22,7 +22,7 @@ from typing import Any
 from pycrdt import Array, Doc, Map, Text
 
 from server import i18n
-from server.conference.flow import plan_copy, plan_people
+from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
 from server.rules import phases

@@ -1,6 +1,6 @@
 """The action team's pages after the conference: when the next meeting is due, the meetings
 held (who came, the plan version each one froze), and the meeting itself (attendance, going
-through the agreements, closing it). The rules are in ``server/conference/flow.py``."""
+through the agreements, closing it). The rules are in ``server/conference/followups.py``."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def _list_url(person: auth.Person) -> str:
 
 async def start_form(request: Request) -> Response:
     person = await common.person_of(request)
-    action = common.flow(request).start_follow_up(person)
+    action = common.follow_ups(request).start_follow_up(person)
     return await common.run_action(
         request, action, follow_ups_page, lambda meeting: _meeting_url(person, meeting.number)
     )
@@ -128,14 +128,14 @@ async def attendance_form(request: Request) -> Response:
             return await meeting_page(request, _("Kies alleen mensen van deze conferentie."), 400)
         ids.add(participant_id)
     number = _number(request)
-    action = common.flow(request).record_attendance(person, number, ids)
+    action = common.follow_ups(request).record_attendance(person, number, ids)
     return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
 
 
 async def close_form(request: Request) -> Response:
     person = await common.person_of(request)
     number = _number(request)
-    action = common.flow(request).close_follow_up(person, number)
+    action = common.follow_ups(request).close_follow_up(person, number)
     return await common.run_action(request, action, meeting_page, _list_url(person))
 
 
@@ -144,7 +144,7 @@ async def rating_form(request: Request) -> Response:
     person = await common.person_of(request)
     form = await request.form()
     number = _number(request)
-    action = common.flow(request).rate(
+    action = common.meeting(request).rate(
         person, number, common.text(form, "meeting"), common.text(form, "plan")
     )
     return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
@@ -161,7 +161,7 @@ async def next_date_form(request: Request) -> Response:
         return await follow_ups_page(
             request, _("Dit is geen datum. Kies een dag in de kalender."), 400
         )
-    action = common.flow(request).set_next_follow_up(person, day)
+    action = common.follow_ups(request).set_next_follow_up(person, day)
     return await common.run_action(request, action, follow_ups_page, _list_url(person))
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.conference import auth
-from server.conference.flow import FlowError
+from server.conference.refusals import FlowError
 from server.i18n import _
 from server.rules import phases
 from server.rules.refusal import Refusal
@@ -91,7 +91,7 @@ async def change_phase(request: Request) -> Response:
     if not isinstance(target, str) or not isinstance(reason, str):
         return problem(400, "bad_field", _('"phase" (en "reason", als je die geeft) is tekst.'))
     try:
-        conference = await common.flow(request).change_phase(person, target, reason)
+        conference = await common.meeting(request).change_phase(person, target, reason)
     except FlowError as exc:
         return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"phase": conference.phase})
@@ -107,7 +107,7 @@ async def signal(request: Request) -> Response:
     if not isinstance(kind, str):
         return problem(400, "bad_field", _('"kind" is "question" of "plan_ready".'))
     try:
-        row = await common.flow(request).signal(person, kind)
+        row = await common.meeting(request).signal(person, kind)
     except FlowError as exc:
         return problem(STATUS[exc.kind], exc.code, exc.message)
     return JSONResponse({"kind": row.kind, "at": row.at.isoformat()}, status_code=201)

@@ -18,7 +18,9 @@ from starlette.responses import RedirectResponse, Response
 
 from server.conference import auth, calendar, sessions
 from server.conference.events import Events
-from server.conference.flow import Flow, FlowError
+from server.conference.followups import FollowUps
+from server.conference.meeting import Meeting
+from server.conference.refusals import FlowError
 from server.i18n import N_, _
 from server.rooms.hub import RoomHub
 from server.rules import schedule
@@ -73,8 +75,12 @@ def events(conn: HTTPConnection) -> Events:
     return found
 
 
-def flow(conn: HTTPConnection) -> Flow:
-    return Flow.of(conn.app.state)
+def meeting(conn: HTTPConnection) -> Meeting:
+    return Meeting(store(conn), hub(conn), events(conn))
+
+
+def follow_ups(conn: HTTPConnection) -> FollowUps:
+    return FollowUps(store(conn), hub(conn))
 
 
 # -- pages -----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         plan = await read_plan_or_unavailable(request, conference.id)
     plan_ready = None
     if conference.phase == "private_time":
-        plan_ready = await common.flow(request).plan_ready_since(conference)
+        plan_ready = await common.meeting(request).plan_ready_since(conference)
     store = common.store(request)
     return common.render(
         request,
@@ -61,7 +61,7 @@ def _back(request: Request) -> str:
 async def phase_form(request: Request) -> Response:
     person = await common.coordinator_person(request)
     form = await request.form()
-    action = common.flow(request).change_phase(
+    action = common.meeting(request).change_phase(
         person, common.text(form, "phase"), common.text(form, "reason")
     )
     return await common.run_action(request, action, console, _back(request))
@@ -72,7 +72,7 @@ async def question_form(request: Request) -> Response:
     text = common.text(await request.form(), "text")
     if not text:
         return await console(request, _("Schrijf de vraag op."), 400)
-    action = common.flow(request).ask_question(person, text)
+    action = common.meeting(request).ask_question(person, text)
     return await common.run_action(request, action, console, _back(request))
 
 
@@ -85,13 +85,13 @@ async def action_team_form(request: Request) -> Response:
         for value in form.getlist("participant")
         if (number := common.integer(value)) is not None
     }
-    action = common.flow(request).choose_action_team(person, chosen)
+    action = common.meeting(request).choose_action_team(person, chosen)
     return await common.run_action(request, action, console, _back(request))
 
 
 async def finalise_form(request: Request) -> Response:
     person = await common.coordinator_person(request)
-    action = common.flow(request).finalise(person)
+    action = common.meeting(request).finalise(person)
     return await common.run_action(request, action, console, _back(request))
 
 

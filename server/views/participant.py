@@ -188,7 +188,7 @@ def _back(request: Request) -> str:
 async def signal_form(request: Request) -> Response:
     person = await common.person_of(request)
     kind = common.text(await request.form(), "kind")
-    action = common.flow(request).signal(person, kind)
+    action = common.meeting(request).signal(person, kind)
     return await common.run_action(request, action, participant_page, _back(request))
 
 
@@ -197,7 +197,7 @@ async def condition_add_form(request: Request) -> Response:
     text = common.text(await request.form(), "text")
     if not text:
         return await participant_page(request, _("Schrijf de voorwaarde op."), 400)
-    action = common.flow(request).add_condition(person, text)
+    action = common.meeting(request).add_condition(person, text)
     return await common.run_action(request, action, participant_page, _back(request))
 
 
@@ -207,7 +207,7 @@ def _condition_id(request: Request) -> int:
 
 async def condition_delete_form(request: Request) -> Response:
     person = await common.person_of(request)
-    action = common.flow(request).delete_condition(person, _condition_id(request))
+    action = common.meeting(request).delete_condition(person, _condition_id(request))
     return await common.run_action(request, action, participant_page, _back(request))
 
 
@@ -217,7 +217,7 @@ async def condition_check_form(request: Request) -> Response:
     status = common.choice(common.text(form, "status"), CONDITION_STATUSES)
     if status is None:
         return await participant_page(request, _("Kies 'voldaan' of 'niet voldaan'."), 400)
-    action = common.flow(request).check_condition(
+    action = common.meeting(request).check_condition(
         person, _condition_id(request), status, common.text(form, "remark")
     )
     return await common.run_action(request, action, participant_page, _back(request))
@@ -231,7 +231,7 @@ async def rating_form(request: Request) -> Response:
         return common.error_page(
             request, 403, _("Geen toegang"), _("De coördinator geeft zelf geen cijfer.")
         )
-    action = common.flow(request).rate(
+    action = common.meeting(request).rate(
         person, 0, common.text(form, "meeting"), common.text(form, "plan")
     )
     return await common.run_action(request, action, participant_page, _back(request))
@@ -243,5 +243,5 @@ async def answer_form(request: Request) -> Response:
     answer = common.choice(common.text(form, "answer"), ANSWERS)
     if answer is None:
         return await participant_page(request, _("Kies 'eens' of 'nog niet'."), 400)
-    action = common.flow(request).answer(person, answer, common.text(form, "remark"))
+    action = common.meeting(request).answer(person, answer, common.text(form, "remark"))
     return await common.run_action(request, action, participant_page, _back(request))

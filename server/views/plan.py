@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from server import i18n
 from server.conference import admission, auth
-from server.conference.flow import plan_copy, plan_people
+from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable

@@ -13,7 +13,7 @@ from starlette.types import Message
 
 from server.conference.auth import Person
 from server.conference.events import Events
-from server.conference.flow import Flow
+from server.conference.meeting import Meeting
 from server.rooms import protocol
 from server.rooms.connection import Connection, Peer
 from server.rooms.hub import RoomHub
@@ -257,7 +257,7 @@ async def test_a_committed_phase_change_is_audited_and_announced_even_if_applyin
 
         monkeypatch.setattr(hub, "_apply_phase", broken)
         with events.listen(conference.id) as console:
-            changed = await Flow(store, hub, events).change_phase(coordinator, "private_time")
+            changed = await Meeting(store, hub, events).change_phase(coordinator, "private_time")
             assert changed.phase == "private_time"
             event = console.get_nowait()
         assert (event.name, event.data) == ("phase", {"phase": "private_time"})

@@ -1,6 +1,6 @@
-"""The conference flow: phase changes, the family's signals, conditions, answers, the action
-team and freezing the plan. Pages and the JSON API both call these; the rules come from
-``rooms/phases.py`` and nothing here decides access on its own.
+"""The conference meeting: phase changes, the family's signals, conditions, answers, the
+action team, freezing the plan and the participants' marks. Pages and the JSON API both call
+these; the rules come from ``rules/phases.py`` and nothing here decides access on its own.
 
 A phase change is committed first, then applied to every open connection at once
 (``hub.phase_changed``), then written to the audit log and announced on the console.
@@ -9,75 +9,35 @@ A phase change is committed first, then applied to every open connection at once
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from server.conference import followups, sessions
+from server.conference import sessions
 from server.conference.auth import Person
 from server.conference.events import Event, Events
-from server.conference.refusals import refusal
+from server.conference.followups import follow_up
+from server.conference.plancopy import checked_plan
+from server.conference.refusals import FlowError, checked_text, refusal
 from server.i18n import N_, _, ngettext
 from server.rooms.hub import RoomHub
-from server.rules import phases, plan
-from server.rules.copy import AgreementLine, AnswerLine, ConditionLine, PlanCopy
-from server.rules.forms import bad_character
-from server.rules.phases import ROLE_LABELS
+from server.rules import phases
 from server.rules.refusal import Refusal
-from server.storage.models import (
-    RATING_SCORES,
-    Conference,
-    FollowUp,
-    Participant,
-    PlanVersion,
-    Rating,
-    Signal,
-    utcnow,
-)
+from server.storage.models import RATING_SCORES, Conference, PlanVersion, Rating, Signal, utcnow
 from server.storage.store import Store, StoreError
 
-log = logging.getLogger("kring.flow")
+log = logging.getLogger("kring.meeting")
 
 SIGNAL_REPEAT_SECONDS = 30  # the same signal from the same person again within this: one signal
-MAX_TEXT = 2000  # a condition, remark, reason or question
-
-
-def checked_text(text: str, label: str) -> str:
-    """Text people typed, as it will be stored; control characters (a NUL cannot even be
-    stored in PostgreSQL) and lone surrogates are refused with a clear message rather than
-    failing later (``app.InputGuard`` refuses them first for every HTTP request).
-    ``label`` is a Dutch message id, like "De reden"."""
-    if len(text) > MAX_TEXT:
-        message = _("%(field)s is langer dan %(count)s tekens.", field=_(label), count=MAX_TEXT)
-        raise FlowError(Refusal.INVALID, message, "too_long")
-    if bad_character(text, single_line=False) is not None:
-        message = _("%(field)s bevat tekens die niet bewaard kunnen worden.", field=_(label))
-        raise FlowError(Refusal.INVALID, message, "bad_text")
-    return text
-
-
-class FlowError(Exception):
-    """A request the flow refuses: what kind of refusal, a message for people and a code for
-    programs (the JSON API's ``error``)."""
-
-    def __init__(self, kind: Refusal, message: str, code: str = "refused") -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True)
-class Flow:
+class Meeting:
+    """The meeting's decisions, each checked against the permission table, committed, audited
+    and announced."""
+
     store: Store
     hub: RoomHub
     events: Events
-
-    @classmethod
-    def of(cls, state: Any) -> Flow:
-        """The flow of a running app (``request.app.state``)."""
-        return cls(state.store, state.hub, state.events)
 
     # -- phases -------------------------------------------------------------------------
 
@@ -345,7 +305,7 @@ class Flow:
                 ),
                 "not_ready",
             )
-        state, content = await self._checked_plan(conference, everyone)
+        state, content = await checked_plan(self.hub, conference, everyone)
         content.update(
             {
                 "conditions": [
@@ -372,139 +332,6 @@ class Flow:
         await store.audit(conference.id, person.actor, "plan_frozen", {"version": version.number})
         self.events.publish(conference.id, Event("phase", {"phase": conference.phase}))
         return version
-
-    async def _checked_plan(
-        self, conference: Conference, everyone: list[Participant]
-    ) -> tuple[bytes, dict[str, Any]]:
-        """The plan document as it is now and what its version will show, once it fits the
-        schema (else FlowError 409 naming every mismatch: nothing is frozen half)."""
-        state = await self.hub.document_state(conference.id, "plan")
-        named = plan_people(everyone)
-        mismatches = plan.check_plan(state, named)
-        if mismatches:
-            raise FlowError(
-                Refusal.CONFLICT,
-                _(
-                    "Het plan kan nog niet vastgesteld worden, want niet alles past: %(problems)s.",
-                    problems="; ".join(str(problem) for problem in mismatches),
-                ),
-                "plan_invalid",
-            )
-        content = plan.read_plan(state, named)
-        content.update(
-            {
-                "client_name": conference.client_name,
-                "question": conference.question,
-                "meeting_date": conference.meeting_date.isoformat()
-                if conference.meeting_date
-                else None,
-                "location": conference.location,
-                "action_team": [
-                    p.name for p in everyone if p.role != "coordinator" and p.action_team
-                ],
-            }
-        )
-        return state, content
-
-    # -- the action team's follow-up meetings --------------------------------------------------
-
-    def _require_team(self, person: Person) -> None:
-        if person.conference.phase != "action_team":
-            raise FlowError(
-                Refusal.CONFLICT,
-                _("Bijeenkomsten van het actieteam zijn er in de actieteamfase."),
-                "wrong_phase",
-            )
-        if person.role != "coordinator" and not person.action_team_member:
-            raise FlowError(
-                Refusal.FORBIDDEN,
-                _("Alleen het actieteam en de coördinator houden deze bijeenkomsten."),
-            )
-
-    async def _follow_up(self, person: Person, number: int) -> FollowUp:
-        row = await self.store.follow_up(person.conference.id, number) if number < 2**31 else None
-        if row is None:
-            raise FlowError(Refusal.MISSING, _("Deze bijeenkomst bestaat niet."), "not_found")
-        return row
-
-    async def start_follow_up(self, person: Person) -> FollowUp:
-        """Open the action team's next meeting (due as schedule.next_due says)."""
-        self._require_team(person)
-        conference = person.conference
-        due = followups.next_due(conference, await self.store.follow_ups(conference.id))
-        try:
-            row = await self.store.start_follow_up(
-                conference.id, due or followups.today(), person.actor
-            )
-        except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, refusal(exc), "already_open") from None
-        await self.store.audit(
-            conference.id, person.actor, "follow_up_started", {"number": row.number}
-        )
-        return row
-
-    async def record_attendance(self, person: Person, number: int, ids: set[int]) -> None:
-        """Who was at the meeting: people of this conference, ticked on the meeting's page."""
-        self._require_team(person)
-        row = await self._follow_up(person, number)
-        known = {r.participant.id for r in await self.store.participants(person.conference.id)}
-        if not ids <= known:
-            raise FlowError(
-                Refusal.INVALID, _("Kies alleen mensen van deze conferentie."), "unknown_person"
-            )
-        try:
-            await self.store.set_attendance(row.id, frozenset(ids))
-        except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, refusal(exc), "closed") from None
-
-    async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
-        """Close the meeting: the plan as it is now becomes the next version."""
-        self._require_team(person)
-        conference = person.conference
-        row = await self._follow_up(person, number)
-        if row.closed_at is not None:
-            raise FlowError(Refusal.CONFLICT, _("Deze bijeenkomst is al afgesloten."), "closed")
-        everyone = [r.participant for r in await self.store.participants(conference.id)]
-        state, content = await self._checked_plan(conference, everyone)
-        came = await self.store.attendance(row.id)
-        first = await self.store.plan_version(conference.id, 1)
-        content.update(
-            {
-                "conditions": first.content.get("conditions", []) if first else [],
-                "answers": first.content.get("answers", []) if first else [],
-                "follow_up": {
-                    "number": row.number,
-                    "held_on": followups.today().isoformat(),
-                    "attended": [p.name for p in everyone if p.id in came],
-                },
-            }
-        )
-        try:
-            version = await self.store.close_follow_up(
-                row.id, conference.id, state, content, person.actor
-            )
-        except StoreError as exc:
-            raise FlowError(Refusal.CONFLICT, refusal(exc), "refused") from None
-        await self.store.audit(
-            conference.id,
-            person.actor,
-            "follow_up_closed",
-            {"number": row.number, "version": version.number},
-        )
-        return version
-
-    async def set_next_follow_up(self, person: Person, day: date) -> None:
-        """The coordinator sets the next meeting's date (today or later)."""
-        self._require_team(person)
-        if person.role != "coordinator":
-            raise FlowError(
-                Refusal.FORBIDDEN, _("De datum van de volgende bijeenkomst zet de coördinator.")
-            )
-        if day < followups.today():
-            raise FlowError(
-                Refusal.INVALID, _("Die datum is al voorbij. Kies vandaag of later."), "past"
-            )
-        await self.store.set_next_follow_up(person.conference.id, day)
 
     # -- ratings ----------------------------------------------------------------------------
 
@@ -534,7 +361,7 @@ class Flow:
                 "wrong_phase",
             )
         if occasion:
-            await self._follow_up(person, occasion)
+            await follow_up(self.store, person, occasion)
         scores = [_score(meeting_score), _score(plan_score)]
         if None in scores:
             raise FlowError(
@@ -563,46 +390,3 @@ def _score(raw: str) -> int | None:
         return None
     value = int(raw)
     return value if value in RATING_SCORES else None
-
-
-def plan_people(participants: Iterable[Participant]) -> dict[str, plan.Person]:
-    """The conference's people as the plan document refers to them (by id, as a string)."""
-    return {str(p.id): plan.Person(p.name, p.role) for p in participants}
-
-
-def plan_copy(version: PlanVersion) -> PlanCopy:
-    """What a copy of a frozen version shows (from the version alone: it never changes)."""
-    content = version.content
-    meeting_date = content.get("meeting_date")
-    return PlanCopy(
-        client_name=content.get("client_name", ""),
-        question=content.get("question", ""),
-        meeting_date=date.fromisoformat(meeting_date) if meeting_date else None,
-        location=content.get("location", ""),
-        version=version.number,
-        frozen_at=version.created_at,
-        agreements=tuple(
-            AgreementLine(
-                life_area=plan.area_label(row["life_area"]),
-                what=row["what"],
-                who=row["who"],
-                when=row["when"],
-                where=row["where"],
-                backup=row["backup"],
-                request=row["request"],
-                status=plan.AGREEMENT_STATUSES.get(row["status"], row["status"]),
-            )
-            for row in content.get("agreements", [])
-        ),
-        conditions=tuple(
-            ConditionLine(c["text"], c["set_by"], c["status"], c["remark"])
-            for c in content.get("conditions", [])
-        ),
-        answers=tuple(
-            AnswerLine(a["name"], ROLE_LABELS.get(a["role"], a["role"]), a["answer"], a["remark"])
-            for a in content.get("answers", [])
-        ),
-        action_team=tuple(content.get("action_team", [])),
-        clarifying_questions=tuple(content.get("clarifying_questions", [])),
-        notes=content.get("notes", ""),
-    )
