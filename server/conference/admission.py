@@ -7,7 +7,7 @@ and every family member with their signed-in devices, and can send any of those 
 coordinator's console learns only how many wait. When private time ends, the devices still
 waiting or not let in are signed out, so they sign in again as usual.
 
-Who may read what stays the permission table's (``rooms/phases.py``); this is a separate
+Who may read what stays the permission table's (``rules/phases.py``); this is a separate
 check at the same seams (``auth.person_in`` answers :class:`auth.Waiting`).
 """
 

@@ -4,7 +4,7 @@ runs it (``GET /conferences/{id}/export.zip``) or the command line (``kring expo
 The zip holds ``conference.json`` (every part described under its ``format`` key, and in
 ``README.txt``) and ``plan-versie-N.pdf``, the printable copy of each frozen plan version.
 The export holds the plan, so it is made only while the permission table
-(``rooms/phases.py``) lets the coordinator read the plan: from the presentation on, never
+(``rules/phases.py``) lets the coordinator read the plan: from the presentation on, never
 in private time.
 """
 

@@ -1,7 +1,7 @@
 """One conference's live documents: their Y docs, their connections, and the message rules.
 
 An inbound update is validated, committed to the log, then applied and broadcast (see
-persistence.py: ``on_commit`` runs after the commit, in log order). Nobody is shown an update
+storage/documents.py: ``on_commit`` runs after the commit, in log order). Nobody is shown an update
 that is not on disk.
 
 Each connection has a bounded send queue drained by its own task, so a receiver that is

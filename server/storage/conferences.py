@@ -109,7 +109,7 @@ class ConferencesMixin(StoreBase):
             return conference
 
     async def set_phase(self, conference_id: str, phase: str) -> Conference:
-        """Store the phase. (Which transitions are legal is rooms/phases.py's business.)"""
+        """Store the phase. (Which transitions are legal is rules/phases.py's business.)"""
         if phase not in PHASES:
             raise ValueError(f"unknown phase {phase!r}")
         async with self._sessions() as db:
