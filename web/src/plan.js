@@ -493,7 +493,7 @@ class PlanEditor {
     awareness.setLocalStateField("user", { name: this.me.name, color: colour, colorLight: `${colour}33`, role: this.me.role });
     awareness.setLocalStateField("editing", null);
     this.root.addEventListener("focusout", (event) => {
-      if (!event.relatedTarget || !event.relatedTarget.closest?.("[data-agreement]")) this.editing(null);
+      if (!event.relatedTarget?.closest?.("[data-agreement]")) this.editing(null);
     });
     awareness.on("change", () => this.showPresence());
     this.showPresence();

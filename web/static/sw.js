@@ -5,7 +5,6 @@
 // The page puts itself (per person) and its assets in the cache (web/src/device.js); built
 // assets have content-hashed names, so a cached one is never stale.
 
-const SHELL_CACHE = "kring-shell";
 const PERSON_KEY = "/kring-offline-person"; // as web/src/device.js writes it
 
 self.addEventListener("install", () => self.skipWaiting());
