@@ -166,7 +166,9 @@ async function buildOnce() {
   if (result.errors.length) throw new BuildError("esbuild reported errors");
   // esbuild only warns about e.g. broken CSS; a release build must not ship that.
   if (result.warnings.length) {
-    throw new BuildError(`esbuild reported ${result.warnings.length} warning(s) (see above); fix them`);
+    throw new BuildError(
+      `esbuild reported ${result.warnings.length} warning(s) (see above); fix them`,
+    );
   }
   const manifest = manifestFrom(result.metafile);
   await precompress(Object.values(manifest));

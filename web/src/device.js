@@ -57,10 +57,12 @@ export async function forgetDevice() {
     const databases = await indexedDB.databases();
     for (const { name } of databases) {
       if (name?.startsWith(LOCAL_PREFIX)) {
-        jobs.push(new Promise((resolve) => {
-          const request = indexedDB.deleteDatabase(name);
-          request.onsuccess = request.onerror = request.onblocked = resolve;
-        }));
+        jobs.push(
+          new Promise((resolve) => {
+            const request = indexedDB.deleteDatabase(name);
+            request.onsuccess = request.onerror = request.onblocked = resolve;
+          }),
+        );
       }
     }
   }
