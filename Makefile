@@ -19,14 +19,16 @@ run: $(VENV)/.installed assets
 	$(BIN)/kring demo --if-empty
 	$(BIN)/kring serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test assets chromium
+# `make test` is `make lint`, then the whole suite: one list of checks, so the two cannot
+# drift apart.
+test: lint assets chromium
+	$(BIN)/pytest -n 2 --dist loadfile
+
+lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2 --dist loadfile
-
-lint: $(VENV)/.installed-test
-	$(BIN)/ruff check server tests && $(BIN)/ruff format --check server tests && $(BIN)/mypy
+	cd web && node_modules/.bin/biome check --error-on-warnings
 
 setup: $(VENV)/.installed assets
 
