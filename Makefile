@@ -20,9 +20,9 @@ run: $(VENV)/.installed assets
 	$(BIN)/kring serve --host $(HOST) --port $(PORT)
 
 # `make test` is `make lint`, then the whole suite: one list of checks, so the two cannot
-# drift apart.
+# drift apart. Branch coverage is printed at the end (settings in pyproject.toml).
 test: lint assets chromium
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered
 
 lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
 	$(BIN)/ruff check server tests bench
@@ -65,4 +65,4 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
 clean:
-	rm -rf $(VENV) web/node_modules web/static/build
+	rm -rf $(VENV) web/node_modules web/static/build .coverage .coverage.*
