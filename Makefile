@@ -19,8 +19,9 @@ run: $(VENV)/.installed assets
 	$(BIN)/kring demo --if-empty
 	$(BIN)/kring serve --host $(HOST) --port $(PORT)
 
-# `make test` is `make lint`, then the whole suite: one list of checks, so the two cannot
-# drift apart. Branch coverage is printed at the end (settings in pyproject.toml).
+# `make test` is `make lint`, then the whole suite; .pre-commit-config.yaml runs `make lint`
+# too: one list of checks, so the three cannot drift apart. Branch coverage is printed at the
+# end (settings in pyproject.toml).
 test: lint assets chromium
 	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered
 
