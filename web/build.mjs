@@ -20,7 +20,7 @@ try {
 } catch (err) {
   console.error(
     "build.mjs: BUILD FAILED: esbuild is not installed. Run `npm ci` in web/ first.\n" +
-      `  (${err && err.message ? err.message : err})`,
+      `  (${err?.message ? err.message : err})`,
   );
   process.exit(1);
 }
@@ -69,12 +69,12 @@ const options = {
 class BuildError extends Error {}
 
 function fail(err) {
-  const message = err && err.message ? err.message : String(err);
+  const message = err?.message ? err.message : String(err);
   console.error(`\nbuild.mjs: BUILD FAILED: ${message}`);
   // esbuild prints its own diagnostics (err.errors); for anything unexpected
   // show the stack too.
   if (!(err instanceof BuildError) && !(err && Array.isArray(err.errors))) {
-    console.error(err && err.stack ? err.stack : err);
+    console.error(err?.stack ? err.stack : err);
   }
   process.exitCode = 1;
 }
@@ -166,7 +166,9 @@ async function buildOnce() {
   if (result.errors.length) throw new BuildError("esbuild reported errors");
   // esbuild only warns about e.g. broken CSS; a release build must not ship that.
   if (result.warnings.length) {
-    throw new BuildError(`esbuild reported ${result.warnings.length} warning(s) (see above); fix them`);
+    throw new BuildError(
+      `esbuild reported ${result.warnings.length} warning(s) (see above); fix them`,
+    );
   }
   const manifest = manifestFrom(result.metafile);
   await precompress(Object.values(manifest));

@@ -2,7 +2,7 @@
 // Everything is bundled; nothing is fetched from another host.
 
 // Order matters (see htmx-global.js): htmx, then the global, then extensions.
-import htmx from "htmx.org";
+import "htmx.org";
 import "./htmx-global.js";
 import "htmx-ext-sse";
 import "./device.js"; // "forget this device" finishes on the page that says it is forgotten

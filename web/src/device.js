@@ -56,11 +56,13 @@ export async function forgetDevice() {
   if (window.indexedDB?.databases) {
     const databases = await indexedDB.databases();
     for (const { name } of databases) {
-      if (name && name.startsWith(LOCAL_PREFIX)) {
-        jobs.push(new Promise((resolve) => {
-          const request = indexedDB.deleteDatabase(name);
-          request.onsuccess = request.onerror = request.onblocked = resolve;
-        }));
+      if (name?.startsWith(LOCAL_PREFIX)) {
+        jobs.push(
+          new Promise((resolve) => {
+            const request = indexedDB.deleteDatabase(name);
+            request.onsuccess = request.onerror = request.onblocked = resolve;
+          }),
+        );
       }
     }
   }

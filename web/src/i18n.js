@@ -7,11 +7,15 @@ import en from "./i18n/en.json";
 
 const CATALOGUES = { nl, en };
 
-export const language = CATALOGUES[document.documentElement.lang] ? document.documentElement.lang : "nl";
+export const language = CATALOGUES[document.documentElement.lang]
+  ? document.documentElement.lang
+  : "nl";
 const catalogue = CATALOGUES[language];
 
 // t("status.offline") or t("presence.editing", { name: "Ayşe" }): "{name}" is filled in.
 export function t(key, params = {}) {
   const text = catalogue[key] ?? nl[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+  return text.replace(/\{(\w+)\}/g, (whole, name) =>
+    name in params ? String(params[name]) : whole,
+  );
 }

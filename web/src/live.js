@@ -18,9 +18,13 @@ function mount(root) {
     onState: (doc) => showState(status, doc),
   });
   showState(status, live);
-  const colour = `hsl(${(live.doc.clientID % 360)}, 60%, 38%)`;
+  const colour = `hsl(${live.doc.clientID % 360}, 60%, 38%)`;
   if (writable && root.dataset.me) {
-    live.awareness.setLocalStateField("user", { name: root.dataset.me, color: colour, colorLight: `${colour}33` });
+    live.awareness.setLocalStateField("user", {
+      name: root.dataset.me,
+      color: colour,
+      colorLight: `${colour}33`,
+    });
   }
   textField(host, live.doc.getText("text"), {
     awareness: live.awareness,

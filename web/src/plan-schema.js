@@ -18,14 +18,17 @@ export const AGREEMENT_KEYS = [
 ];
 
 const randomId = () =>
-  (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/-/g, "").slice(0, 12);
+  (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`)
+    .replace(/-/g, "")
+    .slice(0, 12);
 
 // A new agreement as one Y.Map, made in one transaction so nobody ever sees half of it.
 export function newAgreement(lifeArea, what) {
   const agreement = new Y.Map();
   agreement.set("id", randomId());
   agreement.set("life_area", lifeArea);
-  for (const field of AGREEMENT_TEXT_FIELDS) agreement.set(field, new Y.Text(field === "what" ? what : ""));
+  for (const field of AGREEMENT_TEXT_FIELDS)
+    agreement.set(field, new Y.Text(field === "what" ? what : ""));
   agreement.set("who_ids", new Y.Map());
   agreement.set("when_date", "");
   agreement.set("request_to", "");
@@ -35,7 +38,8 @@ export function newAgreement(lifeArea, what) {
   return agreement;
 }
 
-export const textOf = (value) => (typeof value === "string" ? value : value instanceof Y.Text ? value.toString() : "");
+export const textOf = (value) =>
+  typeof value === "string" ? value : value instanceof Y.Text ? value.toString() : "";
 
 export function isDate(value) {
   if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;

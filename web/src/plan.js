@@ -41,7 +41,8 @@ function colourFor(id) {
   return `hsl(${hash % 360}, 60%, 38%)`;
 }
 
-const areaLabel = (area, schema) => (schema.life_areas.includes(area) ? t(`area.${area}`) : t("area.other"));
+const areaLabel = (area, schema) =>
+  schema.life_areas.includes(area) ? t(`area.${area}`) : t("area.other");
 
 // -- one agreement ---------------------------------------------------------------------------
 
@@ -58,7 +59,10 @@ class Card {
     this.title = h("h4", { id: this.titleId, class: "agreement-title" });
 
     const controls = h("div", { class: "agreement-controls row" });
-    this.areaSelect = this.select("life_area", editor.schema.life_areas.map((a) => [a, t(`area.${a}`)]));
+    this.areaSelect = this.select(
+      "life_area",
+      editor.schema.life_areas.map((a) => [a, t(`area.${a}`)]),
+    );
     this.statusSelect = this.select(
       "status",
       editor.schema.statuses.map((s) => [s, t(`agreementStatus.${s}`)]),
@@ -68,7 +72,12 @@ class Card {
       controls.append(
         h(
           "button",
-          { type: "button", class: "secondary remove", "aria-describedby": this.titleId, onclick: () => this.remove() },
+          {
+            type: "button",
+            class: "secondary remove",
+            "aria-describedby": this.titleId,
+            onclick: () => this.remove(),
+          },
           t("action.remove"),
         ),
       );
@@ -109,7 +118,14 @@ class Card {
 
   label(field, forId) {
     const id = nextId(`label-${field}`);
-    return [id, h(forId ? "label" : "span", { id, class: "field-label", for: forId || null }, t(`field.${field}`))];
+    return [
+      id,
+      h(
+        forId ? "label" : "span",
+        { id, class: "field-label", for: forId || null },
+        t(`field.${field}`),
+      ),
+    ];
   }
 
   errorLine(field) {
@@ -123,7 +139,12 @@ class Card {
     const error = this.errorLine(field);
     const host = h("div", { class: "field-input" });
     const row = h("div", { class: `field field-${field}` }, label, host, error);
-    this.fields.set(field, { host, ytext: undefined, view: null, options: { labelId, error, placeholder, multiline } });
+    this.fields.set(field, {
+      host,
+      ytext: undefined,
+      view: null,
+      options: { labelId, error, placeholder, multiline },
+    });
     this.bind(field);
     return row;
   }
@@ -177,7 +198,13 @@ class Card {
     const [labelId, label] = this.label("who");
     this.chips = new Map();
     const chipsId = nextId("chips");
-    const chips = h("div", { id: chipsId, class: "chips", role: "group", "aria-labelledby": labelId, hidden: true });
+    const chips = h("div", {
+      id: chipsId,
+      class: "chips",
+      role: "group",
+      "aria-labelledby": labelId,
+      hidden: true,
+    });
     this.chosenLine = h("p", { class: "chosen" });
     const open = h(
       "button",
@@ -211,7 +238,14 @@ class Card {
     }
     const free = this.textRow("who", { placeholder: t("placeholder.who"), multiline: false });
     free.querySelector(".field-label").textContent = t("field.who_free");
-    return h("div", { class: "field field-who-group" }, label, h("div", { class: "row" }, this.chosenLine, open), chips, free);
+    return h(
+      "div",
+      { class: "field field-who-group" },
+      label,
+      h("div", { class: "row" }, this.chosenLine, open),
+      chips,
+      free,
+    );
   }
 
   toggle(personId) {
@@ -297,7 +331,12 @@ class Card {
         }
       });
       row.append(
-        h("div", { class: "row add-note" }, input, h("button", { type: "button", class: "secondary", onclick: add }, t("action.add_note"))),
+        h(
+          "div",
+          { class: "row add-note" },
+          input,
+          h("button", { type: "button", class: "secondary", onclick: add }, t("action.add_note")),
+        ),
       );
     }
     return row;
@@ -324,7 +363,10 @@ class Card {
     if (limit && count > limit) message = t("error.too_long", { count, limit });
     else if (field === "what" && !text.trim()) message = t("error.what_required");
     this.showError(field, message);
-    if (field === "what") this.title.textContent = text.trim() ? t("agreement.label", { what: text.trim().slice(0, 80) }) : t("agreement.untitled");
+    if (field === "what")
+      this.title.textContent = text.trim()
+        ? t("agreement.label", { what: text.trim().slice(0, 80) })
+        : t("agreement.untitled");
   }
 
   refresh() {
@@ -352,14 +394,25 @@ class Card {
     const items = notes instanceof Y.Array ? notes.toArray().filter((n) => n instanceof Y.Map) : [];
     this.progressList.replaceChildren(
       ...(items.length
-        ? items.map((n) => h("li", {}, textOf(n.get("text")), " ", h("span", { class: "muted" }, `(${textOf(n.get("by"))}, ${textOf(n.get("at"))})`)))
+        ? items.map((n) =>
+            h(
+              "li",
+              {},
+              textOf(n.get("text")),
+              " ",
+              h("span", { class: "muted" }, `(${textOf(n.get("by"))}, ${textOf(n.get("at"))})`),
+            ),
+          )
         : [h("li", { class: "muted" }, t("progress.empty"))]),
     );
-    for (const [field, limit] of Object.entries(this.editor.schema.text_limits)) this.check(field, limit);
+    for (const [field, limit] of Object.entries(this.editor.schema.text_limits))
+      this.check(field, limit);
   }
 
   showEditing(names) {
-    this.editingNote.textContent = names.length ? t("presence.editing", { names: names.join(", ") }) : "";
+    this.editingNote.textContent = names.length
+      ? t("presence.editing", { names: names.join(", ") })
+      : "";
     this.el.classList.toggle("is-busy", names.length > 0);
   }
 
@@ -391,7 +444,9 @@ class PlanEditor {
     const doc = this.live.doc;
     this.agreements = doc.getArray("agreements");
     this.notes = doc.getText("notes");
-    this.undo = new Y.UndoManager([this.agreements, this.notes], { trackedOrigins: new Set([LOCAL]) });
+    this.undo = new Y.UndoManager([this.agreements, this.notes], {
+      trackedOrigins: new Set([LOCAL]),
+    });
 
     this.list = root.querySelector("[data-agreements]");
     this.removedBox = root.querySelector("[data-removed]");
@@ -444,7 +499,9 @@ class PlanEditor {
     const what = form.querySelector("input");
     const error = form.querySelector(".field-error");
     const limit = this.schema.text_limits.what;
-    area.replaceChildren(...this.schema.life_areas.map((a) => h("option", { value: a }, t(`area.${a}`))));
+    area.replaceChildren(
+      ...this.schema.life_areas.map((a) => h("option", { value: a }, t(`area.${a}`))),
+    );
     const say = (message) => {
       error.hidden = !message;
       error.textContent = message;
@@ -459,7 +516,8 @@ class PlanEditor {
       event.preventDefault();
       const text = what.value.trim();
       if (!text) return say(t("error.what_required"));
-      if (characters(text) > limit) return say(t("error.too_long", { count: characters(text), limit })); // kept as typed
+      if (characters(text) > limit)
+        return say(t("error.too_long", { count: characters(text), limit })); // kept as typed
       say("");
       this.live.doc.transact(() => this.agreements.push([newAgreement(area.value, text)]), ADD);
       what.value = "";
@@ -490,10 +548,15 @@ class PlanEditor {
   setUpPresence() {
     const awareness = this.live.awareness;
     const colour = colourFor(this.me.id);
-    awareness.setLocalStateField("user", { name: this.me.name, color: colour, colorLight: `${colour}33`, role: this.me.role });
+    awareness.setLocalStateField("user", {
+      name: this.me.name,
+      color: colour,
+      colorLight: `${colour}33`,
+      role: this.me.role,
+    });
     awareness.setLocalStateField("editing", null);
     this.root.addEventListener("focusout", (event) => {
-      if (!event.relatedTarget || !event.relatedTarget.closest?.("[data-agreement]")) this.editing(null);
+      if (!event.relatedTarget?.closest?.("[data-agreement]")) this.editing(null);
     });
     awareness.on("change", () => this.showPresence());
     this.showPresence();
@@ -514,7 +577,8 @@ class PlanEditor {
       if (!name) continue;
       const mine = client === awareness.clientID;
       names.add(mine ? t("presence.you", { name }) : name);
-      if (!mine && state.editing) busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
+      if (!mine && state.editing)
+        busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
     }
     if (!this.writable) names.add(t("presence.you", { name: this.me.name }));
     if (this.presenceLine) {
@@ -527,13 +591,15 @@ class PlanEditor {
   }
 
   removedCount() {
-    return this.agreements.toArray().filter((m) => m instanceof Y.Map && m.get("removed") === true).length;
+    return this.agreements.toArray().filter((m) => m instanceof Y.Map && m.get("removed") === true)
+      .length;
   }
 
   // The button that was pressed is gone with its card or line: keep the keyboard's place.
   focusAfterMove() {
     queueMicrotask(() => {
-      const summary = this.removedBox && !this.removedBox.hidden && this.removedBox.querySelector("summary");
+      const summary =
+        this.removedBox && !this.removedBox.hidden && this.removedBox.querySelector("summary");
       (summary || this.root.querySelector("#new-what") || this.list).focus?.();
     });
   }
@@ -549,7 +615,8 @@ class PlanEditor {
     this.place();
     if (focused && focused !== document.activeElement && focused.isConnected) {
       const view = EditorView.findFromDOM(focused);
-      if (view) view.focus(); // CodeMirror puts the cursor back where it was
+      if (view)
+        view.focus(); // CodeMirror puts the cursor back where it was
       else focused.focus({ preventScroll: true });
     }
     this.renderRemovedAndPresence();
@@ -573,7 +640,9 @@ class PlanEditor {
       } else {
         card.refresh();
       }
-      const area = this.schema.life_areas.includes(ymap.get("life_area")) ? ymap.get("life_area") : "";
+      const area = this.schema.life_areas.includes(ymap.get("life_area"))
+        ? ymap.get("life_area")
+        : "";
       byArea.set(area, [...(byArea.get(area) || []), card]);
     }
     for (const [ymap, card] of this.cards) {
@@ -598,12 +667,14 @@ class PlanEditor {
       }
       const holder = section.querySelector(".plan-cards");
       cards.forEach((card, index) => {
-        if (holder.children[index] !== card.el) holder.insertBefore(card.el, holder.children[index] || null);
+        if (holder.children[index] !== card.el)
+          holder.insertBefore(card.el, holder.children[index] || null);
       });
       sections.push(section);
     }
     sections.forEach((section, index) => {
-      if (this.list.children[index] !== section) this.list.insertBefore(section, this.list.children[index] || null);
+      if (this.list.children[index] !== section)
+        this.list.insertBefore(section, this.list.children[index] || null);
     });
     for (const stale of [...this.list.children].slice(sections.length)) stale.remove();
     const empty = this.root.querySelector("[data-empty]");
@@ -619,7 +690,9 @@ class PlanEditor {
   renderRemoved(removed) {
     if (!this.removedBox) return;
     this.removedBox.hidden = removed.length === 0;
-    this.removedBox.querySelector("summary").textContent = t("removed.title", { count: removed.length });
+    this.removedBox.querySelector("summary").textContent = t("removed.title", {
+      count: removed.length,
+    });
     this.removedBox.querySelector("ul").replaceChildren(
       ...removed.map((ymap) =>
         h(

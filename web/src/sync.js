@@ -29,7 +29,8 @@ export const LOCAL = "kring-local"; // the origin of edits this page makes outsi
 // The name of this device's copy of a document, per person: on a shared tablet one person's
 // offline edits are never sent (and refused, and discarded) under another person's access.
 // "Forget this device" deletes all of them.
-export const localName = (conference, name, person) => `${LOCAL_PREFIX}${conference}:${name}:${person}`;
+export const localName = (conference, name, person) =>
+  `${LOCAL_PREFIX}${conference}:${name}:${person}`;
 
 // A colour another device announces for its cursor goes into a style attribute: only plain
 // colours, nothing that could restyle the page.
@@ -41,7 +42,8 @@ function sanitisePresence(awareness) {
     if (client === awareness.clientID || !user || typeof user !== "object") continue;
     if (typeof user.name !== "string") user.name = "?";
     if (typeof user.color !== "string" || !COLOUR.test(user.color)) user.color = "#535d68";
-    if (typeof user.colorLight !== "string" || !COLOUR.test(user.colorLight)) user.colorLight = `${user.color}33`;
+    if (typeof user.colorLight !== "string" || !COLOUR.test(user.colorLight))
+      user.colorLight = `${user.color}33`;
   }
 }
 
@@ -99,12 +101,17 @@ export class LiveDocument {
     }
 
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    this.provider = new WebsocketProvider(`${scheme}://${window.location.host}/ws/${conference}`, name, this.doc, {
-      disableBc: true, // tabs must not exchange edits around the server's checks
-      params: { saved: "1" },
-      WebSocketPolyfill: CountingSocket,
-      shouldReconnect: (event) => !FINAL_CODES.has(event.code),
-    });
+    this.provider = new WebsocketProvider(
+      `${scheme}://${window.location.host}/ws/${conference}`,
+      name,
+      this.doc,
+      {
+        disableBc: true, // tabs must not exchange edits around the server's checks
+        params: { saved: "1" },
+        WebSocketPolyfill: CountingSocket,
+        shouldReconnect: (event) => !FINAL_CODES.has(event.code),
+      },
+    );
     this.provider.messageHandlers[MESSAGE_SAVED] = (_encoder, decoder) => {
       decoding.readVarUint8Array(decoder); // the committed state vector; the count is what matters
       if (this.joined) this.acked += 1;
@@ -201,7 +208,11 @@ export function showState(element, live) {
   if (state === "closed") element.textContent = live.closedReason;
   else if (state === "saved" && !live.writable) element.textContent = t("status.reading");
   else element.textContent = t(`status.${state}`);
-  const kind = state.startsWith("offline") ? "offline" : state === "closed" || state === "discarding" ? state : "online";
+  const kind = state.startsWith("offline")
+    ? "offline"
+    : state === "closed" || state === "discarding"
+      ? state
+      : "online";
   const announce = element.parentElement?.querySelector("[data-sync-announce]");
   if (announce && announce.dataset.kind !== kind) {
     if (announce.dataset.kind || kind !== "online") announce.textContent = element.textContent;

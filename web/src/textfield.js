@@ -18,7 +18,8 @@ const accessExtensions = (readOnly) => [
 // (what is there stays readable; nothing typed now could be saved).
 export function lockAll() {
   for (const view of views) {
-    if (view.dom.isConnected) view.dispatch({ effects: access.reconfigure(accessExtensions(true)) });
+    if (view.dom.isConnected)
+      view.dispatch({ effects: access.reconfigure(accessExtensions(true)) });
     else views.delete(view);
   }
 }
@@ -50,7 +51,11 @@ export function textField(parent, ytext, options = {}) {
   }
   if (options.placeholder) extensions.push(placeholderText(options.placeholder));
   if (onChange) {
-    extensions.push(EditorView.updateListener.of((update) => update.docChanged && onChange(update.state.doc.toString())));
+    extensions.push(
+      EditorView.updateListener.of(
+        (update) => update.docChanged && onChange(update.state.doc.toString()),
+      ),
+    );
   }
   if (onFocus) extensions.push(EditorView.domEventHandlers({ focus: () => onFocus() }));
   const view = new EditorView({

@@ -5,7 +5,6 @@
 // The page puts itself (per person) and its assets in the cache (web/src/device.js); built
 // assets have content-hashed names, so a cached one is never stale.
 
-const SHELL_CACHE = "kring-shell";
 const PERSON_KEY = "/kring-offline-person"; // as web/src/device.js writes it
 
 self.addEventListener("install", () => self.skipWaiting());
@@ -14,7 +13,7 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 const offlinePage = () =>
   new Response(
     '<!doctype html><html lang="nl"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
-      "<title>Geen verbinding · Kring</title><main style=\"font-family: system-ui; padding: 1rem\">" +
+      '<title>Geen verbinding · Kring</title><main style="font-family: system-ui; padding: 1rem">' +
       "<h1>Geen verbinding</h1><p>Deze pagina is niet op dit apparaat bewaard. Probeer het opnieuw als er weer verbinding is.</p>" +
       '<p lang="en">No connection, and this page is not kept on this device. Try again when the connection is back.</p></main></html>',
     { status: 503, headers: { "content-type": "text/html; charset=utf-8" } },
@@ -27,7 +26,9 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/build/")) {
     event.respondWith(
-      fetch(request).catch(async () => (await caches.match(request, { ignoreSearch: true })) || Response.error()),
+      fetch(request).catch(
+        async () => (await caches.match(request, { ignoreSearch: true })) || Response.error(),
+      ),
     );
     return;
   }
