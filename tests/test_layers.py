@@ -18,6 +18,7 @@ ENTRY = {"app", "cli", "httpserver"}  # put the layers together; may import anyt
 
 # layer -> the Kring layers (and foundation modules) it may import, besides itself
 MAY_IMPORT: dict[str, set[str]] = {
+    "server": set(),  # server/__init__.py: runs before any module of any layer
     "i18n": set(),
     "settings": set(),
     "rules": {"i18n"},
@@ -74,9 +75,7 @@ def imports(module: str, path: Path) -> Iterator[tuple[int, str]]:
 def broken_rules(root: Path = SERVER) -> list[str]:
     problems = []
     for module, path in modules():
-        layer = layer_of(module)
-        if not layer:
-            continue
+        layer = layer_of(module) or module  # the package itself: "server"
         for line, name in imports(module, path):
             where = f"{path.relative_to(root.parent)}:{line} imports {name}"
             top = name.split(".")[0]
@@ -128,3 +127,17 @@ def test_a_forbidden_import_is_reported(
     problems = broken_rules(server)
     assert len(problems) == 1 and expected in problems[0]
     assert problems[0].startswith(f"server/{layer}/shortcut.py:1 imports ")
+
+
+def test_the_package_itself_imports_no_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``server/__init__.py`` runs first whatever is imported, so a layer it imported would
+    be imported by every other layer too."""
+    server = tmp_path / "server"
+    server.mkdir()
+    (server / "__init__.py").write_text("from server.views import common\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["SERVER"]), "SERVER", server)
+    problems = broken_rules(server)
+    assert len(problems) == 1 and "server may import only []" in problems[0]
+    assert problems[0].startswith("server/__init__.py:1 imports server.views:")

@@ -5,7 +5,7 @@ then becomes the next version), the next date; and their calendar, the schedule'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -87,17 +87,22 @@ class FollowUps:
         )
         return row
 
-    async def record_attendance(self, person: Person, number: int, ids: set[int]) -> None:
-        """Who was at the meeting: people of this conference, ticked on the meeting's page."""
+    async def record_attendance(
+        self, person: Person, number: int, ids: Collection[int | None]
+    ) -> None:
+        """Who was at the meeting: people of this conference, ticked on the meeting's page.
+        ``None`` is a value that names nobody (not a number): refused like a stranger, once
+        it is clear the person may record who came at all."""
         self._require_team(person)
         row = await follow_up(self.store, person, number)
         known = {r.participant.id for r in await self.store.participants(person.conference.id)}
-        if not ids <= known:
+        came = {i for i in ids if i is not None}
+        if None in ids or not came <= known:
             raise FlowError(
                 Refusal.INVALID, _("Kies alleen mensen van deze conferentie."), "unknown_person"
             )
         try:
-            await self.store.set_attendance(row.id, frozenset(ids))
+            await self.store.set_attendance(row.id, frozenset(came))
         except StoreError as exc:
             raise FlowError(Refusal.CONFLICT, refusal(exc), "closed") from None
 

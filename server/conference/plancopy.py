@@ -21,7 +21,7 @@ async def checked_plan(
     hub: RoomHub, conference: Conference, everyone: list[Participant]
 ) -> tuple[bytes, dict[str, Any]]:
     """The plan document as it is now and what its version will show, once it fits the
-    schema (else FlowError 409 naming every mismatch: nothing is frozen half)."""
+    schema (else FlowError, a conflict, naming every mismatch: nothing is frozen half)."""
     state = await hub.document_state(conference.id, "plan")
     named = plan_people(everyone)
     mismatches = plan.check_plan(state, named)

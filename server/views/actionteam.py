@@ -118,23 +118,27 @@ async def start_form(request: Request) -> Response:
     )
 
 
+def _asked_number(request: Request) -> int:
+    """The meeting's number in the URL of a form, for the use case, which answers who may
+    hold the meetings before whether the meeting is there (one past what a number can be is
+    not: ``followups.follow_up``)."""
+    number: int = request.path_params["number"]  # ASCII digits: the route's ``:int``
+    return number
+
+
 async def attendance_form(request: Request) -> Response:
     person = await common.person_of(request)
     form = await request.form()
-    ids: set[int] = set()
-    for value in form.getlist("participant"):
-        participant_id = common.integer(value)
-        if participant_id is None:
-            return await meeting_page(request, _("Kies alleen mensen van deze conferentie."), 400)
-        ids.add(participant_id)
-    number = _number(request)
+    # A value that is no number names nobody: the use case refuses it (after who asks).
+    ids = {common.integer(value) for value in form.getlist("participant")}
+    number = _asked_number(request)
     action = common.follow_ups(request).record_attendance(person, number, ids)
     return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
 
 
 async def close_form(request: Request) -> Response:
     person = await common.person_of(request)
-    number = _number(request)
+    number = _asked_number(request)
     action = common.follow_ups(request).close_follow_up(person, number)
     return await common.run_action(request, action, meeting_page, _list_url(person))
 
@@ -143,7 +147,7 @@ async def rating_form(request: Request) -> Response:
     """This follow-up meeting and the plan marked 1-10 by someone who was there."""
     person = await common.person_of(request)
     form = await request.form()
-    number = _number(request)
+    number = _asked_number(request)
     action = common.meeting(request).rate(
         person, number, common.text(form, "meeting"), common.text(form, "plan")
     )

@@ -13,7 +13,7 @@ from server import i18n
 from server.conference import admission, auth
 from server.i18n import N_, _
 from server.rules import phases
-from server.storage.models import Rating
+from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
 from server.views import common, identity
 
@@ -41,8 +41,6 @@ LINK_PROBLEMS = {
     ),
 }
 ASK_FOR_LINK = N_("Vraag de coördinator om een nieuwe persoonlijke link.")
-CONDITION_STATUSES = ("met", "not_met")
-ANSWERS = ("agree", "not_yet")
 
 
 async def open_invitation(request: Request) -> Response:

@@ -247,3 +247,41 @@ async def test_numbers_in_the_familys_admission_and_the_calendar_feeds(
                     calendar_app, "GET", f"/feeds/{kind}/{odd}/{'0' * 64}.ics", 404, unknown
                 )
         assert await everything(conference) == before
+
+
+async def test_who_asks_is_checked_before_the_numbers_they_send(live_server: LiveServer) -> None:
+    """A number is read after the use case has asked who is asking, as before the numbers
+    went through one parser: someone who may not hold the action team's meetings is told so
+    (403), whatever they typed, and someone the plan is closed to sees the plan's 403 page,
+    as for the same meeting's page, rather than a 400 or a 404 that tells them nothing."""
+    conference = await demo_conference(live_server, "action_team")
+    cid = conference.id
+    people = await ids_by_role(conference, "client")
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        started = await coordinator.post(f"/c/{cid}/follow-ups")
+        assert started.headers["location"] == f"/c/{cid}/follow-ups/1"
+    # A network member who is not on the action team (the demo chose none) reads the plan.
+    async with as_(conference, conference.cookie("network_member", 1)) as ayse:
+        before = await everything(conference)
+        for odd in (*NOT_ASCII, str(2**31), "9" * 12):
+            await refused(
+                ayse,
+                "POST",
+                f"/c/{cid}/follow-ups/1/attendance",
+                403,
+                "Alleen het actieteam en de coördinator houden deze bijeenkomsten.",
+                data={"participant": [str(people["client"]), odd]},
+            )
+        assert await everything(conference) == before
+
+    # In the information phase the plan is the family's: a professional does not read it.
+    conference = await demo_conference(live_server, "information")
+    cid = conference.id
+    async with as_(conference, conference.cookie("professional")) as iris:
+        locked = "Tijdens de informatiefase is het plan niet voor jou open."
+        for number in (1, 2**31):
+            await refused(iris, "GET", f"/c/{cid}/follow-ups/{number}", 403, locked)
+            for action in ("attendance", "close", "rating"):
+                url = f"/c/{cid}/follow-ups/{number}/{action}"
+                form = {"meeting": "7", "plan": "7"}
+                await refused(iris, "POST", url, 403, locked, data=form)
