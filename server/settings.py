@@ -18,8 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-# The meetings' calendar: the day a follow-up is due, "today" for the action team and the
-# times printed on a plan's copy. Kring serves Dutch conferences; one zone for the instance.
+# The meetings' calendar: the day a follow-up is due and "today" for the action team (the
+# plan's PDF copy prints its times in the same zone, formats/pdf.py). Kring serves Dutch
+# conferences: one zone for the instance.
 TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 
 

@@ -23,7 +23,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "settings": set(),
     "rules": {"i18n"},
     "formats": {"rules", "i18n"},
-    "storage": {"rules", *FOUNDATION},
+    "storage": {"rules", "settings"},  # no i18n: storage words nothing, its callers do
     "rooms": {"rules", "storage", *FOUNDATION},
     "conference": {"rules", "formats", "storage", "rooms", *FOUNDATION},
     "views": {"rules", "formats", "storage", "rooms", "conference", *FOUNDATION},
