@@ -20,6 +20,25 @@ closed        r                r             r                       r
 coordinator reads it in preparation only. ``information``: everyone writes during the
 information phase; in private time only client and network may read it; everyone reads it
 afterwards. In private time the coordinator and professionals hold no document at all.
+
+Decisions (:data:`ACTIONS`, asked through :func:`may`) have a table of their own below. One
+page among them shows the plan: the presentation view (``present``), the plan on a big
+screen or projector in the room, read-only and live:
+
+============  ===============  ============  ======================  ===========
+phase         client, network  professional  mandated professional   coordinator
+============  ===============  ============  ======================  ===========
+preparation   -                -             -                       -
+information   -                -             -                       -
+private_time  -                -             -                       -
+presentation  r                r             r                       r
+action_team   r                r             r                       r
+closed        r                r             r                       r
+============  ===============  ============  ======================  ===========
+
+It is never more than the viewer's own cell of the plan table (:func:`may_present` asks
+both), so it shows nothing of the plan where its viewer may not read it, and its live
+connection is the plan's own, closed by the same phase change that closes the plan.
 """
 
 from __future__ import annotations
@@ -236,12 +255,36 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
     # everyone but the (independent) coordinator marks the conference and the plan 1-10 at
     # the presentation, and each follow-up meeting and the plan at that meeting
     "rate": {"presentation": FAMILY | PROFESSIONALS, "action_team": FAMILY | PROFESSIONALS},
+    # the coordinator notes who is at the conference (the copy counts the answers of those
+    # present), in the information phase or at the presentation until the plan is agreed
+    # (not in private time, when the console names nobody) ...
+    "record_attendance": {
+        "information": frozenset({"coordinator"}),
+        "presentation": frozenset({"coordinator"}),
+    },
+    # ... and "agree" / "not yet" for someone in the room without a device of their own
+    # (never over what that person said themselves: see conference/meeting.py)
+    "record_answer": {"presentation": frozenset({"coordinator"})},
+    # the presentation view: the plan on a big screen, from the presentation on (and only
+    # where the viewer may read the plan too: may_present)
+    "present": {
+        "presentation": frozenset(ROLES),
+        "action_team": frozenset(ROLES),
+        "closed": frozenset(ROLES),
+    },
 }
 
 
 def may(action: str, phase: str, role: str) -> bool:
     """Whether ``role`` may take ``action`` (a key of ACTIONS) during ``phase``."""
     return role in ACTIONS.get(action, {}).get(phase, frozenset())
+
+
+def may_present(phase: str, role: str, *, action_team_member: bool = False) -> bool:
+    """Whether ``role`` may open the presentation view now: its own row of the table, and
+    never more than what the plan table lets this viewer read."""
+    readable = access(phase, role, "plan", action_team_member=action_team_member)
+    return may("present", phase, role) and readable >= Access.READ
 
 
 def coordinator_reads_plan(phase: str) -> bool:

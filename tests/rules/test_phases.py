@@ -14,6 +14,7 @@ from server.rules.phases import (
     access,
     may,
     may_move_phase,
+    may_present,
     refusal_reason,
     transition_problem,
 )
@@ -149,6 +150,12 @@ ALLOWED = {
     "ask_questions": {("presentation", "coordinator")},
     "choose_action_team": {("presentation", "coordinator")},
     "finalise": {("presentation", "coordinator")},
+    "record_attendance": {
+        ("information", "coordinator"),
+        ("presentation", "coordinator"),
+    },
+    "record_answer": {("presentation", "coordinator")},
+    "present": {(p, r) for p in ("presentation", "action_team", "closed") for r in ROLES},
 }
 
 
@@ -157,3 +164,24 @@ def test_every_cell_of_the_decisions_table(action: str) -> None:
     allowed = {(p, r) for p in PHASES for r in ROLES if may(action, p, r)}
     assert allowed == ALLOWED[action]
     assert not may("no_such_action", "presentation", "coordinator")
+
+
+# The presentation view's own row: phase -> (client/network, professional, mandated
+# professional, coordinator), True where it shows the plan.
+PRESENT = {
+    "preparation": (False, False, False, False),
+    "information": (False, False, False, False),
+    "private_time": (False, False, False, False),
+    "presentation": (True, True, True, True),
+    "action_team": (True, True, True, True),
+    "closed": (True, True, True, True),
+}
+
+
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_cell_of_the_presentation_views_row(phase: str, role: str) -> None:
+    shown = may_present(phase, role)
+    assert shown == PRESENT[phase][_cell(role)]
+    # never more than the viewer may read of the plan itself
+    assert not shown or access(phase, role, "plan") >= R
