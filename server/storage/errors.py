@@ -32,6 +32,7 @@ class Reason(Enum):
     FOLLOW_UP_CLOSED = "the follow-up meeting is closed already"
     NOBODY_ATTENDED = "nobody is recorded as being at the follow-up meeting"
     CONTENDED = "concurrent writes kept colliding"
+    OWN_ANSWER = "this participant answered themselves; only they change their answer"
 
 
 class StoreError(Exception):

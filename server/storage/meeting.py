@@ -146,6 +146,33 @@ class MeetingMixin(StoreBase):
             await db.commit()
             return row
 
+    async def check_conditions(
+        self,
+        conference_id: str,
+        participant_id: int,
+        judgements: dict[int, tuple[str | None, str]],
+    ) -> list[Condition]:
+        """Judge several of one professional's conditions at once, all or none: condition id
+        -> (status, remark); a status None leaves the condition's status as it was (its remark
+        is stored). A condition that is not theirs (or not of this conference) refuses all."""
+        for status, _remark in judgements.values():
+            if status is not None and status not in CONDITION_STATUSES:
+                raise ValueError(f"unknown condition status {status!r}")
+        async with self._sessions() as db:
+            rows = []
+            try:
+                for condition_id, (status, remark) in judgements.items():
+                    row = await _own_condition(db, conference_id, condition_id, participant_id)
+                    row.remark = remark
+                    if status is not None:
+                        row.status, row.checked_at = status, utcnow()
+                    rows.append(row)
+            except StoreError:
+                await db.rollback()
+                raise
+            await db.commit()
+            return rows
+
     # -- signals, clarifying questions, answers ------------------------------------------------
 
     async def add_signal(
@@ -196,19 +223,62 @@ class MeetingMixin(StoreBase):
     async def set_answer(
         self, conference_id: str, participant_id: int, answer: str, remark: str
     ) -> PlanAnswer:
-        """A participant's "agree" / "not yet" (a new answer replaces the previous one)."""
+        """A participant's own "agree" / "not yet": it replaces their previous answer, and
+        one the coordinator noted for them."""
+        return await self._put_answer(conference_id, participant_id, answer, remark, None)
+
+    async def record_answer(
+        self, conference_id: str, participant_id: int, answer: str, remark: str, by: str
+    ) -> PlanAnswer:
+        """An answer the coordinator (actor ``by``) notes for someone without a device. It
+        replaces only an answer noted before, never the person's own: then
+        StoreError(OWN_ANSWER), whoever came first by a moment."""
+        return await self._put_answer(conference_id, participant_id, answer, remark, by)
+
+    async def _put_answer(
+        self,
+        conference_id: str,
+        participant_id: int,
+        answer: str,
+        remark: str,
+        recorded_by: str | None,
+    ) -> PlanAnswer:
         if answer not in ANSWERS:
             raise ValueError(f"unknown answer {answer!r}")
-        async with self._sessions() as db:
-            row = await db.scalar(
-                select(PlanAnswer).where(PlanAnswer.participant_id == participant_id)
-            )
-            if row is None:
-                row = PlanAnswer(conference_id=conference_id, participant_id=participant_id)
-                db.add(row)
-            row.answer, row.remark, row.at = answer, remark, utcnow()
-            await db.commit()
-            return row
+        for _round in range(2):  # the second round only if someone answered at the same moment
+            async with self._sessions() as db:
+                row = await db.scalar(
+                    select(PlanAnswer).where(PlanAnswer.participant_id == participant_id)
+                )
+                if row is None:
+                    row = PlanAnswer(conference_id=conference_id, participant_id=participant_id)
+                    db.add(row)
+                elif recorded_by is not None:
+                    # Only over a noted answer, checked in the statement that writes it: the
+                    # person's own answer given meanwhile is never overwritten.
+                    result = await db.execute(
+                        update(PlanAnswer)
+                        .where(
+                            PlanAnswer.id == row.id,
+                            PlanAnswer.recorded_by.is_not(None),
+                        )
+                        .values(answer=answer, remark=remark, at=utcnow(), recorded_by=recorded_by)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if rowcount(result) != 1:
+                        await db.rollback()
+                        raise StoreError(Reason.OWN_ANSWER)
+                    await db.commit()
+                    await db.refresh(row)
+                    return row
+                row.answer, row.remark, row.at = answer, remark, utcnow()
+                row.recorded_by = recorded_by
+                try:
+                    await db.commit()
+                    return row
+                except IntegrityError:
+                    await db.rollback()
+        raise StoreError(Reason.CONTENDED, detail="could not store the answer")
 
     async def answers(self, conference_id: str) -> dict[int, PlanAnswer]:
         """Each participant's latest answer, by participant id."""
@@ -246,6 +316,34 @@ class PlanMixin(StoreBase):
                 person.action_team = person.id in participant_ids
             await db.commit()
             return frozenset(p.id for p in people if p.action_team)
+
+    async def set_conference_attendance(
+        self, conference_id: str, participant_ids: set[int]
+    ) -> frozenset[int]:
+        """Note exactly these (active, non-coordinator) participants as present at the
+        conference; only before the plan is frozen (StoreError(PRESENTATION_OVER) after)."""
+        async with self._sessions() as db:
+            result = await db.execute(
+                update(Conference)
+                .where(Conference.id == conference_id, Conference.plan_frozen_at.is_(None))
+                .values(updated_at=utcnow())
+            )
+            if rowcount(result) != 1:
+                await db.rollback()
+                raise StoreError(Reason.PRESENTATION_OVER)
+            people = (
+                await db.scalars(
+                    select(Participant).where(
+                        Participant.conference_id == conference_id,
+                        Participant.removed_at.is_(None),
+                        Participant.role != "coordinator",
+                    )
+                )
+            ).all()
+            for person in people:
+                person.present_at_conference = person.id in participant_ids
+            await db.commit()
+            return frozenset(p.id for p in people if p.present_at_conference)
 
     async def action_team(self, conference_id: str) -> frozenset[int]:
         async with self._sessions() as db:

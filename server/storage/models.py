@@ -122,6 +122,9 @@ class Participant(Base):
     # Where reminders of the action team's meetings go (optional; families have no account).
     # Only the coordinator sees it.
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Noted by the coordinator: this person is at the conference itself (the copy counts
+    # who agreed among those present).
+    present_at_conference: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -285,7 +288,10 @@ class ClarifyingQuestion(Base):
 
 
 class PlanAnswer(Base):
-    """Whether one participant agrees with the plan as presented ("agree" or "not_yet")."""
+    """Whether one participant agrees with the plan as presented ("agree" or "not_yet"):
+    given by that person on their own page (``recorded_by`` None), or noted by the
+    coordinator for someone without a device (``recorded_by`` the coordinator's actor). A
+    person's own answer always replaces a noted one; a noted one never replaces their own."""
 
     __tablename__ = "plan_answer"
     __table_args__ = (UniqueConstraint("participant_id"),)
@@ -296,6 +302,11 @@ class PlanAnswer(Base):
     answer: Mapped[str] = mapped_column(String(10))
     remark: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    @property
+    def by_coordinator(self) -> bool:
+        return self.recorded_by is not None
 
 
 class PlanVersion(Base):
