@@ -38,8 +38,8 @@ PARTS = {
     "conference": "The conference's own fields: client, conference question, phase, dates.",
     "actors": "Who each actor string of plan_versions, follow_ups and audit_log is "
     "(participant:N is participant N; coordinator:N is the account of a coordinator).",
-    "participants": "Everyone who was part of it: id, name, role, action team, whether and "
-    "when they were removed.",
+    "participants": "Everyone who was part of it: id, name, role, action team, whether the "
+    "coordinator noted them as present at the conference, whether and when they were removed.",
     "documents": "The live documents compass, information and plan: 'content' read into "
     "JSON (the plan as agreements and notes, the information document's text), and "
     "'yjs_state_base64', the document's full Yjs state (a Yjs v1 update, base64).",
@@ -50,7 +50,9 @@ PARTS = {
     "signals": "The family's signals in private time (question, plan_ready) and the "
     "coordinator's overrides of private time with their reason.",
     "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
-    "answers": "Each participant's answer to the plan (agree / not_yet) with their remark.",
+    "answers": "Each participant's answer to the plan (agree / not_yet) with their remark, "
+    "and recorded_by: null when they gave it themselves, else the actor (the coordinator) who "
+    "noted it for them.",
     "follow_ups": "The action team's follow-up meetings: due date, start, close, who "
     "attended (participant ids) and the plan version each one froze.",
     "ratings": "Marks from 1 to 10 for the meeting and for the plan; occasion 0 is the "
@@ -182,6 +184,7 @@ async def conference_data(
                 "name": p.name,
                 "role": p.role,
                 "action_team": p.action_team,
+                "present_at_conference": p.present_at_conference,
                 "removed": p.removed_at is not None,
                 "removed_at": _iso(p.removed_at),
                 "added_at": _iso(p.created_at),
@@ -227,6 +230,7 @@ async def conference_data(
                 "answer": a.answer,
                 "remark": a.remark,
                 "at": _iso(a.at),
+                "recorded_by": a.recorded_by,
             }
             for a in sorted((await store.answers(cid)).values(), key=lambda a: a.participant_id)
         ],

@@ -18,14 +18,27 @@ from server.conference.events import Event, Events
 from server.conference.followups import follow_up
 from server.conference.plancopy import checked_plan
 from server.conference.refusals import FlowError, checked_text, refusal
-from server.i18n import N_, _, ngettext
+from server.i18n import N_, Labels, _, ngettext
 from server.rooms.hub import RoomHub
 from server.rules import phases
 from server.rules.refusal import Refusal
-from server.storage.models import RATING_SCORES, Conference, PlanVersion, Rating, Signal, utcnow
-from server.storage.store import Store, StoreError
+from server.storage.models import (
+    ANSWERS,
+    RATING_SCORES,
+    Condition,
+    Conference,
+    Participant,
+    PlanVersion,
+    Rating,
+    Signal,
+    utcnow,
+)
+from server.storage.store import Reason, Store, StoreError
 
 log = logging.getLogger("kring.meeting")
+
+# An answer as a sentence says it ("Sam heeft zelf geantwoord (eens)").
+ANSWER_WORDS = Labels({"agree": N_("eens"), "not_yet": N_("nog niet")})
 
 SIGNAL_REPEAT_SECONDS = 30  # the same signal from the same person again within this: one signal
 
@@ -183,8 +196,36 @@ class Meeting:
         await self.store.add_condition(person.conference.id, person.participant_id, text)
         await self.store.audit(person.conference.id, person.actor, "condition_added")
 
+    async def edit_condition(self, person: Person, condition_id: int, text: str) -> None:
+        """A mandated professional rewrites one of their own conditions: in the information
+        phase only, like setting one (at the presentation it is judged as it was set)."""
+        self._require_conditions_phase(person)
+        assert person.participant_id is not None
+        text = checked_text(text, N_("De voorwaarde"))
+        if not text.strip():
+            raise FlowError(Refusal.INVALID, _("Schrijf de voorwaarde op."), "empty")
+        try:
+            await self.store.edit_condition(
+                person.conference.id, condition_id, person.participant_id, text
+            )
+        except StoreError as exc:
+            raise FlowError(Refusal.MISSING, refusal(exc)) from None
+        await self.store.audit(
+            person.conference.id, person.actor, "condition_edited", {"condition_id": condition_id}
+        )
+
+    async def own_condition(self, person: Person, condition_id: int) -> Condition:
+        """One of this professional's own conditions, while they may still change it (the
+        page asks "remove this one?" with it)."""
+        self._require_conditions_phase(person)
+        for condition, setter in await self.store.conditions(person.conference.id):
+            if condition.id == condition_id and setter.id == person.participant_id:
+                return condition
+        raise FlowError(Refusal.MISSING, refusal(StoreError(Reason.NOT_OWN_CONDITION)))
+
     async def delete_condition(self, person: Person, condition_id: int) -> None:
-        self._require(person, "set_conditions", N_("Voorwaarden wijzig je in de informatiefase."))
+        """Called once the professional confirmed it (the page asks first)."""
+        self._require_conditions_phase(person)
         assert person.participant_id is not None
         try:
             await self.store.delete_condition(
@@ -194,9 +235,37 @@ class Meeting:
             raise FlowError(Refusal.MISSING, refusal(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
 
+    def _require_conditions_phase(self, person: Person) -> None:
+        if phases.may("set_conditions", person.conference.phase, person.role):
+            return
+        if person.role == "mandated_professional":
+            raise FlowError(
+                Refusal.CONFLICT,
+                _(
+                    "Voorwaarden schrijf en wijzig je in de informatiefase; nu is het "
+                    "%(phase)s. Bij de presentatie beoordeel je ze zoals ze gesteld zijn.",
+                    phase=phases.PHASE_LABELS.get(person.conference.phase, ""),
+                ),
+                "wrong_phase",
+            )
+        raise FlowError(
+            Refusal.FORBIDDEN,
+            _("Voorwaarden stelt een professional met verplicht toezicht, in de informatiefase."),
+        )
+
     async def check_condition(
         self, person: Person, condition_id: int, status: str, remark: str
     ) -> None:
+        """One condition judged (the JSON-like form of one condition); the page judges all of
+        a professional's conditions at once (:meth:`check_conditions`)."""
+        await self.check_conditions(person, {condition_id: (status, remark)})
+
+    async def check_conditions(
+        self, person: Person, judgements: dict[int, tuple[str | None, str]]
+    ) -> int:
+        """A mandated professional judges their conditions at the presentation, all in one
+        save: condition id -> (status "met" / "not_met", or None for not judged yet; remark).
+        All are stored or none. Returns how many were judged."""
         self._require(
             person,
             "check_conditions",
@@ -206,19 +275,22 @@ class Meeting:
             ),
         )
         assert person.participant_id is not None
-        remark = checked_text(remark, N_("De toelichting"))
+        checked = {
+            condition_id: (status, checked_text(remark, N_("De toelichting")))
+            for condition_id, (status, remark) in judgements.items()
+        }
         try:
-            await self.store.check_condition(
-                person.conference.id, condition_id, person.participant_id, status, remark
-            )
+            await self.store.check_conditions(person.conference.id, person.participant_id, checked)
         except StoreError as exc:
             raise FlowError(Refusal.MISSING, refusal(exc)) from None
+        judged = {str(i): status for i, (status, _r) in checked.items() if status is not None}
         await self.store.audit(
             person.conference.id,
             person.actor,
-            "condition_checked",
-            {"condition_id": condition_id, "status": status},
+            "condition_checked" if len(checked) == 1 else "conditions_checked",
+            {"conditions": judged},
         )
+        return len(judged)
 
     # -- the presentation ------------------------------------------------------------------
 
@@ -230,6 +302,85 @@ class Meeting:
         remark = checked_text(remark, N_("De toelichting"))
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
         await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
+
+    async def record_answer(
+        self, person: Person, participant_id: int, answer: str, remark: str = ""
+    ) -> Participant:
+        """The coordinator notes "agree" / "not yet" for someone in the room without a device
+        of their own. Marked as noted by the coordinator on the copy; never over the person's
+        own answer (refused, naming it), and the person's own answer later replaces it."""
+        self._require(
+            person,
+            "record_answer",
+            N_(
+                "Een antwoord voor iemand zonder apparaat noteert de coördinator, bij de "
+                "presentatie."
+            ),
+        )
+        conference = person.conference
+        if answer not in ANSWERS:
+            raise FlowError(Refusal.INVALID, _("Kies 'eens' of 'nog niet'."), "bad_answer")
+        remark = checked_text(remark, N_("De toelichting"))
+        who = next(
+            (
+                row.participant
+                for row in await self.store.participants(conference.id)
+                if row.participant.id == participant_id
+                and phases.may("answer", conference.phase, row.participant.role)
+            ),
+            None,
+        )
+        if who is None:
+            raise FlowError(
+                Refusal.MISSING, _("Deze deelnemer staat niet (meer) op de lijst."), "no_person"
+            )
+        try:
+            await self.store.record_answer(
+                conference.id, participant_id, answer, remark, person.actor
+            )
+        except StoreError as exc:
+            if exc.reason is not Reason.OWN_ANSWER:
+                raise
+            own = (await self.store.answers(conference.id)).get(participant_id)
+            raise FlowError(
+                Refusal.CONFLICT,
+                _(
+                    "%(name)s heeft zelf geantwoord (%(answer)s). Dat antwoord verandert "
+                    "alleen %(name)s, op de eigen pagina.",
+                    name=who.name,
+                    answer=ANSWER_WORDS[own.answer] if own else "",
+                ),
+                "own_answer",
+            ) from None
+        await self.store.audit(
+            conference.id,
+            person.actor,
+            "answer_recorded",
+            {"participant_id": participant_id, "answer": answer},
+        )
+        return who
+
+    async def record_attendance(self, person: Person, participant_ids: set[int]) -> int:
+        """The coordinator notes who is at the conference (exactly those ticked), until the
+        plan is agreed (then refused: version 1 holds who was there); the copy counts the
+        answers among them. Returns how many."""
+        self._require(
+            person,
+            "record_attendance",
+            N_(
+                "Wie er bij de conferentie is, noteert de coördinator in de informatiefase of "
+                "bij de presentatie."
+            ),
+        )
+        conference = person.conference
+        try:
+            present = await self.store.set_conference_attendance(conference.id, participant_ids)
+        except StoreError as exc:
+            raise FlowError(Refusal.CONFLICT, refusal(exc), "plan_frozen") from None
+        await self.store.audit(
+            conference.id, person.actor, "attendance_recorded", {"count": len(present)}
+        )
+        return len(present)
 
     async def ask_question(self, person: Person, text: str) -> None:
         self._require(
@@ -306,6 +457,7 @@ class Meeting:
                 "not_ready",
             )
         state, content = await checked_plan(self.hub, conference, everyone)
+        attendance_noted = any(p.present_at_conference for p in people)
         content.update(
             {
                 "conditions": [
@@ -319,6 +471,11 @@ class Meeting:
                         "role": p.role,
                         "answer": answers[p.id].answer if p.id in answers else None,
                         "remark": answers[p.id].remark if p.id in answers else "",
+                        "recorded_by_coordinator": p.id in answers and answers[p.id].by_coordinator,
+                        # who answered took part, whether ticked or not
+                        "present": (p.present_at_conference or p.id in answers)
+                        if attendance_noted
+                        else None,
                     }
                     for p in people
                 ],

@@ -83,7 +83,14 @@ def plan_copy(version: PlanVersion) -> PlanCopy:
             for c in content.get("conditions", [])
         ),
         answers=tuple(
-            AnswerLine(a["name"], ROLE_LABELS.get(a["role"], a["role"]), a["answer"], a["remark"])
+            AnswerLine(
+                a["name"],
+                ROLE_LABELS.get(a["role"], a["role"]),
+                a["answer"],
+                a["remark"],
+                recorded_by_coordinator=bool(a.get("recorded_by_coordinator")),
+                present=a.get("present"),
+            )
             for a in content.get("answers", [])
         ),
         action_team=tuple(content.get("action_team", [])),

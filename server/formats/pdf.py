@@ -31,7 +31,13 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
-from server.rules.copy import AgreementLine, AnswerLine, ConditionLine, PlanCopy
+from server.rules.copy import (
+    AgreementLine,
+    AnswerLine,
+    ConditionLine,
+    PlanCopy,
+    agreement_count,
+)
 
 __all__ = [
     "ANSWER_LABELS",
@@ -311,12 +317,23 @@ class _PlanPdf(FPDF):
         if not answers:
             self._paragraph("Nog niemand heeft geantwoord.", muted=True)
             return
-        agreed = sum(answer.answer == "agree" for answer in answers)
-        self._paragraph(f"{agreed} van de {len(answers)} is het eens met het plan.", muted=True)
+        count = agreement_count(answers)
+        among = " aanwezigen" if count.among_present else ""
+        self._paragraph(
+            f"{count.agreed} van de {count.of}{among} is het eens met het plan.", muted=True
+        )
         for answer in answers:
+            if answer.present is False:
+                continue  # named once, below
             name = self.clean(answer.name).strip() or _EMPTY
             role = self.clean(answer.role).strip()
             label = ANSWER_LABELS.get(answer.answer, "geen antwoord")
+            if answer.answer is not None:
+                label += (
+                    " (genoteerd door de coördinator)"
+                    if answer.recorded_by_coordinator
+                    else " (zelf)"
+                )
             self._keep(2 * _LINE)
             self._paragraph(
                 f"{name} ({role}): {label}" if role else f"{name}: {label}", space_after=0
@@ -324,6 +341,9 @@ class _PlanPdf(FPDF):
             if answer.remark.strip():
                 self._paragraph(answer.remark, muted=True, indent=6, space_after=0)
             self.ln(1.5)
+        if count.absent:
+            names = ", ".join(self.clean(name).strip() or _EMPTY for name in count.absent)
+            self._paragraph(f"Niet bij de conferentie: {names}", muted=True)
 
     # --- building blocks ---
 

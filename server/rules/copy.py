@@ -34,6 +34,33 @@ class AnswerLine:
     role: str  # Dutch label, e.g. "Netwerklid"
     answer: str | None  # "agree", "not_yet", or None (no answer)
     remark: str
+    # Noted by the coordinator for someone without a device (False: said by the person).
+    recorded_by_coordinator: bool = False
+    # At the conference: True or False when the coordinator noted who was there (someone who
+    # answered took part), None when attendance was not noted (versions from before).
+    present: bool | None = None
+
+
+@dataclass(frozen=True)
+class AgreementCount:
+    """How many agreed, of how many: of those present when attendance was noted, else of
+    everyone on the copy."""
+
+    agreed: int
+    of: int
+    among_present: bool
+    absent: tuple[str, ...]  # names of those not at the conference (attendance noted)
+
+
+def agreement_count(answers: tuple[AnswerLine, ...]) -> AgreementCount:
+    among_present = any(a.present is not None for a in answers)
+    counted = [a for a in answers if a.present is not False]
+    return AgreementCount(
+        agreed=sum(a.answer == "agree" for a in counted),
+        of=len(counted),
+        among_present=among_present,
+        absent=tuple(a.name for a in answers if a.present is False),
+    )
 
 
 @dataclass(frozen=True)

@@ -74,5 +74,10 @@ AUDIT_LABELS = Labels(
         "admission_granted": N_("Apparaat binnengelaten door de familie"),
         "admission_refused": N_("Apparaat niet binnengelaten door de familie"),
         "device_sent_out": N_("Apparaat door de familie weggestuurd"),
+        "condition_edited": N_("Voorwaarde gewijzigd"),
+        "conditions_checked": N_("Voorwaarden beoordeeld"),
+        "attendance_recorded": N_("Aanwezigheid genoteerd"),
+        "answer_recorded": N_("Antwoord genoteerd door de coördinator"),
+        "presentation_opened": N_("Plan op groot scherm geopend"),
     }
 )

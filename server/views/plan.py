@@ -21,6 +21,7 @@ from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compare import compare_versions
+from server.rules.copy import agreement_count
 from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rules.plan import schema as plan_schema
 from server.storage.models import Conference, PlanVersion
@@ -158,6 +159,7 @@ async def copy_page(request: Request) -> Response:
         "meeting/copy.html",
         conference=person.conference,
         copy=plan_copy(version),
+        agreement_count=agreement_count,
         frozen_at=pdf.local_time_label(version.created_at),
         groups=group_by_area(version.content.get("agreements", [])),
         statuses=AGREEMENT_STATUSES,

@@ -185,9 +185,25 @@ def test_conditions_and_answers_say_where_they_stand(sample: Printed) -> None:
     assert "gesteld door Jan de Vries · niet voldaan\nOpmerking: Lukt niet\n" in text
     assert "Oma heeft een VOG\ngesteld door Sanne Bakker · niet beoordeeld\n" in text
     assert "\n1 van de 3 is het eens met het plan.\n" in text
-    assert squash(f"{ARABIC_NAME_ON_PAGE} (Netwerklid): eens") in squash(text)
-    assert "\nŁukasz Żółkiewski (Familie): nog niet\nEerst met mijn baas praten\n" in text
+    assert squash(f"{ARABIC_NAME_ON_PAGE} (Netwerklid): eens (zelf)") in squash(text)
+    assert "\nŁukasz Żółkiewski (Familie): nog niet (zelf)\nEerst met mijn baas praten\n" in text
     assert "\nİbrahim Şahin (Professional): geen antwoord\n" in text
+
+
+def test_answers_say_how_they_were_given_and_count_among_those_present() -> None:
+    answers = (
+        AnswerLine(
+            "Oma Fatma", "Netwerklid", "agree", "", recorded_by_coordinator=True, present=True
+        ),
+        AnswerLine("Sam", "Cliënt", "agree", "", present=True),
+        AnswerLine("Noah", "Netwerklid", None, "", present=True),
+        AnswerLine("Iris", "Professional", None, "", present=False),
+    )
+    text = render(plan(answers=answers)).text
+    assert "\n2 van de 3 aanwezigen is het eens met het plan.\n" in text
+    assert "\nOma Fatma (Netwerklid): eens (genoteerd door de coördinator)\n" in text
+    assert "\nSam (Cliënt): eens (zelf)\n" in text
+    assert "\nNiet bij de conferentie: Iris\n" in text and "Iris (Professional)" not in text
 
 
 def test_title_and_fonts_travel_with_the_file(sample: Printed) -> None:
@@ -214,7 +230,7 @@ def test_text_after_an_arabic_name_keeps_its_size(sample: Printed) -> None:
     # fpdf2 2.8.9 prints the line after one that starts in the Arabic fallback font in the
     # size set before that one (py-pdf/fpdf2#1772); server.formats.pdf works around it
     sizes = {text.strip(): size for pieces in sample.pieces for _, _, size, text in pieces}
-    assert sizes["Łukasz Żółkiewski (Familie): nog niet"] == 11  # after the Arabic name's line
+    assert sizes["Łukasz Żółkiewski (Familie): nog niet (zelf)"] == 11  # after the Arabic name's line
     assert sizes["Eerst met mijn baas praten"] == 10.5
     assert sizes["1 van de 3 is het eens met het plan."] == 10.5
 
