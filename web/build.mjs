@@ -35,6 +35,7 @@ const entries = {
   "app.js": "src/app.js",
   "live.js": "src/live.js",
   "plan.js": "src/plan.js",
+  "presentation.js": "src/presentation.js",
   "app.css": "src/app.css",
 };
 

@@ -29,6 +29,7 @@ from server.views import (
     participant,
     participants,
     plan,
+    presentation,
     site,
     stream,
     websocket,
@@ -87,6 +88,7 @@ routes: list[BaseRoute] = [
     # the plan, its frozen versions, and the family's decisions on its page in private time
     Route(C + "/plan", plan.plan_page),
     Route(C + "/plan/compare", plan.compare_page),
+    Route(C + "/present", presentation.presentation_page),
     Route(C + "/plan/{number:int}", plan.copy_page),
     Route(C + "/plan/{number:int}.pdf", plan.copy_pdf),
     Route(C + "/admission/{session_id:int}", admission.decide, methods=POST),

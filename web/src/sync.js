@@ -56,9 +56,10 @@ function isUpdateMessage(data) {
 export class LiveDocument {
   /**
    * @param {{conference: string, name: string, person: string, writable: boolean,
-   *          onState?: (live: LiveDocument) => void}} options
+   *          keepLocal?: boolean, onState?: (live: LiveDocument) => void}} options
+   * keepLocal: false keeps no copy on this device (a shared screen that only shows a document).
    */
-  constructor({ conference, name, person, writable, onState = () => {} }) {
+  constructor({ conference, name, person, writable, keepLocal = true, onState = () => {} }) {
     this.conference = conference;
     this.name = name;
     this.writable = writable;
@@ -73,13 +74,19 @@ export class LiveDocument {
     this.joined = false;
     this.unsent = false; // edits made while no connection was open
 
-    this.local = new IndexeddbPersistence(localName(conference, name, person), this.doc);
+    this.local = keepLocal
+      ? new IndexeddbPersistence(localName(conference, name, person), this.doc)
+      : null;
     // What this device kept is applied with the copy as origin: while a connection is open it
     // goes out as an update (and is counted), while none is it counts as unsent (below).
-    this.local.on("synced", () => {
+    if (this.local) {
+      this.local.on("synced", () => {
+        this.loaded = true;
+        this.update();
+      });
+    } else {
       this.loaded = true;
-      this.update();
-    });
+    }
 
     const live = this;
     class CountingSocket extends WebSocket {
@@ -151,6 +158,7 @@ export class LiveDocument {
   // Resolves once every edit so far is in this device's copy (IndexedDB): a read transaction
   // on the same store starts only after the writes before it are done.
   async flushed() {
+    if (!this.local) return;
     const db = await this.local._db;
     await new Promise((resolve, reject) => {
       const tx = db.transaction(["updates"], "readonly");
@@ -171,7 +179,7 @@ export class LiveDocument {
     this.state = "discarding";
     this.onState(this);
     try {
-      await this.local.clearData();
+      await this.local?.clearData();
     } finally {
       window.location.reload();
     }
@@ -194,7 +202,7 @@ export class LiveDocument {
 
   destroy() {
     this.provider.destroy();
-    this.local.destroy();
+    this.local?.destroy();
     this.doc.destroy();
   }
 }
