@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from server import i18n
 from server.conference import admission, auth
+from server.conference.refusals import FlowError
 from server.i18n import N_, _
 from server.rules import phases
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
@@ -143,7 +144,13 @@ async def participant_privacy_seen(request: Request) -> Response:
 # -- the participant's page ---------------------------------------------------------------------
 
 
-async def participant_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+async def participant_page(
+    request: Request,
+    error: str = "",
+    status_code: int = 200,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """``typed``: what the person typed in a form that was refused, shown again in it."""
     who = await participant_here(request)
     if isinstance(who, Response):
         return who
@@ -152,6 +159,7 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         conference.phase, me.role, "plan", action_team_member=me.action_team
     )
     context = await common.meeting_so_far(request, conference)
+    checking = phases.may("check_conditions", conference.phase, me.role)
     return common.render(
         request,
         "participant/landing.html",
@@ -164,6 +172,16 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         my_rating=await my_rating(common.store(request), conference.id, me.id, 0),
         may_read_plan=plan_access >= phases.Access.READ,
         may_write_plan=plan_access >= phases.Access.WRITE,
+        may_present=phases.may_present(
+            conference.phase, me.role, action_team_member=me.action_team
+        ),
+        my_conditions=[c for c, p in context["conditions"] if p.id == me.id],
+        # her own conditions are judged in one form of their own, not listed twice
+        checking=checking,
+        listed_conditions=[
+            (c, p) for c, p in context["conditions"] if not (checking and p.id == me.id)
+        ],
+        typed=typed or {},
         information_access=int(phases.access(conference.phase, me.role, "information")),
         error=error,
         **context,
@@ -190,26 +208,63 @@ async def signal_form(request: Request) -> Response:
     return await common.run_action(request, action, participant_page, _back(request))
 
 
+def _again(typed: dict[str, str]) -> common.Page:
+    """The participant's page shown again after a refusal, with what was typed in it."""
+
+    async def page(request: Request, error: str, status_code: int) -> Response:
+        return await participant_page(request, error, status_code, typed)
+
+    return page
+
+
 async def condition_add_form(request: Request) -> Response:
     person = await common.person_of(request)
     text = common.text(await request.form(), "text")
     if not text:
         return await participant_page(request, _("Schrijf de voorwaarde op."), 400)
     action = common.meeting(request).add_condition(person, text)
-    return await common.run_action(request, action, participant_page, _back(request))
+    return await common.run_action(request, action, _again({"new-condition": text}), _back(request))
 
 
 def _condition_id(request: Request) -> int:
     return common.number_in_path(request, "condition_id", _("Deze voorwaarde bestaat niet."))
 
 
-async def condition_delete_form(request: Request) -> Response:
+async def condition_edit_form(request: Request) -> Response:
+    """A mandated professional rewrites their condition (information phase only)."""
     person = await common.person_of(request)
-    action = common.meeting(request).delete_condition(person, _condition_id(request))
-    return await common.run_action(request, action, participant_page, _back(request))
+    condition_id = _condition_id(request)
+    text = common.text(await request.form(), "text")
+    action = common.meeting(request).edit_condition(person, condition_id, text)
+    return await common.run_action(
+        request, action, _again({f"edit-{condition_id}": text}), _back(request)
+    )
+
+
+async def condition_delete_form(request: Request) -> Response:
+    """Removing a condition asks first (a page of its own, so also without JavaScript): a
+    GET, or a post without ``confirm=yes``, shows the question; only the confirmed post
+    removes it."""
+    person = await common.person_of(request)
+    condition_id = _condition_id(request)
+    meeting = common.meeting(request)
+    if request.method == "POST" and common.text(await request.form(), "confirm") == "yes":
+        action = meeting.delete_condition(person, condition_id)
+        return await common.run_action(request, action, participant_page, _back(request))
+    try:
+        condition = await meeting.own_condition(person, condition_id)
+    except FlowError as exc:
+        return await participant_page(request, exc.message, common.STATUS[exc.kind])
+    return common.render(
+        request,
+        "participant/condition_delete.html",
+        conference=person.conference,
+        condition=condition,
+    )
 
 
 async def condition_check_form(request: Request) -> Response:
+    """One condition judged (a form per condition, as older pages post it)."""
     person = await common.person_of(request)
     form = await request.form()
     status = common.choice(common.text(form, "status"), CONDITION_STATUSES)
@@ -219,6 +274,34 @@ async def condition_check_form(request: Request) -> Response:
         person, _condition_id(request), status, common.text(form, "remark")
     )
     return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def conditions_check_form(request: Request) -> Response:
+    """All of a mandated professional's conditions judged in one form, with one save:
+    ``status-N`` ("met" / "not_met"; missing: left as it was) and ``remark-N`` per
+    condition N. All are stored, or none (and what was typed is shown again)."""
+    person = await common.person_of(request)
+    form = await request.form()
+    typed = {key: value for key, value in form.items() if isinstance(value, str)}
+    judgements: dict[int, tuple[str | None, str]] = {}
+    for key in typed:
+        field, _dash, number = key.partition("-")
+        condition_id = common.integer(number) if field in ("status", "remark") else None
+        if condition_id is None:
+            continue
+        raw_status = common.text(form, f"status-{number}")
+        status = common.choice(raw_status, CONDITION_STATUSES)
+        if raw_status and status is None:
+            return await participant_page(
+                request, _("Kies 'voldaan' of 'niet voldaan'."), 400, typed
+            )
+        judgements[condition_id] = (status, common.text(form, f"remark-{number}"))
+    if not any(status for status, _remark in judgements.values()):
+        return await participant_page(
+            request, _("Kies per voorwaarde 'voldaan' of 'niet voldaan'."), 400, typed
+        )
+    action = common.meeting(request).check_conditions(person, judgements)
+    return await common.run_action(request, action, _again(typed), _back(request))
 
 
 async def rating_form(request: Request) -> Response:

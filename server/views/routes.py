@@ -75,10 +75,14 @@ routes: list[BaseRoute] = [
     Route(C + "/privacy", participant.participant_privacy_seen, methods=POST),
     Route(C + "/signal", participant.signal_form, methods=POST),
     Route(C + "/conditions", participant.condition_add_form, methods=POST),
+    Route(C + "/conditions/check", participant.conditions_check_form, methods=POST),
+    Route(
+        C + "/conditions/{condition_id:int}/edit", participant.condition_edit_form, methods=POST
+    ),
     Route(
         C + "/conditions/{condition_id:int}/delete",
         participant.condition_delete_form,
-        methods=POST,
+        methods=["GET", "POST"],
     ),
     Route(
         C + "/conditions/{condition_id:int}/check", participant.condition_check_form, methods=POST
