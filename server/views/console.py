@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from server.i18n import _
 from server.rules import phases
+from server.storage.models import ANSWERS
 from server.views import common
 from server.views.plan import group_by_area, may_read_plan, read_plan_or_unavailable
 
@@ -49,6 +50,12 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
         information_access=int(phases.access(conference.phase, "coordinator", "information"))
         if conference.phase == "information"
         else 0,
+        may_present=phases.may_present(conference.phase, "coordinator"),
+        may_record_attendance=phases.may("record_attendance", conference.phase, "coordinator")
+        and conference.plan_frozen_at is None,
+        may_record_answer=phases.may("record_answer", conference.phase, "coordinator")
+        and conference.plan_frozen_at is None,
+        attendance_noted=any(p.present_at_conference for p in context["people"]),
         error=error,
         **context,
     )
@@ -87,6 +94,35 @@ async def action_team_form(request: Request) -> Response:
     }
     action = common.meeting(request).choose_action_team(person, chosen)
     return await common.run_action(request, action, console, _back(request))
+
+
+async def attendance_form(request: Request) -> Response:
+    """Who is at the conference: exactly those ticked."""
+    person = await common.coordinator_person(request)
+    form = await request.form()
+    present = {
+        number
+        for value in form.getlist("participant")
+        if (number := common.integer(value)) is not None
+    }
+    action = common.meeting(request).record_attendance(person, present)
+    return await common.run_action(request, action, console, _back(request) + "#attendance-title")
+
+
+async def recorded_answer_form(request: Request) -> Response:
+    """The coordinator notes "agree" / "not yet" for someone without a device."""
+    person = await common.coordinator_person(request)
+    form = await request.form()
+    participant_id = common.number_in_path(
+        request, "participant_id", _("Deze deelnemer staat niet (meer) op de lijst.")
+    )
+    answer = common.choice(common.text(form, "answer"), ANSWERS)
+    if answer is None:
+        return await console(request, _("Kies 'eens' of 'nog niet'."), 400)
+    action = common.meeting(request).record_answer(
+        person, participant_id, answer, common.text(form, "remark")
+    )
+    return await common.run_action(request, action, console, _back(request) + "#answers-title")
 
 
 async def finalise_form(request: Request) -> Response:

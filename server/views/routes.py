@@ -68,6 +68,8 @@ routes: list[BaseRoute] = [
     Route(CONFERENCE + "/questions", console.question_form, methods=POST),
     Route(CONFERENCE + "/action-team", console.action_team_form, methods=POST),
     Route(CONFERENCE + "/finalise", console.finalise_form, methods=POST),
+    Route(CONFERENCE + "/attendance", console.attendance_form, methods=POST),
+    Route(PARTICIPANT + "/answer", console.recorded_answer_form, methods=POST),
     Route(CONFERENCE + "/audit", console.audit_log),
     # a participant: their link, their page and its forms
     Route("/i/{token}", participant.open_invitation, methods=["GET", "POST"]),
@@ -76,9 +78,7 @@ routes: list[BaseRoute] = [
     Route(C + "/signal", participant.signal_form, methods=POST),
     Route(C + "/conditions", participant.condition_add_form, methods=POST),
     Route(C + "/conditions/check", participant.conditions_check_form, methods=POST),
-    Route(
-        C + "/conditions/{condition_id:int}/edit", participant.condition_edit_form, methods=POST
-    ),
+    Route(C + "/conditions/{condition_id:int}/edit", participant.condition_edit_form, methods=POST),
     Route(
         C + "/conditions/{condition_id:int}/delete",
         participant.condition_delete_form,
