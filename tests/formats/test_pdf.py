@@ -230,7 +230,8 @@ def test_text_after_an_arabic_name_keeps_its_size(sample: Printed) -> None:
     # fpdf2 2.8.9 prints the line after one that starts in the Arabic fallback font in the
     # size set before that one (py-pdf/fpdf2#1772); server.formats.pdf works around it
     sizes = {text.strip(): size for pieces in sample.pieces for _, _, size, text in pieces}
-    assert sizes["Łukasz Żółkiewski (Familie): nog niet (zelf)"] == 11  # after the Arabic name's line
+    # after the Arabic name's line
+    assert sizes["Łukasz Żółkiewski (Familie): nog niet (zelf)"] == 11
     assert sizes["Eerst met mijn baas praten"] == 10.5
     assert sizes["1 van de 3 is het eens met het plan."] == 10.5
 
