@@ -84,6 +84,37 @@ async def test_an_answer_replaces_the_previous_one(store: Store) -> None:
     assert (answers[people["Ayşe"]].answer, answers[people["Ayşe"]].remark) == ("agree", "")
 
 
+async def test_a_noted_answer_never_replaces_ones_own_and_ones_own_replaces_it(
+    store: Store,
+) -> None:
+    conference_id, people = await _conference(store, "presentation")
+    sam, ayse = people["Sam"], people["Ayşe"]
+    await store.record_answer(conference_id, ayse, "not_yet", "", "coordinator:1")
+    await store.record_answer(conference_id, ayse, "agree", "Zei ze net", "coordinator:1")
+    noted = (await store.answers(conference_id))[ayse]
+    assert (noted.answer, noted.remark, noted.by_coordinator) == ("agree", "Zei ze net", True)
+    await store.set_answer(conference_id, ayse, "not_yet", "")
+    await store.set_answer(conference_id, sam, "agree", "")
+    for person in (ayse, sam):
+        with pytest.raises(StoreError) as refused:
+            await store.record_answer(conference_id, person, "agree", "", "coordinator:1")
+        assert refused.value.reason.name == "OWN_ANSWER"
+    answers = await store.answers(conference_id)
+    assert {p: (a.answer, a.recorded_by) for p, a in answers.items()} == {
+        ayse: ("not_yet", None),
+        sam: ("agree", None),
+    }
+    # The same moment: the person's own answer stands, whichever comes first.
+    iris = people["Iris"]
+    results = await asyncio.gather(
+        store.record_answer(conference_id, iris, "not_yet", "", "coordinator:1"),
+        store.set_answer(conference_id, iris, "agree", ""),
+        return_exceptions=True,
+    )
+    assert not isinstance(results[1], BaseException)
+    assert (await store.answers(conference_id))[iris].answer == "agree"
+
+
 async def test_the_action_team_is_exactly_who_was_chosen(store: Store) -> None:
     conference_id, people = await _conference(store, "presentation")
     other_id, other_people = await _conference(store, "presentation")
