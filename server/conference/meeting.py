@@ -336,10 +336,17 @@ class Meeting:
     # -- ratings ----------------------------------------------------------------------------
 
     async def rate(
-        self, person: Person, occasion: int, meeting_score: str, plan_score: str
+        self,
+        person: Person,
+        occasion: int,
+        meeting_score: str,
+        plan_score: str,
+        *,
+        at_follow_up: bool = False,
     ) -> Rating:
         """A participant's marks (1-10) for the meeting and the plan: at the presentation
-        (``occasion`` 0) or at follow-up meeting ``occasion``. Marking again replaces them."""
+        (``occasion`` 0) or at follow-up meeting ``occasion``. Marking again replaces them.
+        ``at_follow_up``: asked on a follow-up meeting's page, where there is no meeting 0."""
         conference = person.conference
         if not phases.may("rate", conference.phase, person.role):
             if person.role == "coordinator":
@@ -352,6 +359,8 @@ class Meeting:
                 ),
                 "wrong_phase",
             )
+        if at_follow_up and occasion == 0:
+            await follow_up(self.store, person, occasion)  # refused: meetings count from 1
         if (occasion == 0) != (conference.phase == "presentation"):
             raise FlowError(
                 Refusal.CONFLICT,

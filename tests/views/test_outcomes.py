@@ -72,6 +72,12 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
             f"/c/{cid}/rating", data={"meeting": "8", "plan": "8"}
         )
         assert by_coordinator.status_code == 403
+        # There is no follow-up meeting 0: its form is no back door to the conference's mark.
+        meeting_zero = await sam.post(
+            f"/c/{cid}/follow-ups/0/rating", data={"meeting": "8", "plan": "8"}
+        )
+        assert meeting_zero.status_code == 404
+        assert "Deze bijeenkomst bestaat niet." in meeting_zero.text
         assert await _ratings(conference) == []
 
         assert (
