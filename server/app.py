@@ -35,10 +35,12 @@ log = logging.getLogger("kring")
 # Pages load nothing from another host; inline scripts and styles are not needed either.
 # Styles may be inline: the plan editor (CodeMirror) writes its base styles into a <style>
 # element where a browser lacks adoptedStyleSheets (iPadOS 15), and other people's cursors are
-# coloured with style attributes. Scripts stay 'self' only.
+# coloured with style attributes. Scripts stay 'self' only; 'wasm-unsafe-eval' lets the QR
+# scanner ("switch person", scan.js) compile its WebAssembly decoder, served from /static/
+# too (it allows WebAssembly only, not eval() of JavaScript).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 

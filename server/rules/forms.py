@@ -32,6 +32,8 @@ FIELD_LABELS = Labels(
         "kind": N_("het soort signaal"),
         "next": N_("het vervolgadres"),
         "language": N_("de taal"),
+        "contact_phone": N_("het telefoonnummer"),
+        "contact_email": N_("het e-mailadres voor contact"),
     }
 )
 
@@ -182,6 +184,49 @@ def participant_form(form: Mapping[str, Any]) -> FormResult:
         result.errors["role"] = _("Kies een rol uit de lijst.")
     else:
         result.cleaned["role"] = role
+    return result
+
+
+MAX_PHONE = 40
+# What a phone number as people write it may hold: digits, a leading +, spaces, dashes,
+# dots, slashes and brackets ("06-12345678", "+31 (0)30 123 45 67").
+_PHONE = re.compile(r"\+?[0-9 ()./-]+")
+
+
+def contact_form(form: Mapping[str, Any]) -> FormResult:
+    """How people whose link ended reach a coordinator: a phone number and an email address,
+    each may be empty. A refused form stores nothing and shows both values again."""
+    result = FormResult(_values(form, ("contact_phone", "contact_email")))
+    phone = result.values["contact_phone"].strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if len(phone) > MAX_PHONE:
+        result.errors["contact_phone"] = _(
+            "%(field)s mag hoogstens %(count)s tekens lang zijn.",
+            field=_("het telefoonnummer").capitalize(),
+            count=MAX_PHONE,
+        )
+    elif phone and (_PHONE.fullmatch(phone) is None or not 6 <= digits <= 15):
+        result.errors["contact_phone"] = _(
+            "Dit is geen telefoonnummer. Gebruik cijfers, met eventueel +, spaties, streepjes "
+            "of haakjes, zoals 06 12345678 of +31 30 123 4567; laat het veld leeg als je "
+            "het niet wilt geven."
+        )
+    else:
+        result.cleaned["contact_phone"] = phone or None
+    email = result.values["contact_email"].strip()
+    if len(email) > 254:
+        result.errors["contact_email"] = _(
+            "%(field)s mag hoogstens %(count)s tekens lang zijn.",
+            field=_("het e-mailadres").capitalize(),
+            count=254,
+        )
+    elif email and not is_email_address(email):
+        result.errors["contact_email"] = _(
+            "Dit is geen e-mailadres. Een e-mailadres ziet eruit als naam@voorbeeld.nl; "
+            "laat het veld leeg als je het niet wilt geven."
+        )
+    else:
+        result.cleaned["contact_email"] = email or None
     return result
 
 

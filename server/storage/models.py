@@ -27,6 +27,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ACCOUNT_ROLES = ("coordinator", "admin")
+# How a personal link was handed out. A person may hold several working links, each saying
+# how it was handed out; a card printed for the door adds one and ends none.
+LINK_CHANNELS = ("message", "card", "mail")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,6 +78,10 @@ class Account(Base):
     # The language the coordinator chose for Kring ("nl", "en"); None: never chose.
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How people whose link ended reach the coordinator (named on that link's page); each
+    # may be empty. Set by the coordinator on "Mijn contactgegevens".
+    contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class Conference(Base):
@@ -139,6 +146,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # One of LINK_CHANNELS: how this link was handed out (the participant list says so).
+    channel: Mapped[str] = mapped_column(String(16), server_default=text("'message'"))
 
 
 class Session(Base):

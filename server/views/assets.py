@@ -18,8 +18,9 @@ from server import i18n
 WEB = Path(__file__).resolve().parents[2] / "web"
 STATIC = WEB / "static"
 MANIFEST = STATIC / "build" / "manifest.json"
-# esbuild names bundles "app-<hash>.js"; those never change and may be cached for a year.
-_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css)(\.map|\.gz|\.br)?$")
+# esbuild names bundles "app-<hash>.js" (and the scanner's decoder "assets/…-<hash>.wasm");
+# those never change and may be cached for a year.
+_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css|wasm)(\.map|\.gz|\.br)?$")
 
 log = logging.getLogger("kring.assets")
 

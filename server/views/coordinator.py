@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from server.conference import auth, calendar, erasure, followups, sessions
 from server.i18n import N_, Labels, _
 from server.rules import schedule
-from server.rules.forms import FormResult, conference_form, login_form
+from server.rules.forms import FormResult, conference_form, contact_form, login_form
 from server.storage.store import NotFound
 from server.views import common, identity
 from server.views.participants import participants_view
@@ -54,6 +54,34 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     await common.sign_out(request, response, identity.COORDINATOR_COOKIE, sessions.LOGGED_OUT)
     return response
+
+
+async def contact_details(request: Request) -> Response:
+    """ "Mijn contactgegevens": the phone number and email address the page of an ended link
+    names, so whoever holds it knows whom to call. A refused form stores nothing and keeps
+    what was typed."""
+    who = await common.signed_in_coordinator(request)
+    account = who.account
+    if request.method == "GET":
+        values = {
+            "contact_phone": account.contact_phone or "",
+            "contact_email": account.contact_email or "",
+        }
+        return common.render(request, "contact.html", who=who, form=FormResult(values))
+    form = contact_form(await request.form())
+    if not form.ok:
+        return common.render(request, "contact.html", 400, who=who, form=form)
+    await common.store(request).set_account_contact(
+        account.id, form.cleaned["contact_phone"], form.cleaned["contact_email"]
+    )
+    saved = FormResult({name: value or "" for name, value in form.cleaned.items()})
+    return common.render(
+        request,
+        "contact.html",
+        who=who,
+        form=saved,
+        flash=_("Je contactgegevens zijn opgeslagen."),
+    )
 
 
 # -- conferences ----------------------------------------------------------------------------

@@ -50,6 +50,7 @@ AUDIT_LABELS = Labels(
         "email_changed": N_("E-mailadres voor herinneringen gewijzigd"),
         "link_issued": N_("Nieuwe link gemaakt"),
         "link_revoked": N_("Link ingetrokken"),
+        "link_ended": N_("Eén link beëindigd"),
         "link_opened": N_("Link geopend"),
         "link_refused": N_("Link geweigerd"),
         "cards_printed": N_("Uitnodigingskaarten afgedrukt"),
@@ -74,5 +75,14 @@ AUDIT_LABELS = Labels(
         "admission_granted": N_("Apparaat binnengelaten door de familie"),
         "admission_refused": N_("Apparaat niet binnengelaten door de familie"),
         "device_sent_out": N_("Apparaat door de familie weggestuurd"),
+    }
+)
+
+# How a link was handed out (storage's LINK_CHANNELS), as the participant list names it.
+CHANNEL_LABELS = Labels(
+    {
+        "message": N_("bericht"),
+        "card": N_("kaart"),
+        "mail": N_("e-mail"),
     }
 )

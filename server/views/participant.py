@@ -22,12 +22,18 @@ LINK_PROBLEMS = {
     auth.LinkProblem.UNKNOWN: (
         404,
         N_("Deze link kennen we niet"),
-        N_("Misschien is hij niet helemaal overgenomen."),
+        N_(
+            "Misschien is hij niet helemaal overgenomen: na /i/ volgen 43 letters, cijfers, "
+            "streepjes of lage streepjes."
+        ),
     ),
     auth.LinkProblem.REVOKED: (
         410,
         N_("Deze link werkt niet meer"),
-        N_("De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
+        N_(
+            "De coördinator heeft hem beëindigd. Heb je ook een andere link gekregen (in een "
+            "bericht, op een kaart of per e-mail), dan werkt die misschien nog wel."
+        ),
     ),
     auth.LinkProblem.EXPIRED: (
         410,
@@ -40,7 +46,31 @@ LINK_PROBLEMS = {
         N_("De coördinator heeft je uit deze conferentie gehaald."),
     ),
 }
-ASK_FOR_LINK = N_("Vraag de coördinator om een nieuwe persoonlijke link.")
+# For a link Kring does not know, nobody can be named: the link may be anybody's, or
+# nobody's (typed wrong, guessed).
+UNKNOWN_LINK_ACTION = N_(
+    "Open de link opnieuw vanuit het bericht of de e-mail waarin je hem kreeg, of scan de "
+    "QR-code op je kaart. Lukt dat niet, vraag dan de coördinator die je uitnodigde om een "
+    "nieuwe persoonlijke link."
+)
+
+
+async def link_problem_page(
+    request: Request, store: Store, problem: auth.LinkProblem, conference_owner: int | None
+) -> Response:
+    """Why a link does not open Kring and whom to ask: for a link of a known conference, its
+    coordinator by name with the phone number and email address they set (if any)."""
+    status, title, message = LINK_PROBLEMS[problem]
+    coordinator = None if conference_owner is None else await store.account(conference_owner)
+    return common.render(
+        request,
+        "participant/link_problem.html",
+        status,
+        title=_(title),
+        message=_(message),
+        coordinator=coordinator,
+        unknown_action=_(UNKNOWN_LINK_ACTION),
+    )
 
 
 async def open_invitation(request: Request) -> Response:
@@ -66,8 +96,8 @@ async def open_invitation(request: Request) -> Response:
                 {"reason": problem.value},
                 coalesce=True,
             )
-        status, title, message = LINK_PROBLEMS[problem]
-        return common.error_page(request, status, _(title), _(message), _(ASK_FOR_LINK))
+        owner = None if match is None else match.conference.owner_id
+        return await link_problem_page(request, store, problem, owner)
     assert match is not None
     i18n.use_person_language(match.participant.language)  # a working link: its owner's page
     if request.method == "GET":

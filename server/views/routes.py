@@ -49,6 +49,7 @@ routes: list[BaseRoute] = [
     Route("/login", coordinator.login, methods=["GET", "POST"]),
     Route("/logout", coordinator.logout, methods=POST),
     Route("/conferences", coordinator.conference_list),
+    Route("/account/contact", coordinator.contact_details, methods=["GET", "POST"]),
     Route("/conferences/new", coordinator.conference_new, methods=["GET", "POST"]),
     Route(CONFERENCE, participants.conference_detail),
     Route(CONFERENCE + "/edit", coordinator.conference_edit, methods=["GET", "POST"]),
@@ -56,6 +57,9 @@ routes: list[BaseRoute] = [
     Route(PARTICIPANT + "/link", participants.participant_link, methods=POST),
     Route(PARTICIPANT + "/email", participants.participant_email, methods=POST),
     Route(PARTICIPANT + "/revoke", participants.participant_revoke, methods=POST),
+    Route(
+        PARTICIPANT + "/links/{invitation_id}/end", participants.participant_end_link, methods=POST
+    ),
     Route(PARTICIPANT + "/remove", participants.participant_remove, methods=POST),
     Route(CONFERENCE + "/cards", participants.invitation_cards, methods=["GET", "POST"]),
     Route(CONFERENCE + "/export.zip", export.export_zip),

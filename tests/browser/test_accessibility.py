@@ -42,6 +42,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     conference = demo["conference_id"]
     page.goto(f"{live_server.url}/conferences/{conference}")
     check("conference and its participants")
+    page.goto(f"{live_server.url}/conferences/{conference}/cards")
+    check("choosing whose cards to print")
+    page.goto(f"{live_server.url}/account/contact")
+    page.get_by_label("Telefoonnummer").fill("bel me maar")
+    page.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("#f-contact_phone-error")
+    check("contact details, refused")
+    page.goto(f"{live_server.url}/i/{'x' * 43}")
+    check("a link Kring does not know")
     page.goto(f"{live_server.url}/conferences/{conference}/console")
     page.wait_for_selector("[data-live-document][data-ready]")
     check("coordinator's console with the shared information")
@@ -65,6 +74,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["participant's page with the marks form"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 10
+    assert len(checked) == 13
     family.close()
     context.close()
