@@ -6,6 +6,7 @@ import "htmx.org";
 import "./htmx-global.js";
 import "htmx-ext-sse";
 import "./device.js"; // "forget this device" finishes on the page that says it is forgotten
+import "./livepage.js"; // the console (and a follow-up meeting) follow the room
 
 const COPIED_LABEL = "Gekopieerd";
 const COPIED_MS = 2000;
@@ -132,7 +133,6 @@ document.addEventListener("htmx:sseMessage", (event) => {
     return;
   }
   if (target.hasAttribute("data-signal-sound")) {
-    target.querySelector("[data-empty]")?.remove();
     chime();
     document.title = `(!) ${document.title.replace(/^\(!\) /, "")}`;
   }
