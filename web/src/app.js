@@ -128,8 +128,11 @@ document.addEventListener("htmx:sseMessage", (event) => {
   const target = event.target instanceof Element ? event.target : null;
   if (!target) return;
   if (target.hasAttribute("data-reload-on-message")) {
-    // The phase changed: the console shows other controls now.
-    window.location.reload();
+    // The phase changed: the console shows other controls now. A page that follows the
+    // room opens its own URL (a reload of a form's answer would send the form again).
+    const live = target.closest("[data-live-page]");
+    if (live) window.location.assign(live.dataset.livePage);
+    else window.location.reload();
     return;
   }
   if (target.hasAttribute("data-signal-sound")) {

@@ -86,13 +86,14 @@ async function read(page) {
     const url = new URL(response.url);
     if (!response.ok || url.pathname !== page.dataset.livePage) {
       // Signed out, or no longer theirs: the page itself says what is up.
-      if (response.status !== 503 && response.status < 500) window.location.reload();
+      if (response.status < 500) window.location.assign(page.dataset.livePage);
       return;
     }
     const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
     const now = fresh.querySelector("[data-live-page]");
     if (!now || now.dataset.phase !== page.dataset.phase) {
-      window.location.reload(); // another phase: other controls altogether
+      // Another phase: other controls altogether. (Its own URL: not a form's, sent again.)
+      window.location.assign(page.dataset.livePage);
       return;
     }
     for (const part of page.querySelectorAll("[data-live-part][id]")) {
