@@ -47,8 +47,9 @@ PARTS = {
     "content its copy shows, its Yjs state (base64) and the name of its PDF in this zip.",
     "conditions": "The mandated professionals' conditions, their status (met / not_met) "
     "and remark.",
-    "signals": "The family's signals in private time (question, plan_ready) and the "
-    "coordinator's overrides of private time with their reason.",
+    "signals": "The family's signals in private time (question, plan_ready, and "
+    "plan_withdrawn: a plan_ready taken back) and the coordinator's overrides of private "
+    "time with their reason.",
     "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
     "answers": "Each participant's answer to the plan (agree / not_yet) with their remark.",
     "follow_ups": "The action team's follow-up meetings: due date, start, close, who "

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.conference.auth import Person
+from server.conference.events import CHANGED, Events
 from server.conference.plancopy import checked_plan
 from server.conference.refusals import FlowError, refusal
 from server.i18n import _
@@ -59,6 +60,7 @@ class FollowUps:
 
     store: Store
     hub: RoomHub
+    events: Events
 
     def _require_team(self, person: Person) -> None:
         if person.conference.phase != "action_team":
@@ -105,6 +107,7 @@ class FollowUps:
             await self.store.set_attendance(row.id, frozenset(came))
         except StoreError as exc:
             raise FlowError(Refusal.CONFLICT, refusal(exc), "closed") from None
+        self.events.publish(person.conference.id, CHANGED)
 
     async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
         """Close the meeting: the plan as it is now becomes the next version."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from server.conference import sessions
 from server.conference.auth import Person
-from server.conference.events import Event, Events
+from server.conference.events import CHANGED, Event, Events
 from server.conference.followups import follow_up
 from server.conference.plancopy import checked_plan
 from server.conference.refusals import FlowError, checked_text, refusal
@@ -42,11 +42,15 @@ class Meeting:
     # -- phases -------------------------------------------------------------------------
 
     async def plan_ready_since(self, conference: Conference) -> Signal | None:
-        """The first "plan ready" given since the current phase began, if any."""
+        """The family's "plan ready" that stands now: the first given since the current phase
+        began or since the family last took it back, if any."""
+        ready = None
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
-            if row.kind == "plan_ready":
-                return row
-        return None
+            if row.kind == "plan_ready" and ready is None:
+                ready = row
+            elif row.kind == "plan_withdrawn":
+                ready = None
+        return ready
 
     async def change_phase(
         self, person: Person, target: str, override_reason: str = ""
@@ -150,19 +154,63 @@ class Meeting:
                 Refusal.FORBIDDEN, _("Alleen de familie en het netwerk geven een signaal.")
             )
         since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
+        pressed = None
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
             if (
                 row.kind == kind
                 and row.participant_id == person.participant_id
                 and row.at.timestamp() > since
             ):
-                return row  # pressed twice: the coordinator already has it
+                pressed = row
+            elif row.kind == "plan_withdrawn":
+                pressed = None  # taken back since: saying it again counts
+        if pressed is not None:
+            return pressed  # pressed twice: the coordinator already has it
         row = await self.store.add_signal(conference.id, person.participant_id, kind)
         await self.store.audit(conference.id, person.actor, "signal", {"kind": kind})
         self.events.publish(
             conference.id,
             Event("signal", {"kind": kind, "at": row.at.isoformat()}),
         )
+        return row
+
+    async def withdraw_plan_ready(self, person: Person) -> Signal:
+        """The family takes its "plan ready" back (it is not ready after all), as long as the
+        coordinator has not acted on it: the console's button for the presentation goes, and
+        leaving private time needs the override's reason again."""
+        conference = person.conference
+        if not phases.may("signal", conference.phase, person.role):
+            if person.role in phases.FAMILY:
+                raise FlowError(
+                    Refusal.CONFLICT,
+                    _(
+                        "De coördinator is al verdergegaan naar %(phase)s. 'Ons plan is klaar' "
+                        "kan niet meer worden teruggenomen; zeg het de coördinator als jullie "
+                        "meer tijd nodig hebben.",
+                        phase=phases.PHASE_LABELS.get(conference.phase, conference.phase),
+                    ),
+                    "too_late",
+                )
+            raise FlowError(
+                Refusal.FORBIDDEN, _("Alleen de familie en het netwerk geven een signaal.")
+            )
+        if await self.plan_ready_since(conference) is None:
+            raise FlowError(
+                Refusal.CONFLICT,
+                _("Jullie hebben niet gezegd dat het plan klaar is; er is niets terug te nemen."),
+                "not_ready",
+            )
+        row = await self.store.add_signal(conference.id, person.participant_id, "plan_withdrawn")
+        await self.store.audit(conference.id, person.actor, "signal", {"kind": "plan_withdrawn"})
+        self.events.publish(conference.id, CHANGED)
+        now = await self.store.conference(conference.id)
+        if now is None or now.phase_since != conference.phase_since:
+            # The coordinator moved on at the same moment: the "plan ready" was acted on.
+            raise FlowError(
+                Refusal.CONFLICT,
+                _("De coördinator ging net verder; 'Ons plan is klaar' is niet teruggenomen."),
+                "too_late",
+            )
         return row
 
     # -- conditions ---------------------------------------------------------------------
@@ -182,6 +230,7 @@ class Meeting:
         text = checked_text(text, N_("De voorwaarde"))
         await self.store.add_condition(person.conference.id, person.participant_id, text)
         await self.store.audit(person.conference.id, person.actor, "condition_added")
+        self.events.publish(person.conference.id, CHANGED)
 
     async def delete_condition(self, person: Person, condition_id: int) -> None:
         self._require(person, "set_conditions", N_("Voorwaarden wijzig je in de informatiefase."))
@@ -193,6 +242,7 @@ class Meeting:
         except StoreError as exc:
             raise FlowError(Refusal.MISSING, refusal(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
+        self.events.publish(person.conference.id, CHANGED)
 
     async def check_condition(
         self, person: Person, condition_id: int, status: str, remark: str
@@ -219,6 +269,7 @@ class Meeting:
             "condition_checked",
             {"condition_id": condition_id, "status": status},
         )
+        self.events.publish(person.conference.id, CHANGED)
 
     # -- the presentation ------------------------------------------------------------------
 
@@ -230,6 +281,7 @@ class Meeting:
         remark = checked_text(remark, N_("De toelichting"))
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
         await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
+        self.events.publish(person.conference.id, CHANGED)
 
     async def ask_question(self, person: Person, text: str) -> None:
         self._require(
@@ -239,6 +291,7 @@ class Meeting:
         )
         await self.store.add_question(person.conference.id, checked_text(text, N_("De vraag")))
         await self.store.audit(person.conference.id, person.actor, "question_recorded")
+        self.events.publish(person.conference.id, CHANGED)
 
     async def choose_action_team(self, person: Person, participant_ids: set[int]) -> frozenset[int]:
         self._require(person, "choose_action_team", N_("Het actieteam kies je bij de presentatie."))
@@ -251,6 +304,7 @@ class Meeting:
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
+        self.events.publish(conference.id, CHANGED)
         return team
 
     async def finalise(self, person: Person) -> PlanVersion:
@@ -383,6 +437,7 @@ class Meeting:
             conference.id, person.participant_id, occasion, scores[0], scores[1]
         )
         await self.store.audit(conference.id, person.actor, "rated", {"occasion": occasion})
+        self.events.publish(conference.id, CHANGED)  # how many gave marks, never which
         return row
 
 

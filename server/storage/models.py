@@ -243,7 +243,7 @@ class LoginThrottle(Base):
 
 
 CONDITION_STATUSES = ("met", "not_met")
-SIGNAL_KINDS = ("question", "plan_ready", "override", "back")
+SIGNAL_KINDS = ("question", "plan_ready", "plan_withdrawn", "override", "back")
 ANSWERS = ("agree", "not_yet")
 
 
@@ -264,7 +264,8 @@ class Condition(Base):
 
 
 class Signal(Base):
-    """The family's "we have a question" / "plan ready", the coordinator's override of
+    """The family's "we have a question" / "plan ready" (and "plan_withdrawn": they took their
+    "plan ready" back before the coordinator acted on it), the coordinator's override of
     private time, or a move back from the presentation to private time ("back"; its text
     names the conditions judged not met), each with its reason shown to the family."""
 

@@ -85,7 +85,7 @@ def meeting(conn: HTTPConnection) -> Meeting:
 
 
 def follow_ups(conn: HTTPConnection) -> FollowUps:
-    return FollowUps(store(conn), hub(conn))
+    return FollowUps(store(conn), hub(conn), events(conn))
 
 
 # -- pages -----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 presentation's questions, the action team, freezing the plan) and the conference's audit log.
 
 Every form also works without JavaScript (a post, then a redirect back). The console follows
-the meeting live through the event stream (``server/views/stream.py``).
+the meeting live: on each event of its stream (``server/views/stream.py``), and each time the
+stream opens again, the page reads its live parts (``data-live-part``) again from this view
+(``web/src/livepage.js``), so the permission table decides what it shows, every time.
 """
 
 from __future__ import annotations

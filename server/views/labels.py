@@ -36,6 +36,7 @@ SIGNAL_LABELS = Labels(
     {
         "question": N_("We hebben een vraag"),
         "plan_ready": N_("Ons plan is klaar"),
+        "plan_withdrawn": N_("Ons plan is toch nog niet klaar"),
         "override": N_("De coördinator beëindigde de privétijd"),
         "back": N_("Terug naar de privétijd"),
     }

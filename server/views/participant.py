@@ -173,7 +173,13 @@ async def participant_privacy_seen(request: Request) -> Response:
 # -- the participant's page ---------------------------------------------------------------------
 
 
-async def participant_page(request: Request, error: str = "", status_code: int = 200) -> Response:
+async def participant_page(
+    request: Request,
+    error: str = "",
+    status_code: int = 200,
+    *,
+    confirm_plan_ready: bool = False,
+) -> Response:
     who = await participant_here(request)
     if isinstance(who, Response):
         return who
@@ -182,6 +188,10 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         conference.phase, me.role, "plan", action_team_member=me.action_team
     )
     context = await common.meeting_so_far(request, conference)
+    # The family's "plan ready" that stands (it can take it back until the coordinator acts).
+    plan_ready = None
+    if phases.may("signal", conference.phase, me.role):
+        plan_ready = await common.meeting(request).plan_ready_since(conference)
     return common.render(
         request,
         "participant/landing.html",
@@ -195,6 +205,8 @@ async def participant_page(request: Request, error: str = "", status_code: int =
         may_read_plan=plan_access >= phases.Access.READ,
         may_write_plan=plan_access >= phases.Access.WRITE,
         information_access=int(phases.access(conference.phase, me.role, "information")),
+        plan_ready=plan_ready,
+        confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
         **context,
     )
@@ -215,8 +227,23 @@ def _back(request: Request) -> str:
 
 async def signal_form(request: Request) -> Response:
     person = await common.person_of(request)
-    kind = common.text(await request.form(), "kind")
+    form = await request.form()
+    kind = common.text(form, "kind")
+    if (
+        kind == "plan_ready"
+        and common.text(form, "confirmed") != "yes"
+        and phases.may("signal", person.conference.phase, person.role)
+    ):
+        # Asked once: the coordinator comes back for the presentation on this signal.
+        return await participant_page(request, confirm_plan_ready=True)
     action = common.meeting(request).signal(person, kind)
+    return await common.run_action(request, action, participant_page, _back(request))
+
+
+async def plan_ready_undo_form(request: Request) -> Response:
+    """The family takes its "plan ready" back, until the coordinator acts on it."""
+    person = await common.person_of(request)
+    action = common.meeting(request).withdraw_plan_ready(person)
     return await common.run_action(request, action, participant_page, _back(request))
 
 

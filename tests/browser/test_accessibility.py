@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import TIMEOUT_MS, serious_accessibility_problems
+from tests.support.browser import TIMEOUT_MS, let_page_in, serious_accessibility_problems
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -54,6 +54,9 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     page.goto(f"{live_server.url}/conferences/{conference}/console")
     page.wait_for_selector("[data-live-document][data-ready]")
     check("coordinator's console with the shared information")
+    page.goto(f"{live_server.url}/conferences/{presenting['conference_id']}/console")
+    page.wait_for_selector("[data-live-page][data-stream=open]")
+    check("coordinator's console at the presentation")
     page.goto(f"{live_server.url}/conferences/{conference}/audit")
     check("audit log")
     page.goto(f"{live_server.url}/outcomes")
@@ -72,8 +75,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
     checked["participant's page with the marks form"] = serious_accessibility_problems(phone)
+    private = live_server.instance.demo("--phase", "private_time")
+    phone.goto(private["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    let_page_in(phone)
+    phone.get_by_role("button", name="Ons plan is klaar").click()
+    phone.wait_for_selector("#confirm-ready")
+    checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 13
+    assert len(checked) == 15
     family.close()
     context.close()

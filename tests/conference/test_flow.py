@@ -433,7 +433,7 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
             await writer.wait_for(writer.all_saved)
         question_signal = await sam.post(f"/c/{cid}/signal", data={"kind": "question"})
         assert question_signal.status_code == 303
-        ready = await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        ready = await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
         assert ready.status_code == 303
         moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "presentation"})
         assert moved.status_code == 303

@@ -57,7 +57,7 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
     ):
         early = await sam.post(f"/c/{cid}/rating", data={"meeting": "8", "plan": "9"})
         assert early.status_code == 409 and "bij de presentatie" in early.text
-        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
         assert (await move(conference, "presentation")).status_code == 200
 
         page = await sam.get(f"/c/{cid}")
