@@ -11,13 +11,14 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from server.conference import auth, erasure, export, reminders
 from server.rules.phases import PHASES, coordinator_reads_plan
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, use_time_zone
 from server.storage.documents import DocumentLog
 from server.storage.migrate import upgrade
 from server.storage.store import DuplicateEmail, Store
@@ -284,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        use_time_zone(settings.time_zone)
         return _run(args, settings)
     except (SettingsError, CommandError) as exc:
         print(f"kring: {exc}", file=sys.stderr)

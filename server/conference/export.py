@@ -27,6 +27,7 @@ from server.formats import pdf
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
+from server.settings import time_zone
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
 
@@ -297,7 +298,7 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
         copies = {v.number: plan_copy(v) for v in versions}
 
     def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-        pdfs = {number: pdf.render_pdf(copy) for number, copy in copies.items()}
+        pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
         return _zip(conference.id, data, pdfs)
 
     return await asyncio.to_thread(render)

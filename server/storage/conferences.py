@@ -13,7 +13,7 @@ from sqlalchemy import Select, Text, case, cast, func, select, update
 
 from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
 from server.rules.phases import PHASES
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.base import StoreBase, as_utc
 from server.storage.errors import NotFound, Reason
 from server.storage.models import (
@@ -259,7 +259,7 @@ class ConferencesMixin(StoreBase):
                 )
         versions: dict[str, list[VersionFacts]] = {}
         for cid, stored in frozen.items():
-            needed = versions_needed([(number, at) for number, at, _summary in stored], TIME_ZONE)
+            needed = versions_needed([(number, at) for number, at, _summary in stored], time_zone())
             versions[cid] = [
                 VersionFacts(number, at, json.loads(summary))
                 for number, at, summary in stored
