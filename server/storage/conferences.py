@@ -64,6 +64,10 @@ class ConferencesMixin(StoreBase):
         meeting_date: date | None = None,
         location: str = "",
         phase: str = "preparation",
+        *,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        address: str = "",
     ) -> Conference:
         """Create a conference; its coordinator gets a participant row with role coordinator."""
         conference = Conference(
@@ -73,6 +77,9 @@ class ConferencesMixin(StoreBase):
             question=question,
             meeting_date=meeting_date,
             location=location,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            address=address,
             phase=phase,
             closed_at=utcnow() if phase == "closed" else None,
         )
@@ -95,7 +102,15 @@ class ConferencesMixin(StoreBase):
             return await db.get(Conference, conference_id)
 
     async def update_conference(self, conference_id: str, **fields: Any) -> Conference:
-        allowed = {"client_name", "question", "meeting_date", "location"}
+        allowed = {
+            "client_name",
+            "question",
+            "meeting_date",
+            "location",
+            "starts_at",
+            "ends_at",
+            "address",
+        }
         if not set(fields) <= allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         async with self._sessions() as db:

@@ -150,7 +150,7 @@ def test_a_coordinator_creates_a_conference_and_finds_it_in_the_list(
     page = coordinator.get(f"/conferences/{conference_id}")
     assert "Małgorzata Nowak" in page.text
     assert "Hoe kan Sam zijn diploma halen?" in page.text
-    assert "12-12-2026" in page.text
+    assert "zaterdag 12 december 2026" in page.text
     listing = coordinator.get("/conferences")
     assert f'href="/conferences/{conference_id}"' in listing.text
 
