@@ -527,7 +527,7 @@ async def test_a_bad_email_address_is_refused_and_a_good_one_shown_only_to_the_c
         assert "Ayşe Yılmaz krijgt geen herinneringen meer" in cleared.text
         assert await _email_of(conference, ayse) is None
         audit = (await coordinator.get(f"/conferences/{cid}/audit")).text
-        assert audit.count("E-mailadres voor herinneringen gewijzigd") == 2
+        assert audit.count("wijzigde het e-mailadres voor herinneringen van Ayşe Yılmaz.") == 2
         assert "ayse@example.org" not in audit
 
     async with httpx.AsyncClient(
