@@ -22,7 +22,7 @@ from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
 from server.rules.forms import printable, text_refusal
-from server.settings import Settings
+from server.settings import Settings, use_time_zone
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.migrate import head_revision
 from server.storage.store import Store
@@ -242,6 +242,7 @@ def _relay_to(broker: Broker) -> Callable[[str, Event], None]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
+    use_time_zone(settings.time_zone)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

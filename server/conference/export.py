@@ -27,6 +27,7 @@ from server.formats import pdf
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
+from server.settings import time_zone
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
 
@@ -169,7 +170,10 @@ async def conference_data(
             "phase": conference.phase,
             "phase_since": _iso(conference.phase_since),
             "meeting_date": _iso(conference.meeting_date),
+            "starts_at": _iso(conference.starts_at),
+            "ends_at": _iso(conference.ends_at),
             "location": conference.location,
+            "address": conference.address,
             "created_at": _iso(conference.created_at),
             "updated_at": _iso(conference.updated_at),
             "plan_frozen_at": _iso(conference.plan_frozen_at),
@@ -298,7 +302,7 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
         copies = {v.number: plan_copy(v) for v in versions}
 
     def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-        pdfs = {number: pdf.render_pdf(copy) for number, copy in copies.items()}
+        pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
         return _zip(conference.id, data, pdfs)
 
     return await asyncio.to_thread(render)

@@ -1,7 +1,7 @@
 """The action team's follow-up meetings: opening one, who came, closing it (the plan as it is
 then becomes the next version), the next date; and their calendar, the schedule's rules
 (``rules/schedule.py``) applied to a conference's rows in the meetings' time zone
-(``settings.TIME_ZONE``)."""
+(``settings.time_zone()``, KRING_TIMEZONE)."""
 
 from __future__ import annotations
 
@@ -17,18 +17,18 @@ from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.rules import schedule
 from server.rules.refusal import Refusal
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.models import Conference, FollowUp, PlanVersion
 from server.storage.store import Store, StoreError
 
 
 def today() -> date:
     """Today where the meetings are held."""
-    return schedule.today(TIME_ZONE)
+    return schedule.today(time_zone())
 
 
 def local_date(moment: datetime) -> date:
-    return schedule.local_date(moment, TIME_ZONE)
+    return schedule.local_date(moment, time_zone())
 
 
 def due_after(conference: Conference, last_closed: datetime | None) -> date | None:
@@ -37,7 +37,7 @@ def due_after(conference: Conference, last_closed: datetime | None) -> date | No
     if conference.phase != "action_team":
         return None
     return schedule.due_after(
-        conference.plan_frozen_at, conference.next_follow_up_on, last_closed, TIME_ZONE
+        conference.plan_frozen_at, conference.next_follow_up_on, last_closed, time_zone()
     )
 
 

@@ -101,6 +101,12 @@ class Conference(Base):
     plan_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     meeting_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     location: Mapped[str] = mapped_column(String(200), default="")
+    # When the conference itself begins and ends (UTC; typed and shown on the local clock,
+    # KRING_TIMEZONE), on ``meeting_date``; both or neither.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The place's address (street, postcode, town), beside its name in ``location``.
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -32,12 +32,7 @@ from server.storage.models import Conference
 from server.storage.store import Store
 from server.views import identity
 from server.views.assets import templates
-from server.views.labels import (
-    AUDIT_LABELS,
-    CHANNEL_LABELS,
-    PHASE_EXPLANATIONS,
-    SIGNAL_LABELS,
-)
+from server.views.labels import CHANNEL_LABELS, PHASE_EXPLANATIONS, SIGNAL_LABELS
 
 # The HTTP status of each kind of refusal a use case answers.
 STATUS = {
@@ -199,7 +194,6 @@ def template_globals() -> dict[str, Any]:
         "webcal": calendar.webcal,
         "SIGNAL_LABELS": SIGNAL_LABELS,
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
-        "AUDIT_LABELS": AUDIT_LABELS,
         "CHANNEL_LABELS": CHANNEL_LABELS,
     }
 

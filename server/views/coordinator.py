@@ -4,6 +4,8 @@ erasing one for good. The conference page itself, with its participants, is
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -12,6 +14,7 @@ from server.conference import auth, calendar, erasure, followups, sessions
 from server.i18n import N_, Labels, _
 from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, contact_form, login_form
+from server.settings import time_zone
 from server.storage.store import NotFound
 from server.views import common, identity
 from server.views.participants import participants_view
@@ -126,7 +129,7 @@ async def conference_new(request: Request) -> Response:
         return common.render(
             request, "conferences/form.html", who=who, conference=None, form=FormResult({})
         )
-    form = conference_form(await request.form())
+    form = conference_form(await request.form(), time_zone())
     if not form.ok:
         return common.render(
             request, "conferences/form.html", 400, who=who, conference=None, form=form
@@ -144,7 +147,10 @@ async def conference_edit(request: Request) -> Response:
             "client_name": conference.client_name,
             "question": conference.question,
             "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date else "",
+            "start_time": _clock(conference.starts_at),
+            "end_time": _clock(conference.ends_at),
             "location": conference.location,
+            "address": conference.address,
         }
         return common.render(
             request,
@@ -153,17 +159,21 @@ async def conference_edit(request: Request) -> Response:
             conference=conference,
             form=FormResult(values),
         )
-    form = conference_form(await request.form())
+    form = conference_form(await request.form(), time_zone())
     if not form.ok:
         return common.render(
             request, "conferences/form.html", 400, who=who, conference=conference, form=form
         )
     store = common.store(request)
+    changed = sorted(k for k, v in form.cleaned.items() if getattr(conference, k) != v)
     await store.update_conference(conference.id, **form.cleaned)
-    await store.audit(
-        conference.id, common.actor(who), "conference_edited", {"fields": sorted(form.cleaned)}
-    )
+    await store.audit(conference.id, common.actor(who), "conference_edited", {"fields": changed})
     return RedirectResponse(f"/conferences/{conference.id}", status_code=303)
+
+
+def _clock(moment: datetime | None) -> str:
+    """A stored moment as the form's time field shows it: HH:MM on the local clock."""
+    return "" if moment is None else f"{moment.astimezone(time_zone()):%H:%M}"
 
 
 async def erase_form(request: Request) -> Response:

@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server import i18n
-from server.conference import admission, auth
+from server.conference import admission, auth, calendar
+from server.formats import ical
 from server.i18n import N_, _
 from server.rules import phases
+from server.settings import time_zone
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
 from server.views import common, identity
@@ -209,6 +211,24 @@ async def participant_page(
         confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
         **context,
+    )
+
+
+async def conference_ics(request: Request) -> Response:
+    """The conference itself as an iCalendar file, from the participant's page: what that
+    page says of when and where (nothing of the plan), for whoever may see that page."""
+    who = await participant_here(request)
+    if isinstance(who, Response):
+        return who
+    event = calendar.conference_event(who.conference, common.settings(request).base_url)
+    if event is None:
+        return common.error_page(
+            request, 404, _("Niet gevonden"), _("De tijden van de conferentie staan nog niet vast.")
+        )
+    return Response(
+        ical.calendar([event], zone=time_zone()),
+        media_type="text/calendar",
+        headers={"content-disposition": 'attachment; filename="conferentie.ics"'},
     )
 
 

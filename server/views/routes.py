@@ -76,6 +76,7 @@ routes: list[BaseRoute] = [
     Route("/i/{token}", participant.open_invitation, methods=["GET", "POST"]),
     Route(C, participant.participant_page),
     Route(C + "/privacy", participant.participant_privacy_seen, methods=POST),
+    Route(C + "/conference.ics", participant.conference_ics),
     Route(C + "/signal", participant.signal_form, methods=POST),
     Route(C + "/signal/undo", participant.plan_ready_undo_form, methods=POST),
     Route(C + "/conditions", participant.condition_add_form, methods=POST),

@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from server import i18n
 from server.rules import outcomes
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
@@ -173,7 +173,7 @@ async def test_the_store_reads_only_the_versions_the_outcomes_need(store: Store)
     assert sorted(v.number for v in facts[busy].versions) == [1, 3]
     assert facts[busy].ratings == outcomes.ratings_of([outcomes.Marks(0, 8, 8)])
     assert facts[quiet].versions == [] and facts[quiet].ratings == outcomes.Ratings()
-    outcome = outcomes.conference_outcome(facts[busy], NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(facts[busy], NOW.date(), time_zone())
     assert (outcome.participants, outcome.done_in_three_months) == (2, 1)
 
 
