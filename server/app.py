@@ -22,7 +22,7 @@ from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
 from server.rules.forms import printable, text_refusal
-from server.settings import Settings
+from server.settings import Settings, use_time_zone
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.migrate import head_revision
 from server.storage.store import Store
@@ -35,10 +35,12 @@ log = logging.getLogger("kring")
 # Pages load nothing from another host; inline scripts and styles are not needed either.
 # Styles may be inline: the plan editor (CodeMirror) writes its base styles into a <style>
 # element where a browser lacks adoptedStyleSheets (iPadOS 15), and other people's cursors are
-# coloured with style attributes. Scripts stay 'self' only.
+# coloured with style attributes. Scripts stay 'self' only; 'wasm-unsafe-eval' lets the QR
+# scanner ("switch person", scan.js) compile its WebAssembly decoder, served from /static/
+# too (it allows WebAssembly only, not eval() of JavaScript).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 
@@ -240,6 +242,7 @@ def _relay_to(broker: Broker) -> Callable[[str, Event], None]:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
+    use_time_zone(settings.time_zone)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

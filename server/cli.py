@@ -11,13 +11,14 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from server.conference import auth, erasure, export, reminders
 from server.rules.phases import PHASES, coordinator_reads_plan
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, use_time_zone
 from server.storage.documents import DocumentLog
 from server.storage.migrate import upgrade
 from server.storage.store import DuplicateEmail, Store
@@ -32,6 +33,10 @@ DEMO_QUESTION = (
 # About fifteen people across all roles, as at a real conference (the first 50 Dutch
 # conferences averaged 15 participants: server/rules/outcomes.py);
 # names with Turkish and Polish letters, because families' names have them.
+# The demo meets in a fortnight, one afternoon, at a made-up address.
+DEMO_LOCATION = "Buurthuis De Kring"
+DEMO_ADDRESS = "Kringweg 1, 3511 AA Utrecht"
+DEMO_HOURS = (time(14, 0), time(17, 0))
 DEMO_PARTICIPANTS: tuple[tuple[str, str], ...] = (
     (DEMO_CLIENT, "client"),
     ("Ayşe Yılmaz", "network_member"),
@@ -110,8 +115,20 @@ async def create_demo(settings: Settings, phase: str, if_empty: bool) -> dict[st
             account = await store.create_account(DEMO_EMAIL, DEMO_COORDINATOR, password_hash)
         else:  # a fresh password each run, so the printed one always works
             await store.set_password(DEMO_EMAIL, password_hash)
+        day = datetime.now(settings.time_zone).date() + timedelta(weeks=2)
+        start, end = (
+            datetime.combine(day, hour, tzinfo=settings.time_zone).astimezone(UTC)
+            for hour in DEMO_HOURS
+        )
         conference = await store.create_conference(
-            account, DEMO_CLIENT, DEMO_QUESTION, location="Buurthuis De Kring, Utrecht"
+            account,
+            DEMO_CLIENT,
+            DEMO_QUESTION,
+            meeting_date=day,
+            location=DEMO_LOCATION,
+            starts_at=start,
+            ends_at=end,
+            address=DEMO_ADDRESS,
         )
         people = []
         for name, role in DEMO_PARTICIPANTS:
@@ -284,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        use_time_zone(settings.time_zone)
         return _run(args, settings)
     except (SettingsError, CommandError) as exc:
         print(f"kring: {exc}", file=sys.stderr)

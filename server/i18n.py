@@ -24,10 +24,12 @@ import gettext as _gettext
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, date, datetime, tzinfo
 from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeVar
 
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
@@ -142,6 +144,44 @@ class Labels(Mapping[K, str]):
 
     def __repr__(self) -> str:
         return f"Labels({self.msgids!r})"
+
+
+# -- dates and times -------------------------------------------------------------------------
+
+# How each language writes a date: Dutch as in the Netherlands (31-12-2026), English as in
+# Britain (31/12/2026): Kring's English readers live in Europe, a US 12/31/26 would mislead.
+_BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+MOMENT_STYLES = ("datetime", "date", "time", "day")
+
+
+def on_clock(moment: datetime, zone: tzinfo) -> datetime:
+    """A stored moment on the clock of ``zone`` (a naive datetime counts as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone)
+
+
+def format_moment(value: datetime | date, zone: tzinfo, style: str = "datetime") -> str:
+    """``value`` as the current language writes it, a moment on the clock of ``zone``.
+
+    ``style``: "datetime" (31-12-2026 19:54), "date" (31-12-2026), "time" (19:54) or "day"
+    (donderdag 31 december 2026). A ``date`` is a day already: only its date is written.
+    """
+    if style not in MOMENT_STYLES:
+        raise ValueError(f"unknown style {style!r}")
+    locale = _BABEL_LOCALES.get(get_language(), _BABEL_LOCALES[DEFAULT_LANGUAGE])
+    if isinstance(value, datetime):
+        value = on_clock(value, zone)
+    elif style in ("datetime", "time"):
+        style = "date"
+    day = value.date() if isinstance(value, datetime) else value
+    if style == "day":
+        return format_date(day, "full", locale=locale)
+    if style == "date":
+        return format_date(day, "short", locale=locale)
+    assert isinstance(value, datetime)
+    clock = format_time(value.time(), "short", locale=locale)
+    return clock if style == "time" else f"{format_date(day, 'short', locale=locale)} {clock}"
 
 
 # -- Jinja2 -----------------------------------------------------------------------------------

@@ -16,12 +16,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# The meetings' calendar: the day a follow-up is due and "today" for the action team (the
-# plan's PDF copy prints its times in the same zone, formats/pdf.py). Kring serves Dutch
-# conferences: one zone for the instance.
-TIME_ZONE = ZoneInfo("Europe/Amsterdam")
+# The instance's clock (``KRING_TIMEZONE``): every time is stored in UTC and shown on this
+# clock (pages, the PDF, .ics files, mails), and it decides the day a follow-up is due and
+# "today" for the action team. One zone for the instance: its conferences meet in one place.
+DEFAULT_TIME_ZONE = "Europe/Amsterdam"
+_DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+_time_zone = _DEFAULT_ZONE
+
+
+def time_zone() -> ZoneInfo:
+    """The instance's clock, as ``KRING_TIMEZONE`` set it at start-up (``use_time_zone``)."""
+    return _time_zone
+
+
+def use_time_zone(zone: ZoneInfo) -> None:
+    """Set the instance's clock; the entry points call it once with ``Settings.time_zone``."""
+    global _time_zone
+    _time_zone = zone
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,13 @@ SETTINGS: tuple[Setting, ...] = (
         "or past its expiry); ended ones are closed.",
     ),
     Setting(
+        "KRING_TIMEZONE",
+        DEFAULT_TIME_ZONE,
+        "The clock every time is shown on (pages, the PDF, calendar files, mails) and the "
+        "day follow-ups fall due by: an IANA time zone like `Europe/Amsterdam`. Times are "
+        "stored in UTC, so changing it moves no stored moment.",
+    ),
+    Setting(
         "KRING_LOG_LEVEL",
         "info",
         "Log level: debug, info, warning or error.",
@@ -347,6 +367,7 @@ class Settings:
     session_check_seconds: int = 10  # between checks that live connections' sign-ins hold
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
+    time_zone: ZoneInfo = _DEFAULT_ZONE
 
     @property
     def secure_cookies(self) -> bool:
@@ -424,6 +445,7 @@ class Settings:
             session_check_seconds=positive("KRING_SESSION_CHECK_SECONDS"),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
+            time_zone=_zone(get("KRING_TIMEZONE").strip()),
         )
 
     @property
@@ -497,6 +519,19 @@ def _trusted_proxies(raw: str) -> str:
                 f"KRING_TRUSTED_PROXIES must list IP addresses or networks (or *), got {item!r}"
             ) from None
     return ",".join(items)
+
+
+def _zone(raw: str) -> ZoneInfo:
+    """An IANA time zone by name ("Europe/Amsterdam"); a path or unknown name is refused."""
+    try:
+        if not re.fullmatch(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*", raw):
+            raise ValueError(raw)
+        return ZoneInfo(raw)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise SettingsError(
+            "KRING_TIMEZONE must be a time zone like Europe/Amsterdam or America/New_York "
+            f"(an IANA name), got {raw!r}"
+        ) from None
 
 
 def _redis_url(raw: str) -> str:

@@ -106,7 +106,12 @@ def test_coordinator_accounts_are_added_and_their_password_reset(instance: Insta
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("KRING_SESSION_DAYS", "abc"), ("KRING_DATABASE_URL", "mysql://x/y")]
+    ("name", "value"),
+    [
+        ("KRING_SESSION_DAYS", "abc"),
+        ("KRING_DATABASE_URL", "mysql://x/y"),
+        ("KRING_TIMEZONE", "Mars/Olympus_Mons"),
+    ],
 )
 def test_a_bad_setting_stops_the_command_and_names_the_variable(
     instance: Instance, name: str, value: str

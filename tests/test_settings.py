@@ -22,6 +22,7 @@ def test_defaults_run_on_an_embedded_sqlite_database(tmp_path: Path) -> None:
     assert settings.base_url == "http://127.0.0.1:8000"
     assert not settings.secure_cookies
     assert "http://localhost:8000" in settings.allowed_origins
+    assert settings.time_zone.key == "Europe/Amsterdam"
 
 
 def test_the_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -74,6 +75,8 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_REDIS_URL", "http://127.0.0.1:6379", "must start with redis://"),
         ("KRING_REDIS_URL", "127.0.0.1:6379", "must start with redis://"),
         ("KRING_REDIS_PREFIX", "kring:prod", "must be 1 to 40 letters"),
+        ("KRING_TIMEZONE", "Europe/Amsterdm", "must be a time zone like Europe/Amsterdam"),
+        ("KRING_TIMEZONE", "../../etc/passwd", "must be a time zone like Europe/Amsterdam"),
     ],
 )
 def test_a_bad_value_names_the_variable(

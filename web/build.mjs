@@ -36,6 +36,7 @@ const entries = {
   "live.js": "src/live.js",
   "plan.js": "src/plan.js",
   "presentation.js": "src/presentation.js",
+  "scan.js": "src/scan.js",
   "app.css": "src/app.css",
 };
 
@@ -49,6 +50,10 @@ const options = {
   outbase: "src",
   entryNames: "[name]-[hash]",
   assetNames: "assets/[name]-[hash]",
+  // The QR scanner's WebAssembly decoder (scan.js) is a file of our own, referenced by an
+  // absolute URL: it is served from /static/build/assets/, never from a CDN.
+  loader: { ".wasm": "file" },
+  publicPath: "/static/build",
   bundle: true,
   format: "iife",
   platform: "browser",
@@ -172,7 +177,10 @@ async function buildOnce() {
     );
   }
   const manifest = manifestFrom(result.metafile);
-  await precompress(Object.values(manifest));
+  const wasm = Object.keys(result.metafile.outputs)
+    .filter((out) => out.endsWith(".wasm"))
+    .map((out) => toPosix(path.relative(staticDir, path.resolve(webDir, out))));
+  await precompress([...Object.values(manifest), ...wasm]);
   await writeManifest(manifest);
   console.log(`built ${path.relative(webDir, outDir)}/ (manifest.json):\n${summary(manifest)}`);
 }

@@ -14,11 +14,11 @@ check at the same seams (``auth.person_in`` answers :class:`auth.Waiting`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from server.conference import auth
 from server.conference.events import Event, Events
-from server.formats.pdf import local_time_label
 from server.rooms.hub import RoomHub
 from server.rules import phases
 from server.storage.models import Conference
@@ -43,7 +43,7 @@ class WaitingDevice:
 @dataclass(frozen=True)
 class Device:
     session_id: int
-    since: str  # when it signed in, on the Dutch clock
+    since: datetime  # when it signed in (pages show it on the local clock)
     connected: bool
     mine: bool  # the device looking at the list
 
@@ -94,7 +94,7 @@ async def who_is_in(
             member.devices.append(
                 Device(
                     session.id,
-                    local_time_label(session.created_at),
+                    session.created_at,
                     session.id in connected.get(participant.id, set()),
                     session.id == my_session,
                 )

@@ -159,12 +159,28 @@ def link_problem(match: InvitationMatch, grace_days: int) -> LinkProblem | None:
     )
 
 
-async def issue_link(store: Store, settings: Settings, participant_id: int) -> str:
-    """Make one more personal link for a participant; their earlier links keep working
-    (in private time a device that signs in through any link waits for the family)."""
+async def issue_link(
+    store: Store, settings: Settings, participant_id: int, channel: str = "message"
+) -> str:
+    """Make one more personal link for a participant, handed out by ``channel`` (a
+    message, a card, a mail); their earlier links keep working, whatever way they were
+    handed out (in private time a device that signs in through any link waits for the
+    family). Ending a link is the coordinator's separate choice (:func:`end_link`)."""
     token = new_token()
-    await store.issue_invitation(participant_id, hash_token(settings.secret_key, token))
+    await store.issue_invitation(
+        participant_id, hash_token(settings.secret_key, token), channel=channel
+    )
     return f"{settings.base_url}/i/{token}"
+
+
+async def end_link(
+    store: Store, conference_id: str, participant_id: int, invitation_id: int
+) -> tuple[Invitation, list[int]]:
+    """End one of a participant's links, and the sign-ins made with it; their other links
+    and the devices signed in with those keep working. Returns the link and the ended
+    sign-ins (whose live connections the caller closes). The store's NotFound (not this
+    person's link) and StoreError (ended already) pass through."""
+    return await store.end_invitation(conference_id, participant_id, invitation_id)
 
 
 async def start_participant_session(

@@ -1,5 +1,6 @@
-"""Personal calendar feeds of the action team's meetings: their keys, their addresses and
-their events (the feeds themselves are served by ``server/views/feeds.py``).
+"""Personal calendar feeds of the action team's meetings (and the conference itself): their
+keys, their addresses and their events (the feeds themselves are served by
+``server/views/feeds.py``).
 
 Calendar apps fetch without cookies, so the URL itself is the key: an HMAC with the
 instance secret over what the feed is for and something that changes when access should
@@ -87,6 +88,22 @@ def follow_up_events(
             )
         )
     return events
+
+
+def conference_event(conference: Conference, base_url: str) -> ical.TimedEvent | None:
+    """The conference itself, from its start to its end at its place (None while it has no
+    times). Its page is the participant's own page, which the link opens."""
+    if conference.starts_at is None or conference.ends_at is None:
+        return None
+    where = ", ".join(part for part in (conference.location, conference.address) if part)
+    return ical.TimedEvent(
+        uid=f"{conference.id}-conference@kring",
+        start=conference.starts_at,
+        end=conference.ends_at,
+        summary=_("Conferentie over %(name)s", name=conference.client_name),
+        url=f"{base_url}/c/{conference.id}",
+        location=where,
+    )
 
 
 def _uid(conference: Conference, number: int) -> str:

@@ -24,8 +24,14 @@ QUEUE_LIMIT = 100
 
 @dataclass(frozen=True)
 class Event:
-    name: str  # "status" (phase, family present), "signal", "phase"
+    name: str  # "status" (phase, family present), "signal", "phase", "changed"
     data: dict[str, Any] = field(default_factory=dict)
+
+
+# Something the console shows changed (a signal taken back, a condition, an answer, marks,
+# the action team, who came to a follow-up). It carries nothing: the console reads its state
+# again from the server, which shows it what the permission table lets it see.
+CHANGED = Event("changed")
 
 
 CLOSE = Event("close")

@@ -27,6 +27,7 @@ from server.formats import pdf
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
+from server.settings import time_zone
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
 
@@ -47,8 +48,9 @@ PARTS = {
     "content its copy shows, its Yjs state (base64) and the name of its PDF in this zip.",
     "conditions": "The mandated professionals' conditions, their status (met / not_met) "
     "and remark.",
-    "signals": "The family's signals in private time (question, plan_ready) and the "
-    "coordinator's overrides of private time with their reason.",
+    "signals": "The family's signals in private time (question, plan_ready, and "
+    "plan_withdrawn: a plan_ready taken back) and the coordinator's overrides of private "
+    "time with their reason.",
     "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
     "answers": "Each participant's answer to the plan (agree / not_yet) with their remark, "
     "and recorded_by: null when they gave it themselves, else the actor (the coordinator) who "
@@ -170,7 +172,10 @@ async def conference_data(
             "phase": conference.phase,
             "phase_since": _iso(conference.phase_since),
             "meeting_date": _iso(conference.meeting_date),
+            "starts_at": _iso(conference.starts_at),
+            "ends_at": _iso(conference.ends_at),
             "location": conference.location,
+            "address": conference.address,
             "created_at": _iso(conference.created_at),
             "updated_at": _iso(conference.updated_at),
             "plan_frozen_at": _iso(conference.plan_frozen_at),
@@ -301,7 +306,7 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
         copies = {v.number: plan_copy(v) for v in versions}
 
     def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-        pdfs = {number: pdf.render_pdf(copy) for number, copy in copies.items()}
+        pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
         return _zip(conference.id, data, pdfs)
 
     return await asyncio.to_thread(render)

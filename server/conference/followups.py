@@ -1,7 +1,7 @@
 """The action team's follow-up meetings: opening one, who came, closing it (the plan as it is
 then becomes the next version), the next date; and their calendar, the schedule's rules
 (``rules/schedule.py``) applied to a conference's rows in the meetings' time zone
-(``settings.TIME_ZONE``)."""
+(``settings.time_zone()``, KRING_TIMEZONE)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from server.conference.auth import Person
+from server.conference.events import CHANGED, Events
 from server.conference.plancopy import checked_plan
 from server.conference.refusals import FlowError, refusal
 from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.rules import schedule
 from server.rules.refusal import Refusal
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.models import Conference, FollowUp, PlanVersion
 from server.storage.store import Store, StoreError
 
 
 def today() -> date:
     """Today where the meetings are held."""
-    return schedule.today(TIME_ZONE)
+    return schedule.today(time_zone())
 
 
 def local_date(moment: datetime) -> date:
-    return schedule.local_date(moment, TIME_ZONE)
+    return schedule.local_date(moment, time_zone())
 
 
 def due_after(conference: Conference, last_closed: datetime | None) -> date | None:
@@ -36,7 +37,7 @@ def due_after(conference: Conference, last_closed: datetime | None) -> date | No
     if conference.phase != "action_team":
         return None
     return schedule.due_after(
-        conference.plan_frozen_at, conference.next_follow_up_on, last_closed, TIME_ZONE
+        conference.plan_frozen_at, conference.next_follow_up_on, last_closed, time_zone()
     )
 
 
@@ -59,6 +60,7 @@ class FollowUps:
 
     store: Store
     hub: RoomHub
+    events: Events
 
     def _require_team(self, person: Person) -> None:
         if person.conference.phase != "action_team":
@@ -105,6 +107,7 @@ class FollowUps:
             await self.store.set_attendance(row.id, frozenset(came))
         except StoreError as exc:
             raise FlowError(Refusal.CONFLICT, refusal(exc), "closed") from None
+        self.events.publish(person.conference.id, CHANGED)
 
     async def close_follow_up(self, person: Person, number: int) -> PlanVersion:
         """Close the meeting: the plan as it is now becomes the next version."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from server.conference import sessions
 from server.conference.auth import Person
-from server.conference.events import Event, Events
+from server.conference.events import CHANGED, Event, Events
 from server.conference.followups import follow_up
 from server.conference.plancopy import checked_plan
 from server.conference.refusals import FlowError, checked_text, refusal
@@ -55,11 +55,15 @@ class Meeting:
     # -- phases -------------------------------------------------------------------------
 
     async def plan_ready_since(self, conference: Conference) -> Signal | None:
-        """The first "plan ready" given since the current phase began, if any."""
+        """The family's "plan ready" that stands now: the first given since the current phase
+        began or since the family last took it back, if any."""
+        ready = None
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
-            if row.kind == "plan_ready":
-                return row
-        return None
+            if row.kind == "plan_ready" and ready is None:
+                ready = row
+            elif row.kind == "plan_withdrawn":
+                ready = None
+        return ready
 
     async def change_phase(
         self, person: Person, target: str, override_reason: str = ""
@@ -163,19 +167,63 @@ class Meeting:
                 Refusal.FORBIDDEN, _("Alleen de familie en het netwerk geven een signaal.")
             )
         since = utcnow().timestamp() - SIGNAL_REPEAT_SECONDS
+        pressed = None
         for row, _name in await self.store.signals(conference.id, conference.phase_since):
             if (
                 row.kind == kind
                 and row.participant_id == person.participant_id
                 and row.at.timestamp() > since
             ):
-                return row  # pressed twice: the coordinator already has it
+                pressed = row
+            elif row.kind == "plan_withdrawn":
+                pressed = None  # taken back since: saying it again counts
+        if pressed is not None:
+            return pressed  # pressed twice: the coordinator already has it
         row = await self.store.add_signal(conference.id, person.participant_id, kind)
         await self.store.audit(conference.id, person.actor, "signal", {"kind": kind})
         self.events.publish(
             conference.id,
             Event("signal", {"kind": kind, "at": row.at.isoformat()}),
         )
+        return row
+
+    async def withdraw_plan_ready(self, person: Person) -> Signal:
+        """The family takes its "plan ready" back (it is not ready after all), as long as the
+        coordinator has not acted on it: the console's button for the presentation goes, and
+        leaving private time needs the override's reason again."""
+        conference = person.conference
+        if not phases.may("signal", conference.phase, person.role):
+            if person.role in phases.FAMILY:
+                raise FlowError(
+                    Refusal.CONFLICT,
+                    _(
+                        "De coördinator is al verdergegaan naar %(phase)s. 'Ons plan is klaar' "
+                        "kan niet meer worden teruggenomen; zeg het de coördinator als jullie "
+                        "meer tijd nodig hebben.",
+                        phase=phases.PHASE_LABELS.get(conference.phase, conference.phase),
+                    ),
+                    "too_late",
+                )
+            raise FlowError(
+                Refusal.FORBIDDEN, _("Alleen de familie en het netwerk geven een signaal.")
+            )
+        if await self.plan_ready_since(conference) is None:
+            raise FlowError(
+                Refusal.CONFLICT,
+                _("Jullie hebben niet gezegd dat het plan klaar is; er is niets terug te nemen."),
+                "not_ready",
+            )
+        row = await self.store.add_signal(conference.id, person.participant_id, "plan_withdrawn")
+        await self.store.audit(conference.id, person.actor, "signal", {"kind": "plan_withdrawn"})
+        self.events.publish(conference.id, CHANGED)
+        now = await self.store.conference(conference.id)
+        if now is None or now.phase_since != conference.phase_since:
+            # The coordinator moved on at the same moment: the "plan ready" was acted on.
+            raise FlowError(
+                Refusal.CONFLICT,
+                _("De coördinator ging net verder; 'Ons plan is klaar' is niet teruggenomen."),
+                "too_late",
+            )
         return row
 
     # -- conditions ---------------------------------------------------------------------
@@ -195,6 +243,7 @@ class Meeting:
         text = checked_text(text, N_("De voorwaarde"))
         await self.store.add_condition(person.conference.id, person.participant_id, text)
         await self.store.audit(person.conference.id, person.actor, "condition_added")
+        self.events.publish(person.conference.id, CHANGED)
 
     async def edit_condition(self, person: Person, condition_id: int, text: str) -> None:
         """A mandated professional rewrites one of their own conditions: in the information
@@ -213,6 +262,7 @@ class Meeting:
         await self.store.audit(
             person.conference.id, person.actor, "condition_edited", {"condition_id": condition_id}
         )
+        self.events.publish(person.conference.id, CHANGED)
 
     async def own_condition(self, person: Person, condition_id: int) -> Condition:
         """One of this professional's own conditions, while they may still change it (the
@@ -234,6 +284,7 @@ class Meeting:
         except StoreError as exc:
             raise FlowError(Refusal.MISSING, refusal(exc)) from None
         await self.store.audit(person.conference.id, person.actor, "condition_deleted")
+        self.events.publish(person.conference.id, CHANGED)
 
     def _require_conditions_phase(self, person: Person) -> None:
         if phases.may("set_conditions", person.conference.phase, person.role):
@@ -283,13 +334,15 @@ class Meeting:
             await self.store.check_conditions(person.conference.id, person.participant_id, checked)
         except StoreError as exc:
             raise FlowError(Refusal.MISSING, refusal(exc)) from None
-        judged = {str(i): status for i, (status, _r) in checked.items() if status is not None}
-        await self.store.audit(
-            person.conference.id,
-            person.actor,
-            "condition_checked" if len(checked) == 1 else "conditions_checked",
-            {"conditions": judged},
-        )
+        judged = [status for status, _remark in checked.values() if status is not None]
+        if len(checked) == 1:
+            ((condition_id, (status, _remark)),) = checked.items()
+            kind, detail = "condition_checked", {"condition_id": condition_id, "status": status}
+        else:
+            kind = "conditions_checked"
+            detail = {"met": judged.count("met"), "not_met": judged.count("not_met")}
+        await self.store.audit(person.conference.id, person.actor, kind, detail)
+        self.events.publish(person.conference.id, CHANGED)
         return len(judged)
 
     # -- the presentation ------------------------------------------------------------------
@@ -302,6 +355,7 @@ class Meeting:
         remark = checked_text(remark, N_("De toelichting"))
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
         await self.store.audit(person.conference.id, person.actor, "answered", {"answer": answer})
+        self.events.publish(person.conference.id, CHANGED)
 
     async def record_answer(
         self, person: Person, participant_id: int, answer: str, remark: str = ""
@@ -358,6 +412,7 @@ class Meeting:
             "answer_recorded",
             {"participant_id": participant_id, "answer": answer},
         )
+        self.events.publish(conference.id, CHANGED)
         return who
 
     async def record_attendance(self, person: Person, participant_ids: set[int]) -> int:
@@ -380,6 +435,7 @@ class Meeting:
         await self.store.audit(
             conference.id, person.actor, "attendance_recorded", {"count": len(present)}
         )
+        self.events.publish(conference.id, CHANGED)
         return len(present)
 
     async def ask_question(self, person: Person, text: str) -> None:
@@ -390,6 +446,7 @@ class Meeting:
         )
         await self.store.add_question(person.conference.id, checked_text(text, N_("De vraag")))
         await self.store.audit(person.conference.id, person.actor, "question_recorded")
+        self.events.publish(person.conference.id, CHANGED)
 
     async def choose_action_team(self, person: Person, participant_ids: set[int]) -> frozenset[int]:
         self._require(person, "choose_action_team", N_("Het actieteam kies je bij de presentatie."))
@@ -402,6 +459,7 @@ class Meeting:
         await self.store.audit(
             conference.id, person.actor, "action_team_chosen", {"participant_ids": sorted(team)}
         )
+        self.events.publish(conference.id, CHANGED)
         return team
 
     async def finalise(self, person: Person) -> PlanVersion:
@@ -493,10 +551,17 @@ class Meeting:
     # -- ratings ----------------------------------------------------------------------------
 
     async def rate(
-        self, person: Person, occasion: int, meeting_score: str, plan_score: str
+        self,
+        person: Person,
+        occasion: int,
+        meeting_score: str,
+        plan_score: str,
+        *,
+        at_follow_up: bool = False,
     ) -> Rating:
         """A participant's marks (1-10) for the meeting and the plan: at the presentation
-        (``occasion`` 0) or at follow-up meeting ``occasion``. Marking again replaces them."""
+        (``occasion`` 0) or at follow-up meeting ``occasion``. Marking again replaces them.
+        ``at_follow_up``: asked on a follow-up meeting's page, where there is no meeting 0."""
         conference = person.conference
         if not phases.may("rate", conference.phase, person.role):
             if person.role == "coordinator":
@@ -509,6 +574,8 @@ class Meeting:
                 ),
                 "wrong_phase",
             )
+        if at_follow_up and occasion == 0:
+            await follow_up(self.store, person, occasion)  # refused: meetings count from 1
         if (occasion == 0) != (conference.phase == "presentation"):
             raise FlowError(
                 Refusal.CONFLICT,
@@ -531,6 +598,7 @@ class Meeting:
             conference.id, person.participant_id, occasion, scores[0], scores[1]
         )
         await self.store.audit(conference.id, person.actor, "rated", {"occasion": occasion})
+        self.events.publish(conference.id, CHANGED)  # how many gave marks, never which
         return row
 
 

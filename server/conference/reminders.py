@@ -88,9 +88,9 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
     address the mail system cannot use."""
     person, conference = reminder.recipient, reminder.conference
     client = header_text(conference.client_name)
-    day = reminder.due_on.strftime("%d-%m-%Y")
     url = calendar.follow_ups_url(settings.base_url, conference.id)
     with i18n.using(person.language or i18n.DEFAULT_LANGUAGE):
+        day = i18n.format_moment(reminder.due_on, settings.time_zone, "date")
         if reminder.overdue:
             subject = _(
                 "Herinnering: het actieteam van %(client)s had op %(date)s bijeen moeten komen",

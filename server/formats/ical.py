@@ -1,11 +1,13 @@
-"""iCalendar (RFC 5545) text for Kring's all-day events: one downloaded ``.ics`` file or a
-feed a calendar app subscribes to. Pure: events in, the calendar's text out."""
+"""iCalendar (RFC 5545) text for Kring's events: all-day ones (the action team's meetings)
+and timed ones (the conference itself, on the instance's clock with its VTIMEZONE), as one
+downloaded ``.ics`` file or a feed a calendar app subscribes to. Pure: events in, the
+calendar's text out."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 PRODID = "-//Kring//follow-ups//NL"
 ONE_DAY = timedelta(days=1)
@@ -21,6 +23,20 @@ class Event:
     summary: str
     url: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class TimedEvent:
+    """An event from ``start`` to ``end`` (aware datetimes), written on the calendar's clock;
+    ``location`` is where (the place and its address)."""
+
+    uid: str
+    start: datetime
+    end: datetime
+    summary: str
+    url: str
+    description: str = ""
+    location: str = ""
 
 
 def text(value: str) -> str:
@@ -46,15 +62,17 @@ def fold(line: str) -> str:
 
 
 def calendar(
-    events: Sequence[Event],
+    events: Sequence[Event | TimedEvent],
     *,
     name: str = "",
     refresh: timedelta | None = None,
     now: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> str:
     """The whole calendar. ``name`` and ``refresh`` are for a subscribed feed: what the app
     calls it, and how often it should fetch it again (RFC 7986 REFRESH-INTERVAL, and the
-    older X-PUBLISHED-TTL that Outlook reads)."""
+    older X-PUBLISHED-TTL that Outlook reads). Timed events are written on the clock of
+    ``zone`` (an IANA zone: with its VTIMEZONE; else in UTC)."""
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -68,7 +86,27 @@ def calendar(
     if refresh is not None:
         duration = _duration(refresh)
         lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{duration}", f"X-PUBLISHED-TTL:{duration}"]
+    timed = [event for event in events if isinstance(event, TimedEvent)]
+    zone_id = getattr(zone, "key", None) if zone is not UTC else None
+    if timed and zone_id:
+        lines += _vtimezone(zone, zone_id, [m for e in timed for m in (e.start, e.end)])
+    for timed_event in timed:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{text(timed_event.uid)}",
+            f"DTSTAMP:{stamp}",
+            _moment("DTSTART", timed_event.start, zone, zone_id),
+            _moment("DTEND", timed_event.end, zone, zone_id),
+            f"SUMMARY:{text(timed_event.summary)}",
+            *([f"LOCATION:{text(timed_event.location)}"] if timed_event.location else []),
+            *([f"DESCRIPTION:{text(timed_event.description)}"] if timed_event.description else []),
+            f"URL:{timed_event.url}",
+            "TRANSP:OPAQUE",  # the conference takes the afternoon: busy
+            "END:VEVENT",
+        ]
     for event in events:
+        if isinstance(event, TimedEvent):
+            continue
         lines += [
             "BEGIN:VEVENT",
             f"UID:{text(event.uid)}",
@@ -83,6 +121,74 @@ def calendar(
         ]
     lines.append("END:VCALENDAR")
     return "".join(fold(line) for line in lines)
+
+
+def _moment(name: str, moment: datetime, zone: tzinfo, zone_id: str | None) -> str:
+    """DTSTART/DTEND: local time with its TZID, or UTC ("Z") when the zone has no id."""
+    if zone_id is None:
+        return f"{name}:{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    return f"{name};TZID={zone_id}:{moment.astimezone(zone):%Y%m%dT%H%M%S}"
+
+
+def _offset(span: timedelta) -> str:
+    """A UTC offset as RFC 5545 writes it: +0100, -0500 (+053045 with seconds)."""
+    seconds = int(span.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}{minutes:02d}" + (f"{seconds:02d}" if seconds else "")
+
+
+def _utcoffset(moment: datetime, zone: tzinfo) -> timedelta:
+    return moment.astimezone(zone).utcoffset() or timedelta(0)
+
+
+def _transitions(zone: tzinfo, start: datetime, end: datetime) -> list[datetime]:
+    """The moments (UTC, to the minute) between ``start`` and ``end`` at which ``zone``'s
+    clock jumps: found day by day, then narrowed down."""
+    found = []
+    day = start
+    while day < end:
+        after = day + ONE_DAY
+        if _utcoffset(day, zone) != _utcoffset(after, zone):
+            low, high = day, after  # the offset changes in (low, high]
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                middle = middle.replace(second=0, microsecond=0)
+                if middle <= low:
+                    break
+                if _utcoffset(middle, zone) == _utcoffset(low, zone):
+                    low = middle
+                else:
+                    high = middle
+            found.append(high)
+        day = after
+    return found
+
+
+def _vtimezone(zone: tzinfo, zone_id: str, moments: Sequence[datetime]) -> list[str]:
+    """The zone's VTIMEZONE (RFC 5545 3.6.5) over the years of ``moments``, one observance
+    per change of clock, so any calendar app reads the local times as meant."""
+    first = datetime(min(m.astimezone(UTC).year for m in moments) - 1, 1, 1, tzinfo=UTC)
+    last = datetime(max(m.astimezone(UTC).year for m in moments) + 2, 1, 1, tzinfo=UTC)
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{zone_id}"]
+    previous = _utcoffset(first, zone)
+    for moment in [first, *_transitions(zone, first, last)]:
+        local = moment.astimezone(zone)
+        offset = local.utcoffset() or timedelta(0)
+        kind = "DAYLIGHT" if local.dst() else "STANDARD"
+        lines += [
+            f"BEGIN:{kind}",
+            # The onset on the clock as it read before the change.
+            f"DTSTART:{(moment.replace(tzinfo=None) + previous):%Y%m%dT%H%M%S}",
+            f"TZOFFSETFROM:{_offset(previous)}",
+            f"TZOFFSETTO:{_offset(offset)}",
+            *([f"TZNAME:{text(local.tzname() or '')}"] if local.tzname() else []),
+            f"END:{kind}",
+        ]
+        previous = offset
+    lines.append("END:VTIMEZONE")
+    return lines
 
 
 def _duration(span: timedelta) -> str:

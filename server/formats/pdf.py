@@ -1,6 +1,7 @@
 """The copy of a family's plan as a PDF, to print or to keep.
 
-`render_pdf(PlanCopy)` returns an A4 PDF in Dutch. The text is set in Noto Sans, with Noto Sans
+`render_pdf(PlanCopy, zone)` returns an A4 PDF in Dutch, its times on the clock of ``zone``
+(the caller's: the instance's ``KRING_TIMEZONE``). The text is set in Noto Sans, with Noto Sans
 Arabic for the letters Noto Sans lacks; both come from PyPI packages (`fontpkg-noto-sans`,
 `fontpkg-noto-sans-arabic`, SIL Open Font License 1.1) and are embedded as subsets, so the
 PDF prints the same everywhere and nothing depends on the fonts of the machine. A text with
@@ -21,16 +22,16 @@ import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
+from server.i18n import on_clock
 from server.rules.copy import (
     AgreementLine,
     AnswerLine,
@@ -64,9 +65,10 @@ ANSWER_LABELS: dict[str | None, str] = {
 REPLACEMENT_CHARACTER = "\ufffd"  # printed for a character no embedded font has
 
 
-def render_pdf(copy: PlanCopy) -> bytes:
-    """The plan copy as an A4 PDF in Dutch, with every name and text as written."""
-    pdf = _PlanPdf(copy)
+def render_pdf(copy: PlanCopy, zone: tzinfo) -> bytes:
+    """The plan copy as an A4 PDF in Dutch, with every name and text as written and its
+    times on the clock of ``zone``."""
+    pdf = _PlanPdf(copy, zone)
     pdf.render()
     return bytes(pdf.output())
 
@@ -76,8 +78,6 @@ def render_pdf(copy: PlanCopy) -> bytes:
 # (name in the PDF, Python package, file in the package's "files" folder)
 _MAIN_FONT = ("notosans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")
 _FALLBACK_FONT = ("notosansarabic", "fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf")
-
-_NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 
 
 @cache
@@ -145,16 +145,9 @@ def _needs_shaping(text: str) -> bool:
     )
 
 
-def local_time_label(moment: datetime) -> str:
-    """`moment` as people in the Netherlands read it on their clock: dd-mm-yyyy HH:MM."""
-    return _local(moment).strftime("%d-%m-%Y %H:%M")
-
-
-def _local(moment: datetime) -> datetime:
-    """`moment` on the clock in the Netherlands (a naive datetime counts as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(_NETHERLANDS)
+def local_time_label(moment: datetime, zone: tzinfo) -> str:
+    """`moment` as the Dutch read it on the clock of `zone`: dd-mm-yyyy HH:MM."""
+    return on_clock(moment, zone).strftime("%d-%m-%Y %H:%M")
 
 
 # --- the document ------------------------------------------------------------------------------
@@ -183,9 +176,10 @@ _AGREEMENT_LABELS = (
 
 
 class _PlanPdf(FPDF):
-    def __init__(self, copy: PlanCopy) -> None:
+    def __init__(self, copy: PlanCopy, zone: tzinfo) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.copy = copy
+        self.zone = zone
         self.glyphs: set[int] = set()
         for family, package, name in (_MAIN_FONT, _FALLBACK_FONT):
             self.add_font(family, "", _font_file(package, name))
@@ -202,7 +196,7 @@ class _PlanPdf(FPDF):
         self.set_creator("Kring")
         self.set_lang("nl")
         # The same copy gives the same bytes.
-        self.set_creation_date(_local(copy.frozen_at))
+        self.set_creation_date(on_clock(copy.frozen_at, zone))
         self._style(_LABEL, _MUTED)
         self.label_width = max(self.get_string_width(label) for label in _AGREEMENT_LABELS) + 5
 
@@ -258,7 +252,7 @@ class _PlanPdf(FPDF):
         self._write(self.plan_title, line_height=10)
         self.ln(1)
         self._style(_BODY, _MUTED)
-        frozen = local_time_label(copy.frozen_at)
+        frozen = local_time_label(copy.frozen_at, self.zone)
         self._write(f"Versie {copy.version}, vastgesteld op {frozen}")
         if copy.meeting_date is not None or copy.location.strip():
             self.ln(2)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
 from server.i18n import N_, Labels, _
@@ -22,6 +22,9 @@ FIELD_LABELS = Labels(
         "client_name": N_("de naam van de cliënt"),
         "question": N_("de conferentievraag"),
         "location": N_("de plaats"),
+        "address": N_("het adres"),
+        "start_time": N_("de begintijd"),
+        "end_time": N_("de eindtijd"),
         "name": N_("de naam"),
         "email": N_("het e-mailadres"),
         "password": N_("het wachtwoord"),
@@ -32,6 +35,8 @@ FIELD_LABELS = Labels(
         "kind": N_("het soort signaal"),
         "next": N_("het vervolgadres"),
         "language": N_("de taal"),
+        "contact_phone": N_("het telefoonnummer"),
+        "contact_email": N_("het e-mailadres voor contact"),
     }
 )
 
@@ -117,20 +122,72 @@ def _values(form: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     return {name: str(form.get(name) or "") for name in names}
 
 
-def conference_form(form: Mapping[str, Any]) -> FormResult:
-    result = FormResult(_values(form, ("client_name", "question", "meeting_date", "location")))
+CONFERENCE_FIELDS = (
+    "client_name",
+    "question",
+    "meeting_date",
+    "start_time",
+    "end_time",
+    "location",
+    "address",
+)
+# A clock time as a time field sends it ("14:30", "14:30:00"), or typed as "9.30".
+_CLOCK = re.compile(r"([0-9]{1,2})[:.]([0-9]{2})(?::[0-9]{2})?")
+
+
+def _clock(result: FormResult, name: str) -> time | None:
+    """The time of day typed in ``name`` (None: left empty or not a time, with an error)."""
+    raw = result.values[name].strip()
+    found = _CLOCK.fullmatch(raw)
+    if not raw:
+        return None
+    if found is None or int(found[1]) > 23 or int(found[2]) > 59:
+        result.errors[name] = _("Geef een tijd als 14:30 (uren:minuten).")
+        return None
+    return time(int(found[1]), int(found[2]))
+
+
+def conference_form(form: Mapping[str, Any], zone: tzinfo) -> FormResult:
+    """A new or edited conference. Its start and end times are typed on the clock of ``zone``
+    (the instance's) and kept as UTC moments on its date; both or neither, the end after the
+    start."""
+    result = FormResult(_values(form, CONFERENCE_FIELDS))
     _text(result, "client_name", N_("de naam van de cliënt"), required=True, max_length=200)
     _text(result, "question", N_("de conferentievraag"), required=True, max_length=1000)
     _text(result, "location", N_("de plaats"), required=False, max_length=200)
+    _text(result, "address", N_("het adres"), required=False, max_length=300)
     raw_date = result.values["meeting_date"].strip()
-    if not raw_date:
-        result.cleaned["meeting_date"] = None
-    else:
+    day = None
+    if raw_date:
         try:
-            result.cleaned["meeting_date"] = date.fromisoformat(raw_date)
+            day = date.fromisoformat(raw_date)
         except ValueError:
             result.errors["meeting_date"] = _("Geef een datum als 2026-12-31 (jaar-maand-dag).")
+    result.cleaned["meeting_date"] = day
+    start, end = _clock(result, "start_time"), _clock(result, "end_time")
+    result.cleaned["starts_at"] = result.cleaned["ends_at"] = None
+    if start is None and end is None:
+        return result
+    if start is None and "start_time" not in result.errors:
+        result.errors["start_time"] = _("Vul ook de begintijd in, of laat beide tijden leeg.")
+    if end is None and "end_time" not in result.errors:
+        result.errors["end_time"] = _("Vul ook de eindtijd in, of laat beide tijden leeg.")
+    if start is not None and end is not None and end <= start:
+        result.errors["end_time"] = _(
+            "De eindtijd moet na de begintijd (%(start)s) liggen.", start=f"{start:%H:%M}"
+        )
+    if not raw_date:
+        result.errors["meeting_date"] = _("Vul de datum in: de tijden horen bij een dag.")
+    if day is None or start is None or end is None or not result.ok:
+        return result
+    result.cleaned["starts_at"] = _moment(day, start, zone)
+    result.cleaned["ends_at"] = _moment(day, end, zone)
     return result
+
+
+def _moment(day: date, clock: time, zone: tzinfo) -> datetime:
+    """``clock`` on ``day`` where the conference is held, as a UTC moment."""
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
 
 
 # An address a mail server accepts: ASCII local part and a domain of dotted labels. Stricter
@@ -182,6 +239,49 @@ def participant_form(form: Mapping[str, Any]) -> FormResult:
         result.errors["role"] = _("Kies een rol uit de lijst.")
     else:
         result.cleaned["role"] = role
+    return result
+
+
+MAX_PHONE = 40
+# What a phone number as people write it may hold: digits, a leading +, spaces, dashes,
+# dots, slashes and brackets ("06-12345678", "+31 (0)30 123 45 67").
+_PHONE = re.compile(r"\+?[0-9 ()./-]+")
+
+
+def contact_form(form: Mapping[str, Any]) -> FormResult:
+    """How people whose link ended reach a coordinator: a phone number and an email address,
+    each may be empty. A refused form stores nothing and shows both values again."""
+    result = FormResult(_values(form, ("contact_phone", "contact_email")))
+    phone = result.values["contact_phone"].strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if len(phone) > MAX_PHONE:
+        result.errors["contact_phone"] = _(
+            "%(field)s mag hoogstens %(count)s tekens lang zijn.",
+            field=_("het telefoonnummer").capitalize(),
+            count=MAX_PHONE,
+        )
+    elif phone and (_PHONE.fullmatch(phone) is None or not 6 <= digits <= 15):
+        result.errors["contact_phone"] = _(
+            "Dit is geen telefoonnummer. Gebruik cijfers, met eventueel +, spaties, streepjes "
+            "of haakjes, zoals 06 12345678 of +31 30 123 4567; laat het veld leeg als je "
+            "het niet wilt geven."
+        )
+    else:
+        result.cleaned["contact_phone"] = phone or None
+    email = result.values["contact_email"].strip()
+    if len(email) > 254:
+        result.errors["contact_email"] = _(
+            "%(field)s mag hoogstens %(count)s tekens lang zijn.",
+            field=_("het e-mailadres").capitalize(),
+            count=254,
+        )
+    elif email and not is_email_address(email):
+        result.errors["contact_email"] = _(
+            "Dit is geen e-mailadres. Een e-mailadres ziet eruit als naam@voorbeeld.nl; "
+            "laat het veld leeg als je het niet wilt geven."
+        )
+    else:
+        result.cleaned["contact_email"] = email or None
     return result
 
 

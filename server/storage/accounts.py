@@ -81,6 +81,18 @@ class AccountsMixin(StoreBase):
             )
             await db.commit()
 
+    async def set_account_contact(
+        self, account_id: int, phone: str | None, email: str | None
+    ) -> None:
+        """How people whose link ended reach this coordinator (None: not given)."""
+        async with self._sessions() as db:
+            await db.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(contact_phone=phone, contact_email=email)
+            )
+            await db.commit()
+
     # -- login throttling -----------------------------------------------------------------
 
     async def count_login_attempt(self, key: str, now: datetime) -> int:

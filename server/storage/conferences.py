@@ -13,7 +13,7 @@ from sqlalchemy import Select, Text, case, cast, func, select, update
 
 from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
 from server.rules.phases import PHASES
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.base import StoreBase, as_utc
 from server.storage.errors import NotFound, Reason
 from server.storage.models import (
@@ -64,6 +64,10 @@ class ConferencesMixin(StoreBase):
         meeting_date: date | None = None,
         location: str = "",
         phase: str = "preparation",
+        *,
+        starts_at: datetime | None = None,
+        ends_at: datetime | None = None,
+        address: str = "",
     ) -> Conference:
         """Create a conference; its coordinator gets a participant row with role coordinator."""
         conference = Conference(
@@ -73,6 +77,9 @@ class ConferencesMixin(StoreBase):
             question=question,
             meeting_date=meeting_date,
             location=location,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            address=address,
             phase=phase,
             closed_at=utcnow() if phase == "closed" else None,
         )
@@ -95,7 +102,15 @@ class ConferencesMixin(StoreBase):
             return await db.get(Conference, conference_id)
 
     async def update_conference(self, conference_id: str, **fields: Any) -> Conference:
-        allowed = {"client_name", "question", "meeting_date", "location"}
+        allowed = {
+            "client_name",
+            "question",
+            "meeting_date",
+            "location",
+            "starts_at",
+            "ends_at",
+            "address",
+        }
         if not set(fields) <= allowed:
             raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
         async with self._sessions() as db:
@@ -259,7 +274,7 @@ class ConferencesMixin(StoreBase):
                 )
         versions: dict[str, list[VersionFacts]] = {}
         for cid, stored in frozen.items():
-            needed = versions_needed([(number, at) for number, at, _summary in stored], TIME_ZONE)
+            needed = versions_needed([(number, at) for number, at, _summary in stored], time_zone())
             versions[cid] = [
                 VersionFacts(number, at, json.loads(summary))
                 for number, at, summary in stored

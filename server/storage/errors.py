@@ -21,6 +21,8 @@ class Reason(Enum):
 
     NO_CONFERENCE = "conference not found"
     NO_PARTICIPANT = "participant not found"
+    NO_LINK = "no such link, or it is another person's"
+    LINK_ENDED = "the link was ended already"
     NOT_OWN_CONDITION = "no such condition, or another participant set it"
     DUPLICATE_EMAIL = "an account with this address already exists"
     TEAM_FIXED = "the action team is chosen at the presentation, before the plan is frozen"

@@ -27,6 +27,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ACCOUNT_ROLES = ("coordinator", "admin")
+# How a personal link was handed out. A person may hold several working links, each saying
+# how it was handed out; a card printed for the door adds one and ends none.
+LINK_CHANNELS = ("message", "card", "mail")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,6 +78,10 @@ class Account(Base):
     # The language the coordinator chose for Kring ("nl", "en"); None: never chose.
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How people whose link ended reach the coordinator (named on that link's page); each
+    # may be empty. Set by the coordinator on "Mijn contactgegevens".
+    contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class Conference(Base):
@@ -94,6 +101,12 @@ class Conference(Base):
     plan_frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     meeting_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     location: Mapped[str] = mapped_column(String(200), default="")
+    # When the conference itself begins and ends (UTC; typed and shown on the local clock,
+    # KRING_TIMEZONE), on ``meeting_date``; both or neither.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The place's address (street, postcode, town), beside its name in ``location``.
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -142,6 +155,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # One of LINK_CHANNELS: how this link was handed out (the participant list says so).
+    channel: Mapped[str] = mapped_column(String(16), server_default=text("'message'"))
 
 
 class Session(Base):
@@ -237,7 +252,7 @@ class LoginThrottle(Base):
 
 
 CONDITION_STATUSES = ("met", "not_met")
-SIGNAL_KINDS = ("question", "plan_ready", "override", "back")
+SIGNAL_KINDS = ("question", "plan_ready", "plan_withdrawn", "override", "back")
 ANSWERS = ("agree", "not_yet")
 
 
@@ -258,7 +273,8 @@ class Condition(Base):
 
 
 class Signal(Base):
-    """The family's "we have a question" / "plan ready", the coordinator's override of
+    """The family's "we have a question" / "plan ready" (and "plan_withdrawn": they took their
+    "plan ready" back before the coordinator acted on it), the coordinator's override of
     private time, or a move back from the presentation to private time ("back"; its text
     names the conditions judged not met), each with its reason shown to the family."""
 

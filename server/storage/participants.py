@@ -7,22 +7,34 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.storage.base import StoreBase, rowcount
-from server.storage.errors import NotFound, Reason
-from server.storage.models import Conference, Invitation, Participant, Session, utcnow
+from server.storage.errors import NotFound, Reason, StoreError
+from server.storage.models import (
+    LINK_CHANNELS,
+    Conference,
+    Invitation,
+    Participant,
+    Session,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
 class ParticipantRow:
-    """A participant with what the coordinator needs to know about their link."""
+    """A participant with what the coordinator needs to know about their links: the newest
+    one's date, the last time any was used, and each working link (oldest first)."""
 
     participant: Participant
     has_link: bool
     link_created_at: datetime | None
     link_last_used_at: datetime | None
+    links: tuple[Invitation, ...] = ()
+
+    def has_channel(self, channel: str) -> bool:
+        return any(link.channel == channel for link in self.links)
 
 
 @dataclass(frozen=True)
@@ -93,38 +105,38 @@ class ParticipantsMixin(StoreBase):
         self, conference_id: str, *, include_removed: bool = False
     ) -> list[ParticipantRow]:
         """Active participants (and with ``include_removed`` the removed ones too) in the
-        order they were added, with their link's state."""
-        # A person may hold several links (each "new link" adds one): one row per person,
-        # with the newest link's date and the last time any of them was used.
-        active = (
-            select(
-                Invitation.participant_id,
-                func.max(Invitation.created_at).label("created_at"),
-                func.max(Invitation.last_used_at).label("last_used_at"),
-            )
-            .where(Invitation.revoked_at.is_(None))
-            .group_by(Invitation.participant_id)
-            .subquery()
-        )
-        query = (
-            select(Participant, active.c.created_at, active.c.last_used_at)
-            .outerjoin(active, active.c.participant_id == Participant.id)
-            .where(Participant.conference_id == conference_id)
-            .order_by(Participant.id)
-        )
+        order they were added, with their working links."""
+        # A person may hold several links (a message, a card, a mail): one row per person,
+        # with each link that was not ended, the newest one's date and the last use of any.
+        people = select(Participant).where(Participant.conference_id == conference_id)
         if not include_removed:
-            query = query.where(Participant.removed_at.is_(None))
+            people = people.where(Participant.removed_at.is_(None))
+        links = (
+            select(Invitation)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(Participant.conference_id == conference_id, Invitation.revoked_at.is_(None))
+            .order_by(Invitation.id)
+        )
         async with self._sessions() as db:
-            rows = (await db.execute(query)).all()
-        return [
-            ParticipantRow(
-                participant=p,
-                has_link=created is not None,
-                link_created_at=created,
-                link_last_used_at=used,
+            participants = (await db.scalars(people.order_by(Participant.id))).all()
+            invitations = (await db.scalars(links)).all()
+        held: dict[int, list[Invitation]] = {}
+        for invitation in invitations:
+            held.setdefault(invitation.participant_id, []).append(invitation)
+        rows = []
+        for p in participants:
+            own = held.get(p.id, [])
+            used = [i.last_used_at for i in own if i.last_used_at is not None]
+            rows.append(
+                ParticipantRow(
+                    participant=p,
+                    has_link=bool(own),
+                    link_created_at=max((i.created_at for i in own), default=None),
+                    link_last_used_at=max(used, default=None),
+                    links=tuple(own),
+                )
             )
-            for p, created, used in rows
-        ]
+        return rows
 
     async def remove_participant(self, conference_id: str, participant_id: int) -> Participant:
         """Mark someone removed, revoke their link and end their sessions on every device."""
@@ -181,10 +193,17 @@ class ParticipantsMixin(StoreBase):
     # -- invitations ----------------------------------------------------------------------
 
     async def issue_invitation(
-        self, participant_id: int, token_hash: str, expires_at: datetime | None = None
+        self,
+        participant_id: int,
+        token_hash: str,
+        expires_at: datetime | None = None,
+        channel: str = "message",
     ) -> Invitation:
-        """Give a participant one more link; their earlier links keep working (revoking
-        ends them all)."""
+        """Give a participant one more link, handed out by ``channel`` (one of
+        LINK_CHANNELS); their earlier links keep working (ending one or revoking them all
+        is the coordinator's separate choice)."""
+        if channel not in LINK_CHANNELS:
+            raise ValueError(channel)
         now = utcnow()
         async with self._sessions() as db:
             invitation = Invitation(
@@ -192,6 +211,7 @@ class ParticipantsMixin(StoreBase):
                 token_hash=token_hash,
                 created_at=now,
                 expires_at=expires_at,
+                channel=channel,
             )
             db.add(invitation)
             await db.commit()
@@ -204,6 +224,44 @@ class ParticipantsMixin(StoreBase):
             revoked = await revoke_links(db, participant_id, utcnow())
             await db.commit()
             return revoked
+
+    async def end_invitation(
+        self, conference_id: str, participant_id: int, invitation_id: int
+    ) -> tuple[Invitation, list[int]]:
+        """End one link of an active participant of this conference (their other links keep
+        working) and the sign-ins made with it; returns the link and those sign-ins' ids.
+        NotFound (NO_LINK) when the link is not this person's in this conference; StoreError
+        (LINK_ENDED) when it no longer works already."""
+        query = (
+            select(Invitation)
+            .join(Participant, Participant.id == Invitation.participant_id)
+            .where(
+                Invitation.id == invitation_id,
+                Participant.id == participant_id,
+                Participant.conference_id == conference_id,
+                Participant.removed_at.is_(None),
+            )
+        )
+        async with self._sessions() as db:
+            invitation = await db.scalar(query)
+            if invitation is None:
+                raise NotFound(Reason.NO_LINK)
+            if invitation.revoked_at is not None:
+                raise StoreError(Reason.LINK_ENDED)
+            result = await db.execute(
+                update(Invitation)
+                .where(Invitation.id == invitation_id, Invitation.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            if rowcount(result) != 1:  # ended at the same moment by another request
+                await db.rollback()
+                raise StoreError(Reason.LINK_ENDED)
+            signed_in = select(Session.id).where(Session.invitation_id == invitation_id)
+            ended = list((await db.scalars(signed_in)).all())
+            if ended:
+                await db.execute(delete(Session).where(Session.id.in_(ended)))
+            await db.commit()
+        return invitation, ended
 
     async def expire_invitation(self, participant_id: int, expires_at: datetime) -> None:
         async with self._sessions() as db:

@@ -149,7 +149,7 @@ async def rating_form(request: Request) -> Response:
     form = await request.form()
     number = _asked_number(request)
     action = common.meeting(request).rate(
-        person, number, common.text(form, "meeting"), common.text(form, "plan")
+        person, number, common.text(form, "meeting"), common.text(form, "plan"), at_follow_up=True
     )
     return await common.run_action(request, action, meeting_page, _meeting_url(person, number))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ from starlette.types import ASGIApp
 from whitenoise import WhiteNoise
 
 from server import i18n
+from server.settings import time_zone
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 STATIC = WEB / "static"
 MANIFEST = STATIC / "build" / "manifest.json"
-# esbuild names bundles "app-<hash>.js"; those never change and may be cached for a year.
-_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css)(\.map|\.gz|\.br)?$")
+# esbuild names bundles "app-<hash>.js" (and the scanner's decoder "assets/…-<hash>.wasm");
+# those never change and may be cached for a year.
+_HASHED = re.compile(r"^build/.+-[A-Z0-9]{8,}\.(js|css|wasm)(\.map|\.gz|\.br)?$")
 
 log = logging.getLogger("kring.assets")
 
@@ -32,6 +35,19 @@ templates.env.autoescape = True
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 i18n.install_jinja(templates.env)
+
+
+def local_time(value: datetime | date | str, style: str = "datetime") -> str:
+    """The one way pages show a time: a stored moment (or a day, or a moment as ISO text) as
+    the reader's language writes it, on the instance's clock (KRING_TIMEZONE).
+    ``{{ row.at | local }}`` 31-12-2026 19:54, ``| local("time")``, ``| local("date")``,
+    ``| local("day")`` (donderdag 31 december 2026)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return i18n.format_moment(value, time_zone(), style)
+
+
+templates.env.filters["local"] = local_time
 
 
 def load_manifest() -> dict[str, str]:

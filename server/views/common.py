@@ -32,7 +32,7 @@ from server.storage.models import Conference
 from server.storage.store import Store
 from server.views import identity
 from server.views.assets import templates
-from server.views.labels import AUDIT_LABELS, PHASE_EXPLANATIONS, SIGNAL_LABELS
+from server.views.labels import CHANNEL_LABELS, PHASE_EXPLANATIONS, SIGNAL_LABELS
 
 # The HTTP status of each kind of refusal a use case answers.
 STATUS = {
@@ -80,7 +80,7 @@ def meeting(conn: HTTPConnection) -> Meeting:
 
 
 def follow_ups(conn: HTTPConnection) -> FollowUps:
-    return FollowUps(store(conn), hub(conn))
+    return FollowUps(store(conn), hub(conn), events(conn))
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def template_globals() -> dict[str, Any]:
         "webcal": calendar.webcal,
         "SIGNAL_LABELS": SIGNAL_LABELS,
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
-        "AUDIT_LABELS": AUDIT_LABELS,
+        "CHANNEL_LABELS": CHANNEL_LABELS,
     }
 
 

@@ -2,7 +2,9 @@
 presentation's questions, the action team, freezing the plan) and the conference's audit log.
 
 Every form also works without JavaScript (a post, then a redirect back). The console follows
-the meeting live through the event stream (``server/views/stream.py``).
+the meeting live: on each event of its stream (``server/views/stream.py``), and each time the
+stream opens again, the page reads its live parts (``data-live-part``) again from this view
+(``web/src/livepage.js``), so the permission table decides what it shows, every time.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.i18n import _
-from server.rules import phases
+from server.rules import audit, phases
 from server.storage.models import ANSWERS
 from server.views import common
 from server.views.plan import group_by_area, may_read_plan, read_plan_or_unavailable
@@ -131,24 +133,33 @@ async def finalise_form(request: Request) -> Response:
     return await common.run_action(request, action, console, _back(request))
 
 
+def _someone(actor: str) -> str:
+    """Who did it when the log no longer knows them by name."""
+    if actor.startswith("coordinator:"):
+        return _("Een beheerder")
+    nobody = audit.nobody_known()
+    return nobody[:1].upper() + nobody[1:]
+
+
 async def audit_log(request: Request) -> Response:
     person = await common.coordinator_person(request)
     conference = person.conference
     store = common.store(request)
     events = await store.audit_events(conference.id)
     names = {"cli": _("Kring (opdrachtregel)")}
+    people: dict[int, str] = {}
     family: set[str] = set()
     # Removed people too: removing a family member must not unmask what they did.
     for row in await store.participants(conference.id, include_removed=True):
         p = row.participant
-        names[f"participant:{p.id}"] = p.name
+        names[f"participant:{p.id}"] = people[p.id] = p.name
         if p.account_id is not None:
             names[f"coordinator:{p.account_id}"] = p.name
         if p.role in phases.FAMILY:
             family.add(f"participant:{p.id}")
     rows = []
     for event in reversed(events):
-        who, detail = names.get(event.actor, event.actor), dict(event.detail)
+        who, detail = names.get(event.actor) or _someone(event.actor), dict(event.detail)
         # During private time the coordinator learns no more of the family here than on the
         # console: that someone of them did something, not who or in which document.
         if (
@@ -158,7 +169,7 @@ async def audit_log(request: Request) -> Response:
         ):
             who = _("Iemand van de familie of het netwerk")
             detail = {"kind": detail["kind"]} if event.kind == "signal" else {}
-        rows.append((event, who, detail))
+        rows.append((event, audit.sentence(event.kind, who, detail, people.get)))
     return common.render(
         request,
         "meeting/audit.html",

@@ -4,6 +4,8 @@ erasing one for good. The conference page itself, with its participants, is
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -11,7 +13,8 @@ from starlette.responses import RedirectResponse, Response
 from server.conference import auth, calendar, erasure, followups, sessions
 from server.i18n import N_, Labels, _
 from server.rules import schedule
-from server.rules.forms import FormResult, conference_form, login_form
+from server.rules.forms import FormResult, conference_form, contact_form, login_form
+from server.settings import time_zone
 from server.storage.store import NotFound
 from server.views import common, identity
 from server.views.participants import participants_view
@@ -56,6 +59,34 @@ async def logout(request: Request) -> Response:
     return response
 
 
+async def contact_details(request: Request) -> Response:
+    """ "Mijn contactgegevens": the phone number and email address the page of an ended link
+    names, so whoever holds it knows whom to call. A refused form stores nothing and keeps
+    what was typed."""
+    who = await common.signed_in_coordinator(request)
+    account = who.account
+    if request.method == "GET":
+        values = {
+            "contact_phone": account.contact_phone or "",
+            "contact_email": account.contact_email or "",
+        }
+        return common.render(request, "contact.html", who=who, form=FormResult(values))
+    form = contact_form(await request.form())
+    if not form.ok:
+        return common.render(request, "contact.html", 400, who=who, form=form)
+    await common.store(request).set_account_contact(
+        account.id, form.cleaned["contact_phone"], form.cleaned["contact_email"]
+    )
+    saved = FormResult({name: value or "" for name, value in form.cleaned.items()})
+    return common.render(
+        request,
+        "contact.html",
+        who=who,
+        form=saved,
+        flash=_("Je contactgegevens zijn opgeslagen."),
+    )
+
+
 # -- conferences ----------------------------------------------------------------------------
 
 
@@ -98,7 +129,7 @@ async def conference_new(request: Request) -> Response:
         return common.render(
             request, "conferences/form.html", who=who, conference=None, form=FormResult({})
         )
-    form = conference_form(await request.form())
+    form = conference_form(await request.form(), time_zone())
     if not form.ok:
         return common.render(
             request, "conferences/form.html", 400, who=who, conference=None, form=form
@@ -116,7 +147,10 @@ async def conference_edit(request: Request) -> Response:
             "client_name": conference.client_name,
             "question": conference.question,
             "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date else "",
+            "start_time": _clock(conference.starts_at),
+            "end_time": _clock(conference.ends_at),
             "location": conference.location,
+            "address": conference.address,
         }
         return common.render(
             request,
@@ -125,17 +159,21 @@ async def conference_edit(request: Request) -> Response:
             conference=conference,
             form=FormResult(values),
         )
-    form = conference_form(await request.form())
+    form = conference_form(await request.form(), time_zone())
     if not form.ok:
         return common.render(
             request, "conferences/form.html", 400, who=who, conference=conference, form=form
         )
     store = common.store(request)
+    changed = sorted(k for k, v in form.cleaned.items() if getattr(conference, k) != v)
     await store.update_conference(conference.id, **form.cleaned)
-    await store.audit(
-        conference.id, common.actor(who), "conference_edited", {"fields": sorted(form.cleaned)}
-    )
+    await store.audit(conference.id, common.actor(who), "conference_edited", {"fields": changed})
     return RedirectResponse(f"/conferences/{conference.id}", status_code=303)
+
+
+def _clock(moment: datetime | None) -> str:
+    """A stored moment as the form's time field shows it: HH:MM on the local clock."""
+    return "" if moment is None else f"{moment.astimezone(time_zone()):%H:%M}"
 
 
 async def erase_form(request: Request) -> Response:

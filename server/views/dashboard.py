@@ -22,7 +22,7 @@ from server import i18n
 from server.conference import followups
 from server.i18n import _
 from server.rules import outcomes
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.views import common
 
 BAR_HEIGHT = 18
@@ -124,7 +124,7 @@ async def outcomes_page(request: Request) -> Response:
     who = await common.signed_in_coordinator(request)
     facts = await common.store(request).outcome_facts(who.account)
     today = followups.today()
-    rows = [outcomes.conference_outcome(f, today, TIME_ZONE) for f in facts]
+    rows = [outcomes.conference_outcome(f, today, time_zone()) for f in facts]
     totals = outcomes.totals(rows)
     return common.render(
         request,

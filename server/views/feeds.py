@@ -16,6 +16,8 @@ from server import i18n
 from server.conference import auth, calendar
 from server.formats import ical
 from server.i18n import _
+from server.settings import time_zone
+from server.storage.models import Conference
 from server.views import common
 
 REFRESH = timedelta(hours=1)  # a moved date reaches the calendar within the hour
@@ -31,12 +33,17 @@ def _unknown() -> Response:
     )
 
 
-def _feed(events: list[ical.Event], name: str) -> Response:
+def _feed(events: list[ical.Event | ical.TimedEvent], name: str) -> Response:
     return Response(
-        ical.calendar(events, name=name, refresh=REFRESH),
+        ical.calendar(events, name=name, refresh=REFRESH, zone=time_zone()),
         media_type="text/calendar",
         headers={"cache-control": "private, no-cache"},
     )
+
+
+def _conference(conference: Conference, base_url: str) -> list[ical.Event | ical.TimedEvent]:
+    found = calendar.conference_event(conference, base_url)
+    return [found] if found is not None else []
 
 
 def _same(expected: str, request: Request) -> bool:
@@ -47,7 +54,7 @@ def _same(expected: str, request: Request) -> bool:
 
 
 async def participant_feed(request: Request) -> Response:
-    """One participant's conference: its action team's meetings."""
+    """One participant's conference: the conference itself and its action team's meetings."""
     store, settings = common.store(request), common.settings(request)
     participant_id = common.integer(request.path_params["participant_id"])
     match = None if participant_id is None else await store.first_invitation(participant_id)
@@ -60,9 +67,12 @@ async def participant_feed(request: Request) -> Response:
         return _unknown()
     i18n.use_person_language(match.participant.language)
     conference = match.conference
-    events = calendar.follow_up_events(
-        conference, await store.follow_ups(conference.id), settings.base_url
-    )
+    events = [
+        *_conference(conference, settings.base_url),
+        *calendar.follow_up_events(
+            conference, await store.follow_ups(conference.id), settings.base_url
+        ),
+    ]
     return _feed(events, _("Actieteam: plan van %(name)s", name=conference.client_name))
 
 
@@ -79,8 +89,9 @@ async def account_feed(request: Request) -> Response:
     events = [
         event
         for conference in conferences
-        for event in calendar.follow_up_events(
-            conference, meetings[conference.id], settings.base_url
-        )
+        for event in [
+            *_conference(conference, settings.base_url),
+            *calendar.follow_up_events(conference, meetings[conference.id], settings.base_url),
+        ]
     ]
     return _feed(events, _("Kring: bijeenkomsten van de actieteams"))

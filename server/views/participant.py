@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server import i18n
-from server.conference import admission, auth
+from server.conference import admission, auth, calendar
 from server.conference.refusals import FlowError
+from server.formats import ical
 from server.i18n import N_, _
 from server.rules import phases
+from server.settings import time_zone
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
 from server.views import common, identity
@@ -23,12 +25,18 @@ LINK_PROBLEMS = {
     auth.LinkProblem.UNKNOWN: (
         404,
         N_("Deze link kennen we niet"),
-        N_("Misschien is hij niet helemaal overgenomen."),
+        N_(
+            "Misschien is hij niet helemaal overgenomen: na /i/ volgen 43 letters, cijfers, "
+            "streepjes of lage streepjes."
+        ),
     ),
     auth.LinkProblem.REVOKED: (
         410,
         N_("Deze link werkt niet meer"),
-        N_("De coördinator heeft hem ingetrokken of een nieuwe gemaakt."),
+        N_(
+            "De coördinator heeft hem beëindigd. Heb je ook een andere link gekregen (in een "
+            "bericht, op een kaart of per e-mail), dan werkt die misschien nog wel."
+        ),
     ),
     auth.LinkProblem.EXPIRED: (
         410,
@@ -41,7 +49,31 @@ LINK_PROBLEMS = {
         N_("De coördinator heeft je uit deze conferentie gehaald."),
     ),
 }
-ASK_FOR_LINK = N_("Vraag de coördinator om een nieuwe persoonlijke link.")
+# For a link Kring does not know, nobody can be named: the link may be anybody's, or
+# nobody's (typed wrong, guessed).
+UNKNOWN_LINK_ACTION = N_(
+    "Open de link opnieuw vanuit het bericht of de e-mail waarin je hem kreeg, of scan de "
+    "QR-code op je kaart. Lukt dat niet, vraag dan de coördinator die je uitnodigde om een "
+    "nieuwe persoonlijke link."
+)
+
+
+async def link_problem_page(
+    request: Request, store: Store, problem: auth.LinkProblem, conference_owner: int | None
+) -> Response:
+    """Why a link does not open Kring and whom to ask: for a link of a known conference, its
+    coordinator by name with the phone number and email address they set (if any)."""
+    status, title, message = LINK_PROBLEMS[problem]
+    coordinator = None if conference_owner is None else await store.account(conference_owner)
+    return common.render(
+        request,
+        "participant/link_problem.html",
+        status,
+        title=_(title),
+        message=_(message),
+        coordinator=coordinator,
+        unknown_action=_(UNKNOWN_LINK_ACTION),
+    )
 
 
 async def open_invitation(request: Request) -> Response:
@@ -67,8 +99,8 @@ async def open_invitation(request: Request) -> Response:
                 {"reason": problem.value},
                 coalesce=True,
             )
-        status, title, message = LINK_PROBLEMS[problem]
-        return common.error_page(request, status, _(title), _(message), _(ASK_FOR_LINK))
+        owner = None if match is None else match.conference.owner_id
+        return await link_problem_page(request, store, problem, owner)
     assert match is not None
     i18n.use_person_language(match.participant.language)  # a working link: its owner's page
     if request.method == "GET":
@@ -149,6 +181,8 @@ async def participant_page(
     error: str = "",
     status_code: int = 200,
     typed: dict[str, str] | None = None,
+    *,
+    confirm_plan_ready: bool = False,
 ) -> Response:
     """``typed``: what the person typed in a form that was refused, shown again in it."""
     who = await participant_here(request)
@@ -160,6 +194,10 @@ async def participant_page(
     )
     context = await common.meeting_so_far(request, conference)
     checking = phases.may("check_conditions", conference.phase, me.role)
+    # The family's "plan ready" that stands (it can take it back until the coordinator acts).
+    plan_ready = None
+    if phases.may("signal", conference.phase, me.role):
+        plan_ready = await common.meeting(request).plan_ready_since(conference)
     return common.render(
         request,
         "participant/landing.html",
@@ -183,8 +221,28 @@ async def participant_page(
         ],
         typed=typed or {},
         information_access=int(phases.access(conference.phase, me.role, "information")),
+        plan_ready=plan_ready,
+        confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
         **context,
+    )
+
+
+async def conference_ics(request: Request) -> Response:
+    """The conference itself as an iCalendar file, from the participant's page: what that
+    page says of when and where (nothing of the plan), for whoever may see that page."""
+    who = await participant_here(request)
+    if isinstance(who, Response):
+        return who
+    event = calendar.conference_event(who.conference, common.settings(request).base_url)
+    if event is None:
+        return common.error_page(
+            request, 404, _("Niet gevonden"), _("De tijden van de conferentie staan nog niet vast.")
+        )
+    return Response(
+        ical.calendar([event], zone=time_zone()),
+        media_type="text/calendar",
+        headers={"content-disposition": 'attachment; filename="conferentie.ics"'},
     )
 
 
@@ -203,7 +261,15 @@ def _back(request: Request) -> str:
 
 async def signal_form(request: Request) -> Response:
     person = await common.person_of(request)
-    kind = common.text(await request.form(), "kind")
+    form = await request.form()
+    kind = common.text(form, "kind")
+    if (
+        kind == "plan_ready"
+        and common.text(form, "confirmed") != "yes"
+        and phases.may("signal", person.conference.phase, person.role)
+    ):
+        # Asked once: the coordinator comes back for the presentation on this signal.
+        return await participant_page(request, confirm_plan_ready=True)
     action = common.meeting(request).signal(person, kind)
     return await common.run_action(request, action, participant_page, _back(request))
 
@@ -215,6 +281,13 @@ def _again(typed: dict[str, str]) -> common.Page:
         return await participant_page(request, error, status_code, typed)
 
     return page
+
+
+async def plan_ready_undo_form(request: Request) -> Response:
+    """The family takes its "plan ready" back, until the coordinator acts on it."""
+    person = await common.person_of(request)
+    action = common.meeting(request).withdraw_plan_ready(person)
+    return await common.run_action(request, action, participant_page, _back(request))
 
 
 async def condition_add_form(request: Request) -> Response:

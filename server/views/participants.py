@@ -17,8 +17,9 @@ from server.rules import phases
 from server.rules.forms import FormResult, email_form, participant_form
 from server.rules.phases import ROLES
 from server.storage.models import Conference
-from server.storage.store import NotFound, ParticipantRow
+from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
 from server.views import common
+from server.views.labels import CHANNEL_LABELS
 
 
 def _qr_svg(url: str, title: str) -> str:
@@ -36,6 +37,7 @@ async def participants_view(
     flash: str = "",
     email_error: tuple[int, FormResult] | None = None,
     erase_error: str = "",
+    link_error: str = "",
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await common.store(request).participants(conference.id)
@@ -51,6 +53,7 @@ async def participants_view(
         "may_erase": auth.may_erase(who.account, conference),
         "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
+        "link_error": link_error,
     }
     name = (
         "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"
@@ -70,11 +73,18 @@ def _sign_out_live(request: Request, conference_id: str, participant_id: int, wh
 
 
 async def _link_payload(
-    request: Request, conference_id: str, participant_id: int, name: str, role: str
+    request: Request,
+    conference_id: str,
+    participant_id: int,
+    name: str,
+    role: str,
+    channel: str = "message",
 ) -> dict[str, Any]:
-    # One more link: the person's other links (and devices) keep working. In private time
-    # whoever opens it waits until the family lets them in.
-    url = await auth.issue_link(common.store(request), common.settings(request), participant_id)
+    # One more link, handed out by ``channel``: the person's other links (and devices) keep
+    # working. In private time whoever opens it waits until the family lets them in.
+    url = await auth.issue_link(
+        common.store(request), common.settings(request), participant_id, channel
+    )
     return {
         "participant_id": participant_id,
         "name": name,
@@ -175,7 +185,10 @@ async def participant_link(request: Request) -> Response:
         request, conference.id, participant.id, participant.name, participant.role
     )
     await common.store(request).audit(
-        conference.id, common.actor(who), "link_issued", {"participant_id": participant.id}
+        conference.id,
+        common.actor(who),
+        "link_issued",
+        {"participant_id": participant.id, "channel": "message"},
     )
     return await participants_view(
         request,
@@ -183,8 +196,8 @@ async def participant_link(request: Request) -> Response:
         conference,
         new_link=link,
         flash=_(
-            "Nieuwe link voor %(name)s. Eerdere links blijven werken; trek de links in om ze "
-            "allemaal te beëindigen.",
+            "Nieuwe link voor %(name)s, om per bericht te sturen. Eerdere links blijven "
+            "werken; een link beëindigen doe je per link in de lijst.",
             name=participant.name,
         ),
     )
@@ -227,8 +240,63 @@ async def participant_revoke(request: Request) -> Response:
         who,
         conference,
         flash=_(
-            "De link van %(name)s werkt niet meer, op geen enkel apparaat.",
+            "Geen enkele link van %(name)s werkt nog, op geen enkel apparaat.",
             name=participant.name,
+        ),
+    )
+
+
+def _when(moment: Any) -> str:
+    # As the participant list shows times (until the local-time part unifies them).
+    return f"{moment:%d-%m %H:%M} UTC"
+
+
+async def participant_end_link(request: Request) -> Response:
+    """End one of a person's links (the one the coordinator chose); their other links, and
+    the devices signed in with those, keep working."""
+    who, conference, participant = await _target_participant(request)
+    invitation_id = common.integer(request.path_params["invitation_id"])
+    store = common.store(request)
+    try:
+        if invitation_id is None:
+            raise NotFound(Reason.NO_LINK)
+        link, ended = await auth.end_link(store, conference.id, participant.id, invitation_id)
+    except NotFound:
+        return await participants_view(
+            request,
+            who,
+            conference,
+            status_code=404,
+            link_error=_(
+                "Deze link bestaat niet of is niet van %(name)s. Er is geen link beëindigd.",
+                name=participant.name,
+            ),
+        )
+    except StoreError:
+        return await participants_view(
+            request,
+            who,
+            conference,
+            status_code=409,
+            link_error=_("Deze link van %(name)s werkte al niet meer.", name=participant.name),
+        )
+    common.hub(request).end_sessions(ended, N_("Je link werkt niet meer."))
+    await store.audit(
+        conference.id,
+        common.actor(who),
+        "link_ended",
+        {"participant_id": participant.id, "invitation_id": link.id, "channel": link.channel},
+    )
+    return await participants_view(
+        request,
+        who,
+        conference,
+        flash=_(
+            "De link van %(name)s (%(channel)s, gemaakt %(when)s) werkt niet meer. De andere "
+            "links van %(name)s blijven werken.",
+            name=participant.name,
+            channel=CHANNEL_LABELS[link.channel],
+            when=_when(link.created_at),
         ),
     )
 
@@ -257,7 +325,8 @@ async def participant_remove(request: Request) -> Response:
 
 
 async def invitation_cards(request: Request) -> Response:
-    """Choose whose cards to print (GET), then reissue their links as a printable sheet (POST)."""
+    """Choose whose cards to print (GET), then give each chosen person one more link, handed
+    out on a card, as a printable sheet (POST). Nobody's earlier links end."""
     who, conference = await common.own_conference(request)
     rows = [
         r
@@ -288,7 +357,7 @@ async def invitation_cards(request: Request) -> Response:
         )
     cards = [
         await _link_payload(
-            request, conference.id, r.participant.id, r.participant.name, r.participant.role
+            request, conference.id, r.participant.id, r.participant.name, r.participant.role, "card"
         )
         for r in selected
     ]
@@ -299,5 +368,10 @@ async def invitation_cards(request: Request) -> Response:
         {"participant_ids": [c["participant_id"] for c in cards]},
     )
     return common.render(
-        request, "conferences/cards_sheet.html", who=who, conference=conference, cards=cards
+        request,
+        "conferences/cards_sheet.html",
+        who=who,
+        conference=conference,
+        cards=cards,
+        coordinator=await common.store(request).account(conference.owner_id),
     )

@@ -24,6 +24,7 @@ from server.rules.compare import compare_versions
 from server.rules.copy import agreement_count
 from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
 from server.rules.plan import schema as plan_schema
+from server.settings import time_zone
 from server.storage.models import Conference, PlanVersion
 from server.views import common
 
@@ -160,7 +161,7 @@ async def copy_page(request: Request) -> Response:
         conference=person.conference,
         copy=plan_copy(version),
         agreement_count=agreement_count,
-        frozen_at=pdf.local_time_label(version.created_at),
+        frozen_at=version.created_at,
         groups=group_by_area(version.content.get("agreements", [])),
         statuses=AGREEMENT_STATUSES,
         version=version,
@@ -172,7 +173,7 @@ async def copy_pdf(request: Request) -> Response:
     # The PDF's own words are Dutch (pdf.py is not translated yet): its labels too.
     with i18n.using(i18n.DEFAULT_LANGUAGE):
         copy = plan_copy(version)
-    document = await asyncio.to_thread(pdf.render_pdf, copy)
+    document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id,
         person.actor,
@@ -227,6 +228,6 @@ async def compare_page(request: Request) -> Response:
         comparison=compare_versions(old_version.content, new_version.content),
         old_version=old_version,
         new_version=new_version,
-        old_frozen_at=pdf.local_time_label(old_version.created_at),
-        new_frozen_at=pdf.local_time_label(new_version.created_at),
+        old_frozen_at=old_version.created_at,
+        new_frozen_at=new_version.created_at,
     )

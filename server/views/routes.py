@@ -50,6 +50,7 @@ routes: list[BaseRoute] = [
     Route("/login", coordinator.login, methods=["GET", "POST"]),
     Route("/logout", coordinator.logout, methods=POST),
     Route("/conferences", coordinator.conference_list),
+    Route("/account/contact", coordinator.contact_details, methods=["GET", "POST"]),
     Route("/conferences/new", coordinator.conference_new, methods=["GET", "POST"]),
     Route(CONFERENCE, participants.conference_detail),
     Route(CONFERENCE + "/edit", coordinator.conference_edit, methods=["GET", "POST"]),
@@ -57,6 +58,9 @@ routes: list[BaseRoute] = [
     Route(PARTICIPANT + "/link", participants.participant_link, methods=POST),
     Route(PARTICIPANT + "/email", participants.participant_email, methods=POST),
     Route(PARTICIPANT + "/revoke", participants.participant_revoke, methods=POST),
+    Route(
+        PARTICIPANT + "/links/{invitation_id}/end", participants.participant_end_link, methods=POST
+    ),
     Route(PARTICIPANT + "/remove", participants.participant_remove, methods=POST),
     Route(CONFERENCE + "/cards", participants.invitation_cards, methods=["GET", "POST"]),
     Route(CONFERENCE + "/export.zip", export.export_zip),
@@ -75,7 +79,9 @@ routes: list[BaseRoute] = [
     Route("/i/{token}", participant.open_invitation, methods=["GET", "POST"]),
     Route(C, participant.participant_page),
     Route(C + "/privacy", participant.participant_privacy_seen, methods=POST),
+    Route(C + "/conference.ics", participant.conference_ics),
     Route(C + "/signal", participant.signal_form, methods=POST),
+    Route(C + "/signal/undo", participant.plan_ready_undo_form, methods=POST),
     Route(C + "/conditions", participant.condition_add_form, methods=POST),
     Route(C + "/conditions/check", participant.conditions_check_form, methods=POST),
     Route(C + "/conditions/{condition_id:int}/edit", participant.condition_edit_form, methods=POST),

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from server.conference import admission, auth
-from server.conference.events import CLOSE, ENDED, Event, Events, Listener
+from server.conference.events import CHANGED, CLOSE, ENDED, Event, Events, Listener
 from server.rooms.hub import RoomHub
 from server.rules import phases
 from server.views import common, identity
@@ -51,7 +51,8 @@ def _event_response(stream: AsyncIterator[str]) -> Response:
 
 async def events_stream(request: Request) -> Response:
     """Server-sent events. The coordinator's console gets the phase, how many of the family
-    are present, how many devices wait to be let in and the family's signals, nothing else;
+    are present, how many devices wait to be let in, the family's signals and that something
+    it shows changed (no content: it reads its state again), nothing else;
     a participant's page the phase (it reloads to show what the new phase asks of them); the
     family's plan page in private time also who wants to join and who is in; a device the
     family did not let in only the family's answer about itself."""
@@ -118,6 +119,9 @@ async def events_stream(request: Request) -> Response:
                     yield await family_lists(waiting=False)
                 elif event.name in (admission.DECIDED, ENDED.name):
                     continue  # for a waiting device's own stream only
+                elif event.name == CHANGED.name:
+                    if console:  # no content: the console reads its state again
+                        yield _sse(CHANGED.name, CHANGED.name)
                 elif console or event.name == "phase":
                     yield render(event)
 

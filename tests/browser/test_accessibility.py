@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import TIMEOUT_MS, serious_accessibility_problems
+from tests.support.browser import TIMEOUT_MS, let_page_in, serious_accessibility_problems
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -42,9 +42,21 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     conference = demo["conference_id"]
     page.goto(f"{live_server.url}/conferences/{conference}")
     check("conference and its participants")
+    page.goto(f"{live_server.url}/conferences/{conference}/cards")
+    check("choosing whose cards to print")
+    page.goto(f"{live_server.url}/account/contact")
+    page.get_by_label("Telefoonnummer").fill("bel me maar")
+    page.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("#f-contact_phone-error")
+    check("contact details, refused")
+    page.goto(f"{live_server.url}/i/{'x' * 43}")
+    check("a link Kring does not know")
     page.goto(f"{live_server.url}/conferences/{conference}/console")
     page.wait_for_selector("[data-live-document][data-ready]")
     check("coordinator's console with the shared information")
+    page.goto(f"{live_server.url}/conferences/{presenting['conference_id']}/console")
+    page.wait_for_selector("[data-live-page][data-stream=open]")
+    check("coordinator's console at the presentation")
     page.goto(f"{live_server.url}/conferences/{conference}/audit")
     check("audit log")
     page.goto(f"{live_server.url}/outcomes")
@@ -63,8 +75,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
     checked["participant's page with the marks form"] = serious_accessibility_problems(phone)
+    private = live_server.instance.demo("--phase", "private_time")
+    phone.goto(private["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    let_page_in(phone)
+    phone.get_by_role("button", name="Ons plan is klaar").click()
+    phone.wait_for_selector("#confirm-ready")
+    checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 10
+    assert len(checked) == 15
     family.close()
     context.close()

@@ -135,9 +135,10 @@ def test_the_console_alerts_the_coordinator_when_the_family_calls(
         response = family.post(f"/api/conferences/{demo.id}/signals", json={"kind": "plan_ready"})
         assert response.status_code == 201
     expect(page.get_by_role("alert")).to_contain_text("Ons plan is klaar")
+    # With "plan ready" given, the console offers the presentation, without a reload.
+    expect(page.get_by_role("button", name="Naar presentatie van het plan")).to_be_visible()
+    expect(page.get_by_role("button", name="Privétijd beëindigen met deze reden")).to_have_count(0)
     assert page.evaluate("window.kringTestMarker") == "no reload"
-
-    page.reload()  # with "plan ready" given, the console offers the presentation
     page.get_by_role("button", name="Naar presentatie van het plan").click()
     expect(page.locator(".phase-badge")).to_have_text("Presentatie van het plan")
     expect(page.get_by_role("heading", name="Verhelderende vragen")).to_be_visible()

@@ -158,7 +158,7 @@ async def test_the_coordinator_downloads_everything_of_the_conference_in_one_zip
             assert f"Versie {version['number']}" in printed
 
         audit = await coordinator.get(f"/conferences/{cid}/audit")
-        assert "Alle gegevens gedownload (zip)" in audit.text
+        assert "downloadde alle gegevens van de conferentie (zip)." in audit.text
 
     # The command line writes the same export, readable only by its owner.
     target = tmp_path / "export.zip"

@@ -277,7 +277,8 @@ async def test_leaving_private_time_needs_plan_ready_or_an_override_with_a_reaso
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         audit = await coordinator.get(f"/conferences/{conference.id}/audit")
     assert (
-        "Privétijd beëindigd zonder" in audit.text and "De zaal moet om 21 uur dicht." in audit.text
+        "beëindigde de privétijd zonder" in audit.text
+        and "De zaal moet om 21 uur dicht." in audit.text
     )
 
 
@@ -433,7 +434,7 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
             await writer.wait_for(writer.all_saved)
         question_signal = await sam.post(f"/c/{cid}/signal", data={"kind": "question"})
         assert question_signal.status_code == 303
-        ready = await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        ready = await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
         assert ready.status_code == 303
         moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "presentation"})
         assert moved.status_code == 303
@@ -532,7 +533,11 @@ async def test_a_whole_meeting_from_information_to_the_copy_of_version_1(
         again = await sam.get(f"/c/{cid}/plan/1")
         assert "Samen naar het strand" not in again.text
         audit = await coordinator.get(f"/conferences/{cid}/audit")
-        for kind in ("Plan vastgesteld", "Kopie van het plan geopend", "Fase veranderd"):
+        for kind in (
+            "stelde het plan vast als versie 1.",
+            "downloadde versie 1 van het plan als pdf.",
+            "zette de conferentie van de presentatie naar het actieteam.",
+        ):
             assert kind in audit.text
 
 

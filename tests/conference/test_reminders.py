@@ -142,6 +142,11 @@ def dutch_date(day: date) -> str:
     return day.strftime("%d-%m-%Y")
 
 
+def english_date(day: date) -> str:
+    """As an English reader in Europe writes it (en_GB): 31/12/2026."""
+    return day.strftime("%d/%m/%Y")
+
+
 # -- conferences whose action team meets soon ---------------------------------------------------
 
 
@@ -242,12 +247,12 @@ async def test_kring_remind_mails_each_coordinator_and_member_once_per_due_date(
     ), "Mehmet has no email, Jan was removed, Iris is not in the action team, Noah is weeks away"
 
     (sam,) = inbox.to("sam@example.org")
-    assert sam["Subject"] == f"Reminder: action team of Sam Yılmaz on {dutch_date(soon_day)}"
+    assert sam["Subject"] == f"Reminder: action team of Sam Yılmaz on {english_date(soon_day)}"
     assert sam["To"].addresses[0].display_name == "Sam Yılmaz"
     assert sam["From"] == "Kring <kring@example.org>" and sam["Content-Language"] == "en"
     text = body(sam)
     assert text.startswith("Dear Sam Yılmaz,")
-    assert dutch_date(soon_day) in text and "First open your own personal Kring link" in text
+    assert english_date(soon_day) in text and "First open your own personal Kring link" in text
     assert f"/c/{org.soon.id}/follow-ups" in text and "/i/" not in text and "/feeds/" not in text
 
     (ayse,) = inbox.to("ayse@example.org")
@@ -522,7 +527,7 @@ async def test_a_bad_email_address_is_refused_and_a_good_one_shown_only_to_the_c
         assert "Ayşe Yılmaz krijgt geen herinneringen meer" in cleared.text
         assert await _email_of(conference, ayse) is None
         audit = (await coordinator.get(f"/conferences/{cid}/audit")).text
-        assert audit.count("E-mailadres voor herinneringen gewijzigd") == 2
+        assert audit.count("wijzigde het e-mailadres voor herinneringen van Ayşe Yılmaz.") == 2
         assert "ayse@example.org" not in audit
 
     async with httpx.AsyncClient(

@@ -6,14 +6,17 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 ARABIC_NAME = "فاطمة الزهراء"
 # pypdf gives the text in the order it stands on the page, left to right: a right-to-left
@@ -97,8 +100,8 @@ class Printed:
         return fonts
 
 
-def render(copy: PlanCopy) -> Printed:
-    pdf = render_pdf(copy)
+def render(copy: PlanCopy, zone: tzinfo = AMSTERDAM) -> Printed:
+    pdf = render_pdf(copy, zone)
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     pages: list[str] = []
@@ -135,6 +138,13 @@ def assert_all_on_the_page(printed: Printed) -> None:
 @pytest.fixture(scope="module")
 def sample() -> Printed:
     return render(plan())
+
+
+def test_the_time_a_plan_was_frozen_is_printed_on_the_callers_clock() -> None:
+    """The caller gives the zone (the instance's KRING_TIMEZONE): 10:05 UTC is 06:05 in New
+    York on the first of July."""
+    text = render(plan(), ZoneInfo("America/New_York")).text
+    assert "\nVersie 2, vastgesteld op 01-07-2026 06:05\n" in text
 
 
 def test_the_plan_reads_as_written(sample: Printed) -> None:

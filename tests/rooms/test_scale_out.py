@@ -221,7 +221,12 @@ async def test_private_time_started_on_one_process_closes_the_coordinator_on_the
                 f"/api/conferences/{on_a.id}/signals", json={"kind": "question"}
             )
             assert response.status_code == 201
-        await console.wait_for(lambda: any(name == "signal" for name, _ in console.events))
+            await console.wait_for(lambda: any(name == "signal" for name, _ in console.events))
+            # ... and so does a "plan ready" taken back: the console on B reads its state again.
+            ready = {"kind": "plan_ready", "confirmed": "yes"}
+            assert (await client.post(f"/c/{on_a.id}/signal", data=ready)).status_code == 303
+            assert (await client.post(f"/c/{on_a.id}/signal/undo")).status_code == 303
+        await console.wait_for(lambda: ("changed", "changed") in console.events)
 
 
 async def test_private_time_holds_on_every_process_even_before_its_notice_arrives(

@@ -371,8 +371,9 @@ def test_the_page_shows_each_change_old_and_new_with_words_not_only_colour() -> 
     )
     page = render(
         compare_versions(old, new),
-        old_frozen_at="01-03-2025 11:00",
-        new_frozen_at="15-04-2025 20:30",
+        # UTC moments, shown on the instance's clock (Amsterdam by default): CET, then CEST
+        old_frozen_at=datetime(2025, 3, 1, 10, 0, tzinfo=UTC),
+        new_frozen_at=datetime(2025, 4, 15, 18, 30, tzinfo=UTC),
     )
     words = text_of(page)
     assert "<title>Wat is er veranderd · Kring</title>" in page

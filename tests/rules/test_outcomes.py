@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from server.rules import outcomes
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from tests.support.plans import agreement
 
 NOW = datetime.now(UTC)
@@ -56,11 +56,11 @@ def test_done_within_three_months_counts_the_last_version_before_the_deadline() 
     ]
     after_deadline = [agreement(k, "housing", "done") for k in "abc"]
     facts = _facts([(1, 120, first), (2, 60, at_two_months), (3, 10, after_deadline)])
-    outcome = outcomes.conference_outcome(facts, NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(facts, NOW.date(), time_zone())
     assert (outcome.agreements, outcome.life_areas, outcome.done_in_three_months) == (3, 2, 2)
     # Too young to count: not "0 done" but "not yet".
     young = _facts([(1, 30, first), (2, 10, after_deadline)])
-    assert outcomes.conference_outcome(young, NOW.date(), TIME_ZONE).done_in_three_months is None
+    assert outcomes.conference_outcome(young, NOW.date(), time_zone()).done_in_three_months is None
 
 
 def test_an_agreement_asking_a_professional_is_a_request_whichever_way_it_asks() -> None:
@@ -77,15 +77,15 @@ def test_an_agreement_asking_a_professional_is_a_request_whichever_way_it_asks()
             )
         ]
     )
-    outcome = outcomes.conference_outcome(facts, NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(facts, NOW.date(), time_zone())
     assert (outcome.requests, outcome.network_agreements) == (2, 1)
 
 
 def test_a_mark_is_shown_only_once_enough_people_gave_one() -> None:
     two = [outcomes.Marks(0, 9, 8), outcomes.Marks(0, 3, 4)]
-    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], two), NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], two), NOW.date(), time_zone())
     assert outcome.ratings.conference.value is None  # two marks would give each one away
     three = [*two, outcomes.Marks(0, 6, 6)]
-    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], three), NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(_facts([(1, 5, [])], three), NOW.date(), time_zone())
     assert outcome.ratings.conference.value == 6.0 and outcome.ratings.plan_presented.value == 6.0
     assert outcome.ratings.follow_ups.value is None

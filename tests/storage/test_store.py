@@ -13,7 +13,7 @@ from sqlalchemy import text
 from server.conference.auth import hash_token, new_token
 from server.storage.migrate import head_revision
 from server.storage.models import utcnow
-from server.storage.store import DuplicateEmail, NotFound, Store
+from server.storage.store import DuplicateEmail, NotFound, Reason, Store, StoreError
 from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
 
 
@@ -97,6 +97,31 @@ async def test_a_new_link_adds_one_and_revoking_ends_them_all_with_their_session
     assert await store.session_by_hash(session_hash) is None
     assert await store.first_invitation(person.id) is None
     assert new.id != old.id
+
+
+async def test_ending_one_link_ends_only_it_and_its_sign_ins(store: Store) -> None:
+    account = await add_coordinator(store)
+    conference = await store.create_conference(account, "Sam", "Vraag")
+    person = await store.add_participant(conference.id, "Derya", "network_member")
+    other = await store.add_participant(conference.id, "Bert", "network_member")
+    sent = await store.issue_invitation(person.id, hash_token("k" * 32, new_token()))
+    card = await store.issue_invitation(person.id, "c" * 64, channel="card")
+    on_sent = await store.create_participant_session("sent", sent.id)
+    await store.create_participant_session("card", card.id)
+    with pytest.raises(ValueError):
+        await store.issue_invitation(person.id, "d" * 64, channel="pigeon")
+
+    with pytest.raises(NotFound):  # not Bert's link
+        await store.end_invitation(conference.id, other.id, sent.id)
+    ended, sessions = await store.end_invitation(conference.id, person.id, sent.id)
+    assert (ended.id, ended.channel, sessions) == (sent.id, "message", [on_sent.id])
+    with pytest.raises(StoreError) as twice:
+        await store.end_invitation(conference.id, person.id, sent.id)
+    assert twice.value.reason is Reason.LINK_ENDED
+    assert await store.session_by_hash("sent") is None
+    assert await store.session_by_hash("card") is not None
+    [row] = [r for r in await store.participants(conference.id) if r.participant.id == person.id]
+    assert [(link.id, link.channel) for link in row.links] == [(card.id, "card")]
 
 
 async def test_a_sign_in_waits_in_private_time_and_is_ended_when_it_is_over(

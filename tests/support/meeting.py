@@ -34,7 +34,7 @@ async def run_to_action_team(
         add_agreement(family.doc, "children", what="Sam naar voetbal", who="Mehmet")
         await family.wait_for(family.all_saved)
     async with as_(conference, conference.cookie("client")) as sam:
-        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
         assert (await move(conference, "presentation")).status_code == 200
         assert (await sam.post(f"/c/{cid}/answer", data={"answer": "agree"})).status_code == 303
     for role, (meeting, plan) in (marks or {}).items():

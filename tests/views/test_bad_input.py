@@ -134,7 +134,8 @@ async def test_a_condition_judged_not_met_stops_version_1_and_goes_back_to_the_f
         assert "In het plan staat niets over de weekenden." in page.text
 
         # The family changes the plan, says it is ready; the professional judges again.
-        assert (await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})).status_code == 303
+        ready = {"kind": "plan_ready", "confirmed": "yes"}
+        assert (await sam.post(f"/c/{cid}/signal", data=ready)).status_code == 303
         moved = await coordinator.post(f"/conferences/{cid}/phase", data={"phase": "presentation"})
         assert moved.status_code == 303
         assert "Niet voldaan volgens" not in (await sam.get(f"/c/{cid}")).text

@@ -55,17 +55,20 @@ def parse_calendar(body: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     stack: list[str] = []
     calendar: dict[str, str] = {}
     events: list[dict[str, str]] = []
+    others: list[dict[str, str]] = []  # a VTIMEZONE and its observances
     for line in logical:
         name, colon, value = line.partition(":")
         assert colon and name, f"not a content line: {line!r}"
         if name == "BEGIN":
             stack.append(value)
-            if value == "VEVENT":
-                events.append({})
+            (events if value == "VEVENT" else others).append({})
         elif name == "END":
             assert stack.pop() == value, f"END:{value} closes something else"
         else:
-            target = events[-1] if stack[-1] == "VEVENT" else calendar
+            if stack[-1] == "VCALENDAR":
+                target = calendar
+            else:
+                target = events[-1] if stack[-1] == "VEVENT" else others[-1]
             assert name not in target, f"{name} twice"
             target[name] = _unescape(value)
     assert not stack
@@ -74,6 +77,11 @@ def parse_calendar(body: str) -> tuple[dict[str, str], list[dict[str, str]]]:
 
 def by_uid(events: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     return {event["UID"]: event for event in events}
+
+
+def follow_ups(events: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The action team's meetings (the conference itself is in the feed too)."""
+    return [event for event in events if "-follow-up-" in event["UID"]]
 
 
 def ics_date(day: date) -> str:
@@ -108,7 +116,7 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         calendar, events = parse_calendar(agreed.text)
         assert calendar["REFRESH-INTERVAL;VALUE=DURATION"] == "PT1H"
         assert calendar["X-PUBLISHED-TTL"] == "PT1H"
-        (event,) = events
+        (event,) = follow_ups(events)
         assert event["UID"] == first
         assert event["DTSTART;VALUE=DATE"] == ics_date(followups.today() + timedelta(weeks=6))
         assert event["SUMMARY"] == "Actieteam: plan van Sam Yılmaz"
@@ -121,7 +129,7 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
             f"/c/{cid}/follow-ups/next", data={"date": later.isoformat()}
         )
         assert moved.status_code == 303
-        (event,) = parse_calendar(fetch(url).text)[1]
+        (event,) = follow_ups(parse_calendar(fetch(url).text)[1])
         assert (event["UID"], event["DTSTART;VALUE=DATE"]) == (first, ics_date(later))
 
         # A meeting is held: it stays on the day it was held, the next is due six weeks on.
@@ -129,7 +137,7 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         came = {"participant": [str(ids["client"]), str(ids["network_member"])]}
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/attendance", data=came)).status_code == 303
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/close")).status_code == 303
-        events = by_uid(parse_calendar(fetch(url).text)[1])
+        events = by_uid(follow_ups(parse_calendar(fetch(url).text)[1]))
         assert set(events) == {first, second}
         assert events[first]["DTSTART;VALUE=DATE"] == ics_date(followups.today())
         assert events[first]["SUMMARY"] == "Actieteam gehouden: plan van Sam Yılmaz"
@@ -236,7 +244,13 @@ async def test_a_coordinators_feed_lists_each_conference_they_run_and_an_admins_
     due = ics_date(followups.today() + timedelta(weeks=6))
     assert {f"{first.id}-follow-up-1@kring", f"{second.id}-follow-up-1@kring"} <= uids
     assert f"{own.id}-follow-up-1@kring" not in uids
-    assert all(e["DTSTART;VALUE=DATE"] == due for e in events if e["UID"].startswith(first.id))
+    assert all(
+        e["DTSTART;VALUE=DATE"] == due for e in follow_ups(events) if e["UID"].startswith(first.id)
+    )
+    # The conferences themselves, on the instance's clock, where they are held.
+    meeting = by_uid(events)[f"{first.id}-conference@kring"]
+    assert meeting["DTSTART;TZID=Europe/Amsterdam"].endswith("T140000")
+    assert meeting["LOCATION"] == "Buurthuis De Kring, Kringweg 1, 3511 AA Utrecht"
     assert calendar["X-WR-CALNAME"] == "Kring: bijeenkomsten van de actieteams"
 
     # The admin sees the organisation on the list, but only their own in the calendar.

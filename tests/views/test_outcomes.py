@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from server import i18n
 from server.rules import outcomes
-from server.settings import TIME_ZONE
+from server.settings import time_zone
 from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
@@ -57,7 +57,7 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
     ):
         early = await sam.post(f"/c/{cid}/rating", data={"meeting": "8", "plan": "9"})
         assert early.status_code == 409 and "bij de presentatie" in early.text
-        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
         assert (await move(conference, "presentation")).status_code == 200
 
         page = await sam.get(f"/c/{cid}")
@@ -72,6 +72,12 @@ async def test_participants_mark_the_conference_and_the_plan_and_bad_marks_chang
             f"/c/{cid}/rating", data={"meeting": "8", "plan": "8"}
         )
         assert by_coordinator.status_code == 403
+        # There is no follow-up meeting 0: its form is no back door to the conference's mark.
+        meeting_zero = await sam.post(
+            f"/c/{cid}/follow-ups/0/rating", data={"meeting": "8", "plan": "8"}
+        )
+        assert meeting_zero.status_code == 404
+        assert "Deze bijeenkomst bestaat niet." in meeting_zero.text
         assert await _ratings(conference) == []
 
         assert (
@@ -167,7 +173,7 @@ async def test_the_store_reads_only_the_versions_the_outcomes_need(store: Store)
     assert sorted(v.number for v in facts[busy].versions) == [1, 3]
     assert facts[busy].ratings == outcomes.ratings_of([outcomes.Marks(0, 8, 8)])
     assert facts[quiet].versions == [] and facts[quiet].ratings == outcomes.Ratings()
-    outcome = outcomes.conference_outcome(facts[busy], NOW.date(), TIME_ZONE)
+    outcome = outcomes.conference_outcome(facts[busy], NOW.date(), time_zone())
     assert (outcome.participants, outcome.done_in_three_months) == (2, 1)
 
 

@@ -150,7 +150,7 @@ def test_a_coordinator_creates_a_conference_and_finds_it_in_the_list(
     page = coordinator.get(f"/conferences/{conference_id}")
     assert "Małgorzata Nowak" in page.text
     assert "Hoe kan Sam zijn diploma halen?" in page.text
-    assert "12-12-2026" in page.text
+    assert "zaterdag 12 december 2026" in page.text
     listing = coordinator.get("/conferences")
     assert f'href="/conferences/{conference_id}"' in listing.text
 
@@ -175,6 +175,46 @@ def test_a_bad_conference_form_comes_back_with_errors_and_what_was_typed(
     )
     assert too_long.status_code == 400
     assert "mag hoogstens 1000 tekens lang zijn" in too_long.text
+
+
+def test_a_conference_gets_a_start_an_end_and_an_address_shown_on_its_page_and_cards(
+    coordinator: httpx.Client,
+) -> None:
+    typed = {
+        "client_name": "Noor Bakker",
+        "question": "Wat heeft Noor nodig?",
+        "meeting_date": "2026-12-12",
+        "start_time": "16:00",
+        "end_time": "14:30",
+        "location": "Buurthuis",
+        "address": "Kringweg 1, 3511 AA Utrecht",
+    }
+    backwards = coordinator.post("/conferences/new", data=typed)
+    assert backwards.status_code == 400
+    assert "De eindtijd moet na de begintijd (16:00) liggen." in backwards.text
+    for value in ("2026-12-12", "16:00", "14:30", "Buurthuis", "Kringweg 1, 3511 AA Utrecht"):
+        assert f'value="{value}"' in backwards.text, f"{value} typed is kept"
+    dateless = coordinator.post("/conferences/new", data={**typed, "meeting_date": ""})
+    assert dateless.status_code == 400 and "Vul de datum in" in dateless.text
+    half = coordinator.post("/conferences/new", data={**typed, "end_time": ""})
+    assert half.status_code == 400 and "Vul ook de eindtijd in" in half.text
+
+    created = coordinator.post("/conferences/new", data={**typed, "end_time": "18:30"})
+    assert created.status_code == 303
+    conference_id = created.headers["location"].rsplit("/", 1)[1]
+    page = coordinator.get(f"/conferences/{conference_id}").text
+    for shown in ("zaterdag 12 december 2026", "van 16:00 tot 18:30 uur", "Kringweg 1, 3511 AA"):
+        assert shown in page
+    edit = coordinator.get(f"/conferences/{conference_id}/edit").text
+    assert 'value="16:00"' in edit and 'value="18:30"' in edit
+
+    person_id, _url = add_person(coordinator, conference_id, "Fatma Bakker")
+    sheet = coordinator.post(
+        f"/conferences/{conference_id}/cards", data={"participant": [str(person_id)]}
+    )
+    assert sheet.status_code == 200
+    assert "zaterdag 12 december 2026, van 16:00 tot 18:30 uur" in sheet.text
+    assert "Buurthuis, Kringweg 1, 3511 AA Utrecht" in sheet.text
 
 
 def test_editing_a_conference_changes_its_question(coordinator: httpx.Client) -> None:
@@ -319,12 +359,12 @@ def test_a_revoked_link_says_so_and_signs_out_its_devices(
     person_id, url = add_person(coordinator, conference_id, "Peter Jansen")
     tablet, _ = open_link(live_server, url)
     revoke = coordinator.post(f"/conferences/{conference_id}/participants/{person_id}/revoke")
-    assert "werkt niet meer, op geen enkel apparaat" in revoke.text
+    assert "Geen enkele link van Peter Jansen werkt nog, op geen enkel apparaat." in revoke.text
 
     _, again = open_link(live_server, url)
     assert again.status_code == 410
     assert "Deze link werkt niet meer" in again.text
-    assert "Vraag de coördinator om een nieuwe persoonlijke link." in again.text
+    assert "Vraag een nieuwe link aan" in again.text, "names the coordinator to ask"
     signed_out = tablet.get(f"/c/{conference_id}")
     assert signed_out.status_code == 401
     assert "Peter Jansen" not in signed_out.text
@@ -364,7 +404,9 @@ def test_an_unknown_link_is_a_404_page_that_says_what_to_do(live_server: LiveSer
         response = browser.get("/i/not-a-real-token")
     assert response.status_code == 404
     assert "Deze link kennen we niet" in response.text
-    assert "Vraag de coördinator om een nieuwe persoonlijke link." in response.text
+    assert "vraag dan de coördinator die je uitnodigde om een nieuwe persoonlijke link" in (
+        response.text
+    )
 
 
 def test_an_expired_link_says_it_has_expired(

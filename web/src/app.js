@@ -6,6 +6,7 @@ import "htmx.org";
 import "./htmx-global.js";
 import "htmx-ext-sse";
 import "./device.js"; // "forget this device" finishes on the page that says it is forgotten
+import "./livepage.js"; // the console (and a follow-up meeting) follow the room
 
 const COPIED_LABEL = "Gekopieerd";
 const COPIED_MS = 2000;
@@ -127,12 +128,14 @@ document.addEventListener("htmx:sseMessage", (event) => {
   const target = event.target instanceof Element ? event.target : null;
   if (!target) return;
   if (target.hasAttribute("data-reload-on-message")) {
-    // The phase changed: the console shows other controls now.
-    window.location.reload();
+    // The phase changed: the console shows other controls now. A page that follows the
+    // room opens its own URL (a reload of a form's answer would send the form again).
+    const live = target.closest("[data-live-page]");
+    if (live) window.location.assign(live.dataset.livePage);
+    else window.location.reload();
     return;
   }
   if (target.hasAttribute("data-signal-sound")) {
-    target.querySelector("[data-empty]")?.remove();
     chime();
     document.title = `(!) ${document.title.replace(/^\(!\) /, "")}`;
   }
