@@ -210,6 +210,5 @@ def test_a_link_to_an_agreement_that_is_not_there_or_itself_is_reported() -> Non
         "Afspraak 1 (“Koken”), in plaats van: "
         "de afspraak die hiermee vervangen wordt, staat niet in het plan",
         "Afspraak 2 (“Wassen”), in plaats van: dit is geen verwijzing naar een andere afspraak",
-        "Afspraak 3 (“Strijken”), in plaats van: "
-        "dit is geen verwijzing naar een andere afspraak",
+        "Afspraak 3 (“Strijken”), in plaats van: dit is geen verwijzing naar een andere afspraak",
     ]
