@@ -110,13 +110,16 @@ async def drawer_context(request: Request, person: auth.Person) -> dict[str, Any
     return {"information": information, "conditions": conditions}
 
 
-def group_by_area(agreements: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
-    groups: list[tuple[str, list[dict[str, str]]]] = []
+def group_by_area(agreements: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The agreements by life area, each with ``replaces_what``: the "what" of the agreement
+    whose backup it is ("" if none), so a copy shows the link too."""
+    what = {row.get("id"): row.get("what", "") for row in agreements if row.get("id")}
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
     for row in agreements:
         label = area_label(row["life_area"])
         if not groups or groups[-1][0] != label:
             groups.append((label, []))
-        groups[-1][1].append(row)
+        groups[-1][1].append({**row, "replaces_what": what.get(row.get("replaces") or "", "")})
     return groups
 
 
