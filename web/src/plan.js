@@ -128,6 +128,7 @@ class Card {
       {
         type: "button",
         class: "secondary more-toggle",
+        "data-keeps-working": true, // reading the rest needs no connection
         "aria-expanded": "false",
         "aria-controls": moreId,
         "aria-describedby": this.titleId,
