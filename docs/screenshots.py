@@ -1,23 +1,33 @@
 """Take the README's screenshots of the plan editor: a tablet (landscape) and a phone
-(portrait), in Dutch and in English, on a real `kring serve` with the demo conference.
+(portrait), in Dutch and in English, on a real `kring serve` with the demo conference in
+private time: four of the family at work, one typing, the information and a mandated
+professional's condition at hand.
 
     .venv/bin/python docs/screenshots.py      (or: make screenshots)
 
-Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png.
+Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png and plan-phone-info-{nl,en}.png (the
+phone with the information and the conditions open).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from server.storage.store import Store  # noqa: E402
+from server.views.identity import PARTICIPANT_COOKIE  # noqa: E402
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.databases import in_store  # noqa: E402
+from tests.support.live import connected  # noqa: E402
+from tests.support.people import DemoConference, let_in  # noqa: E402
 from tests.support.server import make_instance, start_server, stop_server  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -30,6 +40,52 @@ AGREEMENTS = [
     ("children", "Mehmet brengt Sam op woensdag naar voetbal"),
     ("housing", "Samen koken op zondag"),
 ]
+INFORMATION = (
+    "School: Sam mist sinds maart veel lessen; de mentor wil helpen met een rooster.\n"
+    "Wijkteam: er is een schuldhulpverlener beschikbaar voor het gezin."
+)
+CONDITION = "Sam slaapt elke nacht thuis of bij oma Ayşe."
+
+
+def prepare(demo: DemoConference) -> None:
+    """The information phase's words and a condition, then private time."""
+
+    async def write() -> None:
+        iris = demo.device("information", demo.cookie("professional"), saved=True)
+        async with connected(iris):
+            iris.text().insert(0, INFORMATION)
+            await iris.wait_for(iris.all_saved)
+
+    asyncio.run(write())
+
+    async def condition_and_private_time(store: Store) -> None:
+        rows = await store.participants(demo.id)
+        sanne = next(r.participant for r in rows if r.participant.role == "mandated_professional")
+        await store.add_condition(demo.id, sanne.id, CONDITION)
+        await store.set_phase(demo.id, "private_time")
+
+    in_store(demo.server.instance.database_url, condition_and_private_time)
+
+
+def open_plan(browser: Any, demo: DemoConference, person: dict[str, Any], language: str) -> Any:
+    """A device of a family member, signed in before private time, on the plan."""
+    context = browser.new_context(**DEVICES["tablet"], locale="nl-NL")
+    return plan_on(context, demo, person, language)
+
+
+def plan_on(context: Any, demo: DemoConference, person: dict[str, Any], language: str) -> Any:
+    page = context.new_page()
+    page.goto(person["invitation_url"])
+    switch = page.get_by_role("button", name="English")
+    if language == "en" and switch.count():
+        switch.first.click()  # remembered for this person from now on
+    page.locator("main form button[type=submit]").first.click()
+    for cookie in context.cookies():
+        if cookie["name"] == PARTICIPANT_COOKIE:
+            let_in(demo.server.instance, cookie["value"])
+    page.goto(f"{demo.server.url}/c/{demo.id}/plan")
+    page.wait_for_selector("[data-plan-editor][data-ready]")
+    return page
 
 
 def main() -> None:
@@ -37,31 +93,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         server = start_server(make_instance(Path(folder)))
         try:
-            demo = server.instance.demo("--phase", "private_time")
-            family = [p for p in demo["participants"] if p["role"] in ("client", "network_member")]
+            demo = DemoConference(server, server.instance.demo())
+            prepare(demo)
+            family = [
+                p for p in demo.data["participants"] if p["role"] in ("client", "network_member")
+            ]
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                first = True
+                helpers = [open_plan(browser, demo, person, "nl") for person in family[1:4]]
+                for area, what in AGREEMENTS:
+                    helpers[0].select_option("#new-area", area)
+                    helpers[0].fill("#new-what", what)
+                    helpers[0].locator("[data-add-agreement] button[type=submit]").click()
+                helpers[0].wait_for_selector("[data-sync-status][data-state=saved]")
+                # Ayşe is typing in the first agreement: her name is on that field.
+                helpers[0].locator("[data-agreement] .field-when .cm-content").first.click()
+                helpers[0].keyboard.type("Altijd, ook 's nachts")
                 for language in ("nl", "en"):
                     for name, device in DEVICES.items():
                         context = browser.new_context(**device, locale="nl-NL")
-                        page = context.new_page()
-                        page.goto(family[0]["invitation_url"])
-                        switch = page.get_by_role("button", name="English")
-                        if language == "en" and switch.count():
-                            switch.first.click()  # remembered for this person from now on
-                        page.locator("main form button[type=submit]").first.click()
-                        page.goto(f"{page.url.split('?')[0].rstrip('/')}/plan")
-                        page.wait_for_selector("[data-plan-editor][data-ready]")
-                        if first:
-                            for area, what in AGREEMENTS:
-                                page.select_option("#new-area", area)
-                                page.fill("#new-what", what)
-                                page.locator("[data-add-agreement] button[type=submit]").click()
-                            first = False
+                        page = plan_on(context, demo, family[0], language)
                         page.wait_for_selector("[data-sync-status][data-state=saved]")
-                        page.locator("#plan-agreements-title").scroll_into_view_if_needed()
+                        page.wait_for_selector(".typing-tag:not([hidden])")
+                        page.evaluate(  # the bar on top, then the agreements
+                            """() => window.scrollTo(0, window.scrollY - 70 +
+                                document.querySelector('#plan-agreements-title')
+                                    .getBoundingClientRect().top)"""
+                        )
                         page.screenshot(path=str(OUT / f"plan-{name}-{language}.png"))
+                        if name == "phone":
+                            page.locator("[data-drawer-toggle]").click()
+                            page.wait_for_selector("[data-drawer]:not([hidden])")
+                            page.screenshot(path=str(OUT / f"plan-phone-info-{language}.png"))
                         context.close()
                 browser.close()
         finally:

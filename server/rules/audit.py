@@ -31,6 +31,17 @@ FIELD_NAMES = Labels(
 )
 
 
+# How a link was handed out (storage's LINK_CHANNELS), as the participant list and the log
+# name it.
+CHANNEL_LABELS = Labels(
+    {
+        "message": N_("bericht"),
+        "card": N_("kaart"),
+        "mail": N_("e-mail"),
+    }
+)
+
+
 def nobody_known() -> str:
     """Who a row names when that person cannot be found (no longer in Kring)."""
     return _("iemand die niet meer op de lijst staat")
@@ -138,6 +149,19 @@ def _cards(who: str, detail: Detail, names: _Names) -> str:
     return _("%(who)s maakte uitnodigingskaarten voor %(names)s.", who=who, names=people)
 
 
+def _link_ended(who: str, detail: Detail, names: _Names) -> str:
+    name = names.one(detail)
+    channel = CHANNEL_LABELS.get(str(detail.get("channel", "")))
+    if name is None or channel is None:
+        return _("%(who)s beëindigde een link.", who=who)
+    return _(
+        "%(who)s beëindigde de link van %(name)s (%(channel)s); de andere links blijven werken.",
+        who=who,
+        name=name,
+        channel=channel,
+    )
+
+
 def _document(detail: Detail) -> str | None:
     document = str(detail.get("document", ""))
     return DOCUMENT_LABELS.get(document)
@@ -199,6 +223,7 @@ def _overridden(who: str, detail: Detail, _names: _Names) -> str:
 _SIGNALS = {
     "question": N_("%(who)s riep de coördinator: we hebben een vraag."),
     "plan_ready": N_("%(who)s zei: ons plan is klaar."),
+    "plan_withdrawn": N_("%(who)s nam terug dat het plan klaar is."),
 }
 
 
@@ -347,6 +372,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "link_revoked": _with_person(
         N_("%(who)s trok de links van %(name)s in."), N_("%(who)s trok links in.")
     ),
+    "link_ended": _link_ended,
     "link_opened": _fixed(N_("%(who)s opende de persoonlijke link.")),
     "link_refused": _link_refused,
     "cards_printed": _cards,

@@ -16,6 +16,9 @@ Agreements are matched by ``id``. Versions written before agreements had ids are
 the exact "what" within the same life area; an agreement that matches neither way counts as
 removed from the old version and added in the new one.
 
+An agreement made from another's backup at a follow-up ("use the backup") names that one in
+``replaces``; the comparison says so on both ("in place of ...", "replaced by ...").
+
 Labels (status, life area) are read in the current language when the comparison is made, so
 make it inside the request that shows it.
 """
@@ -23,7 +26,7 @@ make it inside the request that shows it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from server.i18n import _, ngettext
@@ -72,6 +75,8 @@ class AgreementChange:
     life_area: str
     what: str
     fields: tuple[FieldChange, ...] = ()
+    replaces: str = ""  # the "what" of the agreement this one replaces ("use the backup")
+    replaced_by: tuple[str, ...] = ()  # the "what" of those that replace it in the new version
 
     @property
     def area_label(self) -> str:
@@ -290,6 +295,29 @@ def _match(old_rows: list[Mapping[str, Any]], new_rows: list[Mapping[str, Any]])
     return matched
 
 
+def _linked(
+    changes: list[AgreementChange],
+    old_rows: list[Mapping[str, Any]],
+    new_rows: list[Mapping[str, Any]],
+) -> list[AgreementChange]:
+    """Each change with the agreement it replaces and those that replace it, by "what"."""
+    what = {_str(row.get("id")): _str(row.get("what")) for row in old_rows}
+    what.update({_str(row.get("id")): _str(row.get("what")) for row in new_rows})
+    what.pop("", None)
+    successors: dict[str, list[str]] = {}
+    for row in new_rows:
+        if _str(row.get("replaces")) and _str(row.get("replaces")) != _str(row.get("id")):
+            successors.setdefault(_str(row.get("replaces")), []).append(_str(row.get("what")))
+    rows = {_str(row.get("id")): row for row in (*old_rows, *new_rows) if _str(row.get("id"))}
+    linked = []
+    for change in changes:
+        original = _str(rows.get(change.id, {}).get("replaces"))
+        replaces = (what[original] or "—") if original in what else ""
+        replaced_by = tuple(successors.get(change.id, ())) if change.id else ()
+        linked.append(replace(change, replaces=replaces, replaced_by=replaced_by))
+    return linked
+
+
 def _area_order(area: str) -> int:
     order = list(LIFE_AREAS)
     return order.index(area) if area in order else len(order)
@@ -322,6 +350,7 @@ def compare_versions(old: Mapping[str, Any], new: Mapping[str, Any]) -> Comparis
         )
     kept = set(matched.values())
     changes.extend(_whole(row, "removed") for i, row in enumerate(old_rows) if i not in kept)
+    changes = _linked(changes, old_rows, new_rows)
     # sorted() is stable: the new version's order, then the removed ones, within an area.
     changes.sort(key=lambda change: _area_order(change.life_area))
 

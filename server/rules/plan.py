@@ -23,6 +23,8 @@ written down; the browser editor (web/src/plan-schema.js) mirrors it and gets th
   ``status``     str                          an id of :data:`AGREEMENT_STATUSES`
   ``progress``   Y.Array of Y.Map             progress notes: {``text``, ``by``, ``at``}
   ``removed``    bool                         deleted, and can be brought back
+  ``replaces``   str                          the id of the agreement whose backup this one
+                                              is ("use the backup" at a follow-up), or ""
   ============== ============================ ===============================================
 
   Text fields are Y.Text so two people can type in one field at once; a plain string (an
@@ -96,6 +98,7 @@ AGREEMENT_KEYS = (
     "status",
     "progress",
     "removed",
+    "replaces",
 )
 FIELD_LABELS: Labels[str] = Labels(
     {
@@ -111,6 +114,7 @@ FIELD_LABELS: Labels[str] = Labels(
         "life_area": N_("Leefgebied"),
         "progress": N_("Voortgang"),
         "notes": N_("Aantekeningen"),
+        "replaces": N_("In plaats van"),
     }
 )
 NOTES_LIMIT = 10_000
@@ -236,6 +240,7 @@ def read_plan(state: bytes, people: Mapping[str, Person] | None = None) -> dict[
             when_date=when_date.isoformat() if when_date else "",
             request_to=request_to,
             progress=_progress(item.get("progress")),
+            replaces=_text(item.get("replaces")),
             who=", ".join([*named, row["who"]] if row["who"] else named),
             when=" ".join(
                 part for part in (row["when"], when_date and when_date.strftime("%d-%m-%Y")) if part
@@ -248,6 +253,15 @@ def read_plan(state: bytes, people: Mapping[str, Person] | None = None) -> dict[
     agreements.sort(key=lambda row: order.get(row["life_area"], len(order)))  # stable
     notes = _text(_root(doc, "notes", Text)).strip()
     return {"agreements": agreements, "notes": notes}
+
+
+def read_information(state: bytes) -> str:
+    """The ``information`` document (one Y.Text named ``text``) as plain text, "" when it is
+    empty or cannot be read: what the plan editor shows beside the plan."""
+    try:
+        return _text(_root(_load(state), "text", Text)).strip()
+    except Exception:
+        return ""
 
 
 # -- checking a plan against the schema -------------------------------------------------------
@@ -302,6 +316,7 @@ def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
     elif len(str(notes)) > NOTES_LIMIT:
         message, values = _too_long(len(str(notes)), NOTES_LIMIT)
         problems.append(Problem(0, "notes", message, values))
+    ids = {_text(item.get("id")) for item in agreements if isinstance(item, Map)} - {""}
     for number, item in enumerate(agreements, start=1):
         if not isinstance(item, Map):
             problems.append(
@@ -314,7 +329,7 @@ def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
         what = what if len(what) <= 40 else what[:39] + "…"
         problems.extend(
             Problem(number, field, message, values, what)
-            for field, message, values in _agreement_problems(item, people)
+            for field, message, values in _agreement_problems(item, people, ids)
         )
     return problems
 
@@ -322,7 +337,7 @@ def check_plan(state: bytes, people: Mapping[str, Person]) -> list[Problem]:
 _Found = list[tuple[str, str, tuple[tuple[str, int], ...]]]
 
 
-def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> _Found:
+def _agreement_problems(item: Map[Any], people: Mapping[str, Person], ids: set[str]) -> _Found:
     found: _Found = []
 
     def say(field: str, message: str, values: tuple[tuple[str, int], ...] = ()) -> None:
@@ -355,6 +370,13 @@ def _agreement_problems(item: Map[Any], people: Mapping[str, Person]) -> _Found:
         person = people.get(request_to) if isinstance(request_to, str) else None
         if person is None or person.role not in REQUEST_ROLES:
             say("request_to", N_("dit is geen professional van deze conferentie"))
+    replaces = item.get("replaces")
+    if replaces not in (None, ""):
+        # The agreement it replaces stays in the plan (removed ones too): the link names one.
+        if not isinstance(replaces, str) or replaces == _text(item.get("id")):
+            say("replaces", N_("dit is geen verwijzing naar een andere afspraak"))
+        elif replaces not in ids:
+            say("replaces", N_("de afspraak die hiermee vervangen wordt, staat niet in het plan"))
     progress = item.get("progress")
     if progress is not None and not isinstance(progress, Array):
         say("progress", N_("de voortgang staat er in een vorm die Kring niet kent"))
@@ -380,6 +402,7 @@ def add_agreement(doc: Doc[Any], life_area: str, **fields: str) -> Map[Any]:
             "status": fields.pop("status", "open"),
             "when_date": fields.pop("when_date", ""),
             "request_to": fields.pop("request_to", ""),
+            "replaces": fields.pop("replaces", ""),
             "who_ids": Map(),
             "progress": Array(),
             **{name: Text(fields.get(name, "")) for name in AGREEMENT_FIELDS},
@@ -387,3 +410,34 @@ def add_agreement(doc: Doc[Any], life_area: str, **fields: str) -> Map[Any]:
     )
     doc.get("agreements", type=Array).append(agreement)
     return agreement
+
+
+def use_backup(doc: Doc[Any], agreement_id: str) -> Map[Any] | None:
+    """What "use the backup" does in the plan editor (web/src/plan.js), for the tests and any
+    other client: a new agreement right after the one with ``agreement_id``, in its life area,
+    whose "what" is that one's backup and whose ``replaces`` is its id. The old agreement stays
+    as it is. None (and nothing changed) when there is no such agreement or no backup."""
+    agreements = doc.get("agreements", type=Array)
+    for index, item in enumerate(agreements):
+        if not isinstance(item, Map) or _text(item.get("id")) != agreement_id or not agreement_id:
+            continue
+        backup = _text(item.get("backup")).strip()
+        if not backup:
+            return None
+        fresh: Map[Any] = Map(
+            {
+                "id": uuid.uuid4().hex[:12],
+                "life_area": _text(item.get("life_area")),
+                "status": "open",
+                "when_date": "",
+                "request_to": "",
+                "replaces": agreement_id,
+                "who_ids": Map(),
+                "progress": Array(),
+                "removed": False,
+                **{name: Text(backup if name == "what" else "") for name in AGREEMENT_FIELDS},
+            }
+        )
+        agreements.insert(index + 1, fresh)
+        return fresh
+    return None

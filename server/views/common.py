@@ -24,6 +24,7 @@ from server.conference.refusals import FlowError
 from server.i18n import N_, _
 from server.rooms.hub import RoomHub
 from server.rules import schedule
+from server.rules.audit import CHANNEL_LABELS
 from server.rules.phases import PHASE_TITLES, ROLE_LABELS
 from server.rules.plan import AGREEMENT_STATUSES
 from server.rules.refusal import Refusal
@@ -32,7 +33,7 @@ from server.storage.models import Conference
 from server.storage.store import Store
 from server.views import identity
 from server.views.assets import templates
-from server.views.labels import CHANNEL_LABELS, PHASE_EXPLANATIONS, SIGNAL_LABELS
+from server.views.labels import PHASE_EXPLANATIONS, SIGNAL_LABELS
 
 # The HTTP status of each kind of refusal a use case answers.
 STATUS = {

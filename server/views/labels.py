@@ -41,12 +41,3 @@ SIGNAL_LABELS = Labels(
         "back": N_("Terug naar de privétijd"),
     }
 )
-
-# How a link was handed out (storage's LINK_CHANNELS), as the participant list names it.
-CHANNEL_LABELS = Labels(
-    {
-        "message": N_("bericht"),
-        "card": N_("kaart"),
-        "mail": N_("e-mail"),
-    }
-)

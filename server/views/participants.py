@@ -14,12 +14,12 @@ from starlette.responses import Response
 from server.conference import auth
 from server.i18n import N_, _
 from server.rules import phases
+from server.rules.audit import CHANNEL_LABELS
 from server.rules.forms import FormResult, email_form, participant_form
 from server.rules.phases import ROLES
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
 from server.views import common
-from server.views.labels import CHANNEL_LABELS
 
 
 def _qr_svg(url: str, title: str) -> str:

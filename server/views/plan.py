@@ -22,7 +22,7 @@ from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compare import compare_versions
 from server.rules.copy import agreement_count
-from server.rules.plan import AGREEMENT_STATUSES, area_label, read_plan
+from server.rules.plan import AGREEMENT_STATUSES, area_label, read_information, read_plan
 from server.rules.plan import schema as plan_schema
 from server.settings import time_zone
 from server.storage.models import Conference, PlanVersion
@@ -78,13 +78,50 @@ async def read_plan_or_unavailable(request: Request, conference_id: str) -> dict
         raise HTTPException(503, reason) from None
 
 
-def group_by_area(agreements: list[dict[str, str]]) -> list[tuple[str, list[dict[str, str]]]]:
-    groups: list[tuple[str, list[dict[str, str]]]] = []
+async def drawer_context(request: Request, person: auth.Person) -> dict[str, Any]:
+    """What the plan editor's drawer shows, read-only, beside the plan: the information
+    document's text and the mandated professionals' conditions, each only when the permission
+    table lets this person read it now (``phases.access``). The conditions are the plan's own
+    requirements, so whoever may read the plan may read them; the information has its own row
+    (in private time the family reads it, nobody else)."""
+    conference = person.conference
+    information: str | None = None
+    if phases.access(conference.phase, person.role, "information") >= phases.Access.READ:
+        try:
+            state = await common.hub(request).document_state(conference.id, "information")
+        except RoomUnavailable:
+            state = b""
+        information = read_information(state)
+    conditions = []
+    if may_read_plan(person):
+        judged = conference.phase not in ("information", "private_time")
+        for condition, professional in await common.store(request).conditions(conference.id):
+            status = ""
+            if judged:
+                status = {"met": _("voldaan"), "not_met": _("niet voldaan")}.get(
+                    condition.status or "", _("nog niet beoordeeld")
+                )
+            conditions.append(
+                {
+                    "text": condition.text,
+                    "by": professional.name,
+                    "status": status,
+                    "remark": condition.remark if judged else "",
+                }
+            )
+    return {"information": information, "conditions": conditions}
+
+
+def group_by_area(agreements: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The agreements by life area, each with ``replaces_what``: the "what" of the agreement
+    whose backup it is ("" if none), so a copy shows the link too."""
+    what = {row.get("id"): row.get("what", "") for row in agreements if row.get("id")}
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
     for row in agreements:
         label = area_label(row["life_area"])
         if not groups or groups[-1][0] != label:
             groups.append((label, []))
-        groups[-1][1].append(row)
+        groups[-1][1].append({**row, "replaces_what": what.get(row.get("replaces") or "", "")})
     return groups
 
 
@@ -113,6 +150,8 @@ async def plan_page(request: Request) -> Response:
         },
         "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
         "schema": plan_schema(),
+        # Status, progress notes and "use the backup" belong to the follow-ups.
+        "follow_up": conference.phase in ("action_team", "closed"),
     }
     response = common.render(
         request,
@@ -125,6 +164,7 @@ async def plan_page(request: Request) -> Response:
         writable=config["writable"],
         action_team=[p.name for p in people if p.action_team],
         config=config,
+        drawer=await drawer_context(request, person),
         **await admission.family_context(common.store(request), common.hub(request), person),
     )
     # The page holds the plan: a shared tablet's browser must not keep it in its HTTP cache

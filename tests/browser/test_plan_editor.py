@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from server.storage.store import Store
 from tests.support.browser import (
     PHONE,
     TABLET,
@@ -35,6 +36,14 @@ def status(page: Any) -> Any:
 
 def field(page: Any, card: Any, name: str) -> Any:
     return card.locator(f".field-{name} .cm-content").first
+
+
+def unfold(card: Any) -> Any:
+    """Open the rest of an agreement (it starts as what, who and when); the card again."""
+    toggle = card.locator(".more-toggle")
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    return card
 
 
 @pytest.fixture
@@ -72,13 +81,15 @@ def test_three_tablets_co_edit_the_plan_and_end_with_the_same_plan(
     sam.keyboard.press("End")
     ayse_what.click()
     ayse.keyboard.press("Home")
-    field(mehmet, mehmet.locator("[data-agreement]"), "where").click()
+    field(mehmet, unfold(mehmet.locator("[data-agreement]")), "where").click()
     for sams, ayses, mehmets in zip_longest(" met oma", "Elke ", "Bij oma thuis", fillvalue=""):
         sam.keyboard.type(sams)
         ayse.keyboard.type(ayses)
         mehmet.keyboard.type(mehmets)
-    # Each sees who else is working on it (presence comes with the content, not instead).
-    expect(sam.locator("[data-agreement] .editing-note")).to_contain_text("Ayşe Yılmaz")
+    # Each sees who else is working on it, by name on the field (presence comes with the
+    # content, not instead).
+    expect(sam.locator("[data-agreement] .field-what .typing-tag")).to_contain_text("Ayşe Yılmaz")
+    expect(sam.locator("[data-agreement] .field-where .typing-tag")).to_contain_text("Mehmet")
     # And they add agreements at the same moment.
     add_agreement(ayse, "children", "Sam naar voetbal brengen")
     add_agreement(mehmet, "safety", "Bellen als het thuis misgaat")
@@ -111,7 +122,7 @@ def test_three_tablets_co_edit_the_plan_and_end_with_the_same_plan(
     expect(sam.locator('[data-area="children"] .chosen')).to_have_text("Mehmet Yılmaz")
 
     # Undo takes back one's own edits only; a removed agreement can be brought back.
-    card = sam.locator('[data-area="safety"] [data-agreement]')
+    card = unfold(sam.locator('[data-area="safety"] [data-agreement]'))
     card.get_by_role("button", name="Verwijderen").click()
     expect(ayse.locator("[data-agreement]")).to_have_count(2)
     expect(ayse.locator("[data-removed] summary")).to_have_text("Verwijderde afspraken (1)")
@@ -119,7 +130,7 @@ def test_three_tablets_co_edit_the_plan_and_end_with_the_same_plan(
     ayse.get_by_role("button", name="Terugzetten").click()
     expect(sam.locator("[data-agreement]")).to_have_count(3)
     housing_of = {p: p.locator('[data-area="housing"] [data-agreement]') for p in (sam, ayse)}
-    field(sam, housing_of[sam], "backup").click()
+    field(sam, unfold(housing_of[sam]), "backup").click()
     sam.keyboard.type("Dan op maandag")
     expect_text(field(ayse, housing_of[ayse], "backup"), "Dan op maandag")
     sam.get_by_role("button", name="Ongedaan maken").click()
@@ -150,6 +161,7 @@ def test_what_others_do_never_takes_away_focus_undo_or_a_field(
     walk = field(derya, derya.locator('[data-area="health"] [data-agreement]'), "when")
     walk.click()
     derya.keyboard.type("Elke ")
+    unfold(elif_.locator('[data-area="safety"] [data-agreement]'))
     elif_.locator('[data-area="safety"]').get_by_role("button", name="Verwijderen").click()
     expect(derya.locator('[data-area="safety"]')).to_have_count(0)
     derya.keyboard.type("zondag")
@@ -157,7 +169,7 @@ def test_what_others_do_never_takes_away_focus_undo_or_a_field(
     expect_text(field(elif_, health, "when"), "Elke zondag")
 
     # Undo takes back Derya's typing, but never the agreement Elif is now writing in.
-    field(elif_, elif_.locator('[data-area="health"] [data-agreement]'), "where").click()
+    field(elif_, unfold(elif_.locator('[data-area="health"] [data-agreement]')), "where").click()
     elif_.keyboard.type("In het park")
     expect_text(field(derya, derya.locator("[data-agreement]"), "where"), "In het park")
     # One undo step per burst of typing: the pause while her card moved may have split her
@@ -180,7 +192,7 @@ def test_what_others_do_never_takes_away_focus_undo_or_a_field(
         """() => { const Text = window.kringPlan.notes.constructor;
             window.kringPlan.agreements.get(1).set("backup", new Text("Dan thuis")); }"""
     )
-    backup = field(derya, derya.locator("[data-agreement]"), "backup")
+    backup = field(derya, unfold(derya.locator("[data-agreement]")), "backup")
     expect_text(backup, "Dan thuis")
     backup.click()
     derya.keyboard.press("Control+End")
@@ -239,7 +251,7 @@ def test_a_tablet_keeps_working_offline_reloads_and_merges_when_the_server_is_ba
 
         stop_server(server)  # the venue's Wi-Fi is gone
         expect(status(tablet)).to_have_attribute("data-state", "offline")
-        where = field(tablet, tablet.locator("[data-agreement]"), "where")
+        where = field(tablet, unfold(tablet.locator("[data-agreement]")), "where")
         where.click()
         tablet.keyboard.type("Zwembad De Kring")
         expect(status(tablet)).to_have_attribute("data-state", "offline-unsaved")
@@ -281,7 +293,7 @@ def test_a_tablet_that_may_only_read_now_discards_its_offline_edits_and_shows_th
         expect(tablet.locator("html")).to_have_attribute("data-offline-ready", "true")
 
         stop_server(server)
-        field(tablet, tablet.locator("[data-agreement]"), "where").click()
+        field(tablet, unfold(tablet.locator("[data-agreement]")), "where").click()
         tablet.keyboard.type("Aan de keukentafel")
         expect(status(tablet)).to_have_attribute("data-state", "offline-unsaved")
         tablet.evaluate("window.kringPlan.live.flushed()")
@@ -353,6 +365,147 @@ def test_the_coordinator_is_locked_out_in_private_time_and_reads_along_at_the_pr
     assert serious_accessibility_problems(coordinator) == []
     context.close()
     sam.context.close()
+
+
+SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 780}, "is_mobile": True}
+
+
+def _set_condition(store: Store, conference: str, text: str) -> Any:
+    async def work() -> None:
+        rows = await store.participants(conference)
+        sanne = next(r.participant for r in rows if r.participant.role == "mandated_professional")
+        await store.add_condition(conference, sanne.id, text)
+
+    return work()
+
+
+def _to_the_action_team(store: Store, conference: str) -> Any:
+    """Version 1 agreed with the client in the action team, straight in the store."""
+
+    async def work() -> None:
+        rows = await store.participants(conference)
+        client = next(r.participant for r in rows if r.participant.role == "client")
+        await store.set_phase(conference, "presentation")
+        await store.set_action_team(conference, {client.id})
+        await store.add_plan_version(conference, 1, b"", {}, "test")
+        await store.set_phase(conference, "action_team")
+
+    return work()
+
+
+def test_on_a_phone_the_plan_fits_folds_and_has_the_conditions_one_tap_away(
+    live_server: LiveServer, browser: Any, family: dict[str, Any]
+) -> None:
+    """360 px wide, four people in: one line of bar, no sideways scrolling, agreements folded
+    to what, who and when; status and progress only at the follow-ups, where a failed
+    agreement's backup becomes a new agreement linked to it."""
+    from playwright.sync_api import expect
+
+    conference = family["conference_id"]
+    url = live_server.instance.database_url
+    in_store(url, lambda store: _set_condition(store, conference, "Sam slaapt elke nacht thuis."))
+    people = [p for p in family["participants"] if p["role"] in ("client", "network_member")]
+    phone = open_plan(browser, live_server.url, people[0], **SMALL_PHONE)
+    others = [open_plan(browser, live_server.url, person) for person in people[1:4]]
+    for area, what in (
+        ("safety", "Als het thuis misgaat, belt Sam oma Ayşe, ook midden in de nacht"),
+        ("housing", "Samen koken op zondag"),
+        ("children", "Mehmet brengt Sam op woensdag naar voetbal"),
+        ("relations", "Een keer per maand op bezoek bij de buren"),
+    ):
+        add_agreement(phone, area, what)
+    expect(phone.locator("[data-agreement]")).to_have_count(4)
+    expect(status(phone)).to_have_attribute("data-state", "saved")
+    expect(phone.locator("[data-presence-count]")).to_have_text("4")
+
+    def fits() -> None:
+        width = phone.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert width[0] <= width[1], f"the page scrolls sideways: {width}"
+
+    fits()
+    bar = phone.locator(".plan-bar").bounding_box()
+    assert bar is not None and bar["height"] < 64, bar
+    undo = phone.get_by_role("button", name="Ongedaan maken").bounding_box()
+    assert undo is not None and undo["y"] - bar["y"] < 12, "undo sits in the bar's one line"
+
+    # Who is here: a count that opens to the names.
+    phone.get_by_role("button", name="4 mensen hier").click()
+    names = phone.locator("[data-presence-list]")
+    expect(names).to_be_visible()
+    expect(names).to_contain_text("Sam Yılmaz (jij)")
+    expect(names).to_contain_text("Ayşe Yılmaz")
+    phone.keyboard.press("Escape")
+    expect(names).to_be_hidden()
+
+    # An agreement shows what, who and when; the rest unfolds. No status yet.
+    card = phone.locator('[data-area="children"] [data-agreement]')
+    for shown in ("what", "who-group", "when"):
+        expect(card.locator(f".field-{shown}").first).to_be_visible()
+    for folded in ("where", "backup", "request"):
+        expect(card.locator(f".field-{folded}")).to_be_hidden()
+    expect(phone.locator(".field-status, .field-progress, .use-backup")).to_have_count(0)
+    more = card.get_by_role("button", name="Meer")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(card.locator(".field-where")).to_be_visible()
+    expect(card.locator(".field-life_area select")).to_be_visible()
+    fits()
+
+    # The conditions one tap away, read-only, while the plan stays open.
+    info = phone.get_by_role("button", name="Informatie en voorwaarden")
+    info.click()
+    sheet = phone.get_by_role("complementary", name="Informatie en voorwaarden")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("Sam slaapt elke nacht thuis.")
+    expect(sheet).to_contain_text("gesteld door Sanne Smit")
+    expect(sheet.locator("input, textarea, select, [contenteditable='true']")).to_have_count(0)
+    fits()
+    assert serious_accessibility_problems(phone) == []
+    sheet.get_by_role("button", name="Sluiten").click()
+    expect(sheet).to_be_hidden()
+    expect(info).to_be_focused()
+    for page in others:
+        page.context.close()
+
+    # A follow-up: status and progress appear; "not working" offers the backup.
+    in_store(url, lambda store: _to_the_action_team(store, conference))
+    phone.reload()
+    phone.wait_for_selector("[data-plan-editor][data-ready]")
+    football = phone.locator('[data-area="children"] [data-agreement]').get_attribute(
+        "data-agreement"
+    )
+    card = phone.locator(f'[data-agreement="{football}"]')
+    expect(card.locator(".field-status select")).to_be_visible()
+    unfold(card)
+    expect(card.locator(".field-progress")).to_be_visible()
+    field(phone, card, "backup").click()
+    phone.keyboard.type("Dan brengt opa Kees hem")
+    use = card.get_by_role("button", name="Maak van ‘als het niet lukt’ een nieuwe afspraak")
+    expect(use).to_be_hidden()  # only once it is not working
+    card.locator(".field-status select").select_option("not_working")
+    use.click()
+    children = phone.locator('[data-area="children"] [data-agreement]')
+    expect(children).to_have_count(2)
+    fresh = children.nth(1)
+    expect_text(field(phone, fresh, "what"), "Dan brengt opa Kees hem")
+    expect(fresh.locator(".agreement-link")).to_have_text(
+        "In plaats van: “Mehmet brengt Sam op woensdag naar voetbal”."
+    )
+    expect(card.locator(".agreement-link")).to_have_text(
+        "Vervangen door: “Dan brengt opa Kees hem”."
+    )
+    expect(use).to_be_hidden()  # once is enough
+    expect(status(phone)).to_have_attribute("data-state", "saved")
+    stored = {a["what"]: a for a in json.loads(plan_json(phone))}
+    old = stored["Mehmet brengt Sam op woensdag naar voetbal"]
+    assert old["status"] == "not_working" and old["backup"] == "Dan brengt opa Kees hem"
+    assert stored["Dan brengt opa Kees hem"]["replaces"] == old["id"]
+    fits()
+    assert serious_accessibility_problems(phone) == []
+    phone.context.close()
 
 
 def test_forget_this_device_signs_out_and_clears_the_local_copy(

@@ -18,7 +18,7 @@ from server.rules.compare import (
     TeamChange,
     compare_versions,
 )
-from server.rules.plan import add_agreement, read_plan
+from server.rules.plan import add_agreement, read_plan, use_backup
 from server.storage.models import PlanVersion
 from server.views.assets import templates
 
@@ -324,6 +324,32 @@ def test_contents_read_from_real_plan_documents() -> None:
         ("added", "Wandelen"),
     ]
     assert [f.field for f in comparison.agreements[1].fields] == ["status", "progress"]
+
+
+def test_an_agreement_made_from_a_backup_is_linked_to_the_one_it_replaces() -> None:
+    doc: Doc[Any] = Doc()
+    add_agreement(doc, "children", id="x1", what="Sam naar voetbal brengen", backup="Opa rijdt")
+    version_1 = read_plan(doc.get_update())
+    doc.get("agreements", type=Array)[0]["status"] = "not_working"
+    use_backup(doc, "x1")
+    version_2 = read_plan(doc.get_update())
+
+    comparison = compare_versions(version_1, version_2)
+
+    assert kinds(comparison) == [
+        ("changed", "Sam naar voetbal brengen"),
+        ("added", "Opa rijdt"),
+    ]
+    old, fresh = comparison.agreements
+    assert (old.replaces, old.replaced_by) == ("", ("Opa rijdt",))
+    assert (fresh.replaces, fresh.replaced_by) == ("Sam naar voetbal brengen", ())
+    words = text_of(render(comparison))
+    assert "Nieuw Opa rijdt In plaats van: “Sam naar voetbal brengen”" in words
+    assert "Vervangen door: “Opa rijdt”" in words
+    # Later versions keep saying so, also where nothing else changed.
+    again = compare_versions(version_2, version_2)
+    assert [c.replaces for c in again.agreements] == ["", "Sam naar voetbal brengen"]
+    assert "(In plaats van: “Sam naar voetbal brengen”)" in text_of(render(again))
 
 
 # -- the page -----------------------------------------------------------------------------------

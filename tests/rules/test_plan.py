@@ -18,6 +18,7 @@ from server.rules.plan import (
     check_plan,
     read_plan,
     schema,
+    use_backup,
 )
 from tests.support.server import ROOT
 
@@ -170,3 +171,44 @@ def test_the_browser_mirrors_the_key_names_of_the_schema() -> None:
     assert names("AGREEMENT_KEYS") == list(AGREEMENT_KEYS)
     made = set(re.findall(r'agreement\.set\("(\w+)"', source))
     assert made == set(AGREEMENT_KEYS) - set(AGREEMENT_FIELDS), "newAgreement() sets each key"
+
+
+def test_using_the_backup_makes_it_a_new_agreement_that_names_the_old_one_which_stays() -> None:
+    doc: Doc[Any] = Doc()
+    add_agreement(doc, "health", id="walk", what="Samen wandelen", backup="Dan samen fietsen")
+    failing: Map[Any] = doc.get("agreements", type=Array)[0]
+    failing["status"] = "not_working"
+    add_agreement(doc, "health", id="doctor", what="Naar de huisarts")
+
+    fresh = use_backup(doc, "walk")
+
+    assert fresh is not None
+    rows = read_plan(doc.get_update(), PEOPLE)["agreements"]
+    assert [(r["what"], r["status"], r["replaces"]) for r in rows] == [
+        ("Samen wandelen", "not_working", ""),  # kept as it was, backup and all
+        ("Dan samen fietsen", "open", "walk"),  # right after it, in its life area
+        ("Naar de huisarts", "open", ""),
+    ]
+    assert rows[0]["backup"] == "Dan samen fietsen" and rows[1]["life_area"] == "health"
+    assert rows[1]["id"] not in ("walk", "doctor")
+    assert problems(doc) == []
+    # Nothing to use: no such agreement, or no backup. Nothing changes.
+    assert use_backup(doc, "nobody") is None and use_backup(doc, "doctor") is None
+    assert len(read_plan(doc.get_update())["agreements"]) == 3
+
+
+def test_a_link_to_an_agreement_that_is_not_there_or_itself_is_reported() -> None:
+    doc: Doc[Any] = Doc()
+    add_agreement(doc, "housing", id="a", what="Koken", replaces="gone")
+    add_agreement(doc, "housing", id="b", what="Wassen", replaces="b")
+    add_agreement(doc, "housing", id="c", what="Strijken")
+    doc.get("agreements", type=Array)[2]["replaces"] = 7
+    removed = add_agreement(doc, "housing", id="d", what="Stofzuigen")
+    removed["removed"] = True
+    add_agreement(doc, "housing", id="e", what="Dweilen", replaces="d")  # a removed one counts
+    assert problems(doc) == [
+        "Afspraak 1 (“Koken”), in plaats van: "
+        "de afspraak die hiermee vervangen wordt, staat niet in het plan",
+        "Afspraak 2 (“Wassen”), in plaats van: dit is geen verwijzing naar een andere afspraak",
+        "Afspraak 3 (“Strijken”), in plaats van: dit is geen verwijzing naar een andere afspraak",
+    ]

@@ -15,6 +15,7 @@ export const AGREEMENT_KEYS = [
   "status",
   "progress",
   "removed",
+  "replaces",
 ];
 
 const randomId = () =>
@@ -23,7 +24,8 @@ const randomId = () =>
     .slice(0, 12);
 
 // A new agreement as one Y.Map, made in one transaction so nobody ever sees half of it.
-export function newAgreement(lifeArea, what) {
+// `replaces`: the id of the agreement whose backup it is ("use the backup"), else "".
+export function newAgreement(lifeArea, what, replaces = "") {
   const agreement = new Y.Map();
   agreement.set("id", randomId());
   agreement.set("life_area", lifeArea);
@@ -35,6 +37,7 @@ export function newAgreement(lifeArea, what) {
   agreement.set("status", "open");
   agreement.set("progress", new Y.Array());
   agreement.set("removed", false);
+  agreement.set("replaces", replaces);
   return agreement;
 }
 

@@ -41,33 +41,48 @@ function colourFor(id) {
   return `hsl(${hash % 360}, 60%, 38%)`;
 }
 
+// The shared text another device's cursor is in (y-codemirror.next's awareness "cursor"), if any.
+function cursorType(cursor, doc) {
+  if (!cursor?.anchor) return null;
+  try {
+    const at = Y.createAbsolutePositionFromRelativePosition(
+      Y.createRelativePositionFromJSON(cursor.anchor),
+      doc,
+    );
+    return at?.type instanceof Y.Text ? at.type : null;
+  } catch {
+    return null; // a position this device cannot place (yet)
+  }
+}
+
 const areaLabel = (area, schema) =>
   schema.life_areas.includes(area) ? t(`area.${area}`) : t("area.other");
 
 // -- one agreement ---------------------------------------------------------------------------
 
+// Folded away until someone taps "more": what a phone shows of an agreement is what, who and
+// when (and, at the follow-ups, how it goes).
+const MORE_TEXT = ["where", "backup", "request"];
+
 class Card {
   constructor(editor, ymap) {
     this.editor = editor;
     this.ymap = ymap;
-    this.fields = new Map(); // text field -> {host, ytext, view, options}
+    this.fields = new Map(); // text field -> {host, ytext, view, options, tag}
     this.errors = new Map();
-    const { writable } = editor;
+    const { writable, followUp } = editor;
     this.id = ymap.get("id") || nextId("agreement");
     this.titleId = nextId("title");
     this.editingNote = h("p", { class: "editing-note" });
     this.title = h("h4", { id: this.titleId, class: "agreement-title" });
+    this.linkLine = h("p", { class: "agreement-link", hidden: true });
 
     const controls = h("div", { class: "agreement-controls row" });
     this.areaSelect = this.select(
       "life_area",
       editor.schema.life_areas.map((a) => [a, t(`area.${a}`)]),
     );
-    this.statusSelect = this.select(
-      "status",
-      editor.schema.statuses.map((s) => [s, t(`agreementStatus.${s}`)]),
-    );
-    controls.append(this.areaSelect.wrap, this.statusSelect.wrap);
+    controls.append(this.areaSelect.wrap);
     if (writable) {
       controls.append(
         h(
@@ -83,25 +98,97 @@ class Card {
       );
     }
 
+    // Status (and "use the backup" when it is not working) only at the follow-ups.
+    let statusRow = null;
+    if (followUp) {
+      this.statusSelect = this.select(
+        "status",
+        editor.schema.statuses.map((s) => [s, t(`agreementStatus.${s}`)]),
+      );
+      this.backupButton = h(
+        "button",
+        {
+          type: "button",
+          class: "secondary use-backup",
+          "aria-describedby": this.titleId,
+          hidden: true,
+          onclick: () => this.useBackup(),
+        },
+        t("action.use_backup"),
+      );
+      statusRow = h("div", { class: "agreement-status row" }, this.statusSelect.wrap);
+      if (writable) statusRow.append(this.backupButton);
+    }
+
+    const moreId = nextId("more");
+    this.moreHint = h("span", { class: "more-hint" });
+    this.moreTyping = h("span", { class: "typing-tag", hidden: true });
+    this.moreToggle = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary more-toggle",
+        "data-keeps-working": true, // reading the rest needs no connection
+        "aria-expanded": "false",
+        "aria-controls": moreId,
+        "aria-describedby": this.titleId,
+        onclick: () => this.unfold(this.more.hidden),
+      },
+      h("span", {}, t("agreement.more")),
+      this.moreHint,
+      this.moreTyping,
+    );
+    this.more = h(
+      "div",
+      { id: moreId, class: "agreement-more", hidden: true },
+      this.textRow("where", { placeholder: t("placeholder.where") }),
+      this.textRow("backup", { placeholder: t("placeholder.backup") }),
+      this.requestRow(),
+      followUp ? this.progressRow() : null,
+      controls,
+    );
+
     this.el = h(
       "article",
       { class: "agreement-card", "data-agreement": this.id, "aria-labelledby": this.titleId },
       this.title,
       this.editingNote,
+      this.linkLine,
       this.textRow("what", { placeholder: t("placeholder.what") }),
       this.whoRow(),
       this.whenRow(),
-      this.textRow("where", { placeholder: t("placeholder.where") }),
-      this.textRow("backup", { placeholder: t("placeholder.backup") }),
-      this.requestRow(),
-      this.progressRow(),
-      controls,
+      statusRow,
+      this.moreToggle,
+      this.more,
     );
     this.el.addEventListener("focusin", () => {
       editor.editing(this.id);
       if (writable) this.repair();
     });
     this.refresh();
+  }
+
+  // Show or hide the rest of the agreement (this device only: others keep their own view).
+  unfold(open) {
+    this.more.hidden = !open;
+    this.moreToggle.setAttribute("aria-expanded", String(open));
+    if (open) for (const field of MORE_TEXT) this.fields.get(field)?.view?.requestMeasure();
+  }
+
+  // How much is in the folded part, and whether something there needs attention, on the
+  // button that unfolds it.
+  updateHint() {
+    const filled = MORE_TEXT.filter((f) => textOf(this.ymap.get(f)).trim()).length;
+    const notes = this.ymap.get("progress");
+    const count =
+      filled + (this.editor.followUp && notes instanceof Y.Array && notes.length ? 1 : 0);
+    const wrong = [...this.more.querySelectorAll(".field-error")].some((e) => !e.hidden);
+    this.moreHint.textContent = wrong
+      ? t("agreement.more_wrong")
+      : count
+        ? t("agreement.more_filled", { count })
+        : "";
+    this.moreToggle.classList.toggle("has-error", wrong);
   }
 
   // An older or foreign client may have written a field as a plain string, or left it out:
@@ -134,16 +221,25 @@ class Card {
     return el;
   }
 
-  textRow(field, { placeholder, multiline = true } = {}) {
+  textRow(field, { placeholder, multiline = true, capitalize = "sentences" } = {}) {
     const [labelId, label] = this.label(field);
     const error = this.errorLine(field);
     const host = h("div", { class: "field-input" });
-    const row = h("div", { class: `field field-${field}` }, label, host, error);
+    // Who else has their cursor here: a name, not only a coloured caret (no hover on a phone).
+    const tag = h("span", { class: "typing-tag", hidden: true });
+    const row = h(
+      "div",
+      { class: `field field-${field}` },
+      h("div", { class: "field-head" }, label, tag),
+      host,
+      error,
+    );
     this.fields.set(field, {
       host,
+      tag,
       ytext: undefined,
       view: null,
-      options: { labelId, error, placeholder, multiline },
+      options: { labelId, error, placeholder, multiline, capitalize },
     });
     this.bind(field);
     return row;
@@ -160,7 +256,7 @@ class Card {
     slot.view = null;
     slot.host.replaceChildren();
     slot.ytext = value;
-    const { labelId, error, placeholder, multiline } = slot.options;
+    const { labelId, error, placeholder, multiline, capitalize } = slot.options;
     if (value instanceof Y.Text) {
       const limit = this.editor.schema.text_limits[field];
       slot.view = textField(slot.host, value, {
@@ -171,6 +267,7 @@ class Card {
         describedBy: error.id,
         placeholder: this.editor.writable ? placeholder : "",
         multiline,
+        capitalize,
         onChange: () => this.check(field, limit),
       });
       if (hadFocus) slot.view.focus();
@@ -191,7 +288,7 @@ class Card {
       },
       options.map(([value, text]) => h("option", { value }, text)),
     );
-    return { el, wrap: h("div", { class: "field field-inline" }, label, el) };
+    return { el, wrap: h("div", { class: `field field-inline field-${field}` }, label, el) };
   }
 
   whoRow() {
@@ -236,7 +333,11 @@ class Card {
       this.chips.set(String(person.id), chip);
       chips.append(chip);
     }
-    const free = this.textRow("who", { placeholder: t("placeholder.who"), multiline: false });
+    const free = this.textRow("who", {
+      placeholder: t("placeholder.who"),
+      multiline: false,
+      capitalize: "words",
+    });
     free.querySelector(".field-label").textContent = t("field.who_free");
     return h(
       "div",
@@ -367,6 +468,8 @@ class Card {
       this.title.textContent = text.trim()
         ? t("agreement.label", { what: text.trim().slice(0, 80) })
         : t("agreement.untitled");
+    if (MORE_TEXT.includes(field)) this.updateHint();
+    if (field === "backup") this.showLinks(this.ymap.get("status"));
   }
 
   refresh() {
@@ -374,8 +477,11 @@ class Card {
     for (const field of this.fields.keys()) this.bind(field);
     const area = ymap.get("life_area");
     this.areaSelect.el.value = this.editor.schema.life_areas.includes(area) ? area : "";
-    const status = ymap.get("status");
-    this.statusSelect.el.value = this.editor.schema.statuses.includes(status) ? status : "open";
+    const status = this.editor.schema.statuses.includes(ymap.get("status"))
+      ? ymap.get("status")
+      : "open";
+    if (this.statusSelect) this.statusSelect.el.value = status;
+    this.showLinks(status);
     const date = ymap.get("when_date") || "";
     if (document.activeElement !== this.dateInput) this.dateInput.value = isDate(date) ? date : "";
     this.showError("when_date", date && !isDate(date) ? t("error.not_a_date") : "");
@@ -392,7 +498,7 @@ class Card {
     this.chosenLine.classList.toggle("muted", names.length === 0);
     const notes = ymap.get("progress");
     const items = notes instanceof Y.Array ? notes.toArray().filter((n) => n instanceof Y.Map) : [];
-    this.progressList.replaceChildren(
+    this.progressList?.replaceChildren(
       ...(items.length
         ? items.map((n) =>
             h(
@@ -407,6 +513,59 @@ class Card {
     );
     for (const [field, limit] of Object.entries(this.editor.schema.text_limits))
       this.check(field, limit);
+  }
+
+  // "In place of ..." on an agreement made from another's backup, "replaced by ..." on the
+  // one it replaces; "use the backup" while it is not working and nothing replaces it yet.
+  showLinks(status) {
+    const replaces = this.ymap.get("replaces");
+    const original = typeof replaces === "string" && replaces ? this.editor.byId(replaces) : null;
+    const successors = this.editor.replacementsOf(this.ymap.get("id"));
+    const quote = (ymap) => textOf(ymap.get("what")).trim() || t("agreement.untitled");
+    const lines = [];
+    if (original) lines.push(t("link.replaces", { what: quote(original) }));
+    if (successors.length)
+      lines.push(t("link.replaced_by", { what: successors.map(quote).join("”, “") }));
+    this.linkLine.textContent = lines.join(" ");
+    this.linkLine.hidden = lines.length === 0;
+    if (this.backupButton) {
+      const ready = status === "not_working" && textOf(this.ymap.get("backup")).trim() !== "";
+      this.backupButton.hidden = !(ready && successors.length === 0 && this.ymap.get("id"));
+    }
+  }
+
+  // The backup becomes an agreement of its own, right after this one, which stays as it is
+  // (with its status): nothing typed is lost, and the comparison shows the link.
+  useBackup() {
+    const id = this.ymap.get("id");
+    const text = textOf(this.ymap.get("backup")).trim();
+    if (!id || !text || this.editor.replacementsOf(id).length) return;
+    const list = this.editor.agreements;
+    const fresh = newAgreement(this.ymap.get("life_area"), text, id);
+    this.editor.live.doc.transact(
+      () => list.insert(list.toArray().indexOf(this.ymap) + 1, [fresh]),
+      ADD,
+    );
+    this.editor.announce(t("backup.made", { what: text }));
+    queueMicrotask(() => this.editor.cards.get(fresh)?.fields.get("what")?.view?.focus());
+  }
+
+  // Who has their cursor in which of this card's fields (Y.Text -> names).
+  // Returns the names shown.
+  showTyping(typing) {
+    const shown = [];
+    const folded = [];
+    for (const [field, slot] of this.fields) {
+      const names = (slot.ytext && typing.get(slot.ytext)) || [];
+      slot.tag.textContent = names.length ? t("presence.typing", { names: names.join(", ") }) : "";
+      slot.tag.hidden = names.length === 0;
+      shown.push(...names);
+      if (MORE_TEXT.includes(field)) folded.push(...names);
+    }
+    // Folded away, the field's name tag is not in view: the button that unfolds it says it.
+    this.moreTyping.textContent = folded.length ? [...new Set(folded)].join(", ") : "";
+    this.moreTyping.hidden = folded.length === 0;
+    return shown;
   }
 
   showEditing(names) {
@@ -431,6 +590,7 @@ class PlanEditor {
     this.me = config.me;
     this.people = config.people;
     this.writable = config.writable;
+    this.followUp = Boolean(config.follow_up);
     this.cards = new Map(); // Y.Map -> Card
     this.statusLine = root.querySelector("[data-sync-status]");
     this.live = new LiveDocument({
@@ -451,8 +611,9 @@ class PlanEditor {
     this.list = root.querySelector("[data-agreements]");
     this.removedBox = root.querySelector("[data-removed]");
     this.liveRegion = root.querySelector("[data-announce]");
-    this.presenceLine = root.querySelector("[data-presence]");
+    this.presence = root.querySelector("[data-presence]");
     this.setUpToolbar();
+    this.setUpDrawer();
     this.setUpAddForm();
     this.setUpNotes();
     this.setUpPresence();
@@ -528,6 +689,7 @@ class PlanEditor {
   setUpNotes() {
     const host = this.root.querySelector("[data-notes]");
     if (!host) return;
+    this.notesTag = this.root.querySelector("[data-notes-typing]");
     const error = this.root.querySelector("[data-notes-error]");
     this.notesView = textField(host, this.notes, {
       awareness: this.live.awareness,
@@ -559,6 +721,7 @@ class PlanEditor {
       if (!event.relatedTarget?.closest?.("[data-agreement]")) this.editing(null);
     });
     awareness.on("change", () => this.showPresence());
+    this.setUpPresenceList();
     this.showPresence();
   }
 
@@ -570,24 +733,96 @@ class PlanEditor {
 
   showPresence() {
     const awareness = this.live.awareness;
+    const doc = this.live.doc;
     const names = new Set();
     const busy = new Map(); // agreement id -> names
+    const typing = new Map(); // Y.Text -> names of those with their cursor in it
     for (const [client, state] of awareness.getStates()) {
       const name = state?.user?.name;
       if (!name) continue;
       const mine = client === awareness.clientID;
       names.add(mine ? t("presence.you", { name }) : name);
-      if (!mine && state.editing)
-        busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
+      if (mine) continue;
+      if (state.editing) busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
+      const type = cursorType(state.cursor, doc);
+      if (type) typing.set(type, [...(typing.get(type) || []), name]);
     }
     if (!this.writable) names.add(t("presence.you", { name: this.me.name }));
-    if (this.presenceLine) {
-      this.presenceLine.replaceChildren(
-        h("span", { class: "muted" }, t("presence.here")),
-        ...[...names].sort().map((name) => h("span", { class: "person-tag" }, name)),
+    if (this.presence) {
+      const sorted = [...names].sort();
+      this.presence.querySelector("[data-presence-count]").textContent = String(sorted.length);
+      this.presence.querySelector("[data-presence-label]").textContent = t(
+        sorted.length === 1 ? "presence.count_one" : "presence.count_other",
       );
+      this.presence
+        .querySelector("[data-presence-list] ul")
+        .replaceChildren(...sorted.map((name) => h("li", { class: "person-tag" }, name)));
     }
-    for (const card of this.cards.values()) card.showEditing(busy.get(card.id) || []);
+    for (const card of this.cards.values()) {
+      // A name on the field someone types in; the card says who else is busy with it.
+      const inFields = new Set(card.showTyping(typing));
+      card.showEditing((busy.get(card.id) || []).filter((name) => !inFields.has(name)));
+    }
+    if (this.notesTag) {
+      const here = typing.get(this.notes) || [];
+      this.notesTag.textContent = here.length
+        ? t("presence.typing", { names: here.join(", ") })
+        : "";
+      this.notesTag.hidden = here.length === 0;
+    }
+  }
+
+  // "Who is here" is a count that opens to the names; Escape or a tap elsewhere closes it.
+  setUpPresenceList() {
+    const toggle = this.root.querySelector("[data-presence-toggle]");
+    const list = this.root.querySelector("[data-presence-list]");
+    if (!toggle || !list) return;
+    const show = (open) => {
+      list.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+    };
+    toggle.addEventListener("click", () => show(list.hidden));
+    document.addEventListener("click", (event) => {
+      if (!list.hidden && !this.presence.contains(event.target)) show(false);
+    });
+    this.presence.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !list.hidden) {
+        show(false);
+        toggle.focus();
+      }
+    });
+  }
+
+  // The information and the conditions, read-only, beside the plan: a panel that does not
+  // cover the field one is typing in on a tablet, and a sheet over the lower part on a phone.
+  setUpDrawer() {
+    const drawer = this.root.querySelector("[data-drawer]");
+    const toggle = this.root.querySelector("[data-drawer-toggle]");
+    if (!drawer || !toggle) return;
+    const show = (open) => {
+      drawer.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      document.documentElement.classList.toggle("has-drawer", open);
+      if (open) drawer.focus();
+      else toggle.focus();
+    };
+    toggle.addEventListener("click", () => show(drawer.hidden));
+    drawer.querySelector("[data-drawer-close]").addEventListener("click", () => show(false));
+    drawer.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") show(false);
+    });
+  }
+
+  byId(id) {
+    return this.agreements.toArray().find((m) => m instanceof Y.Map && m.get("id") === id);
+  }
+
+  // The agreements (not removed) made from this one's backup.
+  replacementsOf(id) {
+    if (!id) return [];
+    return this.agreements
+      .toArray()
+      .filter((m) => m instanceof Y.Map && m.get("replaces") === id && m.get("removed") !== true);
   }
 
   removedCount() {

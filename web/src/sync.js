@@ -210,12 +210,29 @@ export class LiveDocument {
 // The connection state as people read it; `element` is a [role=status] paragraph.
 // It is always visible; a screen reader hears it only when the connection is lost, comes back
 // or ends (a [data-sync-announce] live region), not at every keystroke's "saving… saved".
+// Beside a [data-sync-detail] (the plan's one-line bar) it says one or two words, and the
+// detail says the rest only when there is something to know (offline, closed).
 export function showState(element, live) {
   const state = live.state;
   element.dataset.state = state;
-  if (state === "closed") element.textContent = live.closedReason;
-  else if (state === "saved" && !live.writable) element.textContent = t("status.reading");
-  else element.textContent = t(`status.${state}`);
+  let said;
+  if (state === "closed") said = live.closedReason;
+  else if (state === "saved" && !live.writable) said = t("status.reading");
+  else said = t(`status.${state}`);
+  const detail = element.parentElement?.querySelector("[data-sync-detail]");
+  if (detail) {
+    const reading = state === "saved" && !live.writable;
+    element.textContent = reading ? said : t(`statusWord.${state}`);
+    detail.textContent =
+      state === "closed" || state === "discarding"
+        ? said
+        : state.startsWith("offline")
+          ? t(`statusDetail.${state}`)
+          : "";
+    detail.hidden = !detail.textContent;
+  } else {
+    element.textContent = said;
+  }
   const kind = state.startsWith("offline")
     ? "offline"
     : state === "closed" || state === "discarding"
@@ -223,15 +240,16 @@ export function showState(element, live) {
       : "online";
   const announce = element.parentElement?.querySelector("[data-sync-announce]");
   if (announce && announce.dataset.kind !== kind) {
-    if (announce.dataset.kind || kind !== "online") announce.textContent = element.textContent;
+    if (announce.dataset.kind || kind !== "online") announce.textContent = said;
     announce.dataset.kind = kind;
   }
   const root = element.closest("[data-live-root]");
   root?.classList.toggle("is-closed", state === "closed");
   if (state === "closed") {
-    // Controls that change the document go quiet too; "this device" keeps working.
+    // Controls that change the document go quiet too; "this device" and what only shows
+    // something ([data-keeps-working]: the drawer, who is here) keep working.
     root?.querySelectorAll("button, select, input").forEach((control) => {
-      if (!control.closest(".device")) control.disabled = true;
+      if (!control.closest(".device, [data-keeps-working]")) control.disabled = true;
     });
   }
 }

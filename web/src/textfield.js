@@ -4,6 +4,7 @@
 
 import { Compartment, EditorState } from "@codemirror/state";
 import { EditorView, keymap, placeholder as placeholderText } from "@codemirror/view";
+import * as Y from "yjs";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 
 const access = new Compartment();
@@ -29,11 +30,20 @@ export function lockAll() {
  * @param {import("yjs").Text} ytext
  * @param {{awareness?: any, undoManager?: any, readOnly?: boolean, labelledBy?: string,
  *          describedBy?: string, placeholder?: string, multiline?: boolean,
- *          onChange?: (text: string) => void, onFocus?: () => void}} options
+ *          capitalize?: string, onChange?: (text: string) => void,
+ *          onFocus?: () => void}} options
  */
 export function textField(parent, ytext, options = {}) {
   const { readOnly = false, multiline = true, onChange, onFocus } = options;
-  const content = { "aria-multiline": String(multiline) };
+  // People write sentences and names here: the device's own spelling check, autocorrect and
+  // capitals, which CodeMirror (written for code) switches off by default.
+  const content = {
+    "aria-multiline": String(multiline),
+    spellcheck: "true",
+    autocorrect: "on",
+    autocapitalize: options.capitalize ?? "sentences",
+    writingsuggestions: "true",
+  };
   if (options.labelledBy) content["aria-labelledby"] = options.labelledBy;
   if (options.describedBy) content["aria-describedby"] = options.describedBy;
   const extensions = [
@@ -57,7 +67,23 @@ export function textField(parent, ytext, options = {}) {
       ),
     );
   }
-  if (onFocus) extensions.push(EditorView.domEventHandlers({ focus: () => onFocus() }));
+  const awareness = options.awareness;
+  extensions.push(
+    EditorView.domEventHandlers({
+      focus: () => onFocus?.(),
+      // Leaving the field takes one's cursor (and name) out of it for everyone else, so a
+      // name on a field means someone is in it now.
+      blur: () => {
+        const cursor = awareness?.getLocalState()?.cursor;
+        if (!cursor?.anchor) return;
+        const at = Y.createAbsolutePositionFromRelativePosition(
+          Y.createRelativePositionFromJSON(cursor.anchor),
+          ytext.doc,
+        );
+        if (at?.type === ytext) awareness.setLocalStateField("cursor", null);
+      },
+    }),
+  );
   const view = new EditorView({
     parent,
     state: EditorState.create({ doc: ytext.toString(), extensions }),

@@ -2,7 +2,7 @@
 and answers the coordinator noted for someone without a device (``recorded_by``)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0013 (after merging main, whose 0011 and 0013 came first)
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

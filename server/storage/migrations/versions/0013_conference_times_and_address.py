@@ -2,7 +2,7 @@
 place, shown on the invitation cards, the participant's page and in the .ics
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-20 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
