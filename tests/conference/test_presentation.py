@@ -30,7 +30,9 @@ async def _to_presentation(conference: DemoConference) -> None:
         add_agreement(family.doc, "housing", what="Oma kookt op zondag", who="Ayşe")
         await family.wait_for(family.all_saved)
     async with as_(conference, conference.cookie("client")) as sam:
-        await sam.post(f"/c/{conference.id}/signal", data={"kind": "plan_ready"})
+        await sam.post(
+            f"/c/{conference.id}/signal", data={"kind": "plan_ready", "confirmed": "yes"}
+        )
     assert (await move(conference, "presentation")).status_code == 200
 
 
