@@ -6,7 +6,8 @@ professional's condition at hand.
     .venv/bin/python docs/screenshots.py      (or: make screenshots)
 
 Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png and plan-phone-info-{nl,en}.png (the
-phone with the information and the conditions open).
+phone with the information and the conditions open), then, the conference moved on to the
+presentation, presentation-{nl,en}.png: the plan on the room's big screen (1920x1080).
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def open_plan(browser: Any, demo: DemoConference, person: dict[str, Any], langua
 
 
 def plan_on(context: Any, demo: DemoConference, person: dict[str, Any], language: str) -> Any:
+    page = signed_in(context, demo, person, language)
+    page.goto(f"{demo.server.url}/c/{demo.id}/plan")
+    page.wait_for_selector("[data-plan-editor][data-ready]")
+    return page
+
+
+def signed_in(context: Any, demo: DemoConference, person: dict[str, Any], language: str) -> Any:
+    """A page of this person's device, signed in through their link (in ``language``)."""
     page = context.new_page()
     page.goto(person["invitation_url"])
     switch = page.get_by_role("button", name="English")
@@ -83,9 +92,24 @@ def plan_on(context: Any, demo: DemoConference, person: dict[str, Any], language
     for cookie in context.cookies():
         if cookie["name"] == PARTICIPANT_COOKIE:
             let_in(demo.server.instance, cookie["value"])
-    page.goto(f"{demo.server.url}/c/{demo.id}/plan")
-    page.wait_for_selector("[data-plan-editor][data-ready]")
     return page
+
+
+def presentation(browser: Any, demo: DemoConference, person: dict[str, Any]) -> None:
+    """The conference at the presentation: the plan on the room's big screen."""
+
+    async def to_presentation(store: Store) -> None:
+        await store.set_phase(demo.id, "presentation")
+
+    in_store(demo.server.instance.database_url, to_presentation)
+    for language in ("nl", "en"):
+        screen = {"viewport": {"width": 1920, "height": 1080}}
+        context = browser.new_context(**screen, locale="nl-NL")
+        page = signed_in(context, demo, person, language)
+        page.goto(f"{demo.server.url}/c/{demo.id}/present")
+        page.wait_for_selector('[data-presentation][data-state=saved] [data-number="3"]')
+        page.screenshot(path=str(OUT / f"presentation-{language}.png"))
+        context.close()
 
 
 def main() -> None:
@@ -126,6 +150,7 @@ def main() -> None:
                             page.wait_for_selector("[data-drawer]:not([hidden])")
                             page.screenshot(path=str(OUT / f"plan-phone-info-{language}.png"))
                         context.close()
+                presentation(browser, demo, family[0])
                 browser.close()
         finally:
             stop_server(server)
