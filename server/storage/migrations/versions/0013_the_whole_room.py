@@ -1,8 +1,8 @@
 """the whole room at the presentation: who is at the conference (noted by the coordinator),
 and answers the coordinator noted for someone without a device (``recorded_by``)
 
-Revision ID: 0012
-Revises: 0013 (after merging main, whose 0011 and 0013 came first)
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0013"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
