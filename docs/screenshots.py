@@ -6,8 +6,10 @@ professional's condition at hand.
     .venv/bin/python docs/screenshots.py      (or: make screenshots)
 
 Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png and plan-phone-info-{nl,en}.png (the
-phone with the information and the conditions open), then, the conference moved on to the
-presentation, presentation-{nl,en}.png: the plan on the room's big screen (1920x1080).
+phone with the information and the conditions open), console-private-time-{nl,en}.png (the
+coordinator's console on a tablet once the family said its plan is ready), then, the
+conference moved on to the presentation, presentation-{nl,en}.png: the plan on the room's big
+screen (1920x1080).
 """
 
 from __future__ import annotations
@@ -95,6 +97,30 @@ def signed_in(context: Any, demo: DemoConference, person: dict[str, Any], langua
     return page
 
 
+def console_in_private_time(browser: Any, demo: DemoConference, person: dict[str, Any]) -> None:
+    """The family says its plan is ready; the coordinator's console, on a tablet, shows it."""
+    signal = signed_in(browser.new_context(**DEVICES["phone"], locale="nl-NL"), demo, person, "nl")
+    signal.goto(f"{demo.server.url}/c/{demo.id}")
+    signal.get_by_role("button", name="Ons plan is klaar").click()
+    signal.get_by_role("button", name="Ja, ons plan is klaar").click()
+    signal.context.close()
+    coordinator = demo.data["coordinator"]
+    for language in ("nl", "en"):
+        context = browser.new_context(**DEVICES["tablet"], locale="nl-NL")
+        page = context.new_page()
+        page.goto(f"{demo.server.url}/login")
+        if language == "en":
+            page.get_by_role("button", name="English").first.click()
+        page.locator("input[type=email]").fill(coordinator["email"])
+        page.locator("input[type=password]").fill(coordinator["password"])
+        page.locator("main form button[type=submit]").first.click()
+        page.wait_for_url("**/conferences")
+        page.goto(f"{demo.server.url}/conferences/{demo.id}/console")
+        page.wait_for_selector("[data-live-page][data-stream=open]")
+        page.screenshot(path=str(OUT / f"console-private-time-{language}.png"), full_page=True)
+        context.close()
+
+
 def presentation(browser: Any, demo: DemoConference, person: dict[str, Any]) -> None:
     """The conference at the presentation: the plan on the room's big screen."""
 
@@ -150,6 +176,7 @@ def main() -> None:
                             page.wait_for_selector("[data-drawer]:not([hidden])")
                             page.screenshot(path=str(OUT / f"plan-phone-info-{language}.png"))
                         context.close()
+                console_in_private_time(browser, demo, family[0])
                 presentation(browser, demo, family[0])
                 browser.close()
         finally:

@@ -55,7 +55,7 @@ async def test_the_information_and_the_conditions_are_beside_the_plan_read_only(
             assert INFORMATION not in refused.text and CONDITION not in refused.text
 
     async with as_(conference, conference.cookie("client")) as sam:
-        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready"})
+        await sam.post(f"/c/{cid}/signal", data={"kind": "plan_ready", "confirmed": "yes"})
     assert (await move(conference, "presentation")).status_code == 200
     async with as_(conference, conference.cookie("professional")) as iris_page:
         shown = drawer((await iris_page.get(f"/c/{cid}/plan")).text)
