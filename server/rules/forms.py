@@ -131,6 +131,8 @@ CONFERENCE_FIELDS = (
     "location",
     "address",
 )
+# The years a conference's date may fall in.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 # A clock time as a time field sends it ("14:30", "14:30:00"), or typed as "9.30".
 _CLOCK = re.compile(r"([0-9]{1,2})[:.]([0-9]{2})(?::[0-9]{2})?")
 
@@ -163,6 +165,12 @@ def conference_form(form: Mapping[str, Any], zone: tzinfo) -> FormResult:
             day = date.fromisoformat(raw_date)
         except ValueError:
             result.errors["meeting_date"] = _("Geef een datum als 2026-12-31 (jaar-maand-dag).")
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            # A typo (0202, 20266): its moments would not even fit a UTC clock or an .ics.
+            result.errors["meeting_date"] = _(
+                "Geef een datum tussen %(first)s en %(last)s.", first=FIRST_YEAR, last=LAST_YEAR
+            )
+            day = None
     result.cleaned["meeting_date"] = day
     start, end = _clock(result, "start_time"), _clock(result, "end_time")
     result.cleaned["starts_at"] = result.cleaned["ends_at"] = None
@@ -179,6 +187,14 @@ def conference_form(form: Mapping[str, Any], zone: tzinfo) -> FormResult:
     if not raw_date:
         result.errors["meeting_date"] = _("Vul de datum in: de tijden horen bij een dag.")
     if day is None or start is None or end is None or not result.ok:
+        return result
+    for name, clock in (("start_time", start), ("end_time", end)):
+        if _moment(day, clock, zone).astimezone(zone).time() != clock:
+            result.errors[name] = _(
+                "%(time)s bestaat niet op deze dag: de klok wordt dan een uur vooruitgezet.",
+                time=f"{clock:%H:%M}",
+            )
+    if not result.ok:
         return result
     result.cleaned["starts_at"] = _moment(day, start, zone)
     result.cleaned["ends_at"] = _moment(day, end, zone)

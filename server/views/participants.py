@@ -4,6 +4,7 @@ co-coordinator is added by their account."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import segno
@@ -11,12 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import i18n
 from server.conference import auth
 from server.i18n import N_, _
 from server.rules import phases
 from server.rules.audit import CHANNEL_LABELS
 from server.rules.forms import FormResult, email_form, participant_form
 from server.rules.phases import ROLES
+from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
 from server.views import common
@@ -246,9 +249,9 @@ async def participant_revoke(request: Request) -> Response:
     )
 
 
-def _when(moment: Any) -> str:
-    # As the participant list shows times (until the local-time part unifies them).
-    return f"{moment:%d-%m %H:%M} UTC"
+def _when(moment: datetime) -> str:
+    # As the participant list and its confirmation show it: on the local clock.
+    return i18n.format_moment(moment, time_zone())
 
 
 async def participant_end_link(request: Request) -> Response:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from server.storage.migrate import alembic_config, upgrade
 from server.storage.models import Base
 from server.storage.store import create_engine
+from tests.support.databases import migrated_sqlite
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -66,3 +67,47 @@ def test_versions_frozen_before_summaries_get_theirs(tmp_path: Path) -> None:
         ["a1", "housing", False, "done"],
         ["a2", "finances", True, "open"],
     ]
+
+
+def test_going_back_and_forth_on_sqlite_keeps_every_row(tmp_path: Path) -> None:
+    """SQLite drops and copies a table to drop a column (0011-0013 going back): rows that
+    point at it (a participant's links, their sign-ins) must not go with it."""
+    url = migrated_sqlite(tmp_path)
+    tables = ("account", "conference", "participant", "invitation", "session", "plan_answer")
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        db.execute(
+            "INSERT INTO account (id, email, name, password_hash, role, created_at) "
+            "VALUES (1, 'c@example.org', 'C', 'x', 'coordinator', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO conference (id, owner_id, client_name, question, phase, phase_since, "
+            "location, created_at, updated_at) VALUES ('c1', 1, 'Sam', 'Hoe?', 'presentation', "
+            "'2026-01-01 00:00:00', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO participant (id, conference_id, name, role, created_at) "
+            "VALUES (1, 'c1', 'Ans', 'network_member', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO invitation (id, participant_id, token_hash, created_at, channel) "
+            "VALUES (1, 1, 'h', '2026-01-01 00:00:00', 'card')"
+        )
+        db.execute(
+            "INSERT INTO session (id, token_hash, invitation_id, created_at, last_seen_at) "
+            "VALUES (1, 's', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO plan_answer (conference_id, participant_id, answer, remark, at) "
+            "VALUES ('c1', 1, 'agree', '', '2026-01-01 00:00:00')"
+        )
+
+    def counts() -> dict[str, int]:
+        with sqlite3.connect(tmp_path / "kring.db") as db:
+            return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+    before = counts()
+    assert set(before.values()) == {1}
+    command.downgrade(alembic_config(url), "0010")
+    assert counts() == before
+    upgrade(url)
+    assert counts() == before

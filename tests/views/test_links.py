@@ -217,3 +217,23 @@ def test_an_unknown_links_page_names_nobody(
     assert page.status_code == 404 and "Deze link kennen we niet" in page.text
     assert "scan de QR-code op je kaart" in page.text
     assert "Els de Vries" not in page.text and "tel:" not in page.text
+
+
+def test_the_ended_links_flash_names_it_on_the_local_clock_as_the_list_does(
+    coordinator: httpx.Client,
+) -> None:
+    conference_id = new_conference(coordinator)
+    person, _ = add_person(coordinator, conference_id, "Kees Bakker")
+    listing = coordinator.get(f"/conferences/{conference_id}").text
+    [link] = link_ids(listing, person)["Bericht"]
+    row = re.search(rf'<li id="link-row-{link}">(.*?)</li>', listing, re.DOTALL)
+    assert row
+    made = re.search(r"gemaakt ([0-9-]+ [0-9:]+)", row.group(1))
+    assert made
+
+    ended = end_link(coordinator, conference_id, person, link)
+    assert ended.status_code == 200
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', ended.text, re.DOTALL)
+    assert flash
+    assert f"(bericht, gemaakt {made.group(1)})" in flash.group(1)
+    assert "UTC" not in flash.group(1)

@@ -177,6 +177,30 @@ def test_a_bad_conference_form_comes_back_with_errors_and_what_was_typed(
     assert "mag hoogstens 1000 tekens lang zijn" in too_long.text
 
 
+def test_a_date_or_time_no_clock_can_show_is_refused_not_a_server_error(
+    coordinator: httpx.Client,
+) -> None:
+    typed = {
+        "client_name": "Noor Bakker",
+        "question": "Wat heeft Noor nodig?",
+        "start_time": "00:00",
+        "end_time": "00:30",
+    }
+    # Before the year 1 in UTC; and the year after 9999 in the .ics's time zone.
+    for day in ("0001-01-01", "9999-12-31"):
+        refused = coordinator.post("/conferences/new", data={**typed, "meeting_date": day})
+        assert refused.status_code == 400, day
+        assert "Geef een datum tussen 2000 en 2999." in refused.text
+    # The last Sunday of March: in Amsterdam the clock jumps from 02:00 to 03:00.
+    spring = {**typed, "meeting_date": "2026-03-29", "start_time": "02:30", "end_time": "04:00"}
+    skipped = coordinator.post("/conferences/new", data=spring)
+    assert skipped.status_code == 400
+    assert "02:30 bestaat niet op deze dag" in skipped.text
+    # The last Sunday of October: 02:30 happens twice, and is taken as the first.
+    autumn = {**spring, "meeting_date": "2026-10-25"}
+    assert coordinator.post("/conferences/new", data=autumn).status_code == 303
+
+
 def test_a_conference_gets_a_start_an_end_and_an_address_shown_on_its_page_and_cards(
     coordinator: httpx.Client,
 ) -> None:
