@@ -41,6 +41,8 @@ class Peer:
     account_id: int | None = None  # a coordinator's account (None for participants)
     # When its sign-in was checked (monotonic): what ended after that keeps it from joining.
     checked_at: float = field(default_factory=time.monotonic, compare=False)
+    # A presentation view (the plan on the room's big screen): its own row of the table.
+    presenting: bool = False
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"

@@ -340,4 +340,6 @@ def access_of(room: Room, peer: Peer, document: str) -> Access:
     """Access by the room's latest phase change (set once one was applied)."""
     assert room.phase is not None
     member = peer.participant_id in room.action_team
-    return phases.access(room.phase, peer.role, document, action_team_member=member)
+    return phases.connection_access(
+        room.phase, peer.role, document, action_team_member=member, presenting=peer.presenting
+    )

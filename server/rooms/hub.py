@@ -187,8 +187,12 @@ class RoomHub(RoomControl):
         ``phase`` is the phase the connection was authorised in. If the room has seen a
         later phase change meanwhile (while this one was loading), that one counts.
         """
-        access = phases.access(
-            phase, peer.role, document, action_team_member=peer.action_team_member
+        access = phases.connection_access(
+            phase,
+            peer.role,
+            document,
+            action_team_member=peer.action_team_member,
+            presenting=peer.presenting,
         )
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
         if access == Access.NONE:

@@ -287,6 +287,25 @@ def may_present(phase: str, role: str, *, action_team_member: bool = False) -> b
     return may("present", phase, role) and readable >= Access.READ
 
 
+def connection_access(
+    phase: str,
+    role: str,
+    document: str,
+    *,
+    action_team_member: bool = False,
+    presenting: bool = False,
+) -> Access:
+    """What one live connection may do with ``document`` now. A presentation view's
+    connection (``presenting``) follows the presentation view's own row: it reads the plan
+    where :func:`may_present` says so and never writes, so a phase change that closes the row
+    (back to private time) closes it for every viewer, the family's big screen too."""
+    if not presenting:
+        return access(phase, role, document, action_team_member=action_team_member)
+    if document != "plan" or not may_present(phase, role, action_team_member=action_team_member):
+        return Access.NONE
+    return Access.READ
+
+
 def coordinator_reads_plan(phase: str) -> bool:
     """Whether the coordinator may read the plan in this phase: also what decides whether
     they may export the conference (an export holds the plan)."""

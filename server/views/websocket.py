@@ -18,7 +18,7 @@ from server.conference import auth
 from server.i18n import _
 from server.rooms.connection import Peer
 from server.rooms.protocol import CloseCode
-from server.rules.phases import DOCUMENTS, Access, access, refusal_reason
+from server.rules.phases import DOCUMENTS, Access, connection_access, refusal_reason
 from server.storage.store import DatabaseError
 from server.views import common, identity
 
@@ -66,9 +66,17 @@ async def _live_document(websocket: WebSocket) -> None:
         session_id=person.session_id,
         account_id=person.account.id if person.account is not None else None,
         checked_at=checked_at,
+        # ?view=present: the presentation view, which reads by its own row of the table
+        presenting=websocket.query_params.get("view") == "present",
     )
     phase, actor = person.conference.phase, person.actor
-    allowed = access(phase, peer.role, document, action_team_member=peer.action_team_member)
+    allowed = connection_access(
+        phase,
+        peer.role,
+        document,
+        action_team_member=peer.action_team_member,
+        presenting=peer.presenting,
+    )
     if allowed == Access.NONE:
         await store.audit(
             conference_id,

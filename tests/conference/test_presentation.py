@@ -13,7 +13,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from server.rules.plan import add_agreement
+from server.rooms.client import YClient
+from server.rules.plan import add_agreement, read_plan
 from tests.support.live import connected
 from tests.support.meeting import move
 from tests.support.people import DemoConference, as_, demo_conference, server_store
@@ -252,3 +253,31 @@ async def test_the_presentation_view_shows_the_plan_only_to_whom_may_read_it(
         assert blank.status_code == 403
         assert "De familie maakt nu het plan" in blank.text
         assert "Oma kookt" not in blank.text and "presentation-config" not in blank.text
+
+
+async def test_a_big_screen_on_a_family_device_closes_when_private_time_comes_back(
+    live_server: LiveServer,
+) -> None:
+    """The family may write its plan in private time, but the presentation view (its own row)
+    may not show it then: the server closes the view's connection at the phase change, so
+    the big screen empties even when its page never hears of the new phase."""
+    conference = await demo_conference(live_server, "information")
+    await _to_presentation(conference)
+    screen = YClient(
+        conference.ws("plan") + "?view=present",
+        cookie=conference.cookie("client"),
+        origin=conference.server.url,
+    )
+    tablet = conference.device("plan", conference.cookie("network_member"), saved=True)
+    async with connected(screen, tablet):
+
+        def shown() -> str:
+            return str(read_plan(screen.doc.get_update()))
+
+        await screen.wait_for(lambda: "Oma kookt op zondag" in shown())
+        add_agreement(tablet.doc, "safety", what="Sam belt oma als het misgaat", who="Sam")
+        await screen.wait_for(lambda: "Sam belt oma" in shown())
+        assert (await move(conference, "private_time")).status_code == 200
+        code, reason = await screen.wait_closed()
+        assert code == 4001 and "privétijd" in reason
+        assert tablet.close_code is None, "the family's own tablet keeps writing its plan"

@@ -12,6 +12,7 @@ from server.rules.phases import (
     ROLES,
     Access,
     access,
+    connection_access,
     may,
     may_move_phase,
     may_present,
@@ -185,3 +186,9 @@ def test_every_cell_of_the_presentation_views_row(phase: str, role: str) -> None
     assert shown == PRESENT[phase][_cell(role)]
     # never more than the viewer may read of the plan itself
     assert not shown or access(phase, role, "plan") >= R
+    # and its live connection follows this row, reading only, and only the plan
+    expected = R if shown else N
+    assert connection_access(phase, role, "plan", presenting=True) == expected
+    for other in ("information", "compass"):
+        assert connection_access(phase, role, other, presenting=True) == N
+    assert connection_access(phase, role, "plan") == access(phase, role, "plan")

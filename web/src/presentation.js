@@ -86,6 +86,7 @@ class Presentation {
       person: "",
       writable: false,
       keepLocal: false,
+      view: "present",
       onState: () => this.state(),
     });
     this.live.doc.on("update", () => this.schedule());

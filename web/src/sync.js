@@ -58,8 +58,18 @@ export class LiveDocument {
    * @param {{conference: string, name: string, person: string, writable: boolean,
    *          keepLocal?: boolean, onState?: (live: LiveDocument) => void}} options
    * keepLocal: false keeps no copy on this device (a shared screen that only shows a document).
+   * view: "present" for the presentation view, which the server lets read by its own row of
+   * the permission table (and closes when the meeting goes back to private time).
    */
-  constructor({ conference, name, person, writable, keepLocal = true, onState = () => {} }) {
+  constructor({
+    conference,
+    name,
+    person,
+    writable,
+    keepLocal = true,
+    view = "",
+    onState = () => {},
+  }) {
     this.conference = conference;
     this.name = name;
     this.writable = writable;
@@ -114,7 +124,7 @@ export class LiveDocument {
       this.doc,
       {
         disableBc: true, // tabs must not exchange edits around the server's checks
-        params: { saved: "1" },
+        params: view ? { saved: "1", view } : { saved: "1" },
         WebSocketPolyfill: CountingSocket,
         shouldReconnect: (event) => !FINAL_CODES.has(event.code),
       },
