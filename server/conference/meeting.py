@@ -213,17 +213,19 @@ class Meeting:
                 _("Jullie hebben niet gezegd dat het plan klaar is; er is niets terug te nemen."),
                 "not_ready",
             )
-        row = await self.store.add_signal(conference.id, person.participant_id, "plan_withdrawn")
-        await self.store.audit(conference.id, person.actor, "signal", {"kind": "plan_withdrawn"})
-        self.events.publish(conference.id, CHANGED)
-        now = await self.store.conference(conference.id)
-        if now is None or now.phase_since != conference.phase_since:
-            # The coordinator moved on at the same moment: the "plan ready" was acted on.
+        row = await self.store.withdraw_plan_ready(
+            conference.id, person.participant_id, conference.phase_since
+        )
+        if row is None:
+            # The coordinator moved on at the same moment: the "plan ready" was acted on, and
+            # nothing was stored or audited.
             raise FlowError(
                 Refusal.CONFLICT,
                 _("De coördinator ging net verder; 'Ons plan is klaar' is niet teruggenomen."),
                 "too_late",
             )
+        await self.store.audit(conference.id, person.actor, "signal", {"kind": "plan_withdrawn"})
+        self.events.publish(conference.id, CHANGED)
         return row
 
     # -- conditions ---------------------------------------------------------------------

@@ -188,6 +188,38 @@ class MeetingMixin(StoreBase):
             await db.commit()
         return row
 
+    async def withdraw_plan_ready(
+        self, conference_id: str, participant_id: int | None, phase_since: datetime
+    ) -> Signal | None:
+        """The family's "plan ready" taken back, stored only while the conference is still in
+        the private time that began at ``phase_since`` (None: the coordinator moved on first).
+        The conference's row is written first, so a phase change at the same moment waits for
+        this transaction or this one finds the phase moved: never both."""
+        now = utcnow()
+        async with self._sessions() as db:
+            still = await db.scalar(
+                update(Conference)
+                .where(
+                    Conference.id == conference_id,
+                    Conference.phase == "private_time",
+                    Conference.phase_since == phase_since,
+                )
+                .values(updated_at=now)
+                .returning(Conference.id)
+            )
+            if still is None:
+                await db.rollback()
+                return None
+            row = Signal(
+                conference_id=conference_id,
+                participant_id=participant_id,
+                kind="plan_withdrawn",
+                at=now,
+            )
+            db.add(row)
+            await db.commit()
+            return row
+
     async def signals(
         self, conference_id: str, since: datetime | None = None
     ) -> list[tuple[Signal, str]]:

@@ -56,6 +56,34 @@ async def test_signals_count_from_when_the_phase_began(store: Store) -> None:
         await store.add_signal(conference_id, people["Sam"], "party")
 
 
+async def test_plan_ready_is_taken_back_only_while_its_private_time_lasts(store: Store) -> None:
+    """The family takes back "plan ready" while the coordinator moves on: one of the two
+    wins, and a take-back that lost leaves no signal behind (it would show at the
+    presentation as "not ready after all")."""
+    conference_id, people = await _conference(store)
+    private = await store.change_phase(conference_id, "information", "private_time")
+    assert private is not None
+    await store.add_signal(conference_id, people["Sam"], "plan_ready")
+    taken_back = await store.withdraw_plan_ready(conference_id, people["Ayşe"], private.phase_since)
+    assert taken_back is not None and taken_back.kind == "plan_withdrawn"
+    await store.add_signal(conference_id, people["Sam"], "plan_ready")
+    # Both at once: the take-back and the move to the presentation.
+    results = await asyncio.gather(
+        store.withdraw_plan_ready(conference_id, people["Ayşe"], private.phase_since),
+        store.change_phase(conference_id, "private_time", "presentation"),
+    )
+    moved = await store.conference(conference_id)
+    assert moved is not None and moved.phase == "presentation" and results[1] is not None
+    later = [row.kind for row, _ in await store.signals(conference_id, moved.phase_since)]
+    assert "plan_withdrawn" not in later, "nothing of private time lands in the presentation"
+    # After the move, with the private time it read: refused, nothing stored.
+    before = len(await store.signals(conference_id))
+    assert (
+        await store.withdraw_plan_ready(conference_id, people["Ayşe"], private.phase_since)
+    ) is None
+    assert len(await store.signals(conference_id)) == before
+
+
 async def test_only_the_professional_who_set_a_condition_changes_it(store: Store) -> None:
     conference_id, people = await _conference(store)
     condition = await store.add_condition(conference_id, people["Sanne"], "Sam slaapt thuis.")
