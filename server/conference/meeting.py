@@ -349,10 +349,24 @@ class Meeting:
 
     # -- the presentation ------------------------------------------------------------------
 
+    @staticmethod
+    def _require_open_plan(conference: Conference) -> None:
+        """Answers are about the plan before it is frozen: version 1 holds them as they were."""
+        if conference.plan_frozen_at is not None:
+            raise FlowError(
+                Refusal.CONFLICT,
+                _(
+                    "Het plan is al vastgesteld als versie 1; de antwoorden staan op de kopie "
+                    "zoals ze toen waren."
+                ),
+                "plan_frozen",
+            )
+
     async def answer(self, person: Person, answer: str, remark: str) -> None:
         self._require(
             person, "answer", N_("Of je het eens bent met het plan, zeg je bij de presentatie.")
         )
+        self._require_open_plan(person.conference)
         assert person.participant_id is not None
         remark = checked_text(remark, N_("De toelichting"))
         await self.store.set_answer(person.conference.id, person.participant_id, answer, remark)
@@ -374,6 +388,7 @@ class Meeting:
             ),
         )
         conference = person.conference
+        self._require_open_plan(conference)
         if answer not in ANSWERS:
             raise FlowError(Refusal.INVALID, _("Kies 'eens' of 'nog niet'."), "bad_answer")
         remark = checked_text(remark, N_("De toelichting"))

@@ -115,6 +115,17 @@ async def test_the_coordinator_notes_answers_for_people_without_a_device_never_o
         assert (await coordinator.post(f"/conferences/{cid}/finalise")).status_code == 303
         late = await coordinator.post(f"/conferences/{cid}/attendance", data={"participant": []})
         assert late.status_code == 409 and "al vastgesteld" in late.text
+        # Answers too: version 1 holds them as they were when it was frozen.
+        late_note = await coordinator.post(
+            f"/conferences/{cid}/participants/{ayse}/answer", data={"answer": "not_yet"}
+        )
+        assert late_note.status_code == 409 and "al vastgesteld als versie 1" in late_note.text
+        async with as_(conference, conference.cookie("client")) as sam_phone:
+            late_own = await sam_phone.post(f"/c/{cid}/answer", data={"answer": "not_yet"})
+            assert late_own.status_code == 409 and "al vastgesteld" in late_own.text
+        console = _flat((await coordinator.get(f"/conferences/{cid}/console")).text)
+        assert "Ayşe Yılmaz: eens (genoteerd door de coördinator)" in console
+        assert "Sam Yılmaz: eens (zelf)" in console
         copy = _flat((await coordinator.get(f"/c/{cid}/plan/1")).text)
         # Present: the three ticked and Mehmet, who answered; all four agreed.
         assert "4 van de 4 aanwezigen is het eens met het plan." in copy
