@@ -335,15 +335,7 @@ class PlanMixin(StoreBase):
             except StoreError:
                 await db.rollback()
                 raise
-            people = (
-                await db.scalars(
-                    select(Participant).where(
-                        Participant.conference_id == conference_id,
-                        Participant.removed_at.is_(None),
-                        Participant.role != "coordinator",
-                    )
-                )
-            ).all()
+            people = await _people_in_the_meeting(db, conference_id)
             for person in people:
                 person.action_team = person.id in participant_ids
             await db.commit()
@@ -363,15 +355,7 @@ class PlanMixin(StoreBase):
             if rowcount(result) != 1:
                 await db.rollback()
                 raise StoreError(Reason.PRESENTATION_OVER)
-            people = (
-                await db.scalars(
-                    select(Participant).where(
-                        Participant.conference_id == conference_id,
-                        Participant.removed_at.is_(None),
-                        Participant.role != "coordinator",
-                    )
-                )
-            ).all()
+            people = await _people_in_the_meeting(db, conference_id)
             for person in people:
                 person.present_at_conference = person.id in participant_ids
             await db.commit()
@@ -481,3 +465,17 @@ class PlanMixin(StoreBase):
     async def ratings(self, conference_id: str) -> list[Rating]:
         """Every rating of a conference, by occasion, then in the order they were given."""
         return await self._of_conference(Rating, conference_id, Rating.occasion, Rating.id)
+
+
+async def _people_in_the_meeting(db: AsyncSession, conference_id: str) -> Sequence[Participant]:
+    """The conference's participants on the list, the coordinators left out: whom the action
+    team and the attendance are chosen from."""
+    return (
+        await db.scalars(
+            select(Participant).where(
+                Participant.conference_id == conference_id,
+                Participant.removed_at.is_(None),
+                Participant.role != "coordinator",
+            )
+        )
+    ).all()

@@ -85,15 +85,20 @@ async def question_form(request: Request) -> Response:
     return await common.run_action(request, action, console, _back(request))
 
 
-async def action_team_form(request: Request) -> Response:
-    person = await common.coordinator_person(request)
+async def _ticked(request: Request) -> set[int]:
+    """The participants ticked in the form; anything else in it is no one (as a stale page
+    may send)."""
     form = await request.form()
-    # Whoever is ticked; anything else in the form is no one (as a stale page may send).
-    chosen = {
+    return {
         number
         for value in form.getlist("participant")
         if (number := common.integer(value)) is not None
     }
+
+
+async def action_team_form(request: Request) -> Response:
+    person = await common.coordinator_person(request)
+    chosen = await _ticked(request)
     action = common.meeting(request).choose_action_team(person, chosen)
     return await common.run_action(request, action, console, _back(request))
 
@@ -101,12 +106,7 @@ async def action_team_form(request: Request) -> Response:
 async def attendance_form(request: Request) -> Response:
     """Who is at the conference: exactly those ticked."""
     person = await common.coordinator_person(request)
-    form = await request.form()
-    present = {
-        number
-        for value in form.getlist("participant")
-        if (number := common.integer(value)) is not None
-    }
+    present = await _ticked(request)
     action = common.meeting(request).record_attendance(person, present)
     return await common.run_action(request, action, console, _back(request) + "#attendance-title")
 
