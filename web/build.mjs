@@ -37,6 +37,7 @@ const entries = {
   "plan.js": "src/plan.js",
   "presentation.js": "src/presentation.js",
   "scan.js": "src/scan.js",
+  "handout.js": "src/handout.js",
   "app.css": "src/app.css",
 };
 
