@@ -7,6 +7,8 @@
 - ``live``: live documents and the console's event stream, opened and awaited.
 - ``feeds``: a calendar app fetching a person's feed.
 - ``plans``: a plan's content as plain data.
+- ``mail``: a real SMTP server on loopback (aiosmtpd) and what it received; an installation
+  that mails to it.
 - ``browser``: Debian's Chromium and what a person sees and does in it.
 
 A test module imports its helpers from here, never from another test module, so that each
