@@ -9,8 +9,6 @@ around them in the coordinator's.
 
 from __future__ import annotations
 
-from typing import Any
-
 import segno
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -18,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
+from server.conference import auth
 from server.conference import handout as handing
 from server.i18n import _
 from server.rules import handout
 from server.rules.forms import FormResult
+from server.storage.models import Conference, Participant
 from server.views import common
 from server.views.participants import _target_participant
 
@@ -66,14 +66,12 @@ async def _page(
         conference=conference,
         participant=participant,
         language=language,
-        own_language=handing.language_of(participant),
         preview=preview,
         forms=forms,
         mail_on=settings.smtp.enabled,
         error=error,
         language_error=language_error,
         CHANNEL_TITLES=handout.CHANNEL_TITLES,
-        told=told,
     )
 
 
@@ -89,10 +87,10 @@ async def invite_page(request: Request) -> Response:
 
 async def invite_send(request: Request) -> Response:
     """Hand out one more link by the channel in the URL, and show what to do with it."""
+    who, conference, participant = await _target_participant(request)
     channel = request.path_params["channel"]
     if channel not in handout.CHANNELS:
         raise HTTPException(404, _("Zo kan Kring geen uitnodiging versturen."))
-    who, conference, participant = await _target_participant(request)
     store, settings = common.store(request), common.settings(request)
     form = handout.hand_out_form(channel, await request.form(), handing.language_of(participant))
     if not form.result.ok:
@@ -132,7 +130,11 @@ async def invite_send(request: Request) -> Response:
 
 
 async def _mail(
-    request: Request, who: Any, conference: Any, participant: Any, form: handout.HandOutForm
+    request: Request,
+    who: auth.CoordinatorIdentity,
+    conference: Conference,
+    participant: Participant,
+    form: handout.HandOutForm,
 ) -> Response:
     try:
         await handing.mail_invitation(
@@ -177,7 +179,11 @@ async def _mail(
 
 
 def _letter(
-    request: Request, who: Any, conference: Any, participant: Any, done: handing.HandedOut
+    request: Request,
+    who: auth.CoordinatorIdentity,
+    conference: Conference,
+    participant: Participant,
+    done: handing.HandedOut,
 ) -> Response:
     """The letter to print: written in the person's language, inside a page in the
     coordinator's."""
