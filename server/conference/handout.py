@@ -104,9 +104,12 @@ async def _recorded(
         "link_issued",
         {"participant_id": participant.id, "channel": channel},
     )
-    # The person is now invited: when the invitation status (issue 17, helper "invite") is on
-    # main, mark them "invited" here, the one place every hand-out passes (mail only once it
-    # was delivered).
+    # The person is now invited. Every hand-out passes here (a mail only once delivered): when
+    # the invitation status (branch "invite") is merged, mark it here, over "to invite" only
+    # (never over an answer), and tell the console, whose counts show it:
+    #     await store.set_invitation_status(participant.id, "invited", by=actor,
+    #                                       conference_id=conference.id, only_if=("to_invite",))
+    #     events.publish(conference.id, CHANGED)   # (pass common.events(request) in)
 
 
 async def hand_out(
