@@ -37,6 +37,7 @@ const entries = {
   "plan.js": "src/plan.js",
   "presentation.js": "src/presentation.js",
   "scan.js": "src/scan.js",
+  "networkmap.js": "src/networkmap.js",
   "app.css": "src/app.css",
 };
 
