@@ -77,6 +77,7 @@ async def map_page(request: Request) -> Response:
         ties=networkmap.TIES,
         flows=networkmap.FLOWS,
         rings=networkmap.RINGS,
+        marks=networkmap.MARKS,
         schema=config["schema"],
         config=config,
     )
