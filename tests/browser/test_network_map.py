@@ -149,6 +149,15 @@ def test_client_and_supporter_build_the_map_by_keyboard_and_pointer_and_a_remova
     panel = sam.locator("[data-map-panel]")
     expect(panel).to_be_visible()
     expect(panel.locator("#edit-name")).to_be_focused()
+    # A full name for a child is refused there too, and the panel keeps it open until fixed.
+    panel.get_by_label("Een kind").check()
+    expect(panel.locator("#edit-name-error")).to_have_text(
+        "Van een kind staat alleen de voornaam op de kaart."
+    )
+    sam.keyboard.press("Escape")
+    expect(panel).to_be_visible()
+    expect(panel.locator("#edit-name")).to_have_value("Oma Truus")
+    panel.get_by_label("Een kind").uncheck()
     panel.locator("#edit-tie").select_option("stressful")
     panel.locator("#edit-flow").select_option("both")
     sam.keyboard.press("Escape")

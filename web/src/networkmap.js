@@ -753,8 +753,7 @@ class NetworkMap {
     if (!this.panel) return;
     const form = this.panel.querySelector("form");
     this.panelForm = form;
-    const save = (field) => {
-      const id = this.editing;
+    const save = (field, id = this.editing) => {
       const ymap = id && this.map.get(id);
       if (!(ymap instanceof Y.Map) || !this.writable) return;
       const values = this.values(form);
@@ -777,12 +776,26 @@ class NetworkMap {
         save(name);
       });
     }
+    // What was typed is never thrown away: the panel stays open while something is wrong.
+    const wrong = () => {
+      const found = this.problems(this.values(form));
+      this.showProblems(form, found);
+      const first = Object.keys(found)[0];
+      if (first) form.elements.namedItem(first).focus();
+      return Boolean(first);
+    };
+    form.addEventListener("submit", (event) => {
+      if (wrong()) event.preventDefault();
+    });
+    this.panel.addEventListener("cancel", (event) => {
+      if (wrong()) event.preventDefault();
+    });
     this.panel.addEventListener("close", () => {
       const id = this.editing;
       this.editing = null;
       if (this.panel.returnValue !== "gone") {
         const typed = collapse(form.elements.namedItem("name").value);
-        if (id && this.entry(id) && typed !== this.entry(id).name) save("name");
+        if (id && this.entry(id) && typed !== this.entry(id).name) save("name", id);
       }
       const item = id && this.items.get(id);
       if (item?.isConnected) item.firstElementChild.focus();
