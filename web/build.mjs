@@ -38,6 +38,7 @@ const entries = {
   "presentation.js": "src/presentation.js",
   "scan.js": "src/scan.js",
   "handout.js": "src/handout.js",
+  "networkmap.js": "src/networkmap.js",
   "app.css": "src/app.css",
 };
 
