@@ -40,6 +40,7 @@ async def compass_page(request: Request) -> Response:
         )
         return common.error_page(request, 403, _("Het netwerkkompas is niet voor jou open"), reason)
     writable = allowed >= phases.Access.WRITE
+    read_only = "" if writable else phases.compass_read_only_reason(conference.phase, person.role)
     try:
         state = await common.hub(request).document_state(conference.id, "compass")
     except RoomUnavailable:
@@ -60,9 +61,7 @@ async def compass_page(request: Request) -> Response:
         conference=conference,
         person=person,
         writable=writable,
-        read_only_reason=""
-        if writable
-        else phases.compass_read_only_reason(conference.phase, person.role),
+        read_only_reason=read_only,
         compass=read_compass(state),
         answers=ANSWERS,
         life_areas=LIFE_AREAS,
