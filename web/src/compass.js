@@ -32,6 +32,8 @@ const REPAIR = "kring-repair";
 // removed question back.
 const ADD = "kring-add";
 
+const UNBOUND = Symbol("unbound"); // a field not drawn yet (an empty map holds undefined)
+
 function tooLong(text, limit) {
   const count = characters(text);
   return limit && count > limit ? t("error.too_long", { count, limit }) : "";
@@ -49,7 +51,7 @@ class MapField {
     this.error = place.querySelector("[data-error]");
     this.labelId = place.querySelector(".field-label, h3")?.id;
     this.place = place;
-    this.ytext = undefined;
+    this.ytext = UNBOUND;
     this.view = null;
     this.host.addEventListener("focusin", () => this.editor.ensureTexts());
     this.bind();
@@ -139,7 +141,7 @@ class Question {
       this.error,
       controls,
     );
-    this.ytext = undefined;
+    this.ytext = UNBOUND;
     this.view = null;
     this.refresh();
   }
