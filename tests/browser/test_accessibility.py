@@ -1,7 +1,8 @@
 """axe-core (from npm) on Kring's main pages in a real Chromium: no serious or critical
 problems for people who use a screen reader, a keyboard or large text. The plan editor's own
 pages are checked in tests/browser/test_plan_editor.py, the network map being edited (its
-form and its dialogs) in tests/browser/test_network_map.py."""
+form and its dialogs) in tests/browser/test_network_map.py, the compass being written in
+tests/browser/test_compass.py."""
 
 from __future__ import annotations
 
@@ -84,6 +85,9 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.goto(f"{live_server.url}/c/{conference}/compass/map")
     phone.wait_for_selector("[data-sync-status][data-state=saved]")
     checked["the network map, read after the preparation"] = serious_accessibility_problems(phone)
+    phone.goto(f"{live_server.url}/c/{conference}/compass")  # the client's, read-only now
+    phone.wait_for_selector("[data-compass][data-ready]")
+    checked["the network compass, read-only"] = serious_accessibility_problems(phone)
     phone.goto(presenting["participants"][1]["invitation_url"])
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
@@ -97,6 +101,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 19
+    assert len(checked) == 20
     family.close()
     context.close()

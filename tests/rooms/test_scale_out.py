@@ -25,6 +25,7 @@ from tests.support.people import (
     as_,
     demo_conference,
     open_link,
+    server_store,
     waiting_sessions,
 )
 from tests.support.server import (
@@ -419,3 +420,24 @@ async def test_the_family_on_one_process_lets_in_and_sends_out_devices_on_the_ot
             assert sent.status_code == 303
         code, reason = await reader_on_b.wait_closed(5)
         assert (code, reason) == (4001, "De familie heeft dit apparaat gevraagd te vertrekken.")
+
+
+async def test_a_supporter_mark_taken_away_on_one_process_closes_the_compass_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    on_a, on_b = await on_both(pair, "preparation")
+    async with server_store(on_a) as store:
+        rows = await store.participants(on_a.id)
+    ayse = next(r.participant.id for r in rows if r.participant.role == "network_member")
+    client = on_a.cookie("client")
+    async with as_(on_a, client) as tablet:
+        chosen = await tablet.post(f"/c/{on_a.id}/supporters", data={"supporter": str(ayse)})
+        assert chosen.status_code == 303
+        supporter_on_b = on_b.device("compass", on_b.cookie("network_member"))
+        async with connected(supporter_on_b):
+            taken = await tablet.post(f"/c/{on_a.id}/supporters", data={})  # on process A
+            assert taken.status_code == 303
+            assert await supporter_on_b.wait_closed(5) == (
+                4001,
+                "Het netwerkkompas is van de cliënt en de steunpersonen die de cliënt koos.",
+            )
