@@ -35,6 +35,9 @@ class Reason(Enum):
     NOBODY_ATTENDED = "nobody is recorded as being at the follow-up meeting"
     CONTENDED = "concurrent writes kept colliding"
     OWN_ANSWER = "this participant answered themselves; only they change their answer"
+    NO_PROPOSAL = "no such proposal in this conference"
+    PROPOSAL_DECIDED = "the coordinator decided on this proposal already"
+    TOO_MANY_PROPOSALS = "this person has too many proposals waiting for the coordinator"
 
 
 class StoreError(Exception):
