@@ -49,6 +49,13 @@ _WORDS: dict[Reason, str] = {
     Reason.FOLLOW_UP_STARTED: N_("Er is net al een bijeenkomst begonnen."),
     Reason.FOLLOW_UP_CLOSED: N_("Deze bijeenkomst is al afgesloten."),
     Reason.NOBODY_ATTENDED: N_("Zet eerst wie er bij de bijeenkomst waren."),
+    Reason.NO_PARTICIPANT: N_("Deze deelnemer staat niet (meer) op de lijst."),
+    Reason.NO_PROPOSAL: N_("Dit voorstel bestaat niet in deze conferentie."),
+    Reason.PROPOSAL_DECIDED: N_("Over dit voorstel is al beslist."),
+    Reason.TOO_MANY_PROPOSALS: N_(
+        "Er wachten al %(number)s voorstellen van jou op de coördinator. Voeg er weer een toe "
+        "als de coördinator over een ervan heeft beslist."
+    ),
 }
 
 
