@@ -37,6 +37,9 @@ FIELD_LABELS = Labels(
         "language": N_("de taal"),
         "contact_phone": N_("het telefoonnummer"),
         "contact_email": N_("het e-mailadres voor contact"),
+        "relation": N_("wie het is voor jullie"),
+        "why": N_("waarom"),
+        "note": N_("de notitie"),
     }
 )
 
