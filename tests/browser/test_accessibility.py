@@ -18,6 +18,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     live_server: LiveServer, browser: Any
 ) -> None:
     demo = live_server.instance.demo()  # the information phase
+    # In the preparation: the family proposes someone, so the coordinator's page lists it.
+    preparing = live_server.instance.demo("--phase", "preparation")
+    family_device = live_server.client()
+    family_device.post(preparing["participants"][1]["invitation_url"].removeprefix(live_server.url))
+    family_device.post(
+        f"/c/{preparing['conference_id']}/proposals",
+        data={"name": "Oom Kees", "relation": "oom", "why": "Hij kookt elke week"},
+    )
+    family_device.close()
     # A second conference, at the presentation (its marks form); the same demo coordinator,
     # whose password each `kring demo` renews.
     presenting = live_server.instance.demo("--phase", "presentation")
@@ -42,6 +51,8 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     conference = demo["conference_id"]
     page.goto(f"{live_server.url}/conferences/{conference}")
     check("conference and its participants")
+    page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
+    check("conference page in the preparation, with a proposal")
     page.goto(f"{live_server.url}/conferences/{conference}/cards")
     check("choosing whose cards to print")
     page.goto(f"{live_server.url}/account/contact")
@@ -71,6 +82,10 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("[data-live-document][data-ready]")
     checked["participant's page"] = serious_accessibility_problems(phone)
+    phone.goto(preparing["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    phone.wait_for_selector("#invitation")
+    checked["participant's page in the preparation"] = serious_accessibility_problems(phone)
     phone.goto(presenting["participants"][1]["invitation_url"])
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
@@ -84,6 +99,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 15
+    assert len(checked) == 17
     family.close()
     context.close()

@@ -126,7 +126,7 @@ async def test_the_map_becomes_the_list_once_and_an_answer_reaches_the_coordinat
         row = _section(
             (await coordinator.get(f"/conferences/{cid}")).text, f'id="invitation-{oma}"'
         )
-        assert "komt, zelf geantwoord" in row
+        assert 'status-coming">komt</span>' in row and "zelf geantwoord" in row
         log = html.unescape((await coordinator.get(f"/conferences/{cid}/audit")).text)
         assert "zette Oma Truus van de netwerkkaart op de lijst als netwerklid" in log
         assert "Oma Truus zei naar de conferentie te komen." in log
