@@ -132,8 +132,18 @@ class Invitee:
     note: str
 
 
+# The longest map entry id a participant keeps (the map page makes ids of 12 characters;
+# another Yjs client may write any key, and one with a "/" cannot be in a URL's path).
+MAX_ENTRY_ID = 64
+
+
 def map_refusal(entry: MapPerson) -> str | None:
     """Why this person on the map cannot be invited (None: they can)."""
+    if len(entry.id) > MAX_ENTRY_ID or "/" in entry.id or not entry.id:
+        return _(
+            "Deze persoon staat op de kaart op een manier die Kring niet kan overnemen; zet "
+            "hem of haar met de hand op de lijst."
+        )
     if entry.gap:
         return _(
             "Op de kaart staat hier iemand die jullie nog nodig hebben, nog niet iemand om uit "

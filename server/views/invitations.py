@@ -21,8 +21,6 @@ from server.rules.refusal import Refusal
 from server.views import common, participant, participants
 from server.views.preparation import invitations_of
 
-MAX_ENTRY_ID = 64  # a map entry's id as the database keeps it
-
 
 async def _conference_page(
     request: Request, about: str, message: str, status_code: int
@@ -50,12 +48,12 @@ async def invite_from_map_form(request: Request) -> Response:
     person = await common.coordinator_person(request)
     entry_id = request.path_params["entry_id"]
     try:
-        if len(entry_id) > MAX_ENTRY_ID:
+        if len(entry_id) > invitations.MAX_ENTRY_ID:
             message = _("Deze persoon staat niet (meer) op de netwerkkaart.")
             raise FlowError(Refusal.MISSING, message, "no_map_entry")
         added, created = await invitations_of(request).invite_from_map(person, entry_id)
     except FlowError as exc:
-        about = f"map-{entry_id}" if len(entry_id) <= MAX_ENTRY_ID else "map"
+        about = f"map-{entry_id}" if len(entry_id) <= invitations.MAX_ENTRY_ID else "map"
         return await _conference_page(request, about, exc.message, common.STATUS[exc.kind])
     if created:
         flash = _(

@@ -33,32 +33,28 @@ async def detail_context(request: Request, conference: Conference) -> dict[str, 
     map_people = await invitations_of(request).map_people(conference)
     store = common.store(request)
     proposals = await store.proposals(conference.id) if tracking else []
+    error: tuple[str, str] | None = _state(request, "invitation_error", None)
+    if error is not None:
+        # Beside its own item when the page shows that item ("map-oma"), else at the top
+        # of its section ("map"): a decided proposal, someone taken off the list meanwhile.
+        shown = {f"map-{person.entry.id}" for person in map_people or ()}
+        shown |= {f"proposal-{p.id}" for p, _who in proposals if p.decision is None}
+        shown |= {
+            f"{field}-{row.participant.id}"
+            for row in await store.participants(conference.id)
+            for field in ("status", "note")
+        }
+        if error[0] not in shown:
+            error = (error[0].partition("-")[0], error[1])
     return {
         "map_people": map_people,
         "proposals": proposals,
         "may_track_invitations": tracking,
         "shows_invitations": conference.phase in ("preparation", "information"),
         "proposal_roles": invitations.PROPOSAL_ROLES,
-        "invitation_error": _placed(
-            _state(request, "invitation_error", None),
-            {f"map-{person.entry.id}" for person in map_people or ()}
-            | {f"proposal-{p.id}" for p, _who in proposals if p.decision is None}
-            | {
-                f"{field}-{row.participant.id}"
-                for row in await store.participants(conference.id)
-                for field in ("status", "note")
-            },
-        ),
+        "invitation_error": error,  # (what the refused form was about, the reason)
         "invitation_typed": _state(request, "invitation_typed", {}),
     }
-
-
-def _placed(error: tuple[str, str] | None, shown: set[str]) -> tuple[str, str] | None:
-    """A refused form's (what it was about, the reason): beside its own item when the page
-    shows that item ("map-oma"), else at the top of its section ("map")."""
-    if error is None or error[0] in shown:
-        return error
-    return error[0].partition("-")[0], error[1]
 
 
 async def landing_context(
