@@ -38,6 +38,9 @@ FIELD_LABELS = Labels(
         "contact_phone": N_("het telefoonnummer"),
         "phone": N_("het telefoonnummer"),
         "contact_email": N_("het e-mailadres voor contact"),
+        "relation": N_("wie het is voor jullie"),
+        "why": N_("waarom"),
+        "note": N_("de notitie"),
     }
 )
 

@@ -22,6 +22,7 @@ from server.storage.models import (
     FollowUp,
     FollowUpAttendance,
     Invitation,
+    InvitationProposal,
     Participant,
     PlanAnswer,
     PlanVersion,
@@ -72,6 +73,7 @@ def _conference_rows(conference_id: str) -> list[tuple[str, Delete]]:
         DocSnapshot,
         DocUpdate,
         AuditEvent,
+        InvitationProposal,
         Participant,
     )
     return [

@@ -22,7 +22,7 @@ from server.rules.phases import ROLES
 from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
-from server.views import common
+from server.views import common, preparation
 
 
 def _qr_svg(url: str, title: str) -> str:
@@ -59,6 +59,7 @@ async def participants_view(
         "erase_error": erase_error,
         "link_error": link_error,
         "supporters_error": supporters_error,
+        **await preparation.detail_context(request, conference),
     }
     name = (
         "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"

@@ -29,6 +29,7 @@ from server.views import (
     feeds,
     handout,
     networkmap,
+    invitations,
     participant,
     participants,
     plan,
@@ -42,6 +43,7 @@ from server.views import (
 POST = ["POST"]
 CONFERENCE = "/conferences/{conference_id}"
 PARTICIPANT = CONFERENCE + "/participants/{participant_id:int}"
+PROPOSAL = CONFERENCE + "/proposals/{proposal_id:int}"
 C = "/c/{conference_id}"
 
 routes: list[BaseRoute] = [
@@ -70,6 +72,11 @@ routes: list[BaseRoute] = [
     Route(PARTICIPANT + "/invite", handout.invite_page),
     Route(PARTICIPANT + "/invite/{channel}", handout.invite_send, methods=POST),
     Route(CONFERENCE + "/supporters", supporters.coordinator_supporters_form, methods=POST),
+    # the preparation: from the network map and the family's proposals to the list
+    Route(CONFERENCE + "/map/{entry_id}/invite", invitations.invite_from_map_form, methods=POST),
+    Route(PARTICIPANT + "/invitation", invitations.status_form, methods=POST),
+    Route(PROPOSAL + "/invite", invitations.accept_form, methods=POST),
+    Route(PROPOSAL + "/decline", invitations.decline_form, methods=POST),
     Route(CONFERENCE + "/export.zip", export.export_zip),
     Route(CONFERENCE + "/erase", coordinator.erase_form, methods=POST),
     Route("/outcomes", dashboard.outcomes_page),
@@ -105,6 +112,8 @@ routes: list[BaseRoute] = [
     # the network compass, in the preparation
     Route(C + "/compass", compass.compass_page),
     Route(C + "/supporters", supporters.client_supporters_form, methods=POST),
+    Route(C + "/invitation", invitations.answer_form, methods=POST),
+    Route(C + "/proposals", invitations.propose_form, methods=POST),
     # the plan, its frozen versions, and the family's decisions on its page in private time
     Route(C + "/plan", plan.plan_page),
     Route(C + "/plan/compare", plan.compare_page),

@@ -20,6 +20,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     live_server: LiveServer, browser: Any
 ) -> None:
     demo = live_server.instance.demo()  # the information phase
+    # In the preparation: the family proposes someone, so the coordinator's page lists it.
+    preparing = live_server.instance.demo("--phase", "preparation")
+    family_device = live_server.client()
+    family_device.post(preparing["participants"][1]["invitation_url"].removeprefix(live_server.url))
+    family_device.post(
+        f"/c/{preparing['conference_id']}/proposals",
+        data={"name": "Oom Kees", "relation": "oom", "why": "Hij kookt elke week"},
+    )
+    family_device.close()
     # A second conference, at the presentation (its marks form); the same demo coordinator,
     # whose password each `kring demo` renews.
     presenting = live_server.instance.demo("--phase", "presentation")
@@ -44,6 +53,8 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     conference = demo["conference_id"]
     page.goto(f"{live_server.url}/conferences/{conference}")
     check("conference and its participants")
+    page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
+    check("conference page in the preparation, with a proposal")
     page.goto(f"{live_server.url}/conferences/{conference}/cards")
     check("choosing whose cards to print")
     page.goto(f"{live_server.url}/conferences/{conference}")
@@ -88,6 +99,10 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.goto(f"{live_server.url}/c/{conference}/compass")  # the client's, read-only now
     phone.wait_for_selector("[data-compass][data-ready]")
     checked["the network compass, read-only"] = serious_accessibility_problems(phone)
+    phone.goto(preparing["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    phone.wait_for_selector("#invitation")
+    checked["participant's page in the preparation"] = serious_accessibility_problems(phone)
     phone.goto(presenting["participants"][1]["invitation_url"])
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
@@ -101,6 +116,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 20
+    assert len(checked) == 22
     family.close()
     context.close()
