@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from server import i18n
 from server.conference import auth, reminders
+from server.conference.events import CHANGED, Events
 from server.i18n import _
 from server.rules import handout
 from server.settings import Settings
@@ -93,28 +94,31 @@ async def _new_link(
 
 async def _recorded(
     store: Store,
+    events: Events,
     conference: Conference,
     participant: Participant,
     channel: str,
     actor: str,
 ) -> None:
+    """Audit the hand-out and mark the person invited: over "to invite" only, never over an
+    answer they gave; the console's counts follow (CHANGED)."""
     await store.audit(
         conference.id,
         actor,
         "link_issued",
         {"participant_id": participant.id, "channel": channel},
     )
-    # The person is now invited. Every hand-out passes here (a mail only once delivered): when
-    # the invitation status (branch "invite") is merged, mark it here, over "to invite" only
-    # (never over an answer), and tell the console, whose counts show it:
-    #     await store.set_invitation_status(participant.id, "invited", by=actor,
-    #                                       conference_id=conference.id, only_if=("to_invite",))
-    #     events.publish(conference.id, CHANGED)   # (pass common.events(request) in)
+    marked = await store.set_invitation_status(
+        participant.id, "invited", by=actor, conference_id=conference.id, only_if=("to_invite",)
+    )
+    if marked:
+        events.publish(conference.id, CHANGED)
 
 
 async def hand_out(
     store: Store,
     settings: Settings,
+    events: Events,
     conference: Conference,
     participant: Participant,
     channel: str,
@@ -128,7 +132,7 @@ async def hand_out(
         raise ValueError(channel)
     told = await details(store, conference, participant)
     _invitation, url = await _new_link(store, settings, participant, channel)
-    await _recorded(store, conference, participant, channel, actor)
+    await _recorded(store, events, conference, participant, channel, actor)
     with i18n.using(language):
         text = handout.message(told, url, settings.time_zone)
     return HandedOut(channel, url, language, told, text)
@@ -169,6 +173,7 @@ def _why(exc: BaseException) -> str:
 async def mail_invitation(
     store: Store,
     settings: Settings,
+    events: Events,
     conference: Conference,
     participant: Participant,
     address: str,
@@ -192,5 +197,5 @@ async def mail_invitation(
         # audited: no one outside the server ever held it.)
         await store.end_invitation(conference.id, participant.id, invitation.id)
         raise MailNotSent(_why(exc)) from exc
-    await _recorded(store, conference, participant, "mail", actor)
+    await _recorded(store, events, conference, participant, "mail", actor)
     return HandedOut("mail", url, language, told, text)

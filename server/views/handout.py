@@ -106,6 +106,7 @@ async def invite_send(request: Request) -> Response:
     done = await handing.hand_out(
         store,
         settings,
+        common.events(request),
         conference,
         participant,
         channel,
@@ -140,6 +141,7 @@ async def _mail(
         await handing.mail_invitation(
             common.store(request),
             common.settings(request),
+            common.events(request),
             conference,
             participant,
             form.email,

@@ -18,7 +18,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from tests.support.mail import Inbox, body
-from tests.support.people import as_, demo_conference, ids_by_role, server_store
+from tests.support.people import DemoConference, as_, demo_conference, ids_by_role, server_store
 from tests.support.server import LiveServer, free_port, make_instance, serving
 
 CONTACT = {"contact_phone": "06 12345678", "contact_email": "lotte@wijkteam.example"}
@@ -95,6 +95,12 @@ def working_links(page: str, person: int) -> dict[str, int]:
     return found
 
 
+async def invitation_status(conference: DemoConference, participant_id: int) -> str:
+    async with server_store(conference) as store:
+        rows = await store.participants(conference.id)
+    return next(r.participant for r in rows if r.participant.id == participant_id).invitation_status
+
+
 async def opens(url: str) -> int:
     """A new device opens the link and says "that's me": 303 when the link works."""
     async with httpx.AsyncClient(headers={"origin": url.split("/i/")[0]}, timeout=10) as device:
@@ -134,6 +140,7 @@ async def test_each_way_hands_out_a_working_link_of_its_own_in_the_persons_langu
             "Questions? Lotte Hendriks, the coordinator: 06 12345678, lotte@wijkteam.example"
         )
         [share_link] = A_LINK.findall(text)
+        assert await invitation_status(conference, sam) == "invited", "handed out: invited"
 
         whatsapp = await coordinator.post(
             f"{invite}/whatsapp", data={"language": "en", "phone": "06 1234 5678"}
@@ -236,3 +243,12 @@ async def test_each_way_hands_out_a_working_link_of_its_own_in_the_persons_langu
             "Brief": 1,
         }
         assert len(inbox.received) == 1
+
+    # An answer the person gave stays: one more hand-out does not make it "invited" again.
+    async with as_(conference, conference.cookie("network_member")) as ayses_phone:
+        coming = await ayses_phone.post(f"/c/{conference.id}/invitation", data={"status": "coming"})
+        assert coming.status_code == 303
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        again = f"/conferences/{conference.id}/participants/{ayse}/invite/share"
+        assert (await coordinator.post(again, data={})).status_code == 200
+    assert await invitation_status(conference, ayse) == "coming"
