@@ -40,7 +40,10 @@ PARTS = {
     "actors": "Who each actor string of plan_versions, follow_ups and audit_log is "
     "(participant:N is participant N; coordinator:N is the account of a coordinator).",
     "participants": "Everyone who was part of it: id, name, role, action team, whether the "
-    "coordinator noted them as present at the conference, whether and when they were removed.",
+    "coordinator noted them as present at the conference, whether and when they were removed; "
+    "the practical side: the language an interpreter is needed for ('' none) and whether one "
+    "is arranged, a child's age (null: an adult) and the participant id of who supports the "
+    "child at the meeting.",
     "documents": "The live documents compass, information and plan: 'content' read into "
     "JSON (the plan as agreements and notes, the information document's text), and "
     "'yjs_state_base64', the document's full Yjs state (a Yjs v1 update, base64).",
@@ -52,6 +55,8 @@ PARTS = {
     "plan_withdrawn: a plan_ready taken back) and the coordinator's overrides of private "
     "time with their reason.",
     "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
+    "conference_questions": "The questions the client marked in the compass for the "
+    "conference, copied when the meeting began (position, text).",
     "answers": "Each participant's answer to the plan (agree / not_yet) with their remark, "
     "and recorded_by: null when they gave it themselves, else the actor (the coordinator) who "
     "noted it for them.",
@@ -181,6 +186,9 @@ async def conference_data(
             "plan_frozen_at": _iso(conference.plan_frozen_at),
             "closed_at": _iso(conference.closed_at),
             "next_follow_up_on": _iso(conference.next_follow_up_on),
+            "food_notes": conference.food_notes,
+            "childcare_notes": conference.childcare_notes,
+            "transport_notes": conference.transport_notes,
         },
         "actors": _actors(people),
         "participants": [
@@ -194,6 +202,10 @@ async def conference_data(
                 "removed_at": _iso(p.removed_at),
                 "added_at": _iso(p.created_at),
                 "language": p.language,
+                "interpreter_language": p.interpreter_language,
+                "interpreter_arranged": p.interpreter_arranged,
+                "age": p.age,
+                "supported_by": p.supported_by_id,
             }
             for p in people
         ],
@@ -228,6 +240,9 @@ async def conference_data(
         ],
         "clarifying_questions": [
             {"text": q.text, "at": _iso(q.at)} for q in await store.questions(cid)
+        ],
+        "conference_questions": [
+            {"position": q.position, "text": q.text} for q in await store.conference_questions(cid)
         ],
         "answers": [
             {

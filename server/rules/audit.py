@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from server.i18n import N_, Labels, _
+from server.i18n import N_, Labels, _, ngettext
 from server.rules.phases import DOCUMENT_LABELS, PHASE_LABELS, ROLE_LABELS
 
 NameOf = Callable[[int], str | None]
@@ -352,6 +352,18 @@ def _granted(who: str, detail: Detail, names: _Names) -> str:
     return _("%(who)s liet een apparaat van %(name)s binnen.", who=who, name=name)
 
 
+def _questions_copied(who: str, detail: Detail, _names: _Names) -> str:
+    count = detail.get("count")
+    if not isinstance(count, int):
+        return _("%(who)s nam de vragen uit het kompas mee naar de bijeenkomst.", who=who)
+    return ngettext(
+        "%(who)s nam %(num)s vraag uit het kompas mee naar de bijeenkomst.",
+        "%(who)s nam %(num)s vragen uit het kompas mee naar de bijeenkomst.",
+        count,
+        who=who,
+    )
+
+
 _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "conference_created": _created,
     "conference_edited": _edited,
@@ -412,6 +424,12 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
         N_("%(who)s stuurde een apparaat van %(name)s weg."),
         N_("%(who)s stuurde een apparaat weg."),
     ),
+    "practical_changed": _with_person(
+        N_("%(who)s noteerde het praktische van %(name)s (tolk, kind en wie het steunt)."),
+        N_("%(who)s noteerde het praktische van iemand (tolk, kind en wie het steunt)."),
+    ),
+    "practical_notes_changed": _fixed(N_("%(who)s noteerde eten, opvang en vervoer.")),
+    "conference_questions_copied": _questions_copied,
 }
 
 # Every kind with a sentence of its own.

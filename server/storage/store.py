@@ -9,6 +9,8 @@ its sessions):
 - ``participants``: participants, their links (invitations), admission in private time
 - ``meeting``: conditions, signals, questions, answers; action team, plan versions, ratings
 - ``followups``: the action team's follow-up meetings and their reminders
+- ``practical``: interpreters, children and their supporters, notes on food, childcare and
+  transport; the questions copied from the compass for the meeting
 - ``audit``: the audit log
 - ``erasure``: erasing a conference, and scrubbing the database files after it
 
@@ -32,6 +34,7 @@ from server.storage.participants import (
     ParticipantRow,
     ParticipantsMixin,
 )
+from server.storage.practical import PracticalMixin
 
 __all__ = [
     "ERASED_TABLES",
@@ -63,6 +66,7 @@ class Store(
     PlanMixin,
     FollowUpsMixin,
     RemindersMixin,
+    PracticalMixin,
     AuditMixin,
     ErasureMixin,
 ):

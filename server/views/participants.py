@@ -22,7 +22,7 @@ from server.rules.phases import ROLES
 from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
-from server.views import common
+from server.views import common, preparation
 
 
 def _qr_svg(url: str, title: str) -> str:
@@ -41,8 +41,10 @@ async def participants_view(
     email_error: tuple[int, FormResult] | None = None,
     erase_error: str = "",
     link_error: str = "",
+    **extra: Any,
 ) -> Response:
-    """The conference page, or just its participants section for an htmx swap."""
+    """The conference page, or just its participants section for an htmx swap. ``extra``:
+    more for the page's parts (the practical side: ``practical_error``, ``notes``...)."""
     rows = await common.store(request).participants(conference.id)
     context: dict[str, Any] = {
         "who": who,
@@ -57,6 +59,9 @@ async def participants_view(
         "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
         "link_error": link_error,
+        **await preparation.checklist_context(request, conference, rows),
+        "checklist_oob": common.is_htmx(request),  # the swap refreshes the checklist too
+        **extra,
     }
     name = (
         "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
-from server.conference import admission, auth
+from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
@@ -109,7 +109,9 @@ async def drawer_context(request: Request, person: auth.Person) -> dict[str, Any
                     "remark": condition.remark if judged else "",
                 }
             )
-    return {"information": information, "conditions": conditions}
+    # The client's questions from the compass, copied for the meeting: everyone's to read.
+    questions = await common.store(request).conference_questions(conference.id)
+    return {"information": information, "conditions": conditions, "questions": questions}
 
 
 def group_by_area(agreements: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -150,6 +152,9 @@ async def plan_page(request: Request) -> Response:
         },
         "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
         "schema": plan_schema(),
+        # The life areas as the "new agreement" choice offers them: the client's priorities
+        # from the compass first (only the order leaves the compass).
+        "area_order": await compassfeed.area_order(common.hub(request), conference.id),
         # Status, progress notes and "use the backup" belong to the follow-ups.
         "follow_up": conference.phase in ("action_team", "closed"),
     }
