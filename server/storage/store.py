@@ -33,6 +33,7 @@ from server.storage.participants import (
     InvitationMatch,
     ParticipantRow,
     ParticipantsMixin,
+    SupportersChange,
 )
 from server.storage.practical import PracticalMixin
 
@@ -51,6 +52,7 @@ __all__ = [
     "SessionMatch",
     "Store",
     "StoreError",
+    "SupportersChange",
     "create_engine",
     "new_conference_id",
 ]
