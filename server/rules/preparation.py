@@ -115,15 +115,15 @@ def _supporters(facts: PreparationFacts) -> Item:
     chosen = [p.name for p in facts.people if p.supporter]
     if chosen:
         status = ngettext(
-            "De cliënt koos %(names)s als steunfiguur.",
-            "De cliënt koos %(num)s steunfiguren: %(names)s.",
+            "De cliënt koos %(names)s als steunpersoon.",
+            "De cliënt koos %(num)s steunpersonen: %(names)s.",
             len(chosen),
             names=listed(chosen),
         )
     else:
-        status = _("De cliënt heeft nog geen steunfiguur gekozen om het kompas mee te maken.")
+        status = _("De cliënt heeft nog geen steunpersoon gekozen om het kompas mee in te vullen.")
     return Item(
-        "supporters", bool(chosen), _("Steunfiguren"), status, "participants", names=tuple(chosen)
+        "supporters", bool(chosen), _("Steunpersonen"), status, "participants", names=tuple(chosen)
     )
 
 
@@ -155,7 +155,7 @@ def _invited(facts: PreparationFacts) -> Item:
         invited = [p for p in invitees if p.invitation_status not in (None, "to_invite")]
         answered = [p for p in invitees if p.invitation_status in ANSWERED]
         status = _(
-            "%(invited)s van de %(total)s mensen zijn uitgenodigd; %(answered)s hebben geantwoord.",
+            "Uitgenodigd: %(invited)s van de %(total)s; geantwoord: %(answered)s.",
             invited=len(invited),
             total=len(invitees),
             answered=len(answered),
@@ -166,7 +166,7 @@ def _invited(facts: PreparationFacts) -> Item:
     # Without invitation statuses: who has been given a personal link.
     without = tuple(p.name for p in invitees if not p.has_link)
     status = _(
-        "%(count)s van de %(total)s mensen hebben een persoonlijke link.",
+        "Met een persoonlijke link: %(count)s van de %(total)s.",
         count=len(invitees) - len(without),
         total=len(invitees),
     )

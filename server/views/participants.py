@@ -59,7 +59,7 @@ async def participants_view(
         "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
         "link_error": link_error,
-        **await preparation.checklist_context(request, conference, rows),
+        **await preparation.page_context(request, conference, rows),
         "checklist_oob": common.is_htmx(request),  # the swap refreshes the checklist too
         **extra,
     }

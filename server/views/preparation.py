@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from server.conference import auth, compassfeed
 from server.i18n import _
-from server.rules import preparation
+from server.rules import practical, preparation
 from server.rules.forms import FormResult
 from server.storage.models import Conference
 from server.storage.store import ParticipantRow
@@ -41,10 +41,18 @@ def person_facts(row: ParticipantRow) -> preparation.PersonFacts:
     )
 
 
+async def page_context(
+    request: Request, conference: Conference, rows: Sequence[ParticipantRow]
+) -> dict[str, Any]:
+    """What the conference page shows of the preparation: the practical notes as their form
+    holds them, the checklist (in preparation only; else None) and how many items are open."""
+    notes = FormResult({name: getattr(conference, name) for name in practical.NOTES_FIELDS})
+    return {"notes": notes, **await checklist_context(request, conference, rows)}
+
+
 async def checklist_context(
     request: Request, conference: Conference, rows: Sequence[ParticipantRow]
 ) -> dict[str, Any]:
-    """The checklist (in preparation only; else None) and how many of its items are open."""
     if conference.phase != "preparation":
         return {"checklist": None, "checklist_open": 0}
     marked = await compassfeed.proposals(common.hub(request), conference, "coordinator")

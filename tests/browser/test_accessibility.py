@@ -18,9 +18,10 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     live_server: LiveServer, browser: Any
 ) -> None:
     demo = live_server.instance.demo()  # the information phase
-    # A second conference, at the presentation (its marks form); the same demo coordinator,
-    # whose password each `kring demo` renews.
+    # A second conference, at the presentation (its marks form), and a third in preparation;
+    # the same demo coordinator, whose password each `kring demo` renews.
     presenting = live_server.instance.demo("--phase", "presentation")
+    preparing = live_server.instance.demo("--phase", "preparation")  # with its checklist
     context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -35,7 +36,7 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     page.goto(f"{live_server.url}/login")
     check("login")
     page.get_by_label("E-mailadres").fill(demo["coordinator"]["email"])
-    page.get_by_label("Wachtwoord").fill(presenting["coordinator"]["password"])
+    page.get_by_label("Wachtwoord").fill(preparing["coordinator"]["password"])
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url("**/conferences")
     check("conference list")
@@ -62,6 +63,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     page.goto(f"{live_server.url}/outcomes")
     page.wait_for_selector("svg.chart")
     check("outcomes with their chart")
+    page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
+    check("conference in preparation, with its checklist and practical side")
+    person = page.locator("details.practical-person").first
+    person.locator("summary").click()
+    person.get_by_label("is een kind").check()
+    person.get_by_label("Leeftijd").fill("18")
+    person.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("details.practical-person .error[id^=f-age-]")
+    check("a child's age refused")
 
     family = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     family.set_default_timeout(TIMEOUT_MS)
@@ -84,6 +94,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 15
+    assert len(checked) == 17
     family.close()
     context.close()

@@ -664,9 +664,7 @@ class PlanEditor {
     const what = form.querySelector("input");
     const error = form.querySelector(".field-error");
     const limit = this.schema.text_limits.what;
-    area.replaceChildren(
-      ...this.areaOrder.map((a) => h("option", { value: a }, t(`area.${a}`))),
-    );
+    area.replaceChildren(...this.areaOrder.map((a) => h("option", { value: a }, t(`area.${a}`))));
     const say = (message) => {
       error.hidden = !message;
       error.textContent = message;
