@@ -22,7 +22,13 @@ from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compare import compare_versions
 from server.rules.copy import agreement_count
-from server.rules.plan import AGREEMENT_STATUSES, area_label, read_information, read_plan
+from server.rules.plan import (
+    AGREEMENT_STATUSES,
+    LIFE_AREAS,
+    area_label,
+    read_information,
+    read_plan,
+)
 from server.rules.plan import schema as plan_schema
 from server.settings import time_zone
 from server.storage.models import Conference, PlanVersion
@@ -152,9 +158,12 @@ async def plan_page(request: Request) -> Response:
         },
         "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
         "schema": plan_schema(),
-        # The life areas as the "new agreement" choice offers them: the client's priorities
-        # from the compass first (only the order leaves the compass).
-        "area_order": await compassfeed.area_order(common.hub(request), conference.id),
+        # The life areas as the choices of whoever writes the plan offer them: the client's
+        # priorities from the compass first (only the order leaves the compass, and only to
+        # a writer: a reader has no choice to make).
+        "area_order": await compassfeed.area_order(common.hub(request), conference.id)
+        if access >= phases.Access.WRITE
+        else list(LIFE_AREAS),
         # Status, progress notes and "use the backup" belong to the follow-ups.
         "follow_up": conference.phase in ("action_team", "closed"),
     }

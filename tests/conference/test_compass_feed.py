@@ -13,6 +13,7 @@ import pytest
 from pycrdt import Map
 
 from server.rules.compass import add_question
+from server.rules.plan import LIFE_AREAS
 from tests.support.live import connected
 from tests.support.meeting import move
 from tests.support.people import as_, demo_conference, server_store
@@ -92,6 +93,9 @@ async def test_the_questions_marked_in_the_compass_go_to_the_meeting_and_nothing
             mine = html.unescape((await person.get(f"/c/{cid}")).text)
             assert mine.index(HOME) < mine.index(POST), role
             assert PRIVATE not in mine, role
+    # The family writes its plan in private time: the choice of life areas puts the client's
+    # priorities first, and the drawer holds the questions.
+    assert (await move(conference, "private_time", reason="Tijd is op.")).status_code == 200
     async with as_(conference, client_cookie) as client:
         plan = await client.get(f"/c/{cid}/plan")
         assert plan.status_code == 200
@@ -105,8 +109,14 @@ async def test_the_questions_marked_in_the_compass_go_to_the_meeting_and_nothing
         assert PRIVATE not in plan.text and "priorities" not in json.dumps(config)
 
     # Back and forth through the meeting copies nothing again.
-    for target in ("private_time", "presentation", "private_time", "presentation"):
+    for target in ("presentation", "private_time", "presentation"):
         moved = await move(conference, target, reason="Tijd is op.")
         assert moved.status_code == 200, moved.text
     async with server_store(conference) as store:
         assert [q.text for q in await store.conference_questions(cid)] == [HOME, POST]
+    # Whoever only reads the plan (the coordinator at the presentation) chooses no life area:
+    # the usual order, nothing of the priorities.
+    async with as_(conference, conference.coordinator_cookie()) as coordinator:
+        reading = await coordinator.get(f"/c/{cid}/plan")
+        assert _plan_config(reading.text)["area_order"] == list(LIFE_AREAS)
+        assert HOME in html.unescape(reading.text.split('id="plan-drawer"', 1)[1])
