@@ -41,9 +41,15 @@ PARTS = {
     "(participant:N is participant N; coordinator:N is the account of a coordinator).",
     "participants": "Everyone who was part of it: id, name, role, action team, whether the "
     "coordinator noted them as present at the conference, whether and when they were removed; "
-    "the practical side: the language an interpreter is needed for ('' none) and whether one "
-    "is arranged, a child's age (null: an adult) and the participant id of who supports the "
-    "child at the meeting.",
+    "where their invitation stood (to_invite, invited, coming, not_coming, maybe), the "
+    "coordinator's note on it, when they answered themselves (null: the coordinator set it) "
+    "and the network map entry they were invited from (null: added otherwise); the practical "
+    "side: the language an interpreter is needed for ('' none) and whether one is arranged, "
+    "a child's age (null: an adult) and the participant id of who supports the child at the "
+    "meeting.",
+    "proposals": "People the family proposed to invite: name, how they know them, why, who "
+    "proposed (a participant id), and the coordinator's decision (invited: the participant "
+    "they became; declined, with the reason the proposer read; null: not decided).",
     "documents": "The live documents compass, information and plan: 'content' read into "
     "JSON (the plan as agreements and notes, the information document's text), and "
     "'yjs_state_base64', the document's full Yjs state (a Yjs v1 update, base64).",
@@ -202,12 +208,31 @@ async def conference_data(
                 "removed_at": _iso(p.removed_at),
                 "added_at": _iso(p.created_at),
                 "language": p.language,
+                "invitation_status": p.invitation_status,
+                "invitation_note": p.invitation_note,
+                "invitation_answered_at": _iso(p.invitation_answered_at),
+                "map_entry": p.map_entry,
                 "interpreter_language": p.interpreter_language,
                 "interpreter_arranged": p.interpreter_arranged,
                 "age": p.age,
                 "supported_by": p.supported_by_id,
             }
             for p in people
+        ],
+        "proposals": [
+            {
+                "name": proposal.name,
+                "relation": proposal.relation,
+                "why": proposal.why,
+                "proposed_by": proposal.proposed_by,
+                "proposed_at": _iso(proposal.created_at),
+                "decision": proposal.decision,
+                "decided_at": _iso(proposal.decided_at),
+                "decided_by": proposal.decided_by,
+                "reason": proposal.reason,
+                "participant_id": proposal.participant_id,
+            }
+            for proposal, _proposer in await store.proposals(cid)
         ],
         "documents": documents,
         "plan_versions": [

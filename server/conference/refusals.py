@@ -53,6 +53,13 @@ _WORDS: dict[Reason, str] = {
         "Steunpersonen kies je in de voorbereiding. Nu kun je iemand alleen nog weghalen als "
         "steunpersoon."
     ),
+    Reason.NO_PARTICIPANT: N_("Deze deelnemer staat niet (meer) op de lijst."),
+    Reason.NO_PROPOSAL: N_("Dit voorstel bestaat niet in deze conferentie."),
+    Reason.PROPOSAL_DECIDED: N_("Over dit voorstel is al beslist."),
+    Reason.TOO_MANY_PROPOSALS: N_(
+        "Er wachten al %(number)s voorstellen van jou op de coördinator. Voeg er weer een toe "
+        "als de coördinator over een ervan heeft beslist."
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from server.i18n import N_, Labels, _, ngettext
+from server.rules.invitations import STATUS_LABELS
 from server.rules.phases import DOCUMENT_LABELS, PHASE_LABELS, ROLE_LABELS
 
 NameOf = Callable[[int], str | None]
@@ -385,6 +386,38 @@ def _questions_copied(who: str, detail: Detail, _names: _Names) -> str:
     )
 
 
+def _from_map(who: str, detail: Detail, names: _Names) -> str:
+    name, role = names.one(detail), _role(detail)
+    if name is None:
+        return _("%(who)s zette iemand van de netwerkkaart op de lijst.", who=who)
+    if not role:
+        return _("%(who)s zette %(name)s van de netwerkkaart op de lijst.", who=who, name=name)
+    return _(
+        "%(who)s zette %(name)s van de netwerkkaart op de lijst als %(role)s.",
+        who=who,
+        name=name,
+        role=role,
+    )
+
+
+def _status_set(who: str, detail: Detail, names: _Names) -> str:
+    name, status = names.one(detail), str(detail.get("status", ""))
+    if name is None or status not in STATUS_LABELS:
+        return _("%(who)s hield bij hoe het met een uitnodiging staat.", who=who)
+    return _(
+        "%(who)s zette bij %(name)s: %(status)s.", who=who, name=name, status=STATUS_LABELS[status]
+    )
+
+
+def _invitation_answered(who: str, detail: Detail, _names: _Names) -> str:
+    status = detail.get("status")
+    if status == "coming":
+        return _("%(who)s zei naar de conferentie te komen.", who=who)
+    if status == "not_coming":
+        return _("%(who)s zei niet naar de conferentie te komen.", who=who)
+    return _("%(who)s beantwoordde de uitnodiging.", who=who)
+
+
 _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "conference_created": _created,
     "conference_edited": _edited,
@@ -452,6 +485,18 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     ),
     "practical_notes_changed": _fixed(N_("%(who)s noteerde eten, opvang en vervoer.")),
     "conference_questions_copied": _questions_copied,
+    "invited_from_map": _from_map,
+    "invitation_status_set": _status_set,
+    "invitation_answered": _invitation_answered,
+    "invitee_proposed": _fixed(N_("%(who)s stelde iemand voor om uit te nodigen.")),
+    "proposal_accepted": _with_person(
+        N_("%(who)s nodigde %(name)s uit, op voorstel van de familie."),
+        N_("%(who)s nodigde iemand uit op voorstel van de familie."),
+    ),
+    "proposal_declined": _with_person(
+        N_("%(who)s nodigde iemand die %(name)s voorstelde nu niet uit."),
+        N_("%(who)s nodigde iemand die de familie voorstelde nu niet uit."),
+    ),
 }
 
 # Every kind with a sentence of its own.

@@ -45,6 +45,9 @@ FIELD_LABELS = Labels(
         "food_notes": N_("eten en drinken"),
         "childcare_notes": N_("de opvang van kinderen"),
         "transport_notes": N_("het vervoer"),
+        "relation": N_("wie het is voor jullie"),
+        "why": N_("waarom"),
+        "note": N_("de notitie"),
     }
 )
 

@@ -315,6 +315,14 @@ ACTIONS: dict[str, dict[str, frozenset[str]]] = {
         "action_team": frozenset(ROLES),
         "closed": frozenset(ROLES),
     },
+    # in the preparation the coordinator invites people (from the network map, from the
+    # family's proposals) and keeps track of who is coming ...
+    "track_invitations": {"preparation": frozenset({"coordinator"})},
+    # ... each person answers "coming" / "not coming" on their own page (until the
+    # conference begins: rules/invitations.py) ...
+    "answer_invitation": {"preparation": FAMILY | PROFESSIONALS},
+    # ... and the family sees who is invited and proposes people (the coordinator decides)
+    "propose_invitee": {"preparation": FAMILY},
 }
 
 

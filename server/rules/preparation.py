@@ -19,6 +19,7 @@ from typing import Any
 
 from server.i18n import _, ngettext
 from server.rules.audit import listed
+from server.rules.invitations import UNANSWERED
 from server.rules.plan import LIFE_AREAS
 
 
@@ -35,8 +36,8 @@ class PersonFacts:
     age: int | None = None  # a child: 0-17; None: an adult
     supported_by: int | None = None  # a child's supporter (participant id), if chosen
     supporter: bool = False  # chosen by the client to make the compass with them
-    # Where the invitation stands (to_invite / invited / coming / not_coming / maybe), once
-    # the invitations track it; None: not tracked.
+    # Where the invitation stands (rules/invitations.py STATUSES); None: not known, and the
+    # checklist counts who has a working link instead.
     invitation_status: str | None = None
 
 
@@ -63,10 +64,6 @@ class Item:
     place: str  # where it is done: edit, participants, person, practical, compass
     anchor: str = ""  # the field there: a form field's name (a person's: "age-12")
     names: tuple[str, ...] = field(default=())
-
-
-# Answers to an invitation (the rest: not yet answered).
-ANSWERED = frozenset({"coming", "not_coming", "maybe"})
 
 
 def checklist(facts: PreparationFacts) -> list[Item]:
@@ -145,32 +142,29 @@ def _compass_questions(facts: PreparationFacts) -> Item:
 
 
 def _invited(facts: PreparationFacts) -> Item:
-    invitees = [p for p in facts.people if p.role != "client"]
-    tracked = [p for p in invitees if p.invitation_status is not None]
-    if not invitees:
+    invitees = list(facts.people)  # the client too: everyone on the list answers
+    if not [p for p in invitees if p.role != "client"]:
         status = _("Er staat nog niemand behalve de cliënt op de lijst.")
         return Item("invited", False, _("Uitnodigingen"), status, "participants")
-    if tracked:
-        # The invitations say where each stands: done once everyone has answered.
-        invited = [p for p in invitees if p.invitation_status not in (None, "to_invite")]
-        answered = [p for p in invitees if p.invitation_status in ANSWERED]
+    if all(p.invitation_status is not None for p in invitees):
+        # Where each invitation stands: done once everyone is invited and has answered.
+        invited = [p for p in invitees if p.invitation_status != "to_invite"]
+        waiting = tuple(p.name for p in invitees if p.invitation_status in UNANSWERED)
         status = _(
             "Uitgenodigd: %(invited)s van de %(total)s; geantwoord: %(answered)s.",
             invited=len(invited),
             total=len(invitees),
-            answered=len(answered),
+            answered=len(invitees) - len(waiting),
         )
-        waiting = tuple(p.name for p in invitees if p.invitation_status not in ANSWERED)
-        done = not waiting
-        return Item("invited", done, _("Uitnodigingen"), status, "participants", names=waiting)
-    # Without invitation statuses: who has been given a personal link.
+        return Item("invited", not waiting, _("Uitnodigingen"), status, "participants", "", waiting)
+    # Where the statuses are not known: who has been given a personal link.
     without = tuple(p.name for p in invitees if not p.has_link)
     status = _(
         "Met een persoonlijke link: %(count)s van de %(total)s.",
         count=len(invitees) - len(without),
         total=len(invitees),
     )
-    return Item("invited", not without, _("Uitnodigingen"), status, "participants", names=without)
+    return Item("invited", not without, _("Uitnodigingen"), status, "participants", "", without)
 
 
 def _interpreters(facts: PreparationFacts) -> Item:

@@ -23,6 +23,7 @@ from server.storage.models import (
     FollowUp,
     FollowUpAttendance,
     Invitation,
+    InvitationProposal,
     Participant,
     PlanAnswer,
     PlanVersion,
@@ -74,6 +75,7 @@ def _conference_rows(conference_id: str) -> list[tuple[str, Delete]]:
         DocSnapshot,
         DocUpdate,
         AuditEvent,
+        InvitationProposal,
         Participant,
     )
     return [

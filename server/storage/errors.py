@@ -36,6 +36,9 @@ class Reason(Enum):
     CONTENDED = "concurrent writes kept colliding"
     OWN_ANSWER = "this participant answered themselves; only they change their answer"
     SUPPORTERS_FIXED = "supporters are chosen in the preparation; a mark can only be taken away"
+    NO_PROPOSAL = "no such proposal in this conference"
+    PROPOSAL_DECIDED = "the coordinator decided on this proposal already"
+    TOO_MANY_PROPOSALS = "this person has too many proposals waiting for the coordinator"
 
 
 class StoreError(Exception):

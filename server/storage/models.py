@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.rules.invitations import STATUSES
+
 ACCOUNT_ROLES = ("coordinator", "admin")
 # How a personal link was handed out. A person may hold several working links, each saying
 # how it was handed out; a card printed for the door adds one and ends none.
@@ -121,11 +123,25 @@ class Conference(Base):
     transport_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+# Where an invitation stands (named for people in rules/invitations.py): the person
+# themselves answers "coming" or "not_coming"; the coordinator sets any of them.
+INVITATION_STATUSES = STATUSES
+
+
 class Participant(Base):
     """A person in one conference, with one role. Removed people keep their row for the audit."""
 
     __tablename__ = "participant"
-    __table_args__ = (Index("ix_participant_conference", "conference_id"),)
+    __table_args__ = (
+        Index("ix_participant_conference", "conference_id"),
+        # One participant per person on the network map: a second tap on "invite", or two
+        # at the same moment, never makes a second one (removal clears ``map_entry``).
+        Index("ux_participant_map_entry", "conference_id", "map_entry", unique=True),
+        CheckConstraint(
+            "invitation_status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
+            name="invitation_status",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
@@ -149,6 +165,17 @@ class Participant(Base):
     supporter: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The entry of the compass's network map this person was invited from (None: added by
+    # hand, or from a proposal of the family).
+    map_entry: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # One of INVITATION_STATUSES, with the coordinator's own note (never shown to others),
+    # and when the person last answered "coming" / "not coming" themselves (None: the status
+    # is the coordinator's, or nobody answered).
+    invitation_status: Mapped[str] = mapped_column(
+        String(16), default="to_invite", server_default=text("'to_invite'")
+    )
+    invitation_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    invitation_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The practical side, noted by the coordinator in preparation: the language this person
     # needs an interpreter for ("" none; free text such as "Arabisch" or "NGT") and whether
     # one is arranged; for a child (``age`` 0-17; None: an adult) the adult participant of the
@@ -463,3 +490,34 @@ class ConferenceQuestion(Base):
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PROPOSAL_DECISIONS = ("invited", "declined")
+
+
+class InvitationProposal(Base):
+    """Someone the family proposes to invite (a name, how they know them, why): the
+    coordinator invites them (``participant_id``: who they became) or not now, with a reason
+    the proposer reads. Never changed after the decision."""
+
+    __tablename__ = "invitation_proposal"
+    __table_args__ = (
+        Index("ix_invitation_proposal_conference", "conference_id", "id"),
+        CheckConstraint("decision IN ('invited', 'declined')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(200), default="")
+    why: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None while the coordinator has not decided; then one of PROPOSAL_DECISIONS.
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(300), nullable=True)  # an actor
+    reason: Mapped[str] = mapped_column(Text, default="")  # why not now (may be empty)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL"), nullable=True
+    )

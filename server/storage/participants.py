@@ -158,6 +158,8 @@ class ParticipantsMixin(StoreBase):
             if participant is None:
                 raise NotFound(Reason.NO_PARTICIPANT)
             participant.removed_at = now
+            # Off the list, off the map's link too: the map shows them as not invited again.
+            participant.map_entry = None
             await revoke_links(db, participant_id, now)
             await db.commit()
             return participant

@@ -7,6 +7,7 @@ its sessions):
 - ``accounts``: accounts, their login limits, sign-ins (sessions)
 - ``conferences``: conferences, their phase, the lists and figures over them
 - ``participants``: participants, their links (invitations), admission in private time
+- ``invitations``: from the network map to the list, who is coming, the family's proposals
 - ``meeting``: conditions, signals, questions, answers; action team, plan versions, ratings
 - ``followups``: the action team's follow-up meetings and their reminders
 - ``practical``: interpreters, children and their supporters, notes on food, childcare and
@@ -27,6 +28,7 @@ from server.storage.conferences import ConferencesMixin, ConferenceSummary, new_
 from server.storage.erasure import ERASED_TABLES, ErasedConference, ErasureMixin, Scrubbed
 from server.storage.errors import DatabaseError, DuplicateEmail, NotFound, Reason, StoreError
 from server.storage.followups import FollowUpsMixin, Recipient, RemindersMixin
+from server.storage.invitations import InvitationsMixin
 from server.storage.meeting import MeetingMixin, PlanMixin
 from server.storage.participants import (
     AdmissionMixin,
@@ -64,6 +66,7 @@ class Store(
     ConferencesMixin,
     ParticipantsMixin,
     AdmissionMixin,
+    InvitationsMixin,
     MeetingMixin,
     PlanMixin,
     FollowUpsMixin,

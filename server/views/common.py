@@ -23,7 +23,7 @@ from server.conference.meeting import Meeting
 from server.conference.refusals import FlowError
 from server.i18n import N_, _
 from server.rooms.hub import RoomHub
-from server.rules import schedule
+from server.rules import invitations, schedule
 from server.rules.audit import CHANNEL_LABELS
 from server.rules.phases import PHASE_TITLES, ROLE_LABELS
 from server.rules.plan import AGREEMENT_STATUSES
@@ -196,6 +196,8 @@ def template_globals() -> dict[str, Any]:
         "SIGNAL_LABELS": SIGNAL_LABELS,
         "AGREEMENT_STATUSES": AGREEMENT_STATUSES,
         "CHANNEL_LABELS": CHANNEL_LABELS,
+        "INVITATION_LABELS": invitations.STATUS_LABELS,
+        "invitation_counts": invitations.count_people,
     }
 
 

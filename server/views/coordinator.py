@@ -16,7 +16,7 @@ from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, contact_form, login_form
 from server.settings import time_zone
 from server.storage.store import NotFound
-from server.views import common, identity, preparation
+from server.views import checklist, common, identity
 from server.views.participants import participants_view
 
 
@@ -158,12 +158,12 @@ async def conference_edit(request: Request) -> Response:
             who=who,
             conference=conference,
             form=FormResult(values),
-            **await preparation.proposals_context(request, conference),
+            **await checklist.proposals_context(request, conference),
         )
     submitted = await request.form()
     if "take_question" in submitted:  # "Voorstel uit het kompas": into the field, not saved
         chosen = common.text(submitted, "take_question")
-        return await preparation.take_question(request, who, conference, chosen, values)
+        return await checklist.take_question(request, who, conference, chosen, values)
     form = conference_form(submitted, time_zone())
     if not form.ok:
         return common.render(
@@ -173,7 +173,7 @@ async def conference_edit(request: Request) -> Response:
             who=who,
             conference=conference,
             form=form,
-            **await preparation.proposals_context(request, conference),
+            **await checklist.proposals_context(request, conference),
         )
     store = common.store(request)
     changed = sorted(k for k, v in form.cleaned.items() if getattr(conference, k) != v)

@@ -18,7 +18,7 @@ from server.rules import phases
 from server.settings import time_zone
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
-from server.views import common, identity
+from server.views import common, identity, preparation
 
 # Status, title and message (Dutch message ids, translated when shown).
 LINK_PROBLEMS = {
@@ -225,6 +225,7 @@ async def participant_page(
         confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
         **context,
+        **await preparation.landing_context(request, conference, me),
     )
 
 

@@ -22,7 +22,7 @@ from server.rules.phases import ROLES
 from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
-from server.views import common, preparation
+from server.views import checklist, common, preparation
 
 
 def _qr_svg(url: str, title: str) -> str:
@@ -59,7 +59,8 @@ async def participants_view(
         "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
         "link_error": link_error,
-        **await preparation.page_context(request, conference, rows),
+        **await preparation.detail_context(request, conference),
+        **await checklist.page_context(request, conference, rows),
         "checklist_oob": common.is_htmx(request),  # the swap refreshes the checklist too
         **extra,
     }

@@ -1,119 +1,94 @@
-"""The preparation on the coordinator's pages: the checklist on the conference page (what
-is done, what is still open, and where to do it) and the "proposal from the compass" on the
-conference form (the questions the client marked, to take over as the conference question).
+"""What the pages show of the preparation's invitations: on the coordinator's conference page
+the people on the network map and the family's proposals, on a person's own page their answer,
+who is invited and (for the family) their proposals.
 
-What the checklist counts is ``server/rules/preparation.py``'s; what it reads of the compass
-is asked of the permission table (``conference/compassfeed.py``).
+Each builder reads what a refused form left on ``request.state`` (the refusal and what was
+typed), so the page shown again with a 400 keeps it next to the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 
-from server.conference import auth, compassfeed
-from server.i18n import _
-from server.rules import practical, preparation
+from server.conference.invitations import Invitations
+from server.rules import invitations, phases
 from server.rules.forms import FormResult
-from server.storage.models import Conference
-from server.storage.store import ParticipantRow
+from server.storage.models import Conference, Participant, utcnow
 from server.views import common
 
 
-def person_facts(row: ParticipantRow) -> preparation.PersonFacts:
-    p = row.participant
-    return preparation.PersonFacts(
-        id=p.id,
-        name=p.name,
-        role=p.role,
-        has_link=row.has_link,
-        interpreter_language=p.interpreter_language,
-        interpreter_arranged=p.interpreter_arranged,
-        age=p.age,
-        supported_by=p.supported_by_id,
-        supporter=p.supporter,
-        # INVITE: where the invitation stands, once branch `invite` tracks it per person
-        # (Participant.invitation_status); until then the checklist counts working links.
-        invitation_status=getattr(p, "invitation_status", None),
-    )
+def invitations_of(request: Request) -> Invitations:
+    return Invitations(common.store(request), common.hub(request), common.events(request))
 
 
-async def page_context(
-    request: Request, conference: Conference, rows: Sequence[ParticipantRow]
-) -> dict[str, Any]:
-    """What the conference page shows of the preparation: the practical notes as their form
-    holds them, the checklist (in preparation only; else None) and how many items are open."""
-    notes = FormResult({name: getattr(conference, name) for name in practical.NOTES_FIELDS})
-    return {"notes": notes, **await checklist_context(request, conference, rows)}
+def _state(request: Request, name: str, default: Any) -> Any:
+    return getattr(request.state, name, default)
 
 
-async def checklist_context(
-    request: Request, conference: Conference, rows: Sequence[ParticipantRow]
-) -> dict[str, Any]:
-    if conference.phase != "preparation":
-        return {"checklist": None, "checklist_open": 0}
-    marked = await compassfeed.proposals(common.hub(request), conference, "coordinator")
-    facts = preparation.PreparationFacts(
-        meeting_date=conference.meeting_date is not None,
-        times=conference.starts_at is not None and conference.ends_at is not None,
-        place=bool(conference.location or conference.address),
-        question=conference.question,
-        people=[person_facts(r) for r in rows if r.participant.role != "coordinator"],
-        marked_questions=None if marked is None else len(marked),
-        food_notes=conference.food_notes,
-        childcare_notes=conference.childcare_notes,
-    )
-    items = preparation.checklist(facts)
-    return {"checklist": items, "checklist_open": len(preparation.open_items(items))}
-
-
-# -- the conference question, proposed from the compass ----------------------------------------
-
-
-async def proposals_context(request: Request, conference: Conference) -> dict[str, Any]:
-    """The questions marked for the conference, for the conference form (in preparation,
-    while the permission table lets the coordinator read the compass; else none)."""
-    marked = await compassfeed.proposals(common.hub(request), conference, "coordinator")
-    return {"proposals": marked or []}
-
-
-async def take_question(
-    request: Request,
-    who: auth.CoordinatorIdentity,
-    conference: Conference,
-    chosen: str,
-    values: dict[str, str],
-) -> Response:
-    """The conference form again, with the chosen question from the compass in the question
-    field (nothing is stored until the coordinator saves the form)."""
-    context = await proposals_context(request, conference)
-    found = next((q for q in context["proposals"] if q["id"] == chosen), None)
-    if found is None:
-        return common.render(
-            request,
-            "conferences/form.html",
-            409,
-            who=who,
-            conference=conference,
-            form=FormResult(values),
-            proposal_error=_(
-                "Deze vraag staat niet (meer) in het kompas als vraag voor de conferentie. "
-                "Er is niets overgenomen."
-            ),
-            **context,
-        )
-    return common.render(
-        request,
-        "conferences/form.html",
-        who=who,
-        conference=conference,
-        form=FormResult({**values, "question": found["text"]}),
-        taken=_(
-            "De vraag uit het kompas staat in het veld 'Conferentievraag'. Pas hem zo nodig "
-            "aan en sla op; tot dan is er niets veranderd."
+async def detail_context(request: Request, conference: Conference) -> dict[str, Any]:
+    """For the coordinator's conference page (and its participants section)."""
+    tracking = phases.may("track_invitations", conference.phase, "coordinator")
+    map_people = await invitations_of(request).map_people(conference)
+    store = common.store(request)
+    proposals = await store.proposals(conference.id) if tracking else []
+    return {
+        "map_people": map_people,
+        "proposals": proposals,
+        "may_track_invitations": tracking,
+        "shows_invitations": conference.phase in ("preparation", "information"),
+        "proposal_roles": invitations.PROPOSAL_ROLES,
+        "invitation_error": _placed(
+            _state(request, "invitation_error", None),
+            {f"map-{person.entry.id}" for person in map_people or ()}
+            | {f"proposal-{p.id}" for p, _who in proposals if p.decision is None}
+            | {
+                f"{field}-{row.participant.id}"
+                for row in await store.participants(conference.id)
+                for field in ("status", "note")
+            },
         ),
-        **context,
-    )
+        "invitation_typed": _state(request, "invitation_typed", {}),
+    }
+
+
+def _placed(error: tuple[str, str] | None, shown: set[str]) -> tuple[str, str] | None:
+    """A refused form's (what it was about, the reason): beside its own item when the page
+    shows that item ("map-oma"), else at the top of its section ("map")."""
+    if error is None or error[0] in shown:
+        return error
+    return error[0].partition("-")[0], error[1]
+
+
+async def landing_context(
+    request: Request, conference: Conference, me: Participant
+) -> dict[str, Any]:
+    """For a person's own page: in the preparation, their answer; for the family also who
+    is invited (names, roles, answers: never the coordinator's notes) and their proposals."""
+    if conference.phase != "preparation" or me.role == "coordinator":
+        return {"invitation": None, "invited_people": None}
+    now = utcnow()
+    may_answer = invitations.may_answer(conference.phase, me.role, conference.starts_at, now)
+    context: dict[str, Any] = {
+        "invitation": {
+            "status": me.invitation_status,
+            "answered": me.invitation_answered_at is not None,
+            "may_answer": may_answer,
+            "closed": ""
+            if may_answer
+            else invitations.answer_closed_reason(conference.phase, conference.starts_at, now),
+        },
+        "invited_people": None,
+    }
+    if not phases.may("propose_invitee", conference.phase, me.role):
+        return context
+    store = common.store(request)
+    rows = await store.participants(conference.id)
+    context["invited_people"] = [r.participant for r in rows if r.participant.role != "coordinator"]
+    context["my_proposals"] = [
+        proposal for proposal, _who in await store.proposals(conference.id, proposed_by=me.id)
+    ]
+    context["proposal_form"] = _state(request, "proposal_form", None) or FormResult({})
+    context["max_open_proposals"] = invitations.MAX_OPEN_PROPOSALS
+    return context

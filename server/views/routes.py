@@ -26,6 +26,7 @@ from server.views import (
     device,
     export,
     feeds,
+    invitations,
     participant,
     participants,
     plan,
@@ -39,6 +40,7 @@ from server.views import (
 POST = ["POST"]
 CONFERENCE = "/conferences/{conference_id}"
 PARTICIPANT = CONFERENCE + "/participants/{participant_id:int}"
+PROPOSAL = CONFERENCE + "/proposals/{proposal_id:int}"
 C = "/c/{conference_id}"
 
 routes: list[BaseRoute] = [
@@ -66,6 +68,11 @@ routes: list[BaseRoute] = [
     Route(PARTICIPANT + "/practical", practical.person_practical, methods=POST),
     Route(CONFERENCE + "/practical", practical.conference_practical, methods=POST),
     Route(CONFERENCE + "/cards", participants.invitation_cards, methods=["GET", "POST"]),
+    # the preparation: from the network map and the family's proposals to the list
+    Route(CONFERENCE + "/map/{entry_id}/invite", invitations.invite_from_map_form, methods=POST),
+    Route(PARTICIPANT + "/invitation", invitations.status_form, methods=POST),
+    Route(PROPOSAL + "/invite", invitations.accept_form, methods=POST),
+    Route(PROPOSAL + "/decline", invitations.decline_form, methods=POST),
     Route(CONFERENCE + "/export.zip", export.export_zip),
     Route(CONFERENCE + "/erase", coordinator.erase_form, methods=POST),
     Route("/outcomes", dashboard.outcomes_page),
@@ -98,6 +105,8 @@ routes: list[BaseRoute] = [
     ),
     Route(C + "/answer", participant.answer_form, methods=POST),
     Route(C + "/rating", participant.rating_form, methods=POST),
+    Route(C + "/invitation", invitations.answer_form, methods=POST),
+    Route(C + "/proposals", invitations.propose_form, methods=POST),
     # the plan, its frozen versions, and the family's decisions on its page in private time
     Route(C + "/plan", plan.plan_page),
     Route(C + "/plan/compare", plan.compare_page),

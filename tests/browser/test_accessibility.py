@@ -18,10 +18,18 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     live_server: LiveServer, browser: Any
 ) -> None:
     demo = live_server.instance.demo()  # the information phase
-    # A second conference, at the presentation (its marks form), and a third in preparation;
-    # the same demo coordinator, whose password each `kring demo` renews.
+    # In the preparation: the family proposes someone, so the coordinator's page lists it.
+    preparing = live_server.instance.demo("--phase", "preparation")
+    family_device = live_server.client()
+    family_device.post(preparing["participants"][1]["invitation_url"].removeprefix(live_server.url))
+    family_device.post(
+        f"/c/{preparing['conference_id']}/proposals",
+        data={"name": "Oom Kees", "relation": "oom", "why": "Hij kookt elke week"},
+    )
+    family_device.close()
+    # A second conference, at the presentation (its marks form); the same demo coordinator,
+    # whose password each `kring demo` renews.
     presenting = live_server.instance.demo("--phase", "presentation")
-    preparing = live_server.instance.demo("--phase", "preparation")  # with its checklist
     context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -36,13 +44,22 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     page.goto(f"{live_server.url}/login")
     check("login")
     page.get_by_label("E-mailadres").fill(demo["coordinator"]["email"])
-    page.get_by_label("Wachtwoord").fill(preparing["coordinator"]["password"])
+    page.get_by_label("Wachtwoord").fill(presenting["coordinator"]["password"])
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url("**/conferences")
     check("conference list")
     conference = demo["conference_id"]
     page.goto(f"{live_server.url}/conferences/{conference}")
     check("conference and its participants")
+    page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
+    check("conference page in the preparation, with a proposal")
+    person = page.locator("details.practical-person").first
+    person.locator("summary").click()
+    person.get_by_label("is een kind").check()
+    person.get_by_label("Leeftijd").fill("18")
+    person.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("details.practical-person .error[id^=f-age-]")
+    check("a child's age refused, on the conference page in the preparation")
     page.goto(f"{live_server.url}/conferences/{conference}/cards")
     check("choosing whose cards to print")
     page.goto(f"{live_server.url}/account/contact")
@@ -63,15 +80,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     page.goto(f"{live_server.url}/outcomes")
     page.wait_for_selector("svg.chart")
     check("outcomes with their chart")
-    page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
-    check("conference in preparation, with its checklist and practical side")
-    person = page.locator("details.practical-person").first
-    person.locator("summary").click()
-    person.get_by_label("is een kind").check()
-    person.get_by_label("Leeftijd").fill("18")
-    person.get_by_role("button", name="Opslaan").click()
-    page.wait_for_selector("details.practical-person .error[id^=f-age-]")
-    check("a child's age refused")
 
     family = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     family.set_default_timeout(TIMEOUT_MS)
@@ -81,6 +89,10 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("[data-live-document][data-ready]")
     checked["participant's page"] = serious_accessibility_problems(phone)
+    phone.goto(preparing["participants"][0]["invitation_url"])
+    phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
+    phone.wait_for_selector("#invitation")
+    checked["participant's page in the preparation"] = serious_accessibility_problems(phone)
     phone.goto(presenting["participants"][1]["invitation_url"])
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
@@ -94,6 +106,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 17
+    assert len(checked) == 18
     family.close()
     context.close()

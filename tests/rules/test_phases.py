@@ -194,6 +194,12 @@ ALLOWED = {
     },
     "record_answer": {("presentation", "coordinator")},
     "present": {(p, r) for p in ("presentation", "action_team", "closed") for r in ROLES},
+    "track_invitations": {("preparation", "coordinator")},
+    "answer_invitation": {
+        ("preparation", r)
+        for r in ("client", "network_member", "professional", "mandated_professional")
+    },
+    "propose_invitee": {("preparation", "client"), ("preparation", "network_member")},
 }
 
 

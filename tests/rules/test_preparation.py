@@ -78,7 +78,7 @@ def test_each_open_item_says_how_it_stands_and_where_it_is_done() -> None:
     assert items["compass_questions"].place == "compass"
     # Jop has no link yet: named, and counted.
     assert items["invited"].names == ("Jop",)
-    assert "2 van de 3" in items["invited"].status  # with a link
+    assert "3 van de 4" in items["invited"].status  # with a link
     # Oma needs an interpreter nobody arranged; Jop (9) has nobody supporting him.
     assert (items["interpreters"].place, items["interpreters"].anchor) == (
         "person",
@@ -108,14 +108,19 @@ def test_arranged_interpreters_and_supported_children_close_their_items() -> Non
 
 def test_once_invitations_are_tracked_the_item_counts_answers() -> None:
     people = [
-        SAM,
+        PersonFacts(1, "Sam", "client", invitation_status="maybe"),
         PersonFacts(2, "Ans", "network_member", invitation_status="coming"),
         PersonFacts(3, "Jop", "network_member", invitation_status="invited"),
         PersonFacts(4, "Bram", "professional", invitation_status="to_invite"),
     ]
     item = _by_key(checklist(_facts(people=people)))["invited"]
     assert not item.done and item.names == ("Jop", "Bram")
-    assert item.status == "Uitgenodigd: 2 van de 3; geantwoord: 1."
+    assert item.status == "Uitgenodigd: 3 van de 4; geantwoord: 2."
+    answered = [
+        PersonFacts(i, n, "network_member", invitation_status="not_coming")
+        for i, n in ((5, "A"), (6, "B"))
+    ]
+    assert _by_key(checklist(_facts(people=answered)))["invited"].done
 
 
 def test_the_meeting_takes_the_marked_questions_and_only_the_order_of_priorities() -> None:

@@ -44,6 +44,7 @@ async def _filled_conference(store: Store, log: DocumentLog, name: str) -> str:
     await store.add_question(cid, "Wie haalt Sam op?")
     await store.copy_conference_questions(cid, ["Hoe blijft Sam thuis wonen?"])
     await store.set_answer(cid, client.id, "agree", "")
+    await store.propose_invitee(cid, client.id, "Oom Kees", "oom", "Hij kookt", open_limit=20)
     await store.set_phase(cid, "presentation")
     await store.add_plan_version(cid, 1, _update(name), {"client_name": name}, "test")
     await store.set_phase(cid, "action_team")

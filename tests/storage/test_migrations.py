@@ -111,3 +111,60 @@ def test_going_back_and_forth_on_sqlite_keeps_every_row(tmp_path: Path) -> None:
     assert counts() == before
     upgrade(url)
     assert counts() == before
+
+
+def test_invitation_status_comes_and_goes_without_losing_people(tmp_path: Path) -> None:
+    """0015 gives everyone already on a list the status "invited" (they got a link when
+    added), holds one participant per map entry, and going back drops only what it added."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kring.db'}"
+    command.upgrade(alembic_config(url), "0013")
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        db.execute(
+            "INSERT INTO account (id, email, name, password_hash, role, created_at) "
+            "VALUES (1, 'c@example.org', 'C', 'x', 'coordinator', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO conference (id, owner_id, client_name, question, phase, phase_since, "
+            "location, created_at, updated_at) VALUES ('c1', 1, 'Sam', 'Hoe?', 'preparation', "
+            "'2026-01-01 00:00:00', '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO participant (id, conference_id, name, role, created_at) "
+            "VALUES (1, 'c1', 'Ans', 'network_member', '2026-01-01 00:00:00')"
+        )
+        db.execute(
+            "INSERT INTO invitation (id, participant_id, token_hash, created_at) "
+            "VALUES (1, 1, 'h', '2026-01-01 00:00:00')"
+        )
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        assert db.execute(
+            "SELECT invitation_status, invitation_note, map_entry FROM participant"
+        ).fetchall() == [("invited", "", None)]
+        db.execute(
+            "INSERT INTO participant (id, conference_id, name, role, created_at, map_entry) "
+            "VALUES (2, 'c1', 'Oma', 'network_member', '2026-01-01 00:00:00', 'oma')"
+        )
+        try:
+            db.execute(
+                "INSERT INTO participant (id, conference_id, name, role, created_at, map_entry) "
+                "VALUES (3, 'c1', 'Oma', 'network_member', '2026-01-01 00:00:00', 'oma')"
+            )
+        except sqlite3.IntegrityError:
+            pass
+        else:
+            raise AssertionError("a second participant for one map entry was stored")
+        db.execute(
+            "INSERT INTO invitation_proposal (conference_id, proposed_by, name, relation, why, "
+            "created_at, reason) VALUES ('c1', 1, 'Kees', 'oom', '', '2026-01-01 00:00:00', '')"
+        )
+    command.downgrade(alembic_config(url), "0013")
+    with sqlite3.connect(tmp_path / "kring.db") as db:
+        assert db.execute("SELECT id, name FROM participant ORDER BY id").fetchall() == [
+            (1, "Ans"),
+            (2, "Oma"),
+        ]
+        assert db.execute("SELECT count(*) FROM invitation").fetchone() == (1,)
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "invitation_proposal" not in tables
+    upgrade(url)

@@ -4,7 +4,7 @@ meeting; per conference notes on food, childcare and who brings whom; and the qu
 client marked in the compass, copied for the meeting (``conference_question``)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0014, 0015
 Create Date: 2026-12-22 10:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | tuple[str, ...] | None = ("0014", "0015")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
