@@ -43,7 +43,10 @@ PARTS = {
     "coordinator noted them as present at the conference, whether and when they were removed; "
     "where their invitation stood (to_invite, invited, coming, not_coming, maybe), the "
     "coordinator's note on it, when they answered themselves (null: the coordinator set it) "
-    "and the network map entry they were invited from (null: added otherwise).",
+    "and the network map entry they were invited from (null: added otherwise); the practical "
+    "side: the language an interpreter is needed for ('' none) and whether one is arranged, "
+    "a child's age (null: an adult) and the participant id of who supports the child at the "
+    "meeting.",
     "proposals": "People the family proposed to invite: name, how they know them, why, who "
     "proposed (a participant id), and the coordinator's decision (invited: the participant "
     "they became; declined, with the reason the proposer read; null: not decided).",
@@ -58,6 +61,8 @@ PARTS = {
     "plan_withdrawn: a plan_ready taken back) and the coordinator's overrides of private "
     "time with their reason.",
     "clarifying_questions": "The coordinator's clarifying questions at the presentation.",
+    "conference_questions": "The questions the client marked in the compass for the "
+    "conference, copied when the meeting began (position, text).",
     "answers": "Each participant's answer to the plan (agree / not_yet) with their remark, "
     "and recorded_by: null when they gave it themselves, else the actor (the coordinator) who "
     "noted it for them.",
@@ -187,6 +192,9 @@ async def conference_data(
             "plan_frozen_at": _iso(conference.plan_frozen_at),
             "closed_at": _iso(conference.closed_at),
             "next_follow_up_on": _iso(conference.next_follow_up_on),
+            "food_notes": conference.food_notes,
+            "childcare_notes": conference.childcare_notes,
+            "transport_notes": conference.transport_notes,
         },
         "actors": _actors(people),
         "participants": [
@@ -204,6 +212,10 @@ async def conference_data(
                 "invitation_note": p.invitation_note,
                 "invitation_answered_at": _iso(p.invitation_answered_at),
                 "map_entry": p.map_entry,
+                "interpreter_language": p.interpreter_language,
+                "interpreter_arranged": p.interpreter_arranged,
+                "age": p.age,
+                "supported_by": p.supported_by_id,
             }
             for p in people
         ],
@@ -253,6 +265,9 @@ async def conference_data(
         ],
         "clarifying_questions": [
             {"text": q.text, "at": _iso(q.at)} for q in await store.questions(cid)
+        ],
+        "conference_questions": [
+            {"position": q.position, "text": q.text} for q in await store.conference_questions(cid)
         ],
         "answers": [
             {

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from server.conference import sessions
+from server.conference import compassfeed, sessions
 from server.conference.auth import Person
 from server.conference.conditions import ConditionsOfTheMeeting
 from server.conference.events import CHANGED, Event, Events
@@ -133,6 +133,10 @@ class Meeting(ConditionsOfTheMeeting):
             detail["back_reason"] = back_reason
         kind = "private_time_overridden" if overridden else "phase_changed"
         await self.store.audit(conference.id, person.actor, kind, detail)
+        if conference.phase == "preparation":  # before the pages reload on the phase event
+            await compassfeed.copy_marked_questions(
+                self.store, self.hub, conference.id, person.actor
+            )
         # Devices the family did not let in are signed out when private time ends (they sign
         # in again as usual): their rows go first, so the reload the phase event causes finds
         # them signed out, then their streams and sockets are closed.

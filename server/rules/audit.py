@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from server.i18n import N_, Labels, _
+from server.i18n import N_, Labels, _, ngettext
 from server.rules.invitations import STATUS_LABELS
 from server.rules.phases import DOCUMENT_LABELS, PHASE_LABELS, ROLE_LABELS
 
@@ -399,6 +399,18 @@ def _granted(who: str, detail: Detail, names: _Names) -> str:
     return _("%(who)s liet een apparaat van %(name)s binnen.", who=who, name=name)
 
 
+def _questions_copied(who: str, detail: Detail, _names: _Names) -> str:
+    count = detail.get("count")
+    if not isinstance(count, int):
+        return _("%(who)s nam de vragen uit het kompas mee naar de bijeenkomst.", who=who)
+    return ngettext(
+        "%(who)s nam %(num)s vraag uit het kompas mee naar de bijeenkomst.",
+        "%(who)s nam %(num)s vragen uit het kompas mee naar de bijeenkomst.",
+        count,
+        who=who,
+    )
+
+
 def _from_map(who: str, detail: Detail, names: _Names) -> str:
     name, role = names.one(detail), _role(detail)
     if name is None:
@@ -489,6 +501,12 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
         N_("%(who)s stuurde een apparaat van %(name)s weg."),
         N_("%(who)s stuurde een apparaat weg."),
     ),
+    "practical_changed": _with_person(
+        N_("%(who)s noteerde het praktische van %(name)s (tolk, kind en wie het steunt)."),
+        N_("%(who)s noteerde het praktische van iemand (tolk, kind en wie het steunt)."),
+    ),
+    "practical_notes_changed": _fixed(N_("%(who)s noteerde eten, opvang en vervoer.")),
+    "conference_questions_copied": _questions_copied,
     "invited_from_map": _from_map,
     "invitation_status_set": _status_set,
     "invitation_answered": _invitation_answered,

@@ -14,7 +14,9 @@ from server.rules.phases import ROLES
 
 # Fields that may hold several lines (textareas, and the API's "reason"); every other field
 # people submit is one line, so a line break there is refused too.
-MULTI_LINE_FIELDS = frozenset({"question", "reason", "remark", "text"})
+MULTI_LINE_FIELDS = frozenset(
+    {"question", "reason", "remark", "text", "food_notes", "childcare_notes", "transport_notes"}
+)
 
 # What a field is called in a refusal (a Dutch message id in lower case); others by their name.
 FIELD_LABELS = Labels(
@@ -38,6 +40,12 @@ FIELD_LABELS = Labels(
         "contact_phone": N_("het telefoonnummer"),
         "phone": N_("het telefoonnummer"),
         "contact_email": N_("het e-mailadres voor contact"),
+        "interpreter_language": N_("de taal van de tolk"),
+        "age": N_("de leeftijd"),
+        "supported_by": N_("wie het kind steunt"),
+        "food_notes": N_("eten en drinken"),
+        "childcare_notes": N_("de opvang van kinderen"),
+        "transport_notes": N_("het vervoer"),
         "relation": N_("wie het is voor jullie"),
         "why": N_("waarom"),
         "note": N_("de notitie"),

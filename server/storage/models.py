@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -117,6 +118,11 @@ class Conference(Base):
     # The next action-team meeting, when someone set it; None: six weeks after the last one
     # (or after the plan was agreed), see server/rules/schedule.py.
     next_follow_up_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The practical side, as the coordinator notes it in preparation: food, childcare, and
+    # who brings whom.
+    food_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    childcare_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    transport_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 # Where an invitation stands (named for people in rules/invitations.py): the person
@@ -172,6 +178,18 @@ class Participant(Base):
     )
     invitation_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     invitation_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The practical side, noted by the coordinator in preparation: the language this person
+    # needs an interpreter for ("" none; free text such as "Arabisch" or "NGT") and whether
+    # one is arranged; for a child (``age`` 0-17; None: an adult) the adult participant of the
+    # same conference who supports the child at the meeting.
+    interpreter_language: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    interpreter_arranged: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    supported_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class Invitation(Base):
@@ -458,6 +476,22 @@ class ReminderSent(Base):
     recipient: Mapped[str] = mapped_column(String(40))  # "participant:12" or "account:3"
     due_on: Mapped[date] = mapped_column(Date)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConferenceQuestion(Base):
+    """A question the client marked in the compass for the conference ("to_conference"),
+    copied when the meeting moves from preparation to information, so the information phase
+    shows it to everyone while the rest of the compass stays the client's. Copied once, in
+    the compass's order (``position`` 1, 2, ...); never changed afterwards."""
+
+    __tablename__ = "conference_question"
+    __table_args__ = (UniqueConstraint("conference_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[str] = mapped_column(ForeignKey("conference.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 PROPOSAL_DECISIONS = ("invited", "declined")

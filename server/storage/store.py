@@ -10,6 +10,8 @@ its sessions):
 - ``invitations``: from the network map to the list, who is coming, the family's proposals
 - ``meeting``: conditions, signals, questions, answers; action team, plan versions, ratings
 - ``followups``: the action team's follow-up meetings and their reminders
+- ``practical``: interpreters, children and their supporters, notes on food, childcare and
+  transport; the questions copied from the compass for the meeting
 - ``audit``: the audit log
 - ``erasure``: erasing a conference, and scrubbing the database files after it
 
@@ -35,6 +37,7 @@ from server.storage.participants import (
     ParticipantsMixin,
     SupportersChange,
 )
+from server.storage.practical import PracticalMixin
 
 __all__ = [
     "ERASED_TABLES",
@@ -68,6 +71,7 @@ class Store(
     PlanMixin,
     FollowUpsMixin,
     RemindersMixin,
+    PracticalMixin,
     AuditMixin,
     ErasureMixin,
 ):

@@ -342,6 +342,8 @@ async def meeting_so_far(request: Request, conference: Conference) -> dict[str, 
     return {
         "conditions": await found.conditions(conference.id),
         "questions": await found.questions(conference.id),
+        # the client's questions from the compass, copied when the meeting began
+        "conference_questions": await found.conference_questions(conference.id),
         "answers": answers,
         "people": [r.participant for r in rows if r.participant.role != "coordinator"],
         "signals": [s for s in signals if s[0].at >= conference.phase_since],

@@ -16,7 +16,7 @@ from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, contact_form, login_form
 from server.settings import time_zone
 from server.storage.store import NotFound
-from server.views import common, identity
+from server.views import checklist, common, identity
 from server.views.participants import participants_view
 
 
@@ -142,27 +142,38 @@ async def conference_new(request: Request) -> Response:
 
 async def conference_edit(request: Request) -> Response:
     who, conference = await common.own_conference(request)
+    values = {
+        "client_name": conference.client_name,
+        "question": conference.question,
+        "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date else "",
+        "start_time": _clock(conference.starts_at),
+        "end_time": _clock(conference.ends_at),
+        "location": conference.location,
+        "address": conference.address,
+    }
     if request.method == "GET":
-        values = {
-            "client_name": conference.client_name,
-            "question": conference.question,
-            "meeting_date": conference.meeting_date.isoformat() if conference.meeting_date else "",
-            "start_time": _clock(conference.starts_at),
-            "end_time": _clock(conference.ends_at),
-            "location": conference.location,
-            "address": conference.address,
-        }
         return common.render(
             request,
             "conferences/form.html",
             who=who,
             conference=conference,
             form=FormResult(values),
+            **await checklist.proposals_context(request, conference),
         )
-    form = conference_form(await request.form(), time_zone())
+    submitted = await request.form()
+    if "take_question" in submitted:  # "Voorstel uit het kompas": into the field, not saved
+        chosen = common.text(submitted, "take_question")
+        return await checklist.take_question(request, who, conference, chosen, values)
+    form = conference_form(submitted, time_zone())
     if not form.ok:
         return common.render(
-            request, "conferences/form.html", 400, who=who, conference=conference, form=form
+            request,
+            "conferences/form.html",
+            400,
+            who=who,
+            conference=conference,
+            form=form,
+            **await checklist.proposals_context(request, conference),
         )
     store = common.store(request)
     changed = sorted(k for k, v in form.cleaned.items() if getattr(conference, k) != v)

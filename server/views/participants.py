@@ -22,7 +22,7 @@ from server.rules.phases import ROLES
 from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
-from server.views import common, preparation
+from server.views import checklist, common, preparation
 
 
 def _qr_svg(url: str, title: str) -> str:
@@ -42,8 +42,10 @@ async def participants_view(
     erase_error: str = "",
     link_error: str = "",
     supporters_error: str = "",
+    **extra: Any,
 ) -> Response:
-    """The conference page, or just its participants section for an htmx swap."""
+    """The conference page, or just its participants section for an htmx swap. ``extra``:
+    more for the page's parts (the practical side: ``practical_error``, ``notes``...)."""
     rows = await common.store(request).participants(conference.id)
     context: dict[str, Any] = {
         "who": who,
@@ -60,6 +62,9 @@ async def participants_view(
         "link_error": link_error,
         "supporters_error": supporters_error,
         **await preparation.detail_context(request, conference),
+        **await checklist.page_context(request, conference, rows),
+        "checklist_oob": common.is_htmx(request),  # the swap refreshes the checklist too
+        **extra,
     }
     name = (
         "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"

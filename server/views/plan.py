@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
-from server.conference import admission, auth
+from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
@@ -22,7 +22,13 @@ from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compare import compare_versions
 from server.rules.copy import agreement_count
-from server.rules.plan import AGREEMENT_STATUSES, area_label, read_information, read_plan
+from server.rules.plan import (
+    AGREEMENT_STATUSES,
+    LIFE_AREAS,
+    area_label,
+    read_information,
+    read_plan,
+)
 from server.rules.plan import schema as plan_schema
 from server.settings import time_zone
 from server.storage.models import Conference, PlanVersion
@@ -109,7 +115,9 @@ async def drawer_context(request: Request, person: auth.Person) -> dict[str, Any
                     "remark": condition.remark if judged else "",
                 }
             )
-    return {"information": information, "conditions": conditions}
+    # The client's questions from the compass, copied for the meeting: everyone's to read.
+    questions = await common.store(request).conference_questions(conference.id)
+    return {"information": information, "conditions": conditions, "questions": questions}
 
 
 def group_by_area(agreements: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -150,6 +158,12 @@ async def plan_page(request: Request) -> Response:
         },
         "people": [{"id": p.id, "name": p.name, "role": p.role} for p in people],
         "schema": plan_schema(),
+        # The life areas as the choices of whoever writes the plan offer them: the client's
+        # priorities from the compass first (only the order leaves the compass, and only to
+        # a writer: a reader has no choice to make).
+        "area_order": await compassfeed.area_order(common.hub(request), conference.id)
+        if access >= phases.Access.WRITE
+        else list(LIFE_AREAS),
         # Status, progress notes and "use the backup" belong to the follow-ups.
         "follow_up": conference.phase in ("action_team", "closed"),
     }

@@ -33,6 +33,7 @@ from server.views import (
     participant,
     participants,
     plan,
+    practical,
     presentation,
     site,
     stream,
@@ -68,6 +69,8 @@ routes: list[BaseRoute] = [
         PARTICIPANT + "/links/{invitation_id}/end", participants.participant_end_link, methods=POST
     ),
     Route(PARTICIPANT + "/remove", participants.participant_remove, methods=POST),
+    Route(PARTICIPANT + "/practical", practical.person_practical, methods=POST),
+    Route(CONFERENCE + "/practical", practical.conference_practical, methods=POST),
     Route(CONFERENCE + "/cards", participants.invitation_cards, methods=["GET", "POST"]),
     Route(PARTICIPANT + "/invite", handout.invite_page),
     Route(PARTICIPANT + "/invite/{channel}", handout.invite_send, methods=POST),

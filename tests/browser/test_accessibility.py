@@ -55,6 +55,13 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     check("conference and its participants")
     page.goto(f"{live_server.url}/conferences/{preparing['conference_id']}")
     check("conference page in the preparation, with a proposal")
+    person = page.locator("details.practical-person").first
+    person.locator("summary").click()
+    person.get_by_label("is een kind").check()
+    person.get_by_label("Leeftijd").fill("18")
+    person.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("details.practical-person .error[id^=f-age-]")
+    check("a child's age refused, on the conference page in the preparation")
     page.goto(f"{live_server.url}/conferences/{conference}/cards")
     check("choosing whose cards to print")
     page.goto(f"{live_server.url}/conferences/{conference}")
@@ -116,6 +123,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 22
+    assert len(checked) == 23
     family.close()
     context.close()

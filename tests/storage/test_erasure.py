@@ -42,6 +42,7 @@ async def _filled_conference(store: Store, log: DocumentLog, name: str) -> str:
     await store.check_condition(cid, condition.id, sanne.id, "met", "")
     await store.add_signal(cid, client.id, "plan_ready")
     await store.add_question(cid, "Wie haalt Sam op?")
+    await store.copy_conference_questions(cid, ["Hoe blijft Sam thuis wonen?"])
     await store.set_answer(cid, client.id, "agree", "")
     await store.propose_invitee(cid, client.id, "Oom Kees", "oom", "Hij kookt", open_limit=20)
     await store.set_phase(cid, "presentation")

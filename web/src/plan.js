@@ -53,7 +53,7 @@ class Card {
     const controls = h("div", { class: "agreement-controls row" });
     this.areaSelect = this.select(
       "life_area",
-      editor.schema.life_areas.map((a) => [a, t(`area.${a}`)]),
+      editor.areaOrder.map((a) => [a, t(`area.${a}`)]),
     );
     controls.append(this.areaSelect.wrap);
     if (writable) {
@@ -559,6 +559,10 @@ class PlanEditor {
   constructor(root, config) {
     this.root = root;
     this.schema = config.schema;
+    // The life areas as the choices offer them: the client's priorities from the compass
+    // first (the server sends only the order); any area the order lacks still comes after.
+    const order = (config.area_order || []).filter((a) => this.schema.life_areas.includes(a));
+    this.areaOrder = [...order, ...this.schema.life_areas.filter((a) => !order.includes(a))];
     this.me = config.me;
     this.people = config.people;
     this.writable = config.writable;
@@ -614,9 +618,7 @@ class PlanEditor {
     const what = form.querySelector("input");
     const error = form.querySelector(".field-error");
     const limit = this.schema.text_limits.what;
-    area.replaceChildren(
-      ...this.schema.life_areas.map((a) => h("option", { value: a }, t(`area.${a}`))),
-    );
+    area.replaceChildren(...this.areaOrder.map((a) => h("option", { value: a }, t(`area.${a}`))));
     const say = (message) => {
       error.hidden = !message;
       error.textContent = message;
