@@ -158,9 +158,7 @@ def test_from_the_compass_to_who_is_coming(live_server: LiveServer, browser: Any
     # The meeting begins: the coordinator's open compass closes, and stays closed.
     tablet.goto(f"{base}/conferences/{cid}/console")
     tablet.get_by_role("button", name="Naar informatiefase").click()
-    expect(coordinators_map.locator("[data-sync-status]")).to_have_attribute(
-        "data-state", "closed"
-    )
+    expect(coordinators_map.locator("[data-sync-status]")).to_have_attribute("data-state", "closed")
     for path in ("compass", "compass/map"):
         assert tablet.goto(f"{base}/c/{cid}/{path}").status == 403
     tablet.goto(f"{base}/conferences/{cid}")
