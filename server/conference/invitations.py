@@ -104,7 +104,7 @@ class Invitations:
             raise FlowError(Refusal.INVALID, problem, "not_invitable")
         invitee = invitations.invitee(entry)
         participant, created = await self.store.invite_from_map(
-            conference.id, entry.id, invitee.name, invitee.role, invitee.note
+            conference.id, entry.id, invitee.name, invitee.role, invitee.note, invitee.age
         )
         if created:
             await self.store.audit(

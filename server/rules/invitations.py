@@ -125,11 +125,13 @@ class MapPerson(Protocol):
 
 @dataclass(frozen=True)
 class Invitee:
-    """The participant a map entry becomes: name, role and the coordinator's first note."""
+    """The participant a map entry becomes: name, role, the coordinator's first note and, for
+    a child, the age (the practical side's own field)."""
 
     name: str
     role: str
     note: str
+    age: int | None = None
 
 
 # The longest map entry id a participant keeps (the map page makes ids of 12 characters;
@@ -164,12 +166,17 @@ def first_name(name: str) -> str:
 def invitee(entry: MapPerson) -> Invitee:
     """What the list takes over from the map: the name and a role (a professional as a
     professional, everyone else as a network member); of a child only the first name, with
-    the age in the note. Call only where :func:`map_refusal` found nothing."""
+    the age (a child in the network; a professional's entry marked as a child keeps it in the
+    note, since only the family's children have an age). Call only where :func:`map_refusal`
+    found nothing."""
     role = "professional" if entry.kind == "professional" else "network_member"
     if not entry.child:
         return Invitee(entry.name.strip()[:MAX_NAME], role, "")
+    name = first_name(entry.name)[:MAX_NAME]
+    if role == "network_member" and entry.age is not None:
+        return Invitee(name, role, "", entry.age)
     note = _("Kind van %(age)s jaar.", age=entry.age) if entry.age is not None else _("Kind.")
-    return Invitee(first_name(entry.name)[:MAX_NAME], role, note)
+    return Invitee(name, role, note)
 
 
 # -- proposals by the family ------------------------------------------------------------------

@@ -41,7 +41,13 @@ class InvitationsMixin(StoreBase):
             )
 
     async def invite_from_map(
-        self, conference_id: str, map_entry: str, name: str, role: str, note: str = ""
+        self,
+        conference_id: str,
+        map_entry: str,
+        name: str,
+        role: str,
+        note: str = "",
+        age: int | None = None,
     ) -> tuple[Participant, bool]:
         """Make the person on the map with id ``map_entry`` a participant, keeping the link;
         if one was made from that entry already (a second tap, a double submit at the same
@@ -55,6 +61,7 @@ class InvitationsMixin(StoreBase):
             role=role,
             map_entry=map_entry,
             invitation_note=note,
+            age=age,
         )
         async with self._sessions() as db:
             db.add(participant)

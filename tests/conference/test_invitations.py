@@ -49,12 +49,14 @@ def _section(page: str, marker: str) -> str:
     return html.unescape(page.split(marker, 1)[1].split("</section>", 1)[0])
 
 
-async def _listed(conference: DemoConference, map_entry: str) -> list[tuple[str, str, str]]:
-    """Who is on the list from this map entry: (name, role, coordinator's note) each."""
+async def _listed(
+    conference: DemoConference, map_entry: str
+) -> list[tuple[str, str, str, int | None]]:
+    """Who is on the list from this map entry: (name, role, coordinator's note, age) each."""
     async with server_store(conference) as store:
         rows = await store.participants(conference.id)
     return [
-        (r.participant.name, r.participant.role, r.participant.invitation_note)
+        (r.participant.name, r.participant.role, r.participant.invitation_note, r.participant.age)
         for r in rows
         if r.participant.map_entry == map_entry
     ]
@@ -88,9 +90,10 @@ async def test_the_map_becomes_the_list_once_and_an_answer_reaches_the_coordinat
         both = await asyncio.gather(*(coordinator.post(invite % "karin") for _ in range(2)))
         assert [r.status_code for r in both] == [200, 200]
         await coordinator.post(invite % "noor")
-        assert await _listed(conference, "oma") == [("Oma Truus", "network_member", "")]
-        assert await _listed(conference, "karin") == [("Karin de Jong", "professional", "")]
-        assert await _listed(conference, "noor") == [("Noor", "network_member", "Kind van 8 jaar.")]
+        assert await _listed(conference, "oma") == [("Oma Truus", "network_member", "", None)]
+        assert await _listed(conference, "karin") == [("Karin de Jong", "professional", "", None)]
+        # a child: the first name, and the age in the practical side's own field
+        assert await _listed(conference, "noor") == [("Noor", "network_member", "", 8)]
 
         # A gap and someone no longer around are refused with the reason (a forged post).
         gap = await coordinator.post(invite % "nodig")
@@ -130,12 +133,17 @@ async def test_the_map_becomes_the_list_once_and_an_answer_reaches_the_coordinat
         log = html.unescape((await coordinator.get(f"/conferences/{cid}/audit")).text)
         assert "zette Oma Truus van de netwerkkaart op de lijst als netwerklid" in log
         assert "Oma Truus zei naar de conferentie te komen." in log
+        noted = await coordinator.post(
+            f"/conferences/{cid}/participants/{oma}/invitation",
+            data={"status": "coming", "note": "Komt met de bus, ophalen om 13:30"},
+        )
+        assert noted.status_code == 200
 
     # The family sees who is invited and how they answered, never the coordinator's note.
     async with as_(conference, conference.cookie("client")) as client:
         invited = _section((await client.get(f"/c/{cid}")).text, 'id="who-is-invited"')
         assert "Oma Truus" in invited and "komt" in invited
-        assert "Kind van 8 jaar" not in invited
+        assert "ophalen om 13:30" not in invited
 
     # Once the meeting begins, the map is the family's again and answers are closed.
     assert (await move(conference, "information")).status_code == 200

@@ -19,10 +19,8 @@ def test_a_map_entry_becomes_a_participant_with_its_name_and_a_role() -> None:
     baby = MapEntry(id="baby", name="Mo", kind="family", child=True)
     assert invitations.invitee(oma) == invitations.Invitee("Oma Truus", "network_member", "")
     assert invitations.invitee(karin).role == "professional"
-    # A child: the first name only, the age in the coordinator's note.
-    assert invitations.invitee(noor) == invitations.Invitee(
-        "Noor", "network_member", "Kind van 8 jaar."
-    )
+    # A child: the first name only, and the age (as the practical side notes it).
+    assert invitations.invitee(noor) == invitations.Invitee("Noor", "network_member", "", 8)
     assert invitations.invitee(baby).note == "Kind."
     assert all(invitations.map_refusal(e) is None for e in (oma, karin, noor, baby))
 
