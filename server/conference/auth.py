@@ -325,6 +325,7 @@ class Person:
     account: Account | None = None  # a coordinator's login (the page header shows its name)
     invitation_id: int | None = None  # the link a participant came in with
     session_id: int | None = None  # the sign-in on this device (a cookie's session row)
+    supporter: bool = False  # a network member the client chose for the compass
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,7 @@ async def person_in(
             person.action_team,
             invitation_id=participant.invitation.id,
             session_id=participant.session_id,
+            supporter=person.supporter,
         )
     coordinator = await coordinator_signed_in(store, settings, sign_ins.coordinator)
     if isinstance(coordinator, CoordinatorIdentity):

@@ -92,6 +92,7 @@ class Meeting(ConditionsOfTheMeeting):
         # applying it to the open connections. (The team is fixed once the plan is frozen,
         # which the action-team phase requires.)
         team = await self.store.action_team(conference.id)
+        supporters = await self.store.supporters(conference.id)
         overridden = conference.phase == "private_time" and not plan_ready
         back_reason = None
         if conference.phase == "presentation" and target == "private_time":
@@ -112,10 +113,19 @@ class Meeting(ConditionsOfTheMeeting):
         # At once: nobody keeps what the new phase does not give them. The change is
         # committed: whatever applying it does, it is audited and announced, and the request
         # succeeds (the hub closes any connection it could not update).
+        since = changed.phase_since.timestamp()
         try:
-            self.hub.phase_changed(conference.id, target, team, changed.phase_since.timestamp())
+            self.hub.phase_changed(conference.id, target, team, since, supporters)
         except Exception:
             log.exception("%s: applying the change to %s failed", conference.id, target)
+        # A supporter marked or unmarked between reading them and this commit told the rooms
+        # the phase before this one: tell them the supporters again, with this phase.
+        latest = await self.store.supporters(conference.id)
+        if latest != supporters:
+            try:
+                self.hub.phase_changed(conference.id, target, team, since, latest)
+            except Exception:
+                log.exception("%s: applying the supporters to %s failed", conference.id, target)
         detail: dict[str, Any] = {"from": conference.phase, "to": target}
         if overridden:
             detail["override_reason"] = override_reason

@@ -49,6 +49,10 @@ _WORDS: dict[Reason, str] = {
     Reason.FOLLOW_UP_STARTED: N_("Er is net al een bijeenkomst begonnen."),
     Reason.FOLLOW_UP_CLOSED: N_("Deze bijeenkomst is al afgesloten."),
     Reason.NOBODY_ATTENDED: N_("Zet eerst wie er bij de bijeenkomst waren."),
+    Reason.SUPPORTERS_FIXED: N_(
+        "Steunpersonen kies je in de voorbereiding. Nu kun je iemand alleen nog weghalen als "
+        "steunpersoon."
+    ),
 }
 
 

@@ -43,6 +43,9 @@ class Peer:
     checked_at: float = field(default_factory=time.monotonic, compare=False)
     # A presentation view (the plan on the room's big screen): its own row of the table.
     presenting: bool = False
+    # One of the client's supporters (the compass), as it was when the connection was
+    # authorised; the room's own set (a later change) counts over it.
+    supporter: bool = False
 
     def __str__(self) -> str:
         return f"{self.role}#{self.participant_id if self.participant_id is not None else '-'}"

@@ -18,7 +18,7 @@ from server.rooms import ended
 from server.rooms.broker import Broker, Notice
 from server.rooms.connection import Connection, Peer
 from server.rooms.protocol import CloseCode
-from server.rooms.room import DocChannel, Room
+from server.rooms.room import DocChannel, PhaseState, Room
 from server.rules import phases
 from server.rules.phases import Access
 from server.storage.documents import DocumentLog
@@ -36,7 +36,7 @@ class RoomControl:
     log: DocumentLog
     broker: Broker
     rooms: dict[str, Room]
-    latest: dict[str, tuple[str, frozenset[int], float]]
+    latest: dict[str, PhaseState]
     erased: set[str]
     remote_present: dict[str, dict[str, frozenset[int]]]
     remote_sessions: dict[str, dict[str, dict[int, frozenset[int]]]]
@@ -55,6 +55,7 @@ class RoomControl:
         phase: str,
         action_team: frozenset[int] = frozenset(),
         since: float = 0.0,
+        supporters: frozenset[int] | None = None,
     ) -> None:
         """Apply a new phase to every open connection of a conference, at once.
 
@@ -67,29 +68,35 @@ class RoomControl:
         participant ids of the action team (they write the plan in the action-team phase);
         a change of the team comes through here too, with the same phase. ``since`` is the
         change's ``phase_since`` as a timestamp: with several processes, it orders changes
-        that reach a process by different ways.
+        that reach a process by different ways. ``supporters`` holds the participant ids of
+        the client's supporters (they write the compass in the preparation, read it after);
+        a supporter marked or unmarked comes through here too, with the same phase, so a
+        mark taken away closes that person's compass at once, on every process (None: not
+        known, the supporters stay as they were).
         """
-        meta = {"phase": phase, "team": sorted(action_team), "since": since}
+        meta: dict[str, Any] = {"phase": phase, "team": sorted(action_team), "since": since}
+        if supporters is not None:
+            meta["supporters"] = sorted(supporters)
         try:
             self.broker.publish(Notice("phase", conference_id, meta=meta))
         finally:  # this process applies it whatever happened to the notice
-            self._apply_phase(conference_id, phase, action_team, since)
+            self._apply_phase(conference_id, PhaseState(phase, action_team, since, supporters))
 
-    def _apply_phase(
-        self, conference_id: str, phase: str, action_team: frozenset[int], since: float
-    ) -> None:
+    def _apply_phase(self, conference_id: str, change: PhaseState) -> None:
         known = self.latest.get(conference_id)
-        if known is not None and since and since < known[2]:
+        if known is not None and change.since and change.since < known.since:
             return  # an earlier change that arrived late
-        self.latest[conference_id] = (phase, action_team, since)
+        if change.supporters is None and known is not None:
+            change = change._replace(supporters=known.supporters)
+        self.latest[conference_id] = change
         room = self.rooms.get(conference_id)
         if room is None:
             return
-        room.phase, room.action_team, room.phase_since = phase, action_team, since
+        room.apply(change)
         for channel, conn in room.connections():
             try:
                 allowed = access_of(room, conn.peer, channel.name)
-                reason = told(conn.peer, phases.refusal_reason, phase, channel.name)
+                reason = refusal_of(room, conn.peer, channel.name)
             except Exception:
                 allowed, reason = Access.NONE, ""
             enforce(channel, conn, allowed, reason)
@@ -221,7 +228,10 @@ class RoomControl:
             case "phase":
                 team = frozenset(int(i) for i in message.meta.get("team", []))
                 since = float(message.meta.get("since", 0.0))
-                self._apply_phase(conference_id, str(message.meta["phase"]), team, since)
+                marked = message.meta.get("supporters")
+                supporters = None if marked is None else frozenset(int(i) for i in marked)
+                change = PhaseState(str(message.meta["phase"]), team, since, supporters)
+                self._apply_phase(conference_id, change)
             case "drop":
                 reason = str(message.meta.get("reason", ""))
                 participant, account = message.meta.get("participant"), message.meta.get("account")
@@ -274,13 +284,13 @@ class RoomControl:
             if room is None:
                 continue
             known = self.latest.get(conference_id)
-            if known is not None and since <= known[2]:
+            if known is not None and since <= known.since:
                 continue
             if known is None and phase != "private_time":
                 continue
-            team = known[1] if known is not None else frozenset()
+            team = known.action_team if known is not None else frozenset()
             log.info("%s: a commit saw phase %s before its notice came", conference_id, phase)
-            self._apply_phase(conference_id, phase, team, since)
+            self._apply_phase(conference_id, PhaseState(phase, team, since, None))
 
     async def resync(self) -> None:
         """Catch up after the channel between processes was down: bring every loaded
@@ -336,10 +346,24 @@ def enforce(channel: DocChannel, conn: Connection, access: Access, reason: str) 
         conn.closed = True
 
 
+def refusal_of(room: Room, peer: Peer, document: str) -> str:
+    """Why ``peer`` lost ``document`` by the room's latest phase change, in their language."""
+    assert room.phase is not None
+    supporter = room.is_supporter(peer.participant_id, peer.supporter)
+    with i18n.using(peer.language):
+        return phases.refusal_reason(room.phase, document, role=peer.role, supporter=supporter)
+
+
 def access_of(room: Room, peer: Peer, document: str) -> Access:
-    """Access by the room's latest phase change (set once one was applied)."""
+    """Access by the room's latest phase change (set once one was applied); the supporter
+    mark as the room knows it, else as the connection was authorised with."""
     assert room.phase is not None
     member = peer.participant_id in room.action_team
     return phases.connection_access(
-        room.phase, peer.role, document, action_team_member=member, presenting=peer.presenting
+        room.phase,
+        peer.role,
+        document,
+        action_team_member=member,
+        supporter=room.is_supporter(peer.participant_id, peer.supporter),
+        presenting=peer.presenting,
     )

@@ -18,9 +18,9 @@ from server import i18n
 from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.connection import Closed, Connection, Peer, Socket
-from server.rooms.control import ERASED, RoomControl, access_of, told
+from server.rooms.control import ERASED, RoomControl, access_of, refusal_of, told
 from server.rooms.protocol import CloseCode, ProtocolError
-from server.rooms.room import DocChannel, Room
+from server.rooms.room import DocChannel, PhaseState, Room
 from server.rules import phases
 from server.rules.phases import Access
 from server.settings import Limits
@@ -67,8 +67,8 @@ class RoomHub(RoomControl):
         self.closing = False
         # The latest phase change per conference, also for rooms not loaded when it came: a
         # device authorised just before it must not join with the old phase's access.
-        # (phase, action team, phase_since as a timestamp; 0: not known).
-        self.latest: dict[str, tuple[str, frozenset[int], float]] = {}
+        # (phase, action team, phase_since as a timestamp, supporters: see PhaseState).
+        self.latest: dict[str, PhaseState] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         # Conferences erased while this process ran: never loaded again.
         self.erased: set[str] = set()
@@ -98,7 +98,7 @@ class RoomHub(RoomControl):
         if room is None:
             room = self.rooms[conference_id] = Room(self, conference_id)
             if conference_id in self.latest:
-                room.phase, room.action_team, room.phase_since = self.latest[conference_id]
+                room.apply(self.latest[conference_id])
         channel = room.channels.get(document)
         if channel is not None:
             return channel
@@ -192,11 +192,15 @@ class RoomHub(RoomControl):
             peer.role,
             document,
             action_team_member=peer.action_team_member,
+            supporter=peer.supporter,
             presenting=peer.presenting,
         )
         conn = Connection(socket, peer, access, wants_saved=wants_saved, limits=self.limits)
         if access == Access.NONE:
-            reason = told(peer, phases.refusal_reason, phase, document)
+            with i18n.using(peer.language):
+                reason = phases.refusal_reason(
+                    phase, document, role=peer.role, supporter=peer.supporter
+                )
             await _refuse(conn, CloseCode.FORBIDDEN, reason)
             return
         if self.closing:
@@ -222,12 +226,11 @@ class RoomHub(RoomControl):
         if room.phase is not None and (
             room.phase != phase
             or (peer.participant_id in room.action_team) != peer.action_team_member
+            or room.is_supporter(peer.participant_id, peer.supporter) != peer.supporter
         ):
-            room_phase = room.phase
             access = access_of(room, peer, document)
             if access == Access.NONE:
-                reason = told(peer, phases.refusal_reason, room_phase, document)
-                await _refuse(conn, CloseCode.LOST_ACCESS, reason)
+                await _refuse(conn, CloseCode.LOST_ACCESS, refusal_of(room, peer, document))
                 return
             conn.access = access
         gone = self.ended.since(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pycrdt import Doc, merge_updates
 
@@ -439,6 +439,17 @@ class Hub(Protocol):
     def track(self, task: asyncio.Task[Any]) -> None: ...
 
 
+class PhaseState(NamedTuple):
+    """What a conference's latest phase change said: the phase, the action team, when the
+    phase began (``phase_since`` as a timestamp; 0: not known) and the supporters (None: not
+    known here, so each connection keeps the mark it was authorised with)."""
+
+    phase: str
+    action_team: frozenset[int]
+    since: float
+    supporters: frozenset[int] | None
+
+
 class Room:
     """A conference: the documents of it that are loaded, and their connections."""
 
@@ -452,6 +463,20 @@ class Room:
         self.phase: str | None = None  # the latest phase change this process applied
         self.action_team: frozenset[int] = frozenset()  # ... and the action team with it
         self.phase_since = 0.0  # ... and when it began (a timestamp; 0: not known)
+        # ... and the client's supporters (None: no change said them yet on this process)
+        self.supporters: frozenset[int] | None = None
+
+    def apply(self, change: PhaseState) -> None:
+        """Take a phase change (or a change of the action team or the supporters) as known."""
+        self.phase, self.action_team = change.phase, change.action_team
+        self.phase_since, self.supporters = change.since, change.supporters
+
+    def is_supporter(self, participant_id: int | None, authorised_as: bool) -> bool:
+        """Whether this person is one of the client's supporters now, as the latest change
+        said, else as their connection was authorised (``authorised_as``)."""
+        if self.supporters is None:
+            return authorised_as
+        return participant_id is not None and participant_id in self.supporters
 
     def connection_count(self) -> int:
         return sum(len(c.connections) for c in self.channels.values())

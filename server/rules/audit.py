@@ -291,6 +291,27 @@ def _team(who: str, detail: Detail, names: _Names) -> str:
     return _("%(who)s koos het actieteam: %(names)s.", who=who, names=people)
 
 
+def _supporters(who: str, detail: Detail, names: _Names) -> str:
+    added, removed = names.all(detail.get("added")), names.all(detail.get("removed"))
+    together = bool(detail.get("with_client"))
+    said = []
+    if added:
+        message = (
+            N_("%(who)s koos samen met de cliënt %(names)s als steunpersoon voor het kompas.")
+            if together
+            else N_("%(who)s koos %(names)s als steunpersoon voor het netwerkkompas.")
+        )
+        said.append(_(message, who=who, names=added))
+    if removed:
+        message = (
+            N_("%(who)s haalde samen met de cliënt %(names)s weg als steunpersoon.")
+            if together
+            else N_("%(who)s haalde %(names)s weg als steunpersoon.")
+        )
+        said.append(_(message, who=who, names=removed))
+    return " ".join(said) or _("%(who)s veranderde wie steunpersoon is.", who=who)
+
+
 def _frozen(who: str, detail: Detail, _names: _Names) -> str:
     return _(
         "%(who)s stelde het plan vast als versie %(version)s.",
@@ -392,6 +413,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "presentation_opened": _fixed(N_("%(who)s opende het plan op een groot scherm.")),
     "question_recorded": _fixed(N_("%(who)s noteerde een verhelderende vraag.")),
     "action_team_chosen": _team,
+    "supporters_chosen": _supporters,
     "plan_frozen": _frozen,
     "plan_exported": _exported,
     "follow_up_started": _started,

@@ -16,10 +16,26 @@ action_team   w members, r     w members, r  w members, r            r
 closed        r                r             r                       r
 ============  ===============  ============  ======================  ===========
 
-``compass`` (preparation): client and network write in preparation and read afterwards; the
-coordinator reads it in preparation only. ``information``: everyone writes during the
-information phase; in private time only client and network may read it; everyone reads it
-afterwards. In private time the coordinator and professionals hold no document at all.
+The ``compass`` (the network compass, filled in during the preparation): the client's own,
+written with the network members the client chose as **supporters** (``supporter``: the
+participant's mark, see :func:`access`). Other network members and the professionals never
+see it; the coordinator, who fills it in with them at the kitchen table, only reads it, and
+only in the preparation:
+
+============  ======  =========  ==============  ============  ==============  ===========
+phase         client  supporter  network member  professional  mandated prof.  coordinator
+============  ======  =========  ==============  ============  ==============  ===========
+preparation   w       w          -               -             -               r
+information   r       r          -               -             -               -
+private_time  r       r          -               -             -               -
+presentation  r       r          -               -             -               -
+action_team   r       r          -               -             -               -
+closed        r       r          -               -             -               -
+============  ======  =========  ==============  ============  ==============  ===========
+
+``information``: everyone writes during the information phase; in private time only client
+and network may read it; everyone reads it afterwards. In private time the coordinator and
+professionals hold no document at all.
 
 Decisions (:data:`ACTIONS`, asked through :func:`may`) have a table of their own below. One
 page among them shows the plan: the presentation view (``present``), the plan on a big
@@ -91,8 +107,10 @@ def _plan(phase: str, role: str, action_team_member: bool) -> Access:
     return Access.NONE
 
 
-def _compass(phase: str, role: str) -> Access:
-    if role in FAMILY:
+def _compass(phase: str, role: str, supporter: bool) -> Access:
+    if phase not in PHASES:
+        return Access.NONE
+    if role == "client" or (role == "network_member" and supporter):
         return _W if phase == "preparation" else _R
     if role == "coordinator" and phase == "preparation":
         return _R
@@ -109,14 +127,23 @@ def _information(phase: str, role: str) -> Access:
     return Access.NONE
 
 
-def access(phase: str, role: str, document: str, *, action_team_member: bool = False) -> Access:
-    """What a participant with ``role`` may do with ``document`` during ``phase``."""
+def access(
+    phase: str,
+    role: str,
+    document: str,
+    *,
+    action_team_member: bool = False,
+    supporter: bool = False,
+) -> Access:
+    """What a participant with ``role`` may do with ``document`` during ``phase``.
+    ``action_team_member``: they are on the action team (the plan, from the action-team phase
+    on); ``supporter``: a network member the client chose to fill in the compass with."""
     if role not in ROLES:
         return Access.NONE
     if document == "plan":
         return _plan(phase, role, action_team_member)
     if document == "compass":
-        return _compass(phase, role)
+        return _compass(phase, role, supporter)
     if document == "information":
         return _information(phase, role)
     return Access.NONE
@@ -155,13 +182,29 @@ DOCUMENT_LABELS = Labels(
 )
 
 
-def refusal_reason(phase: str, document: str) -> str:
+def refusal_reason(phase: str, document: str, *, role: str = "", supporter: bool = False) -> str:
     """Why a connection to ``document`` is refused or closed now (shown to the person, in the
-    current language; at most 123 bytes, the room in a websocket close frame)."""
+    current language; at most 123 bytes, the room in a websocket close frame). A network
+    member who is not (or no longer) a supporter is told whose the compass is."""
+    if document == "compass" and role == "network_member" and not supporter and phase in PHASES:
+        return _("Het netwerkkompas is van de cliënt en de steunpersonen die de cliënt koos.")
     return _(
         "Tijdens %(phase)s is %(document)s niet voor jou open.",
         phase=PHASE_LABELS.get(phase, phase),
         document=DOCUMENT_LABELS.get(document, document),
+    )
+
+
+def compass_read_only_reason(phase: str, role: str) -> str:
+    """Why the compass is open to this person to read only (its page says so)."""
+    if role == "coordinator":
+        return _(
+            "Je leest mee. De cliënt en de steunpersonen vullen het kompas in, in hun eigen "
+            "woorden; na de voorbereiding is het alleen nog van hen."
+        )
+    return _(
+        "De voorbereiding is voorbij: het kompas blijft zoals het is. Je kunt het nog lezen, "
+        "veranderen kan niet meer."
     )
 
 
@@ -293,6 +336,7 @@ def connection_access(
     document: str,
     *,
     action_team_member: bool = False,
+    supporter: bool = False,
     presenting: bool = False,
 ) -> Access:
     """What one live connection may do with ``document`` now. A presentation view's
@@ -300,7 +344,9 @@ def connection_access(
     where :func:`may_present` says so and never writes, so a phase change that closes the row
     (back to private time) closes it for every viewer, the family's big screen too."""
     if not presenting:
-        return access(phase, role, document, action_team_member=action_team_member)
+        return access(
+            phase, role, document, action_team_member=action_team_member, supporter=supporter
+        )
     if document != "plan" or not may_present(phase, role, action_team_member=action_team_member):
         return Access.NONE
     return Access.READ

@@ -35,6 +35,7 @@ class Reason(Enum):
     NOBODY_ATTENDED = "nobody is recorded as being at the follow-up meeting"
     CONTENDED = "concurrent writes kept colliding"
     OWN_ANSWER = "this participant answered themselves; only they change their answer"
+    SUPPORTERS_FIXED = "supporters are chosen in the preparation; a mark can only be taken away"
 
 
 class StoreError(Exception):

@@ -138,6 +138,9 @@ class Participant(Base):
     # Noted by the coordinator: this person is at the conference itself (the copy counts
     # who agreed among those present).
     present_at_conference: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Chosen by the client (network members only): fills in the network compass with them
+    # during the preparation and reads it afterwards (rules/phases.py).
+    supporter: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

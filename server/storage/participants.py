@@ -38,6 +38,18 @@ class ParticipantRow:
 
 
 @dataclass(frozen=True)
+class SupportersChange:
+    """The client's supporters after a change, who was added and taken off, and the phase
+    (with its start) the change was committed in."""
+
+    supporters: frozenset[int]
+    added: frozenset[int]
+    removed: frozenset[int]
+    phase: str
+    phase_since: datetime
+
+
+@dataclass(frozen=True)
 class InvitationMatch:
     invitation: Invitation
     participant: Participant
@@ -168,6 +180,61 @@ class ParticipantsMixin(StoreBase):
                 await db.rollback()
                 raise NotFound(Reason.NO_PARTICIPANT)
             await db.commit()
+
+    # -- supporters (the compass) ---------------------------------------------------------
+
+    async def set_supporters(
+        self, conference_id: str, participant_ids: Collection[int]
+    ) -> SupportersChange:
+        """Make exactly these the client's supporters: active network members of this
+        conference (anyone else in ``participant_ids`` is passed over; the caller says why).
+        Someone new is marked only in the preparation (StoreError(SUPPORTERS_FIXED) after);
+        a mark is taken away in any phase. The conference's row is updated first, which locks
+        it: a phase change waits for this transaction, and the change says the phase it was
+        made in, so the caller tells the rooms the phase as it stands."""
+        chosen = set(participant_ids)
+        async with self._sessions() as db:
+            conference: Conference | None = await db.scalar(
+                update(Conference)
+                .where(Conference.id == conference_id)
+                .values(updated_at=utcnow())
+                .returning(Conference)
+            )
+            if conference is None:
+                await db.rollback()
+                raise NotFound(Reason.NO_CONFERENCE)
+            people = (
+                await db.scalars(
+                    select(Participant).where(
+                        Participant.conference_id == conference_id,
+                        Participant.removed_at.is_(None),
+                        Participant.role == "network_member",
+                    )
+                )
+            ).all()
+            before = frozenset(p.id for p in people if p.supporter)
+            after = frozenset(p.id for p in people if p.id in chosen)
+            if after - before and conference.phase != "preparation":
+                await db.rollback()
+                raise StoreError(Reason.SUPPORTERS_FIXED)
+            for person in people:
+                person.supporter = person.id in after
+            phase, since = conference.phase, conference.phase_since
+            await db.commit()
+        return SupportersChange(after, after - before, before - after, phase, since)
+
+    async def supporters(self, conference_id: str) -> frozenset[int]:
+        """The client's supporters: active network members marked as such."""
+        async with self._sessions() as db:
+            ids = await db.scalars(
+                select(Participant.id).where(
+                    Participant.conference_id == conference_id,
+                    Participant.removed_at.is_(None),
+                    Participant.role == "network_member",
+                    Participant.supporter.is_(True),
+                )
+            )
+            return frozenset(ids)
 
     async def mark_privacy_seen(self, participant_id: int) -> None:
         async with self._sessions() as db:

@@ -31,6 +31,7 @@ from server.storage.participants import (
     InvitationMatch,
     ParticipantRow,
     ParticipantsMixin,
+    SupportersChange,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SessionMatch",
     "Store",
     "StoreError",
+    "SupportersChange",
     "create_engine",
     "new_conference_id",
 ]

@@ -68,6 +68,7 @@ async def _live_document(websocket: WebSocket) -> None:
         checked_at=checked_at,
         # ?view=present: the presentation view, which reads by its own row of the table
         presenting=websocket.query_params.get("view") == "present",
+        supporter=person.supporter,
     )
     phase, actor = person.conference.phase, person.actor
     allowed = connection_access(
@@ -75,6 +76,7 @@ async def _live_document(websocket: WebSocket) -> None:
         peer.role,
         document,
         action_team_member=peer.action_team_member,
+        supporter=peer.supporter,
         presenting=peer.presenting,
     )
     if allowed == Access.NONE:
@@ -85,7 +87,7 @@ async def _live_document(websocket: WebSocket) -> None:
             {"document": document, "phase": phase},
             coalesce=True,
         )
-        await refuse(refusal_reason(phase, document))
+        await refuse(refusal_reason(phase, document, role=peer.role, supporter=peer.supporter))
         return
     await store.audit(conference_id, actor, "room_joined", {"document": document}, coalesce=True)
     await websocket.accept()

@@ -32,14 +32,25 @@ PLAN = {
     "action_team": (R, R, R, R),  # members write: see the next test
     "closed": (R, R, R, R),
 }
+# The compass has a column of its own for the supporters (network members the client chose):
+# phase -> (client, supporter, other network member, professional, mandated professional,
+# coordinator)
 COMPASS = {
-    "preparation": (W, N, N, R),
-    "information": (R, N, N, N),
-    "private_time": (R, N, N, N),
-    "presentation": (R, N, N, N),
-    "action_team": (R, N, N, N),
-    "closed": (R, N, N, N),
+    "preparation": (W, W, N, N, N, R),
+    "information": (R, R, N, N, N, N),
+    "private_time": (R, R, N, N, N, N),
+    "presentation": (R, R, N, N, N, N),
+    "action_team": (R, R, N, N, N, N),
+    "closed": (R, R, N, N, N, N),
 }
+COMPASS_COLUMNS = (
+    ("client", True),
+    ("network_member", True),
+    ("network_member", False),
+    ("professional", False),
+    ("mandated_professional", False),
+    ("coordinator", False),
+)
 INFORMATION = {
     "preparation": (N, N, N, N),
     "information": (W, W, W, W),
@@ -48,7 +59,7 @@ INFORMATION = {
     "action_team": (R, R, R, R),
     "closed": (R, R, R, R),
 }
-TABLES = {"plan": PLAN, "compass": COMPASS, "information": INFORMATION}
+TABLES = {"plan": PLAN, "information": INFORMATION}
 COLUMNS = ("family", "professional", "mandated_professional", "coordinator")
 
 
@@ -56,11 +67,34 @@ def _cell(role: str) -> int:
     return 0 if role in FAMILY_ROLES else COLUMNS.index(role)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
+@pytest.mark.parametrize("document", sorted(TABLES))
 @pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize("role", ROLES)
 def test_every_cell_of_the_table(document: str, phase: str, role: str) -> None:
     assert access(phase, role, document) == TABLES[document][phase][_cell(role)]
+    # the supporter mark is about the compass only
+    assert access(phase, role, document, supporter=True) == TABLES[document][phase][_cell(role)]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("column", range(len(COMPASS_COLUMNS)))
+def test_every_cell_of_the_compass_table(phase: str, column: int) -> None:
+    role, supporter = COMPASS_COLUMNS[column]
+    expected = COMPASS[phase][column]
+    assert access(phase, role, "compass", supporter=supporter) == expected
+    assert connection_access(phase, role, "compass", supporter=supporter) == expected
+
+
+def test_only_a_network_member_is_made_a_supporter_by_the_mark() -> None:
+    # The client holds the compass with or without the mark; a professional or the
+    # coordinator marked by a bug still gets only their own column.
+    for phase in PHASES:
+        for role in ("client", "professional", "mandated_professional", "coordinator"):
+            marked = access(phase, role, "compass", supporter=True)
+            assert marked == access(phase, role, "compass"), (phase, role)
+    assert access("preparation", "network_member", "compass") == N
+    assert access("preparation", "network_member", "compass", supporter=True) == W
+    assert access("someday", "client", "compass") == N
 
 
 def test_in_the_action_team_members_write_the_plan_and_the_coordinator_only_reads() -> None:
@@ -72,8 +106,11 @@ def test_in_the_action_team_members_write_the_plan_and_the_coordinator_only_read
 def test_in_private_time_only_the_family_holds_any_document() -> None:
     for role in ROLES:
         held = {d: access("private_time", role, d) for d in DOCUMENTS}
-        if role in FAMILY_ROLES:
+        if role == "client":
             assert held == {"plan": W, "information": R, "compass": R}
+        elif role == "network_member":  # the compass only as a supporter
+            assert held == {"plan": W, "information": R, "compass": N}
+            assert access("private_time", role, "compass", supporter=True) == R
         else:
             assert held == {"plan": N, "information": N, "compass": N}
 

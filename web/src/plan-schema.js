@@ -18,7 +18,9 @@ export const AGREEMENT_KEYS = [
   "replaces",
 ];
 
-const randomId = () =>
+// A short random id for an item of a list that several devices add to (a plan's agreement,
+// a compass question).
+export const randomId = () =>
   (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`)
     .replace(/-/g, "")
     .slice(0, 12);
