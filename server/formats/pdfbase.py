@@ -124,12 +124,14 @@ class KringPdf(FPDF):
 
     def __init__(self, *, language: str, created: datetime) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.glyphs: set[int] = set()
+        self.glyphs: set[int] = set()  # what either font prints
+        self.main_glyphs: set[int] = set()  # what the main font prints (SVG text has no fallback)
         for family, package, name in (MAIN_FONT, FALLBACK_FONT):
             self.add_font(family, "", _font_file(package, name))
             font = self.fonts[family]
             assert isinstance(font, TTFFont)
             self.glyphs.update(font.cmap)
+            self.main_glyphs = self.main_glyphs or set(font.cmap)
         self.set_fallback_fonts([FALLBACK_FONT[0]])
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=BOTTOM_MARGIN)
@@ -138,6 +140,7 @@ class KringPdf(FPDF):
         self.set_lang(language)
         self.set_creation_date(created)  # the same content gives the same bytes
         self.label_width = 0.0
+        self.set_font(MAIN_FONT[0], size=BODY)
 
     def clean(self, text: str) -> str:
         return printable(text, self.glyphs)

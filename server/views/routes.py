@@ -20,6 +20,7 @@ from server.views import (
     admission,
     api,
     common,
+    compasscopy,
     console,
     coordinator,
     dashboard,
@@ -101,6 +102,9 @@ routes: list[BaseRoute] = [
     Route(C + "/present", presentation.presentation_page),
     Route(C + "/plan/{number:int}", plan.copy_page),
     Route(C + "/plan/{number:int}.pdf", plan.copy_pdf),
+    # the client's own copy of their network compass
+    Route(C + "/compass/compass.json", compasscopy.compass_json),
+    Route(C + "/compass/compass.pdf", compasscopy.compass_pdf),
     Route(C + "/admission/{session_id:int}", admission.decide, methods=POST),
     Route(C + "/devices/{session_id:int}/send-out", admission.send_out, methods=POST),
     # the action team after the conference
