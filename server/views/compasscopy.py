@@ -45,7 +45,9 @@ async def _reader(request: Request) -> tuple[auth.Person, bytes, datetime] | Res
             request,
             403,
             _("Het netwerkkompas is niet voor jou open"),
-            phases.refusal_reason(conference.phase, "compass"),
+            phases.refusal_reason(
+                conference.phase, "compass", role=person.role, supporter=person.supporter
+            ),
         )
     try:
         state = await common.hub(request).document_state(conference.id, "compass")
