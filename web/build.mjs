@@ -35,6 +35,7 @@ const entries = {
   "app.js": "src/app.js",
   "live.js": "src/live.js",
   "plan.js": "src/plan.js",
+  "compass.js": "src/compass.js",
   "presentation.js": "src/presentation.js",
   "scan.js": "src/scan.js",
   "app.css": "src/app.css",

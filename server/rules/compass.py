@@ -36,12 +36,13 @@ the same way. :func:`read_compass` never fails: a value of the wrong type reads 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
 
 from server.i18n import N_, Labels, _
+from server.rules.networkmap import read_map
 from server.rules.plan import LIFE_AREAS, _load, _root, _text
 
 # What should change, as the compass asks it (the questions the page shows).
@@ -94,14 +95,18 @@ def read_compass(state: bytes) -> dict[str, Any]:
     ``{"answers": {key: str} (every key of ANSWER_KEYS, "" when empty),
     "strengths": {life area: str} (filled ones only, in LIFE_AREAS order),
     "priorities": [life area, ...] (in LIFE_AREAS order),
-    "questions": [{"id", "text", "to_conference"}, ...] (removed and empty ones left out)}``.
-    Unknown keys and life areas are left out (:func:`check_compass` reports them).
+    "questions": [{"id", "text", "to_conference"}, ...] (removed and empty ones left out),
+    "map": [{"id", "name", "kind", "ring", "angle", "tie", "flow", "gone", "gap", "child",
+    "age"}, ...] (``networkmap.read_map``'s entries as dicts)}``.
+    Unknown keys and life areas are left out (:func:`check_compass` reports them; the map's
+    problems are ``networkmap.check_map``'s).
     """
     empty: dict[str, Any] = {
         "answers": dict.fromkeys(ANSWER_KEYS, ""),
         "strengths": {},
         "priorities": [],
         "questions": [],
+        "map": [],
     }
     try:
         doc = _load(state)
@@ -125,6 +130,7 @@ def read_compass(state: bytes) -> dict[str, Any]:
         },
         "priorities": [area for area in LIFE_AREAS if area in chosen],
         "questions": _questions(_root(doc, "questions", Array)),
+        "map": [asdict(entry) for entry in read_map(state)],
     }
 
 

@@ -18,7 +18,7 @@ from server.rules import phases
 from server.settings import time_zone
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
-from server.views import common, identity
+from server.views import common, compass, identity
 
 # Status, title and message (Dutch message ids, translated when shown).
 LINK_PROBLEMS = {
@@ -226,6 +226,7 @@ async def participant_page(
         plan_ready=plan_ready,
         confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
+        **compass.landing_context(conference, me, context["people"]),
         **context,
     )
 

@@ -41,6 +41,7 @@ async def participants_view(
     email_error: tuple[int, FormResult] | None = None,
     erase_error: str = "",
     link_error: str = "",
+    supporters_error: str = "",
 ) -> Response:
     """The conference page, or just its participants section for an htmx swap."""
     rows = await common.store(request).participants(conference.id)
@@ -57,6 +58,7 @@ async def participants_view(
         "may_export": phases.coordinator_reads_plan(conference.phase),
         "erase_error": erase_error,
         "link_error": link_error,
+        "supporters_error": supporters_error,
     }
     name = (
         "conferences/_participants.html" if common.is_htmx(request) else "conferences/detail.html"

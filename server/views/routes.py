@@ -20,6 +20,7 @@ from server.views import (
     admission,
     api,
     common,
+    compass,
     compasscopy,
     console,
     coordinator,
@@ -33,6 +34,7 @@ from server.views import (
     presentation,
     site,
     stream,
+    supporters,
     websocket,
 )
 
@@ -64,6 +66,7 @@ routes: list[BaseRoute] = [
     ),
     Route(PARTICIPANT + "/remove", participants.participant_remove, methods=POST),
     Route(CONFERENCE + "/cards", participants.invitation_cards, methods=["GET", "POST"]),
+    Route(CONFERENCE + "/supporters", supporters.coordinator_supporters_form, methods=POST),
     Route(CONFERENCE + "/export.zip", export.export_zip),
     Route(CONFERENCE + "/erase", coordinator.erase_form, methods=POST),
     Route("/outcomes", dashboard.outcomes_page),
@@ -96,6 +99,9 @@ routes: list[BaseRoute] = [
     ),
     Route(C + "/answer", participant.answer_form, methods=POST),
     Route(C + "/rating", participant.rating_form, methods=POST),
+    # the network compass, in the preparation
+    Route(C + "/compass", compass.compass_page),
+    Route(C + "/supporters", supporters.client_supporters_form, methods=POST),
     # the plan, its frozen versions, and the family's decisions on its page in private time
     Route(C + "/plan", plan.plan_page),
     Route(C + "/plan/compare", plan.compare_page),

@@ -22,6 +22,7 @@ from server.rules.compass import (
     schema,
     write_text,
 )
+from server.rules.networkmap import add_entry
 from server.rules.plan import LIFE_AREAS
 from tests.support.server import ROOT
 
@@ -46,6 +47,7 @@ def test_a_compass_the_page_writes_reads_in_the_life_areas_order() -> None:
     gone = add_question(doc, "Een vraag die weg mag")
     gone["removed"] = True
     add_question(doc, "   ")  # an empty one is not a question yet
+    add_entry(doc, "tante", "Tante Ans", ring=1, tie="strong", flow="to_client")
 
     compass = read_compass(doc.get_update())
 
@@ -61,6 +63,8 @@ def test_a_compass_the_page_writes_reads_in_the_life_areas_order() -> None:
     [question] = compass["questions"]
     assert question["text"] == "Wie haalt de kinderen van school?"
     assert question["to_conference"] is True and len(question["id"]) == 12
+    [aunt] = compass["map"]  # the map as rules/networkmap.py reads it
+    assert (aunt["name"], aunt["ring"], aunt["flow"]) == ("Tante Ans", 1, "to_client")
     assert problems(doc) == []
 
 
@@ -83,6 +87,7 @@ def test_reading_never_fails_on_wrong_types_or_broken_bytes() -> None:
             "strengths": {},
             "priorities": [],
             "questions": [],
+            "map": [],
         }
     )
     # A root made of another type (questions as a map) reads as nothing, never an error.

@@ -12,48 +12,21 @@ import { LOCAL, LiveDocument, showState } from "./sync.js";
 import { textField } from "./textfield.js";
 import { AGREEMENT_TEXT_FIELDS, characters, newAgreement, isDate, textOf } from "./plan-schema.js";
 import { keepAwake, keepForOffline } from "./device.js";
+import {
+  announceMe,
+  h,
+  nextId,
+  setUpPresenceList,
+  setUpUndo,
+  showHere,
+  showTyping,
+  whoIsHere,
+} from "./editing.js";
 
 const REPAIR = "kring-repair"; // turning an older client's plain string into shared text
 // Adding an agreement is not undone by "undo": others may already be writing in it. Removing
 // it ("Verwijderen") is the way back, and that can be brought back by anyone.
 const ADD = "kring-add";
-
-function h(tag, attributes = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value == null) continue;
-    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
-    else if (name === "class") el.className = value;
-    else el.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child != null && child !== false) el.append(child);
-  }
-  return el;
-}
-
-let uid = 0;
-const nextId = (prefix) => `${prefix}-${++uid}`;
-
-function colourFor(id) {
-  let hash = 0;
-  for (const char of String(id)) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360}, 60%, 38%)`;
-}
-
-// The shared text another device's cursor is in (y-codemirror.next's awareness "cursor"), if any.
-function cursorType(cursor, doc) {
-  if (!cursor?.anchor) return null;
-  try {
-    const at = Y.createAbsolutePositionFromRelativePosition(
-      Y.createRelativePositionFromJSON(cursor.anchor),
-      doc,
-    );
-    return at?.type instanceof Y.Text ? at.type : null;
-  } catch {
-    return null; // a position this device cannot place (yet)
-  }
-}
 
 const areaLabel = (area, schema) =>
   schema.life_areas.includes(area) ? t(`area.${area}`) : t("area.other");
@@ -557,8 +530,7 @@ class Card {
     const folded = [];
     for (const [field, slot] of this.fields) {
       const names = (slot.ytext && typing.get(slot.ytext)) || [];
-      slot.tag.textContent = names.length ? t("presence.typing", { names: names.join(", ") }) : "";
-      slot.tag.hidden = names.length === 0;
+      showTyping(slot.tag, names);
       shown.push(...names);
       if (MORE_TEXT.includes(field)) folded.push(...names);
     }
@@ -612,7 +584,7 @@ class PlanEditor {
     this.removedBox = root.querySelector("[data-removed]");
     this.liveRegion = root.querySelector("[data-announce]");
     this.presence = root.querySelector("[data-presence]");
-    this.setUpToolbar();
+    setUpUndo(root, this.undo);
     this.setUpDrawer();
     this.setUpAddForm();
     this.setUpNotes();
@@ -628,29 +600,11 @@ class PlanEditor {
         this.render();
       });
     });
-    this.undo.on("stack-item-added", () => this.updateUndo());
-    this.undo.on("stack-item-popped", () => this.updateUndo());
     // Show what this device kept as soon as it is read, before the server answers.
     this.live.local.on("synced", () => this.render());
     this.live.provider.on("sync", () => this.render());
     this.render();
     root.dataset.ready = "true";
-  }
-
-  setUpToolbar() {
-    const undo = this.root.querySelector("[data-undo]");
-    const redo = this.root.querySelector("[data-redo]");
-    if (!undo || !redo) return;
-    undo.addEventListener("click", () => this.undo.undo());
-    redo.addEventListener("click", () => this.undo.redo());
-    this.undoButtons = { undo, redo };
-    this.updateUndo();
-  }
-
-  updateUndo() {
-    if (!this.undoButtons) return;
-    this.undoButtons.undo.disabled = this.undo.undoStack.length === 0;
-    this.undoButtons.redo.disabled = this.undo.redoStack.length === 0;
   }
 
   setUpAddForm() {
@@ -709,19 +663,13 @@ class PlanEditor {
 
   setUpPresence() {
     const awareness = this.live.awareness;
-    const colour = colourFor(this.me.id);
-    awareness.setLocalStateField("user", {
-      name: this.me.name,
-      color: colour,
-      colorLight: `${colour}33`,
-      role: this.me.role,
-    });
+    announceMe(awareness, this.me);
     awareness.setLocalStateField("editing", null);
     this.root.addEventListener("focusout", (event) => {
       if (!event.relatedTarget?.closest?.("[data-agreement]")) this.editing(null);
     });
     awareness.on("change", () => this.showPresence());
-    this.setUpPresenceList();
+    setUpPresenceList(this.root, this.presence);
     this.showPresence();
   }
 
@@ -732,65 +680,17 @@ class PlanEditor {
   }
 
   showPresence() {
-    const awareness = this.live.awareness;
-    const doc = this.live.doc;
-    const names = new Set();
     const busy = new Map(); // agreement id -> names
-    const typing = new Map(); // Y.Text -> names of those with their cursor in it
-    for (const [client, state] of awareness.getStates()) {
-      const name = state?.user?.name;
-      if (!name) continue;
-      const mine = client === awareness.clientID;
-      names.add(mine ? t("presence.you", { name }) : name);
-      if (mine) continue;
+    const { names, typing } = whoIsHere(this.live, this.me, this.writable, (state, name) => {
       if (state.editing) busy.set(state.editing, [...(busy.get(state.editing) || []), name]);
-      const type = cursorType(state.cursor, doc);
-      if (type) typing.set(type, [...(typing.get(type) || []), name]);
-    }
-    if (!this.writable) names.add(t("presence.you", { name: this.me.name }));
-    if (this.presence) {
-      const sorted = [...names].sort();
-      this.presence.querySelector("[data-presence-count]").textContent = String(sorted.length);
-      this.presence.querySelector("[data-presence-label]").textContent = t(
-        sorted.length === 1 ? "presence.count_one" : "presence.count_other",
-      );
-      this.presence
-        .querySelector("[data-presence-list] ul")
-        .replaceChildren(...sorted.map((name) => h("li", { class: "person-tag" }, name)));
-    }
+    });
+    showHere(this.presence, names);
     for (const card of this.cards.values()) {
       // A name on the field someone types in; the card says who else is busy with it.
       const inFields = new Set(card.showTyping(typing));
       card.showEditing((busy.get(card.id) || []).filter((name) => !inFields.has(name)));
     }
-    if (this.notesTag) {
-      const here = typing.get(this.notes) || [];
-      this.notesTag.textContent = here.length
-        ? t("presence.typing", { names: here.join(", ") })
-        : "";
-      this.notesTag.hidden = here.length === 0;
-    }
-  }
-
-  // "Who is here" is a count that opens to the names; Escape or a tap elsewhere closes it.
-  setUpPresenceList() {
-    const toggle = this.root.querySelector("[data-presence-toggle]");
-    const list = this.root.querySelector("[data-presence-list]");
-    if (!toggle || !list) return;
-    const show = (open) => {
-      list.hidden = !open;
-      toggle.setAttribute("aria-expanded", String(open));
-    };
-    toggle.addEventListener("click", () => show(list.hidden));
-    document.addEventListener("click", (event) => {
-      if (!list.hidden && !this.presence.contains(event.target)) show(false);
-    });
-    this.presence.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && !list.hidden) {
-        show(false);
-        toggle.focus();
-      }
-    });
+    showTyping(this.notesTag, typing.get(this.notes) || []);
   }
 
   // The information and the conditions, read-only, beside the plan: a panel that does not
