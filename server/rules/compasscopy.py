@@ -9,7 +9,7 @@ copy is the permission table's (``rules/phases.py``): whoever may read the compa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +23,13 @@ FORMAT_VERSION = 1
 
 def compass_file(state: bytes, client_name: str, made_at: datetime) -> dict[str, Any]:
     """The compass as JSON-ready data: what ``read_compass`` reads (answers by key, strengths
-    and priorities by life area, the questions) and the map's entries, each with every
-    field (``rules/networkmap.py``), closest ring first."""
+    and priorities by life area, the questions, the map's entries with every field), under
+    a name and version of its format, whose it is and when it was made."""
     return {
         "format": {"name": FORMAT, "version": FORMAT_VERSION},
         "client_name": client_name,
         "made_at": made_at.isoformat(),
         **read_compass(state),
-        "map": [asdict(entry) for entry in read_map(state)],
     }
 
 

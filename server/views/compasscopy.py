@@ -26,21 +26,14 @@ from server.rules import phases
 from server.rules.compasscopy import compass_copy, compass_file
 from server.settings import time_zone
 from server.storage.models import utcnow
-from server.views import common
-
-
-def may_read_compass(person: auth.Person) -> bool:
-    allowed = phases.access(
-        person.conference.phase, person.role, "compass", supporter=person.supporter
-    )
-    return allowed >= phases.Access.READ
+from server.views import common, compass
 
 
 async def _reader(request: Request) -> tuple[auth.Person, bytes, datetime] | Response:
     """Who asks, the compass's state and the moment, if they may read it now (else 403)."""
     person = await common.person_of(request)
     conference = person.conference
-    if not may_read_compass(person):
+    if compass.compass_access(person) < phases.Access.READ:
         return common.error_page(
             request,
             403,

@@ -221,8 +221,6 @@ async def participant_page(
         ],
         typed=typed or {},
         information_access=int(phases.access(conference.phase, me.role, "information")),
-        may_read_compass=phases.access(conference.phase, me.role, "compass", supporter=me.supporter)
-        >= phases.Access.READ,
         plan_ready=plan_ready,
         confirm_plan_ready=confirm_plan_ready and plan_ready is None,
         error=error,
