@@ -27,6 +27,7 @@ from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
 from server.rooms.connection import Closed, Connection
 from server.rooms.protocol import CloseCode
+from server.rules.networkmap import FORGETS_ON_REMOVAL, entry_ids
 from server.rules.phases import Access
 from server.settings import Limits
 from server.storage.documents import (
@@ -96,6 +97,7 @@ class DocChannel:
         self.awareness: dict[int, _Presence] = {}
         self.inflight = 0
         self.compacting = False
+        self.compact_again = False  # a removal came in while a compaction was being written
         self.unload_handle: asyncio.TimerHandle | None = None
         loaded = stored.in_order()
         apply_all(self.doc, loaded, self.key)
@@ -228,6 +230,8 @@ class DocChannel:
         """Runs right after the commit, in log order: apply, broadcast, acknowledge."""
         self.last_id = log_id
         self.logged += 1
+        forgets = self.name in FORGETS_ON_REMOVAL
+        before = entry_ids(self.doc) if forgets else frozenset()
         try:
             self.doc.apply_update(update)
         except FATAL:
@@ -247,7 +251,11 @@ class DocChannel:
             if self.room.phase is not None:
                 meta |= {"phase": self.room.phase, "since": self.room.phase_since}
             broker.publish(Notice("update", self.room.conference_id, self.name, update, meta))
-        if self.logged >= self.room.hub.limits.compact_after and not self.compacting:
+        if forgets and before - entry_ids(self.doc):
+            # Someone was taken off the map for good: fold the log now, so the stored
+            # updates that hold their name are gone (the snapshot is the collected document).
+            self.start_compaction()
+        elif self.logged >= self.room.hub.limits.compact_after and not self.compacting:
             self.start_compaction()
 
     def _broadcast(self, update: bytes, origin: Connection | None) -> None:
@@ -281,6 +289,9 @@ class DocChannel:
     # -- compaction -----------------------------------------------------------------------
 
     def start_compaction(self) -> None:
+        if self.compacting:  # the one being written may not hold the latest: fold again after
+            self.compact_again = True
+            return
         if self.room.hub.broker.relays:
             # Other processes write this document too: this replica may not have all of the
             # log up to its own last id yet, so the database folds what it holds.
@@ -309,6 +320,9 @@ class DocChannel:
             log.error("%s: compaction failed: %s", self.key, exc)
         finally:
             self.compacting = False
+            if self.compact_again:
+                self.compact_again = False
+                self.start_compaction()
 
     # -- presence -------------------------------------------------------------------------
 

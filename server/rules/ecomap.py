@@ -22,9 +22,9 @@ from typing import Any, Protocol
 # The drawing, in SVG user units: the page's editor draws with the same numbers.
 GEOMETRY: dict[str, Any] = {
     "size": 800,  # the map is a square; the legend goes below it
-    "rings": [140, 240, 340],  # radius of ring 1, 2, 3
-    "person": 30,  # radius of a person
-    "client": 56,  # radius of the client in the middle
+    "rings": [135, 218, 298],  # radius of ring 1, 2, 3
+    "person": 28,  # radius of a person
+    "client": 52,  # radius of the client in the middle
 }
 
 # The fill of each kind; people are circles, organisations (school, work, professional) are
@@ -146,7 +146,7 @@ def _shape(kind: str, x: float, y: float, r: float, style: str) -> str:
         side = r * 1.7
         return (
             f'<rect x="{_n(x - side / 2)}" y="{_n(y - side / 2)}" width="{_n(side)}" '
-            f'height="{_n(side)}" rx="8" {style}/>'
+            f'height="{_n(side)}" rx="{_n(side / 6)}" {style}/>'
         )
     return f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" {style}/>'
 
@@ -287,7 +287,8 @@ def draw(
         out.append(
             f'<circle class="ring" cx="{_n(centre)}" cy="{_n(centre)}" r="{radius}" '
             'fill="none" stroke="#c9ced6" stroke-width="1.5"/>'
-            f'<text x="{_n(centre + 6)}" y="{_n(centre - radius - 6)}" font-size="12" '
+            f'<text x="{_n(centre - radius * math.sqrt(0.5) - 4)}" '
+            f'y="{_n(centre + radius * math.sqrt(0.5) + 16)}" text-anchor="end" font-size="13" '
             f'fill="#535d68">{escape(words.get(f"ring.{ring}", ""))}</text>'
         )
     out.extend(_tie(entry) for entry in entries if not entry.gap)

@@ -387,6 +387,11 @@ def remove_entry(doc: Doc[Any], entry_id: str) -> bool:
     return True
 
 
+# The documents whose map entries are removed for good: the room folds the stored log when an
+# entry goes, so no stored update keeps the name (rooms/room.py).
+FORGETS_ON_REMOVAL = frozenset({"compass"})
+
+
 def entry_ids(doc: Doc[Any]) -> frozenset[str]:
     """The ids on the map of a loaded document (empty when it holds no map)."""
     try:

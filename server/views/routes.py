@@ -28,6 +28,7 @@ from server.views import (
     device,
     export,
     feeds,
+    networkmap,
     participant,
     participants,
     plan,
@@ -105,6 +106,8 @@ routes: list[BaseRoute] = [
     # the plan, its frozen versions, and the family's decisions on its page in private time
     Route(C + "/plan", plan.plan_page),
     Route(C + "/plan/compare", plan.compare_page),
+    # the network compass's map (the preparation)
+    Route(C + "/compass/map", networkmap.map_page),
     Route(C + "/present", presentation.presentation_page),
     Route(C + "/plan/{number:int}", plan.copy_page),
     Route(C + "/plan/{number:int}.pdf", plan.copy_pdf),

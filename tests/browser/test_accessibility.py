@@ -1,6 +1,7 @@
 """axe-core (from npm) on Kring's main pages in a real Chromium: no serious or critical
 problems for people who use a screen reader, a keyboard or large text. The plan editor's own
-pages are checked in tests/browser/test_plan_editor.py."""
+pages are checked in tests/browser/test_plan_editor.py, the network map being edited (its
+form and its dialogs) in tests/browser/test_network_map.py."""
 
 from __future__ import annotations
 
@@ -71,6 +72,9 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("[data-live-document][data-ready]")
     checked["participant's page"] = serious_accessibility_problems(phone)
+    phone.goto(f"{live_server.url}/c/{conference}/compass/map")
+    phone.wait_for_selector("[data-sync-status][data-state=saved]")
+    checked["the network map, read after the preparation"] = serious_accessibility_problems(phone)
     phone.goto(presenting["participants"][1]["invitation_url"])
     phone.get_by_role("button", name="Ja, dat ben ik: verder").click()
     phone.wait_for_selector("fieldset.scale")
@@ -84,6 +88,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 15
+    assert len(checked) == 16
     family.close()
     context.close()

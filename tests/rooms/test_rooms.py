@@ -9,12 +9,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from pycrdt import Map
 from websockets.asyncio.client import connect
 
 from server.rooms import protocol
 from server.rooms.client import YClient
+from server.rules.networkmap import add_entry, read_map, remove_entry
+from server.storage.documents import DocumentLog
 from tests.support.live import connected, wait_until
-from tests.support.people import DemoConference, demo_conference
+from tests.support.people import DemoConference, demo_conference, server_store
 from tests.support.server import LiveServer, make_instance, serving
 
 SEND_QUEUE_BYTES = 1_000_000
@@ -36,6 +39,22 @@ def rooms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe
 @pytest.fixture
 async def conference(rooms_server: LiveServer) -> DemoConference:
     return await demo_conference(rooms_server, "information")
+
+
+def stored_rows(server: LiveServer, conference_id: str, document: str) -> list[bytes]:
+    """Every stored byte of a document: its snapshot and its logged updates."""
+    with sqlite3.connect(server.instance.folder / "kring.db") as db:
+        rows = db.execute(
+            "SELECT data FROM doc_snapshot WHERE conference_id = ? AND document = ?",
+            (conference_id, document),
+        ).fetchall()
+    return [bytes(row[0]) for row in rows] + stored_updates(server, conference_id, document)
+
+
+async def conference_state(conference: DemoConference, document: str) -> bytes:
+    """The document as a server loading it from the database would have it."""
+    async with server_store(conference) as store:
+        return await DocumentLog(store.engine).state(conference.id, document)
 
 
 def stored_updates(server: LiveServer, conference_id: str, document: str) -> list[bytes]:
@@ -120,6 +139,31 @@ async def test_a_reader_reconnecting_with_deletions_in_its_copy_is_not_scolded(
         family.text().insert(len(family.text()), "!")
         await reader.wait_for(lambda: str(reader.text()).endswith("!"))
         assert reader.denied == []
+
+
+async def test_someone_taken_off_the_network_map_is_not_kept_in_the_stored_compass(
+    rooms_server: LiveServer,
+) -> None:
+    conference = await demo_conference(rooms_server, "preparation")
+    client = conference.device("compass", conference.cookie("client"), saved=True)
+    async with connected(client):
+        add_entry(client.doc, "e1", "Geheime Oom", ring=1)
+        add_entry(client.doc, "e2", "Tante Jo", ring=2)
+        await client.wait_for(client.all_saved)
+        client.doc.get("map", type=Map)["e1"]["name"] = "Geheime Oom Kees"  # typed on
+        await client.wait_for(client.all_saved)
+        assert remove_entry(client.doc, "e1")
+        await client.wait_for(client.all_saved)
+
+        def stored() -> bytes:
+            return b"".join(stored_rows(conference.server, conference.id, "compass"))
+
+        # The removal folds the log at once (not after KRING_COMPACT_AFTER updates): the
+        # snapshot is the collected document, the updates that held the name are deleted.
+        await wait_until(lambda: b"Geheime" not in stored(), within=5)
+        assert b"Tante Jo" in stored()
+    state = await conference_state(conference, "compass")
+    assert [e.name for e in read_map(state)] == ["Tante Jo"] and b"Geheime" not in state
 
 
 async def test_a_removed_person_is_disconnected_at_once(conference: DemoConference) -> None:
