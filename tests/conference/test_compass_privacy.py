@@ -51,7 +51,7 @@ COMPASS: dict[str, dict[str, str]] = {
 }
 FIRST = ("preparation", "client")  # whose PDF is read back to the letter
 # The compass's own pages (helpers compass and netmap): open to whoever reads it, else 403.
-PAGES = ("compass",)  # and "compass/map", once the map page is there
+PAGES = ("compass", "compass/map")
 # Every page besides those that someone of each kind reaches, and the JSON API's reads (the
 # event stream is read as a stream, below).
 COORDINATOR_PAGES = ("/conferences/{id}", "/conferences/{id}/console", "/conferences/{id}/audit")
