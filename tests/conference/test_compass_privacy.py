@@ -6,6 +6,7 @@ removing a participant keep their promises for it too."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 import sqlite3
@@ -240,13 +241,17 @@ async def test_the_compass_reaches_exactly_whom_the_table_names_on_every_channel
                 assert frozen.status_code == 303, frozen.text
         elif phase != "preparation":
             assert (await move(conference, phase)).status_code == 200
-        for role in ROLES:
+
+        async def everything(role: str, phase: str = phase) -> None:
             cell = COMPASS[phase].get(role, "")
             await _live_document(conference, cookies[role], cell, word, role)
             async with as_(conference, cookies[role]) as http:
                 await _downloads(http, cid, cell, word, role, on_paper=(phase, role) == FIRST)
                 await _pages(http, cid, cell, word, role)
                 await _copies(http, cid, phase, word, role)
+
+        # everyone at once, each on their own device, as in a real room
+        await asyncio.gather(*(everything(role) for role in ROLES))
         async with EventStream(conference, cookies["coordinator"]) as console:
             assert console.events and word not in console.raw
 
