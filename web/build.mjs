@@ -38,6 +38,7 @@ const entries = {
   "compass.js": "src/compass.js",
   "presentation.js": "src/presentation.js",
   "scan.js": "src/scan.js",
+  "handout.js": "src/handout.js",
   "networkmap.js": "src/networkmap.js",
   "app.css": "src/app.css",
 };

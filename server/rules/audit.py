@@ -38,6 +38,10 @@ CHANNEL_LABELS = Labels(
         "message": N_("bericht"),
         "card": N_("kaart"),
         "mail": N_("e-mail"),
+        "share": N_("gedeeld"),
+        "whatsapp": N_("WhatsApp"),
+        "sms": N_("sms"),
+        "letter": N_("brief"),
     }
 )
 
@@ -159,6 +163,27 @@ def _link_ended(who: str, detail: Detail, names: _Names) -> str:
         who=who,
         name=name,
         channel=channel,
+    )
+
+
+def _link_issued(who: str, detail: Detail, names: _Names) -> str:
+    name = names.one(detail)
+    channel = str(detail.get("channel", ""))
+    if name is None:
+        return _("%(who)s maakte een nieuwe persoonlijke link.", who=who)
+    if channel == "mail":
+        return _(
+            "%(who)s mailde %(name)s een uitnodiging met een nieuwe persoonlijke link.",
+            who=who,
+            name=name,
+        )
+    if channel not in CHANNEL_LABELS:
+        return _("%(who)s maakte een nieuwe persoonlijke link voor %(name)s.", who=who, name=name)
+    return _(
+        "%(who)s maakte een nieuwe persoonlijke link voor %(name)s (%(channel)s).",
+        who=who,
+        name=name,
+        channel=CHANNEL_LABELS[channel],
     )
 
 
@@ -392,10 +417,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
         N_("%(who)s wijzigde het e-mailadres voor herinneringen van %(name)s."),
         N_("%(who)s wijzigde een e-mailadres voor herinneringen."),
     ),
-    "link_issued": _with_person(
-        N_("%(who)s maakte een nieuwe persoonlijke link voor %(name)s."),
-        N_("%(who)s maakte een nieuwe persoonlijke link."),
-    ),
+    "link_issued": _link_issued,
     "link_revoked": _with_person(
         N_("%(who)s trok de links van %(name)s in."), N_("%(who)s trok links in.")
     ),

@@ -36,6 +36,7 @@ FIELD_LABELS = Labels(
         "next": N_("het vervolgadres"),
         "language": N_("de taal"),
         "contact_phone": N_("het telefoonnummer"),
+        "phone": N_("het telefoonnummer"),
         "contact_email": N_("het e-mailadres voor contact"),
     }
 )

@@ -28,8 +28,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ACCOUNT_ROLES = ("coordinator", "admin")
 # How a personal link was handed out. A person may hold several working links, each saying
-# how it was handed out; a card printed for the door adds one and ends none.
-LINK_CHANNELS = ("message", "card", "mail")
+# how it was handed out; a card printed for the door adds one and ends none, and so does each
+# hand-out from the invitation page (rules/handout.py CHANNELS: the device's share sheet,
+# WhatsApp, SMS, a mail, a printed letter).
+LINK_CHANNELS = ("message", "card", "mail", "share", "whatsapp", "sms", "letter")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -45,6 +45,15 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     check("conference and its participants")
     page.goto(f"{live_server.url}/conferences/{conference}/cards")
     check("choosing whose cards to print")
+    page.goto(f"{live_server.url}/conferences/{conference}")
+    page.get_by_role("link", name="Uitnodiging versturen aan Ayşe Yılmaz").click()
+    check("sending someone their invitation")
+    invite = page.url
+    page.get_by_role("button", name="Link maken om te delen").click()
+    check("an invitation ready to share")
+    page.goto(invite)
+    page.get_by_role("button", name="Brief maken om af te drukken").click()
+    check("an invitation letter to print")
     page.goto(f"{live_server.url}/account/contact")
     page.get_by_label("Telefoonnummer").fill("bel me maar")
     page.get_by_role("button", name="Opslaan").click()
@@ -88,6 +97,6 @@ def test_the_main_pages_have_no_serious_accessibility_problems(
     checked["the family asked whether its plan is ready"] = serious_accessibility_problems(phone)
 
     assert {name: found for name, found in checked.items() if found} == {}
-    assert len(checked) == 16
+    assert len(checked) == 19
     family.close()
     context.close()

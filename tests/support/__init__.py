@@ -9,6 +9,8 @@
 - ``feeds``: a calendar app fetching a person's feed.
 - ``plans``: a plan's content as plain data.
 - ``traces``: words searched for in a server's database and its files, Yjs decoded.
+- ``mail``: a real SMTP server on loopback (aiosmtpd) and what it received; an installation
+  that mails to it.
 - ``browser``: Debian's Chromium and what a person sees and does in it.
 
 A test module imports its helpers from here, never from another test module, so that each
