@@ -5,7 +5,9 @@ The zip holds ``conference.json`` (every part described under its ``format`` key
 ``README.txt``) and ``plan-versie-N.pdf``, the printable copy of each frozen plan version.
 The export holds the plan, so it is made only while the permission table
 (``rules/phases.py``) lets the coordinator read the plan: from the presentation on, never
-in private time.
+in private time. It holds only the live documents the same table lets the coordinator read
+at that moment, so never the network compass: that is the client's (the coordinator reads it
+in preparation only), and the client downloads it from their own page.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ PARTS = {
     "proposals": "People the family proposed to invite: name, how they know them, why, who "
     "proposed (a participant id), and the coordinator's decision (invited: the participant "
     "they became; declined, with the reason the proposer read; null: not decided).",
-    "documents": "The live documents compass, information and plan: 'content' read into "
-    "JSON (the plan as agreements and notes, the information document's text), and "
-    "'yjs_state_base64', the document's full Yjs state (a Yjs v1 update, base64).",
+    "documents": "The live documents information and plan: 'content' read into JSON (the "
+    "plan as agreements and notes, the information document's text), and 'yjs_state_base64', "
+    "the document's full Yjs state (a Yjs v1 update, base64). The network compass is not "
+    "exported: it is the client's, who downloads it from their own page.",
     "plan_versions": "Every frozen version of the plan: number, frozen_at, frozen_by, the "
     "content its copy shows, its Yjs state (base64) and the name of its PDF in this zip.",
     "conditions": "The mandated professionals' conditions, their status (met / not_met) "
@@ -126,6 +129,17 @@ def _read_as(state: bytes, name: str, kind: type[Any]) -> Any:
     return doc.get(name, type=kind)
 
 
+def exported_documents(phase: str) -> tuple[str, ...]:
+    """The live documents an export made in ``phase`` holds: those the permission table lets
+    the coordinator read then (never the compass: an export is made from the presentation on,
+    and after the preparation the compass is the client's and their supporters' alone)."""
+    return tuple(
+        document
+        for document in phases.DOCUMENTS
+        if phases.access(phase, "coordinator", document) >= phases.Access.READ
+    )
+
+
 def _content(document: str, state: bytes, people: dict[str, Any]) -> Any:
     if document == "plan":
         return read_plan(state, people)
@@ -153,7 +167,7 @@ async def conference_data(
     people = [row.participant for row in await store.participants(cid, include_removed=True)]
     named = plan_people(people)
     documents = {}
-    for document in phases.DOCUMENTS:
+    for document in exported_documents(conference.phase):
         state = await read_state(cid, document)
         documents[document] = {
             "content": _content(document, state, named),
@@ -315,6 +329,12 @@ def _readme(conference_id: str, numbers: Iterable[int]) -> str:
     lines += [f"  {key}: {text}" for key, text in PARTS.items()]
     lines += ["", "PDF copies of the frozen plan versions (in Dutch, as printed for everyone):"]
     lines += [f"  {pdf_name(n)}: version {n}" for n in numbers] or ["  (none yet)"]
+    lines += [
+        "",
+        "Not in this export: the network compass of the preparation (the client's answers,",
+        "strengths, questions and network map). It is the client's: the client and their",
+        "supporters download it from their own page in Kring.",
+    ]
     return "\n".join(lines) + "\n"
 
 

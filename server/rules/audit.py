@@ -357,6 +357,12 @@ def _exported(who: str, detail: Detail, _names: _Names) -> str:
     )
 
 
+def _compass_downloaded(who: str, detail: Detail, _names: _Names) -> str:
+    if detail.get("format") == "pdf":
+        return _("%(who)s downloadde het netwerkkompas als pdf.", who=who)
+    return _("%(who)s downloadde het netwerkkompas als gegevensbestand (json).", who=who)
+
+
 def _started(who: str, detail: Detail, _names: _Names) -> str:
     return _(
         "%(who)s begon bijeenkomst %(number)s van het actieteam.",
@@ -483,6 +489,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "supporters_chosen": _supporters,
     "plan_frozen": _frozen,
     "plan_exported": _exported,
+    "compass_downloaded": _compass_downloaded,
     "follow_up_started": _started,
     "follow_up_closed": _closed,
     "rated": _rated,

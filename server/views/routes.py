@@ -21,6 +21,7 @@ from server.views import (
     api,
     common,
     compass,
+    compasscopy,
     console,
     coordinator,
     dashboard,
@@ -125,6 +126,9 @@ routes: list[BaseRoute] = [
     Route(C + "/present", presentation.presentation_page),
     Route(C + "/plan/{number:int}", plan.copy_page),
     Route(C + "/plan/{number:int}.pdf", plan.copy_pdf),
+    # the client's own copy of their network compass
+    Route(C + "/compass/compass.json", compasscopy.compass_json),
+    Route(C + "/compass/compass.pdf", compasscopy.compass_pdf),
     Route(C + "/admission/{session_id:int}", admission.decide, methods=POST),
     Route(C + "/devices/{session_id:int}/send-out", admission.send_out, methods=POST),
     # the action team after the conference

@@ -12,19 +12,17 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pycrdt import Array, Doc, Map, Text
+from pycrdt import Text
 
 from server.conference import auth
 from server.rules.plan import add_agreement
-from server.storage.models import Conference
 from tests.support.live import EventStream, connected, wait_until
-from tests.support.meeting import run_to_action_team
+from tests.support.meeting import closed_days_ago, run_to_action_team
 from tests.support.people import (
     DemoConference,
     as_,
@@ -34,6 +32,7 @@ from tests.support.people import (
     server_store,
 )
 from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
+from tests.support.traces import database_traces, file_traces
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -50,72 +49,6 @@ def erasing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     )
     with serving(instance) as server:
         yield server
-
-
-# -- searching the whole database and its files ------------------------------------------------
-
-
-def _yjs_text(data: bytes) -> str:
-    """Everything a Yjs update holds, as text ("" if it is not Yjs): every root read as a
-    map and as text, and as an array where it holds items that are not text."""
-    try:
-        names: Doc[Any] = Doc()
-        names.apply_update(data)
-    except Exception:
-        return ""
-    found = []
-    for name in list(names.keys()):
-        for kind in (Map, Text, Array):
-            if kind is Array and str(_as_text(data, name)):
-                continue  # text content read as an array can hang pycrdt
-            doc: Doc[Any] = Doc()
-            doc.apply_update(data)
-            found.append(json.dumps(doc.get(name, type=kind).to_py(), ensure_ascii=False))
-    return "\n".join(found)
-
-
-def _as_text(data: bytes, name: str) -> Text:
-    doc: Doc[Any] = Doc()
-    doc.apply_update(data)
-    return doc.get(name, type=Text)
-
-
-def _readings(value: object) -> list[str]:
-    """A column's value as text in every way it could hold a word: raw, JSON, Yjs."""
-    if isinstance(value, bytes):
-        return [value.decode("utf-8", "replace"), _yjs_text(value)]
-    if isinstance(value, str):
-        readings = [value]
-        with contextlib.suppress(ValueError):
-            readings.append(json.dumps(json.loads(value), ensure_ascii=False))
-        return readings
-    return [str(value)]
-
-
-def database_traces(path: Path, needles: list[str]) -> set[str]:
-    """Every table.column of the database where one of ``needles`` occurs."""
-    found = set()
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            cursor = db.execute(f'SELECT * FROM "{table}"')
-            columns = [d[0] for d in cursor.description]
-            for row in cursor:
-                for column, value in zip(columns, row, strict=True):
-                    if any(n in text for text in _readings(value) for n in needles):
-                        found.add(f"{table}.{column}")
-    return found
-
-
-def file_traces(folder: Path, needles: list[str]) -> set[str]:
-    """Which of the SQLite files hold one of ``needles`` in their raw bytes (as UTF-8 or as
-    JSON escapes)."""
-    forms = {n.encode() for n in needles} | {json.dumps(n)[1:-1].encode() for n in needles}
-    return {
-        name
-        for name in ("kring.db", "kring.db-wal", "kring.db-shm")
-        if (folder / name).exists() and any(f in (folder / name).read_bytes() for f in forms)
-    }
 
 
 # -- the story ---------------------------------------------------------------------------------
@@ -347,14 +280,6 @@ async def test_an_admin_may_erase_a_conference_they_do_not_run(
 # -- the retention purge of a running server -----------------------------------------------------
 
 
-async def _closed_days_ago(conference: DemoConference, days: int) -> None:
-    async with server_store(conference) as store, store._sessions() as db:
-        row = await db.get(Conference, conference.id)
-        assert row is not None and row.phase == "closed"
-        row.closed_at = datetime.now(UTC) - timedelta(days=days)
-        await db.commit()
-
-
 def _erasure_audits(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     with contextlib.closing(sqlite3.connect(folder / "kring.db")) as db:
         rows = db.execute("SELECT actor, detail FROM audit_event WHERE kind = 'conference_erased'")
@@ -381,8 +306,8 @@ async def test_the_server_purges_by_itself_and_closes_the_devices_of_what_it_era
         noah = recent.device("information", recent.cookie("client"))
         async with connected(sam, iris, noah):
             # ... then one of them turns out to have closed longer ago than the retention.
-            await _closed_days_ago(old, 40)
-            await _closed_days_ago(recent, 20)
+            await closed_days_ago(old, 40)
+            await closed_days_ago(recent, 20)
             assert await sam.wait_closed(within=15) == (4001, ERASED)
             assert (await iris.wait_closed(within=15))[0] == 4001
             # The run that erased the old one found the recent one not due.

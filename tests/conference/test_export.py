@@ -96,6 +96,7 @@ async def test_the_coordinator_downloads_everything_of_the_conference_in_one_zip
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         detail = await coordinator.get(f"/conferences/{cid}")
         assert f"/conferences/{cid}/export.zip" in detail.text
+        assert "Het netwerkkompas zit er niet in" in detail.text
         response = await coordinator.get(f"/conferences/{cid}/export.zip")
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/zip"
@@ -104,7 +105,8 @@ async def test_the_coordinator_downloads_everything_of_the_conference_in_one_zip
 
         assert data["format"]["name"] == "kring-conference-export"
         assert set(data["format"]["parts"]) <= set(data)
-        assert "conference.json" in archive.read("README.txt").decode()
+        readme = archive.read("README.txt").decode()
+        assert "conference.json" in readme and "Not in this export: the network compass" in readme
         assert data["conference"]["client_name"] == "Sam Yılmaz"
         assert data["conference"]["phase"] == "action_team"
         people = {p["id"]: p for p in data["participants"]}
@@ -116,7 +118,7 @@ async def test_the_coordinator_downloads_everything_of_the_conference_in_one_zip
         assert whats == ["Samen koken op zondag", "Sam naar voetbal"]
         state = base64.b64decode(plan["yjs_state_base64"])
         assert [a["what"] for a in read_plan(state)["agreements"]] == whats
-        assert set(data["documents"]) == {"compass", "information", "plan"}
+        assert set(data["documents"]) == {"information", "plan"}  # never the compass
         assert data["documents"]["information"]["content"] == {"text": ""}
 
         versions = data["plan_versions"]

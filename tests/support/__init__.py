@@ -3,10 +3,12 @@
 - ``server``: a Kring installation in a temporary folder, its CLI, ``kring serve`` on loopback.
 - ``databases``: a PostgreSQL database for a run, a store opened and closed, an account.
 - ``people``: a demo conference on a live server, its people's devices, their HTTP clients.
-- ``meeting``: a conference moved along: its phases, up to version 1 and the action team.
+- ``meeting``: a conference moved along: its phases, up to version 1 and the action team, and
+  closed long ago (for the retention purge).
 - ``live``: live documents and the console's event stream, opened and awaited.
 - ``feeds``: a calendar app fetching a person's feed.
 - ``plans``: a plan's content as plain data.
+- ``traces``: words searched for in a server's database and its files, Yjs decoded.
 - ``mail``: a real SMTP server on loopback (aiosmtpd) and what it received; an installation
   that mails to it.
 - ``browser``: Debian's Chromium and what a person sees and does in it.

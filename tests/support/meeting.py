@@ -3,12 +3,15 @@ version 1 and the action team (the long way, as people do it, or straight in the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from server.rules.plan import add_agreement
+from server.storage.models import Conference
 from server.storage.store import Store
 from tests.support.live import connected
-from tests.support.people import DemoConference, as_, ids_by_role
+from tests.support.people import DemoConference, as_, ids_by_role, server_store
 
 LOCKED_OUT = "Tijdens de privétijd is het plan niet voor jou open."
 
@@ -60,3 +63,12 @@ async def agree_in_store(store: Store, conference_id: str) -> None:
     await store.set_phase(conference_id, "presentation")
     await store.add_plan_version(conference_id, 1, b"", {}, "test")
     await store.set_phase(conference_id, "action_team")
+
+
+async def closed_days_ago(conference: DemoConference, days: int) -> None:
+    """Make a closed conference look closed ``days`` ago (as the retention purge reads it)."""
+    async with server_store(conference) as store, store._sessions() as db:
+        row = await db.get(Conference, conference.id)
+        assert row is not None and row.phase == "closed"
+        row.closed_at = datetime.now(UTC) - timedelta(days=days)
+        await db.commit()

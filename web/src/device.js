@@ -49,6 +49,20 @@ export async function keepForOffline(person) {
   }
 }
 
+// What the server no longer gives this person, this device no longer keeps for them: the
+// page's offline copy goes (LiveDocument clears the document's own copy). Without it, a
+// reload without a connection shows "no connection", not what the person may no longer see.
+export async function forgetOffline(person) {
+  if (!window.caches) return;
+  try {
+    const cache = await caches.open(SHELL_CACHE);
+    const who = encodeURIComponent(String(person));
+    await cache.delete(`${window.location.pathname}?person=${who}`);
+  } catch (_) {
+    // storage not available: nothing was kept
+  }
+}
+
 // "Forget this device": the server has ended the session and sent Clear-Site-Data; this is
 // the same for browsers that ignore that header (plain http on a LAN).
 export async function forgetDevice() {

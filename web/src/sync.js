@@ -17,7 +17,7 @@ import * as decoding from "lib0/decoding";
 import { WebsocketProvider } from "y-websocket";
 import { IndexeddbPersistence } from "y-indexeddb";
 import { t } from "./i18n.js";
-import { LOCAL_PREFIX } from "./device.js";
+import { LOCAL_PREFIX, forgetOffline } from "./device.js";
 import { lockAll } from "./textfield.js";
 
 const FINAL_CODES = new Set([4001, 4403]);
@@ -72,6 +72,7 @@ export class LiveDocument {
   }) {
     this.conference = conference;
     this.name = name;
+    this.person = person;
     this.writable = writable;
     this.onState = onState;
     this.doc = new Y.Doc();
@@ -150,11 +151,12 @@ export class LiveDocument {
       this.update();
     });
     this.provider.on("sync", () => this.update());
-    this.provider.on("closed", ({ reason }) => {
+    this.provider.on("closed", ({ code, reason }) => {
       this.closedReason = reason || t("status.closed");
       lockAll();
       this.update();
       window.kringLiveClosed = (window.kringLiveClosed || 0) + 1;
+      if (FINAL_CODES.has(code)) this.forget();
     });
     this.doc.on("update", (_update, origin) => {
       // y-websocket sends only on an open socket; anything else waits for the next handshake.
@@ -180,6 +182,22 @@ export class LiveDocument {
 
   get awareness() {
     return this.provider.awareness;
+  }
+
+  // The server took this document away from this person (4001: the phase moved on, they
+  // were taken off the list, the conference was erased) or does not give it (4403): this
+  // device keeps nothing of it for them either, neither its copy nor the page that showed it
+  // offline (the compass after the preparation is the client's, not the coordinator's laptop's).
+  async forget() {
+    const local = this.local;
+    this.local = null;
+    try {
+      await local?.clearData();
+    } finally {
+      await forgetOffline(this.person);
+      delete document.documentElement.dataset.offlineReady;
+      document.documentElement.dataset.offlineForgotten = this.name;
+    }
   }
 
   // The server dropped this device's edits (it may only read now): forget the local copy and

@@ -19,6 +19,32 @@ const offlinePage = () =>
     { status: 503, headers: { "content-type": "text/html; charset=utf-8" } },
   );
 
+// What the server refuses this device now (403: the phase moved on, the person was taken off
+// the list; 404 or 410: gone, erased) it keeps no offline copy of: the page, for everyone who
+// kept it here, and the document's own copy (IndexedDB, web/src/sync.js) of the person who
+// last kept a page on this device. (A 401, signed out, leaves both: signing in again may
+// still send edits made without a connection.) An open page forgets by itself when its live
+// connection is closed for good; this is for the page that was not open, or that reloaded.
+const REFUSED = new Set([403, 404, 410]);
+
+async function forget(pathname) {
+  let kept = false; // only a live document's page is kept (web/src/device.js)
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const entry of await cache.keys()) {
+      if (new URL(entry.url).pathname === pathname) kept = (await cache.delete(entry)) || kept;
+    }
+  }
+  const [, area, conference, document] = pathname.split("/"); // /c/{conference}/{document}...
+  const person = await caches.match(PERSON_KEY);
+  if (!kept || area !== "c" || !conference || !document || !person || !self.indexedDB) return;
+  const who = decodeURIComponent(await person.text());
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(`kring:${conference}:${document}:${who}`);
+    request.onsuccess = request.onerror = request.onblocked = resolve;
+  });
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
@@ -35,14 +61,19 @@ self.addEventListener("fetch", (event) => {
   if (request.mode !== "navigate") return;
   event.respondWith(
     (async () => {
+      let response;
       try {
-        return await fetch(request);
+        response = await fetch(request);
       } catch (_) {
         // Offline: the page of the person who last opened it on this device, if kept.
         const person = await caches.match(PERSON_KEY);
         const who = person ? await person.text() : "";
         return (who && (await caches.match(`${url.pathname}?person=${who}`))) || offlinePage();
       }
+      // What the server refuses this device now (the phase moved on, the person was taken off
+      // the list, the conference was erased) it keeps no offline copy of either, for nobody.
+      if (REFUSED.has(response.status)) event.waitUntil(forget(url.pathname));
+      return response;
     })(),
   );
 });
