@@ -323,8 +323,11 @@ def enforce(channel: DocChannel, conn: Connection, access: Access, reason: str) 
     """Give one open connection its new access; one that cannot be given it is closed.
 
     A phase change, a removal or an erasure holds for every connection whatever one of them
-    does: a failure here is logged and ends that connection (4001, or dropped at once if even
-    the close fails), and the caller goes on with the next.
+    does: a failure here is logged and ends that connection, and the caller goes on with the
+    next. One that was to lose the document is closed with 4001 (its device then forgets its
+    copy); one that was to keep some access is asked to come back (1011: its device keeps
+    everything, unsaved edits included, and its next handshake is checked afresh). If even the
+    close fails, it is dropped at once.
     """
     try:
         channel.set_access(conn, access, reason)
@@ -332,9 +335,10 @@ def enforce(channel: DocChannel, conn: Connection, access: Access, reason: str) 
     except Exception:
         log.exception("%s: could not apply access %s to %s", channel.key, access.name, conn.peer)
     conn.access = Access.NONE  # before anything else: no more edits in, none out
+    code = CloseCode.LOST_ACCESS if access == Access.NONE else CloseCode.INTERNAL_ERROR
     if not conn.closed:
         try:
-            conn.close(CloseCode.LOST_ACCESS, reason)
+            conn.close(code, reason)
             return
         except Exception:
             log.exception("%s: could not close %s; dropping it", channel.key, conn.peer)

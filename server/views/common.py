@@ -113,6 +113,26 @@ def error_page(
     return render(request, "error.html", status_code, **context)
 
 
+# The header with which a live document's 403 page names whose offline copy of that document
+# the device should forget (web/static/sw.js): that person's only, never another's on a
+# shared tablet.
+FORGET_HEADER = "kring-forget"
+
+
+def device_person(person: auth.Person) -> str | int:
+    """Whose copy of a live document a device keeps: the pages' ``me.id``, which names the
+    device's copy (web/src/sync.js ``localName``) and its offline page (device.js)."""
+    return person.participant_id or f"coordinator-{person.actor}"
+
+
+def live_page_refused(request: Request, person: auth.Person, title: str, reason: str) -> Response:
+    """403 for a live document's page (plan, compass, map): says why, and names whose offline
+    copy of it this device no longer keeps."""
+    response = error_page(request, 403, title, reason)
+    response.headers[FORGET_HEADER] = str(device_person(person))
+    return response
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Every HTTPException as an error page with a title for its status."""
     assert isinstance(exc, HTTPException)

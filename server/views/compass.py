@@ -38,7 +38,8 @@ async def compass_page(request: Request) -> Response:
         reason = phases.refusal_reason(
             conference.phase, "compass", role=person.role, supporter=person.supporter
         )
-        return common.error_page(request, 403, _("Het netwerkkompas is niet voor jou open"), reason)
+        title = _("Het netwerkkompas is niet voor jou open")
+        return common.live_page_refused(request, person, title, reason)
     writable = allowed >= phases.Access.WRITE
     read_only = "" if writable else phases.compass_read_only_reason(conference.phase, person.role)
     try:
@@ -49,7 +50,7 @@ async def compass_page(request: Request) -> Response:
         "conference": conference.id,
         "writable": writable,
         "me": {
-            "id": person.participant_id or f"coordinator-{person.actor}",
+            "id": common.device_person(person),
             "name": person.name,
             "role": person.role,
         },

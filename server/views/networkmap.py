@@ -27,9 +27,9 @@ def compass_access(person: auth.Person) -> phases.Access:
 def compass_closed(request: Request, person: auth.Person) -> Response:
     """403: the compass is not this person's to see now, with the table's reason."""
     phase = person.conference.phase
-    return common.error_page(
+    return common.live_page_refused(
         request,
-        403,
+        person,
         _("De netwerkkaart is niet voor jou open"),
         phases.refusal_reason(phase, "compass", role=person.role, supporter=person.supporter),
     )
@@ -53,15 +53,19 @@ async def map_page(request: Request) -> Response:
         "conference": conference.id,
         "writable": writable,
         "me": {
-            "id": person.participant_id or f"coordinator-{person.actor}",
+            "id": common.device_person(person),
             "name": person.name,
             "role": person.role,
         },
         "client_name": conference.client_name,
         "schema": networkmap.schema(),
         "labels": labels,
-        # Entries the coordinator has made participants (helper "invite"): marked on the map.
-        "invited": [],
+        # Entries the coordinator made participants: marked "uitgenodigd" on the map.
+        "invited": sorted(
+            row.participant.map_entry
+            for row in await common.store(request).participants(conference.id)
+            if row.participant.map_entry
+        ),
     }
     response = common.render(
         request,

@@ -45,31 +45,32 @@ def may_read_plan(person: auth.Person) -> bool:
     return allowed >= phases.Access.READ
 
 
-def plan_locked(request: Request, conference: Conference) -> Response:
+def plan_locked(request: Request, conference: Conference, person: auth.Person) -> Response:
     """403: the plan is not for this person now (in private time: the family is at work)."""
     title = (
         _("De familie maakt nu het plan")
         if conference.phase == "private_time"
         else _("Het plan is nu niet voor jou open")
     )
-    return common.error_page(request, 403, title, phases.plan_locked_reason(conference.phase))
+    reason = phases.plan_locked_reason(conference.phase)
+    return common.live_page_refused(request, person, title, reason)
 
 
 class PlanLocked(Exception):
-    def __init__(self, conference: Conference) -> None:
-        self.conference = conference
+    def __init__(self, person: auth.Person) -> None:
+        self.person = person
 
 
 def locked_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlanLocked)
-    return plan_locked(request, exc.conference)
+    return plan_locked(request, exc.person.conference, exc.person)
 
 
 async def reader(request: Request) -> auth.Person:
     """Who asks, if they may read the plan now (else the plan's 403 page, via PlanLocked)."""
     person = await common.person_of(request)
     if not may_read_plan(person):
-        raise PlanLocked(person.conference)
+        raise PlanLocked(person)
     return person
 
 
@@ -137,7 +138,7 @@ async def plan_page(request: Request) -> Response:
     """The plan as it stands (read-only), for whoever may read it now."""
     person = await common.person_of(request)
     if not may_read_plan(person):
-        return plan_locked(request, person.conference)
+        return plan_locked(request, person.conference, person)
     conference = person.conference
     plan = await read_plan_or_unavailable(request, conference.id)
     access = phases.access(
@@ -152,7 +153,7 @@ async def plan_page(request: Request) -> Response:
         "conference": conference.id,
         "writable": access >= phases.Access.WRITE,
         "me": {
-            "id": person.participant_id or f"coordinator-{person.actor}",
+            "id": common.device_person(person),
             "name": person.name,
             "role": person.role,
         },

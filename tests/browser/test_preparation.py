@@ -124,6 +124,12 @@ def test_from_the_compass_to_who_is_coming(live_server: LiveServer, browser: Any
             "Op de lijst"
         )
     expect(tablet.get_by_role("button", name="Buurvrouw Fatma uitnodigen")).to_have_count(1)
+    coordinators_map.reload()
+    saved(coordinators_map)
+    badge = coordinators_map.locator(".netmap-badge:visible")
+    expect(coordinators_map.locator(".netmap-item", has=badge)).to_contain_text(
+        ["Juf Anna", "Oom Kees", "Trainer Bas"]
+    )
 
     # ... and sends each an invitation, each in another way, each with a link of its own.
     links = {}

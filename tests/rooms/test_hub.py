@@ -127,13 +127,18 @@ def connection(hub: RoomHub, device: Device) -> Connection:
 
 
 FAILURES = ["set_access", "set_access_and_close"]
+# whose update fails: someone private time leaves reading, or someone it takes it from
+VICTIMS = ["network_member", "professional"]
 
 
-def fail_first(monkeypatch: pytest.MonkeyPatch, hub: RoomHub, how: str) -> Connection:
-    """Make the access update of the first connection the hub will visit raise (and, with
-    ``set_access_and_close``, its close too); return that connection."""
+def fail_first(
+    monkeypatch: pytest.MonkeyPatch, hub: RoomHub, how: str, role: str | None = None
+) -> Connection:
+    """Make the access update of the first connection the hub will visit (of someone with
+    ``role``, if given) raise (and, with ``set_access_and_close``, its close too); return
+    that connection."""
     room = hub.rooms[CONFERENCE]
-    victim = next(conn for _channel, conn in room.connections())
+    victim = next(conn for _channel, conn in room.connections() if role in (None, conn.peer.role))
     original = DocChannel.set_access
 
     def set_access(channel: DocChannel, conn: Connection, access: Access, reason: str) -> None:
@@ -156,8 +161,9 @@ def ended(device: Device) -> bool:
 
 
 @pytest.mark.parametrize("how", FAILURES)
+@pytest.mark.parametrize("whose", VICTIMS)
 async def test_a_phase_change_reaches_every_connection_when_one_fails(
-    hub: RoomHub, devices: list[Device], monkeypatch: pytest.MonkeyPatch, how: str
+    hub: RoomHub, devices: list[Device], monkeypatch: pytest.MonkeyPatch, how: str, whose: str
 ) -> None:
     sam, ayse, ayse_tablet, *_ = devices
     ayse.says(
@@ -170,18 +176,23 @@ async def test_a_phase_change_reaches_every_connection_when_one_fails(
         )
     )
     await until(lambda: 202 in sam.presence())
-    victim = fail_first(monkeypatch, hub, how)
+    victim = fail_first(monkeypatch, hub, how, whose)
 
     hub.phase_changed(CONFERENCE, "private_time")  # raises nothing
 
     victim_device = next(d for d in devices if d is victim.socket)
     others = [d for d in devices if d is not victim_device]
-    # The one that failed is gone: closed with 4001, or dropped at once if even that failed.
+    # The one that failed is gone, or dropped at once if even that failed: closed with 4001
+    # when private time takes the document away from them (the device forgets its copy), and
+    # asked to come back (1011) when they keep reading it (the device keeps what it holds).
     assert victim.access == Access.NONE and victim.closed
     await until(lambda: ended(victim_device))
     if how == "set_access":
         assert victim_device.closed_with is not None
-        assert victim_device.closed_with[0] == protocol.CloseCode.LOST_ACCESS
+        keeps = victim_device.peer.role in ("client", "network_member")
+        assert victim_device.closed_with[0] == (
+            protocol.CloseCode.INTERNAL_ERROR if keeps else protocol.CloseCode.LOST_ACCESS
+        )
     # Everyone else got exactly what private time gives them.
     for device in others:
         if device.peer.role in ("client", "network_member"):

@@ -43,6 +43,11 @@ async def test_the_map_opens_to_whom_the_compass_is_open_and_writable_for_its_wr
         "mandated_professional": conference.cookie("mandated_professional"),
         "coordinator": conference.coordinator_cookie(),
     }
+    people = {  # who has which cookie: (role, index) in the demo
+        "network_member": ("network_member", 1),
+        "professional": ("professional", 0),
+        "mandated_professional": ("mandated_professional", 0),
+    }
     expected = {  # preparation: the client and the supporter write, the coordinator reads
         "client": "w",
         "supporter": "w",
@@ -57,6 +62,12 @@ async def test_the_map_opens_to_whom_the_compass_is_open_and_writable_for_its_wr
         if cell == "-":
             assert page.status_code == 403, who
             assert "Oom" not in page.text and "map-config" not in page.text, who
+            # the refusal names whose offline copy this device drops (theirs, nobody else's)
+            async with server_store(conference) as store:
+                rows = await store.participants(conference.id)
+            name = conference.person(*people[who])["name"]
+            mine = next(r.participant.id for r in rows if r.participant.name == name)
+            assert page.headers["kring-forget"] == str(mine), who
             continue
         assert page.status_code == 200, who
         assert page.headers["cache-control"] == "no-store"

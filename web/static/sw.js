@@ -19,26 +19,35 @@ const offlinePage = () =>
     { status: 503, headers: { "content-type": "text/html; charset=utf-8" } },
   );
 
-// What the server refuses this device now (403: the phase moved on, the person was taken off
-// the list; 404 or 410: gone, erased) it keeps no offline copy of: the page, for everyone who
-// kept it here, and the document's own copy (IndexedDB, web/src/sync.js) of the person who
-// last kept a page on this device. (A 401, signed out, leaves both: signing in again may
-// still send edits made without a connection.) An open page forgets by itself when its live
-// connection is closed for good; this is for the page that was not open, or that reloaded.
-const REFUSED = new Set([403, 404, 410]);
+// What the server refuses this device now it keeps no offline copy of: the page and the
+// document's own copy (IndexedDB, web/src/sync.js). A live document's 403 (the phase moved
+// on, the person was taken off the list) names whose copy in its "kring-forget" header: only
+// that person's goes, never another's on a shared tablet (their edits made without a
+// connection may still be waiting to be sent). A 404 or 410 (the conference is gone, erased)
+// takes the page for everyone and the copy of the person who last kept a page here. Any other
+// answer, a 403 that names nobody and a 401 (signed out: signing in again may still send
+// edits) leave everything. An open page forgets by itself when its live connection is closed
+// for good; this is for the page that was not open, or that reloaded.
+const GONE = new Set([404, 410]);
 
-async function forget(pathname) {
+async function forget(pathname, response) {
+  const named = response.status === 403 ? response.headers.get("kring-forget") : null;
+  if (response.status === 403 && !named) return;
   let kept = false; // only a live document's page is kept (web/src/device.js)
   for (const name of await caches.keys()) {
     const cache = await caches.open(name);
     for (const entry of await cache.keys()) {
-      if (new URL(entry.url).pathname === pathname) kept = (await cache.delete(entry)) || kept;
+      const at = new URL(entry.url);
+      if (at.pathname !== pathname) continue;
+      if (named !== null && at.searchParams.get("person") !== named) continue;
+      kept = (await cache.delete(entry)) || kept;
     }
   }
   const [, area, conference, document] = pathname.split("/"); // /c/{conference}/{document}...
-  const person = await caches.match(PERSON_KEY);
-  if (!kept || area !== "c" || !conference || !document || !person || !self.indexedDB) return;
-  const who = decodeURIComponent(await person.text());
+  const last = await caches.match(PERSON_KEY);
+  if (area !== "c" || !conference || !document || !self.indexedDB) return;
+  if (named === null && (!kept || !last)) return; // a page never kept here: no copy either
+  const who = named ?? decodeURIComponent(await last.text());
   await new Promise((resolve) => {
     const request = indexedDB.deleteDatabase(`kring:${conference}:${document}:${who}`);
     request.onsuccess = request.onerror = request.onblocked = resolve;
@@ -72,7 +81,8 @@ self.addEventListener("fetch", (event) => {
       }
       // What the server refuses this device now (the phase moved on, the person was taken off
       // the list, the conference was erased) it keeps no offline copy of either, for nobody.
-      if (REFUSED.has(response.status)) event.waitUntil(forget(url.pathname));
+      if (response.status === 403 || GONE.has(response.status))
+        event.waitUntil(forget(url.pathname, response));
       return response;
     })(),
   );
