@@ -4,12 +4,14 @@ private time: four of the family at work, one typing, the information and a mand
 professional's condition at hand.
 
     .venv/bin/python docs/screenshots.py      (or: make screenshots)
+    .venv/bin/python docs/screenshots.py compass   (only the preparation's four)
 
 Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png and plan-phone-info-{nl,en}.png (the
 phone with the information and the conditions open), console-private-time-{nl,en}.png (the
 coordinator's console on a tablet once the family said its plan is ready), then, the
 conference moved on to the presentation, presentation-{nl,en}.png: the plan on the room's big
-screen (1920x1080).
+screen (1920x1080); and, from a conference in its preparation, map-tablet-{nl,en}.png (the
+client's network map) and compass-phone-{nl,en}.png (the strengths inventory on a phone).
 """
 
 from __future__ import annotations
@@ -145,11 +147,81 @@ def presentation(browser: Any, demo: DemoConference, person: dict[str, Any]) -> 
         context.close()
 
 
+# The network map the screenshots show: (name, kind, ring, tie, flow).
+NETWORK = [
+    ("Oma Ayşe", "family", "1", "strong", "to_client"),
+    ("Mehmet", "family", "1", "stressful", "both"),
+    ("Buurvrouw Fatma", "neighbour", "2", "strong", "to_client"),
+    ("Juf Anna", "school", "2", "tenuous", "none"),
+    ("Trainer Bas", "friend", "3", "tenuous", "to_client"),
+    ("Wijkteam", "professional", "3", "strong", "to_client"),
+]
+STRENGTHS = [
+    ("relations", "Ik heb een grote familie die me helpt als het moeilijk wordt."),
+    ("children", "Ik weet wat Sam nodig heeft en ik kook elke dag voor hem."),
+    ("activity", "Ik werk drie ochtenden in de bakkerij en dat gaat goed."),
+]
+
+
+def compass(browser: Any, server: Any) -> None:
+    """The preparation: the client's network map on a tablet and the strengths inventory on a
+    phone (map-tablet-*, compass-phone-*), written through the pages as the client would."""
+    demo = DemoConference(server, server.instance.demo("--phase", "preparation"))
+    client = demo.data["participants"][0]
+    context = browser.new_context(**DEVICES["tablet"], locale="nl-NL")
+    page = signed_in(context, demo, client, "nl")
+    page.goto(f"{server.url}/c/{demo.id}/compass/map")
+    page.wait_for_selector("[data-sync-status][data-state=saved]")
+    for name, kind, ring, tie, flow in NETWORK:
+        page.fill("#new-name", name)
+        for field, value in (("kind", kind), ("ring", ring), ("tie", tie), ("flow", flow)):
+            page.select_option(f"#new-{field}", value)
+        page.locator("[data-map-add] button[type=submit]").click()
+    page.goto(f"{server.url}/c/{demo.id}/compass")
+    page.wait_for_selector("[data-compass][data-ready]")
+    for area, text in STRENGTHS:
+        page.locator(f'[data-strength="{area}"] .cm-content').click()
+        page.keyboard.type(text)
+        page.locator(f'[data-strength="{area}"] [data-priority]').click()
+    page.wait_for_selector("[data-sync-status][data-state=saved]")
+    context.close()
+    for language in ("nl", "en"):
+        context = browser.new_context(**DEVICES["tablet"], locale="nl-NL")
+        page = signed_in(context, demo, client, language)
+        page.goto(f"{server.url}/c/{demo.id}/compass/map")
+        page.wait_for_selector("[data-sync-status][data-state=saved]")
+        page.evaluate(  # the bar on top, then the map and the list beside it
+            """() => window.scrollTo(0, window.scrollY - 8 +
+                document.querySelector('[data-sync-status]').getBoundingClientRect().top)"""
+        )
+        page.screenshot(path=str(OUT / f"map-tablet-{language}.png"))
+        context.close()
+        context = browser.new_context(**DEVICES["phone"], locale="nl-NL")
+        page = signed_in(context, demo, client, language)
+        page.goto(f"{server.url}/c/{demo.id}/compass")
+        page.wait_for_selector("[data-compass][data-ready]")
+        page.wait_for_selector("[data-sync-status][data-state=saved]")
+        page.evaluate(  # the bar on top, then the first strength the client wrote
+            """() => window.scrollTo(0, window.scrollY - 70 +
+                document.querySelector('[data-strength="children"]').getBoundingClientRect().top)"""
+        )
+        page.screenshot(path=str(OUT / f"compass-phone-{language}.png"))
+        context.close()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         server = start_server(make_instance(Path(folder)))
         try:
+            if sys.argv[1:] == ["compass"]:  # only the preparation's screenshots
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(
+                        executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                    )
+                    compass(browser, server)
+                    browser.close()
+                return
             demo = DemoConference(server, server.instance.demo())
             prepare(demo)
             family = [
@@ -185,6 +257,7 @@ def main() -> None:
                         context.close()
                 console_in_private_time(browser, demo, family[1])  # she kept Dutch
                 presentation(browser, demo, family[0])
+                compass(browser, server)
                 browser.close()
         finally:
             stop_server(server)
