@@ -141,7 +141,13 @@ MAX_ENTRY_ID = 64
 
 def map_refusal(entry: MapPerson) -> str | None:
     """Why this person on the map cannot be invited (None: they can)."""
-    if len(entry.id) > MAX_ENTRY_ID or "/" in entry.id or not entry.id:
+    if (
+        len(entry.id) > MAX_ENTRY_ID
+        or "/" in entry.id
+        or not entry.id
+        # another Yjs client may write control characters (PostgreSQL cannot store a NUL)
+        or bad_character(entry.id + entry.name, single_line=True) is not None
+    ):
         return _(
             "Deze persoon staat op de kaart op een manier die Kring niet kan overnemen; zet "
             "hem of haar met de hand op de lijst."

@@ -32,6 +32,10 @@ def test_gaps_people_no_longer_around_and_odd_entries_cannot_be_invited() -> Non
         "nameless": MapEntry(id="n", name="  "),
         "long id": MapEntry(id="x" * 65, name="Els"),
         "slash": MapEntry(id="a/b", name="Els"),
+        # written by another Yjs client: PostgreSQL cannot even store a NUL
+        "control character in the id": MapEntry(id="a\x00b", name="Els"),
+        "control character in the name": MapEntry(id="els", name="El\x00s"),
+        "lone surrogate": MapEntry(id="els", name="Els\ud800"),
     }
     reasons = {what: invitations.map_refusal(entry) for what, entry in refused.items()}
     assert all(reasons.values()), reasons
