@@ -19,6 +19,7 @@ from typing import Any
 
 from server.i18n import _, ngettext
 from server.rules.audit import listed
+from server.rules.forms import bad_character
 from server.rules.invitations import UNANSWERED
 from server.rules.plan import LIFE_AREAS
 
@@ -250,13 +251,14 @@ def marked_questions(compass: Mapping[str, Any]) -> list[dict[str, str]]:
         if not isinstance(question, Mapping):
             continue
         text = question.get("text")
-        if (
-            question.get("to_conference") is True
-            and not question.get("removed")
-            and isinstance(text, str)
-            and text.strip()
-        ):
-            found.append({"id": str(question.get("id") or ""), "text": text.strip()})
+        if question.get("to_conference") is not True or question.get("removed"):
+            continue
+        # without control characters: no database stores a NUL, and one question that cannot
+        # be stored must not keep the others from the meeting
+        if isinstance(text, str):
+            text = "".join(ch for ch in text if bad_character(ch, single_line=False) is None)
+            if text.strip():
+                found.append({"id": str(question.get("id") or ""), "text": text.strip()})
     return found
 
 

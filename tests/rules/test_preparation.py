@@ -141,6 +141,18 @@ def test_the_meeting_takes_the_marked_questions_and_only_the_order_of_priorities
     assert area_order({}) == list(LIFE_AREAS)
 
 
+def test_a_marked_question_holding_a_control_character_is_copied_without_it() -> None:
+    # Another Yjs client may write one; PostgreSQL cannot store a NUL, and one such question
+    # made the whole copy fail when the meeting began, so none of them reached the meeting.
+    compass = {
+        "questions": [
+            {"id": "q1", "text": "Wie\x00 helpt\x07?", "to_conference": True},
+            {"id": "q2", "text": "\x00", "to_conference": True},
+        ]
+    }
+    assert marked_questions(compass) == [{"id": "q1", "text": "Wie helpt?"}]
+
+
 PEOPLE = [
     practical.Person(1, "Sam", "client"),
     practical.Person(2, "Ans", "network_member"),
