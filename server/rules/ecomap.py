@@ -15,9 +15,19 @@ crossed out for someone no longer around, a dotted circle with "?" for a gap; a 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
-from html import escape
+from html import escape as escape_html
 from typing import Any, Protocol
+
+# What XML 1.0 cannot hold (another Yjs client may write it into a name): left out, so the
+# drawing stays a well-formed document (the compass PDF parses it).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    return escape_html(_NOT_XML.sub("", text))
+
 
 # The drawing, in SVG user units: the page's editor draws with the same numbers.
 GEOMETRY: dict[str, Any] = {

@@ -139,6 +139,14 @@ def test_the_svg_parses_draws_one_line_per_person_as_practice_reads_it_and_escap
     assert ET.fromstring(map_svg([], "Sam")) is not None  # an empty map is a map too
 
 
+def test_a_name_with_characters_xml_cannot_hold_still_draws_a_map() -> None:
+    # Another Yjs client may write them; the client's compass PDF parses this SVG (a 500).
+    entries = [MapEntry("\x01", "Oma\x07 Truus\ufffe", "family", 1, 0.0, child=True, age=3)]
+    root = ET.fromstring(map_svg(entries, "Sam\x1b"))
+    names = [el.text for el in root.iter(f"{SVG}text") if el.get("class") == "name"]
+    assert names == ["Oma Truus (3)"]
+
+
 def test_the_browser_mirrors_the_key_names_and_gets_the_choices_from_the_server() -> None:
     source = (ROOT / "web" / "src" / "networkmap-schema.js").read_text()
     found = re.search(r"ENTRY_KEYS = \[([^\]]*)\]", source, re.DOTALL)
