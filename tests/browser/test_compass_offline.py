@@ -114,3 +114,56 @@ def test_a_device_that_loses_the_compass_keeps_nothing_of_it_offline(
         expect(device.get_by_role("heading", name="Geen verbinding")).to_be_visible()
         assert word not in device.content()
         device.context.close()
+
+
+def test_a_supporter_taken_off_on_the_familys_tablet_forgets_only_their_own_copy(
+    live_server: LiveServer, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    data = live_server.instance.demo("--phase", "preparation")
+    conference = DemoConference(live_server, data)
+    cid = conference.id
+    member = next(p for p in data["participants"] if p["role"] == "network_member")
+    client_link = next(p for p in data["participants"] if p["role"] == "client")
+    rows = in_store(live_server.instance.database_url, lambda store: store.participants(cid))
+    ids = {r.participant.name: r.participant.id for r in rows}
+    client_copy = f"kring:{cid}:compass:{ids[client_link['name']]}"
+    member_copy = f"kring:{cid}:compass:{ids[member['name']]}"
+    copies = f"({COMPASS_COPIES})()"
+
+    def as_person(page: Any, url: str) -> None:  # "switch person" on the tablet
+        page.goto(url)
+        page.get_by_role("button", name="Ja, dat ben ik: verder").click()
+
+    def kept(page: Any) -> None:
+        page.goto(f"{live_server.url}/c/{cid}/compass")
+        expect(page.locator("html")).to_have_attribute("data-offline-ready", "true")
+
+    with httpx.Client(
+        base_url=live_server.url,
+        headers={"origin": live_server.url, "cookie": conference.cookie("client")},
+        timeout=10,
+    ) as client:
+        chosen = client.post(f"/c/{cid}/supporters", data={"supporter": str(ids[member["name"]])})
+        assert chosen.status_code == 303
+        # One tablet for the family: the supporter writes the compass on it, then the client.
+        tablet = browser.new_context(**TABLET).new_page()
+        tablet.context.set_default_timeout(TIMEOUT_MS)
+        as_person(tablet, member["invitation_url"])
+        kept(tablet)
+        as_person(tablet, client_link["invitation_url"])
+        kept(tablet)
+        assert sorted(tablet.evaluate(copies)) == sorted([client_copy, member_copy])
+        assert client.post(f"/c/{cid}/supporters", data={}).status_code == 303
+
+    # The supporter, taken off, picks up the tablet again: the compass is refused (403), and
+    # the tablet forgets their copy, never the client's (which may hold edits not sent yet).
+    as_person(tablet, member["invitation_url"])
+    refused = tablet.goto(f"{live_server.url}/c/{cid}/compass")
+    assert refused is not None and refused.status == 403
+    tablet.wait_for_function(
+        f"{copies}.then((n) => !n.includes({member_copy!r}) || !n.includes({client_copy!r}))"
+    )
+    assert tablet.evaluate(copies) == [client_copy]
+    tablet.context.close()
