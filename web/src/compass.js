@@ -18,6 +18,7 @@ import {
   announceMe,
   h,
   nextId,
+  renderRemovedList,
   setUpPresenceList,
   setUpUndo,
   showHere,
@@ -389,34 +390,15 @@ class CompassEditor {
   }
 
   renderRemoved(removed) {
-    if (!this.removedBox) return;
-    this.removedBox.hidden = removed.length === 0;
-    this.removedBox.querySelector("summary").textContent = t("compass.removed_questions", {
-      count: removed.length,
+    renderRemovedList(this.removedBox, removed, {
+      title: (count) => t("compass.removed_questions", { count }),
+      label: (ymap) => textOf(ymap.get("text")) || t("compass.empty"),
+      writable: this.writable,
+      restore: (ymap) => {
+        this.live.doc.transact(() => ymap.set("removed", false), LOCAL);
+        this.announce(t("compass.question_restored"));
+      },
     });
-    this.removedBox.querySelector("ul").replaceChildren(
-      ...removed.map((ymap) =>
-        h(
-          "li",
-          { class: "row" },
-          h("span", {}, textOf(ymap.get("text")) || t("compass.empty")),
-          this.writable
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary",
-                  onclick: () => {
-                    this.live.doc.transact(() => ymap.set("removed", false), LOCAL);
-                    this.announce(t("compass.question_restored"));
-                  },
-                },
-                t("action.restore"),
-              )
-            : null,
-        ),
-      ),
-    );
   }
 
   announce(message) {

@@ -128,3 +128,29 @@ export function setUpUndo(root, undo) {
   undo.on("stack-item-popped", update);
   update();
 }
+
+// The "removed" box of a list whose items can be brought back (the plan's agreements, the
+// compass's questions): its title counts them; each is listed with "Terugzetten" for a writer.
+export function renderRemovedList(box, removed, { title, label, writable, restore }) {
+  if (!box) return;
+  box.hidden = removed.length === 0;
+  box.querySelector("summary").textContent = title(removed.length);
+  box
+    .querySelector("ul")
+    .replaceChildren(
+      ...removed.map((ymap) =>
+        h(
+          "li",
+          { class: "row" },
+          h("span", {}, label(ymap)),
+          writable
+            ? h(
+                "button",
+                { type: "button", class: "secondary", onclick: () => restore(ymap) },
+                t("action.restore"),
+              )
+            : null,
+        ),
+      ),
+    );
+}

@@ -14,6 +14,7 @@ import { storeState } from "y-indexeddb";
 import { t } from "./i18n.js";
 import { LOCAL, LiveDocument, showState } from "./sync.js";
 import { keepForOffline } from "./device.js";
+import { h } from "./editing.js";
 import { MAP_ROOT, characters, newEntry, randomId, readEntry } from "./networkmap-schema.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -32,20 +33,6 @@ const FILLS = {
   professional: "#c9ced6",
 };
 const SQUARE_KINDS = new Set(["school", "work", "professional"]);
-
-function h(tag, attributes = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === false || value == null) continue;
-    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
-    else if (name === "class") el.className = value;
-    else el.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child != null && child !== false) el.append(child);
-  }
-  return el;
-}
 
 function s(tag, attributes = {}, ...children) {
   const el = document.createElementNS(SVG, tag);

@@ -16,6 +16,7 @@ import {
   announceMe,
   h,
   nextId,
+  renderRemovedList,
   setUpPresenceList,
   setUpUndo,
   showHere,
@@ -825,34 +826,15 @@ class PlanEditor {
   }
 
   renderRemoved(removed) {
-    if (!this.removedBox) return;
-    this.removedBox.hidden = removed.length === 0;
-    this.removedBox.querySelector("summary").textContent = t("removed.title", {
-      count: removed.length,
+    renderRemovedList(this.removedBox, removed, {
+      title: (count) => t("removed.title", { count }),
+      label: (ymap) => textOf(ymap.get("what")) || t("agreement.untitled"),
+      writable: this.writable,
+      restore: (ymap) => {
+        this.live.doc.transact(() => ymap.set("removed", false), LOCAL);
+        this.focusAfterMove();
+      },
     });
-    this.removedBox.querySelector("ul").replaceChildren(
-      ...removed.map((ymap) =>
-        h(
-          "li",
-          { class: "row" },
-          h("span", {}, textOf(ymap.get("what")) || t("agreement.untitled")),
-          this.writable
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "secondary",
-                  onclick: () => {
-                    this.live.doc.transact(() => ymap.set("removed", false), LOCAL);
-                    this.focusAfterMove();
-                  },
-                },
-                t("action.restore"),
-              )
-            : null,
-        ),
-      ),
-    );
   }
 }
 
