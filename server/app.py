@@ -16,13 +16,14 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
+from server.clock import use_time_zone
 from server.conference import erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
 from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
 from server.rules.forms import printable, text_refusal
-from server.settings import Settings, use_time_zone
+from server.settings import Settings
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.migrate import head_revision
 from server.storage.store import Store

@@ -16,9 +16,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from server.clock import use_time_zone
 from server.conference import auth, erasure, export, reminders
 from server.rules.phases import PHASES, coordinator_reads_plan
-from server.settings import Settings, SettingsError, use_time_zone
+from server.settings import Settings, SettingsError
 from server.storage.documents import DocumentLog
 from server.storage.migrate import upgrade
 from server.storage.store import DuplicateEmail, Store

@@ -18,23 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# The instance's clock (``KRING_TIMEZONE``): every time is stored in UTC and shown on this
-# clock (pages, the PDF, .ics files, mails), and it decides the day a follow-up is due and
-# "today" for the action team. One zone for the instance: its conferences meet in one place.
-DEFAULT_TIME_ZONE = "Europe/Amsterdam"
+from server.clock import DEFAULT_TIME_ZONE
+
 _DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
-_time_zone = _DEFAULT_ZONE
-
-
-def time_zone() -> ZoneInfo:
-    """The instance's clock, as ``KRING_TIMEZONE`` set it at start-up (``use_time_zone``)."""
-    return _time_zone
-
-
-def use_time_zone(zone: ZoneInfo) -> None:
-    """Set the instance's clock; the entry points call it once with ``Settings.time_zone``."""
-    global _time_zone
-    _time_zone = zone
 
 
 @dataclass(frozen=True)

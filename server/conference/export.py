@@ -24,12 +24,12 @@ from typing import Any
 from pycrdt import Array, Doc, Map, Text
 
 from server import i18n
+from server.clock import time_zone
 from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
-from server.settings import time_zone
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
 

@@ -1,7 +1,7 @@
 """The action team's follow-up meetings: opening one, who came, closing it (the plan as it is
 then becomes the next version), the next date; and their calendar, the schedule's rules
 (``rules/schedule.py``) applied to a conference's rows in the meetings' time zone
-(``settings.time_zone()``, KRING_TIMEZONE)."""
+(``clock.time_zone()``, KRING_TIMEZONE)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from server.clock import time_zone
 from server.conference.auth import Person
 from server.conference.events import CHANGED, Events
 from server.conference.plancopy import checked_plan
@@ -17,7 +18,6 @@ from server.i18n import _
 from server.rooms.hub import RoomHub
 from server.rules import schedule
 from server.rules.refusal import Refusal
-from server.settings import time_zone
 from server.storage.models import Conference, FollowUp, PlanVersion
 from server.storage.store import Store, StoreError
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Select, Text, case, cast, func, select, update
 
+from server.clock import time_zone
 from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
 from server.rules.phases import PHASES
-from server.settings import time_zone
 from server.storage.base import StoreBase, as_utc
 from server.storage.errors import NotFound, Reason
 from server.storage.models import (

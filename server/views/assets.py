@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from whitenoise import WhiteNoise
 
 from server import i18n
-from server.settings import time_zone
+from server.clock import time_zone
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 STATIC = WEB / "static"

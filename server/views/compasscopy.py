@@ -18,13 +18,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.clock import time_zone
 from server.conference import auth
 from server.formats.compasspdf import render_compass_pdf
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compasscopy import compass_copy, compass_file
-from server.settings import time_zone
 from server.storage.models import utcnow
 from server.views import common, compass
 

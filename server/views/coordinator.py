@@ -10,11 +10,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from server.clock import time_zone
 from server.conference import auth, calendar, erasure, followups, sessions
 from server.i18n import N_, Labels, _
 from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, contact_form, login_form
-from server.settings import time_zone
 from server.storage.store import NotFound
 from server.views import checklist, common, identity
 from server.views.participants import participants_view

@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
+from server.clock import time_zone
 from server.conference import followups
 from server.i18n import _
 from server.rules import outcomes
-from server.settings import time_zone
 from server.views import common
 
 BAR_HEIGHT = 18

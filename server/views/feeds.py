@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from server import i18n
+from server.clock import time_zone
 from server.conference import auth, calendar
 from server.formats import ical
 from server.i18n import _
-from server.settings import time_zone
 from server.storage.models import Conference
 from server.views import common
 

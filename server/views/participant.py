@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from server import i18n
+from server.clock import time_zone
 from server.conference import admission, auth, calendar
 from server.conference.refusals import FlowError
 from server.formats import ical
 from server.i18n import N_, _
 from server.rules import phases
-from server.settings import time_zone
 from server.storage.models import ANSWERS, CONDITION_STATUSES, Rating
 from server.storage.store import Store
 from server.views import common, compass, identity, preparation

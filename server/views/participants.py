@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
+from server.clock import time_zone
 from server.conference import auth
 from server.i18n import N_, _
 from server.rules import phases
 from server.rules.audit import CHANNEL_LABELS
 from server.rules.forms import FormResult, email_form, participant_form
 from server.rules.phases import ROLES
-from server.settings import time_zone
 from server.storage.models import Conference
 from server.storage.store import NotFound, ParticipantRow, Reason, StoreError
 from server.views import checklist, common, preparation

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import i18n
+from server.clock import time_zone
 from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
 from server.formats import pdf
@@ -30,7 +31,6 @@ from server.rules.plan import (
     read_plan,
 )
 from server.rules.plan import schema as plan_schema
-from server.settings import time_zone
 from server.storage.models import Conference, PlanVersion
 from server.views import common
 

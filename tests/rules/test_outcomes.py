@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from server.clock import time_zone
 from server.rules import outcomes
-from server.settings import time_zone
 from tests.support.plans import agreement
 
 NOW = datetime.now(UTC)

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import update
 
 from server import i18n
+from server.clock import time_zone
 from server.rules import outcomes
-from server.settings import time_zone
 from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
