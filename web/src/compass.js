@@ -9,7 +9,7 @@
 import * as Y from "yjs";
 import { EditorView } from "@codemirror/view";
 import { t } from "./i18n.js";
-import { LOCAL, LiveDocument, showState } from "./sync.js";
+import { LOCAL, pageDocument } from "./sync.js";
 import { textField } from "./textfield.js";
 import { characters, textOf } from "./plan-schema.js";
 import { newQuestion } from "./compass-schema.js";
@@ -197,15 +197,7 @@ class CompassEditor {
     this.schema = config.schema;
     this.me = config.me;
     this.writable = config.writable;
-    this.statusLine = root.querySelector("[data-sync-status]");
-    this.live = new LiveDocument({
-      conference: config.conference,
-      name: "compass",
-      person: config.me.id,
-      writable: config.writable,
-      onState: (live) => showState(this.statusLine, live),
-    });
-    showState(this.statusLine, this.live);
+    this.live = pageDocument(root, config, "compass");
     const doc = this.live.doc;
     this.answers = doc.getMap("answers");
     this.strengths = doc.getMap("strengths");

@@ -12,7 +12,7 @@
 import * as Y from "yjs";
 import { storeState } from "y-indexeddb";
 import { t } from "./i18n.js";
-import { LOCAL, LiveDocument, showState } from "./sync.js";
+import { LOCAL, pageDocument } from "./sync.js";
 import { keepForOffline } from "./device.js";
 import { h } from "./editing.js";
 import { MAP_ROOT, characters, newEntry, randomId, readEntry } from "./networkmap-schema.js";
@@ -94,16 +94,8 @@ class NetworkMap {
     this.drag = null;
     this.editing = null; // the id the panel is open for
 
-    const status = root.querySelector("[data-sync-status]");
-    this.live = new LiveDocument({
-      conference: config.conference,
-      name: "compass",
-      person: config.me.id,
-      writable: config.writable,
-      onState: (live) => {
-        showState(status, live);
-        if (live.state === "closed") this.closed();
-      },
+    this.live = pageDocument(root, config, "compass", (live) => {
+      if (live.state === "closed") this.closed();
     });
     this.map = this.live.doc.getMap(MAP_ROOT);
     this.map.observeDeep((events) => this.changed(events));

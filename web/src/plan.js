@@ -8,7 +8,7 @@
 import * as Y from "yjs";
 import { EditorView } from "@codemirror/view";
 import { t } from "./i18n.js";
-import { LOCAL, LiveDocument, showState } from "./sync.js";
+import { LOCAL, pageDocument } from "./sync.js";
 import { textField } from "./textfield.js";
 import { AGREEMENT_TEXT_FIELDS, characters, newAgreement, isDate, textOf } from "./plan-schema.js";
 import { keepAwake, keepForOffline } from "./device.js";
@@ -569,15 +569,7 @@ class PlanEditor {
     this.writable = config.writable;
     this.followUp = Boolean(config.follow_up);
     this.cards = new Map(); // Y.Map -> Card
-    this.statusLine = root.querySelector("[data-sync-status]");
-    this.live = new LiveDocument({
-      conference: config.conference,
-      name: "plan",
-      person: config.me.id,
-      writable: config.writable,
-      onState: (live) => showState(this.statusLine, live),
-    });
-    showState(this.statusLine, this.live);
+    this.live = pageDocument(root, config, "plan");
     const doc = this.live.doc;
     this.agreements = doc.getArray("agreements");
     this.notes = doc.getText("notes");

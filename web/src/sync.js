@@ -281,3 +281,21 @@ export function showState(element, live) {
     });
   }
 }
+
+// The live document of an editor page (the plan, the compass, the network map), for the person
+// and access its config names, its state shown in the page's [data-sync-status] line.
+export function pageDocument(root, config, name, onState = () => {}) {
+  const status = root.querySelector("[data-sync-status]");
+  const live = new LiveDocument({
+    conference: config.conference,
+    name,
+    person: config.me.id,
+    writable: config.writable,
+    onState: (state) => {
+      showState(status, state);
+      onState(state);
+    },
+  });
+  showState(status, live);
+  return live;
+}
