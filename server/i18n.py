@@ -1,4 +1,5 @@
-"""Translations: Kring speaks Dutch (the language its strings are written in) and English.
+"""Translations: Kring speaks Dutch (the language its strings are written in), English,
+Turkish, Arabic (written right to left) and Polish.
 
 The language is chosen per request and kept in a context variable: the middleware sets it
 from the ``kring_lang`` cookie or the browser's Accept-Language, and the auth helpers set it
@@ -12,8 +13,9 @@ just calls::
     ngettext("%(num)s kaart", "%(num)s kaarten", n)      # ``num`` is filled in
     LABELS = Labels({"x": N_("Iets")})                   # module level: marked, read later
 
-The message ids are the Dutch sentences. ``server/locale/en/LC_MESSAGES/messages.po`` holds
-their English; the ``.po`` files are read at start-up (no compile step, no ``.mo`` files).
+The message ids are the Dutch sentences. ``server/locale/<language>/LC_MESSAGES/messages.po``
+holds each other language; the ``.po`` files are read at start-up (no compile step, no ``.mo``
+files). A sentence a catalogue lacks is shown in Dutch, never as an identifier.
 ``pybabel extract -F babel.cfg -o messages.pot .`` finds every marked string in ``server/``
 and ``web/templates/``; ``tests/test_i18n.py`` fails for a string without an English text.
 """
@@ -34,7 +36,16 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from markupsafe import Markup, escape
 
-LANGUAGES = {"nl": "Nederlands", "en": "English"}
+# Each language under its own name, as its readers look for it in the menu.
+LANGUAGES = {
+    "nl": "Nederlands",
+    "en": "English",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "pl": "Polski",
+}
+# The languages written from right to left: their pages get ``dir="rtl"``.
+RIGHT_TO_LEFT = frozenset({"ar"})
 DEFAULT_LANGUAGE = "nl"
 LANGUAGE_COOKIE = "kring_lang"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -150,7 +161,8 @@ class Labels(Mapping[K, str]):
 
 # How each language writes a date: Dutch as in the Netherlands (31-12-2026), English as in
 # Britain (31/12/2026): Kring's English readers live in Europe, a US 12/31/26 would mislead.
-_BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+# Arabic with the digits used in Europe (CLDR's "ar" does; the browser is told the same).
+_BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB", "tr": "tr_TR", "ar": "ar", "pl": "pl_PL"}
 MOMENT_STYLES = ("datetime", "date", "time", "day")
 
 
@@ -203,8 +215,15 @@ def install_jinja(env: Any) -> None:
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(_jinja_gettext, _jinja_ngettext, newstyle=True)
     env.globals["LANGUAGES"] = LANGUAGES
+    env.globals["text_direction"] = direction
+
+
+def direction(language: str) -> str:
+    """How ``language`` is written: "rtl" or "ltr" (the value of a ``dir`` attribute)."""
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
 def template_context(_request: Any) -> dict[str, Any]:
-    """For every page: ``current_language`` (``<html lang>``)."""
-    return {"current_language": get_language()}
+    """For every page: ``current_language`` and ``current_direction`` (``<html lang dir>``)."""
+    language = get_language()
+    return {"current_language": language, "current_direction": direction(language)}
