@@ -187,7 +187,7 @@ def choose(device: httpx.Client, language: str, next_url: str) -> httpx.Response
 
 
 def lang_of(page: httpx.Response) -> str:
-    match = re.search(r'<html lang="([a-z]+)">', page.text)
+    match = re.search(r'<html lang="([a-z]+)" dir="(?:ltr|rtl)">', page.text)
     assert match, "every page names its language"
     return match.group(1)
 
