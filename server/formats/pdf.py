@@ -1,16 +1,19 @@
 """The copy of a family's plan as a PDF, to print or to keep.
 
-`render_pdf(PlanCopy, zone)` returns an A4 PDF in Dutch, its times on the clock of ``zone``
-(the caller's: the instance's ``KRING_TIMEZONE``). Fonts, printable text and the building
-blocks are ``pdfbase.py``'s (Noto Sans embedded, right-to-left names shaped by HarfBuzz).
+`render_pdf(PlanCopy, zone)` returns an A4 PDF in the current language (the reader's own; a
+page in Arabic is set right to left), its times on the clock of ``zone`` (the caller's: the
+instance's ``KRING_TIMEZONE``). What the family wrote is printed as written. Fonts, printable
+text and the building blocks are ``pdfbase.py``'s (Noto Sans embedded, right-to-left text
+shaped by HarfBuzz).
 
 Rendering takes a few tenths of a second for a usual plan and is CPU-bound: call it from a
-worker thread (`starlette.concurrency.run_in_threadpool`), not on the event loop.
+worker thread (``asyncio.to_thread``, which takes the reader's language along), not on the
+event loop.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from server.formats.pdfbase import (
     ACCENT,
@@ -21,7 +24,7 @@ from server.formats.pdfbase import (
     REPLACEMENT_CHARACTER,
     KringPdf,
 )
-from server.i18n import on_clock
+from server.i18n import N_, Labels, _, format_moment, get_language, on_clock
 from server.rules.copy import (
     AgreementLine,
     AnswerLine,
@@ -42,81 +45,80 @@ __all__ = [
 ]
 
 
-CONDITION_STATUS_LABELS: dict[str | None, str] = {
-    "met": "voldaan",
-    "not_met": "niet voldaan",
-    None: "niet beoordeeld",
-}
-ANSWER_LABELS: dict[str | None, str] = {
-    "agree": "eens",
-    "not_yet": "nog niet",
-    None: "geen antwoord",
-}
+CONDITION_STATUS_LABELS: Labels[str | None] = Labels(
+    {"met": N_("voldaan"), "not_met": N_("niet voldaan"), None: N_("niet beoordeeld")}
+)
+ANSWER_LABELS: Labels[str | None] = Labels(
+    {"agree": N_("eens"), "not_yet": N_("nog niet"), None: N_("geen antwoord")}
+)
 
 
 def render_pdf(copy: PlanCopy, zone: tzinfo) -> bytes:
-    """The plan copy as an A4 PDF in Dutch, with every name and text as written and its
-    times on the clock of ``zone``."""
+    """The plan copy as an A4 PDF in the current language, with every name and text as
+    written and its times on the clock of ``zone``."""
     pdf = _PlanPdf(copy, zone)
     pdf.render()
     return bytes(pdf.output())
 
 
-def local_time_label(moment: datetime, zone: tzinfo) -> str:
-    """`moment` as the Dutch read it on the clock of `zone`: dd-mm-yyyy HH:MM."""
-    return on_clock(moment, zone).strftime("%d-%m-%Y %H:%M")
-
-
 # --- the document ------------------------------------------------------------------------------
 
-_AGREEMENT_LABELS = (
-    "Wat",
-    "Wie",
-    "Wanneer",
-    "Waar",
-    "Als het niet lukt",
-    "Vraag aan een professional",
-    "Status",
+_AGREEMENT_LABELS = Labels(
+    {
+        "what": N_("Wat"),
+        "who": N_("Wie"),
+        "when": N_("Wanneer"),
+        "where": N_("Waar"),
+        "backup": N_("Als het niet lukt"),
+        "request": N_("Vraag aan een professional"),
+        "status": N_("Status"),
+    }
 )
 
 
 class _PlanPdf(KringPdf):
     def __init__(self, copy: PlanCopy, zone: tzinfo) -> None:
-        # The same copy gives the same bytes.
-        super().__init__(language="nl", created=on_clock(copy.frozen_at, zone))
+        # The same copy in the same language gives the same bytes.
+        super().__init__(language=get_language(), created=on_clock(copy.frozen_at, zone))
         self.copy = copy
         self.zone = zone
-        self.plan_title = f"Plan van {self.clean(copy.client_name).strip() or EMPTY}"
+        self.plan_title = _("Plan van %(name)s", name=self.clean(copy.client_name).strip() or EMPTY)
         self.set_title(self.plan_title)
-        self.set_subject(f"Versie {copy.version} van het plan")
-        self.label_width = self.widest(_AGREEMENT_LABELS)
+        self.set_subject(_("Versie %(number)s van het plan", number=copy.version))
+        self.label_width = self.widest(_AGREEMENT_LABELS.values())
 
     def render(self) -> None:
         copy = self.copy
         self.add_page()
         self._title()
-        self._section("De vraag van deze conferentie")
+        self._section(_("De vraag van deze conferentie"))
         self._paragraph(copy.question)
         self._agreements()
         if copy.notes.strip():
-            self._section("Aantekeningen")
+            self._section(_("Aantekeningen"))
             self._paragraph(copy.notes)
         if copy.conditions:
             self._conditions()
         questions = [question for question in copy.clarifying_questions if question.strip()]
         if questions:
-            self._section("Verhelderende vragen")
+            self._section(_("Verhelderende vragen"))
             self._bullets(questions)
         self._answers()
-        self._section("Actieteam")
+        self._section(_("Actieteam"))
         team = [name for name in copy.action_team if name.strip()]
         if team:
             self._bullets(team)
         else:
-            self._paragraph("Nog geen actieteam gekozen.", muted=True)
+            self._paragraph(_("Nog geen actieteam gekozen."), muted=True)
 
     def footer(self) -> None:
-        page = f" · versie {self.copy.version} · pagina {self.page_no()} van {{nb}}"
+        page = " · ".join(
+            (
+                "",
+                _("versie %(number)s", number=self.copy.version),
+                _("pagina %(page)s van %(pages)s", page=self.page_no(), pages="{nb}"),
+            )
+        )
         self._footer_line(self.plan_title, page)
 
     # --- sections ---
@@ -127,40 +129,45 @@ class _PlanPdf(KringPdf):
         self._write(self.plan_title, line_height=10)
         self.ln(1)
         self._style(BODY, MUTED)
-        frozen = local_time_label(copy.frozen_at, self.zone)
-        self._write(f"Versie {copy.version}, vastgesteld op {frozen}")
+        frozen = format_moment(copy.frozen_at, self.zone)
+        self._write(
+            _("Versie %(number)s, vastgesteld op %(when)s", number=copy.version, when=frozen)
+        )
         if copy.meeting_date is not None or copy.location.strip():
             self.ln(2)
         if copy.meeting_date is not None:
-            self._field("Conferentie", copy.meeting_date.strftime("%d-%m-%Y"))
+            self._field(_("Conferentie"), format_moment(copy.meeting_date, self.zone, "date"))
         if copy.location.strip():
-            self._field("Plaats", copy.location)
+            self._field(_("Plaats"), copy.location)
 
     def _agreements(self) -> None:
-        self._section("Afspraken")
+        self._section(_("Afspraken"))
         if not self.copy.agreements:
-            self._paragraph("Nog geen afspraken.", muted=True)
+            self._paragraph(_("Nog geen afspraken."), muted=True)
             return
         area: str | None = None
         for agreement in self.copy.agreements:
+            values = {
+                "what": agreement.what,
+                "who": agreement.who,
+                "when": agreement.when,
+                "where": agreement.where,
+                "backup": agreement.backup,
+                "request": agreement.request,
+                "status": agreement.status,
+            }
             fields = [
-                ("Wat", agreement.what),
-                ("Wie", agreement.who),
-                ("Wanneer", agreement.when),
-                ("Waar", agreement.where),
-                ("Als het niet lukt", agreement.backup),
-                ("Vraag aan een professional", agreement.request),
-                ("Status", agreement.status),
+                (_AGREEMENT_LABELS[key], self.clean(value).strip())
+                for key, value in values.items()
+                if key != "request" or value.strip()
             ]
-            fields = [(label, self.clean(value).strip()) for label, value in fields]
-            fields = [f for f in fields if f[1] or f[0] != "Vraag aan een professional"]
             # An agreement that fits on a page is not split over two.
             height = sum(self._field_height(value) for _, value in fields)
             if height > self.eph - 20:
                 height = 3 * LINE
             if agreement.life_area != area:
                 area = agreement.life_area
-                self._subheading(area, height, "Overig")
+                self._subheading(area, height, _("Overig"))
             else:
                 self._rule(height)
             self._keep(height)
@@ -168,41 +175,52 @@ class _PlanPdf(KringPdf):
                 self._field(label, value)
 
     def _conditions(self) -> None:
-        self._section("Voorwaarden")
+        self._section(_("Voorwaarden"))
         for index, condition in enumerate(self.copy.conditions):
             if index:
                 self._rule(3 * LINE)
             self._keep(2 * LINE)
             self._paragraph(condition.text, space_after=0.5)
-            status = CONDITION_STATUS_LABELS.get(condition.status, "niet beoordeeld")
+            status = CONDITION_STATUS_LABELS.get(condition.status) or CONDITION_STATUS_LABELS[None]
             set_by = self.clean(condition.set_by).strip() or EMPTY
-            self._paragraph(f"gesteld door {set_by} · {status}", muted=True, space_after=0.5)
+            self._paragraph(
+                f"{_('gesteld door %(name)s', name=set_by)} · {status}", muted=True, space_after=0.5
+            )
             if condition.remark.strip():
-                self._paragraph(f"Opmerking: {condition.remark}", muted=True, space_after=0.5)
+                self._paragraph(
+                    _("Opmerking: %(remark)s", remark=condition.remark), muted=True, space_after=0.5
+                )
 
     def _answers(self) -> None:
-        self._section("Wie is het eens met het plan")
+        self._section(_("Wie is het eens met het plan"))
         answers = self.copy.answers
         if not answers:
-            self._paragraph("Nog niemand heeft geantwoord.", muted=True)
+            self._paragraph(_("Nog niemand heeft geantwoord."), muted=True)
             return
         count = agreement_count(answers)
-        among = " aanwezigen" if count.among_present else ""
-        self._paragraph(
-            f"{count.agreed} van de {count.of}{among} is het eens met het plan.", muted=True
-        )
+        if count.among_present:
+            said = _(
+                "%(agreed)s van de %(of)s aanwezigen is het eens met het plan.",
+                agreed=count.agreed,
+                of=count.of,
+            )
+        else:
+            said = _(
+                "%(agreed)s van de %(of)s is het eens met het plan.",
+                agreed=count.agreed,
+                of=count.of,
+            )
+        self._paragraph(said, muted=True)
         for answer in answers:
             if answer.present is False:
                 continue  # named once, below
             name = self.clean(answer.name).strip() or EMPTY
             role = self.clean(answer.role).strip()
-            label = ANSWER_LABELS.get(answer.answer, "geen antwoord")
+            label = ANSWER_LABELS.get(answer.answer) or ANSWER_LABELS[None]
             if answer.answer is not None:
-                label += (
-                    " (genoteerd door de coördinator)"
-                    if answer.recorded_by_coordinator
-                    else " (zelf)"
-                )
+                by_coordinator = answer.recorded_by_coordinator
+                how = _("genoteerd door de coördinator") if by_coordinator else _("zelf")
+                label = f"{label} ({how})"
             self._keep(2 * LINE)
             self._paragraph(
                 f"{name} ({role}): {label}" if role else f"{name}: {label}", space_after=0
@@ -212,4 +230,4 @@ class _PlanPdf(KringPdf):
             self.ln(1.5)
         if count.absent:
             names = ", ".join(self.clean(name).strip() or EMPTY for name in count.absent)
-            self._paragraph(f"Niet bij de conferentie: {names}", muted=True)
+            self._paragraph(_("Niet bij de conferentie: %(names)s", names=names), muted=True)

@@ -31,6 +31,8 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
+from server.i18n import RIGHT_TO_LEFT
+
 REPLACEMENT_CHARACTER = "\ufffd"  # printed for a character no embedded font has
 
 # (name in the PDF, Python package, file in the package's "files" folder)
@@ -124,6 +126,9 @@ class KringPdf(FPDF):
 
     def __init__(self, *, language: str, created: datetime) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
+        # A page in a right-to-left language is set from the right margin: every line
+        # shaped and ordered right to left, labels on the right of their text.
+        self.rtl = language in RIGHT_TO_LEFT
         self.glyphs: set[int] = set()  # what either font prints
         self.main_glyphs: set[int] = set()  # what the main font prints (SVG text has no fallback)
         for family, package, name in (MAIN_FONT, FALLBACK_FONT):
@@ -193,7 +198,20 @@ class KringPdf(FPDF):
         align: Align = Align.L,
     ) -> None:
         """Print `text` (already clean) from the left margin plus `indent` to the right
-        margin, wrapped, on as many pages as it takes, and go to the next line."""
+        margin (on a right-to-left page: from the right margin less `indent` to the left),
+        wrapped, on as many pages as it takes, and go to the next line."""
+        if self.rtl:
+            self.set_text_shaping(True, direction="rtl")
+            self.set_x(self.l_margin)
+            self.multi_cell(
+                self.epw - indent,
+                line_height,
+                text,
+                align=Align.R if align is Align.L else align,
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+            return
         if needs_shaping(text):
             # The page's reading order; right-to-left runs inside it are reversed.
             self.set_text_shaping(True, direction="ltr")
@@ -247,13 +265,24 @@ class KringPdf(FPDF):
         self._keep(LINE)
         top = self.y
         self._style(LABEL, MUTED)
-        self.set_text_shaping(False)
-        self.cell(self.label_width, LINE, label)
+        self._side_cell(self.label_width, label)
         self.set_y(top)
         text = self.clean(value).strip()
         self._style(BODY, INK if text else MUTED)
         self._write(text or EMPTY, indent=self.label_width)
         self.ln(FIELD_GAP)
+
+    def _side_cell(self, width: float, text: str, *, offset: float = 0) -> None:
+        """One line of `text` (a label, a bullet) in a column `width` wide, `offset` in from
+        where lines start: the left margin, or the right one on a right-to-left page."""
+        if self.rtl:
+            self.set_text_shaping(True, direction="rtl")
+            self.set_x(self.w - self.r_margin - offset - width)
+            self.cell(width, LINE, text, align=Align.R)
+        else:
+            self.set_text_shaping(False)
+            self.set_x(self.l_margin + offset)
+            self.cell(width, LINE, text)
 
     def _field_height(self, text: str) -> float:
         """About the height `_field` takes for `text` (clean), erring on the high side."""
@@ -269,9 +298,7 @@ class KringPdf(FPDF):
             self._keep(LINE)
             top = self.y
             self._style(BODY, INK)
-            self.set_text_shaping(False)
-            self.set_x(self.l_margin + 1)
-            self.cell(5, LINE, "•")
+            self._side_cell(5, "•", offset=1)
             self.set_y(top)
             self._write(self.clean(item).strip(), indent=6)
             self.ln(0.8)

@@ -7,9 +7,10 @@ they swap in, plain form posts get the whole page or a redirect.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -94,6 +95,24 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 def render_fragment(name: str, **context: Any) -> str:
     """A template rendered to a string (for server-sent events)."""
     return templates.get_template(name).render(**context)
+
+
+def download(content: bytes, media_type: str, name: str) -> Response:
+    """``content`` to save as a file called ``name``, which may be in any script (a Turkish
+    or Arabic file name): plain ASCII for old browsers, the whole name as RFC 6266 says."""
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", name.encode("ascii", "ignore").decode()).strip("-")
+    suffix = name.rpartition(".")[2]
+    if not plain or plain.startswith("."):
+        plain = f"kring.{suffix}" if suffix.isascii() else "kring"
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "content-disposition": disposition,
+            "cache-control": "private, no-store",
+        },
+    )
 
 
 def is_htmx(request: Request) -> bool:

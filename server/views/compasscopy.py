@@ -50,17 +50,6 @@ async def _reader(request: Request) -> tuple[auth.Person, bytes, datetime] | Res
     return person, state, utcnow()
 
 
-def _download(content: bytes, media_type: str, name: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "content-disposition": f'attachment; filename="{name}"',
-            "cache-control": "private, no-store",
-        },
-    )
-
-
 async def compass_json(request: Request) -> Response:
     found = await _reader(request)
     if isinstance(found, Response):
@@ -71,7 +60,7 @@ async def compass_json(request: Request) -> Response:
         person.conference.id, person.actor, "compass_downloaded", {"format": "json"}, coalesce=True
     )
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
-    return _download(content, "application/json", _("netwerkkompas.json"))
+    return common.download(content, "application/json", _("netwerkkompas.json"))
 
 
 async def compass_pdf(request: Request) -> Response:
@@ -85,4 +74,4 @@ async def compass_pdf(request: Request) -> Response:
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True
     )
-    return _download(document, "application/pdf", _("netwerkkompas.pdf"))
+    return common.download(document, "application/pdf", _("netwerkkompas.pdf"))

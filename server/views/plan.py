@@ -13,7 +13,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import i18n
 from server.clock import time_zone
 from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
@@ -225,9 +224,8 @@ async def copy_page(request: Request) -> Response:
 
 async def copy_pdf(request: Request) -> Response:
     person, version = await _version(request)
-    # The PDF's own words are Dutch (pdf.py is not translated yet): its labels too.
-    with i18n.using(i18n.DEFAULT_LANGUAGE):
-        copy = plan_copy(version)
+    # In the reader's language: the worker thread takes the request's context along.
+    copy = plan_copy(version)
     document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id,
@@ -237,14 +235,7 @@ async def copy_pdf(request: Request) -> Response:
         coalesce=True,
     )
     name = _("plan-versie-%(number)s.pdf", number=version.number)
-    return Response(
-        document,
-        media_type="application/pdf",
-        headers={
-            "content-disposition": f'attachment; filename="{name}"',
-            "cache-control": "private, no-store",
-        },
-    )
+    return common.download(document, "application/pdf", name)
 
 
 async def compare_page(request: Request) -> Response:
