@@ -1,15 +1,12 @@
-"""Kring in two languages: every string has its English, and each person keeps their choice.
+"""Kring in five languages: each person reads their own and keeps their choice.
 
-The catalogue checks run Babel's extraction in-process, with the project's own babel.cfg, over
-``server/`` and ``web/templates/``: a string someone marks with ``_()`` but leaves without
-English fails here, and so does an English text that lost or gained a ``%(name)s``.
+What the catalogues must hold is checked in ``tests/test_catalogues.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
 from server import i18n
 from server.rules import phases
@@ -38,88 +31,6 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
-
-
-# -- the catalogue ----------------------------------------------------------------------------
-
-
-def _searched(dirpath: str) -> bool:
-    """Only server/ and web/templates/ (not node_modules, caches or the virtualenv)."""
-    relative = Path(os.path.relpath(dirpath, ROOT))
-    if relative.name.startswith((".", "_")) and relative != Path("."):
-        return False
-    parts = relative.parts
-    return (
-        relative == Path(".")
-        or parts[0] == "server"
-        or parts == ("web",)
-        or parts[:2] == ("web", "templates")
-    )
-
-
-def extract_messages() -> Catalog:
-    """What `pybabel extract -F babel.cfg` finds, as a catalogue of Dutch message ids."""
-    with (ROOT / "babel.cfg").open() as config:
-        method_map, options_map = parse_mapping_cfg(config)
-    catalog = Catalog(locale="nl")
-    for filename, lineno, message, _comments, context in extract_from_dir(
-        ROOT, method_map, options_map, directory_filter=_searched
-    ):
-        catalog.add(message, None, [(filename, lineno)], context=context)
-    return catalog
-
-
-def english() -> Catalog:
-    with EN_PO.open("rb") as po:
-        return read_po(po, locale="en")
-
-
-@pytest.fixture(scope="module")
-def extracted() -> Catalog:
-    return extract_messages()
-
-
-def _forms(value: Any) -> tuple[str, ...]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
-
-
-def test_extraction_finds_the_strings_of_python_and_of_templates(extracted: Catalog) -> None:
-    ids = {message.id for message in extracted if message.id}
-    where = {loc[0].split("/")[0] for message in extracted for loc in message.locations}
-    assert "Deze link werkt niet meer" in ids, "a module-level label marked with N_()"
-    assert "%(name)s is toegevoegd." in ids, "a sentence with a parameter"
-    assert "Welkom bij Kring" in ids, "a template string"
-    assert {"server", "web"} <= where
-
-
-def test_every_string_has_an_english_translation(extracted: Catalog) -> None:
-    catalog = english()
-    missing = []
-    for message in extracted:
-        if not message.id:
-            continue
-        translated = catalog.get(message.id)
-        if translated is None or not all(_forms(translated.string)) or translated.fuzzy:
-            missing.append(message.id)
-    assert not missing, f"add English to {EN_PO.relative_to(ROOT)} for: {missing}"
-
-
-def test_the_catalogue_holds_no_string_the_code_no_longer_uses(extracted: Catalog) -> None:
-    stale = [m.id for m in english() if m.id and extracted.get(m.id) is None]
-    assert not stale, f"remove from {EN_PO.relative_to(ROOT)}: {stale}"
-
-
-def test_every_translation_keeps_the_parameters_of_its_dutch(extracted: Catalog) -> None:
-    wrong = []
-    for message in english():
-        if not message.id:
-            continue
-        for source, text in zip(_forms(message.id), _forms(message.string), strict=False):
-            if sorted(PLACEHOLDER.findall(source)) != sorted(PLACEHOLDER.findall(text)):
-                wrong.append((source, text))
-            if "%" in PLACEHOLDER.sub("", text).replace("%%", ""):
-                wrong.append((source, text))  # a stray % breaks the formatting
-    assert not wrong
 
 
 def test_close_reasons_fit_in_a_websocket_close_frame_in_every_language() -> None:

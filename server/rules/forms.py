@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from server.i18n import N_, Labels, _
+from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Labels, _
 from server.rules.phases import ROLES
 
 # Fields that may hold several lines (textareas, and the API's "reason"); every other field
@@ -250,9 +250,14 @@ def email_form(form: Mapping[str, Any]) -> FormResult:
 
 
 def participant_form(form: Mapping[str, Any]) -> FormResult:
-    """A person to invite by link (with an optional email for reminders), or a
-    co-coordinator by the email of their account."""
-    result = FormResult(_values(form, ("name", "role", "email")))
+    """A person to invite by link (with an optional email for reminders and the language of
+    their pages: empty is Dutch), or a co-coordinator by the email of their account."""
+    result = FormResult(_values(form, ("name", "role", "email", "language")))
+    language = result.values["language"] or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        result.errors["language"] = _("Kies een taal uit de lijst.")
+    else:
+        result.cleaned["language"] = language
     role = result.values["role"]
     email = result.values["email"].strip()
     if role == "coordinator":

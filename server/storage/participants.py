@@ -99,9 +99,15 @@ class ParticipantsMixin(StoreBase):
         role: str,
         account_id: int | None = None,
         email: str | None = None,
+        language: str | None = None,
     ) -> Participant:
         participant = Participant(
-            conference_id=conference_id, name=name, role=role, account_id=account_id, email=email
+            conference_id=conference_id,
+            name=name,
+            role=role,
+            account_id=account_id,
+            email=email,
+            language=language,
         )
         async with self._sessions() as db:
             db.add(participant)

@@ -114,7 +114,11 @@ async def participant_add(request: Request) -> Response:
     if not form.ok:
         return await participants_view(request, who, conference, status_code=400, form=form)
     participant = await store.add_participant(
-        conference.id, form.cleaned["name"], form.cleaned["role"], email=form.cleaned["email"]
+        conference.id,
+        form.cleaned["name"],
+        form.cleaned["role"],
+        email=form.cleaned["email"],
+        language=form.cleaned["language"],
     )
     await store.audit(
         conference.id,
