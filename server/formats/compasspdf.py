@@ -61,7 +61,7 @@ class _CompassPdf(KringPdf):
             self._nothing()
         for area, text in copy.strengths:
             self._subheading(area, 2 * LINE, EMPTY)
-            self._paragraph(text)
+            self._paragraph(text, written=True)
 
         self._section(PARTS["priorities"])
         if not copy.priorities:
@@ -92,7 +92,7 @@ class _CompassPdf(KringPdf):
         self._write(self.clean(question))
         self.ln(0.5)
         if answer.strip():
-            self._paragraph(answer, space_after=3)
+            self._paragraph(answer, space_after=3, written=True)
         else:
             self._paragraph(_("Nog niets ingevuld."), muted=True, space_after=3)
 

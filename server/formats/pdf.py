@@ -92,11 +92,11 @@ class _PlanPdf(KringPdf):
         self.add_page()
         self._title()
         self._section(_("De vraag van deze conferentie"))
-        self._paragraph(copy.question)
+        self._paragraph(copy.question, written=True)
         self._agreements()
         if copy.notes.strip():
             self._section(_("Aantekeningen"))
-            self._paragraph(copy.notes)
+            self._paragraph(copy.notes, written=True)
         if copy.conditions:
             self._conditions()
         questions = [question for question in copy.clarifying_questions if question.strip()]
@@ -180,7 +180,7 @@ class _PlanPdf(KringPdf):
             if index:
                 self._rule(3 * LINE)
             self._keep(2 * LINE)
-            self._paragraph(condition.text, space_after=0.5)
+            self._paragraph(condition.text, space_after=0.5, written=True)
             status = CONDITION_STATUS_LABELS.get(condition.status) or CONDITION_STATUS_LABELS[None]
             set_by = self.clean(condition.set_by).strip() or EMPTY
             self._paragraph(
@@ -226,7 +226,7 @@ class _PlanPdf(KringPdf):
                 f"{name} ({role}): {label}" if role else f"{name}: {label}", space_after=0
             )
             if answer.remark.strip():
-                self._paragraph(answer.remark, muted=True, indent=6, space_after=0)
+                self._paragraph(answer.remark, muted=True, indent=6, space_after=0, written=True)
             self.ln(1.5)
         if count.absent:
             names = ", ".join(self.clean(name).strip() or EMPTY for name in count.absent)

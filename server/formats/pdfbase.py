@@ -29,7 +29,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
-from fpdf.fonts import TTFFont
+from fpdf.fonts import Glyph, SubsetMap, TTFFont
 
 from server.i18n import RIGHT_TO_LEFT
 
@@ -118,6 +118,33 @@ ACCENT = (22, 88, 84)
 RULE = (200, 200, 200)
 EMPTY = "–"  # printed for an empty field
 
+# HarfBuzz's "ccmp" would split Noto Sans Arabic's letters into a body and its dots, glyphs
+# that stand for no character: a PDF reader copying the text, or a screen reader, would
+# then find stray symbols in every word. The letters print whole, joined as ever.
+_WHOLE_LETTERS = {"ccmp": False}
+
+
+# What a glyph that stands for no character of its own copies as: a zero-width joiner. HarfBuzz
+# draws some letters with two glyphs (Noto Sans Arabic's final kaf: its body and a small mark)
+# and gives the letter to only one of them; fpdf2 then leaves the other out of the text a
+# reader copies, which shows as a stray symbol ("#") inside the word. Between two letters of
+# a word the joiner changes nothing when the text is pasted.
+_NO_CHARACTER = (0x200D,)
+
+
+class _EveryGlyphCopies(SubsetMap):
+    @cache  # noqa: B019 - as the method it replaces (fpdf2 clears that cache); one per PDF
+    def get_glyph(
+        self,
+        glyph: int | None = None,
+        unicode: int | tuple[int, ...] | None = None,
+        glyph_name: str | None = None,
+        glyph_width: int | None = None,
+    ) -> Glyph | None:
+        if unicode == () and glyph:
+            unicode = _NO_CHARACTER
+        return super().get_glyph(glyph, unicode, glyph_name, glyph_width)
+
 
 class KringPdf(FPDF):
     """An A4 document of Kring's: both fonts embedded, margins, the document's language and
@@ -135,6 +162,7 @@ class KringPdf(FPDF):
             self.add_font(family, "", _font_file(package, name))
             font = self.fonts[family]
             assert isinstance(font, TTFFont)
+            font.subset = _EveryGlyphCopies(font)
             self.glyphs.update(font.cmap)
             self.main_glyphs = self.main_glyphs or set(font.cmap)
         self.set_fallback_fonts([FALLBACK_FONT[0]])
@@ -196,29 +224,43 @@ class KringPdf(FPDF):
         line_height: float = LINE,
         indent: float = 0,
         align: Align = Align.L,
+        written: bool = False,
     ) -> None:
         """Print `text` (already clean) from the left margin plus `indent` to the right
         margin (on a right-to-left page: from the right margin less `indent` to the left),
-        wrapped, on as many pages as it takes, and go to the next line."""
-        if self.rtl:
-            self.set_text_shaping(True, direction="rtl")
-            self.set_x(self.l_margin)
-            self.multi_cell(
-                self.epw - indent,
-                line_height,
-                text,
-                align=Align.R if align is Align.L else align,
-                new_x=XPos.LMARGIN,
-                new_y=YPos.NEXT,
-            )
-            return
-        if needs_shaping(text):
-            # The page's reading order; right-to-left runs inside it are reversed.
-            self.set_text_shaping(True, direction="ltr")
+        wrapped, on as many pages as it takes, and go to the next line.
+
+        Kring's own sentences run in the page's direction. What people wrote (``written``)
+        runs in the direction of its first letter, as a browser's ``dir="auto"`` does: an
+        Arabic agreement reads right to left on a Dutch page, a Dutch question keeps its
+        question mark at the end on an Arabic page."""
+        direction = self._direction(text) if written else self._page_direction
+        if self.rtl or direction == "rtl" or needs_shaping(text):
+            self.set_text_shaping(True, direction=direction, features=_WHOLE_LETTERS)
         else:
             self.set_text_shaping(False)
-        self.set_x(self.l_margin + indent)
-        self.multi_cell(0, line_height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if self.rtl:
+            self.set_x(self.l_margin)
+            width = self.epw - indent
+            align = Align.R if align is Align.L else align
+        else:
+            self.set_x(self.l_margin + indent)
+            width = 0.0
+        self.multi_cell(width, line_height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    @property
+    def _page_direction(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+    def _direction(self, text: str) -> str:
+        """The direction of `text`'s first letter that has one (else the page's)."""
+        for char in text:
+            kind = unicodedata.bidirectional(char)
+            if kind == "L":
+                return "ltr"
+            if kind in ("R", "AL"):
+                return "rtl"
+        return self._page_direction
 
     def _keep(self, height: float) -> None:
         """Start a new page unless `height` still fits on this one."""
@@ -254,10 +296,17 @@ class KringPdf(FPDF):
         self.ln(2)
 
     def _paragraph(
-        self, text: str, *, muted: bool = False, indent: float = 0, space_after: float = 1.5
+        self,
+        text: str,
+        *,
+        muted: bool = False,
+        indent: float = 0,
+        space_after: float = 1.5,
+        written: bool = False,
     ) -> None:
+        """A paragraph of Kring's words, or of what people wrote (``written``)."""
         self._style(BODY - 0.5 if muted else BODY, MUTED if muted else INK)
-        self._write(self.clean(text).strip("\n") or EMPTY, indent=indent)
+        self._write(self.clean(text).strip("\n") or EMPTY, indent=indent, written=written)
         self.ln(space_after)
 
     def _field(self, label: str, value: str) -> None:
@@ -269,14 +318,14 @@ class KringPdf(FPDF):
         self.set_y(top)
         text = self.clean(value).strip()
         self._style(BODY, INK if text else MUTED)
-        self._write(text or EMPTY, indent=self.label_width)
+        self._write(text or EMPTY, indent=self.label_width, written=True)
         self.ln(FIELD_GAP)
 
     def _side_cell(self, width: float, text: str, *, offset: float = 0) -> None:
         """One line of `text` (a label, a bullet) in a column `width` wide, `offset` in from
         where lines start: the left margin, or the right one on a right-to-left page."""
         if self.rtl:
-            self.set_text_shaping(True, direction="rtl")
+            self.set_text_shaping(True, direction="rtl", features=_WHOLE_LETTERS)
             self.set_x(self.w - self.r_margin - offset - width)
             self.cell(width, LINE, text, align=Align.R)
         else:
@@ -300,5 +349,5 @@ class KringPdf(FPDF):
             self._style(BODY, INK)
             self._side_cell(5, "•", offset=1)
             self.set_y(top)
-            self._write(self.clean(item).strip(), indent=6)
+            self._write(self.clean(item).strip(), indent=6, written=True)
             self.ln(0.8)

@@ -14,6 +14,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
+from server import i18n
 from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -81,10 +82,12 @@ class Printed:
     @property
     def text(self) -> str:
         """All pages' text with Arabic presentation forms folded back (NFKC), without the
-        codes of glyphs that stand for no character of their own (the dots HarfBuzz puts on
-        Arabic letters come out as control characters)."""
+        zero-width joiners that glyphs standing for no character of their own copy as (the
+        small mark of a final kaf), nor control characters."""
         text = "\n".join(self.pages)
-        text = "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+        text = "".join(
+            c for c in text if c == "\n" or (unicodedata.category(c) != "Cc" and c != "\u200d")
+        )
         return unicodedata.normalize("NFKC", text)
 
     def fonts(self) -> dict[str, TTFont]:
@@ -100,8 +103,9 @@ class Printed:
         return fonts
 
 
-def render(copy: PlanCopy, zone: tzinfo = AMSTERDAM) -> Printed:
-    pdf = render_pdf(copy, zone)
+def render(copy: PlanCopy, zone: tzinfo = AMSTERDAM, language: str = "nl") -> Printed:
+    with i18n.using(language):  # the reader's language
+        pdf = render_pdf(copy, zone)
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     pages: list[str] = []
@@ -330,3 +334,62 @@ def test_awkward_input_prints_without_losing_text() -> None:
     # the footer shortens a very long name to stay on one line
     assert re.search(r"\nPlan van Naamabc[a-z]+… · versie 2 · pagina 1 van \d+$", printed.pages[0])
     assert_all_on_the_page(printed)
+
+
+# -- in the reader's language ---------------------------------------------------------------
+
+
+def on_page(sentence: str) -> str:
+    """A right-to-left sentence as pypdf reads it off the page: its words from left to right,
+    so the last word first."""
+    return " ".join(reversed(sentence.split()))
+
+
+def in_language(language: str, dutch: str, **params: object) -> str:
+    with i18n.using(language):
+        return i18n.gettext(dutch, **params)
+
+
+def test_an_arabic_copy_reads_right_to_left_with_the_familys_words_as_written() -> None:
+    mixed = "سيتصل Ayşe Yılmaz بالمدرسة"
+    printed = render(
+        plan(agreements=(agreement(1, what=mixed), *plan().agreements[1:])), language="ar"
+    )
+    text = printed.text
+    lines = [squash(line) for line in text.split("\n")]
+    for dutch in (
+        "Afspraken",
+        "De vraag van deze conferentie",
+        "Als het niet lukt",  # its final kaf is drawn with two glyphs: no stray symbol
+        "Voorwaarden",
+        "Wie is het eens met het plan",
+        "Actieteam",
+    ):
+        assert squash(on_page(in_language("ar", dutch))) in lines, dutch
+    # Dutch the family typed keeps its own direction: the question mark stays at the end
+    assert "\nHoe zorgen we ervoor dat Emre en Elif veilig thuis kunnen blijven wonen?\n" in text
+    # an Arabic sentence with a Dutch name in it: Arabic order around the name, name intact
+    assert "\nبالمدرسة Ayşe Yılmaz سيتصل\n" in text
+    assert "Ayşe Yılmaz" in text and "\ufffd" not in text
+    # the page is set from the right: every field label stands right of the middle, its text
+    # ends at the label, and the title ends at the right margin
+    what = squash(in_language("ar", "Wat"))
+    labels = [x for x, _, _, piece in printed.pieces[0] if squash(piece) == what]
+    assert labels and min(labels) > A4[0] / 2
+    assert max(x for x, _, size, _ in printed.pieces[0] if size == 22) > A4[0] / 2
+    assert printed.reader.metadata is not None
+    assert printed.reader.metadata.title == in_language(
+        "ar", "Plan van %(name)s", name="Ayşe Yılmaz"
+    )
+
+
+def test_a_turkish_copy_has_turkish_labels_dates_and_page_numbers() -> None:
+    text = render(plan(), language="tr").text
+    for dutch in ("Afspraken", "Wat", "Wie", "Wanneer", "Voorwaarden", "Actieteam"):
+        assert f"\n{in_language('tr', dutch)}\n" in text, dutch
+    # a Turkish date, 12:05 in Amsterdam
+    frozen = in_language("tr", "Versie %(number)s, vastgesteld op %(when)s", number=2, when="")
+    assert f"\n{frozen}1.07.2026 12:05\n" in text
+    assert in_language("tr", "pagina %(page)s van %(pages)s", page=1, pages=2) in text
+    assert "\nAyşe Yılmaz\n" in text and "İbrahim Şahin" in text
+    assert "Afspraken" not in text and "vastgesteld" not in text  # no Dutch label left
