@@ -497,7 +497,7 @@ async def test_a_look_alike_the_coordinator_adds_in_private_time_is_told_apart_o
     entries = listed.split("<li")[1:]
     assert len(entries) == 2 and all(f"{uncle['name']} wil meedoen" in e for e in entries)
     look_alike, real = entries  # in the order they came: the look-alike first
-    note = "Tijdens de privétijd door de coördinator op de lijst gezet"
+    note = "De coördinator zette hem of haar in de privétijd op de lijst"
     assert note in look_alike and note not in real
     assert all("Netwerklid" in e for e in entries), "the role is shown"
 

@@ -207,6 +207,6 @@ async def test_the_family_proposes_and_the_coordinator_invites_one_and_not_now_a
         own = _words((await client.get(f"/c/{cid}")).text)
         assert "Oom Kees</strong>: de coördinator heeft deze persoon op de lijst gezet" in own
         mine = _words((await ayse.get(f"/c/{cid}")).text)
-        assert "nodigt deze persoon nu niet uit" in mine
+        assert "nodigt hem of haar nu niet uit" in mine
         assert "Reden: Eerst met Sam bespreken" in mine
         assert "Oom Kees" in _section(mine, 'id="who-is-invited"')
