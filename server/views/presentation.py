@@ -7,18 +7,32 @@ may read of the plan. Elsewhere the page shows nothing of the plan (403) and rel
 when the phase changes. Its live connection is a read-only connection to the plan document,
 so the phase change that closes the plan (back to private time) closes it too, and the page
 clears what it showed (web/src/presentation.js).
+
+A room that shares one screen may read two languages: ``?also=tr`` writes Kring's own words
+(the title, the headings, the field labels) in the viewer's language and in Turkish side by
+side. What the family wrote is shown once, as written.
 """
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import i18n
 from server.conference.auth import Person
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import schema as plan_schema
 from server.views import common
+
+
+def _in(language: str | None, message: str, **params: str) -> str:
+    """``message`` in ``language`` as well (nothing without a second language)."""
+    if language is None:
+        return ""
+    with i18n.using(language):
+        return i18n.gettext(message, **params)
 
 
 def _shows_plan(person: Person) -> bool:
@@ -27,8 +41,19 @@ def _shows_plan(person: Person) -> bool:
     )
 
 
+def second_language(request: Request) -> str | None:
+    """The second language asked for (``?also=``), or None: none, or the page's own."""
+    asked = request.query_params.get("also", "")
+    if not asked:
+        return None
+    if asked not in i18n.LANGUAGES:
+        raise HTTPException(400, _("Kies een taal uit de lijst."))
+    return None if asked == i18n.get_language() else asked
+
+
 async def presentation_page(request: Request) -> Response:
     person = await common.person_of(request)
+    also = second_language(request)
     conference = person.conference
     back = (
         f"/conferences/{conference.id}/console"
@@ -67,8 +92,11 @@ async def presentation_page(request: Request) -> Response:
             conference=conference,
             back=back,
             shown=True,
+            also=also,
+            title_also=_in(also, "Plan van %(name)s", name=conference.client_name),
             config={
                 "conference": conference.id,
+                "also": also,
                 "people": {str(p.id): p.name for p in people},
                 "schema": plan_schema(),
                 # status and progress matter only from the action team on
