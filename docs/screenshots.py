@@ -5,13 +5,16 @@ professional's condition at hand.
 
     .venv/bin/python docs/screenshots.py      (or: make screenshots)
     .venv/bin/python docs/screenshots.py compass   (only the preparation's four)
+    .venv/bin/python docs/screenshots.py ar        (only the plan editor in Arabic)
 
 Writes docs/screenshots/plan-{tablet,phone}-{nl,en}.png and plan-phone-info-{nl,en}.png (the
 phone with the information and the conditions open), console-private-time-{nl,en}.png (the
 coordinator's console on a tablet once the family said its plan is ready), then, the
 conference moved on to the presentation, presentation-{nl,en}.png: the plan on the room's big
 screen (1920x1080); and, from a conference in its preparation, map-tablet-{nl,en}.png (the
-client's network map) and compass-phone-{nl,en}.png (the strengths inventory on a phone).
+client's network map) and compass-phone-{nl,en}.png (the strengths inventory on a phone);
+and plan-phone-ar.png: the plan editor in Arabic on a phone, right to left, the family's
+agreements Arabic sentences with Dutch names in them (its own conference, in private time).
 """
 
 from __future__ import annotations
@@ -89,9 +92,9 @@ def signed_in(context: Any, demo: DemoConference, person: dict[str, Any], langua
     """A page of this person's device, signed in through their link (in ``language``)."""
     page = context.new_page()
     page.goto(person["invitation_url"])
-    switch = page.get_by_role("button", name="English")
-    if language == "en" and switch.count():
-        switch.first.click()  # remembered for this person from now on
+    switch = page.locator(f'.language-choice button[value="{language}"]')
+    if switch.count():  # not there: the page is in that language already
+        switch.click()  # remembered for this person from now on
     page.locator("main form button[type=submit]").first.click()
     for cookie in context.cookies():
         if cookie["name"] == PARTICIPANT_COOKIE:
@@ -209,6 +212,36 @@ def compass(browser: Any, server: Any) -> None:
         context.close()
 
 
+# The plan in Arabic: "If things go wrong at home, Sam calls his grandmother Ayşe", "Ayşe
+# Yılmaz will call the school every week", and "every day, even at night".
+AGREEMENTS_AR = [
+    ("safety", "إذا ساءت الأمور في البيت، يتصل Sam بجدته Ayşe"),
+    ("children", "سيتصل Ayşe Yılmaz بالمدرسة كل أسبوع"),
+]
+WHEN_AR = "كل يوم، حتى في الليل"
+
+
+def arabic(browser: Any, demo: DemoConference) -> None:
+    """The plan editor in Arabic on a phone (plan-phone-ar.png), written by Ayşe on it, in a
+    conference of its own (``prepare``d: in private time)."""
+    ayse = next(p for p in demo.data["participants"] if p["name"] == "Ayşe Yılmaz")
+    context = browser.new_context(**DEVICES["phone"], locale="nl-NL")
+    page = plan_on(context, demo, ayse, "ar")
+    for area, what in AGREEMENTS_AR:
+        page.select_option("#new-area", area)
+        page.fill("#new-what", what)
+        page.locator("[data-add-agreement] button[type=submit]").click()
+    page.locator("[data-agreement] .field-when .cm-content").first.click()
+    page.keyboard.type(WHEN_AR)
+    page.wait_for_selector("[data-sync-status][data-state=saved]")
+    page.evaluate(  # the bar on top, then the agreements
+        """() => window.scrollTo(0, window.scrollY - 70 +
+            document.querySelector('#plan-agreements-title').getBoundingClientRect().top)"""
+    )
+    page.screenshot(path=str(OUT / "plan-phone-ar.png"))
+    context.close()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -220,6 +253,16 @@ def main() -> None:
                         executable_path=CHROMIUM, args=CHROMIUM_ARGS
                     )
                     compass(browser, server)
+                    browser.close()
+                return
+            in_arabic = DemoConference(server, server.instance.demo())
+            prepare(in_arabic)
+            if sys.argv[1:] == ["ar"]:  # only the plan editor in Arabic
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(
+                        executable_path=CHROMIUM, args=CHROMIUM_ARGS
+                    )
+                    arabic(browser, in_arabic)
                     browser.close()
                 return
             demo = DemoConference(server, server.instance.demo())
@@ -258,6 +301,7 @@ def main() -> None:
                 console_in_private_time(browser, demo, family[1])  # she kept Dutch
                 presentation(browser, demo, family[0])
                 compass(browser, server)
+                arabic(browser, in_arabic)
                 browser.close()
         finally:
             stop_server(server)

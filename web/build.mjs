@@ -55,7 +55,7 @@ const options = {
   assetNames: "assets/[name]-[hash]",
   // The QR scanner's WebAssembly decoder (scan.js) is a file of our own, referenced by an
   // absolute URL: it is served from /static/build/assets/, never from a CDN.
-  loader: { ".wasm": "file" },
+  loader: { ".wasm": "file", ".woff2": "file" },
   publicPath: "/static/build",
   bundle: true,
   format: "iife",

@@ -36,6 +36,12 @@ export async function keepForOffline(person) {
     const assets = [...document.querySelectorAll("script[src], link[rel=stylesheet][href]")].map(
       (el) => el.getAttribute("src") || el.getAttribute("href"),
     );
+    // and the web font files the page needed (the Arabic letters): loaded only once shown
+    await document.fonts?.ready;
+    const fonts = `${window.location.origin}/static/build/assets/`;
+    for (const { name } of performance.getEntriesByType("resource")) {
+      if (name.startsWith(fonts) && name.endsWith(".woff2")) assets.push(name);
+    }
     const cache = await caches.open(SHELL_CACHE);
     await cache.addAll(assets);
     const page = await fetch(window.location.pathname, { credentials: "same-origin" });

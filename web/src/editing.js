@@ -2,7 +2,7 @@
 // labels, and who is here: the names in the bar, and whose cursor is in which shared text.
 
 import * as Y from "yjs";
-import { t } from "./i18n.js";
+import { formatNumber, t } from "./i18n.js";
 
 export function h(tag, attributes = {}, ...children) {
   const el = document.createElement(tag);
@@ -75,10 +75,10 @@ export function whoIsHere(live, me, writable, each = () => {}) {
 // The bar's "who is here": a count that opens to the names.
 export function showHere(presence, names) {
   if (!presence) return;
-  presence.querySelector("[data-presence-count]").textContent = String(names.length);
-  presence.querySelector("[data-presence-label]").textContent = t(
-    names.length === 1 ? "presence.count_one" : "presence.count_other",
-  );
+  presence.querySelector("[data-presence-count]").textContent = formatNumber(names.length);
+  presence.querySelector("[data-presence-label]").textContent = t("presence.count", {
+    count: names.length,
+  });
   presence
     .querySelector("[data-presence-list] ul")
     .replaceChildren(...names.map((name) => h("li", { class: "person-tag" }, name)));

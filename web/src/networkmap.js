@@ -11,6 +11,7 @@
 
 import * as Y from "yjs";
 import { storeState } from "y-indexeddb";
+import { directionOf } from "./bidi.js";
 import { t } from "./i18n.js";
 import { LOCAL, pageDocument } from "./sync.js";
 import { keepForOffline } from "./device.js";
@@ -43,6 +44,24 @@ function s(tag, attributes = {}, ...children) {
     if (child != null && child !== false) el.append(child);
   }
   return el;
+}
+
+// A label of the drawing reads in its own direction: a name as it was typed, a ring's name in
+// the page's language. An anchor at the "start" or "end" keeps the side of its point it was
+// drawn on, whichever way the words run.
+function label(attributes, text) {
+  const direction = directionOf(text) ?? (document.documentElement.dir === "rtl" ? "rtl" : "ltr");
+  const anchor = attributes["text-anchor"];
+  const side = { start: "end", end: "start" };
+  return s(
+    "text",
+    {
+      ...attributes,
+      direction,
+      "text-anchor": direction === "rtl" ? (side[anchor] ?? anchor) : anchor,
+    },
+    text,
+  );
 }
 
 const round = (value) => Math.round(value * 10) / 10;
@@ -248,8 +267,7 @@ class NetworkMap {
           stroke: "#c9ced6",
           "stroke-width": 1.5,
         }),
-        s(
-          "text",
+        label(
           {
             x: round(c - radius * Math.SQRT1_2 - 4),
             y: round(c + radius * Math.SQRT1_2 + 16),
@@ -273,8 +291,7 @@ class NetworkMap {
         stroke: INK,
         "stroke-width": 4,
       }),
-      s(
-        "text",
+      label(
         {
           x: c,
           y: c + 7,
@@ -401,8 +418,7 @@ class NetworkMap {
     }
     if (entry.name || !entry.gap) {
       group.append(
-        s(
-          "text",
+        label(
           {
             class: "name",
             x,
@@ -473,7 +489,8 @@ class NetworkMap {
       h(
         "span",
         { class: "netmap-words" },
-        h("span", { class: "netmap-name" }),
+        // a name as typed, in its own direction, on the list's side of the line
+        h("span", { class: "netmap-name" }, h("bdi")),
         h("span", { class: "netmap-desc" }),
       ),
       h("span", { class: "netmap-badge", hidden: true }, t("netmap.invited")),
@@ -487,7 +504,7 @@ class NetworkMap {
     if (swatch.className !== kind) swatch.className = kind;
     const name = this.shownName(entry);
     const described = this.describe(entry);
-    const nameEl = item.querySelector(".netmap-name");
+    const nameEl = item.querySelector(".netmap-name bdi");
     const descEl = item.querySelector(".netmap-desc");
     if (nameEl.textContent !== name) nameEl.textContent = name;
     if (descEl.textContent !== described) descEl.textContent = described;

@@ -9,7 +9,7 @@
 // and the document dropped, so nothing of it stays on the screen.
 
 import * as Y from "yjs";
-import { t } from "./i18n.js";
+import { formatDay, t } from "./i18n.js";
 import { LiveDocument } from "./sync.js";
 import { textOf } from "./plan-schema.js";
 
@@ -30,11 +30,6 @@ function h(tag, attributes = {}, ...children) {
   return el;
 }
 
-const dateLabel = (value) => {
-  const found = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof value === "string" ? value : "");
-  return found ? `${found[3]}-${found[2]}-${found[1]}` : "";
-};
-
 // The plan's agreements as the copy reads them (removed and empty ones left out).
 export function agreementsOf(doc, config) {
   const order = new Map(config.schema.life_areas.map((area, index) => [area, index]));
@@ -54,7 +49,7 @@ export function agreementsOf(doc, config) {
       area: order.has(area) ? area : "",
       what: text("what"),
       who: [...named, text("who")].filter(Boolean).join(", "),
-      when: [text("when"), dateLabel(item.get("when_date"))].filter(Boolean).join(" "),
+      when: [text("when"), formatDay(item.get("when_date"))].filter(Boolean).join(" "),
       where: text("where"),
       backup: text("backup"),
       request:

@@ -2,10 +2,17 @@
 // y-codemirror.next (the maintained Yjs binding). It handles IME composition, autocorrect and
 // other people's cursors; nothing here diffs strings by hand.
 
-import { Compartment, EditorState } from "@codemirror/state";
-import { EditorView, keymap, placeholder as placeholderText } from "@codemirror/view";
+import { Compartment, EditorState, RangeSetBuilder } from "@codemirror/state";
+import {
+  Decoration,
+  EditorView,
+  ViewPlugin,
+  keymap,
+  placeholder as placeholderText,
+} from "@codemirror/view";
 import * as Y from "yjs";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+import { directionOf } from "./bidi.js";
 
 const access = new Compartment();
 const views = new Set();
@@ -24,6 +31,36 @@ export function lockAll() {
     else views.delete(view);
   }
 }
+
+// Each line reads in the direction of its own first letter (a line without one follows the
+// page): an Arabic agreement in a Dutch family's plan, or a Dutch name at the start of a line
+// on an Arabic page. CodeMirror reads each line's direction for its cursor motion.
+const lineDirection = {
+  rtl: Decoration.line({ attributes: { dir: "rtl" } }),
+  ltr: Decoration.line({ attributes: { dir: "ltr" } }),
+};
+function lineDirections(view) {
+  const builder = new RangeSetBuilder();
+  const { doc } = view.state;
+  for (let number = 1; number <= doc.lines; number++) {
+    const line = doc.line(number);
+    const direction = directionOf(line.text);
+    if (direction) builder.add(line.from, line.from, lineDirection[direction]);
+  }
+  return builder.finish();
+}
+const bidi = [
+  EditorView.perLineTextDirection.of(true),
+  ViewPlugin.define(
+    (view) => ({
+      decorations: lineDirections(view),
+      update(update) {
+        if (update.docChanged) this.decorations = lineDirections(update.view);
+      },
+    }),
+    { decorations: (plugin) => plugin.decorations },
+  ),
+];
 
 /**
  * @param {HTMLElement} parent
@@ -48,6 +85,7 @@ export function textField(parent, ytext, options = {}) {
   if (options.describedBy) content["aria-describedby"] = options.describedBy;
   const extensions = [
     EditorView.lineWrapping,
+    bidi,
     EditorView.editorAttributes.of({ class: "text-field" }), // CodeMirror owns the class attribute
     EditorView.contentAttributes.of(content),
     yCollab(ytext, options.awareness ?? null, { undoManager: options.undoManager ?? false }),
