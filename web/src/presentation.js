@@ -9,7 +9,7 @@
 // and the document dropped, so nothing of it stays on the screen.
 
 import * as Y from "yjs";
-import { formatDay, t } from "./i18n.js";
+import { formatDay, t, translator } from "./i18n.js";
 import { LiveDocument } from "./sync.js";
 import { textOf } from "./plan-schema.js";
 
@@ -28,6 +28,18 @@ function h(tag, attributes = {}, ...children) {
     if (child != null && child !== false) el.append(child);
   }
   return el;
+}
+
+// Kring's own words for `key`, and beside them the same in the room's second language (the
+// page's ?also=), each marked with its language and direction. The family's words are not.
+function inBoth(second, key) {
+  if (!second) return t(key);
+  const dir = second.language === "ar" ? "rtl" : "ltr";
+  return [
+    t(key),
+    " ",
+    h("span", { class: "second-language", lang: second.language, dir }, second.t(key)),
+  ];
 }
 
 // The plan's agreements as the copy reads them (removed and empty ones left out).
@@ -71,6 +83,7 @@ class Presentation {
   constructor(root, config) {
     this.root = root;
     this.config = config;
+    this.second = config.also ? translator(config.also) : null; // a room reading two languages
     this.host = root.querySelector("[data-presentation-plan]");
     this.status = root.querySelector("[data-sync-status]");
     this.seen = new Map(); // agreement id -> what it showed, to mark what just changed
@@ -133,7 +146,7 @@ class Presentation {
     rows.forEach((row, index) => {
       if (row.area !== area || list === null) {
         area = row.area;
-        const label = area ? t(`area.${area}`) : t("area.other");
+        const label = inBoth(this.second, area ? `area.${area}` : "area.other");
         list = h("ol", { class: "presentation-agreements plain", start: String(index + 1) });
         blocks.push(h("section", { class: "presentation-area" }, h("h2", {}, label), list));
       }
@@ -145,7 +158,9 @@ class Presentation {
         ["backup", row.backup],
         ["request", row.request],
       ].filter(([, value]) => value);
-      if (this.config.followUp) fields.push(["status", t(`agreementStatus.${row.status}`)]);
+      if (this.config.followUp) {
+        fields.push(["status", inBoth(this.second, `agreementStatus.${row.status}`)]);
+      }
       const shown = JSON.stringify([row.what, ...fields]);
       const item = h(
         "li",
@@ -155,14 +170,14 @@ class Presentation {
           {},
           h("span", { class: "agreement-number" }, `${number}.`),
           " ",
-          row.what || t("presentation.noWhat"),
+          row.what || inBoth(this.second, "presentation.noWhat"),
         ),
         fields.length
           ? h(
               "dl",
               {},
               fields.map(([field, value]) => [
-                h("dt", {}, t(`field.${field}`)),
+                h("dt", {}, inBoth(this.second, `field.${field}`)),
                 h("dd", {}, value),
               ]),
             )
@@ -172,14 +187,16 @@ class Presentation {
       if (row.id) this.seen.set(row.id, shown);
       list.append(item);
     });
-    if (!rows.length) blocks.push(h("p", { class: "muted" }, t("presentation.empty")));
+    if (!rows.length) {
+      blocks.push(h("p", { class: "muted" }, inBoth(this.second, "presentation.empty")));
+    }
     const notes = this.live.doc.getText("notes").toString().trim();
     if (notes) {
       blocks.push(
         h(
           "section",
           { class: "presentation-notes" },
-          h("h2", {}, t("presentation.notes")),
+          h("h2", {}, inBoth(this.second, "presentation.notes")),
           h("p", { class: "prewrap" }, notes),
         ),
       );
