@@ -236,7 +236,7 @@ async def test_a_coordinators_feed_lists_each_conference_they_run_and_an_admins_
         listing = await lotte.get("/conferences")
     url = feed_url_on(listing)
     assert url == feeds.account_url(settings, coordinator)
-    assert "al jouw conferenties" in listing.text
+    assert "al je conferenties" in listing.text
     answer = fetch(url)
     assert answer.status_code == 200
     calendar, events = parse_calendar(answer.text)
