@@ -76,7 +76,10 @@ async def choose_language(request: Request) -> Response:
             request,
             400,
             _("Deze taal kent Kring niet"),
-            _("Kring is er in het Nederlands en in het Engels. Kies een van beide."),
+            _(
+                "Kies een van deze talen: %(languages)s.",
+                languages=", ".join(i18n.LANGUAGES.values()),
+            ),
         )
     store, settings = common.store(request), common.settings(request)
     if next_url.startswith("/i/"):  # someone's "is this you?" page: theirs, if it works
