@@ -103,8 +103,10 @@ def download(content: bytes, media_type: str, name: str) -> Response:
     plain = re.sub(r"[^A-Za-z0-9._-]+", "-", name.encode("ascii", "ignore").decode()).strip("-")
     suffix = name.rpartition(".")[2]
     if not plain or plain.startswith("."):
-        plain = f"kring.{suffix}" if suffix.isascii() else "kring"
-    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
+        # Only a plain extension is kept: a quote, slash or line break after the last dot
+        # would end the header's value or name a folder.
+        plain = f"kring.{suffix}" if re.fullmatch(r"[A-Za-z0-9]{1,10}", suffix) else "kring"
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
     return Response(
         content,
         media_type=media_type,

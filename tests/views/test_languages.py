@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from server import i18n
+from server.views import common
 from tests.support.people import as_, demo_conference, server_store
 from tests.support.server import LiveServer
 
@@ -74,3 +75,32 @@ async def test_a_person_added_in_arabic_is_invited_and_welcomed_in_arabic(
         assert '<html lang="ar" dir="rtl">' in landing.text
         assert html.escape(in_language("ar", "Je bent hier als")) in landing.text
         assert "Fatima" in landing.text
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("plan-versie-2.pdf", "plan-versie-2.pdf"),
+        ("ağ-pusulası.pdf", "a-pusulas.pdf"),
+        ("خطة-2.pdf", "2.pdf"),
+        ("شبكة.pdf", "kring.pdf"),
+        # what follows the last dot is the name's too: no quote, slash or line may escape
+        ('."; evil=1', "kring"),
+        (".pdf/../../etc/passwd", "kring"),
+        (".x\r\nSet-Cookie: a=b", "kring"),
+    ],
+)
+def test_a_download_names_its_file_safely_in_any_script(name: str, plain: str) -> None:
+    from urllib.parse import unquote
+
+    response = common.download(b"%PDF-", "application/pdf", name)
+    disposition = response.headers["content-disposition"]
+    assert "\r" not in disposition and "\n" not in disposition
+    # attachment; filename="..."; filename*=UTF-8''... and nothing else
+    found = re.fullmatch(
+        r'attachment; filename="([^"\\]*)"; filename\*=UTF-8\'\'(\S*)', disposition
+    )
+    assert found, disposition
+    assert found[1] == plain
+    assert re.fullmatch(r"[A-Za-z0-9!#$&+.^_`|~%-]*", found[2]), "RFC 5987 attr-chars only"
+    assert unquote(found[2]) == name
