@@ -186,3 +186,69 @@ def test_a_family_member_reads_and_writes_in_arabic_on_a_phone(
     assert_right_to_left_order(dd)
     reads_right_to_left(page)
     context.close()
+
+
+def test_the_presentation_shows_what_the_family_typed_in_its_own_direction(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """On the room's screen in Arabic a Dutch agreement keeps its question mark at its end;
+    on a Dutch screen an Arabic agreement around a Dutch name keeps its Arabic order."""
+    import asyncio
+    import threading
+
+    from playwright.sync_api import expect
+
+    from server.rules.plan import add_agreement
+
+    demo = DemoConference(live_server, live_server.instance.demo("--phase", "private_time"))
+    family_cookie = demo.cookie("client")
+
+    async def write_plan() -> None:
+        family = demo.device("plan", family_cookie, saved=True)
+        await family.connect()
+        await family.synced()
+        add_agreement(family.doc, "safety", what="Bellen als het thuis misgaat?", who="مريم")
+        add_agreement(family.doc, "housing", what=MIXED, when="Elke maandag om 15:00?")
+        await family.wait_for(family.all_saved)
+        await family.close()
+
+    written = threading.Thread(target=asyncio.run, args=(write_plan(),))  # off Playwright's loop
+    written.start()
+    written.join(10)
+    posts = {"base_url": live_server.url, "headers": {"origin": live_server.url}, "timeout": 10}
+    cookies = dict([family_cookie.split("=", 1)])
+    coordinator = httpx.Client(**posts, cookies={"kring_coordinator": coordinator_token(demo)})
+    with coordinator, httpx.Client(**posts, cookies=cookies) as device:
+        ready = {"kind": "plan_ready", "confirmed": "yes"}
+        assert device.post(f"/c/{demo.id}/signal", data=ready).status_code == 303
+        phase = {"phase": "presentation"}
+        assert coordinator.post(f"/api/conferences/{demo.id}/phase", json=phase).status_code == 200
+
+    context = browser.new_context(**ARABIC_PHONE)
+    context.set_default_timeout(10_000)
+    context.add_cookies(
+        [{"name": k, "value": v, "url": live_server.url} for k, v in cookies.items()]
+    )
+    page = context.new_page()
+    present = f"{live_server.url}/c/{demo.id}/present"
+    page.goto(present)
+    page.locator('.language-choice button[value="ar"]').tap()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    agreements = page.locator(".presentation-agreement")
+    expect(agreements).to_have_count(2)
+
+    def ends_with_its_question_mark(element: Any, word: str) -> None:
+        found = boxes(element, word, "?")
+        assert found["?"]["left"] >= found[word]["right"] - 1, (element.text_content(), found)
+
+    ends_with_its_question_mark(page.locator(".presentation-question"), "haalt")
+    ends_with_its_question_mark(agreements.locator("h3", has_text="misgaat"), "misgaat")
+    ends_with_its_question_mark(agreements.locator("dd", has_text="15:00"), "15:00")
+    reads_right_to_left(page)
+
+    page.set_viewport_size({"width": 1280, "height": 800})  # the room's screen, one line
+    page.locator('.language-choice button[value="nl"]').tap()
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(agreements).to_have_count(2)
+    assert_right_to_left_order(agreements.locator("h3", has_text="Ayşe Yılmaz"))
+    context.close()

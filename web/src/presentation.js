@@ -170,7 +170,10 @@ class Presentation {
           {},
           h("span", { class: "agreement-number" }, `${number}.`),
           " ",
-          row.what || inBoth(this.second, "presentation.noWhat"),
+          // what the family typed reads in its own direction, the number where the page starts
+          row.what
+            ? h("span", { dir: "auto" }, row.what)
+            : inBoth(this.second, "presentation.noWhat"),
         ),
         fields.length
           ? h(
