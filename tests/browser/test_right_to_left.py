@@ -6,6 +6,7 @@ the Arabic font comes from Kring itself, and only to a page with Arabic on it.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -251,4 +252,31 @@ def test_the_presentation_shows_what_the_family_typed_in_its_own_direction(
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     expect(agreements).to_have_count(2)
     assert_right_to_left_order(agreements.locator("h3", has_text="Ayşe Yılmaz"))
+    context.close()
+
+
+def test_the_line_naming_the_conference_keeps_its_date_whole_beside_a_dutch_name(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """ "Conference about Sam Yılmaz, <date>, <place>." on an Arabic page: the date reads after
+    the name (left of it), not split in two around it ("2026/12/Sam Yılmaz, 20")."""
+    demo = DemoConference(live_server, live_server.instance.demo("--phase", "information"))
+    cookies = dict([demo.cookie("client").split("=", 1)])
+    context = browser.new_context(**{**ARABIC_PHONE, "viewport": {"width": 1280, "height": 800}})
+    context.set_default_timeout(10_000)
+    context.add_cookies(
+        [{"name": k, "value": v, "url": live_server.url} for k, v in cookies.items()]
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/c/{demo.id}")
+    page.locator('.language-choice button[value="ar"]').tap()
+    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    line = page.locator("main > p.muted", has_text="Sam Yılmaz")
+    text = line.text_content() or ""
+    date = re.search(r"\d[\d\u200f/.-]*\d", text.split("Sam Yılmaz", 1)[1])
+    assert date, text  # the day of the conference, as Arabic writes it
+    found = boxes(line, "Sam Yılmaz", date[0])
+    name, day = found["Sam Yılmaz"], found[date[0]]
+    # one line; the whole date left of the name (its box would span the name if split)
+    assert day["top"] == name["top"] and day["right"] <= name["left"] + 1, (text, found)
     context.close()
