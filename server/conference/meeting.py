@@ -386,16 +386,17 @@ class Meeting(ConditionsOfTheMeeting):
         conditions = await store.conditions(conference.id)
         refused = [(c, p) for c, p in conditions if c.status == "not_met"]
         if refused:
+            # Each condition marked on its own: Babel skips a marked call inside another one.
+            named = [
+                _("“%(text)s” (%(name)s)", text=shortened(c.text), name=p.name) for c, p in refused
+            ]
             raise FlowError(
                 Refusal.CONFLICT,
                 _(
                     "Het plan kan niet vastgesteld worden: niet voldaan aan %(conditions)s. "
                     "Ga terug naar de privétijd, zodat de familie het plan aanpast; daarna "
                     "beoordeelt de professional de voorwaarde opnieuw.",
-                    conditions="; ".join(
-                        _("“%(text)s” (%(name)s)", text=shortened(c.text), name=p.name)
-                        for c, p in refused
-                    ),
+                    conditions="; ".join(named),
                 ),
                 "condition_not_met",
             )

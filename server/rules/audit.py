@@ -253,8 +253,11 @@ _SIGNALS = {
 }
 
 
+_ANY_SIGNAL = N_("%(who)s gaf een signaal.")  # on its own: Babel skips it inside _()
+
+
 def _signal(who: str, detail: Detail, _names: _Names) -> str:
-    return _(_SIGNALS.get(detail.get("kind", ""), N_("%(who)s gaf een signaal.")), who=who)
+    return _(_SIGNALS.get(detail.get("kind", ""), _ANY_SIGNAL), who=who)
 
 
 def _checked(who: str, detail: Detail, _names: _Names) -> str:
