@@ -17,7 +17,17 @@ from __future__ import annotations
 import io
 from datetime import tzinfo
 
-from server.formats.pdfbase import ACCENT, BODY, EMPTY, LINE, MAIN_FONT, MUTED, KringPdf, printable
+from server.formats.pdfbase import (
+    ACCENT,
+    BODY,
+    EMPTY,
+    LINE,
+    MAIN_FONT,
+    MUTED,
+    KringPdf,
+    print_twice_if_right_to_left,
+    printable,
+)
 from server.formats.svgprint import for_print
 from server.i18n import _, format_moment, get_language, on_clock
 from server.rules.compass import PARTS
@@ -28,8 +38,7 @@ __all__ = ["CompassCopy", "render_compass_pdf"]
 
 def render_compass_pdf(copy: CompassCopy, zone: tzinfo) -> bytes:
     """The compass as an A4 PDF in the current language, every text as the client wrote it."""
-    pdf = _CompassPdf(copy, zone)
-    pdf.render()
+    pdf = print_twice_if_right_to_left(lambda: _CompassPdf(copy, zone))
     return bytes(pdf.output())
 
 
@@ -78,7 +87,9 @@ class _CompassPdf(KringPdf):
         self._map()
 
     def footer(self) -> None:
-        page = " · " + _("pagina %(page)s van %(pages)s", page=self.page_no(), pages="{nb}")
+        page = " · " + _(
+            "pagina %(page)s van %(pages)s", page=self.page_no(), pages=self.pages_text
+        )
         self._footer_line(self.compass_title, page)
 
     # --- parts ---

@@ -23,6 +23,7 @@ from server.formats.pdfbase import (
     MUTED,
     REPLACEMENT_CHARACTER,
     KringPdf,
+    print_twice_if_right_to_left,
 )
 from server.i18n import N_, Labels, _, format_moment, get_language, on_clock
 from server.rules.copy import (
@@ -56,8 +57,7 @@ ANSWER_LABELS: Labels[str | None] = Labels(
 def render_pdf(copy: PlanCopy, zone: tzinfo) -> bytes:
     """The plan copy as an A4 PDF in the current language, with every name and text as
     written and its times on the clock of ``zone``."""
-    pdf = _PlanPdf(copy, zone)
-    pdf.render()
+    pdf = print_twice_if_right_to_left(lambda: _PlanPdf(copy, zone))
     return bytes(pdf.output())
 
 
@@ -116,7 +116,7 @@ class _PlanPdf(KringPdf):
             (
                 "",
                 _("versie %(number)s", number=self.copy.version),
-                _("pagina %(page)s van %(pages)s", page=self.page_no(), pages="{nb}"),
+                _("pagina %(page)s van %(pages)s", page=self.page_no(), pages=self.pages_text),
             )
         )
         self._footer_line(self.plan_title, page)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
@@ -173,7 +174,18 @@ class KringPdf(FPDF):
         self.set_lang(language)
         self.set_creation_date(created)  # the same content gives the same bytes
         self.label_width = 0.0
+        # The number of pages, once known (see `print_twice_if_right_to_left`); until then
+        # fpdf2's "{nb}", filled in when the document is written.
+        self.page_total: int | None = None
         self.set_font(MAIN_FONT[0], size=BODY)
+
+    def render(self) -> None:
+        """Print the whole document (each kind of document its own)."""
+        raise NotImplementedError
+
+    @property
+    def pages_text(self) -> str:
+        return "{nb}" if self.page_total is None else str(self.page_total)
 
     def clean(self, text: str) -> str:
         return printable(text, self.glyphs)
@@ -351,3 +363,21 @@ class KringPdf(FPDF):
             self.set_y(top)
             self._write(self.clean(item).strip(), indent=6, written=True)
             self.ln(0.8)
+
+
+PdfT = TypeVar("PdfT", bound=KringPdf)
+
+
+def print_twice_if_right_to_left(make: Callable[[], PdfT]) -> PdfT:
+    """A document from ``make()``, rendered. fpdf2 fills in "{nb}" (the number of pages) after
+    a line is shaped: in a right-to-left footer the number then stood apart from its words,
+    the rest of the placeholder's width left blank. Such a document is rendered once more,
+    with the number known; its pages break where they did, as only the footer changes."""
+    pdf = make()
+    pdf.render()
+    if pdf.rtl:
+        total = pdf.pages_count
+        pdf = make()
+        pdf.page_total = total
+        pdf.render()
+    return pdf

@@ -393,3 +393,18 @@ def test_a_turkish_copy_has_turkish_labels_dates_and_page_numbers() -> None:
     assert in_language("tr", "pagina %(page)s van %(pages)s", page=1, pages=2) in text
     assert "\nAyşe Yılmaz\n" in text and "İbrahim Şahin" in text
     assert "Afspraken" not in text and "vastgesteld" not in text  # no Dutch label left
+
+
+@pytest.mark.parametrize("count", [0, 50])
+def test_an_arabic_footer_prints_the_page_count_without_a_gap_before_it(count: int) -> None:
+    """fpdf2 fills in "{nb}" after a line is shaped: in a right-to-left footer the count then
+    stood apart from its words, the rest of the placeholder's width left blank."""
+    agreements = tuple(agreement(n) for n in range(1, 1 + count))
+    printed = render(plan(agreements=agreements, answers=()), language="ar")
+    pages = len(printed.pages)
+    assert (pages == 1) == (count == 0)
+    for number, pieces in enumerate(printed.pieces, start=1):
+        footer = min(y for _x, y, _size, _text in pieces)
+        low = [text for _x, y, _size, text in pieces if y == footer]
+        assert str(pages) in " ".join(low), low
+        assert not any(re.search(r"\d\s{2,}|\{", text) for text in low), (number, low)
