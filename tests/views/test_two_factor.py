@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from server.rules import twofactor
 from server.storage.models import AuditEvent, LoginStep, SecondFactor, utcnow
 from server.storage.store import Store
+from tests.support.browser import TABLET, TIMEOUT_MS
 from tests.support.databases import in_store
 from tests.support.server import LiveServer
 
@@ -310,3 +311,48 @@ def test_an_admin_can_require_a_second_factor_of_everyone(live_server: LiveServe
     assert login.get("/conferences").status_code == 200, "signed in once it is on"
 
     assert "two_factor_required" in audit_kinds(live_server)
+
+
+# -- in a real Chromium (last: the browser starts once, for this test only) ------------------
+
+
+@pytest.mark.browser
+def test_a_coordinator_turns_on_the_app_and_logs_in_with_its_code(
+    live_server: LiveServer, browser: object
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    add_account(live_server, "sophie@example.org")
+    context = browser.new_context(**TABLET)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+
+    def log_in() -> None:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("E-mailadres").fill("sophie@example.org")
+        page.get_by_label("Wachtwoord").fill(PASSWORD)
+        page.get_by_role("button", name="Inloggen").click()
+
+    log_in()
+    page.get_by_role("link", name="Tweestapsverificatie").click()
+    expect(page.locator(".qr svg")).to_be_visible()
+    phone = Phone(f'<code id="secret">{page.locator("#secret").inner_text()}</code>')
+    page.get_by_label("Typ de code van zes cijfers").fill(phone.code())
+    page.get_by_role("button", name="Aanzetten").click()
+    expect(page.get_by_text("Je tweestapsverificatie staat aan.")).to_be_visible()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.get_by_role("link", name="Ik heb ze bewaard, verder").click()
+    page.get_by_role("button", name="Uitloggen").click()
+
+    log_in()
+    expect(page.get_by_role("heading", name="Inloggen: de code uit je app")).to_be_visible()
+    page.get_by_label("Code", exact=True).fill(phone.code(1))
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="Conferenties")).to_be_visible()
+    page.get_by_role("link", name="Nieuwe conferentie", exact=True).click()
+    page.get_by_label("Naam van de cliënt").fill("Noor Aydın")
+    page.get_by_label("Conferentievraag").fill("Hoe kan Noor weer naar school?")
+    page.get_by_role("button", name="Conferentie maken").click()
+    expect(page.get_by_role("heading", name="Noor Aydın")).to_be_visible()
+    context.close()
