@@ -207,11 +207,12 @@ async def check_again(
     if not await _attempt(store, settings, account, address):
         return Check.LOCKED
     typed = twofactor.typed_code(raw)
+    check = Check.WRONG
     if typed is not None:
         check, _left = await _check_code(store, settings, account, factor, typed)
-    else:
-        right = await auth.verify_password(account.password_hash, raw)
-        check = Check.OK if right else Check.WRONG
+    # A password may look like a recovery code (ten letters and digits): try it as one too.
+    if check is Check.WRONG and await auth.verify_password(account.password_hash, raw):
+        check = Check.OK
     if check in (Check.OK, Check.RECOVERY):
         await _succeeded(store, account, address, 1)
     else:

@@ -9,6 +9,7 @@ other page opens until the second factor is on."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from starlette.exceptions import HTTPException
@@ -58,7 +59,8 @@ async def _halfway(request: Request, purpose: str) -> twofactor.Waiting | None:
 
 def _login_again(next_url: str = "/conferences") -> Response:
     """Back to the password: the login halfway expired (or never was)."""
-    return RedirectResponse(f"/login?next={next_url}&expired=1", status_code=303)
+    query = urlencode({"next": next_url, "expired": "1"}, safe="/")
+    return RedirectResponse(f"/login?{query}", status_code=303)
 
 
 async def after_password(

@@ -258,6 +258,21 @@ def test_new_recovery_codes_replace_the_old_and_turning_off_asks_the_password(
     assert {"recovery_codes_renewed", "two_factor_off"} <= set(audit_kinds(live_server))
 
 
+def test_an_operator_turns_off_a_lost_second_factor_on_the_command_line(
+    live_server: LiveServer,
+) -> None:
+    turned_on(live_server, "hugo@example.org")
+    done = live_server.instance.cli("coordinator", "two-factor-off", "Hugo@example.org")
+    assert "second factor of hugo@example.org turned off" in done.stderr
+    with live_server.client() as browser:
+        plain = browser.post("/login", data={"email": "hugo@example.org", "password": PASSWORD})
+    assert plain.headers["location"] == "/conferences"
+    again = live_server.instance.cli(
+        "coordinator", "two-factor-off", "hugo@example.org", check=False
+    )
+    assert again.returncode == 2 and "no second factor for hugo@example.org" in again.stderr
+
+
 # -- required for everyone (last: it changes every login on this server) ---------------------
 
 
