@@ -1,5 +1,5 @@
-"""The `kring` command: serve, db upgrade, coordinator add/reset-password, demo, export,
-purge, remind."""
+"""The `kring` command: serve, db upgrade, coordinator add/reset-password/two-factor-off,
+demo, export, purge, remind."""
 
 from __future__ import annotations
 
@@ -97,6 +97,18 @@ async def coordinator_reset_password(settings: Settings, email: str, password: s
     async def work(store: Store) -> None:
         if not await store.set_password(email, await auth.hash_password(password)):
             raise CommandError(f"no account for {email.strip().lower()}")
+
+    await _with_store(settings, work)
+
+
+async def coordinator_two_factor_off(settings: Settings, email: str) -> None:
+    """For a coordinator who lost their phone and their recovery codes: audited as "cli"."""
+
+    async def work(store: Store) -> None:
+        account = await store.account_by_email(email)
+        if account is None or not await store.turn_off_second_factor(account.id):
+            raise CommandError(f"no second factor for {email.strip().lower()}")
+        await store.audit(None, "cli", "two_factor_off", {"account_id": account.id})
 
     await _with_store(settings, work)
 
@@ -267,6 +279,10 @@ def _parser() -> argparse.ArgumentParser:
     reset = actions.add_parser("reset-password", help="set a new password; ends all sessions")
     reset.add_argument("email")
     reset.add_argument("--password-stdin", action="store_true")
+    off = actions.add_parser(
+        "two-factor-off", help="turn off a lost second factor (set up again at the next login)"
+    )
+    off.add_argument("email")
 
     commands.add_parser(
         "remind",
@@ -350,6 +366,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         role = "admin" if args.admin else "coordinator"
         asyncio.run(coordinator_add(settings, args.email, name, password, role))
         print(f"{role} {args.email.strip().lower()} added", file=sys.stderr)
+    elif args.command == "coordinator" and args.coordinator_command == "two-factor-off":
+        asyncio.run(coordinator_two_factor_off(settings, args.email))
+        print(f"second factor of {args.email.strip().lower()} turned off", file=sys.stderr)
     elif args.command == "coordinator":
         password = _read_password(args.password_stdin)
         asyncio.run(coordinator_reset_password(settings, args.email, password))

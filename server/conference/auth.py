@@ -68,6 +68,7 @@ def password_problem(password: str) -> str | None:
 
 class LoginResult(Enum):
     OK = "ok"
+    SECOND_FACTOR = "second_factor"  # the password is right; a code must follow
     WRONG = "wrong"
     LOCKED = "locked"
 
@@ -102,6 +103,11 @@ async def authenticate(
     ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
     if account is None or not ok:
         return LoginResult.WRONG, None
+    factor = await store.second_factor(account.id)
+    if factor is not None and factor.confirmed_at is not None:
+        # Counted until the code is right too (conference/twofactor.py), so a known password
+        # never resets the count of wrong codes.
+        return LoginResult.SECOND_FACTOR, account
     await store.clear_login_failures(pair)
     await store.uncount_login_attempt(key)  # only failures count against the email
     return LoginResult.OK, account

@@ -529,6 +529,16 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
         N_("%(who)s nodigde iemand die %(name)s voorstelde nu niet uit."),
         N_("%(who)s nodigde iemand die de familie voorstelde nu niet uit."),
     ),
+    # the second factor (rows of no conference: an account's own)
+    "two_factor_on": _fixed(N_("%(who)s zette tweestapsverificatie aan.")),
+    "two_factor_off": _fixed(N_("%(who)s zette tweestapsverificatie uit.")),
+    "two_factor_refused": _fixed(N_("%(who)s gaf een verkeerde of al gebruikte inlogcode.")),
+    "recovery_code_used": _fixed(N_("%(who)s logde in met een herstelcode.")),
+    "recovery_codes_renewed": _fixed(N_("%(who)s maakte nieuwe herstelcodes.")),
+    "two_factor_required": _fixed(N_("%(who)s maakte tweestapsverificatie verplicht.")),
+    "two_factor_not_required": _fixed(
+        N_("%(who)s maakte tweestapsverificatie niet meer verplicht.")
+    ),
 }
 
 # Every kind with a sentence of its own.

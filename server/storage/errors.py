@@ -39,6 +39,7 @@ class Reason(Enum):
     NO_PROPOSAL = "no such proposal in this conference"
     PROPOSAL_DECIDED = "the coordinator decided on this proposal already"
     TOO_MANY_PROPOSALS = "this person has too many proposals waiting for the coordinator"
+    SECOND_FACTOR_ON = "the account's second factor is on already"
 
 
 class StoreError(Exception):

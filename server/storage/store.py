@@ -12,6 +12,7 @@ its sessions):
 - ``followups``: the action team's follow-up meetings and their reminders
 - ``practical``: interpreters, children and their supporters, notes on food, childcare and
   transport; the questions copied from the compass for the meeting
+- ``twofactor``: second factors, recovery codes, logins halfway, the instance's requirement
 - ``audit``: the audit log
 - ``erasure``: erasing a conference, and scrubbing the database files after it
 
@@ -38,9 +39,11 @@ from server.storage.participants import (
     SupportersChange,
 )
 from server.storage.practical import PracticalMixin
+from server.storage.twofactor import AccountFactor, TwoFactorMixin
 
 __all__ = [
     "ERASED_TABLES",
+    "AccountFactor",
     "ConferenceSummary",
     "DatabaseError",
     "DuplicateEmail",
@@ -72,6 +75,7 @@ class Store(
     FollowUpsMixin,
     RemindersMixin,
     PracticalMixin,
+    TwoFactorMixin,
     AuditMixin,
     ErasureMixin,
 ):

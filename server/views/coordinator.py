@@ -17,6 +17,7 @@ from server.rules import schedule
 from server.rules.forms import FormResult, conference_form, contact_form, login_form
 from server.storage.store import NotFound
 from server.views import checklist, common, identity
+from server.views import twofactor as second_step
 from server.views.participants import participants_view
 
 
@@ -48,9 +49,7 @@ async def login(request: Request) -> Response:
     if account is None:
         form.errors["form"] = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
         return common.render(request, "login.html", 401, form=form, next_url=next_url)
-    response = RedirectResponse(next_url, status_code=303)
-    await identity.start_coordinator_session(store, settings, account, response)
-    return response
+    return await second_step.after_password(request, result, account, next_url)
 
 
 async def logout(request: Request) -> Response:

@@ -39,6 +39,7 @@ from server.views import (
     site,
     stream,
     supporters,
+    twofactor,
     websocket,
 )
 
@@ -59,6 +60,12 @@ routes: list[BaseRoute] = [
     Route("/logout", coordinator.logout, methods=POST),
     Route("/conferences", coordinator.conference_list),
     Route("/account/contact", coordinator.contact_details, methods=["GET", "POST"]),
+    # the second factor: the login's second step, one's own, the admin's requirement
+    Route("/login/code", twofactor.login_code, methods=["GET", "POST"]),
+    Route("/account/two-factor", twofactor.account_page, methods=["GET", "POST"]),
+    Route("/account/two-factor/off", twofactor.turn_off, methods=POST),
+    Route("/account/two-factor/recovery-codes", twofactor.new_recovery_codes, methods=POST),
+    Route("/admin/two-factor", twofactor.admin_page, methods=["GET", "POST"]),
     Route("/conferences/new", coordinator.conference_new, methods=["GET", "POST"]),
     Route(CONFERENCE, participants.conference_detail),
     Route(CONFERENCE + "/edit", coordinator.conference_edit, methods=["GET", "POST"]),
