@@ -507,8 +507,8 @@ def check(work: Path) -> None:
 
 
 def main() -> int:
-    # A stop from outside (make interrupted) still stops what was started.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    # Stopped from outside (make interrupted), it still stops what it started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     started = time.monotonic()
     try:
@@ -523,6 +523,9 @@ def main() -> int:
         return 0
     except (Failed, AssertionError) as exc:
         say(f"FAILED: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted; what it started is stopped")
         return 1
     say(f"passed in {time.monotonic() - started:.1f} s")
     return 0
