@@ -50,8 +50,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 # Debian's package for each command this check needs.
 PACKAGES = {"caddy": "caddy", "certutil": "libnss3-tools", "systemd-analyze": "systemd"}
 LB_COOKIE = "kring_process"  # kring.caddy's lb_policy
-WAIT = 30.0  # seconds any one thing may take to come up (on a busy machine)
-TIMEOUT_MS = 10_000
+WAIT = 60.0  # seconds a process may take to come up (on a machine busy with other work)
+TIMEOUT_MS = 20_000  # and a page to show what it should
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -426,6 +426,7 @@ def agree(page: Any, what: str, seen_by: Any, count: int) -> None:
 def smoke_test(browser: Any, site: Site) -> None:
     from playwright.sync_api import expect
 
+    expect.set_options(timeout=TIMEOUT_MS)
     base, demo = site.base, site.demo
     conference = demo["conference_id"]
     laptop = browser.new_context(**TABLET)
