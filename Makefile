@@ -9,7 +9,7 @@ BIN       := $(VENV)/bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_BUILD := web/static/build/manifest.json
 
-.PHONY: run test lint setup assets chromium clean screenshots
+.PHONY: run test lint setup assets chromium clean screenshots prod-check
 
 # Links and QR codes point at the address Kring is served on (set KRING_BASE_URL for a LAN
 # or a public name; see the README).
@@ -22,12 +22,12 @@ run: $(VENV)/.installed assets
 # `make test` is `make lint`, then the whole suite; .pre-commit-config.yaml runs `make lint`
 # too: one list of checks, so the three cannot drift apart. Branch coverage is printed at the
 # end (settings in pyproject.toml).
-test: lint assets chromium
+test: lint assets chromium prod-check
 	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered
 
 lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
-	$(BIN)/ruff check server tests bench
-	$(BIN)/ruff format --check server tests bench
+	$(BIN)/ruff check server tests bench deploy
+	$(BIN)/ruff format --check server tests bench deploy
 	$(BIN)/mypy
 	cd web && node_modules/.bin/biome check --error-on-warnings
 
@@ -58,6 +58,12 @@ $(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(shell find web
 # The README's screenshots of the plan editor, taken on a real server in Chromium.
 screenshots: $(VENV)/.installed-test assets chromium
 	$(BIN)/python docs/screenshots.py
+
+# The production setup of deploy/ run whole: Caddy over HTTPS in front of two Kring processes
+# on PostgreSQL and Redis, driven by Chromium (see the README's "Serving it"). It installs
+# Debian's caddy and libnss3-tools when missing.
+prod-check: $(VENV)/.installed-test assets chromium
+	$(BIN)/python deploy/prod_check.py
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
 chromium:
