@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from server.i18n import N_, Labels, _, ngettext
+from server.rules.accounts import ACCOUNT_SENTENCES
 from server.rules.invitations import STATUS_LABELS
 from server.rules.phases import DOCUMENT_LABELS, PHASE_LABELS, ROLE_LABELS
 
@@ -526,6 +527,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
         N_("%(who)s nodigde iemand die %(name)s voorstelde nu niet uit."),
         N_("%(who)s nodigde iemand die de familie voorstelde nu niet uit."),
     ),
+    **ACCOUNT_SENTENCES,  # accounts: invited, turned off, a new password...
 }
 
 # Every kind with a sentence of its own.
