@@ -219,10 +219,11 @@ async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
 
 
 class RedactInvitationTokens(logging.Filter):
-    """Keep working invitation links and calendar feed keys out of the access log: /i/<token>
-    is logged as /i/…, /feeds/p/7/<key>.ics as /feeds/p/7/…"""
+    """Keep working invitation links, password links and calendar feed keys out of the access
+    log: /i/<token> is logged as /i/…, /password/<token> as /password/…, /feeds/p/7/<key>.ics
+    as /feeds/p/7/…"""
 
-    _TOKEN = re.compile(r"(/i/|/feeds/[pa]/\d+/)[^/?\s\"]+")
+    _TOKEN = re.compile(r"(/i/|/password/|/feeds/[pa]/\d+/)[^/?\s\"]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

@@ -26,6 +26,11 @@ def test_the_access_log_never_holds_a_working_link() -> None:
     assert RedactInvitationTokens().filter(record)
     assert "S3cr3tT0k3n" not in record.getMessage()
     assert "/i/…?x=1" in record.getMessage()
+    password = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, "%s", ("POST /password/Pw-T0k3n",), None
+    )
+    assert RedactInvitationTokens().filter(password)
+    assert password.getMessage() == "POST /password/…"
 
 
 async def _close_code(url: str, origin: str) -> tuple[int | None, str | None]:

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from server import i18n
 from server.i18n import N_, _
+from server.rules import accounts
 from server.rules.refusal import Refusal
 from server.settings import Settings
 from server.storage.models import Account, Conference, Invitation, Participant, Session, utcnow
@@ -53,14 +54,8 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(check)
 
 
-MIN_PASSWORD_LENGTH = 10
-
-
-def password_problem(password: str) -> str | None:
-    """A reason a new password is not acceptable, in the words of the UI, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return _("Een wachtwoord heeft minstens %(count)s tekens.", count=MIN_PASSWORD_LENGTH)
-    return None
+# Why a new password is not acceptable (too short, too common), or None.
+password_problem = accounts.password_problem
 
 
 # -- coordinator login ----------------------------------------------------------------------
@@ -71,12 +66,19 @@ class LoginResult(Enum):
     SECOND_FACTOR = "second_factor"  # the password is right; a code must follow
     WRONG = "wrong"
     LOCKED = "locked"
+    OFF = "off"  # the right password, but an admin turned the account off
+
+
+def login_pair_prefix(email: str) -> str:
+    """The start of the throttle's keys for one email address from any one client address
+    (an admin's "unlock" clears them all)."""
+    return "pair:" + hashlib.sha256(email.encode()).hexdigest()[:16] + ":"
 
 
 def login_pair_key(email: str, address: str) -> str:
     """The throttle's key for one email address from one client address (hashed: it fits the
     column whatever their length, and the table holds no addresses)."""
-    return "pair:" + hashlib.sha256(f"{email}\n{address}".encode()).hexdigest()
+    return login_pair_prefix(email) + hashlib.sha256(f"{email}\n{address}".encode()).hexdigest()
 
 
 async def authenticate(
@@ -100,9 +102,13 @@ async def authenticate(
     ):
         return LoginResult.LOCKED, None
     account = await store.account_by_email(key)
-    ok = await verify_password(account.password_hash if account else _DUMMY_HASH, password)
-    if account is None or not ok:
+    # An invited account has no password yet: it costs as much as any wrong one.
+    known = account.password_hash if account and account.password_hash else _DUMMY_HASH
+    ok = await verify_password(known, password)
+    if account is None or not ok or known is _DUMMY_HASH:
         return LoginResult.WRONG, None
+    if account.deactivated_at is not None:  # said only to who knows the password
+        return LoginResult.OFF, None
     factor = await store.second_factor(account.id)
     if factor is not None and factor.confirmed_at is not None:
         # Counted until the code is right too (conference/twofactor.py), so a known password
@@ -266,8 +272,10 @@ async def coordinator_signed_in(
     if isinstance(match, CookieState):
         return match
     now = utcnow()
-    if match.account is None or (
-        match.session.expires_at is not None and match.session.expires_at <= now
+    if (
+        match.account is None
+        or match.account.deactivated_at is not None
+        or (match.session.expires_at is not None and match.session.expires_at <= now)
     ):
         return CookieState.INVALID
     # Sliding expiry, written at most once an hour so page views stay read-only.

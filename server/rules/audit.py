@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from server.i18n import N_, Labels, _, ngettext
+from server.rules.accounts import ACCOUNT_SENTENCES
 from server.rules.invitations import STATUS_LABELS
 from server.rules.phases import DOCUMENT_LABELS, PHASE_LABELS, ROLE_LABELS
 
@@ -539,6 +540,7 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "two_factor_not_required": _fixed(
         N_("%(who)s maakte tweestapsverificatie niet meer verplicht.")
     ),
+    **ACCOUNT_SENTENCES,  # accounts: invited, turned off, a new password...
 }
 
 # Every kind with a sentence of its own.

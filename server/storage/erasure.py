@@ -13,6 +13,7 @@ from sqlalchemy import Delete, delete, literal, select
 from server.storage.base import BUSY_TIMEOUT_MS, StoreBase, rowcount
 from server.storage.errors import NotFound, Reason
 from server.storage.models import (
+    AccountLink,
     AuditEvent,
     ClarifyingQuestion,
     Condition,
@@ -79,6 +80,9 @@ def _conference_rows(conference_id: str) -> list[tuple[str, Delete]]:
         Participant,
     )
     return [
+        # An invitation to run this conference with its coordinator ends with it (the
+        # invited account stays, without a password, until an admin sends a new link).
+        ("account_link", delete(AccountLink).where(AccountLink.conference_id == conference_id)),
         ("session", delete(Session).where(Session.invitation_id.in_(links))),
         ("invitation", delete(Invitation).where(Invitation.participant_id.in_(people))),
         (

@@ -40,6 +40,11 @@ class Reason(Enum):
     PROPOSAL_DECIDED = "the coordinator decided on this proposal already"
     TOO_MANY_PROPOSALS = "this person has too many proposals waiting for the coordinator"
     SECOND_FACTOR_ON = "the account's second factor is on already"
+    LINK_USED = "the link was used already, has expired, or its account is turned off"
+    LAST_ADMIN = "the last admin who is turned on stays an admin"
+    NO_ACCOUNT = "no such account"
+    ACCOUNT_OFF = "the account is turned off"
+    SAME_OWNER = "this coordinator runs the conference already"
 
 
 class StoreError(Exception):

@@ -87,6 +87,35 @@ class Account(Base):
     # may be empty. Set by the coordinator on "Mijn contactgegevens".
     contact_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Turned off by an admin: no login, no session, no link works until turned on again.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+ACCOUNT_LINK_PURPOSES = ("invite", "reset")
+
+
+class AccountLink(Base):
+    """A one-time link to set an account's password: an invitation (the first password; an
+    invited co-coordinator then joins ``conference_id``) or a reset. Only the token's keyed
+    hash is stored, so a link is shown (or mailed) once."""
+
+    __tablename__ = "account_link"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),
+        Index("ix_account_link_account", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    conference_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conference.id", ondelete="CASCADE"), nullable=True
+    )
+    created_by: Mapped[str] = mapped_column(String(64))  # an actor, as the audit log names it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Conference(Base):

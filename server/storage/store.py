@@ -5,6 +5,7 @@ the subject modules next to this one, each a mixin over ``base.StoreBase`` (the 
 its sessions):
 
 - ``accounts``: accounts, their login limits, sign-ins (sessions)
+- ``administration``: one-time password links, turning accounts off, roles, hand-over
 - ``conferences``: conferences, their phase, the lists and figures over them
 - ``participants``: participants, their links (invitations), admission in private time
 - ``invitations``: from the network map to the list, who is coming, the family's proposals
@@ -23,6 +24,7 @@ Storage words nothing for people: refusals are ``StoreError`` with a ``Reason`` 
 from __future__ import annotations
 
 from server.storage.accounts import AccountsMixin, SessionMatch, SessionsMixin
+from server.storage.administration import AccountLinkMatch, AdministrationMixin, LinkUsed
 from server.storage.audit import AuditMixin
 from server.storage.base import create_engine
 from server.storage.conferences import ConferencesMixin, ConferenceSummary, new_conference_id
@@ -44,11 +46,13 @@ from server.storage.twofactor import AccountFactor, TwoFactorMixin
 __all__ = [
     "ERASED_TABLES",
     "AccountFactor",
+    "AccountLinkMatch",
     "ConferenceSummary",
     "DatabaseError",
     "DuplicateEmail",
     "ErasedConference",
     "InvitationMatch",
+    "LinkUsed",
     "NotFound",
     "ParticipantRow",
     "Reason",
@@ -66,6 +70,7 @@ __all__ = [
 class Store(
     AccountsMixin,
     SessionsMixin,
+    AdministrationMixin,
     ConferencesMixin,
     ParticipantsMixin,
     AdmissionMixin,

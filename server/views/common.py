@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from server.conference import auth, calendar, sessions
+from server.conference import accounts, auth, calendar, sessions
 from server.conference.events import Events
 from server.conference.followups import FollowUps
 from server.conference.meeting import Meeting
@@ -239,6 +239,7 @@ def template_globals() -> dict[str, Any]:
         "CHANNEL_LABELS": CHANNEL_LABELS,
         "INVITATION_LABELS": invitations.STATUS_LABELS,
         "invitation_counts": invitations.count_people,
+        "LINK_HOURS": accounts.LINK_HOURS,
     }
 
 
@@ -286,7 +287,8 @@ async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
         return person
     if isinstance(person, auth.NotAllowed):
         if person.kind is Refusal.NOT_SIGNED_IN and request.url.path.startswith("/conferences/"):
-            raise LoginRequired(expired=False)
+            # A coordinator's cookie that did not sign anyone in: ended or expired.
+            raise LoginRequired(expired=identity.COORDINATOR_COOKIE in request.cookies)
         raise HTTPException(STATUS[person.kind], person.reason)
     return person
 

@@ -24,11 +24,11 @@ from server.views.participants import participants_view
 async def login(request: Request) -> Response:
     next_url = common.safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        notice = (
-            _("Je was te lang weg of je sessie is beëindigd. Log opnieuw in.")
-            if request.query_params.get("expired")
-            else ""
-        )
+        notice = ""
+        if request.query_params.get("expired"):
+            notice = _("Je was te lang weg of je sessie is beëindigd. Log opnieuw in.")
+        elif request.query_params.get("password") == "set":
+            notice = _("Je wachtwoord is ingesteld. Log nu in met je e-mailadres en wachtwoord.")
         return common.render(
             request, "login.html", form=FormResult({"email": ""}), next_url=next_url, notice=notice
         )
@@ -46,6 +46,11 @@ async def login(request: Request) -> Response:
             "Te veel mislukte pogingen voor dit e-mailadres. Probeer het over een kwartier opnieuw."
         )
         return common.render(request, "login.html", 429, form=form, next_url=next_url)
+    if result is auth.LoginResult.OFF:
+        form.errors["form"] = _(
+            "Je account staat uit. Vraag een beheerder van Kring om het weer aan te zetten."
+        )
+        return common.render(request, "login.html", 403, form=form, next_url=next_url)
     if account is None:
         form.errors["form"] = _("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
         return common.render(request, "login.html", 401, form=form, next_url=next_url)

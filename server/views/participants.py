@@ -14,7 +14,8 @@ from starlette.responses import Response
 
 from server import i18n
 from server.clock import time_zone
-from server.conference import auth
+from server.conference import accounts, auth
+from server.conference.refusals import FlowError
 from server.i18n import N_, _
 from server.rules import phases
 from server.rules.audit import CHANNEL_LABELS
@@ -141,18 +142,17 @@ async def participant_add(request: Request) -> Response:
 async def _add_coordinator(
     request: Request, who: auth.CoordinatorIdentity, conference: Conference, form: FormResult
 ) -> Response:
-    """A co-coordinator logs in with their own account; they get no link."""
+    """A co-coordinator logs in with their own account; they get no link. Someone without
+    an account is invited to make one, and joins once they have."""
     store = common.store(request)
     account = await store.account_by_email(form.cleaned["email"])
     if account is None:
-        form.errors["email"] = _("Er is geen coördinator-account met dit e-mailadres.")
-    elif any(
-        r.participant.account_id == account.id for r in await store.participants(conference.id)
-    ):
+        return await _invite_coordinator(request, who, conference, form)
+    if any(r.participant.account_id == account.id for r in await store.participants(conference.id)):
         form.errors["email"] = _(
             "%(name)s is al coördinator van deze conferentie.", name=account.name
         )
-    if account is None or form.errors:
+    if form.errors:
         return await participants_view(request, who, conference, status_code=400, form=form)
     participant = await store.add_participant(
         conference.id, account.name, "coordinator", account_id=account.id
@@ -171,6 +171,37 @@ async def _add_coordinator(
             "%(name)s is nu ook coördinator van deze conferentie (eigen account).",
             name=account.name,
         ),
+    )
+
+
+async def _invite_coordinator(
+    request: Request, who: auth.CoordinatorIdentity, conference: Conference, form: FormResult
+) -> Response:
+    name = form.values["name"].strip()
+    if not name or len(name) > 200:
+        form.errors["name"] = _(
+            "Er is nog geen account met dit e-mailadres. Vul ook de naam in: dan krijgt deze "
+            "coördinator een uitnodiging."
+        )
+        return await participants_view(request, who, conference, status_code=400, form=form)
+    settings = common.settings(request)
+    try:
+        made = await accounts.invite_co_coordinator(
+            common.store(request), settings, who.account, conference.id, form.cleaned["email"], name
+        )
+    except FlowError as error:
+        form.errors["email"] = error.message
+        return await participants_view(request, who, conference, status_code=400, form=form)
+    return await participants_view(
+        request,
+        who,
+        conference,
+        flash=_(
+            "%(name)s is uitgenodigd. Zodra %(name)s een wachtwoord heeft gekozen, is %(name)s "
+            "ook coördinator van deze conferentie.",
+            name=name,
+        ),
+        account_link=made,
     )
 
 

@@ -16,7 +16,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from server.views import (
+    account,
     actionteam,
+    admin,
     admission,
     api,
     common,
@@ -66,6 +68,14 @@ routes: list[BaseRoute] = [
     Route("/account/two-factor/off", twofactor.turn_off, methods=POST),
     Route("/account/two-factor/recovery-codes", twofactor.new_recovery_codes, methods=POST),
     Route("/admin/two-factor", twofactor.admin_page, methods=["GET", "POST"]),
+    # accounts: one's own password, one-time links to choose one, the admin page
+    Route("/account/password", account.change_password, methods=["GET", "POST"]),
+    Route("/login/forgotten", account.forgotten, methods=["GET", "POST"]),
+    Route("/password/{token}", account.choose_password, methods=["GET", "POST"]),
+    Route("/admin", admin.admin_page),
+    Route("/admin/invite", admin.invite, methods=POST),
+    Route("/admin/accounts/{account_id:int}/{action}", admin.account_action, methods=POST),
+    Route("/admin/conferences/{conference_id}/hand-over", admin.hand_over, methods=POST),
     Route("/conferences/new", coordinator.conference_new, methods=["GET", "POST"]),
     Route(CONFERENCE, participants.conference_detail),
     Route(CONFERENCE + "/edit", coordinator.conference_edit, methods=["GET", "POST"]),

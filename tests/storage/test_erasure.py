@@ -57,6 +57,11 @@ async def _filled_conference(store: Store, log: DocumentLog, name: str) -> str:
     await log.append(cid, "plan", _update("nog meer"), lambda _id: None)
     await log.compact(cid, "plan", _update(f"{name} typt"), upto)
     await store.audit(cid, "test", "conference_edited", {"fields": ["client_name"]})
+    invited = await store.invite_account(f"co-{cid}@example.org", "Co Coördinator")
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    await store.create_account_link(
+        invited.id, "invite", f"link-{cid}", expires_at=soon, created_by="test", conference_id=cid
+    )
     return cid
 
 

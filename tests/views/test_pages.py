@@ -576,7 +576,7 @@ def test_a_second_coordinator_is_added_by_account_and_can_then_run_it(
         data={"role": "coordinator", "email": "nobody@example.org"},
     )
     assert unknown.status_code == 400
-    assert "Er is geen coördinator-account met dit e-mailadres." in unknown.text
+    assert "Er is nog geen account met dit e-mailadres. Vul ook de naam in" in unknown.text
 
     add_account(live_server, "fleur@example.org", "--name", "Fleur Co")
     added = coordinator.post(

@@ -126,6 +126,9 @@ if (page) {
   page.addEventListener("htmx:sseError", () => {
     page.dataset.stream = "lost";
     if (lost) lost.hidden = false;
+    // A stream the server ended (this sign-in ended: logged out elsewhere, the account
+    // turned off) is no lost Wi-Fi: reading the page again shows the login page then.
+    read(page);
   });
   document.addEventListener("htmx:sseMessage", (event) => {
     const target = event.target instanceof Element ? event.target : null;
