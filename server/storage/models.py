@@ -523,3 +523,14 @@ class InvitationProposal(Base):
     participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participant.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class Lease(Base):
+    """Work that one process of several does for all (the nightly backup): whoever holds the
+    row's lease until ``until`` does it; the others leave it alone."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)

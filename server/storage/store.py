@@ -14,6 +14,7 @@ its sessions):
   transport; the questions copied from the compass for the meeting
 - ``audit``: the audit log
 - ``erasure``: erasing a conference, and scrubbing the database files after it
+- ``leases``: work one process of several does for all (the nightly backup)
 
 Storage words nothing for people: refusals are ``StoreError`` with a ``Reason`` (see
 ``errors``), which the caller words. The row and value types are importable from here.
@@ -29,6 +30,7 @@ from server.storage.erasure import ERASED_TABLES, ErasedConference, ErasureMixin
 from server.storage.errors import DatabaseError, DuplicateEmail, NotFound, Reason, StoreError
 from server.storage.followups import FollowUpsMixin, Recipient, RemindersMixin
 from server.storage.invitations import InvitationsMixin
+from server.storage.leases import LeasesMixin
 from server.storage.meeting import MeetingMixin, PlanMixin
 from server.storage.participants import (
     AdmissionMixin,
@@ -74,5 +76,6 @@ class Store(
     PracticalMixin,
     AuditMixin,
     ErasureMixin,
+    LeasesMixin,
 ):
     """Async access to the database. One instance per process."""
