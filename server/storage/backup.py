@@ -63,9 +63,14 @@ class Report:
         check = "integrity check passed" if self.kind == "SQLite" else "every block read"
         return (
             f"{path}: {sealed_}{self.kind} backup, {self.bytes:,} bytes; schema {self.revision}; "
-            f"{check}; {self.documents} documents and {self.versions} plan versions readable"
+            f"{check}; {_count(self.documents, 'document')} and "
+            f"{_count(self.versions, 'plan version')} readable"
             + "".join(f"; {note}" for note in self.notes)
         )
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
 
 
 def dialect(database_url: str) -> str:
@@ -147,8 +152,13 @@ def _contents(path: Path, key: sealed.Key | None) -> tuple[str, bool, Iterator[b
         handle = path.open("rb")
     except OSError as exc:
         raise BackupError(f"cannot read {path}: {exc.strerror}") from None
-    head = handle.read(len(sealed.MAGIC))
-    handle.seek(0)
+    try:
+        head = handle.read(len(sealed.MAGIC))
+        handle.seek(0)
+        kind = None if head == sealed.MAGIC else _kind(head, path)
+    except BaseException:
+        handle.close()
+        raise
 
     def plain() -> Iterator[bytes]:
         with handle:
@@ -161,11 +171,14 @@ def _contents(path: Path, key: sealed.Key | None) -> tuple[str, bool, Iterator[b
                 yield from sealed.unseal(handle, key, str(path))
 
         chunks = unsealed()
-        first = next(chunks, b"")  # the key is checked here, before anything else
-        return _kind(first, path), True, _chained(first, chunks)
-    if not head:
-        handle.close()
-    return _kind(head, path), False, plain()
+        try:
+            first = next(chunks, b"")  # the key is checked here, before anything else
+            return _kind(first, path), True, _chained(first, chunks)
+        except BaseException:
+            chunks.close()
+            raise
+    assert kind is not None
+    return kind, False, plain()
 
 
 def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
