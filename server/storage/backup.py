@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,7 +166,7 @@ def _contents(path: Path, key: sealed.Key | None) -> tuple[str, bool, Iterator[b
 
     if head == sealed.MAGIC:
 
-        def unsealed() -> Iterator[bytes]:
+        def unsealed() -> Generator[bytes]:
             with handle:
                 yield from sealed.unseal(handle, key, str(path))
 
