@@ -1,5 +1,6 @@
 """Backups as an operator uses them: `kring backup` while families type, `kring restore` into
-a new database, the refusal to overwrite one that holds data, and the nightly backup."""
+a new database, the refusal to overwrite one that holds data, and the nightly backup, made by
+one of two processes."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from server.settings import Settings
 from server.storage.documents import DocumentLog
 from server.storage.errors import BackupError
 from server.storage.migrate import upgrade
-from server.storage.models import Account
+from server.storage.models import Account, utcnow
 from server.storage.store import Store
 from tests.support.databases import (
     add_coordinator,
@@ -299,3 +300,25 @@ async def test_a_key_file_that_is_no_key_stops_start_up(tmp_path: Path) -> None:
         with pytest.raises(BackupError, match="is not a Kring backup key"):
             async with backups.nightly(store, settings):
                 pass
+
+
+async def test_the_lease_gives_the_nightly_backup_to_one_of_two_processes(
+    database_url: str, tmp_path: Path
+) -> None:
+    if database_url.startswith("postgresql") and shutil.which("pg_dump") is None:
+        missing_service("pg_dump", "run `make test` (it installs Debian's postgresql-client)")
+    folder = tmp_path / "backups"
+    env = {"KRING_INSTANCE_DIR": str(tmp_path), "KRING_DATABASE_URL": database_url}
+    settings = Settings.from_env({**env, "KRING_BACKUP_DIR": str(folder)})
+    night = utcnow().replace(microsecond=0)
+    async with opened_store(database_url) as one, opened_store(database_url) as other:
+        made = await asyncio.gather(
+            backups.run_nightly(one, settings, "process one", night),
+            backups.run_nightly(other, settings, "process two", night),
+        )
+        assert len([path for path in made if path is not None]) == 1
+        assert [p.name for p in folder.iterdir()] == [
+            backups.nightly_name(night, database_url, encrypted=False)
+        ]
+        # The same night again (a second wake-up of the winner's neighbour): nothing.
+        assert await backups.run_nightly(other, settings, "process three", night) is None

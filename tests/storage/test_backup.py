@@ -1,5 +1,5 @@
 """Backup files: what a check finds in a good copy, and what it says about a truncated,
-damaged or wrongly keyed one; the lease that gives the nightly backup to one process."""
+damaged or wrongly keyed one; a lease, taken by one holder at a time."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import pytest
 from pycrdt import Doc, Text
 from sqlalchemy import func, select, update
 
-from server.conference import backups
-from server.settings import Settings
 from server.storage import backup, sealed
 from server.storage.backup import Report
 from server.storage.documents import DocumentLog
@@ -221,28 +219,6 @@ async def test_a_truncated_or_wrongly_keyed_dump_fails_its_check(
 
 
 # -- the lease --------------------------------------------------------------------------------
-
-
-async def test_the_lease_gives_the_nightly_backup_to_one_of_two_processes(
-    database_url: str, tmp_path: Path
-) -> None:
-    if database_url.startswith("postgresql") and shutil.which("pg_dump") is None:
-        missing_service("pg_dump", "run `make test` (it installs Debian's postgresql-client)")
-    folder = tmp_path / "backups"
-    env = {"KRING_INSTANCE_DIR": str(tmp_path), "KRING_DATABASE_URL": database_url}
-    settings = Settings.from_env({**env, "KRING_BACKUP_DIR": str(folder)})
-    night = utcnow().replace(microsecond=0)
-    async with opened_store(database_url) as one, opened_store(database_url) as other:
-        made = await asyncio.gather(
-            backups.run_nightly(one, settings, "process one", night),
-            backups.run_nightly(other, settings, "process two", night),
-        )
-        assert len([path for path in made if path is not None]) == 1
-        assert [p.name for p in folder.iterdir()] == [
-            backups.nightly_name(night, database_url, encrypted=False)
-        ]
-        # The same night again (a second wake-up of the winner's neighbour): nothing.
-        assert await backups.run_nightly(other, settings, "process three", night) is None
 
 
 async def test_a_lease_is_taken_again_only_by_its_holder_or_when_its_time_is_up(
