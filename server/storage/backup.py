@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from server.storage import pgdump, sealed
 from server.storage.base import create_engine
 from server.storage.documents import FATAL
-from server.storage.errors import BackupError
+from server.storage.errors import BackupError, DatabaseError
 from server.storage.migrate import alembic_config
 from server.storage.models import Base
 
@@ -338,6 +338,9 @@ async def held_rows(database_url: str) -> dict[str, int]:
                     count = await conn.scalar(select(func.count()).select_from(table))
                     if count:
                         held[table.name] = int(count)
+    except (DatabaseError, OSError) as exc:
+        said = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise BackupError(f"cannot open the database to restore into: {said}") from None
     finally:
         await engine.dispose()
     return held

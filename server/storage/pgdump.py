@@ -44,9 +44,9 @@ Rows = dict[str, list[tuple[str | None, ...]]]
 
 
 def environment(database_url: str) -> dict[str, str]:
-    """libpq's variables for this database, over the process's own environment."""
+    """libpq's variables for this database (what its URL says), over the process's own."""
     url = make_url(database_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env = dict(os.environ)  # an operator's own PGSSLROOTCERT and the like still count
     given = {
         "PGHOST": url.host or str(url.query.get("host") or ""),
         "PGPORT": str(url.port or ""),
