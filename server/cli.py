@@ -309,7 +309,10 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--force", action="store_true", help="even if the database holds data")
     for parser_ in (backup, restore):
         parser_.add_argument(
-            "--key", type=Path, help="key file that encrypts or opens it (default KRING_BACKUP_KEY)"
+            "--key",
+            type=Path,
+            metavar="FILE",
+            help="key file that encrypts or opens it (default KRING_BACKUP_KEY)",
         )
     return parser
 

@@ -314,7 +314,8 @@ def _load(parts: list[bytes], what: str, path: Path) -> None:
     doc: Doc = Doc()  # type: ignore[type-arg]
     try:
         for data in parts:
-            doc.apply_update(bytes(data))
+            if data:  # an empty state is an empty document
+                doc.apply_update(bytes(data))
     except FATAL:
         raise
     except BaseException:  # a panic inside Yrs is a BaseException
