@@ -9,7 +9,7 @@ BIN       := $(VENV)/bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_BUILD := web/static/build/manifest.json
 
-.PHONY: run test lint setup assets chromium clean screenshots prod-check
+.PHONY: run test lint setup assets chromium clean screenshots pg-client prod-check
 
 # Links and QR codes point at the address Kring is served on (set KRING_BASE_URL for a LAN
 # or a public name; see the README).
@@ -22,7 +22,7 @@ run: $(VENV)/.installed assets
 # `make test` is `make lint`, then the whole suite; .pre-commit-config.yaml runs `make lint`
 # too: one list of checks, so the three cannot drift apart. Branch coverage is printed at the
 # end (settings in pyproject.toml).
-test: lint assets chromium prod-check
+test: lint assets chromium pg-client prod-check
 	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered
 
 lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
@@ -70,6 +70,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+# Backups of a PostgreSQL database are made and read with pg_dump and pg_restore, from Debian's
+# postgresql-client (the same major version as Debian's PostgreSQL server).
+pg-client:
+	@command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client; }
 
 clean:
 	rm -rf $(VENV) web/node_modules web/static/build .coverage .coverage.*

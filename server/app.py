@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
 from server.clock import use_time_zone
-from server.conference import erasure, periodic, reminders, sessions
+from server.conference import backups, erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
 from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
@@ -302,6 +302,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     reminders.running(store, settings),
                     erasure.purging(store, settings, hub, events),
                     periodic.running("sessions", settings.session_check_seconds, check_sessions),
+                    backups.nightly(store, settings),
                 ):
                     yield
             finally:

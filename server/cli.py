@@ -1,5 +1,5 @@
 """The `kring` command: serve, db upgrade, coordinator add/reset-password/two-factor-off,
-demo, export, purge, remind."""
+demo, export, purge, remind, backup, restore."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from types import FrameType
 from typing import Any
 
 from server.clock import use_time_zone
-from server.conference import auth, erasure, export, reminders
+from server.conference import auth, backups, erasure, export, reminders
 from server.rules.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
 from server.storage.documents import DocumentLog
+from server.storage.errors import BackupError
 from server.storage.migrate import upgrade
+from server.storage.sealed import write_new_key
 from server.storage.store import DuplicateEmail, Store
 
 DEMO_EMAIL = "coordinator@demo.kring.example"
@@ -311,6 +313,23 @@ def _parser() -> argparse.ArgumentParser:
         "server does so by itself, hourly)",
     )
     purge_.add_argument("--dry-run", action="store_true", help="only list what would be erased")
+
+    backup = commands.add_parser(
+        "backup", help="copy the whole database to PATH (mode 0600) while the server runs"
+    )
+    backup.add_argument("path", type=Path)
+    backup.add_argument("--verify", action="store_true", help="check the backup in PATH instead")
+    backup.add_argument("--new-key", action="store_true", help="write a new key file to PATH")
+    restore = commands.add_parser("restore", help="replace the database with the backup in PATH")
+    restore.add_argument("path", type=Path)
+    restore.add_argument("--force", action="store_true", help="even if the database holds data")
+    for parser_ in (backup, restore):
+        parser_.add_argument(
+            "--key",
+            type=Path,
+            metavar="FILE",
+            help="key file that encrypts or opens it (default KRING_BACKUP_KEY)",
+        )
     return parser
 
 
@@ -323,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, CommandError) as exc:
         print(f"kring: {exc}", file=sys.stderr)
         return 2
+    except BackupError as exc:
+        print(f"kring: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -402,6 +424,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(lines)} conference(s) closed over {settings.retention_months} months ago {what}",
             file=sys.stderr,
         )
+    elif args.command == "backup" and args.new_key:
+        write_new_key(args.path)
+        print(f"new backup key in {args.path}: keep a copy apart from the backups", file=sys.stderr)
+    elif args.command == "backup":
+        work = backups.check if args.verify else backups.take
+        print(asyncio.run(work(settings, args.path, args.key)).summary(args.path))
+    elif args.command == "restore":
+        report = asyncio.run(backups.restore(settings, args.path, args.key, force=args.force))
+        print(f"restored: {report.summary(args.path)}")
     return 0
 
 

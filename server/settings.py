@@ -14,6 +14,7 @@ import secrets
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -214,6 +215,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds between the server's own runs of the reminders and the retention purge (the "
         "first one at start-up).",
     ),
+    Setting("KRING_BACKUP_DIR", "", "Folder of the nightly backups (empty: none are made)."),
+    Setting("KRING_BACKUP_KEEP", "14", "Nightly backups kept; older ones are deleted."),
+    Setting("KRING_BACKUP_TIME", "02:30", "When the nightly backup runs (HH:MM, KRING_TIMEZONE)."),
+    Setting("KRING_BACKUP_KEY", "", "Key file that encrypts the backups (empty: not encrypted)."),
     Setting(
         "KRING_SESSION_CHECK_SECONDS",
         "10",
@@ -320,6 +325,16 @@ def _origin(env: str, raw: str) -> str:
 
 
 @dataclass(frozen=True)
+class Backups:
+    """The nightly backup: ``folder`` None means none is made; ``at`` on the instance's clock."""
+
+    folder: Path | None = None
+    keep: int = 14
+    at: time = time(2, 30)
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one Kring process."""
 
@@ -354,6 +369,7 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
     time_zone: ZoneInfo = _DEFAULT_ZONE
+    backups: Backups = Backups()
 
     @property
     def secure_cookies(self) -> bool:
@@ -432,6 +448,7 @@ class Settings:
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
             time_zone=_zone(get("KRING_TIMEZONE").strip()),
+            backups=_backups(get),
         )
 
     @property
@@ -485,6 +502,23 @@ def _smtp(get: Callable[[str], str]) -> Smtp:
                 f"({exc.strerror or exc})"
             ) from None
     return smtp
+
+
+def _backups(get: Callable[[str], str]) -> Backups:
+    folder, key = (get(name).strip() for name in ("KRING_BACKUP_DIR", "KRING_BACKUP_KEY"))
+    at = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", get("KRING_BACKUP_TIME").strip())
+    if at is None:
+        raise SettingsError(f"KRING_BACKUP_TIME must be HH:MM, got {get('KRING_BACKUP_TIME')!r}")
+    if key and not os.access(key, os.R_OK):
+        raise SettingsError(f"KRING_BACKUP_KEY {key!r} cannot be read")
+    if folder:
+        _ensure_folder(Path(folder), "KRING_BACKUP_DIR")
+    return Backups(
+        folder=Path(folder).expanduser().resolve() if folder else None,
+        keep=_positive_int("KRING_BACKUP_KEEP", get("KRING_BACKUP_KEEP")),
+        at=time(int(at[1]), int(at[2])),
+        key_file=Path(key).expanduser().resolve() if key else None,
+    )
 
 
 def _raw(environ: Mapping[str, str], name: str) -> str:
@@ -558,13 +592,11 @@ def _database_url(raw: str) -> str:
     return f"{drivername}://{raw[scheme.end() :]}"
 
 
-def _ensure_folder(instance_dir: Path) -> None:
+def _ensure_folder(folder: Path, env: str = "KRING_INSTANCE_DIR") -> None:
     try:
-        instance_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SettingsError(
-            f"KRING_INSTANCE_DIR {str(instance_dir)!r} cannot be created ({exc.strerror})"
-        ) from None
+        raise SettingsError(f"{env} {str(folder)!r} cannot be created ({exc.strerror})") from None
 
 
 def _instance_secret(instance_dir: Path) -> str:

@@ -67,3 +67,8 @@ class DuplicateEmail(StoreError):
 
 class NotFound(StoreError):
     """The row asked for does not exist (or is not of this conference, or not this person's)."""
+
+
+class BackupError(Exception):
+    """A backup that cannot be made, read, verified or restored. The message is an English
+    sentence for the operator at the terminal or in the log (never shown to families)."""

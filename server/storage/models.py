@@ -611,3 +611,12 @@ class InstanceSetting(Base):
     value: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changed_by: Mapped[str] = mapped_column(String(300))  # an actor
+class Lease(Base):
+    """Work that one process of several does for all (the nightly backup): whoever holds the
+    row's lease until ``until`` does it; the others leave it alone."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ its sessions):
 - ``twofactor``: second factors, recovery codes, logins halfway, the instance's requirement
 - ``audit``: the audit log
 - ``erasure``: erasing a conference, and scrubbing the database files after it
+- ``leases``: work one process of several does for all (the nightly backup)
 
 Storage words nothing for people: refusals are ``StoreError`` with a ``Reason`` (see
 ``errors``), which the caller words. The row and value types are importable from here.
@@ -32,6 +33,7 @@ from server.storage.erasure import ERASED_TABLES, ErasedConference, ErasureMixin
 from server.storage.errors import DatabaseError, DuplicateEmail, NotFound, Reason, StoreError
 from server.storage.followups import FollowUpsMixin, Recipient, RemindersMixin
 from server.storage.invitations import InvitationsMixin
+from server.storage.leases import LeasesMixin
 from server.storage.meeting import MeetingMixin, PlanMixin
 from server.storage.participants import (
     AdmissionMixin,
@@ -83,5 +85,6 @@ class Store(
     TwoFactorMixin,
     AuditMixin,
     ErasureMixin,
+    LeasesMixin,
 ):
     """Async access to the database. One instance per process."""
