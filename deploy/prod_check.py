@@ -149,7 +149,7 @@ def verify_units(folder: Path) -> None:
 
 def example_environment() -> dict[str, str]:
     """deploy/kring.env.example as systemd reads it; every name must be a Kring setting."""
-    from server.settings import SETTINGS
+    from server.settings_declared import SETTINGS
 
     known = {setting.env for setting in SETTINGS}
     found: dict[str, str] = {}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import SETTINGS, Settings, SettingsError
+from server.settings import Settings, SettingsError
+from server.settings_declared import SETTINGS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
