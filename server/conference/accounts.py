@@ -15,11 +15,8 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from enum import Enum
-from urllib.parse import urlsplit
 
 from server import i18n
 from server.conference import auth, reminders, sessions
@@ -100,16 +97,7 @@ def _mail(settings: Settings, account: Account, purpose: str, url: str, by: str)
             ]
         )
         language = i18n.get_language()
-    mail = EmailMessage()
-    mail["From"] = settings.smtp.sender
-    mail["To"] = Address(display_name=reminders.header_text(account.name), addr_spec=account.email)
-    mail["Subject"] = subject
-    mail["Date"] = formatdate(usegmt=True)
-    mail["Message-ID"] = make_msgid(domain=urlsplit(settings.base_url).hostname or "kring")
-    mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(body + "\n")
-    mail["Content-Language"] = language  # after set_content, which replaces Content-* headers
-    return mail
+    return reminders.automatic_mail(settings, account.name, account.email, subject, body, language)
 
 
 async def _new_link(

@@ -134,10 +134,18 @@ def message(reminder: Reminder, settings: Settings) -> EmailMessage:
             ]
         )
         language = i18n.get_language()
+    return automatic_mail(settings, person.name, person.email, subject, body, language)
+
+
+def automatic_mail(
+    settings: Settings, name: str, email: str, subject: str, body: str, language: str
+) -> EmailMessage:
+    """A mail Kring writes by itself (a reminder, a password link) to ``name <email>``, its
+    text in ``language``."""
     mail = EmailMessage()
     mail["From"] = settings.smtp.sender
     # The headerregistry encodes the name (RFC 2047) and quotes it; header_text keeps it one line.
-    mail["To"] = Address(display_name=header_text(person.name), addr_spec=person.email)
+    mail["To"] = Address(display_name=header_text(name), addr_spec=email)
     mail["Subject"] = subject
     mail["Date"] = formatdate(usegmt=True)
     mail["Message-ID"] = make_msgid(domain=urlsplit(settings.base_url).hostname or "kring")
