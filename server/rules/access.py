@@ -10,7 +10,8 @@ The kinds and their details:
 - ``document_written`` ``{document}``: a device wrote in it (once per connection per quarter
   of an hour, however busy: ``rooms/hub.py``);
 - ``document_viewed`` ``{document, page}``: a page showed it (the plan's or the compass's
-  page, the network map, the console, the API; ``compare`` with the two ``versions``);
+  page, the network map, the console, a follow-up meeting's page, the API; ``compare`` with
+  the two ``versions``);
 - ``presentation_opened``: the plan on a big screen;
 - ``plan_exported`` ``{version, format}``, ``compass_downloaded`` ``{format}``,
   ``conference_exported``: copies (a printable page, a PDF, a JSON file, the export zip).
@@ -67,6 +68,7 @@ _PAGES = {
     "plan": ("plan", N_("De pagina van het plan")),
     "console": ("plan", N_("Het plan op het scherm van de coördinator")),
     "api": ("plan", N_("Het plan via de API")),
+    "follow_up": ("plan", N_("Het plan bij een bijeenkomst van het actieteam")),
     "compass": ("compass", N_("De pagina van het netwerkkompas")),
     "map": ("network_map", N_("De netwerkkaart")),
     "compare": ("plan_copy", N_("Twee versies van het plan naast elkaar")),
