@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import i18n
 from server.clock import use_time_zone
-from server.conference import backups, erasure, periodic, reminders, sessions
+from server.conference import access, backups, erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
 from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
@@ -287,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             hub.on_dropped = lambda cid, pid, aid: events.end_person(
                 cid, participant_id=pid, account_id=aid
             )
+            hub.on_written = access.record_writes(store, hub)
             await hub.connect()  # fails here, before any room opens, if Redis cannot be reached
             document_log.start()
             hub.start()

@@ -74,7 +74,10 @@ PARTS = {
     "ratings": "Marks from 1 to 10 for the meeting and for the plan; occasion 0 is the "
     "presentation, N is follow-up meeting N. Who gave them is not exported: people are told "
     "the coordinator sees only averages.",
-    "audit_log": "Everything that happened to the conference, oldest first.",
+    "audit_log": "Everything that happened to the conference, oldest first, with who opened, "
+    "wrote or downloaded which document or copy (room_joined, document_written, "
+    "document_viewed, presentation_opened, plan_exported, compass_downloaded, "
+    "conference_exported: the access report); count is how many times within 15 minutes.",
 }
 
 ReadState = Callable[[str, str], Awaitable[bytes]]

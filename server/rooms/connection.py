@@ -89,6 +89,7 @@ class Connection:
         self._closing: asyncio.Task[None] | None = None
         self.dropped = False  # its task was cancelled by us, not by the server shutting down
         self.last_sent = time.monotonic()
+        self.written_told: float | None = None  # when the hub last told of its writing
         # Token bucket: a sustained rate with a burst of a few seconds' worth.
         self._rate = float(limits.messages_per_second)
         self._budget = self._burst = 4.0 * limits.messages_per_second

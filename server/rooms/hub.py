@@ -40,6 +40,11 @@ TOO_MANY_FOR_PERSON = i18n.N_(
 )
 
 
+# How often a device that keeps writing is told to ``on_written`` (the audit log coalesces
+# repeats within the same quarter of an hour into one counted row).
+WRITTEN_TOLD_SECONDS = 15 * 60
+
+
 class RoomUnavailable(Exception):
     """The document could not be loaded (the database failed); nothing was created."""
 
@@ -83,9 +88,27 @@ class RoomHub(RoomControl):
         # Told (conference id, participant id, account id) of someone dropped from a
         # conference (here or on another process), one of the two ids set.
         self.on_dropped: Callable[[str, int | None, int | None], None] | None = None
+        # Told (conference id, document, who) when a device's edit is committed here: at its
+        # first edit, then at most once per WRITTEN_TOLD_SECONDS while it goes on (the access
+        # report's "wrote in"; never per edit).
+        self.on_written: Callable[[str, str, Peer], None] | None = None
         # Sign-ins ended and people dropped lately: a device checked just before, joining
         # just after, is refused rather than let in (nothing was there to close yet).
         self.ended = ended.EndedLately()
+
+    def written(self, conference_id: str, document: str, conn: Connection) -> None:
+        """A device's edit was committed: tell ``on_written`` if it is this connection's first
+        in WRITTEN_TOLD_SECONDS."""
+        now = time.monotonic()
+        if self.on_written is None or (
+            conn.written_told is not None and now - conn.written_told < WRITTEN_TOLD_SECONDS
+        ):
+            return
+        conn.written_told = now
+        try:
+            self.on_written(conference_id, document, conn.peer)
+        except Exception:  # telling must never undo or stop the edit's broadcast
+            log.exception("%s/%s: a write by %s was not told", conference_id, document, conn.peer)
 
     def track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)

@@ -245,6 +245,7 @@ class DocChannel:
             self.carry.append(update)
         self._broadcast(update, origin)
         self._acknowledge(origin, state)
+        self.room.hub.written(self.room.conference_id, self.name, origin)
         broker = self.room.hub.broker
         if broker.relays:
             meta: dict[str, Any] = {"id": log_id}
@@ -449,6 +450,8 @@ class Hub(Protocol):
     broker: Broker
 
     def schedule_unload(self, channel: DocChannel) -> None: ...
+
+    def written(self, conference_id: str, document: str, conn: Connection) -> None: ...
 
     def track(self, task: asyncio.Task[Any]) -> None: ...
 

@@ -201,6 +201,24 @@ def _room_joined(who: str, detail: Detail, _names: _Names) -> str:
     return _("%(who)s opende %(document)s.", who=who, document=document)
 
 
+def _viewed(who: str, detail: Detail, _names: _Names) -> str:
+    page, document = detail.get("page"), _document(detail)
+    if page == "map":
+        return _("%(who)s bekeek de netwerkkaart.", who=who)
+    if page == "compare":
+        return _("%(who)s vergeleek twee versies van het plan.", who=who)
+    if document is None:
+        return _("%(who)s bekeek een document.", who=who)
+    return _("%(who)s bekeek %(document)s.", who=who, document=document)
+
+
+def _written(who: str, detail: Detail, _names: _Names) -> str:
+    document = _document(detail)
+    if document is None:
+        return _("%(who)s schreef in een document.", who=who)
+    return _("%(who)s schreef in %(document)s.", who=who, document=document)
+
+
 def _room_refused(who: str, detail: Detail, _names: _Names) -> str:
     document, phase = _document(detail), str(detail.get("phase", ""))
     if document is None:
@@ -476,6 +494,8 @@ _SENTENCES: dict[str, Callable[[str, Detail, _Names], str]] = {
     "cards_printed": _cards,
     "room_joined": _room_joined,
     "room_refused": _room_refused,
+    "document_viewed": _viewed,
+    "document_written": _written,
     "phase_changed": _phase_changed,
     "private_time_overridden": _overridden,
     "signal": _signal,

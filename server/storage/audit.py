@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from server.storage.base import StoreBase
 from server.storage.models import AuditEvent, utcnow
 
 AUDIT_COALESCE = timedelta(minutes=15)
+COALESCE_LOOKBACK = 10  # of an actor's recent events of one kind, how many may be the repeat
 
 
 class AuditMixin(StoreBase):
@@ -26,25 +27,28 @@ class AuditMixin(StoreBase):
         *,
         coalesce: bool = False,
     ) -> AuditEvent:
-        """Record an event. With ``coalesce``, a repeat of the latest event by the same actor
-        (same kind and detail, within AUDIT_COALESCE) raises its count instead of adding a row,
-        so a device retrying a refused link is one line in the log, not hundreds."""
+        """Record an event. With ``coalesce``, a repeat of an event by the same actor (same
+        kind and detail, the latest such within AUDIT_COALESCE) raises its count and moves it
+        to now instead of adding a row: a device retrying a refused link is one line in the
+        log, not hundreds, and a tablet that reloads the plan's page (which opens the plan's
+        live document too) adds no row per reload."""
         detail = detail or {}
         now = utcnow()
         async with self._sessions() as db:
             if coalesce:
-                latest = await db.scalar(
+                recent = await db.scalars(
                     select(AuditEvent)
-                    .where(AuditEvent.conference_id == conference_id, AuditEvent.actor == actor)
+                    .where(
+                        AuditEvent.conference_id == conference_id,
+                        AuditEvent.actor == actor,
+                        AuditEvent.kind == kind,
+                        AuditEvent.at > now - AUDIT_COALESCE,
+                    )
                     .order_by(AuditEvent.id.desc())
-                    .limit(1)
+                    .limit(COALESCE_LOOKBACK)
                 )
-                if (
-                    latest is not None
-                    and latest.kind == kind
-                    and latest.detail == detail
-                    and now - latest.at < AUDIT_COALESCE
-                ):
+                latest = next((e for e in recent if e.detail == detail), None)
+                if latest is not None:
                     latest.count += 1
                     latest.at = now
                     await db.commit()
@@ -65,3 +69,15 @@ class AuditMixin(StoreBase):
                     .order_by(AuditEvent.at, AuditEvent.id)
                 )
             ).all()
+
+    async def audit_events_of(
+        self, conference_id: str, kinds: Collection[str]
+    ) -> Sequence[AuditEvent]:
+        """A conference's events of these kinds, newest first."""
+        query = (
+            select(AuditEvent)
+            .where(AuditEvent.conference_id == conference_id, AuditEvent.kind.in_(sorted(kinds)))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        )
+        async with self._sessions() as db:
+            return (await db.scalars(query)).all()

@@ -77,6 +77,9 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
             request, 404, _("Niet gevonden"), _("Deze bijeenkomst bestaat niet.")
         )
     plan = await read_plan_or_unavailable(request, conference.id)
+    if request.method == "GET":  # (a refused form shows it again: that was audited then)
+        detail = {"document": "plan", "page": "follow_up"}
+        await store.audit(conference.id, person.actor, "document_viewed", detail, coalesce=True)
     came = await store.attendance(meeting.id)
     return common.render(
         request,

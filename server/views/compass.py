@@ -56,6 +56,13 @@ async def compass_page(request: Request) -> Response:
         },
         "schema": schema(),
     }
+    await common.store(request).audit(
+        conference.id,
+        person.actor,
+        "document_viewed",
+        {"document": "compass", "page": "compass"},
+        coalesce=True,
+    )
     response = common.render(
         request,
         "compass/compass.html",

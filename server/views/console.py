@@ -24,12 +24,15 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
     conference = person.conference
     context = await common.meeting_so_far(request, conference)
     plan = None
+    store = common.store(request)
     if may_read_plan(person):
         plan = await read_plan_or_unavailable(request, conference.id)
+        if request.method == "GET":  # (a refused form shows it again: audited then)
+            detail = {"document": "plan", "page": "console"}
+            await store.audit(conference.id, person.actor, "document_viewed", detail, coalesce=True)
     plan_ready = None
     if conference.phase == "private_time":
         plan_ready = await common.meeting(request).plan_ready_since(conference)
-    store = common.store(request)
     return common.render(
         request,
         "meeting/console.html",

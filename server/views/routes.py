@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from server.views import (
+    access,
     account,
     actionteam,
     admin,
@@ -110,6 +111,9 @@ routes: list[BaseRoute] = [
     Route(CONFERENCE + "/attendance", console.attendance_form, methods=POST),
     Route(PARTICIPANT + "/answer", console.recorded_answer_form, methods=POST),
     Route(CONFERENCE + "/audit", console.audit_log),
+    # who read what (NEN 7513)
+    Route(CONFERENCE + "/access", access.access_page),
+    Route(CONFERENCE + "/access.csv", access.access_csv),
     # a participant: their link, their page and its forms
     Route("/i/{token}", participant.open_invitation, methods=["GET", "POST"]),
     Route(C, participant.participant_page),

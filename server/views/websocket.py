@@ -89,7 +89,10 @@ async def _live_document(websocket: WebSocket) -> None:
         )
         await refuse(refusal_reason(phase, document, role=peer.role, supporter=peer.supporter))
         return
-    await store.audit(conference_id, actor, "room_joined", {"document": document}, coalesce=True)
+    # To read or to write, as the permission table lets this device now (the access report).
+    how = "write" if allowed >= Access.WRITE else "read"
+    detail = {"document": document, "access": how}
+    await store.audit(conference_id, actor, "room_joined", detail, coalesce=True)
     await websocket.accept()
     await hub.serve(
         websocket,

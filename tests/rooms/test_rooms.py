@@ -12,6 +12,7 @@ import pytest
 from pycrdt import Map
 from websockets.asyncio.client import connect
 
+from server.conference import access
 from server.rooms import protocol
 from server.rooms.client import YClient
 from server.rules.networkmap import add_entry, read_map, remove_entry
@@ -164,6 +165,38 @@ async def test_someone_taken_off_the_network_map_is_not_kept_in_the_stored_compa
         assert b"Tante Jo" in stored()
     state = await conference_state(conference, "compass")
     assert [e.name for e in read_map(state)] == ["Tante Jo"] and b"Geheime" not in state
+
+
+async def test_opening_and_writing_a_document_leaves_one_access_row_each_naming_the_person(
+    conference: DemoConference,
+) -> None:
+    """The access report (NEN 7513) without a row per edit: a tablet that opens the
+    information three times (a flaky connection) and types forty edits is one "opened to
+    write" and one "wrote in", each counted three times (once per connection), by name."""
+    cookie = conference.cookie("client")
+    for round_ in range(3):
+        device = conference.device("information", cookie, saved=True)
+        async with connected(device):
+            for i in range(40 if round_ == 0 else 1):
+                device.text().insert(len(device.text()), f"{round_}.{i} ")
+            await device.wait_for(device.all_saved)
+
+    async def rows() -> list[access.Row]:
+        async with server_store(conference) as store:
+            found = await store.conference(conference.id)
+            assert found is not None
+            return (await access.report(store, found)).only(subject="information")
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while sum(r.count for r in await rows() if r.access.how == "schreef in") < 3:
+        assert asyncio.get_running_loop().time() < deadline, "the writes were not audited"
+        await asyncio.sleep(0.05)
+    client = conference.person("client")["name"]
+    # Newest first: the last connection opened it, then wrote in it.
+    assert [(r.who, r.access.how, r.access.what, r.count) for r in await rows()] == [
+        (client, "schreef in", "De informatie", 3),
+        (client, "opende om te schrijven", "De informatie", 3),
+    ]
 
 
 async def test_a_removed_person_is_disconnected_at_once(conference: DemoConference) -> None:
