@@ -13,15 +13,16 @@ import pytest
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
 
-FOUNDATION = {"i18n", "settings", "clock"}  # small modules every layer may use
+FOUNDATION = {"i18n", "settings", "clock", "limits"}  # every layer may use these
 ENTRY = {"app", "cli", "httpserver"}  # put the layers together; may import anything
 
 # layer -> the Kring layers (and foundation modules) it may import, besides itself
 MAY_IMPORT: dict[str, set[str]] = {
     "server": set(),  # server/__init__.py: runs before any module of any layer
     "i18n": set(),
-    "settings": {"clock"},
+    "settings": {"clock", "limits"},
     "clock": set(),
+    "limits": set(),
     "rules": {"i18n"},
     "formats": {"rules", "i18n"},
     "storage": {"rules", "settings", "clock"},  # no i18n: storage words nothing, its callers do

@@ -15,6 +15,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
 from server import i18n
+from server.limits import Limits
 from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.connection import Closed, Connection, Peer, Socket
@@ -23,7 +24,6 @@ from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import DocChannel, PhaseState, Room
 from server.rules import phases
 from server.rules.phases import Access
-from server.settings import Limits
 from server.storage.documents import DocumentLog
 
 log = logging.getLogger("kring.rooms")

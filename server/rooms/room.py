@@ -23,13 +23,13 @@ from typing import Any, NamedTuple, Protocol
 from pycrdt import Doc, merge_updates
 
 from server import i18n
+from server.limits import Limits
 from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
 from server.rooms.connection import Closed, Connection
 from server.rooms.protocol import CloseCode
 from server.rules.networkmap import FORGETS_ON_REMOVAL, entry_ids
 from server.rules.phases import Access
-from server.settings import Limits
 from server.storage.documents import (
     FATAL,
     CommitFailed,
