@@ -160,11 +160,7 @@ SETTINGS: tuple[Setting, ...] = (
         "1000",
         "Logged updates of a document after which they are folded into a snapshot.",
     ),
-    Setting(
-        "KRING_PING_INTERVAL_SECONDS",
-        "20",
-        "Seconds between websocket pings to each device.",
-    ),
+    Setting("KRING_PING_INTERVAL_SECONDS", "20", "Seconds between websocket pings to each device."),
     Setting(
         "KRING_PING_TIMEOUT_SECONDS",
         "20",
@@ -214,10 +210,13 @@ SETTINGS: tuple[Setting, ...] = (
         "day follow-ups fall due by: an IANA time zone like `Europe/Amsterdam`. Times are "
         "stored in UTC, so changing it moves no stored moment.",
     ),
+    Setting("KRING_LOG_LEVEL", "info", "Log level: debug, info, warning or error."),
+    Setting("KRING_METRICS_TOKEN", "", "Bearer token (16+ characters) that opens `/metrics`."),
     Setting(
-        "KRING_LOG_LEVEL",
-        "info",
-        "Log level: debug, info, warning or error.",
+        "KRING_METRICS_ALLOW",
+        "",
+        "Addresses or networks (comma separated) that may read `/metrics` without the token: "
+        "the connection's own peer, never a forwarded one. With both empty `/metrics` is off.",
     ),
     Setting(
         "KRING_SMTP_HOST",
@@ -340,6 +339,8 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
     time_zone: ZoneInfo = _DEFAULT_ZONE
+    metrics_token: str = field(default="", repr=False)
+    metrics_allow: str = ""  # addresses and networks, comma separated
 
     @property
     def secure_cookies(self) -> bool:
@@ -379,6 +380,9 @@ class Settings:
             raise SettingsError(
                 f"KRING_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}"
             )
+        token = get("KRING_METRICS_TOKEN")
+        if token and (len(token) < 16 or not token.isprintable() or " " in token):
+            raise SettingsError("KRING_METRICS_TOKEN must be 16+ characters without spaces")
         secret = get("KRING_SECRET_KEY")
         if secret and len(secret) < 32:
             raise SettingsError("KRING_SECRET_KEY must be at least 32 characters long")
@@ -392,7 +396,7 @@ class Settings:
             invitation_grace_days=positive("KRING_INVITATION_GRACE_DAYS"),
             login_max_failures=positive("KRING_LOGIN_MAX_FAILURES"),
             login_max_failures_per_email=positive("KRING_LOGIN_MAX_FAILURES_PER_EMAIL"),
-            trusted_proxies=_trusted_proxies(get("KRING_TRUSTED_PROXIES")),
+            trusted_proxies=",".join(_networks("KRING_TRUSTED_PROXIES", get, star=True)),
             http_header_timeout=positive("KRING_HTTP_HEADER_TIMEOUT"),
             log_level=log_level,
             max_message_bytes=positive("KRING_MAX_MESSAGE_BYTES"),
@@ -418,6 +422,8 @@ class Settings:
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
             time_zone=_zone(get("KRING_TIMEZONE").strip()),
+            metrics_token=token,
+            metrics_allow=",".join(_networks("KRING_METRICS_ALLOW", get)),
         )
 
     @property
@@ -478,19 +484,18 @@ def _raw(environ: Mapping[str, str], name: str) -> str:
     return environ.get(name, declared.default or "")
 
 
-def _trusted_proxies(raw: str) -> str:
-    """A comma-separated list of IP addresses or networks, or "*" (as uvicorn takes it)."""
-    items = [item.strip() for item in raw.split(",") if item.strip()]
+def _networks(env: str, get: Callable[[str], str], star: bool = False) -> list[str]:
+    """A comma-separated list of IP addresses or networks (or "*" where ``star``)."""
+    items = [item.strip() for item in get(env).split(",") if item.strip()]
     for item in items:
-        if item == "*":
-            continue
         try:
-            ipaddress.ip_network(item, strict=False)
+            if not (star and item == "*"):
+                ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise SettingsError(
-                f"KRING_TRUSTED_PROXIES must list IP addresses or networks (or *), got {item!r}"
-            ) from None
-    return ",".join(items)
+            also = " (or *)" if star else ""
+            message = f"{env} must list IP addresses or networks{also}, got {item!r}"
+            raise SettingsError(message) from None
+    return items
 
 
 def _zone(raw: str) -> ZoneInfo:
