@@ -19,7 +19,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import i18n, metrics
+from server import i18n, logs, metrics
 from server.clock import use_time_zone
 from server.conference import erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
@@ -273,9 +273,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
     use_time_zone(settings.time_zone)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactInvitationTokens) for f in access_log.filters):
         access_log.addFilter(RedactInvitationTokens())

@@ -211,6 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
         "stored in UTC, so changing it moves no stored moment.",
     ),
     Setting("KRING_LOG_LEVEL", "info", "Log level: debug, info, warning or error."),
+    Setting("KRING_LOG_FORMAT", "text", "`text`, or `json`: one JSON object per line."),
     Setting("KRING_METRICS_TOKEN", "", "Bearer token (16+ characters) that opens `/metrics`."),
     Setting(
         "KRING_METRICS_ALLOW",
@@ -339,6 +340,7 @@ class Settings:
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
     time_zone: ZoneInfo = _DEFAULT_ZONE
+    log_format: str = "text"  # or "json"
     metrics_token: str = field(default="", repr=False)
     metrics_allow: str = ""  # addresses and networks, comma separated
 
@@ -380,6 +382,9 @@ class Settings:
             raise SettingsError(
                 f"KRING_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}"
             )
+        log_format = get("KRING_LOG_FORMAT").strip().lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError(f"KRING_LOG_FORMAT must be text or json, got {log_format!r}")
         token = get("KRING_METRICS_TOKEN")
         if token and (len(token) < 16 or not token.isprintable() or " " in token):
             raise SettingsError("KRING_METRICS_TOKEN must be 16+ characters without spaces")
@@ -422,6 +427,7 @@ class Settings:
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
             time_zone=_zone(get("KRING_TIMEZONE").strip()),
+            log_format=log_format,
             metrics_token=token,
             metrics_allow=",".join(_networks("KRING_METRICS_ALLOW", get)),
         )
