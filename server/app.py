@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, QueryParams, UploadFile
@@ -14,8 +17,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import i18n
+from server import i18n, logs, metrics
 from server.clock import use_time_zone
 from server.conference import access, backups, erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
@@ -189,6 +193,24 @@ def _refuse(request: Request, name: str, refusal: str) -> Response:
     return common.error_page(request, 400, _("Dit kan Kring niet bewaren"), refusal)
 
 
+class PeerAndProxies:
+    """Keep the connection's own peer address (``scope["kring.peer"]``, for /metrics), then,
+    when that peer is one of ``KRING_TRUSTED_PROXIES``, take the client address and scheme
+    it forwards (``X-Forwarded-For``/``-Proto``, uvicorn's middleware) as the request's."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: str) -> None:
+        self.app = app
+        # uvicorn types the ASGI interface more narrowly than Starlette; the same protocol.
+        proxies: Any = ProxyHeadersMiddleware(cast(Any, app), trusted_proxies)
+        self.inner: ASGIApp = proxies if trusted_proxies else app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            scope["kring.peer"] = client[0] if client else None
+        await self.inner(scope, receive, send)
+
+
 class LanguageMiddleware:
     """Answer in the language chosen on this device (the ``kring_lang`` cookie), else Dutch,
     until someone known is found: the auth helpers then switch to that person's own choice."""
@@ -233,6 +255,13 @@ class RedactInvitationTokens(logging.Filter):
         return True
 
 
+def _held(hub: RoomHub, store: Store, broker: Broker) -> metrics.Held:
+    """What this process holds now, for /metrics."""
+    connections, rooms, documents = hub.held()
+    waiting = broker.waiting if isinstance(broker, RedisBroker) else None
+    return metrics.Held(connections, rooms, documents, store.pool_use(), waiting)
+
+
 def _relay_to(broker: Broker) -> Callable[[str, Event], None]:
     def relay(conference_id: str, event: Event) -> None:
         meta = {"name": event.name, "data": event.data}
@@ -245,9 +274,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the application. Settings default to the environment (read once, here)."""
     settings = settings or Settings.from_env()
     use_time_zone(settings.time_zone)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)
     access_log = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactInvitationTokens) for f in access_log.filters):
         access_log.addFilter(RedactInvitationTokens())
@@ -298,6 +325,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.store = store
             app.state.hub = hub
             app.state.events = events
+            metrics.watch(lambda: _held(hub, store, broker))
+            loop_lag = asyncio.create_task(metrics.watch_loop(), name="kring-loop-lag")
             try:
                 async with (
                     reminders.running(store, settings),
@@ -307,6 +336,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ):
                     yield
             finally:
+                loop_lag.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_lag
+                metrics.unwatch()
                 events.close()
                 await hub.close()
         finally:
@@ -324,5 +357,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.add_middleware(InputGuard)  # after the origin check: a cross-site post is not read
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
-    app.add_middleware(LanguageMiddleware)  # outermost: even a refusal speaks the language
+    app.add_middleware(LanguageMiddleware)  # even a refusal speaks the language
+    # outermost: the peer is kept before a trusted proxy's forwarded address replaces it
+    app.add_middleware(PeerAndProxies, trusted_proxies=settings.trusted_proxies)
     return app

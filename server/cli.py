@@ -364,8 +364,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             factory=True,
             host=args.host,
             port=args.port,
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=settings.trusted_proxies or None,
+            # The app believes KRING_TRUSTED_PROXIES itself (app.PeerAndProxies): it must
+            # see the connection's own peer first, for /metrics.
+            proxy_headers=False,
             # Half-sent requests are closed (uvicorn alone waits for ever on a new connection).
             http=header_deadline_protocol(settings.http_header_timeout),
             timeout_keep_alive=5,

@@ -21,24 +21,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.clock import DEFAULT_TIME_ZONE
+from server.limits import Limits
 from server.settings_declared import SETTINGS
 
 _DEFAULT_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one live room (and one device or person in it) may take; the settings fill it."""
-
-    max_message_bytes: int = 2 * 1024 * 1024
-    messages_per_second: int = 50
-    connections_per_room: int = 300
-    connections_per_session: int = 4  # one device (sign-in) in one document
-    connections_per_person: int = 12  # one person over all documents and devices
-    family_reserved_connections: int = 30  # of a room's places, only the family may take
-    send_queue_bytes: int = 8 * 1024 * 1024
-    idle_seconds: float = 60.0
-    compact_after: int = 1000
 
 
 class SettingsError(ValueError):
@@ -148,6 +134,9 @@ class Settings:
     redis_prefix: str = "kring"
     time_zone: ZoneInfo = _DEFAULT_ZONE
     backups: Backups = Backups()
+    log_format: str = "text"  # or "json"
+    metrics_token: str = field(default="", repr=False)
+    metrics_allow: str = ""  # addresses and networks, comma separated
 
     @property
     def secure_cookies(self) -> bool:
@@ -187,6 +176,12 @@ class Settings:
             raise SettingsError(
                 f"KRING_LOG_LEVEL must be debug, info, warning or error, got {log_level!r}"
             )
+        log_format = get("KRING_LOG_FORMAT").strip().lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError(f"KRING_LOG_FORMAT must be text or json, got {log_format!r}")
+        token = get("KRING_METRICS_TOKEN")
+        if token and (len(token) < 16 or not token.isprintable() or " " in token):
+            raise SettingsError("KRING_METRICS_TOKEN must be 16+ characters without spaces")
         secret = get("KRING_SECRET_KEY")
         if secret and len(secret) < 32:
             raise SettingsError("KRING_SECRET_KEY must be at least 32 characters long")
@@ -200,7 +195,7 @@ class Settings:
             invitation_grace_days=positive("KRING_INVITATION_GRACE_DAYS"),
             login_max_failures=positive("KRING_LOGIN_MAX_FAILURES"),
             login_max_failures_per_email=positive("KRING_LOGIN_MAX_FAILURES_PER_EMAIL"),
-            trusted_proxies=_trusted_proxies(get("KRING_TRUSTED_PROXIES")),
+            trusted_proxies=",".join(_networks("KRING_TRUSTED_PROXIES", get, star=True)),
             http_header_timeout=positive("KRING_HTTP_HEADER_TIMEOUT"),
             log_level=log_level,
             max_message_bytes=positive("KRING_MAX_MESSAGE_BYTES"),
@@ -227,6 +222,9 @@ class Settings:
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),
             time_zone=_zone(get("KRING_TIMEZONE").strip()),
             backups=_backups(get),
+            log_format=log_format,
+            metrics_token=token,
+            metrics_allow=",".join(_networks("KRING_METRICS_ALLOW", get)),
         )
 
     @property
@@ -304,19 +302,18 @@ def _raw(environ: Mapping[str, str], name: str) -> str:
     return environ.get(name, declared.default or "")
 
 
-def _trusted_proxies(raw: str) -> str:
-    """A comma-separated list of IP addresses or networks, or "*" (as uvicorn takes it)."""
-    items = [item.strip() for item in raw.split(",") if item.strip()]
+def _networks(env: str, get: Callable[[str], str], star: bool = False) -> list[str]:
+    """A comma-separated list of IP addresses or networks (or "*" where ``star``)."""
+    items = [item.strip() for item in get(env).split(",") if item.strip()]
     for item in items:
-        if item == "*":
-            continue
         try:
-            ipaddress.ip_network(item, strict=False)
+            if not (star and item == "*"):
+                ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise SettingsError(
-                f"KRING_TRUSTED_PROXIES must list IP addresses or networks (or *), got {item!r}"
-            ) from None
-    return ",".join(items)
+            also = " (or *)" if star else ""
+            message = f"{env} must list IP addresses or networks{also}, got {item!r}"
+            raise SettingsError(message) from None
+    return items
 
 
 def _zone(raw: str) -> ZoneInfo:

@@ -204,6 +204,14 @@ SETTINGS: tuple[Setting, ...] = (
         "info",
         "Log level: debug, info, warning or error.",
     ),
+    Setting("KRING_LOG_FORMAT", "text", "`text`, or `json`: one JSON object per line."),
+    Setting("KRING_METRICS_TOKEN", "", "Bearer token (16+ characters) that opens `/metrics`."),
+    Setting(
+        "KRING_METRICS_ALLOW",
+        "",
+        "Addresses or networks (comma separated) that may read `/metrics` without the token: "
+        "the connection's own peer, never a forwarded one. With both empty `/metrics` is off.",
+    ),
     Setting(
         "KRING_SMTP_HOST",
         "",

@@ -13,24 +13,22 @@ import pytest
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
 
-FOUNDATION = {"i18n", "settings", "settings_declared", "clock"}  # small modules every layer may use
-ENTRY = {"app", "cli", "httpserver"}  # put the layers together; may import anything
+FOUNDATION = {"i18n", "settings", "settings_declared", "clock", "limits", "metrics"}
+ENTRY = {"app", "cli", "httpserver", "logs"}  # put the layers together; may import anything
 
 # layer -> the Kring layers (and foundation modules) it may import, besides itself
 MAY_IMPORT: dict[str, set[str]] = {
     "server": set(),  # server/__init__.py: runs before any module of any layer
     "i18n": set(),
-    "settings": {"clock", "settings_declared"},
+    "settings": {"clock", "settings_declared", "limits"},
     "settings_declared": {"clock"},
     "clock": set(),
+    "limits": set(),
+    "metrics": set(),
     "rules": {"i18n"},
     "formats": {"rules", "i18n"},
-    "storage": {
-        "rules",
-        "settings",
-        "settings_declared",
-        "clock",
-    },  # no i18n: storage words nothing, its callers do
+    # no i18n: storage words nothing, its callers do
+    "storage": {"rules", "settings", "settings_declared", "clock", "metrics"},
     "rooms": {"rules", "storage", *FOUNDATION},
     "conference": {"rules", "formats", "storage", "rooms", *FOUNDATION},
     "views": {"rules", "formats", "storage", "rooms", "conference", *FOUNDATION},
@@ -41,6 +39,7 @@ ONLY_IN = {
     "sqlalchemy": {"storage"},
     "alembic": {"storage"},
     "starlette": {"views", *ENTRY},
+    "prometheus_client": {"metrics"},
 }
 
 

@@ -78,6 +78,12 @@ def test_https_base_url_makes_cookies_secure(tmp_path: Path) -> None:
         ("KRING_REDIS_PREFIX", "kring:prod", "must be 1 to 40 letters"),
         ("KRING_TIMEZONE", "Europe/Amsterdm", "must be a time zone like Europe/Amsterdam"),
         ("KRING_TIMEZONE", "../../etc/passwd", "must be a time zone like Europe/Amsterdam"),
+        ("KRING_LOG_FORMAT", "xml", "must be text or json"),
+        ("KRING_METRICS_TOKEN", "short", "16+ characters without spaces"),
+        ("KRING_METRICS_TOKEN", "a token with spaces in it", "16+ characters without spaces"),
+        ("KRING_METRICS_ALLOW", "10.0.0.0/8,intranet", "must list IP addresses or networks"),
+        ("KRING_METRICS_ALLOW", "*", "must list IP addresses or networks, got '*'"),
+        ("KRING_TRUSTED_PROXIES", "proxy.local", "must list IP addresses or networks (or *)"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -86,6 +92,20 @@ def test_a_bad_value_names_the_variable(
     with pytest.raises(SettingsError, match=re.escape(message)) as caught:
         Settings.from_env(env(tmp_path, **{name: value}))
     assert name in str(caught.value)
+
+
+def test_the_metrics_settings_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        env(
+            tmp_path,
+            KRING_LOG_FORMAT="JSON",
+            KRING_METRICS_TOKEN="0123456789abcdef",
+            KRING_METRICS_ALLOW=" 10.0.0.5, 192.168.1.0/24 ,",
+        )
+    )
+    assert settings.log_format == "json"
+    assert settings.metrics_allow == "10.0.0.5,192.168.1.0/24"
+    assert "0123456789abcdef" not in repr(settings)
 
 
 def test_an_unwritable_instance_folder_is_named(tmp_path: Path) -> None:

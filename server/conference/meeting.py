@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from server import metrics
 from server.conference import compassfeed, sessions
 from server.conference.auth import Person
 from server.conference.conditions import ConditionsOfTheMeeting
@@ -110,6 +111,7 @@ class Meeting(ConditionsOfTheMeeting):
                 _("De fase is net door iemand anders veranderd. Kijk opnieuw."),
                 "phase_moved",
             )
+        metrics.PHASE_CHANGES.labels(target).inc()
         # At once: nobody keeps what the new phase does not give them. The change is
         # committed: whatever applying it does, it is audited and announced, and the request
         # succeeds (the hub closes any connection it could not update).

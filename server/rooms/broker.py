@@ -13,7 +13,8 @@ to catch up (``resync``): it rereads every loaded document and phase from the da
 holds everything any process ever published (a process publishes only what it committed).
 
 Wire format: ``b"K1"``, a 4-byte big-endian header length, a JSON header (kind, conference,
-document, origin process, metadata), then the raw payload (a Yjs update or presence).
+document, origin process, metadata, when it was published), then the raw payload (a Yjs
+update or presence).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ import json
 import logging
 import secrets
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from server import metrics
 
 log = logging.getLogger("kring.broker")
 
@@ -45,6 +49,7 @@ class Notice:
     payload: bytes = b""
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""
+    sent: float = 0.0  # when the origin published it (a timestamp; 0: not said)
 
 
 class BrokerUnavailable(RuntimeError):
@@ -63,6 +68,7 @@ def encode(message: Notice) -> bytes:
             "d": message.document,
             "o": message.origin,
             "m": message.meta,
+            "t": message.sent,
         },
         separators=(",", ":"),
     ).encode()
@@ -84,6 +90,7 @@ def decode(data: bytes) -> Notice:
             payload=bytes(data[6 + length :]),
             meta=dict(header["m"]),
             origin=str(header["o"]),
+            sent=float(header.get("t") or 0.0),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise BadMessage(f"the header does not parse: {exc}") from None
@@ -103,6 +110,9 @@ class Broker(Protocol):
 
     async def close(self) -> None: ...
 
+    async def check(self) -> None:
+        """Raise unless the other processes can be reached now (for /healthz)."""
+
 
 class LocalBroker:
     """One process: nothing to relay."""
@@ -119,6 +129,9 @@ class LocalBroker:
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def check(self) -> None:
         return None
 
 
@@ -149,7 +162,7 @@ class RedisBroker:
         if self._outbox.qsize() >= MAX_QUEUED:
             log.error("Redis is not taking messages; dropping the oldest waiting one")
             self._outbox.get_nowait()
-        stamped = dataclasses.replace(message, origin=self.process_id)
+        stamped = dataclasses.replace(message, origin=self.process_id, sent=time.time())
         self._outbox.put_nowait((self.channel(message.conference_id), encode(stamped)))
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
@@ -214,6 +227,8 @@ class RedisBroker:
         if message.origin == self.process_id:
             return
         self.received += 1
+        if message.sent:
+            metrics.RELAY_LAG.observe(max(0.0, time.time() - message.sent))
         try:
             deliver(message)
         except Exception:  # one room's trouble must not end the subscription
@@ -245,6 +260,19 @@ class RedisBroker:
                     await asyncio.sleep(delay)
             for _ in batch:
                 self._outbox.task_done()
+
+    @property
+    def waiting(self) -> int:
+        """Messages queued to be published."""
+        return self._outbox.qsize()
+
+    async def check(self) -> None:
+        """Raise unless Redis answers a PING and this process's subscription is up."""
+        if self._client is None:
+            raise BrokerUnavailable("not started")
+        await self._client.ping()
+        if not self.connected.is_set():
+            raise BrokerUnavailable("the subscription to the other processes is down")
 
     async def close(self) -> None:
         """Send what is queued (bounded), then disconnect."""

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from server import i18n
+from server.limits import Limits
 from server.rooms.protocol import CloseCode
 from server.rules.phases import Access
-from server.settings import Limits
 
 log = logging.getLogger("kring.rooms")
 

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
-from server import i18n
+from server import i18n, metrics
+from server.limits import Limits
 from server.rooms import ended, protocol
 from server.rooms.broker import Broker, LocalBroker, Notice
 from server.rooms.connection import Closed, Connection, Peer, Socket
@@ -23,7 +24,6 @@ from server.rooms.protocol import CloseCode, ProtocolError
 from server.rooms.room import DocChannel, PhaseState, Room
 from server.rules import phases
 from server.rules.phases import Access
-from server.settings import Limits
 from server.storage.documents import DocumentLog
 
 log = logging.getLogger("kring.rooms")
@@ -224,13 +224,14 @@ class RoomHub(RoomControl):
                 reason = phases.refusal_reason(
                     phase, document, role=peer.role, supporter=peer.supporter
                 )
-            await _refuse(conn, CloseCode.FORBIDDEN, reason)
+            await _refuse(conn, CloseCode.FORBIDDEN, reason, "forbidden")
             return
         if self.closing:
-            await _refuse(conn, CloseCode.SERVICE_RESTART, told(peer, i18n.gettext, RESTARTING))
+            restarting = told(peer, i18n.gettext, RESTARTING)
+            await _refuse(conn, CloseCode.SERVICE_RESTART, restarting, "restarting")
             return
         if conference_id in self.erased:
-            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED), "erased")
             return
         try:
             channel = await self.channel(conference_id, document)
@@ -240,10 +241,10 @@ class RoomHub(RoomControl):
                 i18n.gettext,
                 i18n.N_("Dit document kan nu niet geladen worden. Probeer het zo opnieuw."),
             )
-            await _refuse(conn, CloseCode.INTERNAL_ERROR, reason)
+            await _refuse(conn, CloseCode.INTERNAL_ERROR, reason, "unavailable")
             return
         if conference_id in self.erased:  # erased while it was loading
-            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, ERASED), "erased")
             return
         room = channel.room
         if room.phase is not None and (
@@ -253,7 +254,8 @@ class RoomHub(RoomControl):
         ):
             access = access_of(room, peer, document)
             if access == Access.NONE:
-                await _refuse(conn, CloseCode.LOST_ACCESS, refusal_of(room, peer, document))
+                lost = refusal_of(room, peer, document)
+                await _refuse(conn, CloseCode.LOST_ACCESS, lost, "lost_access")
                 return
             conn.access = access
         gone = self.ended.since(
@@ -261,13 +263,13 @@ class RoomHub(RoomControl):
             peer.checked_at,
         )
         if gone is not None:  # it ended between the device's check and now
-            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, gone))
+            await _refuse(conn, CloseCode.LOST_ACCESS, told(peer, i18n.gettext, gone), "ended")
             return
         refusal = self._fair_share(channel, peer)
         if refusal is not None:
             code, why = refusal
             log.warning("%s: refused %s: %s", channel.key, peer, why)
-            await _refuse(conn, code, told(peer, i18n.gettext, why))
+            await _refuse(conn, code, told(peer, i18n.gettext, why), _COUNTED_AS[why])
             return
         conn.start()
         channel.join(conn)
@@ -385,8 +387,20 @@ class RoomHub(RoomControl):
             if data is None:
                 raise protocol.UnsupportedMessage("text messages are not part of the protocol")
             if len(data) > max_bytes:
+                metrics.REFUSED.labels("too_big").inc()
                 raise Closed(CloseCode.MESSAGE_TOO_BIG, f"message larger than {max_bytes} bytes")
             await channel.handle(conn, data)
+
+    def held(self) -> tuple[dict[str, int], int, int]:
+        """Open connections per kind of document, conferences and documents loaded (for
+        /metrics, read when it is asked)."""
+        connections: dict[str, int] = {}
+        documents = 0
+        for room in self.rooms.values():
+            for name, channel in room.channels.items():
+                connections[name] = connections.get(name, 0) + len(channel.connections)
+                documents += 1
+        return connections, len(self.rooms), documents
 
     # -- keep-alive ------------------------------------------------------------------------
 
@@ -437,6 +451,15 @@ def _same_person(a: Peer, b: Peer) -> bool:
     return a.account_id is not None and a.account_id == b.account_id
 
 
-async def _refuse(conn: Connection, code: int, reason: str) -> None:
+# A fair-share refusal as /metrics counts it.
+_COUNTED_AS = {
+    ROOM_FULL: "room_full",
+    TOO_MANY_ON_DEVICE: "too_many_on_device",
+    TOO_MANY_FOR_PERSON: "too_many_for_person",
+}
+
+
+async def _refuse(conn: Connection, code: int, reason: str, counted_as: str) -> None:
+    metrics.JOINS_REFUSED.labels(counted_as).inc()
     conn.close_code, conn.close_reason = code, reason
     await conn.finish()

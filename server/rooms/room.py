@@ -22,14 +22,14 @@ from typing import Any, NamedTuple, Protocol
 
 from pycrdt import Doc, merge_updates
 
-from server import i18n
+from server import i18n, metrics
+from server.limits import Limits
 from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
 from server.rooms.connection import Closed, Connection
 from server.rooms.protocol import CloseCode
 from server.rules.networkmap import FORGETS_ON_REMOVAL, entry_ids
 from server.rules.phases import Access
-from server.settings import Limits
 from server.storage.documents import (
     FATAL,
     CommitFailed,
@@ -63,6 +63,7 @@ def _validate(update: bytes) -> None:
     except FATAL:
         raise
     except BaseException:  # ValueError, or a panic inside Yrs
+        metrics.REFUSED.labels("not_yjs").inc()
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
 
 
@@ -157,6 +158,7 @@ class DocChannel:
     async def handle(self, conn: Connection, data: bytes) -> None:
         """Act on one binary message; raise ProtocolError or Closed to end the connection."""
         if not conn.allow_message():
+            metrics.REFUSED.labels("flood").inc()
             raise Closed(CloseCode.POLICY_VIOLATION, "too many messages: slow down")
         message = protocol.decode(data)
         match message:
@@ -190,6 +192,7 @@ class DocChannel:
         _validate(update)
         if conn.access < Access.WRITE:
             if self._lacks(update, self.doc.get_state()):
+                metrics.REFUSED.labels("read_only").inc()
                 log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
                 conn.send(read_only_notice(conn.peer.language))
             # else: a reader's reconnect handshake (its copy's delete set): nothing to refuse
@@ -203,6 +206,7 @@ class DocChannel:
                 lambda log_id: self._committed(conn, update, log_id),
             )
         except CommitFailed:
+            metrics.REFUSED.labels("not_saved").inc()
             if conn.closed:  # closed meanwhile (its conference was erased): that reason stands
                 return
             raise Closed(CloseCode.SERVICE_RESTART, "the server is restarting") from None
@@ -211,6 +215,7 @@ class DocChannel:
         try:
             await asyncio.shield(committed)
         except CommitFailed:
+            metrics.REFUSED.labels("not_saved").inc()
             if conn.closed:
                 return
             # Not applied, not shown: the device keeps the edit and sends it again on reconnect.

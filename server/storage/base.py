@@ -70,6 +70,20 @@ class StoreBase:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """A trivial query; raises whatever the database raises (for /healthz)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    def pool_use(self) -> dict[str, int]:
+        """The connection pool now: connections in use and idle, and at most how many it opens
+        (empty for a pool that keeps none)."""
+        pool: Any = self.engine.pool
+        if not hasattr(pool, "checkedout"):
+            return {}
+        limit = pool.size() + max(0, getattr(pool, "_max_overflow", 0))
+        return {"in_use": pool.checkedout(), "idle": pool.checkedin(), "limit": limit}
+
     async def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None if it was never migrated."""
         async with self.engine.connect() as conn:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from pycrdt import Doc, get_update, merge_updates
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server import metrics
 from server.storage.models import Conference, DocSnapshot, DocUpdate, utcnow
 
 log = logging.getLogger("kring.rooms")
@@ -207,6 +209,7 @@ class DocumentLog:
             }
             for p in batch
         ]
+        started = time.perf_counter()
         try:
             async with self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
@@ -234,11 +237,15 @@ class DocumentLog:
                     for cid, phase, since in seen:
                         phases[cid] = (phase, since.timestamp())
         except Exception as exc:  # the database is down or full: nobody sees these updates
+            metrics.COMMITS_FAILED.inc()
             log.error("committing %d document updates failed: %s", len(batch), exc)
             for pending in batch:
                 if not pending.done.done():
                     pending.done.set_exception(CommitFailed("the database did not store it"))
             return None
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.COMMIT_BATCH.observe(len(batch))
+        metrics.COMMITTED.inc(len(batch))
         self.commits += 1
         self.appended += len(batch)
         return ids

@@ -36,7 +36,7 @@ async def login(request: Request) -> Response:
     if not form.ok:
         return common.render(request, "login.html", 400, form=form, next_url=next_url)
     store, settings = common.store(request), common.settings(request)
-    # The peer, or what a trusted proxy forwarded (KRING_TRUSTED_PROXIES, uvicorn's job).
+    # The peer, or what a trusted proxy forwarded (KRING_TRUSTED_PROXIES, app.PeerAndProxies).
     address = request.client.host if request.client else "unknown"
     result, account = await auth.authenticate(
         store, settings, form.cleaned["email"], form.cleaned["password"], address

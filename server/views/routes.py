@@ -43,6 +43,7 @@ from server.views import (
     stream,
     supporters,
     twofactor,
+    watch,
     websocket,
 )
 
@@ -55,7 +56,8 @@ C = "/c/{conference_id}"
 routes: list[BaseRoute] = [
     # everyone
     Route("/", site.home),
-    Route("/healthz", site.healthz),
+    Route("/healthz", watch.healthz),
+    Route("/metrics", watch.metrics_page),
     Route("/privacy", site.privacy),
     Route("/language", site.choose_language, methods=POST),
     # the coordinator: login, their conferences, the conference page

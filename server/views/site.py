@@ -1,5 +1,4 @@
-"""Pages for everyone: the home page, the privacy statement, the language choice and the
-health check."""
+"""Pages for everyone: the home page, the privacy statement and the language choice."""
 
 from __future__ import annotations
 
@@ -96,7 +95,3 @@ async def choose_language(request: Request) -> Response:
     response = RedirectResponse(next_url, status_code=303)
     identity.set_language_cookie(response, settings, language)
     return response
-
-
-async def healthz(request: Request) -> Response:
-    return Response("ok", media_type="text/plain")
