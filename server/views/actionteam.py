@@ -78,8 +78,7 @@ async def meeting_page(request: Request, error: str = "", status_code: int = 200
         )
     plan = await read_plan_or_unavailable(request, conference.id)
     if request.method == "GET":  # (a refused form shows it again: that was audited then)
-        detail = {"document": "plan", "page": "follow_up"}
-        await store.audit(conference.id, person.actor, "document_viewed", detail, coalesce=True)
+        await common.audit_viewed(request, person, "plan", "follow_up")
     came = await store.attendance(meeting.id)
     return common.render(
         request,

@@ -125,11 +125,5 @@ async def plan(request: Request) -> Response:
         content = await read_plan_or_unavailable(request, person.conference.id)
     except HTTPException as exc:
         return problem(exc.status_code, "unavailable", exc.detail)
-    await common.store(request).audit(
-        person.conference.id,
-        person.actor,
-        "document_viewed",
-        {"document": "plan", "page": "api"},
-        coalesce=True,
-    )
+    await common.audit_viewed(request, person, "plan", "api")
     return JSONResponse({"phase": person.conference.phase, **content})

@@ -117,6 +117,17 @@ def download(content: bytes, media_type: str, name: str) -> Response:
     )
 
 
+async def audit_viewed(
+    request: Request, person: auth.Person, document: str, page: str, **more: Any
+) -> None:
+    """A page showed ``person`` a document (the access report's "read"), counted with the
+    same person's earlier views of it rather than written again."""
+    detail = {"document": document, "page": page, **more}
+    await store(request).audit(
+        person.conference.id, person.actor, "document_viewed", detail, coalesce=True
+    )
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 

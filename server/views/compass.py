@@ -56,13 +56,7 @@ async def compass_page(request: Request) -> Response:
         },
         "schema": schema(),
     }
-    await common.store(request).audit(
-        conference.id,
-        person.actor,
-        "document_viewed",
-        {"document": "compass", "page": "compass"},
-        coalesce=True,
-    )
+    await common.audit_viewed(request, person, "compass", "compass")
     response = common.render(
         request,
         "compass/compass.html",

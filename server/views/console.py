@@ -28,8 +28,7 @@ async def console(request: Request, error: str = "", status_code: int = 200) -> 
     if may_read_plan(person):
         plan = await read_plan_or_unavailable(request, conference.id)
         if request.method == "GET":  # (a refused form shows it again: audited then)
-            detail = {"document": "plan", "page": "console"}
-            await store.audit(conference.id, person.actor, "document_viewed", detail, coalesce=True)
+            await common.audit_viewed(request, person, "plan", "console")
     plan_ready = None
     if conference.phase == "private_time":
         plan_ready = await common.meeting(request).plan_ready_since(conference)

@@ -67,13 +67,7 @@ async def map_page(request: Request) -> Response:
             if row.participant.map_entry
         ),
     }
-    await common.store(request).audit(
-        conference.id,
-        person.actor,
-        "document_viewed",
-        {"document": "compass", "page": "map"},
-        coalesce=True,
-    )
+    await common.audit_viewed(request, person, "compass", "map")
     response = common.render(
         request,
         "compass/map.html",

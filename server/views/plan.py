@@ -167,10 +167,7 @@ async def plan_page(request: Request) -> Response:
         # Status, progress notes and "use the backup" belong to the follow-ups.
         "follow_up": conference.phase in ("action_team", "closed"),
     }
-    detail = {"document": "plan", "page": "plan"}
-    await common.store(request).audit(
-        conference.id, person.actor, "document_viewed", detail, coalesce=True
-    )
+    await common.audit_viewed(request, person, "plan", "plan")
     response = common.render(
         request,
         "meeting/plan.html",
@@ -267,13 +264,7 @@ async def compare_page(request: Request) -> Response:
             _("Kies twee versies die er zijn: 1 tot en met %(latest)s.", latest=latest),
         )
     old_version, new_version = versions[old], versions[new]
-    await common.store(request).audit(
-        conference.id,
-        person.actor,
-        "document_viewed",
-        {"document": "plan", "page": "compare", "versions": [old, new]},
-        coalesce=True,
-    )
+    await common.audit_viewed(request, person, "plan", "compare", versions=[old, new])
     return common.render(
         request,
         "meeting/compare.html",
