@@ -97,6 +97,7 @@ async def presentation_page(request: Request) -> Response:
             config={
                 "conference": conference.id,
                 "also": also,
+                "alsoDir": i18n.direction(also) if also else None,
                 "people": {str(p.id): p.name for p in people},
                 "schema": plan_schema(),
                 # status and progress matter only from the action team on

@@ -34,12 +34,8 @@ function h(tag, attributes = {}, ...children) {
 // page's ?also=), each marked with its language and direction. The family's words are not.
 function inBoth(second, key) {
   if (!second) return t(key);
-  const dir = second.language === "ar" ? "rtl" : "ltr";
-  return [
-    t(key),
-    " ",
-    h("span", { class: "second-language", lang: second.language, dir }, second.t(key)),
-  ];
+  const { language, dir } = second;
+  return [t(key), " ", h("span", { class: "second-language", lang: language, dir }, second.t(key))];
 }
 
 // The plan's agreements as the copy reads them (removed and empty ones left out).
@@ -83,7 +79,8 @@ class Presentation {
   constructor(root, config) {
     this.root = root;
     this.config = config;
-    this.second = config.also ? translator(config.also) : null; // a room reading two languages
+    // A room reading two languages: the second's words, and its direction as the server says.
+    this.second = config.also ? { ...translator(config.also), dir: config.alsoDir } : null;
     this.host = root.querySelector("[data-presentation-plan]");
     this.status = root.querySelector("[data-sync-status]");
     this.seen = new Map(); // agreement id -> what it showed, to mark what just changed
