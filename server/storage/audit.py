@@ -1,22 +1,62 @@
-"""The audit log: who did what to a conference, and when."""
+"""The audit log: who did what to a conference, and when.
+
+Events are written in groups: a hundred tablets opening the plan at once, or each writing its
+first line, are a few transactions rather than a hundred that queue for the database's one
+writer beside the plan's own group commits (SQLite has a single writer, and each commit is an
+fsync). Each caller still returns only once its event is committed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.storage.base import StoreBase
 from server.storage.models import AuditEvent, utcnow
 
+log = logging.getLogger("kring.storage")
+
 AUDIT_COALESCE = timedelta(minutes=15)
 COALESCE_LOOKBACK = 10  # of an actor's recent events of one kind, how many may be the repeat
+AUDIT_GROUP = 200  # events written in one transaction at most
+
+_Key = tuple[str | None, str, str]
+
+
+@dataclass
+class _Wanted:
+    """One event waiting for its group's transaction."""
+
+    conference_id: str | None
+    actor: str
+    kind: str
+    detail: dict[str, Any]
+    coalesce: bool
+    done: asyncio.Future[AuditEvent] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    @property
+    def key(self) -> _Key:
+        return (self.conference_id, self.actor, self.kind)
 
 
 class AuditMixin(StoreBase):
     """Recording and reading audit events."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._audit_wanted: list[_Wanted] = []
+        self._audit_writer: asyncio.Task[None] | None = None
+        self.audit_groups = 0  # transactions that wrote events (for tests and the benchmark)
 
     async def audit(
         self,
@@ -27,38 +67,87 @@ class AuditMixin(StoreBase):
         *,
         coalesce: bool = False,
     ) -> AuditEvent:
-        """Record an event. With ``coalesce``, a repeat of an event by the same actor (same
-        kind and detail, the latest such within AUDIT_COALESCE) raises its count and moves it
-        to now instead of adding a row: a device retrying a refused link is one line in the
-        log, not hundreds, and a tablet that reloads the plan's page (which opens the plan's
-        live document too) adds no row per reload."""
-        detail = detail or {}
+        """Record an event; return once it is committed. With ``coalesce``, a repeat of an
+        event by the same actor (same kind and detail, the latest such within AUDIT_COALESCE)
+        raises its count and moves it to now instead of adding a row: a device retrying a
+        refused link is one line in the log, not hundreds, and a tablet that reloads the
+        plan's page (which opens the plan's live document too) adds no row per reload."""
+        wanted = _Wanted(conference_id, actor, kind, detail or {}, coalesce)
+        self._audit_wanted.append(wanted)
+        if self._audit_writer is None:
+            self._audit_writer = asyncio.create_task(self._write_audit(), name="kring-audit")
+        # Shielded: a caller that is cancelled (its device went away) leaves the group intact.
+        return await asyncio.shield(wanted.done)
+
+    async def _write_audit(self) -> None:
+        """Write the waiting events, a group per transaction, until none wait. A group the
+        database refuses (an event of a conference erased meanwhile) is written again one
+        event at a time, so only the events that cannot be stored fail."""
+        try:
+            while self._audit_wanted:
+                group = self._audit_wanted[:AUDIT_GROUP]
+                del self._audit_wanted[:AUDIT_GROUP]
+                try:
+                    rows = await self._store_audit(group)
+                except Exception:
+                    for wanted in group:
+                        try:
+                            (row,) = await self._store_audit([wanted])
+                        except Exception as exc:
+                            wanted.done.set_exception(exc)
+                        else:
+                            wanted.done.set_result(row)
+                else:
+                    for wanted, row in zip(group, rows, strict=True):
+                        wanted.done.set_result(row)
+        except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
+            for wanted in self._audit_wanted:
+                if not wanted.done.done():
+                    wanted.done.set_exception(exc)
+            self._audit_wanted.clear()
+            raise
+        finally:
+            self._audit_writer = None
+
+    async def _store_audit(self, group: list[_Wanted]) -> list[AuditEvent]:
+        """One transaction: a row per event, or the recent row it repeats (its count raised)."""
         now = utcnow()
         async with self._sessions() as db:
-            if coalesce:
-                recent = await db.scalars(
-                    select(AuditEvent)
-                    .where(
-                        AuditEvent.conference_id == conference_id,
-                        AuditEvent.actor == actor,
-                        AuditEvent.kind == kind,
-                        AuditEvent.at > now - AUDIT_COALESCE,
+            recent = await _recent(db, [w for w in group if w.coalesce], now)
+            rows: list[AuditEvent] = []
+            for wanted in group:
+                same = recent.get(wanted.key, []) if wanted.coalesce else []
+                row = next((e for e in same if e.detail == wanted.detail), None)
+                if row is not None:
+                    row.count += 1
+                    row.at = now
+                else:
+                    row = AuditEvent(
+                        conference_id=wanted.conference_id,
+                        actor=wanted.actor,
+                        kind=wanted.kind,
+                        detail=wanted.detail,
+                        at=now,
+                        count=1,
                     )
-                    .order_by(AuditEvent.id.desc())
-                    .limit(COALESCE_LOOKBACK)
-                )
-                latest = next((e for e in recent if e.detail == detail), None)
-                if latest is not None:
-                    latest.count += 1
-                    latest.at = now
-                    await db.commit()
-                    return latest
-            event_row = AuditEvent(
-                conference_id=conference_id, actor=actor, kind=kind, detail=detail, at=now
-            )
-            db.add(event_row)
+                    db.add(row)
+                    if wanted.coalesce:  # a repeat later in this group raises this one
+                        same.insert(0, row)
+                        recent[wanted.key] = same
+                rows.append(row)
             await db.commit()
-        return event_row
+        self.audit_groups += 1
+        return rows
+
+    async def close(self) -> None:
+        """Let the events handed in be written, then close the engine."""
+        writer = self._audit_writer
+        if writer is not None:
+            try:
+                await writer
+            except Exception:
+                log.exception("writing the last audit events failed")
+        await super().close()
 
     async def audit_events(self, conference_id: str) -> Sequence[AuditEvent]:
         async with self._sessions() as db:
@@ -81,3 +170,33 @@ class AuditMixin(StoreBase):
         )
         async with self._sessions() as db:
             return (await db.scalars(query)).all()
+
+
+async def _recent(
+    db: AsyncSession, wanted: list[_Wanted], now: datetime
+) -> dict[_Key, list[AuditEvent]]:
+    """Per (conference, actor, kind) of the coalesced events wanted: its latest events within
+    AUDIT_COALESCE (at most COALESCE_LOOKBACK), newest first. One query for the group."""
+    if not wanted:
+        return {}
+    keys = {w.key for w in wanted}
+    conferences = sorted({k[0] for k in keys if k[0] is not None})
+    of_conference = [AuditEvent.conference_id.in_(conferences)] if conferences else []
+    if any(k[0] is None for k in keys):
+        of_conference.append(AuditEvent.conference_id.is_(None))
+    rows = await db.scalars(
+        select(AuditEvent)
+        .where(
+            or_(*of_conference),
+            AuditEvent.actor.in_(sorted({k[1] for k in keys})),
+            AuditEvent.kind.in_(sorted({k[2] for k in keys})),
+            AuditEvent.at > now - AUDIT_COALESCE,
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    found: defaultdict[_Key, list[AuditEvent]] = defaultdict(list)
+    for row in rows.all():
+        key = (row.conference_id, row.actor, row.kind)
+        if key in keys and len(found[key]) < COALESCE_LOOKBACK:
+            found[key].append(row)
+    return dict(found)
