@@ -352,7 +352,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         import uvicorn
 
         from server.conference.events import shutdown_all
-        from server.httpserver import header_deadline_protocol
+        from server.httpserver import FrameWritingProtocol, header_deadline_protocol
 
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -371,7 +371,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             http=header_deadline_protocol(settings.http_header_timeout),
             timeout_keep_alive=5,
             log_level=settings.log_level,
-            ws="websockets-sansio",
+            ws=FrameWritingProtocol,
             # A backstop above Kring's own limit, which closes with 1009 and a reason.
             ws_max_size=2 * settings.max_message_bytes,
             ws_ping_interval=settings.ping_interval_seconds,

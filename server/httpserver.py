@@ -1,4 +1,5 @@
-"""What `kring serve` adds to uvicorn's HTTP/1.1 protocol: a deadline for a request's headers.
+"""What `kring serve` adds to uvicorn's protocols: a deadline for a request's headers (HTTP/1.1),
+and finished frames written straight to a websocket (``FrameWritingProtocol``, at the end).
 
 uvicorn closes a connection that stays idle after a response (``timeout_keep_alive``), but a
 fresh connection, or one that sent half a request line and then stalls, is kept open for ever:
@@ -15,6 +16,11 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from server.rooms.connection import FRAMES_EXTENSION
 
 MAX_HEADER_BYTES = 64 * 1024
 
@@ -72,3 +78,37 @@ def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:
                 self.transport.close()
 
     return HeaderDeadlineProtocol
+
+
+class _Frames:
+    """A FrameWriter over one uvicorn websocket connection (see server/rooms/connection.py)."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
+        self._protocol = protocol
+
+    def is_open(self) -> bool:
+        protocol = self._protocol
+        return (
+            protocol.conn.state is State.OPEN
+            and not protocol.close_sent
+            and not protocol.disconnected
+            and not protocol.transport.is_closing()
+        )
+
+    def buffered(self) -> int:
+        return self._protocol.transport.get_write_buffer_size()
+
+    def write(self, frame: bytes) -> None:
+        self._protocol.transport.write(frame)
+
+
+class FrameWritingProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol (on websockets' sans-I/O core), offering the app a
+    FrameWriter in the scope: the rooms write a broadcast's frame, made once, to every
+    receiver's transport, instead of one ASGI send (and one framing) per receiver."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)  # makes the scope; the app's task has not run yet
+        self.scope["extensions"][FRAMES_EXTENSION] = _Frames(self)  # type: ignore[assignment]

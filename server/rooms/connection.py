@@ -1,6 +1,12 @@
 """One websocket in one document, as the rooms see it: who is on the other end (``Peer``), and
-the connection with its access, its bounded send queue (drained by a task of its own, so a
-slow or gone receiver never delays anyone else) and its message budget."""
+the connection with its access, its bounded send queue and its message budget.
+
+Sending never waits, so a slow or gone receiver never delays anyone else. Under `kring serve`
+a message goes out as a finished websocket frame written straight to the connection's
+transport (``FrameWriter``): a broadcast frames its message once for the whole room, and no
+task per connection is woken per message. Elsewhere (another ASGI server) a task of its own
+drains a queue through the socket's ``send_bytes``. Either way, a receiver with more than
+``send_queue_bytes`` waiting is dropped."""
 
 from __future__ import annotations
 
@@ -18,6 +24,43 @@ from server.rooms.protocol import CloseCode
 from server.rules.phases import Access
 
 log = logging.getLogger("kring.rooms")
+
+
+# The ASGI scope extension under which `kring serve`'s websocket protocol offers a FrameWriter.
+FRAMES_EXTENSION = "kring.frames"
+
+
+class FrameWriter(Protocol):
+    """Writes finished frames straight to one websocket connection, in order with whatever
+    its ASGI ``send`` writes (server/httpserver.py)."""
+
+    def is_open(self) -> bool: ...
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the network."""
+        ...
+
+    def write(self, frame: bytes) -> None: ...
+
+
+def binary_frame(message: bytes) -> bytes:
+    """A server's frame of one whole binary message: final, unmasked, uncompressed
+    (RFC 6455, section 5.2)."""
+    size = len(message)
+    if size < 126:
+        return bytes((0x82, size)) + message
+    if size < 1 << 16:
+        return b"\x82\x7e" + size.to_bytes(2, "big") + message
+    return b"\x82\x7f" + size.to_bytes(8, "big") + message
+
+
+def frame_writer(socket: object) -> FrameWriter | None:
+    """The socket's FrameWriter, when its server offers one."""
+    scope = getattr(socket, "scope", None)
+    if not isinstance(scope, dict):
+        return None
+    writer: FrameWriter | None = scope.get("extensions", {}).get(FRAMES_EXTENSION)
+    return writer
 
 
 class Socket(Protocol):
@@ -73,6 +116,7 @@ class Connection:
         limits: Limits,
     ) -> None:
         self.socket = socket
+        self._frames = frame_writer(socket)
         self.peer = peer
         self.access = access
         self.wants_saved = wants_saved
@@ -97,11 +141,27 @@ class Connection:
 
     def start(self) -> None:
         self._owner = asyncio.current_task()
-        self._pump = asyncio.create_task(self._drain(), name=f"kring-send-{self.peer}")
+        if self._frames is None:
+            self._pump = asyncio.create_task(self._drain(), name=f"kring-send-{self.peer}")
 
-    def send(self, data: bytes) -> None:
-        """Queue a message; never waits. A receiver that cannot keep up is dropped."""
+    def send(self, data: bytes, frame: bytes | None = None) -> None:
+        """Queue a message; never waits. A receiver that cannot keep up is dropped. ``frame``
+        is the message's ``binary_frame``, when the caller made it already (a broadcast)."""
         if self.closed:
+            return
+        frames = self._frames
+        if frames is not None:
+            if not frames.is_open():  # the client went away: its receive loop ends on its own
+                self.closed = True
+                return
+            if frame is None:
+                frame = binary_frame(data)
+            waiting = frames.buffered()
+            if waiting and waiting + len(frame) > self._queue_limit:
+                self.abort("this device fell too far behind")
+                return
+            frames.write(frame)
+            self.last_sent = time.monotonic()
             return
         if self._queue and self._queued_bytes + len(data) > self._queue_limit:
             self.abort("this device fell too far behind")

@@ -26,7 +26,7 @@ from server import i18n, metrics
 from server.limits import Limits
 from server.rooms import presence, protocol
 from server.rooms.broker import Broker, Notice
-from server.rooms.connection import Closed, Connection
+from server.rooms.connection import Closed, Connection, binary_frame
 from server.rooms.protocol import CloseCode
 from server.rules.networkmap import FORGETS_ON_REMOVAL, entry_ids
 from server.rules.phases import Access
@@ -266,9 +266,10 @@ class DocChannel:
 
     def _broadcast(self, update: bytes, origin: Connection | None) -> None:
         message = protocol.encode(protocol.Update(update))
+        frame = binary_frame(message)  # framed once for the whole room
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
-                conn.send(message)
+                conn.send(message, frame)
 
     def remote_update(self, update: bytes, log_id: int) -> None:
         """An update another process committed (or the database holds): apply it and show it
@@ -385,9 +386,10 @@ class DocChannel:
     ) -> None:
         payload = protocol.encode_awareness(states)
         message = protocol.encode(protocol.Awareness(payload))
+        frame = binary_frame(message)
         for conn in self.connections:
             if conn is not origin and conn.access >= Access.READ:
-                conn.send(message)
+                conn.send(message, frame)
         if relay and self.room.hub.broker.relays:
             self.room.hub.broker.publish(
                 Notice("presence", self.room.conference_id, self.name, payload)

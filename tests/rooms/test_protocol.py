@@ -176,3 +176,25 @@ def test_out_of_range_numbers_cannot_be_written() -> None:
         write_var_uint(-1)
     with pytest.raises(ValueError, match="out of range"):
         write_var_uint(MAX_VAR_UINT + 1)
+
+
+# -- the websocket frame a broadcast is written in (kring serve's fast path) ----------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536, 200_000])
+def test_a_broadcast_frame_is_what_a_websocket_client_reads(size: int) -> None:
+    """Every length encoding of RFC 6455 (7-bit, 16-bit, 64-bit), read back by the client
+    side of websockets' own protocol: one whole binary message, byte for byte."""
+    from websockets.client import ClientProtocol
+    from websockets.frames import Opcode
+    from websockets.protocol import State
+    from websockets.uri import parse_uri
+
+    from server.rooms.connection import binary_frame
+
+    message = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    client = ClientProtocol(parse_uri("ws://kring.test/"), state=State.OPEN, max_size=None)
+    client.receive_data(binary_frame(message))
+    (frame,) = client.events_received()
+    assert frame.opcode is Opcode.BINARY and frame.fin
+    assert frame.data == message
