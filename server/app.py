@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -240,21 +239,6 @@ async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
     await send({"type": "websocket.close", "code": 4403, "reason": reason})
 
 
-class RedactInvitationTokens(logging.Filter):
-    """Keep working invitation links, password links and calendar feed keys out of the access
-    log: /i/<token> is logged as /i/…, /password/<token> as /password/…, /feeds/p/7/<key>.ics
-    as /feeds/p/7/…"""
-
-    _TOKEN = re.compile(r"(/i/|/password/|/feeds/[pa]/\d+/)[^/?\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._TOKEN.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
-            )
-        return True
-
-
 def _held(hub: RoomHub, store: Store, broker: Broker) -> metrics.Held:
     """What this process holds now, for /metrics."""
     connections, rooms, documents = hub.held()
@@ -275,9 +259,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     use_time_zone(settings.time_zone)
     logs.configure(settings)
-    access_log = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactInvitationTokens) for f in access_log.filters):
-        access_log.addFilter(RedactInvitationTokens())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

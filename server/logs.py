@@ -1,8 +1,8 @@
 """How Kring logs: plain lines, or one JSON object per line (``KRING_LOG_FORMAT=json``).
 
 A JSON line holds ``time`` (UTC, ISO 8601), ``level``, ``logger`` and ``message``; an access
-line also ``client``, ``method``, ``path`` (personal links and feed keys cut off, see
-``app.RedactInvitationTokens``) and ``status``; a line about a failure its ``exception``; and
+line also ``client``, ``method``, ``path`` (its secrets cut off, see :class:`SecretPaths`)
+and ``status``; a line about a failure its ``exception``; and
 whatever plain extra fields a call passed (``log.info(..., extra={...})``), except any whose
 name says it could hold a secret or content.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,41 @@ def _safe_extra(name: str, value: object) -> bool:
     return not any(word in lowered for word in _UNSAFE) and (
         value is None or isinstance(value, bool | int | float | str)
     )
+
+
+# What stands in a logged path where a secret was.
+MARK = "…"
+# A secret in a path: what follows /i/ (a personal link), /password/ (a password link) or
+# /feeds/p|a/<id>/ (a calendar feed's key), up to the next separator. The slashes may be
+# percent-encoded: a link pasted on "switch person" travels in the query
+# (/switch?link=http%3A%2F%2F…%2Fi%2F<token>), and scan.js sends a scanned card's path there.
+_SLASH = "(?:/|%2F)"
+_SECRET_PATH = re.compile(
+    rf"({_SLASH}(?:i|password|feeds{_SLASH}[pa]{_SLASH}\d+){_SLASH})[^/?&#%+\s\"]+",
+    re.IGNORECASE,
+)
+
+
+def without_secrets(text: str) -> str:
+    """A path (or a line holding one) with each secret in it replaced by :data:`MARK`."""
+    return _SECRET_PATH.sub(rf"\1{MARK}", text)
+
+
+class SecretPaths(logging.Filter):
+    """Keep the secrets some paths hold out of uvicorn's lines (the access log, and the
+    websocket handshakes uvicorn logs as ``uvicorn.error``): /i/<token> is logged as /i/…,
+    /password/<token> as /password/…, /feeds/p/7/<key>.ics as /feeds/p/7/…, and a link in a
+    query likewise; the rest of the line stays. The record's arguments are changed, so the
+    text and the JSON format (which reads them for ``path``) both hold the mark."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = without_secrets(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                without_secrets(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -80,6 +116,10 @@ def configure(settings: Settings) -> None:
     logging.getLogger("kring").setLevel(own)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logger = logging.getLogger(name)
+        if name in ("uvicorn.error", "uvicorn.access") and not any(
+            isinstance(f, SecretPaths) for f in logger.filters
+        ):
+            logger.addFilter(SecretPaths())
         if logger.level < libraries:  # uvicorn sets its own from its --log-level
             logger.setLevel(libraries)
         if as_json:  # uvicorn's own text handlers give way to the one JSON handler

@@ -1,5 +1,6 @@
 """Two real `kring serve` processes on one PostgreSQL and one Redis (``KRING_REDIS_URL``):
-devices of one conference on different processes work as if on one server."""
+devices of one conference on different processes work as if on one server, and a sign-in
+ended on one process (a logout, an account turned off) is closed on the other at once."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from server.conference.accounts import TURNED_OFF
 from server.rooms.broker import BadMessage, Notice, decode, encode
 from server.rooms.client import YClient
 from server.storage.documents import DocumentLog
 from server.storage.store import Store
+from tests.support.databases import add_coordinator
 from tests.support.live import EventStream, connected
 from tests.support.meeting import LOCKED_OUT, move
 from tests.support.people import (
@@ -39,6 +42,7 @@ from tests.support.server import (
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("devices_closed_both")]
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+PASSWORD = "correct horse battery"
 COMPACT_AFTER = 25
 RESYNCING = "De verbinding wordt vernieuwd."
 
@@ -137,10 +141,9 @@ async def test_devices_on_two_processes_edit_one_plan_and_see_each_others_presen
         # What reached the other process's device was on disk before it was sent.
         assert "Oma haalt Sam op." in await stored_text(on_a)
         ayse.text().insert(len(ayse.text()), "Ayşe kookt op zondag.")
+        both = "Oma haalt Sam op. Ayşe kookt op zondag."
         for device in (sam, professional):
-            await device.wait_for(
-                lambda d=device: _text(d) == "Oma haalt Sam op. Ayşe kookt op zondag."
-            )  # type: ignore[misc]
+            await device.wait_for(lambda d=device: _text(d) == both)  # type: ignore[misc]
         await sam.wait_for(sam.all_saved)
         await ayse.wait_for(ayse.all_saved)
 
@@ -373,6 +376,51 @@ async def test_logout_on_one_process_closes_that_sessions_documents_on_the_other
 
 def login_form(coordinator: dict[str, Any]) -> dict[str, str]:
     return {"email": coordinator["email"], "password": coordinator["password"]}
+
+
+async def test_an_account_turned_off_on_one_process_is_closed_and_refused_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    on_a, on_b = await on_both(pair, "presentation")
+    a, b = pair
+    async with server_store(on_a) as store:
+        admin = await add_coordinator(store, PASSWORD, "admin")
+        bram = await add_coordinator(store, PASSWORD)
+        await store.add_participant(on_a.id, bram.name, "coordinator", account_id=bram.id)
+    bram_login = {"email": bram.email, "password": PASSWORD}
+    laptop_on_b = b.client()
+    assert laptop_on_b.post("/login", data=bram_login).status_code == 303
+    cookie = f"kring_coordinator={laptop_on_b.cookies['kring_coordinator']}"
+    assert laptop_on_b.get(f"/conferences/{on_b.id}/console").status_code == 200
+    bram_on_b = on_b.device("plan", cookie)
+    owner_on_b = on_b.device("plan", on_b.coordinator_cookie())
+    family_on_a = on_a.device("plan", on_a.cookie("client"), saved=True)
+    async with (
+        connected(bram_on_b, owner_on_b, family_on_a),
+        EventStream(on_b, cookie) as console_on_b,
+    ):
+        admin_on_a = a.client()
+        assert admin_on_a.post("/login", data={"email": admin.email, "password": PASSWORD})
+        turned_off = admin_on_a.post(f"/admin/accounts/{bram.id}/deactivate")
+        assert turned_off.status_code == 200 and "staat uit" in turned_off.text
+
+        # On B, at once (the periodic check is an hour away): Bram's plan and console close.
+        assert await bram_on_b.wait_closed(5) == (4001, TURNED_OFF)
+        assert console_on_b._task is not None
+        await asyncio.wait_for(asyncio.shield(console_on_b._task), 5)
+        # ... and nobody else's: the conference's own coordinator on B still follows the plan.
+        family_on_a.text().insert(0, "Na het uitzetten. ")
+        await owner_on_b.wait_for(lambda: "Na het uitzetten." in _text(owner_on_b))
+
+    # B refuses Bram's next request, a new connection and a new login.
+    refused = laptop_on_b.get(f"/conferences/{on_b.id}/console")
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/login?")
+    again = on_b.device("plan", cookie)
+    await again.connect()
+    code, _reason = await again.wait_closed()
+    assert code >= 4000 and again.received == [] and again.messages == 0
+    login = b.client().post("/login", data=bram_login)
+    assert login.status_code == 403 and "Je account staat uit" in login.text
 
 
 async def test_the_family_on_one_process_lets_in_and_sends_out_devices_on_the_other(

@@ -2,7 +2,8 @@
 
 - ``server``: a Kring installation in a temporary folder, its CLI, ``kring serve`` on loopback.
 - ``databases``: a PostgreSQL database for a run, a store opened and closed, an account.
-- ``people``: a demo conference on a live server, its people's devices, their HTTP clients.
+- ``people``: a demo conference on a live server, its people's devices, their HTTP clients;
+  a coordinator account made on the command line, logged in.
 - ``meeting``: a conference moved along: its phases, up to version 1 and the action team, and
   closed long ago (for the retention purge).
 - ``live``: live documents and the console's event stream, opened and awaited.

@@ -1,5 +1,6 @@
-"""A conference moved along: the coordinator changes the phase, and the meeting is run up to
-version 1 and the action team (the long way, as people do it, or straight in the store)."""
+"""A conference moved along: the coordinator changes the phase (and the phase it is in, as
+stored), and the meeting is run up to version 1 and the action team (the long way, as people
+do it, or straight in the store); the first condition a mandated professional set."""
 
 from __future__ import annotations
 
@@ -21,6 +22,21 @@ async def move(conference: DemoConference, phase: str, reason: str = "") -> http
     async with as_(conference, conference.coordinator_cookie()) as coordinator:
         body = {"phase": phase, **({"reason": reason} if reason else {})}
         return await coordinator.post(f"/api/conferences/{conference.id}/phase", json=body)
+
+
+async def phase_of(conference: DemoConference) -> str:
+    """The conference's phase as the server stored it."""
+    async with server_store(conference) as store:
+        stored = await store.conference(conference.id)
+    assert stored is not None
+    return str(stored.phase)
+
+
+async def first_condition_id(conference: DemoConference) -> int:
+    """The id of the first condition set in the conference (to judge it, or to edit it)."""
+    async with server_store(conference) as store:
+        (condition, _person), *_ = await store.conditions(conference.id)
+    return condition.id
 
 
 async def run_to_action_team(

@@ -1,6 +1,7 @@
 """The people of a conference on a live server: a demo conference, its people's devices
 signing in (and let in, as if before private time), an HTTP client for one device, a second
-coordinator, someone added by the coordinator."""
+coordinator, someone added by the coordinator; a coordinator account made on the command line
+and a device logged in with it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ from tests.support.databases import in_store, opened_store
 from tests.support.server import Instance, LiveServer
 
 LINK = re.compile(r'<code id="link-(\d+)">([^<]+)</code>')
+ACCOUNT_PASSWORD = "correct horse battery"
+
+
+def add_account(server: LiveServer, email: str, *extra: str) -> None:
+    """A coordinator account made with `kring coordinator add` (``extra``: ``--admin``,
+    ``--name NAME``), its password :data:`ACCOUNT_PASSWORD`."""
+    server.instance.cli(
+        "coordinator", "add", email, "--password-stdin", *extra, stdin=ACCOUNT_PASSWORD + "\n"
+    )
+
+
+def logged_in(server: LiveServer, email: str) -> httpx.Client:
+    """A device (a client of ``server``) on which that account logged in with its password."""
+    client = server.client()
+    response = client.post("/login", data={"email": email, "password": ACCOUNT_PASSWORD})
+    assert response.status_code == 303, response.text
+    return client
 
 
 def let_in(instance: Instance, token: str) -> None:

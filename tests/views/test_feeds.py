@@ -13,9 +13,9 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from server.app import RedactInvitationTokens
 from server.conference import calendar as feeds  # the feeds' keys and addresses
 from server.conference import followups
+from server.logs import SecretPaths
 from server.settings import Settings
 from tests.support.databases import add_coordinator
 from tests.support.feeds import feed_url_on, fetch
@@ -137,19 +137,19 @@ async def test_a_participants_feed_follows_the_agreed_plan_a_moved_date_and_a_me
         came = {"participant": [str(ids["client"]), str(ids["network_member"])]}
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/attendance", data=came)).status_code == 303
         assert (await ayse.post(f"/c/{cid}/follow-ups/1/close")).status_code == 303
-        events = by_uid(follow_ups(parse_calendar(fetch(url).text)[1]))
-        assert set(events) == {first, second}
-        assert events[first]["DTSTART;VALUE=DATE"] == ics_date(followups.today())
-        assert events[first]["SUMMARY"] == "Actieteam gehouden: plan van Sam Yılmaz"
-        assert events[second]["DTSTART;VALUE=DATE"] == ics_date(
+        by_id = by_uid(follow_ups(parse_calendar(fetch(url).text)[1]))
+        assert set(by_id) == {first, second}
+        assert by_id[first]["DTSTART;VALUE=DATE"] == ics_date(followups.today())
+        assert by_id[first]["SUMMARY"] == "Actieteam gehouden: plan van Sam Yılmaz"
+        assert by_id[second]["DTSTART;VALUE=DATE"] == ics_date(
             followups.today() + timedelta(weeks=6)
         )
 
         # In the language the person chose, whoever fetches it.
         chosen = await ayse.post("/language", data={"language": "en", "next": f"/c/{cid}"})
         assert chosen.status_code == 303
-        events = by_uid(parse_calendar(fetch(url).text)[1])
-        assert events[second]["SUMMARY"] == "Action team: plan of Sam Yılmaz"
+        by_id = by_uid(parse_calendar(fetch(url).text)[1])
+        assert by_id[second]["SUMMARY"] == "Action team: plan of Sam Yılmaz"
 
 
 async def test_a_new_link_keeps_the_feed_and_revoking_or_removal_ends_it_without_saying_why(
@@ -286,5 +286,5 @@ def test_the_access_log_never_holds_a_feed_key() -> None:
             ("127.0.0.1:5000", "GET", path, "1.1", 200),
             None,
         )
-        assert RedactInvitationTokens().filter(record)
+        assert SecretPaths().filter(record)
         assert key not in record.getMessage() and path[:10] in record.getMessage()

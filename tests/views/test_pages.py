@@ -11,24 +11,11 @@ import pytest
 
 from server.storage.models import utcnow
 from tests.support.databases import in_store
+from tests.support.people import add_account, logged_in
 from tests.support.server import LiveServer
 
-PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("devices_closed")
 LINK = re.compile(r"<code id=\"link-(\d+)\">(http://[^<]+/i/[^<]+)</code>")
-
-
-def add_account(server: LiveServer, email: str, *extra: str) -> None:
-    server.instance.cli(
-        "coordinator", "add", email, "--password-stdin", *extra, stdin=PASSWORD + "\n"
-    )
-
-
-def logged_in(server: LiveServer, email: str) -> httpx.Client:
-    client = server.client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return client
 
 
 @pytest.fixture(scope="module")
@@ -74,70 +61,6 @@ def open_link(server: LiveServer, url: str) -> tuple[httpx.Client, httpx.Respons
         return device, page
     assert "Ja, dat ben ik" in page.text
     return device, device.post(path)
-
-
-# -- coordinator login ----------------------------------------------------------------------
-
-
-def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(live_server: LiveServer) -> None:
-    add_account(live_server, "anna@example.org")
-    with live_server.client() as browser:
-        wrong = browser.post("/login", data={"email": "anna@example.org", "password": "nope"})
-        unknown = browser.post("/login", data={"email": "nobody@example.org", "password": "nope"})
-    assert wrong.status_code == unknown.status_code == 401
-    assert "Dit e-mailadres en wachtwoord horen niet bij elkaar." in wrong.text
-    assert "Dit e-mailadres en wachtwoord horen niet bij elkaar." in unknown.text
-    assert 'value="anna@example.org"' in wrong.text, "the email stays in the form"
-    assert "nope" not in wrong.text, "the password is never echoed"
-    assert "kring_coordinator" not in wrong.headers.get("set-cookie", "")
-
-
-def test_repeated_wrong_passwords_lock_the_address(live_server: LiveServer) -> None:
-    add_account(live_server, "ben@example.org")
-    with live_server.client() as browser:
-        statuses = [
-            browser.post(
-                "/login", data={"email": "ben@example.org", "password": f"guess {i}"}
-            ).status_code
-            for i in range(5)
-        ]
-        assert statuses == [401] * 5
-        locked = browser.post("/login", data={"email": "ben@example.org", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert "Probeer het over een kwartier opnieuw" in locked.text
-
-
-def test_an_empty_login_form_says_which_field_is_missing(live_server: LiveServer) -> None:
-    with live_server.client() as browser:
-        response = browser.post("/login", data={"email": "", "password": ""})
-    assert response.status_code == 400
-    assert "Vul je e-mailadres in." in response.text
-    assert "Vul je wachtwoord in." in response.text
-
-
-def test_coordinator_pages_send_a_stranger_to_the_login(live_server: LiveServer) -> None:
-    with live_server.client() as browser:
-        response = browser.get("/conferences")
-    assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=/conferences"
-
-
-def test_after_logout_the_old_cookie_no_longer_works(live_server: LiveServer) -> None:
-    add_account(live_server, "carla@example.org")
-    client = logged_in(live_server, "carla@example.org")
-    cookie = client.cookies["kring_coordinator"]
-    assert client.post("/logout").status_code == 303
-    with live_server.client(cookies={"kring_coordinator": cookie}) as replay:
-        response = replay.get("/conferences")
-    assert response.status_code == 303
-    assert "expired=1" in response.headers["location"]
-
-
-def test_a_forged_coordinator_cookie_is_not_a_login(live_server: LiveServer) -> None:
-    with live_server.client(cookies={"kring_coordinator": "forged"}) as browser:
-        response = browser.get("/conferences", follow_redirects=True)
-    assert response.status_code == 200
-    assert "Log opnieuw in" in response.text
 
 
 # -- conferences and participants -----------------------------------------------------------
