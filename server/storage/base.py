@@ -32,17 +32,23 @@ def create_engine(database_url: str) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            # Deleted content is overwritten with zeros, so an erased conference is gone from
-            # the file too, not only from the tables (costs little: see erase_conference).
-            cursor.execute("PRAGMA secure_delete=ON")
+            sqlite_pragmas(cursor)
             cursor.close()
 
         return engine
     return create_async_engine(database_url, pool_pre_ping=True, hide_parameters=True)
+
+
+def sqlite_pragmas(cursor: Any) -> None:
+    """What every SQLite connection of Kring runs with (SQLAlchemy's, and the document log's
+    own writer): WAL, synchronous=FULL, foreign keys, a busy timeout."""
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Deleted content is overwritten with zeros, so an erased conference is gone from the
+    # file too, not only from the tables (costs little: see erase_conference).
+    cursor.execute("PRAGMA secure_delete=ON")
 
 
 def rowcount(result: Result[Any]) -> int:

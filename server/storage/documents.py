@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server import metrics
 from server.storage.models import Conference, DocSnapshot, DocUpdate, utcnow
+from server.storage.sqlitewriter import SqliteBatchWriter
 
 log = logging.getLogger("kring.rooms")
 
@@ -78,6 +79,10 @@ class DocumentLog:
     def __init__(self, engine: AsyncEngine, *, max_batch: int = 500) -> None:
         self.engine = engine
         self.max_batch = max_batch
+        # On a SQLite file a batch is one call to a writer of its own (see sqlitewriter).
+        path = engine.url.database
+        sqlite_file = engine.dialect.name == "sqlite" and path not in (None, "", ":memory:")
+        self._sqlite = SqliteBatchWriter(str(path)) if sqlite_file else None
         self.commits = 0  # transactions that stored updates (for tests and the benchmark)
         self.appended = 0
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -108,6 +113,8 @@ class DocumentLog:
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     # -- writing --------------------------------------------------------------------------
 
@@ -199,43 +206,16 @@ class DocumentLog:
         """Store a batch in one transaction: its log ids, or None when the database refused
         it (then every update of it has failed). With ``on_phases`` set, ``phases`` gets the
         phase of each conference of the batch, read in the same transaction."""
-        now = utcnow()
-        rows = [
-            {
-                "conference_id": p.conference_id,
-                "document": p.document,
-                "data": p.data,
-                "created_at": now,
-            }
-            for p in batch
-        ]
         started = time.perf_counter()
         try:
-            async with self.engine.begin() as conn:
-                if self.engine.dialect.name == "postgresql":
-                    # Shared with other writers, exclusive for a compaction (_fold): a fold
-                    # never reads past an update that another process has numbered but not
-                    # yet committed (its snapshot would claim that id and lose the update).
-                    await conn.execute(
-                        text(
-                            "SELECT pg_advisory_xact_lock_shared(hashtext(k)) "
-                            "FROM unnest(CAST(:keys AS text[])) AS k"
-                        ),
-                        {"keys": sorted({f"{p.conference_id}/{p.document}" for p in batch})},
-                    )
-                result = await conn.execute(
-                    insert(DocUpdate).returning(DocUpdate.id, sort_by_parameter_order=True),
-                    rows,
+            if self._sqlite is not None:
+                wanted = {p.conference_id for p in batch} if self.on_phases is not None else None
+                ids, seen = await self._sqlite.insert(
+                    [(p.conference_id, p.document, p.data) for p in batch], wanted
                 )
-                ids = [row[0] for row in result]
-                if self.on_phases is not None:
-                    seen = await conn.execute(
-                        select(Conference.id, Conference.phase, Conference.phase_since).where(
-                            Conference.id.in_({p.conference_id for p in batch})
-                        )
-                    )
-                    for cid, phase, since in seen:
-                        phases[cid] = (phase, since.timestamp())
+                phases.update(seen)
+            else:
+                ids = await self._insert_rows(batch, phases)
         except Exception as exc:  # the database is down or full: nobody sees these updates
             metrics.COMMITS_FAILED.inc()
             log.error("committing %d document updates failed: %s", len(batch), exc)
@@ -248,6 +228,47 @@ class DocumentLog:
         metrics.COMMITTED.inc(len(batch))
         self.commits += 1
         self.appended += len(batch)
+        return ids
+
+    async def _insert_rows(
+        self, batch: list[_Pending], phases: dict[str, tuple[str, float]]
+    ) -> list[int]:
+        """The batch's transaction through SQLAlchemy (PostgreSQL): its log ids."""
+        now = utcnow()
+        rows = [
+            {
+                "conference_id": p.conference_id,
+                "document": p.document,
+                "data": p.data,
+                "created_at": now,
+            }
+            for p in batch
+        ]
+        async with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                # Shared with other writers, exclusive for a compaction (_fold): a fold
+                # never reads past an update that another process has numbered but not
+                # yet committed (its snapshot would claim that id and lose the update).
+                await conn.execute(
+                    text(
+                        "SELECT pg_advisory_xact_lock_shared(hashtext(k)) "
+                        "FROM unnest(CAST(:keys AS text[])) AS k"
+                    ),
+                    {"keys": sorted({f"{p.conference_id}/{p.document}" for p in batch})},
+                )
+            result = await conn.execute(
+                insert(DocUpdate).returning(DocUpdate.id, sort_by_parameter_order=True),
+                rows,
+            )
+            ids = [row[0] for row in result]
+            if self.on_phases is not None:
+                seen = await conn.execute(
+                    select(Conference.id, Conference.phase, Conference.phase_since).where(
+                        Conference.id.in_({p.conference_id for p in batch})
+                    )
+                )
+                for cid, phase, since in seen:
+                    phases[cid] = (phase, since.timestamp())
         return ids
 
     # -- reading --------------------------------------------------------------------------

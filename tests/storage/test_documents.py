@@ -249,3 +249,34 @@ async def test_a_fold_never_passes_an_update_another_process_is_still_committing
             await conn.execute(text(f"DROP TRIGGER IF EXISTS {slow} ON doc_update"))
             await conn.execute(text(f"DROP FUNCTION IF EXISTS {slow}()"))
         await store.close()
+
+
+async def test_a_batch_reports_the_phases_it_was_stored_under_and_when_it_was_stored(
+    store: Store, document_log: tuple[DocumentLog, str]
+) -> None:
+    """With several processes the log tells, with each commit, the phase each conference of
+    the batch had in the database then (a process that missed a phase change learns it
+    before it shows the update); every row keeps the moment it was stored."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.storage.models import DocUpdate, utcnow
+
+    log, conference_id = document_log
+    await store.set_phase(conference_id, "private_time")
+    conference = await store.conference(conference_id)
+    assert conference is not None
+    told: list[dict[str, tuple[str, float]]] = []
+    log.on_phases = told.append
+    _, updates = typed_updates(["een ", "twee "])
+    before = utcnow()
+    await asyncio.gather(*(log.append(conference_id, "plan", u, lambda _id: None) for u in updates))
+    assert told and all(
+        seen == {conference_id: ("private_time", conference.phase_since.timestamp())}
+        for seen in told
+    )
+    async with store._sessions() as db:
+        stored = (await db.scalars(select(DocUpdate.created_at))).all()
+    assert len(stored) == 2
+    assert all(before - timedelta(seconds=1) <= at <= utcnow() for at in stored)
