@@ -150,16 +150,33 @@ def invitation_problem(
     grace_days: int,
 ) -> LinkProblem | None:
     """Whether a link still works: not revoked, not past its expiry or the closing grace."""
-    if participant.removed_at is not None:
+    return problem_of_link(
+        participant.removed_at,
+        invitation.revoked_at,
+        invitation.expires_at,
+        conference.closed_at,
+        now,
+        grace_days,
+    )
+
+
+def problem_of_link(
+    removed_at: datetime | None,
+    revoked_at: datetime | None,
+    expires_at: datetime | None,
+    closed_at: datetime | None,
+    now: datetime,
+    grace_days: int,
+) -> LinkProblem | None:
+    """:func:`invitation_problem` from the four moments that decide it: when its participant
+    was removed, the link revoked, when it expires, and when its conference closed."""
+    if removed_at is not None:
         return LinkProblem.REMOVED
-    if invitation.revoked_at is not None:
+    if revoked_at is not None:
         return LinkProblem.REVOKED
-    if invitation.expires_at is not None and invitation.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         return LinkProblem.EXPIRED
-    if (
-        conference.closed_at is not None
-        and conference.closed_at + timedelta(days=grace_days) <= now
-    ):
+    if closed_at is not None and closed_at + timedelta(days=grace_days) <= now:
         return LinkProblem.EXPIRED
     return None
 
@@ -454,12 +471,18 @@ async def ended_sessions(store: Store, settings: Settings, ids: Collection[int])
     found = await store.sessions_by_id(ids)
     ended = set(ids) - set(found)
     grace = settings.invitation_grace_days
-    for session_id, match in found.items():
-        session, inv = match.session, match.invitation
-        expired = session.expires_at is not None and session.expires_at <= now
-        link_ended = session.invitation_id is not None and (
-            inv is None
-            or invitation_problem(inv.invitation, inv.participant, inv.conference, now, grace)
+    for session_id, facts in found.items():
+        expired = facts.expires_at is not None and facts.expires_at <= now
+        link_ended = facts.invitation_id is not None and (
+            facts.link_found is None
+            or problem_of_link(
+                facts.removed_at,
+                facts.revoked_at,
+                facts.link_expires_at,
+                facts.closed_at,
+                now,
+                grace,
+            )
             is not None
         )
         if expired or link_ended:

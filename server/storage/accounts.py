@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,19 @@ from server.storage.models import (
 from server.storage.participants import InvitationMatch, invitation_with_people
 
 LOGIN_WINDOW = timedelta(minutes=15)
+
+
+class SessionFacts(NamedTuple):
+    """What decides whether a sign-in still holds (``sessions_by_id``); the link's columns are
+    None for an account's sign-in, and all None when its link is gone."""
+
+    expires_at: datetime | None
+    invitation_id: int | None  # the link it was made through (None: an account's)
+    link_found: int | None  # that link's id, when it still exists
+    removed_at: datetime | None  # of the link's participant
+    revoked_at: datetime | None
+    link_expires_at: datetime | None
+    closed_at: datetime | None  # of the link's conference
 
 
 @dataclass(frozen=True)
@@ -248,31 +261,34 @@ class SessionsMixin(StoreBase):
             await db.commit()
             return session_id
 
-    async def sessions_by_id(self, ids: Collection[int]) -> dict[int, SessionMatch]:
-        """The sessions of these ids that still exist, with their account or invitation
-        (validity is the caller's decision, as with :meth:`session_by_hash`)."""
+    async def sessions_by_id(self, ids: Collection[int]) -> dict[int, SessionFacts]:
+        """The sessions of these ids that still exist, with what decides whether they still
+        hold (the caller's decision). Plain columns, no rows built: the server asks this for
+        every open connection every few seconds."""
         if not ids:
             return {}
+        query = (
+            select(
+                Session.id,
+                Session.expires_at,
+                Session.invitation_id,
+                Invitation.id,
+                Participant.removed_at,
+                Invitation.revoked_at,
+                Invitation.expires_at,
+                Conference.closed_at,
+            )
+            .select_from(Session)
+            .outerjoin(Invitation, Invitation.id == Session.invitation_id)
+            .outerjoin(Participant, Participant.id == Invitation.participant_id)
+            .outerjoin(Conference, Conference.id == Participant.conference_id)
+        )
         # In batches: a statement takes a bounded number of parameters (PostgreSQL 32767).
         wanted = sorted(set(ids))
-        sessions: list[Session] = []
-        invitations: dict[int, InvitationMatch] = {}
+        found: dict[int, SessionFacts] = {}
         async with self._sessions() as db:
             for start in range(0, len(wanted), ID_BATCH):
                 batch = wanted[start : start + ID_BATCH]
-                found = (await db.scalars(select(Session).where(Session.id.in_(batch)))).all()
-                sessions += found
-                links = sorted({s.invitation_id for s in found if s.invitation_id is not None})
-                if not links:
-                    continue
-                query = invitation_with_people().where(Invitation.id.in_(links))
-                for row in (await db.execute(query)).all():
-                    invitations[row[0].id] = InvitationMatch(row[0], row[1], row[2])
-        return {
-            s.id: SessionMatch(
-                session=s,
-                account=None,
-                invitation=invitations.get(s.invitation_id) if s.invitation_id else None,
-            )
-            for s in sessions
-        }
+                for row in await db.execute(query.where(Session.id.in_(batch))):
+                    found[row[0]] = SessionFacts(*row[1:])
+        return found

@@ -370,3 +370,54 @@ async def test_the_check_takes_more_sign_ins_than_one_statement_may_name(store: 
     kept = await store.create_session(secrets.token_hex(32), account_id=account.id)
     ids = [*range(kept.id + 1, kept.id + 40_001), kept.id]
     assert list(await store.sessions_by_id(ids)) == [kept.id]
+
+
+async def test_the_check_ends_sign_ins_whose_link_ran_out_and_keeps_the_rest(
+    store: Store, tmp_path: Path
+) -> None:
+    """What the periodic check decides for each kind of sign-in: an account's and a working
+    link's hold; an expired one, one through a link that expired, and one whose conference
+    closed longer ago than the grace period end; a deleted one is ended too."""
+    from server.conference.auth import ended_sessions
+    from server.settings import Settings
+    from server.storage.models import Conference
+
+    settings = Settings.from_env(
+        {"KRING_INSTANCE_DIR": str(tmp_path), "KRING_INVITATION_GRACE_DAYS": "30"}
+    )
+    now = utcnow()
+    account = await add_coordinator(store)
+    open_one = await store.create_conference(account, "Sam", "Vraag")
+    closed_one = await store.create_conference(account, "Noor", "Vraag")
+
+    async def signed_in(conference_id: str, link_expires: timedelta | None = None) -> int:
+        person = await store.add_participant(conference_id, "Iemand", "network_member")
+        expires = None if link_expires is None else now + link_expires
+        link = await store.issue_invitation(person.id, secrets.token_hex(32), expires_at=expires)
+        session = await store.create_session(secrets.token_hex(32), invitation_id=link.id)
+        return session.id
+
+    coordinator = (await store.create_session(secrets.token_hex(32), account_id=account.id)).id
+    working = await signed_in(open_one.id, timedelta(days=2))
+    link_ran_out = await signed_in(open_one.id, timedelta(seconds=-1))
+    long_closed = await signed_in(closed_one.id)
+    expired = (
+        await store.create_session(
+            secrets.token_hex(32), account_id=account.id, expires_at=now - timedelta(minutes=1)
+        )
+    ).id
+    async with store._sessions() as db:
+        await db.execute(
+            update(Conference)
+            .where(Conference.id == closed_one.id)
+            .values(closed_at=now - timedelta(days=31))
+        )
+        await db.commit()
+    deleted = expired + 1000
+    ids = [coordinator, working, link_ran_out, long_closed, expired, deleted]
+    assert await ended_sessions(store, settings, ids) == {
+        link_ran_out,
+        long_closed,
+        expired,
+        deleted,
+    }
