@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from server import i18n
+from server import i18n, metrics
 from server.limits import Limits
 from server.rooms.protocol import CloseCode
 from server.rules.phases import Access
@@ -61,6 +61,28 @@ def frame_writer(socket: object) -> FrameWriter | None:
         return None
     writer: FrameWriter | None = scope.get("extensions", {}).get(FRAMES_EXTENSION)
     return writer
+
+
+@dataclass(eq=False)
+class Unsaved:
+    """One update of a device that waits for its commit."""
+
+    size: int
+    committed: asyncio.Future[int] | None = None
+    # Messages the device sent after it that store nothing: acknowledged right after it.
+    acknowledgements_after: int = 0
+
+
+def not_saved(conn: Connection, unsaved: Unsaved, done: asyncio.Future[int]) -> None:
+    """A commit ended: if it failed, the update was neither applied nor shown; the device
+    keeps it and sends it again when it reconnects, so close it with a reason."""
+    if not done.cancelled() and done.exception() is None:
+        return
+    conn.saved(unsaved)
+    if not conn.closed:  # closed already (its conference was erased): that reason stands
+        metrics.REFUSED.labels("not_saved").inc()
+        log.warning("an edit of %s was not saved: closing it", conn.peer)
+        conn.close(CloseCode.INTERNAL_ERROR, "the edit was not saved; reconnect")
 
 
 class Socket(Protocol):
@@ -134,6 +156,9 @@ class Connection:
         self.dropped = False  # its task was cancelled by us, not by the server shutting down
         self.last_sent = time.monotonic()
         self.written_told: float | None = None  # when the hub last told of its writing
+        # Its updates waiting for their commit, in the order sent (see DocChannel).
+        self.unsaved: deque[Unsaved] = deque()
+        self.unsaved_bytes = 0
         # Token bucket: a sustained rate with a burst of a few seconds' worth.
         self._rate = float(limits.messages_per_second)
         self._budget = self._burst = 4.0 * limits.messages_per_second
@@ -170,6 +195,14 @@ class Connection:
         self._queued_bytes += len(data)
         self.last_sent = time.monotonic()
         self._ready.set()
+
+    def saved(self, unsaved: Unsaved) -> None:
+        """One of its updates no longer waits (committed, or failed)."""
+        try:
+            self.unsaved.remove(unsaved)  # the oldest: commits keep the order sent
+        except ValueError:
+            return
+        self.unsaved_bytes -= unsaved.size
 
     def allow_message(self) -> bool:
         now = time.monotonic()

@@ -23,10 +23,14 @@ from tests.support.server import (
     Instance,
     LiveServer,
     make_instance,
+    metric_samples,
+    serving,
     start_again,
     start_server,
     stop_server,
 )
+
+METRICS_TOKEN = "durability-metrics-0123456789"
 
 
 @pytest.fixture
@@ -198,6 +202,46 @@ async def test_leaving_while_a_commit_is_in_flight_loses_nothing(server: LiveSer
     last = conference.device("plan", cookies[1])
     async with connected(last):
         assert sorted(_paren(str(last.text()))) == [f"({i})" for i in range(8)]
+
+
+async def test_a_tablet_back_with_a_burst_of_edits_shares_commits_and_hears_saved_in_order(
+    tmp_path: Path,
+) -> None:
+    """A tablet that kept typing offline comes back with hundreds of edits at once: they are
+    stored in shared group commits (not one disk sync each), every one is shown to the
+    others, and its "saved" messages come one per message sent, in order, each claiming
+    only what is stored (the empty messages between the edits included)."""
+    instance = make_instance(
+        tmp_path, KRING_MAX_MESSAGES_PER_SECOND="1000", KRING_METRICS_TOKEN=METRICS_TOKEN
+    )
+    with serving(instance) as server:
+        conference = await demo_conference(server, "private_time")
+        tablet = conference.device("plan", conference.cookie("client"), saved=True)
+        reader = conference.device("plan", conference.cookie("network_member"))
+        async with connected(tablet, reader):
+            before = await metric_samples(server, METRICS_TOKEN)
+            for i in range(600):
+                tablet.text().insert(len(tablet.text()), f"<{i}>")
+                if i % 100 == 50:  # a message that stores nothing, between the edits
+                    await tablet.send(protocol.Update(b"\x00\x00"))
+            await tablet.flush()
+            await tablet.wait_for(tablet.all_saved, 30)
+            await reader.wait_for(lambda: str(reader.text()) == str(tablet.text()), 30)
+            after = await metric_samples(server, METRICS_TOKEN)
+        stored = [saved_clock_of(tablet, vector) for vector in tablet.saved_vectors]
+        assert stored == sorted(stored) and stored[-1] == own_clock(tablet)
+        # One on joining, one for its handshake's sync step 2, one per edit and empty message.
+        assert len(tablet.saved_vectors) == 1 + 1 + 600 + 6
+        updates = after["kring_updates_committed_total"] - before["kring_updates_committed_total"]
+        commits = (
+            after["kring_commit_batch_updates_count"] - before["kring_commit_batch_updates_count"]
+        )
+        assert updates == 600
+        assert commits < 600 / 4
+
+
+def saved_clock_of(device: YClient, vector: bytes) -> int:
+    return protocol.decode_state_vector(vector).get(device.doc.client_id, 0)
 
 
 def _paren(text: str) -> list[str]:

@@ -157,3 +157,21 @@ def serving(instance: Instance) -> Iterator[LiveServer]:
         yield server
     finally:
         stop_server(server)
+
+
+async def metric_samples(server: LiveServer, token: str) -> dict[str, float]:
+    """Every sample of the server's /metrics (opened with ``token``), by name and labels:
+    ``name{label=value}``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(
+            f"{server.url}/metrics", headers={"authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200
+    found = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return found

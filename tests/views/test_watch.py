@@ -15,7 +15,6 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 
 from server.rooms import protocol
@@ -29,6 +28,7 @@ from tests.support.server import (
     LiveServer,
     free_port,
     make_instance,
+    metric_samples,
     missing_service,
     serving,
     start_server,
@@ -62,16 +62,7 @@ def _get(
 
 
 async def scrape(server: LiveServer) -> dict[str, float]:
-    """Every sample of /metrics by name and labels: ``name{label=value}``."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.get(f"{server.url}/metrics", headers=BEARER)
-    assert response.status_code == 200
-    found = {}
-    for family in text_string_to_metric_families(response.text):
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return found
+    return await metric_samples(server, TOKEN)
 
 
 async def until(server: LiveServer, condition: object, within: float = 10.0) -> dict[str, float]:
