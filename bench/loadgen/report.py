@@ -145,7 +145,7 @@ def add_connect_row(
         f"{(rss - server.rss_start) / max(1, synced):.0f} KB per connection",
     )
     result.put("storm_s", took, f"{took:.1f} s", window)
-    result.put("storm_cpu", 1000 * cpu / max(1, synced), f"{1000 * cpu / max(1, synced):.1f} ms")
+    result.put("storm_cpu", 1000 * cpu / max(1, synced), f"{1000 * cpu / max(1, synced):.2f} ms")
     result.put("storm_synced", synced, f"{synced}/{len(devices)}")
 
 
