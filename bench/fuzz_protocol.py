@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -71,7 +72,7 @@ CLOCKS = [0, 1, 2**31, 2**32, protocol.MAX_CLOCK, protocol.MAX_VAR_UINT]
 
 def seed_frames() -> list[bytes]:
     """Valid frames of every kind a device sends (and the server's own)."""
-    doc: Doc = Doc(client_id=42)
+    doc: Doc[Any] = Doc(client_id=42)
     doc["text"] = text = Text()
     text.insert(0, "Oma haalt Sam op woensdag. ")
     update = doc.get_update()

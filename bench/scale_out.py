@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import re
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,6 +36,11 @@ MARK = re.compile(rb"<(\d+)>")
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def has_all(device: Any, edits: int) -> bool:
+    """Whether every edit's mark ("<i>") has arrived in this device's plan."""
+    return str(device.text()).count("<") >= edits
 
 
 async def measure(edits: int, rate: float) -> None:
@@ -90,7 +97,7 @@ async def measure(edits: int, rate: float) -> None:
             await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
         for device in (near, far):  # bounded: what has not arrived by then counts as lost
             with contextlib.suppress(TimeoutError):
-                await device.wait_for(lambda d=device: str(d.text()).count("<") >= edits, 10)
+                await device.wait_for(functools.partial(has_all, device, edits), 10)
         print(f"{edits} edits at {rate:g}/s from a writer on process A")
         for label, times in got.items():
             latencies = [(times[i] - sent[i]) * 1000 for i in times if i in sent]

@@ -1,0 +1,1 @@
+"""Benchmarks and measuring tools (see bench/README.md); not part of the server."""
