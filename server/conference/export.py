@@ -26,7 +26,6 @@ from pycrdt import Array, Doc, Map, Text
 from server import i18n
 from server.clock import time_zone
 from server.conference.plancopy import plan_copy, plan_people
-from server.formats import pdf
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
@@ -367,6 +366,8 @@ async def build(store: Store, read_state: ReadState, conference: Conference) -> 
     # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
     with i18n.using(i18n.DEFAULT_LANGUAGE):
         copies = {v.number: plan_copy(v) for v in versions}
+
+    from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
 
     def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
         pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}

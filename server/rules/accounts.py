@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, Protocol
 
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
 from server.i18n import N_, _
 
 MIN_PASSWORD_LENGTH = 10
@@ -20,6 +18,9 @@ MAX_PASSWORD_LENGTH = 200
 
 @cache
 def common_passwords() -> frozenset[str]:
+    # zxcvbn's lists (~13 MB in memory) load with the first password chosen.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(word.casefold() for word in FREQUENCY_LISTS["passwords"])
 
 

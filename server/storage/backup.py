@@ -28,7 +28,6 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from pycrdt import Doc
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
@@ -271,6 +270,8 @@ def _check_sqlite(report: Report, db: sqlite3.Connection, path: Path) -> None:
 
 
 def _check_revision(report: Report, found: list[str | None], path: Path) -> None:
+    from alembic.script import ScriptDirectory  # only when a backup is checked
+
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     known = [revision.revision for revision in script.walk_revisions()]  # newest first
     if len(found) != 1 or not found[0]:

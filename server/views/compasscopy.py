@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from server.clock import time_zone
 from server.conference import auth
-from server.formats.compasspdf import render_compass_pdf
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
@@ -70,6 +69,9 @@ async def compass_pdf(request: Request) -> Response:
     person, state, now = found
     copy = compass_copy(state, person.conference.client_name, now)
     # CPU-bound (the map most of all): a worker thread, which takes the reader's language along
+    # fpdf and its fonts (~30 MB) load with the first copy, not with the server.
+    from server.formats.compasspdf import render_compass_pdf
+
     document = await asyncio.to_thread(render_compass_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from server.clock import time_zone
 from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
-from server.formats import pdf
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
@@ -224,6 +223,8 @@ async def copy_page(request: Request) -> Response:
 
 
 async def copy_pdf(request: Request) -> Response:
+    from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
+
     person, version = await _version(request)
     # In the reader's language: the worker thread takes the request's context along.
     copy = plan_copy(version)

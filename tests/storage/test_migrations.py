@@ -168,3 +168,25 @@ def test_invitation_status_comes_and_goes_without_losing_people(tmp_path: Path) 
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         assert "invitation_proposal" not in tables
     upgrade(url)
+
+
+def test_the_server_knows_the_newest_revision_without_alembic() -> None:
+    """A serving process checks the database's revision against the newest one, read from the
+    migration files (Alembic itself stays out of its memory): the same answer Alembic gives."""
+    import subprocess
+    import sys
+
+    from alembic.script import ScriptDirectory
+
+    from server.storage.migrate import head_revision
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision() == script.get_current_head()
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, server.app; print(sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.split("'")
+    assert not {"alembic", "fpdf", "zxcvbn"} & set(loaded)

@@ -3,7 +3,7 @@ recovery codes, logins halfway between password and code (``login_step``), and t
 choices for the whole instance (``instance_setting``: whether a second factor is required)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2027-01-10 10:00:00
 """
 

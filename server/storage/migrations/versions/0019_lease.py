@@ -2,7 +2,7 @@
 one row per kind of work with its holder and until when
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2027-01-05 10:00:00
 """
 
