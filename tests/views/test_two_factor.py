@@ -258,6 +258,27 @@ def test_new_recovery_codes_replace_the_old_and_turning_off_asks_the_password(
     assert {"recovery_codes_renewed", "two_factor_off"} <= set(audit_kinds(live_server))
 
 
+def test_a_coordinator_with_the_app_on_changes_their_own_password(
+    live_server: LiveServer,
+) -> None:
+    phone, _codes = turned_on(live_server, "iris@example.org")
+    client = password_step(live_server, "iris@example.org")
+    assert client.post("/login/code", data={"code": phone.code(1)}).status_code == 303
+    new = "a new kettle on the stove"
+    changed = client.post(
+        "/account/password",
+        data={"old_password": PASSWORD, "password": new, "password_again": new},
+    )
+    assert changed.status_code == 200, changed.text
+    assert "Je wachtwoord is gewijzigd." in changed.text
+    assert "Je huidige wachtwoord klopt niet." not in changed.text
+    with live_server.client() as browser:
+        old = browser.post("/login", data={"email": "iris@example.org", "password": PASSWORD})
+        assert old.status_code == 401, "the old password no longer works"
+        step = browser.post("/login", data={"email": "iris@example.org", "password": new})
+        assert step.headers["location"] == "/login/code", "the new one, then the code"
+
+
 def test_an_operator_turns_off_a_lost_second_factor_on_the_command_line(
     live_server: LiveServer,
 ) -> None:
