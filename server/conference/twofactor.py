@@ -287,12 +287,13 @@ class Waiting:
 
 
 async def halfway(store: Store, settings: Settings, token: str | None) -> Waiting | None:
-    """The login halfway of this browser's token, unless it expired (None)."""
+    """The login halfway of this browser's token, unless it expired or its account was
+    turned off meanwhile (None)."""
     if not token:
         return None
     token_hash = auth.hash_token(settings.secret_key, token)
     found = await store.login_step(token_hash)
-    if found is None or found[0].expires_at <= utcnow():
+    if found is None or found[0].expires_at <= utcnow() or found[1].deactivated_at is not None:
         return None
     step, account = found
     return Waiting(account, step.purpose, step.next_url, token_hash)

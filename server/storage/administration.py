@@ -26,6 +26,7 @@ from server.storage.models import (
     AccountLink,
     AuditEvent,
     Conference,
+    LoginStep,
     LoginThrottle,
     Participant,
     Session,
@@ -344,6 +345,10 @@ class AdministrationMixin(StoreBase):
 
 
 async def _end_sessions(db: AsyncSession, account_id: int, keep: int | None = None) -> list[int]:
+    """End the account's sign-ins (but ``keep``), and its logins halfway between password and
+    code: one begun before the account was turned off or its password changed must not end
+    in a sign-in."""
+    await db.execute(delete(LoginStep).where(LoginStep.account_id == account_id))
     query = delete(Session).where(Session.account_id == account_id)
     if keep is not None:
         query = query.where(Session.id != keep)

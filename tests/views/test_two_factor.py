@@ -216,6 +216,35 @@ def test_a_login_halfway_belongs_to_its_browser_and_expires(live_server: LiveSer
     assert "kring_coordinator" not in client.cookies
 
 
+def test_a_login_halfway_ends_when_the_account_is_turned_off(live_server: LiveServer) -> None:
+    phone, _codes = turned_on(live_server, "evert@example.org")
+    client = password_step(live_server, "evert@example.org")
+
+    async def account_of(store: Store) -> int:
+        found = await store.account_by_email("evert@example.org")
+        assert found is not None
+        return found.id
+
+    account_id = in_store(live_server.instance.database_url, account_of)
+
+    async def turn_off(store: Store) -> None:
+        await store.deactivate_account(account_id)
+
+    in_store(live_server.instance.database_url, turn_off)
+    late = client.post("/login/code", data={"code": phone.code(1)})
+    assert late.status_code == 303
+    assert late.headers["location"].startswith("/login?"), "back to the password"
+    assert "kring_coordinator" not in client.cookies
+
+    async def turn_on(store: Store) -> None:
+        await store.reactivate_account(account_id)
+
+    in_store(live_server.instance.database_url, turn_on)
+    page = client.get("/conferences")
+    assert page.status_code == 303, "turning it on again signs nobody in"
+    assert page.headers["location"].startswith("/login?")
+
+
 def test_bad_input_gets_a_clear_answer_and_changes_nothing(live_server: LiveServer) -> None:
     phone, _codes = turned_on(live_server, "fleur@example.org")
     client = password_step(live_server, "fleur@example.org")
