@@ -50,6 +50,14 @@ class LinkUsed:
     joined: str | None
 
 
+async def _lock_admins(db: AsyncSession) -> None:
+    """Lock the admins' rows until this transaction ends. Without it, on PostgreSQL two
+    admins taking each other's role (or turning each other off) at once each see the other
+    still an admin, and both succeed: no admin left. With it the second waits, and its
+    statement then sees the first one's change. (SQLite writes one at a time anyway.)"""
+    await db.execute(select(Account.id).where(Account.role == "admin").with_for_update())
+
+
 def _other_admins(account_id: int) -> ColumnElement[int]:
     """How many admins besides this account can log in (turned on, with a password)."""
     other = aliased(Account)
@@ -204,6 +212,7 @@ class AdministrationMixin(StoreBase):
         and its unused links end. Not the last admin who can log in (LAST_ADMIN)."""
         now = utcnow()
         async with self._sessions() as db:
+            await _lock_admins(db)
             result = await db.execute(
                 update(Account)
                 .where(
@@ -245,6 +254,7 @@ class AdministrationMixin(StoreBase):
         async with self._sessions() as db:
             query = update(Account).where(Account.id == account_id).values(role=role)
             if role != "admin":
+                await _lock_admins(db)
                 query = query.where(or_(Account.role != "admin", _other_admins(account_id) > 0))
             result = await db.execute(query)
             if rowcount(result) != 1:
