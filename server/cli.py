@@ -211,6 +211,7 @@ def _write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (an export holds a family's personal data)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(fd, 0o600)  # open's mode counts only for a new file; an old one keeps its own
         handle.write(data)
 
 
