@@ -86,6 +86,16 @@ def test_coordinator_accounts_are_added_and_their_password_reset(instance: Insta
         "coordinator", "add", "kim@example.org", "--password-stdin", stdin="short\n", check=False
     )
     assert short.returncode == 2 and "minstens 10 tekens" in short.stderr
+    own_address = instance.cli(
+        "coordinator",
+        "add",
+        "kim.de.vries@example.org",
+        "--password-stdin",
+        stdin="Kim.de.Vries@example.org\n",
+        check=False,
+    )
+    assert own_address.returncode == 2, "the account's own email is no password"
+    assert "te makkelijk te raden" in own_address.stderr
     reset = instance.cli(
         "coordinator",
         "reset-password",
