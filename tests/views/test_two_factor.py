@@ -5,9 +5,11 @@ an admin can require a second factor of everyone."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -376,6 +378,38 @@ def test_an_admin_can_require_a_second_factor_of_everyone(live_server: LiveServe
     assert login.get("/conferences").status_code == 200, "signed in once it is on"
 
     assert "two_factor_required" in audit_kinds(live_server)
+
+
+@pytest.mark.usefixtures("required_reset")
+def test_the_way_on_after_setting_up_never_leads_to_another_site(live_server: LiveServer) -> None:
+    async def require(store: Store) -> None:
+        await store.require_two_factor(True, "test")
+
+    in_store(live_server.instance.database_url, require)
+    add_account(live_server, "jorien@example.org")
+    for sent in ("/%09/evil.example/login", "/\t/evil.example"):
+        login = live_server.client()
+        response = login.post(
+            "/login",
+            params={"next": sent},
+            data={"email": "jorien@example.org", "password": PASSWORD},
+        )
+        assert response.headers["location"] == "/account/two-factor"
+        setup = login.get("/account/two-factor")
+        done = login.post("/account/two-factor", data={"code": Phone(setup.text).code()})
+        assert done.status_code == 200
+        found = re.search(r'<a class="button" href="([^"]*)">Ik heb ze bewaard', done.text)
+        assert found, "the page leads on"
+        # A browser drops tabs and line breaks from an address: "/\t/x" is "//x".
+        onward = urljoin(live_server.url, html.unescape(found[1]))
+        assert urlsplit(onward).netloc == urlsplit(live_server.url).netloc, onward
+
+        async def turn_off(store: Store) -> None:
+            found = await store.account_by_email("jorien@example.org")
+            assert found is not None
+            await store.turn_off_second_factor(found.id)
+
+        in_store(live_server.instance.database_url, turn_off)
 
 
 # -- in a real Chromium (last: the browser starts once, for this test only) ------------------
