@@ -306,18 +306,27 @@ class AdministrationMixin(StoreBase):
         NotFound: no such conference or account; ACCOUNT_OFF, SAME_OWNER."""
         now = utcnow()
         async with self._sessions() as db:
-            conference = await db.get(Conference, conference_id)
-            if conference is None:
+            # Write the row first (changing nothing yet): that locks it, so a second hand-over
+            # at the same moment waits and then hands over from whoever the first gave it to,
+            # instead of both taking it from the same owner and leaving two running it.
+            previous: int | None = await db.scalar(
+                update(Conference)
+                .where(Conference.id == conference_id)
+                .values(owner_id=Conference.owner_id)
+                .returning(Conference.owner_id)
+            )
+            if previous is None:
                 raise NotFound(Reason.NO_CONFERENCE)
             owner = await db.get(Account, new_owner_id)
             if owner is None:
                 raise NotFound(Reason.NO_ACCOUNT)
             if owner.deactivated_at is not None:
                 raise StoreError(Reason.ACCOUNT_OFF)
-            previous = conference.owner_id
             if previous == owner.id:
                 raise StoreError(Reason.SAME_OWNER)
-            conference.owner_id = owner.id
+            await db.execute(
+                update(Conference).where(Conference.id == conference_id).values(owner_id=owner.id)
+            )
             await db.execute(
                 update(Participant)
                 .where(

@@ -32,3 +32,27 @@ async def test_two_admins_at_once_never_leave_the_instance_without_one(store: St
             if a.role == "admin" and a.deactivated_at is None and a.password_hash
         ]
         assert len(left) == 1, "one of the two stays an admin who can log in"
+
+
+async def test_two_hand_overs_at_once_leave_one_coordinator_running_the_conference(
+    store: Store,
+) -> None:
+    for _round in range(ROUNDS):
+        first, second, third = [
+            await store.create_account(f"{who}-{secrets.token_hex(3)}@x.org", who, "h")
+            for who in ("Anna", "Bert", "Cor")
+        ]
+        conference = await store.create_conference(first, "Sam", "Hoe gaat het thuis?")
+        handed = await asyncio.gather(
+            store.hand_over_conference(conference.id, second.id),
+            store.hand_over_conference(conference.id, third.id),
+        )
+        assert first.id in handed, "one of the two took it from Anna"
+        running = {
+            row.participant.account_id
+            for row in await store.participants(conference.id)
+            if row.participant.role == "coordinator"
+        }
+        now = await store.conference(conference.id)
+        assert now is not None
+        assert running == {now.owner_id}, "only the last one handed it runs it"
