@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -21,7 +22,7 @@ from server.storage.models import AuditEvent, LoginStep, SecondFactor, utcnow
 from server.storage.store import Store
 from tests.support.browser import TABLET, TIMEOUT_MS
 from tests.support.databases import in_store
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, make_instance, serving
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("devices_closed")
@@ -323,6 +324,26 @@ def test_an_operator_turns_off_a_lost_second_factor_on_the_command_line(
         "coordinator", "two-factor-off", "hugo@example.org", check=False
     )
     assert again.returncode == 2 and "no second factor for hugo@example.org" in again.stderr
+
+
+@pytest.mark.postgres
+def test_a_long_place_to_return_to_does_not_break_the_login_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with serving(make_instance(tmp_path, KRING_DATABASE_URL=postgres_url)) as server:
+        phone, _codes = turned_on(server, "kees@example.org")
+        client = server.client()
+        response = client.post(
+            "/login",
+            params={"next": "/conferences/" + "a" * 3000},
+            data={"email": "kees@example.org", "password": PASSWORD},
+        )
+        assert response.status_code == 303, "not a 500: the place is too long to keep"
+        assert response.headers["location"] == "/login/code"
+        signed_in = client.post("/login/code", data={"code": phone.code(1)})
+        assert signed_in.headers["location"] == "/conferences"
+        for device in server.clients:  # this server's own devices (devices_closed: the module's)
+            device.close()
 
 
 # -- required for everyone (last: it changes every login on this server) ---------------------
