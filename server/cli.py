@@ -62,14 +62,14 @@ class CommandError(Exception):
     """A CLI failure with a message for the person at the terminal."""
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, email: str) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Wachtwoord: ")
         if password != getpass.getpass("Nog een keer: "):
             raise CommandError("the two passwords differ")
-    problem = auth.password_problem(password)
+    problem = auth.password_problem(password, email)  # as the browser checks it
     if problem:
         raise CommandError(problem)
     return password
@@ -211,6 +211,7 @@ def _write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (an export holds a family's personal data)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(fd, 0o600)  # open's mode counts only for a new file; an old one keeps its own
         handle.write(data)
 
 
@@ -384,7 +385,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(settings.database_url)
         print("database schema is up to date", file=sys.stderr)
     elif args.command == "coordinator" and args.coordinator_command == "add":
-        password = _read_password(args.password_stdin)
+        password = _read_password(args.password_stdin, args.email)
         name = args.name or args.email.split("@")[0]
         role = "admin" if args.admin else "coordinator"
         asyncio.run(coordinator_add(settings, args.email, name, password, role))
@@ -393,7 +394,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(coordinator_two_factor_off(settings, args.email))
         print(f"second factor of {args.email.strip().lower()} turned off", file=sys.stderr)
     elif args.command == "coordinator":
-        password = _read_password(args.password_stdin)
+        password = _read_password(args.password_stdin, args.email)
         asyncio.run(coordinator_reset_password(settings, args.email, password))
         print(
             f"password of {args.email.strip().lower()} changed; its sessions ended", file=sys.stderr

@@ -86,6 +86,16 @@ def test_coordinator_accounts_are_added_and_their_password_reset(instance: Insta
         "coordinator", "add", "kim@example.org", "--password-stdin", stdin="short\n", check=False
     )
     assert short.returncode == 2 and "minstens 10 tekens" in short.stderr
+    own_address = instance.cli(
+        "coordinator",
+        "add",
+        "kim.de.vries@example.org",
+        "--password-stdin",
+        stdin="Kim.de.Vries@example.org\n",
+        check=False,
+    )
+    assert own_address.returncode == 2, "the account's own email is no password"
+    assert "te makkelijk te raden" in own_address.stderr
     reset = instance.cli(
         "coordinator",
         "reset-password",
@@ -126,3 +136,16 @@ def test_the_server_refuses_to_start_on_an_unmigrated_database(instance: Instanc
     result = instance.cli("serve", "--port", "0", check=False)
     assert result.returncode != 0
     assert "run `kring db upgrade` first" in result.stderr
+
+
+def test_an_export_over_an_existing_file_is_readable_only_by_its_owner(
+    instance: Instance,
+) -> None:
+    instance.cli("db", "upgrade")
+    conference_id = instance.demo("--phase", "presentation")["conference_id"]
+    target = instance.folder / "export.zip"
+    target.write_bytes(b"an older file, readable by everyone")
+    target.chmod(0o644)
+    instance.cli("export", conference_id, "-o", str(target))
+    assert target.stat().st_mode & 0o777 == 0o600, "a family's data is its owner's only"
+    assert target.read_bytes().startswith(b"PK"), "the zip replaced the older file"

@@ -272,7 +272,10 @@ async def change_password(
             _("Te veel mislukte pogingen. Probeer het over een kwartier opnieuw."),
             "old_password",
         )
-    if result is not auth.LoginResult.OK:
+    if result is auth.LoginResult.SECOND_FACTOR:
+        # This sign-in gave its code already: the password is all that is asked again here.
+        await auth.password_accepted(store, account.email, address)
+    elif result is not auth.LoginResult.OK:
         raise FlowError(Refusal.INVALID, _("Je huidige wachtwoord klopt niet."), "old_password")
     problem = _new_password_problem(password, again, account.email)
     if problem:

@@ -114,9 +114,16 @@ async def authenticate(
         # Counted until the code is right too (conference/twofactor.py), so a known password
         # never resets the count of wrong codes.
         return LoginResult.SECOND_FACTOR, account
-    await store.clear_login_failures(pair)
-    await store.uncount_login_attempt(key)  # only failures count against the email
+    await password_accepted(store, key, address)
     return LoginResult.OK, account
+
+
+async def password_accepted(store: Store, email: str, address: str) -> None:
+    """A right password: forget this address's failures and take back the attempt counted
+    against the email (only failures count there)."""
+    key = email.strip().lower()
+    await store.clear_login_failures(login_pair_key(key, address))
+    await store.uncount_login_attempt(key)
 
 
 async def start_coordinator_session(store: Store, settings: Settings, account: Account) -> str:

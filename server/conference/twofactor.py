@@ -5,8 +5,9 @@ requirement for everyone. Everything is audited (in the rows of no conference).
 The app's secret is stored encrypted (AES-GCM with a key derived from the instance secret and
 bound to the account), recovery codes and the half-done login's token only as keyed hashes.
 Neither secrets nor codes are ever logged or audited. Changing ``KRING_SECRET_KEY`` makes the
-stored secrets unreadable: those coordinators log in with a recovery code, or an operator
-turns their second factor off (``kring coordinator two-factor-off``)."""
+stored secrets unreadable and the recovery codes unusable (their hashes are keyed with it):
+an operator turns those coordinators' second factor off (``kring coordinator
+two-factor-off``)."""
 
 from __future__ import annotations
 
@@ -287,12 +288,13 @@ class Waiting:
 
 
 async def halfway(store: Store, settings: Settings, token: str | None) -> Waiting | None:
-    """The login halfway of this browser's token, unless it expired (None)."""
+    """The login halfway of this browser's token, unless it expired or its account was
+    turned off meanwhile (None)."""
     if not token:
         return None
     token_hash = auth.hash_token(settings.secret_key, token)
     found = await store.login_step(token_hash)
-    if found is None or found[0].expires_at <= utcnow():
+    if found is None or found[0].expires_at <= utcnow() or found[1].deactivated_at is not None:
         return None
     step, account = found
     return Waiting(account, step.purpose, step.next_url, token_hash)

@@ -26,6 +26,7 @@ from server.storage.models import (
     AccountLink,
     AuditEvent,
     Conference,
+    LoginStep,
     LoginThrottle,
     Participant,
     Session,
@@ -47,6 +48,14 @@ class LinkUsed:
     account: Account
     ended_sessions: list[int]
     joined: str | None
+
+
+async def _lock_admins(db: AsyncSession) -> None:
+    """Lock the admins' rows until this transaction ends. Without it, on PostgreSQL two
+    admins taking each other's role (or turning each other off) at once each see the other
+    still an admin, and both succeed: no admin left. With it the second waits, and its
+    statement then sees the first one's change. (SQLite writes one at a time anyway.)"""
+    await db.execute(select(Account.id).where(Account.role == "admin").with_for_update())
 
 
 def _other_admins(account_id: int) -> ColumnElement[int]:
@@ -203,6 +212,7 @@ class AdministrationMixin(StoreBase):
         and its unused links end. Not the last admin who can log in (LAST_ADMIN)."""
         now = utcnow()
         async with self._sessions() as db:
+            await _lock_admins(db)
             result = await db.execute(
                 update(Account)
                 .where(
@@ -244,6 +254,7 @@ class AdministrationMixin(StoreBase):
         async with self._sessions() as db:
             query = update(Account).where(Account.id == account_id).values(role=role)
             if role != "admin":
+                await _lock_admins(db)
                 query = query.where(or_(Account.role != "admin", _other_admins(account_id) > 0))
             result = await db.execute(query)
             if rowcount(result) != 1:
@@ -295,18 +306,27 @@ class AdministrationMixin(StoreBase):
         NotFound: no such conference or account; ACCOUNT_OFF, SAME_OWNER."""
         now = utcnow()
         async with self._sessions() as db:
-            conference = await db.get(Conference, conference_id)
-            if conference is None:
+            # Write the row first (changing nothing yet): that locks it, so a second hand-over
+            # at the same moment waits and then hands over from whoever the first gave it to,
+            # instead of both taking it from the same owner and leaving two running it.
+            previous: int | None = await db.scalar(
+                update(Conference)
+                .where(Conference.id == conference_id)
+                .values(owner_id=Conference.owner_id)
+                .returning(Conference.owner_id)
+            )
+            if previous is None:
                 raise NotFound(Reason.NO_CONFERENCE)
             owner = await db.get(Account, new_owner_id)
             if owner is None:
                 raise NotFound(Reason.NO_ACCOUNT)
             if owner.deactivated_at is not None:
                 raise StoreError(Reason.ACCOUNT_OFF)
-            previous = conference.owner_id
             if previous == owner.id:
                 raise StoreError(Reason.SAME_OWNER)
-            conference.owner_id = owner.id
+            await db.execute(
+                update(Conference).where(Conference.id == conference_id).values(owner_id=owner.id)
+            )
             await db.execute(
                 update(Participant)
                 .where(
@@ -344,6 +364,10 @@ class AdministrationMixin(StoreBase):
 
 
 async def _end_sessions(db: AsyncSession, account_id: int, keep: int | None = None) -> list[int]:
+    """End the account's sign-ins (but ``keep``), and its logins halfway between password and
+    code: one begun before the account was turned off or its password changed must not end
+    in a sign-in."""
+    await db.execute(delete(LoginStep).where(LoginStep.account_id == account_id))
     query = delete(Session).where(Session.account_id == account_id)
     if keep is not None:
         query = query.where(Session.id != keep)

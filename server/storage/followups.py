@@ -187,7 +187,8 @@ class RemindersMixin(StoreBase):
 
     async def reminder_recipients(self, conference_id: str) -> list[Recipient]:
         """The conference's coordinators (by their account's email) and the members of its
-        action team who have an email address; nobody who was removed."""
+        action team who have an email address; nobody who was removed, and no account that
+        was turned off."""
         async with self._sessions() as db:
             accounts = await db.scalars(
                 select(Account)
@@ -196,6 +197,7 @@ class RemindersMixin(StoreBase):
                     Participant.conference_id == conference_id,
                     Participant.role == "coordinator",
                     Participant.removed_at.is_(None),
+                    Account.deactivated_at.is_(None),
                 )
                 .distinct()
                 .order_by(Account.id)

@@ -221,9 +221,22 @@ def login_redirect(request: Request, exc: Exception) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
+LONGEST_NEXT = 2000  # a login halfway keeps it in a column of this size
+
+
 def safe_next(raw: str | None, default: str = "/conferences") -> str:
-    """``raw`` if it is a path on this site, else ``default`` (never another site)."""
-    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+    """``raw`` if it is a path on this site, else ``default`` (never another site). A control
+    character is refused too: a browser drops a tab or line break from an address, so
+    ``/<tab>/evil.example`` in a link's href would be ``//evil.example``. So is a path longer
+    than any of Kring's (it could not be kept while a login waits for its code)."""
+    if (
+        raw
+        and len(raw) <= LONGEST_NEXT
+        and raw.startswith("/")
+        and not raw.startswith("//")
+        and "\\" not in raw
+        and all(" " <= ch != "\x7f" for ch in raw)
+    ):
         return raw
     return default
 

@@ -81,7 +81,12 @@ async def account_feed(request: Request) -> Response:
     store, settings = common.store(request), common.settings(request)
     account_id = common.integer(request.path_params["account_id"])
     account = None if account_id is None else await store.account(account_id)
-    if account is None or not _same(calendar.account_key(settings.secret_key, account), request):
+    # A turned-off account's links stop working: its calendar hears nothing more either.
+    if (
+        account is None
+        or account.deactivated_at is not None
+        or not _same(calendar.account_key(settings.secret_key, account), request)
+    ):
         return _unknown()
     i18n.use_person_language(account.language)
     conferences = [s.conference for s in await store.conferences_for(account, own_only=True)]

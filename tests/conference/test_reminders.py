@@ -244,6 +244,23 @@ async def test_a_stored_name_with_a_line_break_stops_no_mail(tmp_path: Path, inb
     assert recipients.count(org.lotte.email) == 3  # soon, overdue and Kim's
 
 
+async def test_a_turned_off_coordinator_gets_no_more_reminders(
+    tmp_path: Path, inbox: Inbox
+) -> None:
+    instance = mail_instance(tmp_path, inbox)
+    org = await organisation(instance.database_url)
+    store = Store.connect(instance.database_url)
+    try:
+        await store.deactivate_account(org.ben.id)  # Ben left the organisation
+    finally:
+        await store.close()
+
+    run = await asyncio.to_thread(instance.cli, "remind")
+    assert run.stdout.strip() == "4 reminder(s) sent", run.stderr
+    assert inbox.to(org.ben.email) == [], "nothing of Sam's conference reaches Ben any more"
+    assert len(inbox.to(org.lotte.email)) == 2
+
+
 async def test_kring_logs_in_at_the_mail_server_and_a_wrong_password_is_retried_later(
     tmp_path: Path,
 ) -> None:

@@ -263,6 +263,22 @@ async def test_a_coordinators_feed_lists_each_conference_they_run_and_an_admins_
     assert fetch(url).status_code == 404
 
 
+async def test_a_turned_off_accounts_feed_ends_without_saying_why(live_server: LiveServer) -> None:
+    async with server_store(live_server) as store:
+        coordinator = await add_coordinator(store)
+        conference = await store.create_conference(coordinator, "Bram Mulder", "Waar woont Bram?")
+        await agree_in_store(store, conference.id)
+    settings = Settings.from_env(live_server.instance.env)
+    url = feeds.account_url(settings, coordinator)
+    assert f"{conference.id}-follow-up-1@kring" in fetch(url).text
+    async with server_store(live_server) as store:
+        await store.deactivate_account(coordinator.id)
+    gone = fetch(url)
+    assert gone.status_code == 404, "an account turned off hears nothing more of its conferences"
+    assert "Bram" not in gone.text
+    assert "Deze agenda-link werkt niet (meer)." in gone.text
+
+
 def test_a_feed_key_depends_on_the_secret_the_person_and_their_link() -> None:
     key = feeds.participant_key("k" * 40, 7, 1)
     assert len(key) == 64 and key == feeds.participant_key("k" * 40, 7, 1)

@@ -5,9 +5,12 @@ an admin can require a second factor of everyone."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -19,7 +22,7 @@ from server.storage.models import AuditEvent, LoginStep, SecondFactor, utcnow
 from server.storage.store import Store
 from tests.support.browser import TABLET, TIMEOUT_MS
 from tests.support.databases import in_store
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, make_instance, serving
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.usefixtures("devices_closed")
@@ -216,6 +219,35 @@ def test_a_login_halfway_belongs_to_its_browser_and_expires(live_server: LiveSer
     assert "kring_coordinator" not in client.cookies
 
 
+def test_a_login_halfway_ends_when_the_account_is_turned_off(live_server: LiveServer) -> None:
+    phone, _codes = turned_on(live_server, "evert@example.org")
+    client = password_step(live_server, "evert@example.org")
+
+    async def account_of(store: Store) -> int:
+        found = await store.account_by_email("evert@example.org")
+        assert found is not None
+        return found.id
+
+    account_id = in_store(live_server.instance.database_url, account_of)
+
+    async def turn_off(store: Store) -> None:
+        await store.deactivate_account(account_id)
+
+    in_store(live_server.instance.database_url, turn_off)
+    late = client.post("/login/code", data={"code": phone.code(1)})
+    assert late.status_code == 303
+    assert late.headers["location"].startswith("/login?"), "back to the password"
+    assert "kring_coordinator" not in client.cookies
+
+    async def turn_on(store: Store) -> None:
+        await store.reactivate_account(account_id)
+
+    in_store(live_server.instance.database_url, turn_on)
+    page = client.get("/conferences")
+    assert page.status_code == 303, "turning it on again signs nobody in"
+    assert page.headers["location"].startswith("/login?")
+
+
 def test_bad_input_gets_a_clear_answer_and_changes_nothing(live_server: LiveServer) -> None:
     phone, _codes = turned_on(live_server, "fleur@example.org")
     client = password_step(live_server, "fleur@example.org")
@@ -258,6 +290,27 @@ def test_new_recovery_codes_replace_the_old_and_turning_off_asks_the_password(
     assert {"recovery_codes_renewed", "two_factor_off"} <= set(audit_kinds(live_server))
 
 
+def test_a_coordinator_with_the_app_on_changes_their_own_password(
+    live_server: LiveServer,
+) -> None:
+    phone, _codes = turned_on(live_server, "iris@example.org")
+    client = password_step(live_server, "iris@example.org")
+    assert client.post("/login/code", data={"code": phone.code(1)}).status_code == 303
+    new = "a new kettle on the stove"
+    changed = client.post(
+        "/account/password",
+        data={"old_password": PASSWORD, "password": new, "password_again": new},
+    )
+    assert changed.status_code == 200, changed.text
+    assert "Je wachtwoord is gewijzigd." in changed.text
+    assert "Je huidige wachtwoord klopt niet." not in changed.text
+    with live_server.client() as browser:
+        old = browser.post("/login", data={"email": "iris@example.org", "password": PASSWORD})
+        assert old.status_code == 401, "the old password no longer works"
+        step = browser.post("/login", data={"email": "iris@example.org", "password": new})
+        assert step.headers["location"] == "/login/code", "the new one, then the code"
+
+
 def test_an_operator_turns_off_a_lost_second_factor_on_the_command_line(
     live_server: LiveServer,
 ) -> None:
@@ -271,6 +324,26 @@ def test_an_operator_turns_off_a_lost_second_factor_on_the_command_line(
         "coordinator", "two-factor-off", "hugo@example.org", check=False
     )
     assert again.returncode == 2 and "no second factor for hugo@example.org" in again.stderr
+
+
+@pytest.mark.postgres
+def test_a_long_place_to_return_to_does_not_break_the_login_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with serving(make_instance(tmp_path, KRING_DATABASE_URL=postgres_url)) as server:
+        phone, _codes = turned_on(server, "kees@example.org")
+        client = server.client()
+        response = client.post(
+            "/login",
+            params={"next": "/conferences/" + "a" * 3000},
+            data={"email": "kees@example.org", "password": PASSWORD},
+        )
+        assert response.status_code == 303, "not a 500: the place is too long to keep"
+        assert response.headers["location"] == "/login/code"
+        signed_in = client.post("/login/code", data={"code": phone.code(1)})
+        assert signed_in.headers["location"] == "/conferences"
+        for device in server.clients:  # this server's own devices (devices_closed: the module's)
+            device.close()
 
 
 # -- required for everyone (last: it changes every login on this server) ---------------------
@@ -326,6 +399,38 @@ def test_an_admin_can_require_a_second_factor_of_everyone(live_server: LiveServe
     assert login.get("/conferences").status_code == 200, "signed in once it is on"
 
     assert "two_factor_required" in audit_kinds(live_server)
+
+
+@pytest.mark.usefixtures("required_reset")
+def test_the_way_on_after_setting_up_never_leads_to_another_site(live_server: LiveServer) -> None:
+    async def require(store: Store) -> None:
+        await store.require_two_factor(True, "test")
+
+    in_store(live_server.instance.database_url, require)
+    add_account(live_server, "jorien@example.org")
+    for sent in ("/%09/evil.example/login", "/\t/evil.example"):
+        login = live_server.client()
+        response = login.post(
+            "/login",
+            params={"next": sent},
+            data={"email": "jorien@example.org", "password": PASSWORD},
+        )
+        assert response.headers["location"] == "/account/two-factor"
+        setup = login.get("/account/two-factor")
+        done = login.post("/account/two-factor", data={"code": Phone(setup.text).code()})
+        assert done.status_code == 200
+        found = re.search(r'<a class="button" href="([^"]*)">Ik heb ze bewaard', done.text)
+        assert found, "the page leads on"
+        # A browser drops tabs and line breaks from an address: "/\t/x" is "//x".
+        onward = urljoin(live_server.url, html.unescape(found[1]))
+        assert urlsplit(onward).netloc == urlsplit(live_server.url).netloc, onward
+
+        async def turn_off(store: Store) -> None:
+            found = await store.account_by_email("jorien@example.org")
+            assert found is not None
+            await store.turn_off_second_factor(found.id)
+
+        in_store(live_server.instance.database_url, turn_off)
 
 
 # -- in a real Chromium (last: the browser starts once, for this test only) ------------------
