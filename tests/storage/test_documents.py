@@ -277,6 +277,10 @@ async def test_a_batch_reports_the_phases_it_was_stored_under_and_when_it_was_st
         for seen in told
     )
     async with store._sessions() as db:
-        stored = (await db.scalars(select(DocUpdate.created_at))).all()
+        stored = (
+            await db.scalars(
+                select(DocUpdate.created_at).where(DocUpdate.conference_id == conference_id)
+            )
+        ).all()
     assert len(stored) == 2
     assert all(before - timedelta(seconds=1) <= at <= utcnow() for at in stored)
