@@ -23,7 +23,7 @@ from server.storage.models import (
     UTCDateTime,
     utcnow,
 )
-from server.storage.participants import InvitationMatch, invitation_with_people
+from server.storage.participants import InvitationMatch
 
 LOGIN_WINDOW = timedelta(minutes=15)
 
@@ -218,20 +218,25 @@ class SessionsMixin(StoreBase):
         return session
 
     async def session_by_hash(self, token_hash: str) -> SessionMatch | None:
-        """The session with its account or invitation; validity is the caller's decision."""
+        """The session with its account or invitation; validity is the caller's decision.
+        One query (every page and every live connection asks it)."""
+        query = (
+            select(Session, Account, Invitation, Participant, Conference)
+            .outerjoin(Account, Account.id == Session.account_id)
+            .outerjoin(Invitation, Invitation.id == Session.invitation_id)
+            .outerjoin(Participant, Participant.id == Invitation.participant_id)
+            .outerjoin(Conference, Conference.id == Participant.conference_id)
+            .where(Session.token_hash == token_hash)
+        )
         async with self._sessions() as db:
-            session = await db.scalar(select(Session).where(Session.token_hash == token_hash))
-            if session is None:
-                return None
-            if session.account_id is not None:
-                account = await db.get(Account, session.account_id)
-                return SessionMatch(session=session, account=account, invitation=None)
-            row = (
-                await db.execute(
-                    invitation_with_people().where(Invitation.id == session.invitation_id)
-                )
-            ).first()
-        match = None if row is None else InvitationMatch(row[0], row[1], row[2])
+            row = (await db.execute(query)).first()
+        if row is None:
+            return None
+        session, account, invitation, participant, conference = row
+        if session.account_id is not None:
+            return SessionMatch(session=session, account=account, invitation=None)
+        found = invitation is not None and participant is not None and conference is not None
+        match = InvitationMatch(invitation, participant, conference) if found else None
         return SessionMatch(session=session, account=None, invitation=match)
 
     async def extend_session(self, session_id: int, expires_at: datetime | None) -> None:
