@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -308,6 +309,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.events = events
             metrics.watch(lambda: _held(hub, store, broker))
             loop_lag = asyncio.create_task(metrics.watch_loop(), name="kring-loop-lag")
+            # What start-up made (modules, mappings, compiled statements) lives as long as the
+            # process: out of the garbage collector's sight, its full collections (a storm of
+            # connecting tablets makes many objects) no longer walk it each time.
+            gc.collect()
+            gc.freeze()
             try:
                 async with (
                     reminders.running(store, settings),

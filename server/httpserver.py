@@ -18,7 +18,6 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
-from websockets.protocol import State
 
 from server.rooms.connection import FRAMES_EXTENSION
 
@@ -89,13 +88,10 @@ class _Frames:
         self._protocol = protocol
 
     def is_open(self) -> bool:
+        # A close from either side sets close_sent or closes the transport (uvicorn answers a
+        # client's close frame and closes it at once); a lost connection closes it too.
         protocol = self._protocol
-        return (
-            protocol.conn.state is State.OPEN
-            and not protocol.close_sent
-            and not protocol.disconnected
-            and not protocol.transport.is_closing()
-        )
+        return not protocol.close_sent and not protocol.transport.is_closing()
 
     def buffered(self) -> int:
         return self._protocol.transport.get_write_buffer_size()
