@@ -48,6 +48,9 @@ def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
+            if self.transport.get_protocol() is not self:  # upgraded: a websocket's now
+                self._stop_clock()  # (its timer would keep this protocol alive until it fires)
+                return
             if self._between_requests():
                 self._pending_bytes += len(data)
                 if self._pending_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
