@@ -220,25 +220,22 @@ def main() -> int:
     return 0
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(  # noqa: S603 (fixed git commands of this file)
+        ["git", *args],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout.strip()
+
+
 def code_version() -> str:
     """The commit under test, and whether server/ has changes on top of it."""
     try:
-        head = subprocess.run(
-            ["git", "log", "-1", "--format=%h %ad %s", "--date=format:%Y-%m-%d %H:%M"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "server"],  # noqa: S607
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        head = _git("log", "-1", "--format=%h %ad %s", "--date=format:%Y-%m-%d %H:%M")
+        dirty = _git("status", "--porcelain", "--", "server")
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
     return f"{head[:90]}" + ("  (+ uncommitted changes in server/)" if dirty else "")
