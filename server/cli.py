@@ -217,15 +217,16 @@ def _write_private(path: Path, data: bytes) -> None:
 
 async def purge(settings: Settings, dry_run: bool) -> list[str]:
     """Erase every conference closed longer than KRING_RETENTION_MONTHS ago, as the server
-    does hourly (for when no server runs); one line per conference (its id and when it
-    closed, never a name)."""
+    does hourly (for when no server runs), after finishing any erasure that was interrupted;
+    one line per conference (its id and when it closed, never a name)."""
 
     async def work(store: Store) -> list[erasure.Purged]:
         return await erasure.purge(store, settings.retention_months, "cli", dry_run=dry_run)
 
     lines = []
     for item in await _with_store(settings, work):
-        where = f"{item.conference_id} (closed {item.closed_at.date().isoformat()})"
+        closed = f"closed {item.closed_at.date().isoformat()}" if item.closed_at else "interrupted"
+        where = f"{item.conference_id} ({closed})"
         result = item.erasure
         if dry_run:
             lines.append(f"would erase {where}")
@@ -415,12 +416,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         _write_private(path, data)
         print(f"conference {args.conference_id} exported to {path}", file=sys.stderr)
     elif args.command == "purge":
+        lines = asyncio.run(purge(settings, args.dry_run))  # and any interrupted erasure
+        for line in lines:
+            print(line)
         if settings.retention_months == 0:
             print("KRING_RETENTION_MONTHS is 0: every conference is kept", file=sys.stderr)
             return 0
-        lines = asyncio.run(purge(settings, args.dry_run))
-        for line in lines:
-            print(line)
         what = "would be erased" if args.dry_run else "erased"
         print(
             f"{len(lines)} conference(s) closed over {settings.retention_months} months ago {what}",

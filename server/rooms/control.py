@@ -180,7 +180,7 @@ class RoomControl:
     def erase(self, conference_id: str) -> int:
         """Forget a conference that is being erased: close every open connection of it
         (4001, told in each person's language), drop its room from memory and never load it
-        again. Its pending commits are the document log's business (``forgetting``)."""
+        again. Its pending commits are the document log's business (``forgotten``)."""
         self.broker.publish(Notice("erase", conference_id))
         return self._erase(conference_id)
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.storage.base import ID_BATCH, StoreBase, rowcount
+from server.storage.base import ID_BATCH, StoreBase, not_erasing, rowcount
 from server.storage.errors import DuplicateEmail, Reason, StoreError
 from server.storage.models import (
     Account,
@@ -226,7 +226,7 @@ class SessionsMixin(StoreBase):
             .outerjoin(Invitation, Invitation.id == Session.invitation_id)
             .outerjoin(Participant, Participant.id == Invitation.participant_id)
             .outerjoin(Conference, Conference.id == Participant.conference_id)
-            .where(Session.token_hash == token_hash)
+            .where(Session.token_hash == token_hash, not_erasing())
         )
         async with self._sessions() as db:
             row = (await db.execute(query)).first()
@@ -287,6 +287,7 @@ class SessionsMixin(StoreBase):
             .outerjoin(Invitation, Invitation.id == Session.invitation_id)
             .outerjoin(Participant, Participant.id == Invitation.participant_id)
             .outerjoin(Conference, Conference.id == Participant.conference_id)
+            .where(not_erasing())  # a sign-in to a conference being erased has ended
         )
         # In batches: a statement takes a bounded number of parameters (PostgreSQL 32767).
         wanted = sorted(set(ids))

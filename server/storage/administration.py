@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from server.storage.accounts import LOGIN_WINDOW
-from server.storage.base import StoreBase, rowcount
+from server.storage.base import StoreBase, not_erasing, rowcount
 from server.storage.errors import DuplicateEmail, NotFound, Reason, StoreError
 from server.storage.models import (
     Account,
@@ -143,7 +143,8 @@ class AdministrationMixin(StoreBase):
                 await db.execute(
                     select(AccountLink, Account)
                     .join(Account, Account.id == AccountLink.account_id)
-                    .where(AccountLink.token_hash == token_hash)
+                    .outerjoin(Conference, Conference.id == AccountLink.conference_id)
+                    .where(AccountLink.token_hash == token_hash, not_erasing())
                 )
             ).first()
         return None if row is None else AccountLinkMatch(row[0], row[1])
@@ -311,7 +312,7 @@ class AdministrationMixin(StoreBase):
             # instead of both taking it from the same owner and leaving two running it.
             previous: int | None = await db.scalar(
                 update(Conference)
-                .where(Conference.id == conference_id)
+                .where(Conference.id == conference_id, not_erasing())
                 .values(owner_id=Conference.owner_id)
                 .returning(Conference.owner_id)
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, event, func, select, text
+from sqlalchemy import ColumnElement, CursorResult, Result, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from server.storage.models import Base, Conference
@@ -49,6 +49,14 @@ def sqlite_pragmas(cursor: Any) -> None:
     # Deleted content is overwritten with zeros, so an erased conference is gone from the
     # file too, not only from the tables (costs little: see erase_conference).
     cursor.execute("PRAGMA secure_delete=ON")
+
+
+def not_erasing() -> ColumnElement[bool]:
+    """A conference that is not being erased. Every read that finds a conference as a way in
+    (its page, a link, a sign-in, a list, a feed) asks this, so a conference whose erasure has
+    begun is refused exactly as one erased (see erasure.py). Through an outer join a row
+    without a conference (a coordinator's sign-in) passes too: its ``erasing_since`` is null."""
+    return Conference.erasing_since.is_(None)
 
 
 def rowcount(result: Result[Any]) -> int:

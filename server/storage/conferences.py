@@ -14,7 +14,7 @@ from sqlalchemy import Select, Text, case, cast, func, select, update
 from server.clock import time_zone
 from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
 from server.rules.phases import PHASES
-from server.storage.base import StoreBase, as_utc
+from server.storage.base import StoreBase, as_utc, not_erasing
 from server.storage.errors import NotFound, Reason
 from server.storage.models import (
     Account,
@@ -44,7 +44,8 @@ def new_conference_id() -> str:
 
 def _visible_to(account: Account, query: Select[Any], own_only: bool = False) -> Select[Any]:
     """Only the conferences ``account`` runs or co-runs (an admin's: all of them, unless
-    ``own_only``)."""
+    ``own_only``), none being erased."""
+    query = query.where(not_erasing())
     if account.role == "admin" and not own_only:
         return query
     co_coordinated = select(Participant.conference_id).where(
@@ -98,8 +99,12 @@ class ConferencesMixin(StoreBase):
         return conference
 
     async def conference(self, conference_id: str) -> Conference | None:
+        """The conference, unless there is none or it is being erased."""
         async with self._sessions() as db:
-            return await db.get(Conference, conference_id)
+            found: Conference | None = await db.scalar(
+                select(Conference).where(Conference.id == conference_id, not_erasing())
+            )
+            return found
 
     async def update_conference(self, conference_id: str, **fields: Any) -> Conference:
         allowed = {
@@ -300,6 +305,8 @@ class ConferencesMixin(StoreBase):
     async def conferences_in_phase(self, phase: str) -> list[Conference]:
         async with self._sessions() as db:
             rows = await db.scalars(
-                select(Conference).where(Conference.phase == phase).order_by(Conference.id)
+                select(Conference)
+                .where(Conference.phase == phase, not_erasing())
+                .order_by(Conference.id)
             )
             return list(rows)

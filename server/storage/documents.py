@@ -90,7 +90,7 @@ class DocumentLog:
         self._closing = False
         # Conferences being erased or erased: nothing of them is written again.
         self._forgotten: set[str] = set()
-        # Held while a batch or a compaction is written, and while an erasure deletes.
+        # Held while a batch or a compaction is written, and during each step of an erasure.
         self._writing = asyncio.Lock()
         # With several processes: told, after each commit and before its updates are applied,
         # the phase (and since when, as a timestamp) each conference of the batch had in the
@@ -153,11 +153,21 @@ class DocumentLog:
         """Store nothing of a conference again (another process is erasing it)."""
         self._forgotten.add(conference_id)
 
-    @contextlib.asynccontextmanager
-    async def forgetting(self, conference_id: str) -> AsyncIterator[None]:
-        """Stop storing anything of a conference, for good; inside the block no batch or
-        compaction of this process is being written (erase its rows there)."""
+    async def forgotten(self, conference_id: str) -> None:
+        """Stop storing anything of a conference, for good; returns once no batch or
+        compaction of this process that could still hold some of it is being written (its
+        rows may be erased from then on: none of this process comes back)."""
         self._forgotten.add(conference_id)
+        async with self._writing:
+            pass
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Take a turn at the database between this process's batches: inside the block no
+        batch or compaction is being written, and the ones that queued up meanwhile go
+        first after it (the lock is fair). For other heavy work in small steps, each its own
+        short transaction (an erasure's deletes), so typing in other rooms never waits for
+        more than one step."""
         async with self._writing:
             yield
 

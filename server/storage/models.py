@@ -152,6 +152,10 @@ class Conference(Base):
     food_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     childcare_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     transport_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Being erased since then, by whom (an audit actor): from that moment every way in refuses
+    # it as if it were gone, while its rows are deleted in small steps (storage/erasure.py).
+    erasing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    erasing_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 # Where an invitation stands (named for people in rules/invitations.py): the person

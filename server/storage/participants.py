@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.storage.base import StoreBase, rowcount
+from server.storage.base import StoreBase, not_erasing, rowcount
 from server.storage.errors import NotFound, Reason, StoreError
 from server.storage.models import (
     LINK_CHANNELS,
@@ -70,6 +70,7 @@ def invitation_with_people() -> Select[Invitation, Participant, Conference]:
         select(Invitation, Participant, Conference)
         .join(Participant, Participant.id == Invitation.participant_id)
         .join(Conference, Conference.id == Participant.conference_id)
+        .where(not_erasing())  # a link of a conference being erased is unknown already
     )
 
 

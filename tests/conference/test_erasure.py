@@ -316,11 +316,14 @@ async def test_the_server_purges_by_itself_and_closes_the_devices_of_what_it_era
             async with connected(again):
                 assert again.close_code is None
 
+        # Refused from the moment it is marked; its last step records the erasure.
         async with server_store(old) as store:
             assert await store.conference(old.id) is None
+        await wait_until(lambda: _erasure_audits(instance.folder), within=15)
         async with server_store(recent) as store:
             assert await store.conference(recent.id) is not None
             assert len(await store.participants(recent.id)) == 15
+            assert await store.being_erased() == []
         audits = _erasure_audits(instance.folder)
         assert [(actor, d["conference_id"]) for actor, d in audits] == [("retention", old.id)]
         # The room is gone with it: the old links and sessions open nothing any more.

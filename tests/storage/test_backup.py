@@ -18,6 +18,7 @@ from server.storage import backup, sealed
 from server.storage.backup import Report
 from server.storage.documents import DocumentLog
 from server.storage.errors import BackupError
+from server.storage.migrate import head_revision
 from server.storage.models import DocUpdate, PlanVersion, utcnow
 from server.storage.store import Store
 from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
@@ -185,7 +186,7 @@ async def test_only_a_kring_database_of_a_known_schema_passes(
     with sqlite3.connect(copy) as db:
         db.execute("UPDATE alembic_version SET version_num = '0015'")
     assert backup.verify(copy).notes == [
-        "older than this Kring's 0019: run `kring db upgrade` after"
+        f"older than this Kring's {head_revision()}: run `kring db upgrade` after"
     ]
     refused = _refused(lambda: backup.restore("postgresql+asyncpg://kring@127.0.0.1:1/none", copy))
     assert (

@@ -1,13 +1,18 @@
-"""Erasing a conference in the store, on SQLite and PostgreSQL: every row of it goes in one
-transaction and nothing of another conference; the database files are cleaned; the document
-log's group commit neither fails for others nor brings rows back; and `kring purge` erases only
-what closed longer ago than the retention period."""
+"""Erasing a conference in the store, on SQLite and PostgreSQL: it is marked first, and from
+then on no way in finds it, exactly as after its erasure; then every row of it goes, in steps
+of a bounded size with the other conferences' typing committed in between, and nothing of
+another conference; a crash half-way leaves it refused and the next start-up or purge finishes
+it; the database files are cleaned; the document log's group commit neither fails for others
+nor brings rows back; and `kring purge` erases only what closed longer ago than the retention
+period."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,11 +20,13 @@ import pytest
 from pycrdt import Doc, Text
 from sqlalchemy import func, select, text
 
+from server.conference import erasure
 from server.conference.erasure import due_for_purge, months_before
 from server.storage.documents import CommitFailed, DocumentLog
-from server.storage.models import Base, Conference, DocUpdate
+from server.storage.models import Account, Base, Conference, DocUpdate
 from server.storage.store import ERASED_TABLES, NotFound, Store
 from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
+from tests.support.live import wait_until
 from tests.support.server import Instance
 
 
@@ -118,8 +125,8 @@ async def test_erasing_deletes_every_row_of_the_conference_and_nothing_else(
     assert all(before.values()), f"the test conference lacks rows in {before}"
     others = await _rows_per_table(store, other)
 
-    async with log.forgetting(erased):
-        result = await store.erase_conference(erased, "coordinator:1")
+    await log.forgotten(erased)
+    result = await store.erase_conference(erased, "coordinator:1", turn=log.turn)
 
     assert {table: n for table, n in result.rows.items() if table in before} == before
     assert set((await _rows_per_table(store, erased)).values()) == {0}
@@ -156,8 +163,8 @@ async def test_an_update_pending_when_the_erasure_starts_fails_alone_and_stays_g
     # Both wait for the writer, which has not taken them yet: one batch once it does.
     late = log.submit(erased, "plan", _update("typed just before"), lambda _id: None)
     meanwhile = log.submit(other, "plan", _update("typed by others"), lambda _id: None)
-    async with log.forgetting(erased):
-        await store.erase_conference(erased, "coordinator:1")
+    await log.forgotten(erased)
+    await store.erase_conference(erased, "coordinator:1", turn=log.turn)
     with pytest.raises(CommitFailed):
         await asyncio.wait_for(late, 10)
     assert await asyncio.wait_for(meanwhile, 10) > 0  # the other conference's edit is stored
@@ -170,6 +177,205 @@ async def test_an_update_pending_when_the_erasure_starts_fails_alone_and_stays_g
         )
     assert left == 0
     assert "typed by others" in str(_text(await log.state(other, "plan")))
+
+
+# -- in steps --------------------------------------------------------------------------------
+
+
+async def _ways_in(store: Store, conference_id: str, owner: Account, admin: Account) -> set[str]:
+    """Every way the store finds a conference by, that finds this one (see _filled_conference)."""
+    found = set()
+    if await store.conference(conference_id) is not None:
+        found.add("its pages, API and export")
+    sign_in = await store.session_by_hash(f"session-{conference_id}")
+    if sign_in is not None:
+        found.add("a participant's sign-in")
+        if await store.sessions_by_id([sign_in.session.id]):
+            found.add("the check of open connections")
+    link = await store.invitation_by_hash(f"hash-{conference_id}")
+    if link is not None:
+        found.add("a personal link")
+        if await store.first_invitation(link.participant.id) is not None:
+            found.add("a calendar feed")
+    if await store.account_link_by_hash(f"link-{conference_id}") is not None:
+        found.add("a co-coordinator's invitation")
+    for who, account in (("the owner's", owner), ("an admin's", admin)):
+        if conference_id in {s.conference.id for s in await store.conferences_for(account)}:
+            found.add(f"{who} list")
+        if conference_id in {f.conference_id for f in await store.outcome_facts(account)}:
+            found.add(f"{who} outcomes")
+    if conference_id in {c.id for c in await store.conferences_in_phase("action_team")}:
+        found.add("the reminders")
+    return found
+
+
+async def _owner(store: Store, conference_id: str) -> Account:
+    conference = await store.conference(conference_id)
+    owner = None if conference is None else await store.account(conference.owner_id)
+    assert owner is not None
+    return owner
+
+
+async def test_a_conference_being_erased_is_found_no_way_in_exactly_as_an_erased_one(
+    store: Store, log: DocumentLog
+) -> None:
+    cid = await _filled_conference(store, log, "Marked Family")
+    other = await _filled_conference(store, log, "Other Family")
+    owner, others_owner = await _owner(store, cid), await _owner(store, other)
+    admin = await add_coordinator(store, role="admin")
+    await store.create_session(f"coordinator-{cid}", account_id=owner.id)
+    every_way = await _ways_in(store, cid, owner, admin)
+    assert len(every_way) == 11, every_way  # the test sees each way find it
+    old = await _closed(store, "Old Family", datetime.now(UTC) - timedelta(days=400))
+
+    await store.mark_erasing(cid, "coordinator:1")
+    await store.mark_erasing(old, "retention")
+
+    assert await _ways_in(store, cid, owner, admin) == set()
+    assert await _ways_in(store, other, others_owner, admin) == every_way  # the others go on
+    assert old not in {c for c, _closed_at in await due_for_purge(store, 12, datetime.now(UTC))}
+    with pytest.raises(NotFound):  # erased once, by whoever marked it
+        await store.mark_erasing(cid, "retention")
+    with pytest.raises(NotFound):
+        await store.hand_over_conference(cid, admin.id)
+    # The coordinator's own sign-in is theirs, not the conference's: it holds.
+    assert await store.session_by_hash(f"coordinator-{cid}") is not None
+
+    erased = await store.erase_marked(cid, turn=log.turn)
+    assert erased.actor == "coordinator:1" and not erased.resumed
+    await store.erase_marked(old)
+    assert await _ways_in(store, cid, owner, admin) == set()  # the same as while being erased
+    assert await store.session_by_hash(f"coordinator-{cid}") is not None
+
+
+async def _typed(log: DocumentLog, conference_id: str, updates: int) -> None:
+    """A plan typed in ``updates`` separate edits (stored in a few group commits)."""
+    edits = [_update(f"letter {n}") for n in range(updates)]
+    await asyncio.gather(*(log.submit(conference_id, "plan", e, lambda _id: None) for e in edits))
+
+
+class Crash(Exception):
+    """The process died."""
+
+
+def _crashing(
+    log: DocumentLog, after: int
+) -> Callable[[], contextlib.AbstractAsyncContextManager[None]]:
+    """The document log's turn, for an erasure whose process dies after ``after`` steps."""
+    taken = 0
+
+    @contextlib.asynccontextmanager
+    async def turn() -> AsyncIterator[None]:
+        nonlocal taken
+        if taken == after:
+            raise Crash
+        taken += 1
+        async with log.turn():
+            yield
+
+    return turn
+
+
+async def _erasure_records(store: Store, conference_id: str) -> list[tuple[str, dict[str, object]]]:
+    async with store.engine.connect() as conn:
+        table = Base.metadata.tables["audit_event"]
+        rows = (await conn.execute(select(table).where(table.c.kind == "conference_erased"))).all()
+    return [(row.actor, row.detail) for row in rows if row.detail["conference_id"] == conference_id]
+
+
+@pytest.mark.parametrize("finished_by", ["start-up", "purge"])
+async def test_an_erasure_stopped_half_way_stays_refused_and_is_finished_later(
+    database_url: str, finished_by: str
+) -> None:
+    store = Store.connect(database_url)
+    log = DocumentLog(store.engine)
+    log.start()
+    try:
+        cid = await _filled_conference(store, log, "Crashed Family")
+        other = await _filled_conference(store, log, "Other Family")
+        await _typed(log, cid, 450)
+        before = await _rows_per_table(store, cid)
+        others = await _rows_per_table(store, other)
+        await store.mark_erasing(cid, "coordinator:7")
+        await log.forgotten(cid)
+        # 14 tables of a row or two each, then 2 of doc_update's 5 steps; then it dies.
+        with pytest.raises(Crash):
+            await store.erase_marked(cid, batch_rows=100, turn=_crashing(log, after=16))
+    finally:
+        await log.close()
+        await store.close()
+
+    store = Store.connect(database_url)  # the process starts again
+    try:
+        half = await _rows_per_table(store, cid)
+        assert half["participant"] == before["participant"] and half["doc_snapshot"] == 0
+        assert 0 < half["doc_update"] < before["doc_update"], (half, before)
+        assert await store.conference(cid) is None  # and it is refused meanwhile
+        assert await store.invitation_by_hash(f"hash-{cid}") is None
+
+        if finished_by == "start-up":
+            done = await erasure.finish_interrupted(store)
+        else:  # (keeping every closed conference: PostgreSQL's is shared with other tests)
+            purged = await erasure.purge(store, 0, "retention")
+            assert (cid, None) in [(p.conference_id, p.closed_at) for p in purged]
+            done = [p.erasure for p in purged if p.erasure is not None]
+        [finished] = [e for e in done if e.erased.conference_id == cid]
+        assert finished.scrubbed.done, finished.scrubbed.how
+
+        assert set((await _rows_per_table(store, cid)).values()) == {0}
+        assert await _rows_per_table(store, other) == others
+        [(actor, detail)] = await _erasure_records(store, cid)
+        assert actor == "coordinator:7" and detail["resumed"] is True  # as by whoever began it
+        assert "Crashed" not in str(detail)
+        assert cid not in await store.being_erased()  # nothing is left to finish
+    finally:
+        await store.close()
+
+
+async def test_typing_elsewhere_is_committed_between_the_steps_of_an_erasure(
+    store: Store, log: DocumentLog
+) -> None:
+    big = await _filled_conference(store, log, "Big Family")
+    await _typed(log, big, 2000)
+    other = await _filled_conference(store, log, "Typing Family")
+    order: list[str] = []  # "step" of the erasure, "commit" of the other family's typing
+
+    @contextlib.asynccontextmanager
+    async def turn() -> AsyncIterator[None]:
+        async with log.turn():
+            order.append("step")
+            yield
+
+    stop = asyncio.Event()
+
+    async def type_along() -> int:
+        typed = 0
+        while not stop.is_set():
+            edit = _update(f"letter {typed}")
+            await log.append(other, "plan", edit, lambda _id: order.append("commit"))
+            typed += 1
+        return typed
+
+    typist = asyncio.create_task(type_along())
+    await wait_until(lambda: "commit" in order)
+    del order[:]
+    await store.mark_erasing(big, "coordinator:1")
+    await log.forgotten(big)
+    erased = await store.erase_marked(big, batch_rows=100, turn=turn)
+    stop.set()
+    typed = await asyncio.wait_for(typist, 10)
+
+    assert erased.rows["doc_update"] == 2001  # and one left by _filled_conference
+    steps = [i for i, what in enumerate(order) if what == "step"]
+    assert len(steps) >= 35  # 21 of doc_update, one or two per other table, the conference
+    gaps = list(itertools.pairwise(steps))
+    with_commits = [gap for gap in gaps if "commit" in order[gap[0] : gap[1]]]
+    # The typing got in between every two steps, not after the whole erasure.
+    assert with_commits == gaps, order
+    assert typed >= len(with_commits)
+    assert set((await _rows_per_table(store, big)).values()) == {0}
+    [(actor, _detail)] = await _erasure_records(store, big)
+    assert actor == "coordinator:1"
 
 
 def _text(state: bytes) -> str:
@@ -258,7 +464,18 @@ def test_kring_purge_erases_only_the_old_conferences_and_dry_run_nothing(
     assert stored() == {ids["recent"], ids["running"]}
     assert instance.cli("purge").stdout == ""  # nothing left to erase
 
+    # An erasure that stopped half-way is finished even when every conference is kept.
+    async def interrupted() -> None:
+        store = Store.connect(instance.database_url)
+        try:
+            await store.mark_erasing(ids["running"], "coordinator:1")
+        finally:
+            await store.close()
+
+    asyncio.run(interrupted())
     instance.env["KRING_RETENTION_MONTHS"] = "0"
     kept = instance.cli("purge")
     assert "every conference is kept" in kept.stderr
-    assert stored() == {ids["recent"], ids["running"]}
+    assert kept.stdout.startswith(f"erased {ids['running']} (interrupted): ")
+    assert "files scrubbed" in kept.stdout
+    assert stored() == {ids["recent"]}
