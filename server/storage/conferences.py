@@ -3,13 +3,16 @@ conferences an account may see."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, Text, case, cast, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from server.clock import time_zone
 from server.rules.outcomes import Average, ConferenceFacts, Ratings, VersionFacts, versions_needed
@@ -52,6 +55,57 @@ def _visible_to(account: Account, query: Select[Any], own_only: bool = False) ->
         Participant.account_id == account.id, Participant.removed_at.is_(None)
     )
     return query.where((Conference.owner_id == account.id) | Conference.id.in_(co_coordinated))
+
+
+# Rows read at a time for the outcomes (and version ids asked for in one query): small
+# enough that handling one part takes the event loop about a millisecond.
+OUTCOME_PART = 500
+
+
+async def _in_parts(db: AsyncSession, query: Executable, part: int) -> list[Any]:
+    """Every row of ``query``, fetched ``part`` rows at a time from a server-side cursor, so
+    that the event loop serves others between two parts."""
+    rows: list[Any] = []
+    result = await db.stream(query.execution_options(yield_per=part))
+    async for some in result.partitions():
+        rows.extend(some)
+    return rows
+
+
+def _versions_counted(frozen: list[Any], zone: tzinfo) -> list[int]:
+    """The ids of the versions the outcomes read (``versions_needed`` of each conference)."""
+    by_conference: dict[str, list[tuple[int, int, datetime]]] = {}
+    for version_id, cid, number, at in frozen:
+        by_conference.setdefault(cid, []).append((version_id, number, at))
+    counted = []
+    for versions in by_conference.values():
+        needed = versions_needed([(number, at) for _id, number, at in versions], zone)
+        counted += [version_id for version_id, number, _at in versions if number in needed]
+    return sorted(counted)
+
+
+def _outcome_facts(
+    conferences: list[Any], summaries: list[Any], marks: list[Any]
+) -> list[ConferenceFacts]:
+    """The rows read for the outcomes put together (CPU work: a worker thread)."""
+    ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
+    for cid, later, count, meeting, plan in marks:
+        if cid not in ratings:  # made after the conferences were read
+            continue
+        meetings, plans = Average(count, int(meeting)), Average(count, int(plan))
+        ratings[cid] += (
+            Ratings(follow_ups=meetings, plan_followed_up=plans)
+            if later
+            else Ratings(conference=meetings, plan_presented=plans)
+        )
+    versions: dict[str, list[VersionFacts]] = {row[0]: [] for row in conferences}
+    for cid, number, at, summary in sorted(summaries, key=lambda row: (row[0], row[1])):
+        if cid in versions:
+            versions[cid].append(VersionFacts(number, at, json.loads(summary)))
+    return [
+        ConferenceFacts(cid, name, phase, count or 0, versions[cid], ratings[cid])
+        for cid, name, phase, count in conferences
+    ]
 
 
 class ConferencesMixin(StoreBase):
@@ -224,10 +278,19 @@ class ConferencesMixin(StoreBase):
             for c, n, last in rows
         ]
 
-    async def outcome_facts(self, account: Account) -> list[ConferenceFacts]:
+    async def outcome_facts(
+        self, account: Account, part: int = OUTCOME_PART
+    ) -> list[ConferenceFacts]:
         """What the outcomes dashboard counts, for every conference ``account`` may see
         (newest first): its people (the coordinator not counted), its plan versions and the
-        marks given (summed in SQL). Three queries, however many conferences."""
+        marks given (summed in SQL).
+
+        A whole organisation is thousands of conferences, so nothing here holds the event
+        loop for long: every query is read in parts of ``part`` rows (the loop serves others
+        between two parts), and what is CPU work (choosing the two versions each plan is
+        counted by, decoding their summaries, putting it together) runs in a worker thread.
+        Versions pile up over the months: their summaries are read only for the versions
+        counted, ``part`` versions a query."""
         people = (
             select(func.count(Participant.id))
             .where(
@@ -244,23 +307,19 @@ class ConferencesMixin(StoreBase):
             ),
         )
         visible = _visible_to(account, select(Conference.id))
+        followed_up = case((Rating.occasion > 0, 1), else_=0)
         async with self._sessions() as db:
-            conferences = (await db.execute(query)).all()
-            ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
-            # Versions pile up over the months, and only two of each plan are counted: the
-            # summaries come as text and only those two are decoded.
-            frozen: dict[str, list[tuple[int, datetime, str]]] = {i: [] for i in ratings}
-            for cid, number, at, summary in await db.execute(
+            conferences = await _in_parts(db, query, part)
+            frozen = await _in_parts(
+                db,
                 select(
-                    PlanVersion.conference_id,
-                    PlanVersion.number,
+                    PlanVersion.id, PlanVersion.conference_id, PlanVersion.number,
                     PlanVersion.created_at,
-                    cast(PlanVersion.summary, Text),
-                ).where(PlanVersion.conference_id.in_(visible))
-            ):
-                frozen[cid].append((number, at, summary))
-            followed_up = case((Rating.occasion > 0, 1), else_=0)
-            for cid, later, count, meeting, plan in await db.execute(
+                ).where(PlanVersion.conference_id.in_(visible)),
+                part,
+            )  # fmt: skip
+            marks = await _in_parts(
+                db,
                 select(
                     Rating.conference_id,
                     followed_up,
@@ -269,26 +328,23 @@ class ConferencesMixin(StoreBase):
                     func.sum(Rating.plan_score),
                 )
                 .where(Rating.conference_id.in_(visible))
-                .group_by(Rating.conference_id, followed_up)
-            ):
-                meetings, plans = Average(count, int(meeting)), Average(count, int(plan))
-                ratings[cid] += (
-                    Ratings(follow_ups=meetings, plan_followed_up=plans)
-                    if later
-                    else Ratings(conference=meetings, plan_presented=plans)
+                .group_by(Rating.conference_id, followed_up),
+                part,
+            )
+            needed = await asyncio.to_thread(_versions_counted, frozen, time_zone())
+            summaries: list[Any] = []
+            for first in range(0, len(needed), part):
+                summaries += await _in_parts(
+                    db,
+                    select(
+                        PlanVersion.conference_id,
+                        PlanVersion.number,
+                        PlanVersion.created_at,
+                        cast(PlanVersion.summary, Text),
+                    ).where(PlanVersion.id.in_(needed[first : first + part])),
+                    part,
                 )
-        versions: dict[str, list[VersionFacts]] = {}
-        for cid, stored in frozen.items():
-            needed = versions_needed([(number, at) for number, at, _summary in stored], time_zone())
-            versions[cid] = [
-                VersionFacts(number, at, json.loads(summary))
-                for number, at, summary in stored
-                if number in needed
-            ]
-        return [
-            ConferenceFacts(cid, name, phase, count or 0, versions[cid], ratings[cid])
-            for cid, name, phase, count in conferences
-        ]
+        return await asyncio.to_thread(_outcome_facts, conferences, summaries, marks)
 
     async def is_coordinator_of(self, conference_id: str, account_id: int) -> bool:
         async with self._sessions() as db:
