@@ -23,6 +23,8 @@ from server import i18n, logs, metrics
 from server.clock import use_time_zone
 from server.conference import access, backups, erasure, periodic, reminders, sessions
 from server.conference.events import Event, Events
+from server.conference.exportjobs import ExportJobs
+from server.conference.heavy import HeavyWork
 from server.i18n import _
 from server.rooms.broker import Broker, LocalBroker, Notice, RedisBroker
 from server.rooms.hub import RoomHub
@@ -291,7 +293,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             events = Events(relay=_relay_to(broker) if broker.relays else None)
             hub.on_presence = stream.presence_listener(app.state)
             hub.on_event = lambda cid, name, data: events.deliver(cid, Event(name, data))
-            hub.on_erased = events.end
+            heavy = HeavyWork(settings.heavy_jobs, settings.heavy_wait_seconds)
+            export_jobs = ExportJobs(settings.instance_dir / "exports")
+
+            def erased(conference_id: str) -> None:  # here or on another process
+                events.end(conference_id)
+                export_jobs.forget(conference_id)
+
+            hub.on_erased = erased
             hub.on_sessions_ended = events.end_sessions
             hub.on_dropped = lambda cid, pid, aid: events.end_person(
                 cid, participant_id=pid, account_id=aid
@@ -307,6 +316,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.store = store
             app.state.hub = hub
             app.state.events = events
+            app.state.heavy = heavy
+            app.state.export_jobs = export_jobs
             metrics.watch(lambda: _held(hub, store, broker))
             loop_lag = asyncio.create_task(metrics.watch_loop(), name="kring-loop-lag")
             # What start-up made (modules, mappings, compiled statements) lives as long as the
@@ -327,6 +338,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop_lag
                 metrics.unwatch()
+                await export_jobs.close()
                 events.close()
                 await hub.close()
         finally:

@@ -129,6 +129,8 @@ class Settings:
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
     housekeeping_seconds: int = 3600  # between the server's own runs
+    heavy_jobs: int = 2  # PDF copies and export zips made at the same time
+    heavy_wait_seconds: int = 30  # a page's wait for one of them, then 503
     session_check_seconds: int = 10  # between checks that live connections' sign-ins hold
     redis_url: str = field(default="", repr=False)
     redis_prefix: str = "kring"
@@ -217,6 +219,8 @@ class Settings:
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
             ),
             housekeeping_seconds=positive("KRING_HOUSEKEEPING_SECONDS"),
+            heavy_jobs=positive("KRING_HEAVY_JOBS"),
+            heavy_wait_seconds=positive("KRING_HEAVY_WAIT_SECONDS"),
             session_check_seconds=positive("KRING_SESSION_CHECK_SECONDS"),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),
             redis_prefix=_redis_prefix(get("KRING_REDIS_PREFIX").strip()),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import zipfile
@@ -25,6 +26,7 @@ from pycrdt import Array, Doc, Map, Text
 
 from server import i18n
 from server.clock import time_zone
+from server.conference.heavy import HeavyWork
 from server.conference.plancopy import plan_copy, plan_people
 from server.i18n import _
 from server.rules import phases
@@ -90,6 +92,15 @@ class ExportRefused(Exception):
         self.reason = reason
 
 
+def refused_reason(phase: str) -> str:
+    """Why no export is made in ``phase`` (one where the coordinator may not read the plan)."""
+    return _(
+        "Alles downloaden kan nu niet: het plan is in deze fase niet voor de "
+        "coördinator open. %(reason)s",
+        reason=phases.plan_locked_reason(phase),
+    )
+
+
 def pdf_name(number: int) -> str:
     return f"plan-versie-{number}.pdf"
 
@@ -152,6 +163,13 @@ def _content(document: str, state: bytes, people: dict[str, Any]) -> Any:
     return yjs_roots(state)
 
 
+def _documents(states: dict[str, bytes], people: dict[str, Any]) -> dict[str, Any]:
+    return {
+        document: {"content": _content(document, state, people), "yjs_state_base64": _base64(state)}
+        for document, state in states.items()
+    }
+
+
 def _actors(participants: Iterable[Participant]) -> dict[str, str]:
     names = {"cli": "Kring (command line)"}
     for person in participants:
@@ -168,13 +186,9 @@ async def conference_data(
     cid = conference.id
     people = [row.participant for row in await store.participants(cid, include_removed=True)]
     named = plan_people(people)
-    documents = {}
-    for document in exported_documents(conference.phase):
-        state = await read_state(cid, document)
-        documents[document] = {
-            "content": _content(document, state, named),
-            "yjs_state_base64": _base64(state),
-        }
+    states = {d: await read_state(cid, d) for d in exported_documents(conference.phase)}
+    # Reading a document is CPU work for a big plan: a worker thread, not the event loop.
+    documents = await asyncio.to_thread(_documents, states, named)
     follow_ups = []
     for row in await store.follow_ups(cid):
         follow_ups.append(
@@ -350,27 +364,36 @@ def _zip(conference_id: str, data: dict[str, Any], pdfs: dict[int, bytes]) -> by
     return buffer.getvalue()
 
 
-async def build(store: Store, read_state: ReadState, conference: Conference) -> bytes:
+async def build(
+    store: Store,
+    read_state: ReadState,
+    conference: Conference,
+    heavy: HeavyWork | None = None,
+    *,
+    wait: bool = False,
+) -> bytes:
     """The conference's zip (ExportRefused while its coordinator may not read the plan).
-    ``read_state(conference_id, document)`` gives a document's committed Yjs state."""
+    ``read_state(conference_id, document)`` gives a document's committed Yjs state. With
+    ``heavy``, the export holds one of its slots while it is made (a request waits for one at
+    most its ``wait_seconds``, then Busy; with ``wait``, a background job waits its turn)."""
     if not phases.coordinator_reads_plan(conference.phase):
-        raise ExportRefused(
-            _(
-                "Alles downloaden kan nu niet: het plan is in deze fase niet voor de "
-                "coördinator open. %(reason)s",
-                reason=phases.plan_locked_reason(conference.phase),
-            )
-        )
-    versions = await store.plan_versions(conference.id)
-    data = await conference_data(store, read_state, conference, versions)
-    # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
-    with i18n.using(i18n.DEFAULT_LANGUAGE):
-        copies = {v.number: plan_copy(v) for v in versions}
+        raise ExportRefused(refused_reason(conference.phase))
+    slot = (
+        heavy.slot(f"export of conference {conference.id}", wait=wait)
+        if heavy is not None
+        else contextlib.nullcontext()
+    )
+    async with slot:
+        versions = await store.plan_versions(conference.id)
+        data = await conference_data(store, read_state, conference, versions)
 
-    from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
+        from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
 
-    def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-        pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
-        return _zip(conference.id, data, pdfs)
+        def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
+            # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
+            with i18n.using(i18n.DEFAULT_LANGUAGE):
+                copies = {v.number: plan_copy(v) for v in versions}
+            pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
+            return _zip(conference.id, data, pdfs)
 
-    return await asyncio.to_thread(render)
+        return await asyncio.to_thread(render)

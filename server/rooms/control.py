@@ -182,7 +182,10 @@ class RoomControl:
         (4001, told in each person's language), drop its room from memory and never load it
         again. Its pending commits are the document log's business (``forgotten``)."""
         self.broker.publish(Notice("erase", conference_id))
-        return self._erase(conference_id)
+        closed = self._erase(conference_id)
+        if self.on_erased is not None:
+            self.on_erased(conference_id)
+        return closed
 
     def _erase(self, conference_id: str) -> int:
         self.erased.add(conference_id)

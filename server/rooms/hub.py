@@ -81,7 +81,7 @@ class RoomHub(RoomControl):
         self.on_presence: Callable[[str], None] | None = None
         # Told a console event another process published: (conference id, name, data).
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
-        # Told the conference id when another process erased it.
+        # Told the conference id when it is erased (here or on another process).
         self.on_erased: Callable[[str], None] | None = None
         # Told the ids of sign-ins that ended (here or on another process).
         self.on_sessions_ended: Callable[[frozenset[int]], None] | None = None

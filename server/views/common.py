@@ -19,7 +19,9 @@ from starlette.responses import RedirectResponse, Response
 
 from server.conference import accounts, auth, calendar, sessions
 from server.conference.events import Events
+from server.conference.exportjobs import ExportJobs
 from server.conference.followups import FollowUps
+from server.conference.heavy import Busy, HeavyWork
 from server.conference.meeting import Meeting
 from server.conference.refusals import FlowError
 from server.i18n import N_, _
@@ -74,6 +76,16 @@ def hub(conn: HTTPConnection) -> RoomHub:
 
 def events(conn: HTTPConnection) -> Events:
     found: Events = conn.app.state.events
+    return found
+
+
+def heavy(conn: HTTPConnection) -> HeavyWork:
+    found: HeavyWork = conn.app.state.heavy
+    return found
+
+
+def export_jobs(conn: HTTPConnection) -> ExportJobs:
+    found: ExportJobs = conn.app.state.export_jobs
     return found
 
 
@@ -143,6 +155,22 @@ def error_page(
         response.headers["hx-reswap"] = "innerHTML show:top"
         return response
     return render(request, "error.html", status_code, **context)
+
+
+def busy_handler(request: Request, exc: Exception) -> Response:
+    """Every slot of heavy work stayed taken (``conference/heavy.py``): try again soon."""
+    response = error_page(
+        request,
+        503,
+        _("Kring is even druk"),
+        _(
+            "Er worden nu veel pdf's en exports tegelijk gemaakt. Probeer het over een halve "
+            "minuut opnieuw."
+        ),
+    )
+    retry = exc.retry_after if isinstance(exc, Busy) else 30
+    response.headers["retry-after"] = str(retry)
+    return response
 
 
 # The header with which a live document's 403 page names whose offline copy of that document

@@ -72,7 +72,8 @@ async def compass_pdf(request: Request) -> Response:
     # fpdf and its fonts (~30 MB) load with the first copy, not with the server.
     from server.formats.compasspdf import render_compass_pdf
 
-    document = await asyncio.to_thread(render_compass_pdf, copy, time_zone())
+    async with common.heavy(request).slot(f"compass copy of conference {person.conference.id}"):
+        document = await asyncio.to_thread(render_compass_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True
     )

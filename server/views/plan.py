@@ -228,7 +228,8 @@ async def copy_pdf(request: Request) -> Response:
     person, version = await _version(request)
     # In the reader's language: the worker thread takes the request's context along.
     copy = plan_copy(version)
-    document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
+    async with common.heavy(request).slot(f"plan copy of conference {person.conference.id}"):
+        document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id,
         person.actor,

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
+from server.conference.heavy import Busy
 from server.views import (
     access,
     account,
@@ -102,6 +103,9 @@ routes: list[BaseRoute] = [
     Route(PROPOSAL + "/invite", invitations.accept_form, methods=POST),
     Route(PROPOSAL + "/decline", invitations.decline_form, methods=POST),
     Route(CONFERENCE + "/export.zip", export.export_zip),
+    Route(CONFERENCE + "/export", export.export_page),
+    Route(CONFERENCE + "/export", export.export_start, methods=POST),
+    Route(CONFERENCE + "/export/{job}", export.export_download),
     Route(CONFERENCE + "/erase", coordinator.erase_form, methods=POST),
     Route("/outcomes", dashboard.outcomes_page),
     # the coordinator's console during the meeting
@@ -183,4 +187,5 @@ exception_handlers: Mapping[Any, Callable[..., Any]] = {
     common.LoginRequired: common.login_redirect,
     common.KeptOut: common.kept_out_handler,
     plan.PlanLocked: plan.locked_handler,
+    Busy: common.busy_handler,
 }

@@ -1,0 +1,214 @@
+"""The export from the conference page, on a real `kring serve`: one that takes longer than a
+few seconds runs in the background while its page says "bezig" and asks again, until a link
+serves the zip once. It is kept in the instance folder for its coordinator only, refused to
+anyone else, gone after its download, and nothing of it outlives the conference's erasure,
+not even an export still being made when the conference is erased."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.live import wait_until
+from tests.support.people import (
+    DemoConference,
+    as_,
+    demo_conference,
+    other_coordinator,
+    server_store,
+)
+from tests.support.plans import long_plan
+from tests.support.server import (
+    LiveServer,
+    make_instance,
+    serving,
+    start_again,
+    start_server,
+    stop_server,
+)
+
+pytestmark = pytest.mark.usefixtures("devices_closed")
+
+# Five versions of a long plan: their PDFs take several seconds, more than the page waits
+# before it sends the coordinator to the export's own page.
+VERSIONS, AGREEMENTS = 5, 400
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Kring's own lines at debug level: the log says when an export's slot is given back."""
+    instance = make_instance(tmp_path_factory.mktemp("exports"), KRING_LOG_LEVEL="debug")
+    with serving(instance) as live:
+        yield live
+
+
+async def _with_versions(server: LiveServer, versions: int) -> DemoConference:
+    """A conference in the action-team phase with ``versions`` long plan versions."""
+    conference = await demo_conference(server, "presentation")
+    async with server_store(conference) as store:
+        for number in range(1, versions + 1):
+            await store.add_plan_version(conference.id, number, b"", long_plan(AGREEMENTS), "t")
+        await store.set_phase(conference.id, "action_team")
+    return conference
+
+
+def _kept(server: LiveServer) -> list[Path]:
+    return sorted((server.instance.folder / "exports").glob("run-*/*.zip"))
+
+
+async def _until_ready(coordinator: httpx.AsyncClient, cid: str) -> str:
+    """Ask as the page does (htmx) until the export is ready; its download link."""
+    for _ in range(600):
+        part = await coordinator.get(f"/conferences/{cid}/export", headers={"hx-request": "true"})
+        assert part.status_code == 200
+        if 'data-export-state="ready"' in part.text:
+            found = re.search(rf'href="(/conferences/{cid}/export/[^"]+)"', part.text)
+            assert found is not None
+            return found[1]
+        assert 'data-export-state="running"' in part.text, part.text
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the export was not ready within a minute")
+
+
+async def _erase(coordinator: httpx.AsyncClient, conference: DemoConference) -> None:
+    async with server_store(conference) as store:
+        stored = await store.conference(conference.id)
+    assert stored is not None
+    erased = await coordinator.post(
+        f"/conferences/{conference.id}/erase", data={"confirm": stored.client_name}
+    )
+    assert erased.status_code == 303, erased.text
+
+
+async def test_a_long_export_runs_in_the_background_until_its_one_download(
+    server: LiveServer,
+) -> None:
+    conference = await _with_versions(server, VERSIONS)
+    cid = conference.id
+    page = f"/conferences/{cid}/export"
+    stranger_cookie, _account = await other_coordinator(conference)
+    async with as_(conference, conference.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        started = await lotte.post(page)
+        assert started.status_code == 303 and started.headers["location"] == page
+        waiting = await lotte.get(page)
+        assert 'data-export-state="running"' in waiting.text
+        assert "Bezig met de export" in waiting.text
+        assert f'hx-get="{page}" hx-trigger="every 2s"' in waiting.text
+        assert "Wordt Kring intussen opnieuw gestart, dan stopt de export" in waiting.text
+        again = await lotte.post(page)  # a second tap waits for the same export
+        assert again.status_code == 303
+        async with as_(conference, stranger_cookie) as bram:
+            assert (await bram.get(page)).status_code == 403
+
+        link = await _until_ready(lotte, cid)
+        assert again.headers["location"] in (page, link)
+        shown = await lotte.get(page)
+        assert (
+            "De export is klaar." in shown.text and "kan één keer gedownload worden" in shown.text
+        )
+        (kept,) = _kept(server)  # one zip for both taps, readable by Kring's own user only
+        assert kept.stat().st_mode & 0o777 == 0o600
+        assert kept.parent.stat().st_mode & 0o777 == 0o700
+        assert kept.parent.parent.stat().st_mode & 0o777 == 0o700
+
+        async with as_(conference, stranger_cookie) as bram:
+            assert (await bram.get(link)).status_code == 403
+        async with as_(conference, conference.cookie("client")) as sam:
+            assert (await sam.get(link)).status_code == 403
+        assert _kept(server) == [kept]  # a refusal takes nothing away
+
+        download = await lotte.get(link)
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "application/zip"
+        assert "no-store" in download.headers["cache-control"]
+        archive = zipfile.ZipFile(io.BytesIO(download.content))
+        pdfs = sorted(name for name in archive.namelist() if name.endswith(".pdf"))
+        assert pdfs == [f"plan-versie-{n}.pdf" for n in range(1, VERSIONS + 1)]
+        assert _kept(server) == []  # served once, then deleted
+        twice = await lotte.get(link)
+        assert twice.status_code == 404
+        assert "al gedownload of verlopen" in twice.text
+        after = await lotte.get(page)
+        assert 'data-export-state="none"' in after.text
+        audit = await lotte.get(f"/conferences/{cid}/audit")
+        assert "downloadde alle gegevens van de conferentie (zip)." in audit.text
+
+
+async def test_a_quick_export_goes_straight_to_its_download_and_only_while_the_plan_is_open(
+    server: LiveServer,
+) -> None:
+    conference = await _with_versions(server, 1)
+    cid = conference.id
+    async with as_(conference, conference.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        started = await lotte.post(f"/conferences/{cid}/export")
+        assert started.status_code == 303
+        link = started.headers["location"]
+        assert link.startswith(f"/conferences/{cid}/export/")
+        assert len(_kept(server)) == 1
+        # Back in private time the plan is closed to the coordinator: so is its export.
+        await conference.set_phase("private_time")
+        refused = await lotte.get(link)
+        assert refused.status_code == 409
+        assert "Alles downloaden kan nu niet" in refused.text
+        assert _kept(server) == []
+        assert (await lotte.post(f"/conferences/{cid}/export")).status_code == 409
+
+
+async def test_nothing_of_an_export_outlives_the_erasure_of_its_conference(
+    server: LiveServer,
+) -> None:
+    log = server.instance.folder / "server.log"
+    ready = await _with_versions(server, 1)
+    async with as_(ready, ready.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        link = (await lotte.post(f"/conferences/{ready.id}/export")).headers["location"]
+        assert len(_kept(server)) == 1
+        await _erase(lotte, ready)
+        assert _kept(server) == []
+        assert (await lotte.get(link)).status_code != 200
+
+    running = await _with_versions(server, VERSIONS)  # (a demo logs its coordinator out)
+    async with as_(running, running.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        page = f"/conferences/{running.id}/export"
+        assert (await lotte.post(page)).headers["location"] == page
+        assert 'data-export-state="running"' in (await lotte.get(page)).text
+        await _erase(lotte, running)
+        # The export being made runs to its end, then throws its zip away.
+        thrown = f"export of conference {running.id} thrown away"
+        await wait_until(lambda: thrown in log.read_text(errors="replace"), within=60)
+        assert _kept(server) == []
+        assert f"heavy work finished: export of conference {running.id}" in log.read_text()
+        assert (await lotte.get(page)).status_code != 200
+
+
+async def test_a_restart_forgets_the_exports_and_deletes_what_they_left(tmp_path: Path) -> None:
+    first = start_server(make_instance(tmp_path))
+    try:
+        conference = await _with_versions(first, 1)
+        async with as_(conference, conference.coordinator_cookie()) as lotte:
+            lotte.timeout = httpx.Timeout(60)
+            link = (await lotte.post(f"/conferences/{conference.id}/export")).headers["location"]
+        assert len(_kept(first)) == 1
+    finally:
+        first.process.kill()  # no chance to clean up
+        first.process.wait(timeout=10)
+    assert len(_kept(first)) == 1
+    second = start_again(first)  # the same installation on the same address
+    try:
+        assert _kept(second) == []
+        async with as_(conference, conference.coordinator_cookie()) as lotte:
+            assert (await lotte.get(link)).status_code == 404
+            page = await lotte.get(f"/conferences/{conference.id}/export")
+            assert 'data-export-state="none"' in page.text
+    finally:
+        stop_server(second)

@@ -1,0 +1,112 @@
+"""PDF copies share a few slots of heavy work (``KRING_HEAVY_JOBS``), on a real `kring serve`:
+with one slot, two people asking for a long plan's PDF at the same moment are served one after
+the other (the server's log says so), and someone who would wait longer than
+``KRING_HEAVY_WAIT_SECONDS`` is told, in words and with Retry-After, to try again soon."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from tests.support.people import DemoConference, as_, demo_conference, server_store
+from tests.support.plans import long_plan
+from tests.support.server import LiveServer, make_instance, serving
+
+pytestmark = pytest.mark.usefixtures("devices_closed")
+
+AGREEMENTS = 400  # about one and a half seconds of printing each
+
+
+@pytest.fixture(scope="module")
+def one_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One slot of heavy work, a page that waits up to a minute for it; Kring's own lines at
+    debug level (each slot taken and given back)."""
+    instance = make_instance(
+        tmp_path_factory.mktemp("heavy"),
+        KRING_HEAVY_JOBS="1",
+        KRING_HEAVY_WAIT_SECONDS="60",
+        KRING_LOG_LEVEL="debug",
+    )
+    with serving(instance) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One slot, and a page waits for it at most one second."""
+    instance = make_instance(
+        tmp_path_factory.mktemp("impatient"), KRING_HEAVY_JOBS="1", KRING_HEAVY_WAIT_SECONDS="1"
+    )
+    with serving(instance) as server:
+        yield server
+
+
+async def _with_long_version(server: LiveServer) -> DemoConference:
+    """A conference whose action team works on version 1, a plan long enough to take a while
+    to print."""
+    conference = await demo_conference(server, "presentation")
+    async with server_store(conference) as store:
+        await store.add_plan_version(conference.id, 1, b"", long_plan(AGREEMENTS), "test")
+        await store.set_phase(conference.id, "action_team")
+    return conference
+
+
+def _log_since(server: LiveServer, mark: int) -> list[str]:
+    text = (server.instance.folder / "server.log").read_bytes()[mark:].decode(errors="replace")
+    return [line for line in text.splitlines() if "heavy work" in line]
+
+
+async def test_with_one_slot_two_pdfs_asked_together_are_made_one_after_the_other(
+    one_slot: LiveServer,
+) -> None:
+    conference = await _with_long_version(one_slot)
+    mark = (one_slot.instance.folder / "server.log").stat().st_size
+    url = f"/c/{conference.id}/plan/1.pdf"
+    async with (
+        as_(conference, conference.cookie("client")) as sam,
+        as_(conference, conference.cookie("network_member")) as ayse,
+    ):
+        for client in (sam, ayse):
+            client.timeout = httpx.Timeout(60)
+        first, second = await asyncio.gather(sam.get(url), ayse.get(url))
+
+    for response in (first, second):  # both get the whole copy, however long they waited
+        assert response.status_code == 200
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        assert f"Afspraak {AGREEMENTS - 1}:" in " ".join(p.extract_text() for p in pages)
+    lines = _log_since(one_slot, mark)
+    steps = [
+        match[1]
+        for line in lines
+        if (match := re.search(r"heavy work (started|finished): plan copy", line))
+    ]
+    assert steps == ["started", "finished", "started", "finished"], lines
+    assert any("plan copy" in line and "waits for a slot (1 of 1 busy" in line for line in lines)
+
+
+async def test_who_would_wait_too_long_is_asked_to_try_again_in_half_a_minute(
+    impatient: LiveServer,
+) -> None:
+    conference = await _with_long_version(impatient)
+    url = f"/c/{conference.id}/plan/1.pdf"
+    async with (
+        as_(conference, conference.cookie("client")) as sam,
+        as_(conference, conference.cookie("network_member")) as ayse,
+    ):
+        for client in (sam, ayse):
+            client.timeout = httpx.Timeout(60)
+        answers = await asyncio.gather(sam.get(url), ayse.get(url))
+
+    served = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code == 503]
+    assert len(served) == 1 and len(refused) == 1, [a.status_code for a in answers]
+    busy = refused[0]
+    assert busy.headers["retry-after"] == "30"
+    assert "Kring is even druk" in busy.text
+    assert "Probeer het over een halve minuut opnieuw." in busy.text
