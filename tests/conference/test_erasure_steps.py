@@ -45,7 +45,7 @@ async def _ways_in(
     cid = conference.id
     found: dict[str, object] = {}
     async with as_(conference, coordinator_cookie) as coordinator:
-        for path in ("", "/console", "/export.zip", "/audit", "/access", "/access.csv"):
+        for path in ("", "/console", "/export.zip", "/export", "/audit", "/access", "/access.csv"):
             answer = await coordinator.get(f"/conferences/{cid}{path}")
             found[f"coordinator {path or 'page'}"] = (
                 answer.status_code,
