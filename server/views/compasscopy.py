@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import metrics
 from server.clock import time_zone
 from server.conference import auth
 from server.i18n import _
@@ -72,7 +73,8 @@ async def compass_pdf(request: Request) -> Response:
     # fpdf and its fonts (~30 MB) load with the first copy, not with the server.
     from server.formats.compasspdf import render_compass_pdf
 
-    document = await asyncio.to_thread(render_compass_pdf, copy, time_zone())
+    with metrics.heavy("compass pdf"):
+        document = await asyncio.to_thread(render_compass_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True
     )

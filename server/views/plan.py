@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server import metrics
 from server.clock import time_zone
 from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
@@ -223,12 +224,14 @@ async def copy_page(request: Request) -> Response:
 
 
 async def copy_pdf(request: Request) -> Response:
-    from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
-
     person, version = await _version(request)
-    # In the reader's language: the worker thread takes the request's context along.
-    copy = plan_copy(version)
-    document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
+    with metrics.heavy("pdf copy"):
+        # fpdf and its fonts (~30 MB) load with the first copy, on the loop (~150 ms)
+        from server.formats import pdf
+
+        # In the reader's language: the worker thread takes the request's context along.
+        copy = plan_copy(version)
+        document = await asyncio.to_thread(pdf.render_pdf, copy, time_zone())
     await common.store(request).audit(
         person.conference.id,
         person.actor,
