@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from .clients import Device, Tally, close_all, connect_all, drain, room_devices
 from .heavyjobs import Job, admin_client, jobs, run_all, seed_organisation
 from .loopwatch import (
+    COMMIT,
+    LAG,
     WARN_MS,
     LagHistogram,
     LateLines,
     Probe,
-    lag_buckets,
+    histograms,
     log_size,
     spread_ms,
 )
@@ -49,6 +51,7 @@ class Run:
     tally: Tally = field(default_factory=Tally)
     window: Window | None = None
     lag: LagHistogram = field(default_factory=lambda: LagHistogram({}))
+    commits: LagHistogram = field(default_factory=lambda: LagHistogram({}))
     late: LateLines = field(default_factory=LateLines)
     pings: list[float] = field(default_factory=list)
     peak_kb: int = 0
@@ -84,7 +87,7 @@ async def meeting(
     for device in devices:
         device.tally = run.tally
     log_start = log_size(server)
-    before = await lag_buckets(server, token)
+    before = await histograms(server, token)
     server.reset_peak()
     probe.start()
     children = _children_cpu()
@@ -111,7 +114,9 @@ async def meeting(
     run.unsaved = sum(len(d.unsaved) for d in devices)
     run.pings = await probe.stop()
     run.peak_kb = server.memory_kb()["VmHWM"]
-    run.lag = LagHistogram.between(before, await lag_buckets(server, token))
+    after = await histograms(server, token)
+    run.lag = LagHistogram.between(before[LAG], after[LAG])
+    run.commits = LagHistogram.between(before[COMMIT], after[COMMIT])
     run.late = LateLines.of(server, log_start, log_size(server))
 
 
@@ -135,11 +140,16 @@ def _ratio(plain: float, heavy: float) -> tuple[str, bool]:
     return f"{ratio:.2f}x", ratio <= TARGET_RATIO
 
 
-def _lag_p99(run: Run) -> str:
-    if not run.lag.count:
+def _p99(histogram: LagHistogram) -> str:
+    if not histogram.count:
         return "-"
-    estimate, low, high = run.lag.quantile(0.99)
+    estimate, low, high = histogram.quantile(0.99)
     return f"~{ms(estimate)} ms (bucket {low * 1000:g}-{high * 1000:g})"
+
+
+def _bound(top: float) -> str:
+    """A bucket's upper bound as the slowest's bound."""
+    return "over 10 s" if math.isinf(top) else f"<= {top * 1000:g} ms"
 
 
 def _lag_max(run: Run) -> tuple[str, float]:
@@ -223,8 +233,8 @@ def report(result: Result, server: KringServer, plain: Run, heavy: Run, stored: 
     row("slowest 1% sent at (s into run)", _slowest(plain), _slowest(heavy))
     row(
         "loop lag p99 (its histogram)",
-        _lag_p99(plain),
-        _lag_p99(heavy),
+        _p99(plain.lag),
+        _p99(heavy.lag),
         f"<= {ms(TARGET_LAG_P99)} ms: "
         + verdict(heavy.lag.share_within(TARGET_LAG_P99) >= 0.99 if heavy.lag.count else False),
     )
@@ -241,6 +251,10 @@ def report(result: Result, server: KringServer, plain: Run, heavy: Run, stored: 
         f"{heavy.late.wakeups} / {heavy.lag.count:,.0f}",
     )
     row("ping round trip p50/p99/max (probe)", spread_ms(plain.pings), spread_ms(heavy.pings))
+    row(
+        "group commit p99; slowest (histogram)",
+        *(f"{_p99(p.commits)}; {_bound(p.commits.highest())}" for p in (plain, heavy)),
+    )
     for name, figures in _window_rows(plain, heavy):
         row(name, *figures)
 

@@ -28,25 +28,27 @@ from .measure import percentile
 from .servers import KringServer
 
 LAG = "kring_event_loop_lag_seconds"
+COMMIT = "kring_commit_seconds"  # a group commit, waiting for SQLite's write lock included
 WARN_MS = 20  # the server's KRING_LOOP_LAG_WARN_MS in this scenario
 LATE = re.compile(
     r"kring\.loop: the event loop woke (?:(\d+) ms late|late (\d+) times, at worst (\d+) ms)"
 )
 
 
-async def lag_buckets(server: KringServer, token: str) -> dict[float, float]:
-    """The histogram's cumulative counts by upper bound (inf for +Inf)."""
+async def histograms(server: KringServer, token: str) -> dict[str, dict[float, float]]:
+    """The loop lag's and the group commits' histograms: cumulative counts by upper bound
+    (inf for +Inf)."""
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.get(
             f"{server.base_url}/metrics", headers={"authorization": f"Bearer {token}"}
         )
     response.raise_for_status()
-    found: dict[float, float] = {}
+    found: dict[str, dict[float, float]] = {LAG: {}, COMMIT: {}}
     for family in text_string_to_metric_families(response.text):
-        if family.name == LAG:
+        if family.name in found:
             for sample in family.samples:
-                if sample.name == f"{LAG}_bucket":
-                    found[float(sample.labels["le"])] = sample.value
+                if sample.name == f"{family.name}_bucket":
+                    found[family.name][float(sample.labels["le"])] = sample.value
     return found
 
 
