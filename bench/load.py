@@ -1,7 +1,7 @@
 """Kring load generator: live rooms under load, measured from the outside, against Kring and
 against the reference server (y-websocket's own, @y/websocket-server) in the same run.
 
-    .venv/bin/python bench/load.py [all|rooms|fanout|coldjoin|idle|storm|step|burst]
+    .venv/bin/python bench/load.py [all|rooms|fanout|coldjoin|idle|storm|step|burst|heavy]
                                    [--quick] [--server kring|ref|both]
 
 Each scenario runs once against a throwaway Kring (its own SQLite database, secret key and
@@ -12,6 +12,7 @@ no auth), with the same asyncio websocket clients speaking y-websocket
 (server.rooms.protocol). It prints each server's figures, then Kring's against the
 reference's as a ratio next to issue 20's targets; it asserts nothing and exits 0 even when
 a target is missed.
+Scenario heavy (issue 21) runs against Kring only: the meeting plain, then beside heavy work.
 
 Latency: every edit inserts a unique marker ``[m000000042]`` into a pycrdt Text; a Yjs v1
 update carries inserted text verbatim as UTF-8, so each receiving client decodes the message

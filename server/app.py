@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers, QueryParams, UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -242,6 +242,34 @@ async def refuse_websocket(receive: Receive, send: Send, reason: str) -> None:
     await send({"type": "websocket.close", "code": 4403, "reason": reason})
 
 
+class NamedRequests:
+    """Keep every HTTP request in progress known to ``metrics.serving``, so that a warning of
+    a late event loop names the routes it was serving: the route's pattern
+    (``GET /c/{conference_id}/plan/{number:int}.pdf``), never the path with its ids."""
+
+    def __init__(self, app: ASGIApp, table: list[BaseRoute]) -> None:
+        self.app = app
+        self.patterns: dict[Any, str] = {}
+        for route in table:
+            endpoint, path = getattr(route, "endpoint", None), getattr(route, "path", None)
+            if endpoint is not None and path is not None:
+                self.patterns.setdefault(endpoint, path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with metrics.serving(lambda: self.route(scope)):
+            await self.app(scope, receive, send)
+
+    def route(self, scope: Scope) -> str:
+        """Known once the router has matched the request (it writes into the same scope)."""
+        pattern = self.patterns.get(scope.get("endpoint"))
+        if pattern is None:
+            pattern = f"{scope['root_path']}/..." if scope.get("root_path") else "(no route)"
+        return f"{scope.get('method', '?')} {pattern}"
+
+
 def _held(hub: RoomHub, store: Store, broker: Broker) -> metrics.Held:
     """What this process holds now, for /metrics."""
     connections, rooms, documents = hub.held()
@@ -319,7 +347,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.heavy = heavy
             app.state.export_jobs = export_jobs
             metrics.watch(lambda: _held(hub, store, broker))
-            loop_lag = asyncio.create_task(metrics.watch_loop(), name="kring-loop-lag")
+            loop_lag = asyncio.create_task(
+                metrics.watch_loop(warn_after=settings.loop_lag_warn_ms / 1000),
+                name="kring-loop-lag",
+            )
             # What start-up made (modules, mappings, compiled statements) lives as long as the
             # process: out of the garbage collector's sight, its full collections (a storm of
             # connecting tablets makes many objects) no longer walk it each time.
@@ -357,6 +388,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.add_middleware(InputGuard)  # after the origin check: a cross-site post is not read
     app.add_middleware(SecurityMiddleware, allowed_origins=settings.allowed_origins)
     app.add_middleware(LanguageMiddleware)  # even a refusal speaks the language
+    app.add_middleware(NamedRequests, table=routes.routes)
     # outermost: the peer is kept before a trusted proxy's forwarded address replaces it
     app.add_middleware(PeerAndProxies, trusted_proxies=settings.trusted_proxies)
     return app

@@ -139,6 +139,7 @@ class Settings:
     log_format: str = "text"  # or "json"
     metrics_token: str = field(default="", repr=False)
     metrics_allow: str = ""  # addresses and networks, comma separated
+    loop_lag_warn_ms: int = 100  # a later wake-up of the event loop is logged; 0: never
 
     @property
     def secure_cookies(self) -> bool:
@@ -229,6 +230,9 @@ class Settings:
             log_format=log_format,
             metrics_token=token,
             metrics_allow=",".join(_networks("KRING_METRICS_ALLOW", get)),
+            loop_lag_warn_ms=_whole_number(
+                "KRING_LOOP_LAG_WARN_MS", get("KRING_LOOP_LAG_WARN_MS"), 0
+            ),
         )
 
     @property

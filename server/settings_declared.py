@@ -226,6 +226,13 @@ SETTINGS: tuple[Setting, ...] = (
         "the connection's own peer, never a forwarded one. With both empty `/metrics` is off.",
     ),
     Setting(
+        "KRING_LOOP_LAG_WARN_MS",
+        "100",
+        "Milliseconds the event loop may wake up late before a warning is logged naming the "
+        "heavy work and the HTTP routes that ran meanwhile (at most one line a second); 0: "
+        "never.",
+    ),
+    Setting(
         "KRING_SMTP_HOST",
         "",
         "Mail server for reminders of the action team's meetings. Empty: no mail is sent "

@@ -9,6 +9,9 @@
 - step.py      scenarios step, burst
 - coldjoin.py  scenario coldjoin
 - idle.py      scenario idle
+- heavy.py     scenario heavy (Kring only): the meeting plain, then beside heavy work
+- heavyjobs.py the heavy work: outcomes page, PDF copies, exports, erasure, purge, backup
+- loopwatch.py the server's event-loop lag: its histogram, its log, a ping probe
 - compare.py   Kring against the reference: ratios and issue 20's targets
 - cli.py       the command line and the run
 """

@@ -12,6 +12,7 @@ import contextlib
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,6 +40,9 @@ class Tally:
         self.next_id = 0
         self.expected_total = 0
         self.received_total = 0
+        # Kring's "saved" (type 100, asked for with ?saved=1): from just before an edit's send
+        # to the acknowledgement that covers it (the server commits, then acknowledges)
+        self.saved_latencies: list[float] = []
 
     def new_marker(self) -> int:
         self.next_id += 1
@@ -83,7 +87,11 @@ def connect_ws(url: str, cookie: str, origin: str, within: float) -> Any:
 
 class Device:
     """One tablet in one document. Receiving is lean (decode, find markers); a device that
-    edits keeps a pycrdt Doc of its own edits, so what it sends is a real Yjs update."""
+    edits keeps a pycrdt Doc of its own edits, so what it sends is a real Yjs update.
+
+    A device whose URL asks for Kring's "saved" (``?saved=1``, as the plan editor does)
+    times each edit until the server's acknowledgement that covers it: the committed state
+    vector holds the device's own clock after that edit."""
 
     def __init__(self, url: str, cookie: str, origin: str, tally: Tally, peers: list[Device]):
         self.url, self.cookie, self.origin = url, cookie, origin
@@ -101,6 +109,8 @@ class Device:
         self.doc: Doc[Any] | None = None
         self.text: Text | None = None
         self._last: bytes = b""
+        self.tracks_saved = "saved=1" in url
+        self.unsaved: deque[tuple[int, float]] = deque()  # (own clock after the edit, sent)
 
     async def connect(self, within: float = 30.0) -> None:
         self.ws = await connect_ws(self.url, self.cookie, self.origin, within)
@@ -131,6 +141,9 @@ class Device:
                 elif kind is protocol.SyncStep2:
                     self.open = True
                     self.synced.set()
+                elif kind is protocol.Saved:
+                    if self.unsaved and self.doc is not None:
+                        self._saved(message.state_vector, now)  # type: ignore[union-attr]
                 elif kind is protocol.AuthDenied:
                     self.denied += 1
         except ConnectionClosed:
@@ -141,6 +154,13 @@ class Device:
             self.open = False
             self.close_code = ws.close_code if ws.close_code is not None else 1006
             self.close_reason = ws.close_reason or ""
+
+    def _saved(self, state_vector: bytes, now: float) -> None:
+        assert self.doc is not None
+        committed = protocol.decode_state_vector(state_vector).get(self.doc.client_id, 0)
+        latencies = self.tally.saved_latencies
+        while self.unsaved and self.unsaved[0][0] <= committed:
+            latencies.append(now - self.unsaved.popleft()[1])
 
     def _capture(self, event: Any) -> None:
         self._last = event.update
@@ -166,8 +186,12 @@ class Device:
         data = protocol.encode(protocol.Update(self._last))
         expected = self.expected_receivers()
         tally.expected_total += expected
-        tally.sent[marker] = [time.perf_counter(), expected, 0, self]
+        sent = time.perf_counter()
+        tally.sent[marker] = [sent, expected, 0, self]
         self.edits += 1
+        if self.tracks_saved:
+            clock = protocol.decode_state_vector(self.doc.get_state())[self.doc.client_id]
+            self.unsaved.append((clock, sent))
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(data)
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from server import metrics
 from server.settings import Settings
 from server.storage import backup, sealed
 from server.storage.backup import Report
@@ -56,14 +57,15 @@ def _key(settings: Settings, key_file: Path | None) -> sealed.Key | None:
 async def take(settings: Settings, path: Path, key_file: Path | None = None) -> Report:
     """Back the database up to ``path`` while the servers run, and check the copy."""
     key = _key(settings, key_file)
-    # HEAVY WORK, in a worker thread.
-    return await asyncio.to_thread(backup.make, settings.database_url, path, key)
+    with metrics.heavy("backup"):  # HEAVY WORK, in a worker thread
+        return await asyncio.to_thread(backup.make, settings.database_url, path, key)
 
 
 async def check(settings: Settings, path: Path, key_file: Path | None = None) -> Report:
     """Open the backup in ``path`` and check it; BackupError says what is wrong."""
     key = _key(settings, key_file)
-    return await asyncio.to_thread(backup.verify, path, key)  # HEAVY WORK
+    with metrics.heavy("backup check"):  # HEAVY WORK, in a worker thread
+        return await asyncio.to_thread(backup.verify, path, key)
 
 
 async def restore(
@@ -79,7 +81,8 @@ async def restore(
             f"the database is not empty ({rows}); restoring replaces all of it. Stop every "
             "`kring serve` on it and add --force to do so"
         )
-    return await asyncio.to_thread(backup.restore, settings.database_url, path, key)
+    with metrics.heavy("restore"):
+        return await asyncio.to_thread(backup.restore, settings.database_url, path, key)
 
 
 # -- every night ------------------------------------------------------------------------------
@@ -128,8 +131,9 @@ async def run_nightly(
     key = _key(settings, None)
     path = folder / nightly_name(night, settings.database_url, key is not None)
     # HEAVY WORK: the whole database is read, written and read back; in a worker thread.
-    report = await asyncio.to_thread(backup.make, settings.database_url, path, key)
-    gone = await asyncio.to_thread(prune, folder, settings.backups.keep)
+    with metrics.heavy("nightly backup"):
+        report = await asyncio.to_thread(backup.make, settings.database_url, path, key)
+        gone = await asyncio.to_thread(prune, folder, settings.backups.keep)
     log.info("nightly backup: %s; %d older removed", report.summary(path), len(gone))
     return path
 

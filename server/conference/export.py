@@ -387,9 +387,10 @@ async def build(
         versions = await store.plan_versions(conference.id)
         data = await conference_data(store, read_state, conference, versions)
 
-        from server.formats import pdf  # fpdf and its fonts (~30 MB) load with the first copy
-
         def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
+            # fpdf and its fonts (~30 MB, ~0.3 s) load with the first copy, in this thread.
+            from server.formats import pdf
+
             # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
             with i18n.using(i18n.DEFAULT_LANGUAGE):
                 copies = {v.number: plan_copy(v) for v in versions}

@@ -13,6 +13,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from server import metrics
+
 
 @contextlib.asynccontextmanager
 async def running(
@@ -24,7 +26,8 @@ async def running(
     async def loop() -> None:
         while True:
             try:
-                await job()
+                with metrics.heavy(f"{name} run"):  # named if the event loop is late meanwhile
+                    await job()
             except Exception:
                 log.exception("%s: the run failed; trying again in %g seconds", name, every)
             await asyncio.sleep(every)

@@ -136,8 +136,9 @@ class RoomHub(RoomControl):
         # after it (the read may or may not have seen it; applying twice changes nothing).
         early = room.early.setdefault(document, [])
         try:
-            stored = await self.log.load(room.conference_id, document)
-            channel = DocChannel(room, document, stored)
+            with metrics.heavy("document load"):  # a long log is read and applied on the loop
+                stored = await self.log.load(room.conference_id, document)
+                channel = DocChannel(room, document, stored)
             for message in early:
                 channel.remote_update(message.payload, int(message.meta.get("id", 0)))
         except Exception as exc:

@@ -326,11 +326,12 @@ class DocChannel:
             self.compacting = True
             self.room.hub.track(asyncio.create_task(self._compact(None, 0)))
             return
-        state = self.doc.get_state()
-        self.carry = [u for u in self.carry if self._lacks(u, state)]
-        snapshot = self.doc.get_update()
-        if self.carry:
-            snapshot = merge_updates(snapshot, *self.carry)
+        with metrics.heavy("compaction"):  # the whole document encoded, on the loop
+            state = self.doc.get_state()
+            self.carry = [u for u in self.carry if self._lacks(u, state)]
+            snapshot = self.doc.get_update()
+            if self.carry:
+                snapshot = merge_updates(snapshot, *self.carry)
         upto = self.last_id
         self.logged = 0
         self.compacting = True
@@ -339,9 +340,10 @@ class DocChannel:
 
     async def _compact(self, snapshot: bytes | None, upto: int) -> None:
         try:
-            removed = await self.room.hub.log.compact(
-                self.room.conference_id, self.name, snapshot, upto
-            )
+            with metrics.heavy("compaction"):
+                removed = await self.room.hub.log.compact(
+                    self.room.conference_id, self.name, snapshot, upto
+                )
             log.info("%s: folded %d updates into a snapshot", self.key, removed)
         except Exception as exc:  # the log stays as it was; the next threshold tries again
             log.error("%s: compaction failed: %s", self.key, exc)

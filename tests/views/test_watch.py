@@ -22,8 +22,8 @@ from server.settings import Settings
 from server.views import watch
 from tests.support.databases import create_postgres_database, drop_postgres_database
 from tests.support.live import connected
-from tests.support.meeting import move
-from tests.support.people import demo_conference
+from tests.support.meeting import agree_in_store, move
+from tests.support.people import as_, demo_conference, server_store
 from tests.support.server import (
     LiveServer,
     free_port,
@@ -163,6 +163,35 @@ async def test_the_numbers_move_with_traffic(watched: LiveServer) -> None:
     assert _moved(after, moved, "kring_phase_changes_total{phase=private_time}") == 1
     # The event loop's own lag is measured all along, by a timer that checks its oversleep.
     await until(watched, lambda s: s["kring_event_loop_lag_seconds_count"] > 0)
+
+
+# -- the late event loop, in the log -----------------------------------------------------------
+
+
+async def test_a_late_event_loop_is_logged_naming_the_heavy_work_and_its_route(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The first PDF copy of a fresh server loads fpdf and its fonts and renders, in a worker
+    thread, which still holds Python's lock a few milliseconds at a time: the event loop wakes
+    late by that much. With a threshold of 1 ms the log says so, and names what ran."""
+    instance = make_instance(tmp_path_factory.mktemp("late"), KRING_LOOP_LAG_WARN_MS="1")
+    log = instance.folder / "server.log"
+    with serving(instance) as server:
+        conference = await demo_conference(server)
+        async with server_store(conference) as store:
+            await agree_in_store(store, conference.id)
+        async with as_(conference, conference.coordinator_cookie()) as coordinator:
+            copy = await coordinator.get(f"/c/{conference.id}/plan/1.pdf")
+        assert copy.status_code == 200 and copy.content.startswith(b"%PDF")
+        deadline = time.monotonic() + 10
+        while not (found := [line for line in log.read_text().splitlines() if "pdf copy" in line]):
+            assert time.monotonic() < deadline, f"no warning names the copy:\n{log.read_text()}"
+            await asyncio.sleep(0.05)
+    line = found[0]
+    assert " WARNING kring.loop: the event loop woke " in line
+    assert "heavy work: pdf copy" in line
+    assert "GET /c/{conference_id}/plan/{number:int}.pdf" in line  # the route, not its ids
+    assert conference.id not in line
 
 
 # -- /healthz --------------------------------------------------------------------------------
