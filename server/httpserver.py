@@ -102,6 +102,9 @@ class _Frames:
     def write(self, frame: bytes) -> None:
         self._protocol.transport.write(frame)
 
+    def abort(self) -> None:
+        self._protocol.transport.abort()
+
 
 class FrameWritingProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websocket protocol (on websockets' sans-I/O core), offering the app a

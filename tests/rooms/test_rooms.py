@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -473,3 +474,52 @@ async def test_a_tablet_that_stops_reading_never_holds_up_the_others(
             await wait_until(lambda: "fell too far behind" in log.read_text())
         finally:
             stuck.transport.abort()
+
+
+async def test_a_tablet_dropped_for_falling_behind_is_let_go_not_kept_with_its_backlog(
+    conference: DemoConference,
+) -> None:
+    """A device that stops reading (a tablet asleep with its socket open) is dropped once it
+    is SEND_QUEUE_BYTES behind, and the server lets go of its connection then and there: a
+    connection kept until its backlog drains would hold that backlog, and its socket, for as
+    long as the device stays asleep (for ever), however often it comes back to do it again."""
+    writer = conference.device("information", conference.cookie("client"), saved=True)
+    async with connected(writer):
+        stuck = await connect(
+            conference.ws("information"),
+            origin=conference.server.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": conference.cookie("network_member", 1)},
+            compression=None,
+            max_queue=1,
+            max_size=None,
+        )
+        port = stuck.transport.get_extra_info("sockname")[1]
+        try:
+            assert _server_side_state(conference.server.port, port) == "established"
+            chunk = "x" * 100_000
+            for i in range(80):
+                writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                await asyncio.sleep(0)
+            await writer.wait_for(lambda: writer.all_saved(), 30)
+            log = conference.server.instance.folder / "server.log"
+            await wait_until(lambda: "fell too far behind" in log.read_text())
+            await wait_until(
+                lambda: _server_side_state(conference.server.port, port) != "established"
+            )
+        finally:
+            stuck.transport.abort()
+
+
+def _server_side_state(server_port: int, client_port: int) -> str:
+    """The state of the server's end of a loopback TCP connection, as the kernel has it
+    ("gone" when the kernel holds none)."""
+    states = {"01": "established"}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], fields[3]
+        if (
+            int(local.rsplit(":", 1)[1], 16) == server_port
+            and int(remote.rsplit(":", 1)[1], 16) == client_port
+        ):
+            return states.get(state, f"state {state}")
+    return "gone"
