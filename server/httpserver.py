@@ -113,4 +113,6 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)  # makes the scope; the app's task has not run yet
+        if self.response.status_code != 101:  # refused (no key, a wrong version): no scope
+            return
         self.scope["extensions"][FRAMES_EXTENSION] = _Frames(self)  # type: ignore[assignment]

@@ -105,3 +105,31 @@ async def test_a_websocket_and_an_event_stream_outlive_the_header_deadline(
                     break
     finally:
         stop_server(server)
+
+
+def test_a_websocket_handshake_the_server_cannot_accept_is_answered_and_logs_no_crash(
+    tmp_path: Path,
+) -> None:
+    """A request that asks for a websocket without a key (or with a version nobody speaks)
+    gets websockets' own 400, and the server's log holds no crash of the connection: a
+    scanner's bad upgrades must not fill the error log that someone on call reads."""
+    server = start_server(make_instance(tmp_path))
+    try:
+        upgrade = b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        for extra in (
+            b"",
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n",
+        ):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            with sock:
+                sock.sendall(b"GET /ws/x/plan HTTP/1.1\r\nHost: x\r\n" + upgrade + extra + b"\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 400 Bad Request"), answer
+        # A good request after them is served by the same process.
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        stop_server(server)
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log and "Fatal error" not in log, log
