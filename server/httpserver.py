@@ -116,3 +116,13 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
         if self.response.status_code != 101:  # refused (no key, a wrong version): no scope
             return
         self.scope["extensions"][FRAMES_EXTENSION] = _Frames(self)  # type: ignore[assignment]
+
+    def keepalive_timeout(self) -> None:
+        """No pong in time: uvicorn sends a close frame and closes the transport, which first
+        tries to send everything still buffered (up to ``send_queue_bytes`` of frames), and
+        a device that reads nothing never takes it: the connection, its frames and the
+        room's task reading it would stay for as long as the device is frozen. Drop it."""
+        open_until_now = not self.close_sent and not self.transport.is_closing()
+        super().keepalive_timeout()
+        if open_until_now:
+            self.transport.abort()

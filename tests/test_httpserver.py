@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
-from tests.support.live import connected
+from tests.support.live import connected, wait_until
 from tests.support.people import as_, demo_conference
-from tests.support.server import make_instance, start_server, stop_server
+from tests.support.server import make_instance, server_side_state, start_server, stop_server
 
 
 def _half_request(port: int, first: bytes = b"") -> socket.socket:
@@ -133,3 +134,45 @@ def test_a_websocket_handshake_the_server_cannot_accept_is_answered_and_logs_no_
         stop_server(server)
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log and "Fatal error" not in log, log
+
+
+async def test_a_device_that_stops_reading_is_let_go_when_it_misses_its_pong(
+    tmp_path: Path,
+) -> None:
+    """A tablet whose app froze (its system still takes packets, but nothing reads them) stops
+    answering pings. Once its pong is late the connection ends, also when the server still
+    holds frames for it, fewer than would drop it: kept until they drain, it would hold them,
+    its socket and its place in the room for as long as the tablet stays frozen."""
+    server = start_server(
+        make_instance(
+            tmp_path,
+            KRING_PING_INTERVAL_SECONDS="1",
+            KRING_PING_TIMEOUT_SECONDS="1",
+            KRING_SEND_QUEUE_BYTES=str(64 * 1024 * 1024),  # never dropped for falling behind
+        )
+    )
+    try:
+        conference = await demo_conference(server, "information")
+        writer = conference.device("information", conference.cookie("client"), saved=True)
+        async with connected(writer):
+            frozen = await connect(
+                conference.ws("information"),
+                origin=server.url,  # type: ignore[arg-type]
+                additional_headers={"Cookie": conference.cookie("network_member", 1)},
+                compression=None,
+                max_queue=1,  # reads one message, then nothing (pings neither)
+                max_size=None,
+            )
+            port = frozen.transport.get_extra_info("sockname")[1]
+            try:
+                chunk = "x" * 100_000
+                for i in range(80):
+                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                    await asyncio.sleep(0)
+                await writer.wait_for(writer.all_saved, 30)
+                await wait_until(lambda: server_side_state(server, port) != "established", 15)
+                assert writer.close_code is None  # the writer answers its pings: it stays
+            finally:
+                frozen.transport.abort()
+    finally:
+        stop_server(server)

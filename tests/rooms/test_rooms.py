@@ -6,7 +6,6 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from server.rules.networkmap import add_entry, read_map, remove_entry
 from server.storage.documents import DocumentLog
 from tests.support.live import connected, wait_until
 from tests.support.people import DemoConference, demo_conference, server_store
-from tests.support.server import LiveServer, make_instance, serving
+from tests.support.server import LiveServer, make_instance, server_side_state, serving
 
 SEND_QUEUE_BYTES = 1_000_000
 
@@ -495,7 +494,7 @@ async def test_a_tablet_dropped_for_falling_behind_is_let_go_not_kept_with_its_b
         )
         port = stuck.transport.get_extra_info("sockname")[1]
         try:
-            assert _server_side_state(conference.server.port, port) == "established"
+            assert server_side_state(conference.server, port) == "established"
             chunk = "x" * 100_000
             for i in range(80):
                 writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
@@ -503,23 +502,6 @@ async def test_a_tablet_dropped_for_falling_behind_is_let_go_not_kept_with_its_b
             await writer.wait_for(lambda: writer.all_saved(), 30)
             log = conference.server.instance.folder / "server.log"
             await wait_until(lambda: "fell too far behind" in log.read_text())
-            await wait_until(
-                lambda: _server_side_state(conference.server.port, port) != "established"
-            )
+            await wait_until(lambda: server_side_state(conference.server, port) != "established")
         finally:
             stuck.transport.abort()
-
-
-def _server_side_state(server_port: int, client_port: int) -> str:
-    """The state of the server's end of a loopback TCP connection, as the kernel has it
-    ("gone" when the kernel holds none)."""
-    states = {"01": "established"}
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, state = fields[1], fields[2], fields[3]
-        if (
-            int(local.rsplit(":", 1)[1], 16) == server_port
-            and int(remote.rsplit(":", 1)[1], 16) == client_port
-        ):
-            return states.get(state, f"state {state}")
-    return "gone"
