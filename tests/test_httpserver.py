@@ -6,7 +6,10 @@ that deadline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -176,3 +179,47 @@ async def test_a_device_that_stops_reading_is_let_go_when_it_misses_its_pong(
                 frozen.transport.abort()
     finally:
         stop_server(server)
+
+
+async def test_a_frozen_device_does_not_hold_up_a_restart(tmp_path: Path) -> None:
+    """SIGTERM while a tablet's app is frozen with frames still owed to it: the server stops
+    within seconds, not after uvicorn's whole graceful timeout (30 s, logged as an error, with
+    the room's own shutdown waiting behind it, under systemd's 40 s before a SIGKILL); a
+    device that reads still gets its goodbye (1012, "service restart")."""
+    server = start_server(
+        make_instance(
+            tmp_path, KRING_SEND_QUEUE_BYTES=str(64 * 1024 * 1024), KRING_LOG_LEVEL="info"
+        )
+    )
+    try:
+        conference = await demo_conference(server, "information")
+        writer = conference.device("information", conference.cookie("client"), saved=True)
+        async with connected(writer):
+            frozen = await connect(
+                conference.ws("information"),
+                origin=server.url,  # type: ignore[arg-type]
+                additional_headers={"Cookie": conference.cookie("network_member", 1)},
+                compression=None,
+                max_queue=1,
+                max_size=None,
+            )
+            try:
+                chunk = "x" * 100_000
+                for i in range(80):
+                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                    await asyncio.sleep(0)
+                await writer.wait_for(writer.all_saved, 30)
+                stopping = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                assert await writer.wait_closed(10) == (1012, "")
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(server.process.wait, 25)
+                stopped_after = time.monotonic() - stopping
+            finally:
+                frozen.transport.abort()
+    finally:
+        stop_server(server)
+    assert stopped_after < 10, f"stopped after {stopped_after:.1f} s"
+    log = (tmp_path / "server.log").read_text()
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "Application shutdown complete" in log
