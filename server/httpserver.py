@@ -22,6 +22,8 @@ from websockets.http11 import Request
 from server.rooms.connection import FRAMES_EXTENSION
 
 MAX_HEADER_BYTES = 64 * 1024
+# At shutdown, how long a websocket still owed frames may take to read them and its close.
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 def header_deadline_protocol(timeout: float) -> type[asyncio.Protocol]:
@@ -102,6 +104,9 @@ class _Frames:
     def write(self, frame: bytes) -> None:
         self._protocol.transport.write(frame)
 
+    def abort(self) -> None:
+        self._protocol.transport.abort()
+
 
 class FrameWritingProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websocket protocol (on websockets' sans-I/O core), offering the app a
@@ -110,4 +115,30 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)  # makes the scope; the app's task has not run yet
+        if self.response.status_code != 101:  # refused (no key, a wrong version): no scope
+            return
         self.scope["extensions"][FRAMES_EXTENSION] = _Frames(self)  # type: ignore[assignment]
+
+    def shutdown(self) -> None:
+        """The server stops: uvicorn sends a close frame (1012) behind whatever is buffered and
+        closes the transport, which stays open until that is sent. A device that reads takes
+        it in a moment; one whose app froze would keep it open for ever, and uvicorn waits
+        for every connection (its whole graceful timeout) before the app's own shutdown, which
+        commits what is pending. Past a short grace, such a connection is dropped."""
+        super().shutdown()
+        if self.transport.get_write_buffer_size():
+            self.loop.call_later(SHUTDOWN_GRACE_SECONDS, self._drop_if_open)
+
+    def _drop_if_open(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
+
+    def keepalive_timeout(self) -> None:
+        """No pong in time: uvicorn sends a close frame and closes the transport, which first
+        tries to send everything still buffered (up to ``send_queue_bytes`` of frames), and
+        a device that reads nothing never takes it: the connection, its frames and the
+        room's task reading it would stay for as long as the device is frozen. Drop it."""
+        open_until_now = not self.close_sent and not self.transport.is_closing()
+        super().keepalive_timeout()
+        if open_until_now:
+            self.transport.abort()

@@ -6,15 +6,19 @@ that deadline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
-from tests.support.live import connected
+from tests.support.live import connected, wait_until
 from tests.support.people import as_, demo_conference
-from tests.support.server import make_instance, start_server, stop_server
+from tests.support.server import make_instance, server_side_state, start_server, stop_server
 
 
 def _half_request(port: int, first: bytes = b"") -> socket.socket:
@@ -105,3 +109,117 @@ async def test_a_websocket_and_an_event_stream_outlive_the_header_deadline(
                     break
     finally:
         stop_server(server)
+
+
+def test_a_websocket_handshake_the_server_cannot_accept_is_answered_and_logs_no_crash(
+    tmp_path: Path,
+) -> None:
+    """A request that asks for a websocket without a key (or with a version nobody speaks)
+    gets websockets' own 400, and the server's log holds no crash of the connection: a
+    scanner's bad upgrades must not fill the error log that someone on call reads."""
+    server = start_server(make_instance(tmp_path))
+    try:
+        upgrade = b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        for extra in (
+            b"",
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n",
+        ):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            with sock:
+                sock.sendall(b"GET /ws/x/plan HTTP/1.1\r\nHost: x\r\n" + upgrade + extra + b"\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 400 Bad Request"), answer
+        # A good request after them is served by the same process.
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        stop_server(server)
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log and "Fatal error" not in log, log
+
+
+async def test_a_device_that_stops_reading_is_let_go_when_it_misses_its_pong(
+    tmp_path: Path,
+) -> None:
+    """A tablet whose app froze (its system still takes packets, but nothing reads them) stops
+    answering pings. Once its pong is late the connection ends, also when the server still
+    holds frames for it, fewer than would drop it: kept until they drain, it would hold them,
+    its socket and its place in the room for as long as the tablet stays frozen."""
+    server = start_server(
+        make_instance(
+            tmp_path,
+            KRING_PING_INTERVAL_SECONDS="1",
+            KRING_PING_TIMEOUT_SECONDS="1",
+            KRING_SEND_QUEUE_BYTES=str(64 * 1024 * 1024),  # never dropped for falling behind
+        )
+    )
+    try:
+        conference = await demo_conference(server, "information")
+        writer = conference.device("information", conference.cookie("client"), saved=True)
+        async with connected(writer):
+            frozen = await connect(
+                conference.ws("information"),
+                origin=server.url,  # type: ignore[arg-type]
+                additional_headers={"Cookie": conference.cookie("network_member", 1)},
+                compression=None,
+                max_queue=1,  # reads one message, then nothing (pings neither)
+                max_size=None,
+            )
+            port = frozen.transport.get_extra_info("sockname")[1]
+            try:
+                chunk = "x" * 100_000
+                for i in range(80):
+                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                    await asyncio.sleep(0)
+                await writer.wait_for(writer.all_saved, 30)
+                await wait_until(lambda: server_side_state(server, port) != "established", 15)
+                assert writer.close_code is None  # the writer answers its pings: it stays
+            finally:
+                frozen.transport.abort()
+    finally:
+        stop_server(server)
+
+
+async def test_a_frozen_device_does_not_hold_up_a_restart(tmp_path: Path) -> None:
+    """SIGTERM while a tablet's app is frozen with frames still owed to it: the server stops
+    within seconds, not after uvicorn's whole graceful timeout (30 s, logged as an error, with
+    the room's own shutdown waiting behind it, under systemd's 40 s before a SIGKILL); a
+    device that reads still gets its goodbye (1012, "service restart")."""
+    server = start_server(
+        make_instance(
+            tmp_path, KRING_SEND_QUEUE_BYTES=str(64 * 1024 * 1024), KRING_LOG_LEVEL="info"
+        )
+    )
+    try:
+        conference = await demo_conference(server, "information")
+        writer = conference.device("information", conference.cookie("client"), saved=True)
+        async with connected(writer):
+            frozen = await connect(
+                conference.ws("information"),
+                origin=server.url,  # type: ignore[arg-type]
+                additional_headers={"Cookie": conference.cookie("network_member", 1)},
+                compression=None,
+                max_queue=1,
+                max_size=None,
+            )
+            try:
+                chunk = "x" * 100_000
+                for i in range(80):
+                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                    await asyncio.sleep(0)
+                await writer.wait_for(writer.all_saved, 30)
+                stopping = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                assert await writer.wait_closed(10) == (1012, "")
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    await asyncio.to_thread(server.process.wait, 25)
+                stopped_after = time.monotonic() - stopping
+            finally:
+                frozen.transport.abort()
+    finally:
+        stop_server(server)
+    assert stopped_after < 10, f"stopped after {stopped_after:.1f} s"
+    log = (tmp_path / "server.log").read_text()
+    assert "timeout graceful shutdown exceeded" not in log
+    assert "Application shutdown complete" in log

@@ -42,6 +42,10 @@ class FrameWriter(Protocol):
 
     def write(self, frame: bytes) -> None: ...
 
+    def abort(self) -> None:
+        """Drop the connection at once, with whatever is still buffered for it."""
+        ...
+
 
 def binary_frame(message: bytes) -> bytes:
     """A server's frame of one whole binary message: final, unmasked, uncompressed
@@ -252,6 +256,8 @@ class Connection:
                 timeout=2.0,
             )
         except Exception:  # gone already, or its buffer is full: drop it
+            if self._frames is not None and self._frames.is_open():  # no close frame went out
+                self._drop_transport()
             self._cancel_owner()
 
     def abort(self, reason: str, *, force: bool = False) -> None:
@@ -265,7 +271,15 @@ class Connection:
         self._queued_bytes = 0
         if self._pump is not None:
             self._pump.cancel()
+        self._drop_transport()
         self._cancel_owner()
+
+    def _drop_transport(self) -> None:
+        """Let go of a frame writer's connection now: closed the usual way, its transport
+        would first try to send its backlog (up to ``send_queue_bytes``) and so hold it, and
+        the socket, for as long as the device does not read: for ever, for a stuck one."""
+        if self._frames is not None:
+            self._frames.abort()
 
     def _cancel_owner(self) -> None:
         """End the connection's own task (its receive loop), which then drops the socket."""

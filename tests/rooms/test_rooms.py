@@ -19,7 +19,7 @@ from server.rules.networkmap import add_entry, read_map, remove_entry
 from server.storage.documents import DocumentLog
 from tests.support.live import connected, wait_until
 from tests.support.people import DemoConference, demo_conference, server_store
-from tests.support.server import LiveServer, make_instance, serving
+from tests.support.server import LiveServer, make_instance, server_side_state, serving
 
 SEND_QUEUE_BYTES = 1_000_000
 
@@ -471,5 +471,37 @@ async def test_a_tablet_that_stops_reading_never_holds_up_the_others(
             assert writer.close_code is None and reader.close_code is None
             log = conference.server.instance.folder / "server.log"
             await wait_until(lambda: "fell too far behind" in log.read_text())
+        finally:
+            stuck.transport.abort()
+
+
+async def test_a_tablet_dropped_for_falling_behind_is_let_go_not_kept_with_its_backlog(
+    conference: DemoConference,
+) -> None:
+    """A device that stops reading (a tablet asleep with its socket open) is dropped once it
+    is SEND_QUEUE_BYTES behind, and the server lets go of its connection then and there: a
+    connection kept until its backlog drains would hold that backlog, and its socket, for as
+    long as the device stays asleep (for ever), however often it comes back to do it again."""
+    writer = conference.device("information", conference.cookie("client"), saved=True)
+    async with connected(writer):
+        stuck = await connect(
+            conference.ws("information"),
+            origin=conference.server.url,  # type: ignore[arg-type]
+            additional_headers={"Cookie": conference.cookie("network_member", 1)},
+            compression=None,
+            max_queue=1,
+            max_size=None,
+        )
+        port = stuck.transport.get_extra_info("sockname")[1]
+        try:
+            assert server_side_state(conference.server, port) == "established"
+            chunk = "x" * 100_000
+            for i in range(80):
+                writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+                await asyncio.sleep(0)
+            await writer.wait_for(lambda: writer.all_saved(), 30)
+            log = conference.server.instance.folder / "server.log"
+            await wait_until(lambda: "fell too far behind" in log.read_text())
+            await wait_until(lambda: server_side_state(conference.server, port) != "established")
         finally:
             stuck.transport.abort()

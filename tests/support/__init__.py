@@ -1,6 +1,7 @@
 """What the tests share, in one place (``conftest.py`` holds the fixtures, and only them).
 
-- ``server``: a Kring installation in a temporary folder, its CLI, ``kring serve`` on loopback.
+- ``server``: a Kring installation in a temporary folder, its CLI, ``kring serve`` on loopback,
+  its metrics and the state of its end of a connection.
 - ``databases``: a PostgreSQL database for a run, a store opened and closed, an account.
 - ``people``: a demo conference on a live server, its people's devices, their HTTP clients;
   a coordinator account made on the command line, logged in.

@@ -175,3 +175,17 @@ async def metric_samples(server: LiveServer, token: str) -> dict[str, float]:
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
     return found
+
+
+def server_side_state(server: LiveServer, client_port: int) -> str:
+    """The state of the server's end of a loopback TCP connection from ``client_port``, as
+    the kernel has it: "established", another state, or "gone" when the kernel holds none."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state = fields[1], fields[2], fields[3]
+        if (
+            int(local.rsplit(":", 1)[1], 16) == server.port
+            and int(remote.rsplit(":", 1)[1], 16) == client_port
+        ):
+            return "established" if state == "01" else f"state {state}"
+    return "gone"
