@@ -225,7 +225,11 @@ class DocChannel:
         conn.unsaved.append(unsaved)
         conn.unsaved_bytes += unsaved.size
         committed.add_done_callback(lambda done: not_saved(conn, unsaved, done))
-        if len(conn.unsaved) > PIPELINE_UPDATES or conn.unsaved_bytes > PIPELINE_BYTES:
+        # With several processes, one device's updates wait one at a time: a process learns
+        # of a phase change made elsewhere only from its broker or its next commit, and every
+        # update read before then is accepted under the old phase (so at most one, as before).
+        pipeline = 0 if self.room.hub.broker.relays else PIPELINE_UPDATES
+        if len(conn.unsaved) > pipeline or conn.unsaved_bytes > PIPELINE_BYTES:
             oldest = conn.unsaved[0].committed
             if oldest is not None:
                 await asyncio.wait([oldest])

@@ -34,6 +34,7 @@ from tests.support.people import (
 from tests.support.server import (
     LiveServer,
     make_instance,
+    metric_samples,
     missing_service,
     start_server,
     stop_server,
@@ -58,6 +59,9 @@ def _redis() -> Any:
     return client
 
 
+METRICS_TOKEN = "scale-out-metrics-0123456789"
+
+
 @pytest.fixture(scope="module")
 def pair(
     tmp_path_factory: pytest.TempPathFactory, postgres_url: str
@@ -72,6 +76,7 @@ def pair(
         "KRING_COMPACT_AFTER": str(COMPACT_AFTER),
         # Ended sign-ins must be closed by the message between processes, not the periodic check.
         "KRING_SESSION_CHECK_SECONDS": "3600",
+        "KRING_METRICS_TOKEN": METRICS_TOKEN,
     }
     a = start_server(make_instance(tmp_path_factory.mktemp("a"), **shared))
     try:
@@ -119,6 +124,30 @@ async def stored_text(conference: DemoConference, document: str = "plan") -> str
     doc: Doc[Any] = Doc()
     doc.apply_update(update)
     return str(doc.get("text", type=Text))
+
+
+async def test_with_several_processes_a_burst_is_not_read_ahead_of_its_commits(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    """A process hears of a phase change made on another only through Redis or its next
+    commit, and accepts what it has read under the phase it knew. So with several processes a
+    device's next update is read only once the one before is committed (on one process the
+    change reaches every connection at once, and a burst shares commits): every update of a
+    burst is a commit of its own, and at most one can be taken in under an outdated phase."""
+    on_a, _ = await on_both(pair, "private_time")
+    sam = on_a.device("plan", on_a.cookie("client"), saved=True)
+    async with connected(sam):
+        before = await metric_samples(on_a.server, METRICS_TOKEN)
+        for i in range(40):
+            sam.text().insert(len(sam.text()), f"<{i}>")
+        await sam.flush()
+        await sam.wait_for(sam.all_saved, 30)
+        after = await metric_samples(on_a.server, METRICS_TOKEN)
+    moved = {
+        name: after[name] - before[name]
+        for name in ("kring_updates_committed_total", "kring_commit_batch_updates_count")
+    }
+    assert moved == {"kring_updates_committed_total": 40, "kring_commit_batch_updates_count": 40}
 
 
 async def test_devices_on_two_processes_edit_one_plan_and_see_each_others_presence(
