@@ -370,6 +370,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await loop_lag
                 metrics.unwatch()
                 await export_jobs.close()
+                heavy.close()
                 events.close()
                 await hub.close()
         finally:

@@ -28,6 +28,7 @@ from server import i18n
 from server.clock import time_zone
 from server.conference.heavy import HeavyWork
 from server.conference.plancopy import plan_copy, plan_people
+from server.formats import printing
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
@@ -387,14 +388,13 @@ async def build(
         versions = await store.plan_versions(conference.id)
         data = await conference_data(store, read_state, conference, versions)
 
-        def render() -> bytes:  # CPU-bound: a worker thread, as the plan copy's PDF
-            # fpdf and its fonts (~30 MB, ~0.3 s) load with the first copy, in this thread.
-            from server.formats import pdf
-
-            # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
-            with i18n.using(i18n.DEFAULT_LANGUAGE):
-                copies = {v.number: plan_copy(v) for v in versions}
-            pdfs = {number: pdf.render_pdf(copy, time_zone()) for number, copy in copies.items()}
-            return _zip(conference.id, data, pdfs)
-
-        return await asyncio.to_thread(render)
+        # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
+        with i18n.using(i18n.DEFAULT_LANGUAGE):
+            copies = {v.number: plan_copy(v) for v in versions}
+        zone, language = time_zone(), i18n.DEFAULT_LANGUAGE
+        # In the heavy work's processes when the server runs it; a command's own thread else.
+        if heavy is not None:
+            pdfs = await heavy.run(printing.plan_pdfs, copies, zone, language)
+        else:
+            pdfs = await asyncio.to_thread(printing.plan_pdfs, copies, zone, language)
+        return await asyncio.to_thread(_zip, conference.id, data, pdfs)

@@ -1,8 +1,10 @@
 """Heavy work (a PDF copy, an export zip) takes one of a few slots, so that many at once
 never starve the live rooms: ``KRING_HEAVY_JOBS`` of them run together, the rest wait their
-turn. The work itself runs in a worker thread (``asyncio.to_thread``), so the event loop
-stays free for the rooms while it runs; the slots keep the worker threads, the CPU and the
-memory that many copies at once would take within bounds.
+turn. PDFs are made in worker processes (``HeavyWork.run``, as many as there are slots, started
+with the first copy and stopped after IDLE_SECONDS without one): rendering is pure Python, and
+in a thread it would hold the interpreter's lock away from the event loop, which needs it back
+after every write to a socket (``formats/printing.py``). The slots keep the processes, the CPU
+and the memory that many copies at once would take within bounds.
 
 A request that finds every slot taken waits, at most ``wait_seconds``
 (``KRING_HEAVY_WAIT_SECONDS``); then :class:`Busy` (the page answers 503 with Retry-After).
@@ -16,14 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 log = logging.getLogger("kring")
 
 WAIT_SECONDS = 30.0  # a request waits this long for a slot (KRING_HEAVY_WAIT_SECONDS), then 503
 RETRY_AFTER_SECONDS = 30  # what that answer tells the browser
+IDLE_SECONDS = 300.0  # the worker processes stop after this long without work
+
+T = TypeVar("T")
 
 
 class Busy(Exception):
@@ -46,6 +55,50 @@ class HeavyWork:
         self.running = 0
         self.waiting = 0
         self._free = asyncio.Semaphore(slots)
+        self._workers: ProcessPoolExecutor | None = None
+        self._last_used = 0.0
+        self._idle_check: asyncio.TimerHandle | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker process (a function of ``formats/printing.py``; its
+        arguments and result cross by pickle). Call it while holding a slot."""
+        loop = asyncio.get_running_loop()
+        workers = self._workers
+        if workers is None:
+            # spawn: a fork of this process would copy its threads' locks mid-use.
+            context = multiprocessing.get_context("spawn")
+            workers = self._workers = ProcessPoolExecutor(self.slots, mp_context=context)
+        try:
+            return await loop.run_in_executor(workers, fn, *args)
+        except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
+            log.error("a worker process of the heavy work died; they start again")
+            self._stop_workers()
+            raise
+        finally:
+            self._last_used = time.monotonic()
+            if self._idle_check is None:
+                self._idle_check = loop.call_later(IDLE_SECONDS, self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        self._idle_check = None
+        idle_for = time.monotonic() - self._last_used
+        if self.running == 0 and idle_for >= IDLE_SECONDS:
+            self._stop_workers()
+        elif self._workers is not None:
+            wait = max(1.0, IDLE_SECONDS - idle_for)
+            self._idle_check = asyncio.get_running_loop().call_later(wait, self._stop_if_idle)
+
+    def _stop_workers(self) -> None:
+        workers, self._workers = self._workers, None
+        if workers is not None:
+            workers.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the worker processes (at shutdown)."""
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+            self._idle_check = None
+        self._stop_workers()
 
     @asynccontextmanager
     async def slot(self, what: str, *, wait: bool = False) -> AsyncIterator[None]:

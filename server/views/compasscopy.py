@@ -10,21 +10,21 @@ is audited (``compass_downloaded``: which format, never what it holds).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import metrics
+from server import i18n, metrics
 from server.clock import time_zone
 from server.conference import auth
+from server.formats import printing
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
-from server.rules.compasscopy import CompassCopy, compass_copy, compass_file
+from server.rules.compasscopy import compass_copy, compass_file
 from server.storage.models import utcnow
 from server.views import common, compass
 
@@ -72,16 +72,10 @@ async def compass_pdf(request: Request) -> Response:
     # CPU-bound (the map most of all): a worker thread, which takes the reader's language along
     async with common.heavy(request).slot(f"compass copy of conference {person.conference.id}"):
         with metrics.heavy("compass pdf"):
-            document = await asyncio.to_thread(_render_compass_pdf, copy, time_zone())
+            document = await common.heavy(request).run(
+                printing.compass_pdf, copy, time_zone(), i18n.get_language()
+            )
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True
     )
     return common.download(document, "application/pdf", _("netwerkkompas.pdf"))
-
-
-def _render_compass_pdf(copy: CompassCopy, zone: tzinfo) -> bytes:
-    """In a worker thread: fpdf and its fonts (~30 MB, ~0.3 s to import) load with the first
-    copy, not with the server, and not on the event loop."""
-    from server.formats.compasspdf import render_compass_pdf
-
-    return render_compass_pdf(copy, zone)

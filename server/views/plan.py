@@ -6,23 +6,22 @@ Whether someone may see the plan is asked of ``server/rules/phases.py``, like ev
 
 from __future__ import annotations
 
-import asyncio
-from datetime import tzinfo
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import metrics
+from server import i18n, metrics
 from server.clock import time_zone
 from server.conference import admission, auth, compassfeed
 from server.conference.plancopy import plan_copy, plan_people
+from server.formats import printing
 from server.i18n import _
 from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.rules.compare import compare_versions
-from server.rules.copy import PlanCopy, agreement_count
+from server.rules.copy import agreement_count
 from server.rules.plan import (
     AGREEMENT_STATUSES,
     LIFE_AREAS,
@@ -230,7 +229,9 @@ async def copy_pdf(request: Request) -> Response:
     copy = plan_copy(version)
     async with common.heavy(request).slot(f"plan copy of conference {person.conference.id}"):
         with metrics.heavy("pdf copy"):
-            document = await asyncio.to_thread(_render_plan_pdf, copy, time_zone())
+            document = await common.heavy(request).run(
+                printing.plan_pdf, copy, time_zone(), i18n.get_language()
+            )
     await common.store(request).audit(
         person.conference.id,
         person.actor,
@@ -282,11 +283,3 @@ async def compare_page(request: Request) -> Response:
         old_frozen_at=old_version.created_at,
         new_frozen_at=new_version.created_at,
     )
-
-
-def _render_plan_pdf(copy: PlanCopy, zone: tzinfo) -> bytes:
-    """In a worker thread: fpdf and its fonts (~30 MB, ~0.3 s to import) load with the first
-    copy, not with the server, and not on the event loop."""
-    from server.formats import pdf
-
-    return pdf.render_pdf(copy, zone)
