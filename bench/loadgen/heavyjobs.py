@@ -155,7 +155,8 @@ async def _erase(server: KringServer, client: httpx.AsyncClient, job: Job) -> st
         raise RuntimeError(f"the erase form answered {response.status_code}")
     if server.count_rows("SELECT count(*) FROM conference WHERE id = ?", ERASED):
         raise RuntimeError("the conference is still there")
-    return f"{response.headers['location'].rsplit('=', 1)[-1]} (marked, then its rows in steps of 500)"
+    erased = response.headers["location"].rsplit("=", 1)[-1]
+    return f"{erased} (marked, then its rows in steps of 500)"
 
 
 async def _command(server: KringServer, job: Job, *args: str, **env: str) -> str:
