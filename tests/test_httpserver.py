@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
 
-from tests.support.live import connected, wait_until
+from tests.support.live import asleep, connected, wait_until, write_heaps
 from tests.support.people import as_, demo_conference
 from tests.support.server import make_instance, server_side_state, start_server, stop_server
 
@@ -158,21 +157,10 @@ async def test_a_device_that_stops_reading_is_let_go_when_it_misses_its_pong(
         conference = await demo_conference(server, "information")
         writer = conference.device("information", conference.cookie("client"), saved=True)
         async with connected(writer):
-            frozen = await connect(
-                conference.ws("information"),
-                origin=server.url,  # type: ignore[arg-type]
-                additional_headers={"Cookie": conference.cookie("network_member", 1)},
-                compression=None,
-                max_queue=1,  # reads one message, then nothing (pings neither)
-                max_size=None,
-            )
+            frozen = await asleep(conference, conference.cookie("network_member", 1))
             port = frozen.transport.get_extra_info("sockname")[1]
             try:
-                chunk = "x" * 100_000
-                for i in range(80):
-                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
-                    await asyncio.sleep(0)
-                await writer.wait_for(writer.all_saved, 30)
+                await write_heaps(writer)
                 await wait_until(lambda: server_side_state(server, port) != "established", 15)
                 assert writer.close_code is None  # the writer answers its pings: it stays
             finally:
@@ -195,20 +183,9 @@ async def test_a_frozen_device_does_not_hold_up_a_restart(tmp_path: Path) -> Non
         conference = await demo_conference(server, "information")
         writer = conference.device("information", conference.cookie("client"), saved=True)
         async with connected(writer):
-            frozen = await connect(
-                conference.ws("information"),
-                origin=server.url,  # type: ignore[arg-type]
-                additional_headers={"Cookie": conference.cookie("network_member", 1)},
-                compression=None,
-                max_queue=1,
-                max_size=None,
-            )
+            frozen = await asleep(conference, conference.cookie("network_member", 1))
             try:
-                chunk = "x" * 100_000
-                for i in range(80):
-                    writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
-                    await asyncio.sleep(0)
-                await writer.wait_for(writer.all_saved, 30)
+                await write_heaps(writer)
                 stopping = time.monotonic()
                 server.process.send_signal(signal.SIGTERM)
                 assert await writer.wait_closed(10) == (1012, "")

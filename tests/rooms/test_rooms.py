@@ -10,14 +10,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from pycrdt import Map
-from websockets.asyncio.client import connect
 
 from server.conference import access
 from server.rooms import protocol
 from server.rooms.client import YClient
 from server.rules.networkmap import add_entry, read_map, remove_entry
 from server.storage.documents import DocumentLog
-from tests.support.live import connected, wait_until
+from tests.support.live import asleep, connected, wait_until, write_heaps
 from tests.support.people import DemoConference, demo_conference, server_store
 from tests.support.server import LiveServer, make_instance, server_side_state, serving
 
@@ -452,20 +451,9 @@ async def test_a_tablet_that_stops_reading_never_holds_up_the_others(
     reader = conference.device("information", conference.cookie("network_member", 0))
     async with connected(writer, reader):
         # A device that stops reading: its socket buffers fill and then its send queue.
-        stuck = await connect(
-            conference.ws("information"),
-            origin=conference.server.url,  # type: ignore[arg-type]
-            additional_headers={"Cookie": conference.cookie("network_member", 1)},
-            compression=None,
-            max_queue=1,
-            max_size=None,
-        )
+        stuck = await asleep(conference, conference.cookie("network_member", 1))
         try:
-            chunk = "x" * 100_000
-            for i in range(80):
-                writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
-                await asyncio.sleep(0)
-            await writer.wait_for(lambda: writer.all_saved(), 30)
+            await write_heaps(writer)
             await reader.wait_for(lambda: "<79>" in str(reader.text()), 30)
             assert str(reader.text()) == str(writer.text())
             assert writer.close_code is None and reader.close_code is None
@@ -484,22 +472,11 @@ async def test_a_tablet_dropped_for_falling_behind_is_let_go_not_kept_with_its_b
     long as the device stays asleep (for ever), however often it comes back to do it again."""
     writer = conference.device("information", conference.cookie("client"), saved=True)
     async with connected(writer):
-        stuck = await connect(
-            conference.ws("information"),
-            origin=conference.server.url,  # type: ignore[arg-type]
-            additional_headers={"Cookie": conference.cookie("network_member", 1)},
-            compression=None,
-            max_queue=1,
-            max_size=None,
-        )
+        stuck = await asleep(conference, conference.cookie("network_member", 1))
         port = stuck.transport.get_extra_info("sockname")[1]
         try:
             assert server_side_state(conference.server, port) == "established"
-            chunk = "x" * 100_000
-            for i in range(80):
-                writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
-                await asyncio.sleep(0)
-            await writer.wait_for(lambda: writer.all_saved(), 30)
+            await write_heaps(writer)
             log = conference.server.instance.folder / "server.log"
             await wait_until(lambda: "fell too far behind" in log.read_text())
             await wait_until(lambda: server_side_state(conference.server, port) != "established")

@@ -94,3 +94,27 @@ class EventStream:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+
+async def asleep(conference: DemoConference, cookie: str, document: str = "information") -> Any:
+    """A device whose socket stays open but that stops reading after one message (a tablet
+    asleep, an app frozen): it answers no ping, and what is sent to it piles up."""
+    from websockets.asyncio.client import connect
+
+    return await connect(
+        conference.ws(document),
+        origin=conference.server.url,  # type: ignore[arg-type]
+        additional_headers={"Cookie": cookie},
+        compression=None,
+        max_queue=1,
+        max_size=None,
+    )
+
+
+async def write_heaps(writer: YClient, count: int = 80, size: int = 100_000) -> None:
+    """``count`` edits of ``size`` characters each, one after another; until all are saved."""
+    chunk = "x" * size
+    for i in range(count):
+        writer.text().insert(len(writer.text()), f"<{i}>{chunk}")
+        await asyncio.sleep(0)
+    await writer.wait_for(writer.all_saved, 30)
