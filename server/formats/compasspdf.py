@@ -8,8 +8,9 @@ drawing. Its moment of making is printed on the clock of ``zone``. Fonts and bui
 are ``pdfbase.py``'s. The drawing's text has no fallback font and no shaping: a name in a
 script Noto Sans lacks (Arabic) shows there as "�", and the list under it prints it as written.
 
-CPU-bound (the map most of all): call it from a worker thread, not on the event loop. The
-language travels with the worker thread's copy of the context (``asyncio.to_thread``).
+CPU-bound pure Python (the map most of all): the server calls it in a worker process
+(``printing.compass_pdf`` through ``conference.heavy``, with the reader's language), never on
+the event loop nor in one of its threads.
 """
 
 from __future__ import annotations

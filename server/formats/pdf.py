@@ -6,9 +6,9 @@ instance's ``KRING_TIMEZONE``). What the family wrote is printed as written. Fon
 text and the building blocks are ``pdfbase.py``'s (Noto Sans embedded, right-to-left text
 shaped by HarfBuzz).
 
-Rendering takes a few tenths of a second for a usual plan and is CPU-bound: call it from a
-worker thread (``asyncio.to_thread``, which takes the reader's language along), not on the
-event loop.
+Rendering takes a few tenths of a second for a usual plan and is CPU-bound pure Python: the
+server calls it in a worker process (``printing.plan_pdf`` through ``conference.heavy``, with
+the reader's language), never on the event loop nor in one of its threads.
 """
 
 from __future__ import annotations
