@@ -258,6 +258,11 @@ class ErasureMixin(StoreBase):
                 for table in ERASED_TABLES:
                     await auto.exec_driver_sql(f'VACUUM "{table}"')
                 return Scrubbed(True, "VACUUM " + ", ".join(ERASED_TABLES))
+            # First copy what it can without holding up anyone (PASSIVE): the TRUNCATE after
+            # it, which keeps every writer waiting while it runs, then has only the rest to
+            # copy (after a big erasure, copying all of it kept the rooms' commits waiting
+            # for 0.6 s).
+            await auto.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
             await auto.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}")
             try:
                 for attempt in range(1, CHECKPOINT_ATTEMPTS + 1):

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from server.storage.base import sqlite_pragmas
+from server.storage.base import BUSY_TIMEOUT_MS, sqlite_pragmas
 from server.storage.models import utcnow
 
 _INSERT = "INSERT INTO doc_update (conference_id, document, data, created_at) VALUES (?, ?, ?, ?)"
@@ -55,14 +56,17 @@ class SqliteBatchWriter:
             # isolation_level=None: no implicit transactions; each batch says BEGIN itself.
             conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
             sqlite_pragmas(conn)
+            # No busy handler: _begin waits for the write lock itself, in steps of a
+            # millisecond (SQLite's own handler sleeps up to 100 ms at a time, however soon
+            # another process, `kring purge` say, lets go of the lock).
+            conn.execute("PRAGMA busy_timeout=0")
             self._conn = conn
         return self._conn
 
     def _insert(self, rows: list[Row], phases_of: set[str] | None) -> tuple[list[int], Phases]:
         conn = self._connection()
         now = utcnow().astimezone(UTC).replace(tzinfo=None).strftime(_STORED_AT)
-        # IMMEDIATE: take the write lock now (waiting up to the busy timeout), never half-way.
-        conn.execute("BEGIN IMMEDIATE")
+        _begin(conn)
         try:
             ids: list[int] = []
             for conference_id, document, data in rows:
@@ -89,3 +93,19 @@ class SqliteBatchWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE: take the write lock now, never half-way through the batch; while
+    another connection holds it, try again every millisecond for up to BUSY_TIMEOUT_MS."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0)
+            busy = code & 0xFF == sqlite3.SQLITE_BUSY  # any SQLITE_BUSY_* extended code
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(0.001)

@@ -284,3 +284,29 @@ async def test_a_batch_reports_the_phases_it_was_stored_under_and_when_it_was_st
         ).all()
     assert len(stored) == 2
     assert all(before - timedelta(seconds=1) <= at <= utcnow() for at in stored)
+
+
+async def test_a_batch_waits_for_another_process_holding_the_write_lock(
+    store: Store, document_log: tuple[DocumentLog, str]
+) -> None:
+    """On SQLite another process (`kring purge`, a backup's restore) may hold the write lock
+    for a while: the document log waits for it and then stores the batch, it does not fail."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's writers do not take one lock for the whole database")
+    import sqlite3
+    import threading
+
+    log, conference_id = document_log
+    path = store.engine.url.database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the other process's transaction, holding the lock
+    threading.Timer(0.3, other.execute, args=("COMMIT",)).start()
+    _, updates = typed_updates(["na ", "de ", "purge "])
+    try:
+        ids = [await log.append(conference_id, "plan", u, lambda _id: None) for u in updates]
+    finally:
+        other.close()
+    assert len(ids) == 3
+    stored = await log.load(conference_id, "plan")
+    assert text_of(*(data for _, data in stored.updates)) == "na de purge "
