@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pycrdt import Doc, Text, TransactionEvent
@@ -12,7 +13,7 @@ from sqlalchemy import event, text
 
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
 from server.storage.store import Store, create_engine
-from tests.support.databases import add_coordinator
+from tests.support.databases import add_coordinator, migrated_sqlite, opened_store
 
 
 def typed_updates(words: list[str]) -> tuple[str, list[bytes]]:
@@ -286,27 +287,30 @@ async def test_a_batch_reports_the_phases_it_was_stored_under_and_when_it_was_st
     assert all(before - timedelta(seconds=1) <= at <= utcnow() for at in stored)
 
 
-async def test_a_batch_waits_for_another_process_holding_the_write_lock(
-    store: Store, document_log: tuple[DocumentLog, str]
-) -> None:
-    """On SQLite another process (`kring purge`, a backup's restore) may hold the write lock
-    for a while: the document log waits for it and then stores the batch, it does not fail."""
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's writers do not take one lock for the whole database")
+async def test_a_batch_waits_for_another_process_holding_the_write_lock(tmp_path: Path) -> None:
+    """On SQLite another process (`kring purge`, say) may hold the database's one write lock
+    for a while: the document log waits for it and then stores the batch; it does not fail.
+    (PostgreSQL has no such lock for the whole database.)"""
     import sqlite3
     import threading
 
-    log, conference_id = document_log
-    path = store.engine.url.database
-    assert path is not None
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    other.execute("BEGIN IMMEDIATE")  # the other process's transaction, holding the lock
-    threading.Timer(0.3, other.execute, args=("COMMIT",)).start()
-    _, updates = typed_updates(["na ", "de ", "purge "])
-    try:
-        ids = [await log.append(conference_id, "plan", u, lambda _id: None) for u in updates]
-    finally:
-        other.close()
+    url = await asyncio.to_thread(migrated_sqlite, tmp_path)  # (Alembic runs its own loop)
+    async with opened_store(url) as store:
+        account = await add_coordinator(store)
+        conference_id = (await store.create_conference(account, "Familie Test", "Vraag?")).id
+        log = DocumentLog(store.engine)
+        log.start()
+        other = sqlite3.connect(
+            tmp_path / "kring.db", isolation_level=None, check_same_thread=False
+        )
+        other.execute("BEGIN IMMEDIATE")  # the other process's transaction, holding the lock
+        threading.Timer(0.3, other.execute, args=("COMMIT",)).start()
+        _, updates = typed_updates(["na ", "de ", "purge "])
+        try:
+            ids = [await log.append(conference_id, "plan", u, lambda _id: None) for u in updates]
+            stored = await log.load(conference_id, "plan")
+        finally:
+            other.close()
+            await log.close()
     assert len(ids) == 3
-    stored = await log.load(conference_id, "plan")
     assert text_of(*(data for _, data in stored.updates)) == "na de purge "
