@@ -52,11 +52,6 @@ def is_admin(account: Account) -> bool:
     return account.role == "admin"
 
 
-def actor(account: Account) -> str:
-    """An account as the audit log names who did something."""
-    return f"coordinator:{account.id}"
-
-
 # -- one-time links ---------------------------------------------------------------------------
 
 
@@ -152,8 +147,8 @@ async def invite(
         raise FlowError(
             Refusal.CONFLICT, _("Er is al een account met dit e-mailadres."), "email"
         ) from None
-    made = await _new_link(store, settings, account, by.name, actor(by), conference_id)
-    await store.audit(None, actor(by), "account_invited", {"account_id": account.id})
+    made = await _new_link(store, settings, account, by.name, auth.account_actor(by), conference_id)
+    await store.audit(None, auth.account_actor(by), "account_invited", {"account_id": account.id})
     return made
 
 
@@ -163,7 +158,7 @@ async def invite_co_coordinator(
     """A coordinator invites someone without an account to run their conference with them:
     they join it once they have chosen their password."""
     made = await invite(store, settings, by, email, name, conference_id)
-    await store.audit(conference_id, actor(by), "coordinator_invited", {"name": name})
+    await store.audit(conference_id, auth.account_actor(by), "coordinator_invited", {"name": name})
     return made
 
 
@@ -174,8 +169,10 @@ async def password_link(
     account = await _account(store, account_id)
     if account.deactivated_at is not None:
         raise FlowError(Refusal.CONFLICT, _("Dit account staat uit. Zet het eerst weer aan."))
-    made = await _new_link(store, settings, account, admin.name, actor(admin))
-    await store.audit(None, actor(admin), "password_link_made", {"account_id": account.id})
+    made = await _new_link(store, settings, account, admin.name, auth.account_actor(admin))
+    await store.audit(
+        None, auth.account_actor(admin), "password_link_made", {"account_id": account.id}
+    )
     return made
 
 
@@ -246,7 +243,7 @@ async def choose_password(
             Refusal.CONFLICT, _("Deze link is net al gebruikt, of hij is verlopen.")
         ) from None
     hub.end_sessions(used.ended_sessions, sessions.ENDED)
-    who = actor(used.account)
+    who = auth.account_actor(used.account)
     detail = {"account_id": used.account.id, "purpose": match.link.purpose}
     await store.audit(None, who, "password_set", detail)
     return used
@@ -285,7 +282,9 @@ async def change_password(
     hashed = await auth.hash_password(password)
     ended = await store.change_password(account.id, hashed, keep_session=who.session_id)
     hub.end_sessions(ended, sessions.ENDED)
-    await store.audit(None, actor(account), "password_changed", {"account_id": account.id})
+    await store.audit(
+        None, auth.account_actor(account), "password_changed", {"account_id": account.id}
+    )
 
 
 # -- what an admin does -----------------------------------------------------------------------
@@ -320,7 +319,9 @@ async def deactivate(store: Store, hub: RoomHub, admin: Account, account_id: int
     except StoreError as error:
         raise _refused(error) from None
     hub.end_sessions(ended, TURNED_OFF)
-    await store.audit(None, actor(admin), "account_deactivated", {"account_id": account_id})
+    await store.audit(
+        None, auth.account_actor(admin), "account_deactivated", {"account_id": account_id}
+    )
     return account
 
 
@@ -329,7 +330,9 @@ async def reactivate(store: Store, admin: Account, account_id: int) -> Account:
     if account.deactivated_at is None:
         raise FlowError(Refusal.CONFLICT, _("Dit account staat al aan."))
     await store.reactivate_account(account_id)
-    await store.audit(None, actor(admin), "account_reactivated", {"account_id": account_id})
+    await store.audit(
+        None, auth.account_actor(admin), "account_reactivated", {"account_id": account_id}
+    )
     return account
 
 
@@ -351,7 +354,7 @@ async def unlock(store: Store, admin: Account, account_id: int) -> Account:
     """Lift the lock on a login (from every address): the right password works again."""
     account = await _account(store, account_id)
     await store.clear_login_lock(*login_lock_keys(account))
-    await store.audit(None, actor(admin), "login_unlocked", {"account_id": account_id})
+    await store.audit(None, auth.account_actor(admin), "login_unlocked", {"account_id": account_id})
     return account
 
 
@@ -370,7 +373,7 @@ async def set_admin(store: Store, admin: Account, account_id: int, make: bool) -
     except StoreError as error:
         raise _refused(error) from None
     kind = "admin_granted" if make else "admin_revoked"
-    await store.audit(None, actor(admin), kind, {"account_id": account_id})
+    await store.audit(None, auth.account_actor(admin), kind, {"account_id": account_id})
     return account
 
 
@@ -387,5 +390,5 @@ async def hand_over(
     hub.drop_account(conference_id, previous, HANDED_OVER)
     before = await store.account(previous)
     detail = {"from_name": before.name if before else "?", "to_name": account.name}
-    await store.audit(conference_id, actor(admin), "conference_handed_over", detail)
+    await store.audit(conference_id, auth.account_actor(admin), "conference_handed_over", detail)
     return account

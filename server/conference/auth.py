@@ -274,6 +274,11 @@ class ParticipantIdentity:
     admission: str = "in"  # "waiting" or "refused": signed in during private time, not let in
 
 
+def account_actor(account: Account) -> str:
+    """An account as the audit log names who did something."""
+    return f"coordinator:{account.id}"
+
+
 class CookieState(Enum):
     ABSENT = "absent"
     INVALID = "invalid"  # forged, ended or expired: say so, do not pretend it was never sent
@@ -456,7 +461,7 @@ async def person_in(
             "coordinator",
             None,
             account.name,
-            f"coordinator:{account.id}",
+            account_actor(account),
             account=account,
             session_id=coordinator.session_id,
         )

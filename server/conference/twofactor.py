@@ -75,10 +75,6 @@ def _new_recovery_codes(settings: Settings) -> tuple[list[str], list[str]]:
     return [twofactor.shown(c) for c in codes], [_recovery_hash(settings, c) for c in codes]
 
 
-def actor(account: Account) -> str:
-    return f"coordinator:{account.id}"
-
-
 # -- setting it up --------------------------------------------------------------------------
 
 
@@ -130,7 +126,7 @@ async def confirm(store: Store, settings: Settings, account: Account, raw: str) 
             ),
         )
     shown, hashes = _new_recovery_codes(settings)
-    if not await store.confirm_second_factor(account.id, step, hashes, actor(account)):
+    if not await store.confirm_second_factor(account.id, step, hashes, auth.account_actor(account)):
         raise FlowError(Refusal.CONFLICT, _("Je tweestapsverificatie staat al aan."))
     return shown
 
@@ -155,7 +151,7 @@ async def _check_code(
         left = await store.use_recovery_code(account.id, _recovery_hash(settings, typed.code))
         if left is None:
             return Check.WRONG, 0
-        await store.audit(None, actor(account), "recovery_code_used", {"left": left})
+        await store.audit(None, auth.account_actor(account), "recovery_code_used", {"left": left})
         return Check.RECOVERY, left
     secret = unseal(settings, account.id, factor.secret)
     if secret is None:
@@ -191,7 +187,7 @@ async def _succeeded(store: Store, account: Account, address: str, attempts: int
 
 async def _refused(store: Store, account: Account, check: Check) -> None:
     await store.audit(
-        None, actor(account), "two_factor_refused", {"why": check.value}, coalesce=True
+        None, auth.account_actor(account), "two_factor_refused", {"why": check.value}, coalesce=True
     )
 
 
@@ -230,7 +226,9 @@ async def turn_off(store: Store, account: Account) -> list[int]:
     ended = (
         await store.end_account_sessions(account.id) if await store.two_factor_required() else []
     )
-    await store.audit(None, actor(account), "two_factor_off", {"sessions_ended": len(ended)})
+    await store.audit(
+        None, auth.account_actor(account), "two_factor_off", {"sessions_ended": len(ended)}
+    )
     return ended
 
 
@@ -239,7 +237,7 @@ async def new_recovery_codes(store: Store, settings: Settings, account: Account)
     shown, hashes = _new_recovery_codes(settings)
     if not await store.replace_recovery_codes(account.id, hashes):
         raise FlowError(Refusal.CONFLICT, _("Je tweestapsverificatie staat uit."))
-    await store.audit(None, actor(account), "recovery_codes_renewed")
+    await store.audit(None, auth.account_actor(account), "recovery_codes_renewed")
     return shown
 
 
@@ -376,4 +374,4 @@ async def require(store: Store, account: Account, on: bool) -> list[int]:
                 Refusal.CONFLICT,
                 _("Zet eerst je eigen tweestapsverificatie aan."),
             )
-    return await store.require_two_factor(on, actor(account))
+    return await store.require_two_factor(on, auth.account_actor(account))

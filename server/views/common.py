@@ -326,7 +326,7 @@ async def sign_out(request: Request, response: Response, cookie: str, why: str) 
 
 def actor(who: auth.CoordinatorIdentity) -> str:
     """A logged-in coordinator, as the audit log names them."""
-    return f"coordinator:{who.account.id}"
+    return auth.account_actor(who.account)
 
 
 async def person_or_waiting(request: Request) -> auth.Person | auth.Waiting:
