@@ -29,6 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from server import metrics
+from server.conference import periodic
 from server.settings import Settings
 from server.storage import backup, sealed
 from server.storage.backup import Report
@@ -166,10 +167,5 @@ async def nightly(
             except Exception:
                 log.exception("nightly backup failed; the next one is tomorrow night")
 
-    task = asyncio.create_task(loop(), name="kring-nightly-backup")
-    try:
+    async with periodic.in_background(loop(), "kring-nightly-backup"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

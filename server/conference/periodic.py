@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 from server import metrics
 
@@ -32,7 +33,14 @@ async def running(
                 log.exception("%s: the run failed; trying again in %g seconds", name, every)
             await asyncio.sleep(every)
 
-    task = asyncio.create_task(loop(), name=f"kring-{name}")
+    async with in_background(loop(), f"kring-{name}"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run ``work`` as a task while the block runs; then cancel it and wait for it to end."""
+    task = asyncio.create_task(work, name=name)
     try:
         yield
     finally:
