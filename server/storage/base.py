@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from server.storage.models import Base, Conference
 
@@ -21,12 +22,16 @@ BUSY_TIMEOUT_MS = 30_000
 ID_BATCH = 1000  # ids named in one statement (databases bound their parameters)
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """Make the engine; SQLite connections get WAL, synchronous=FULL and foreign keys."""
+def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
+    """Make the engine; SQLite connections get WAL, synchronous=FULL and foreign keys.
+
+    ``pooled`` False: a connection is opened for each use and closed after it, none kept
+    idle (a worker process of the heavy work, which reads now and then)."""
+    pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
     if database_url.startswith("sqlite"):
         # hide_parameters: a failing statement must not put document content in the log.
         engine = create_async_engine(
-            database_url, connect_args={"timeout": 30}, hide_parameters=True
+            database_url, connect_args={"timeout": 30}, hide_parameters=True, **pool
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -36,7 +41,7 @@ def create_engine(database_url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(database_url, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(database_url, pool_pre_ping=pooled, hide_parameters=True, **pool)
 
 
 def sqlite_pragmas(cursor: Any) -> None:
@@ -78,8 +83,8 @@ class StoreBase:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def connect(cls, database_url: str) -> Self:
-        return cls(create_engine(database_url))
+    def connect(cls, database_url: str, *, pooled: bool = True) -> Self:
+        return cls(create_engine(database_url, pooled=pooled))
 
     async def close(self) -> None:
         await self.engine.dispose()
