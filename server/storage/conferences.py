@@ -58,7 +58,7 @@ def _visible_to(account: Account, query: Select[Any], own_only: bool = False) ->
 
 
 # Rows read at a time for the outcomes (and version ids asked for in one query): small
-# enough that handling one part takes the event loop about a millisecond.
+# enough that handling one part takes an event loop about a millisecond.
 OUTCOME_PART = 500
 
 
@@ -87,7 +87,7 @@ def _versions_counted(frozen: list[Any], zone: tzinfo) -> list[int]:
 def _outcome_facts(
     conferences: list[Any], summaries: list[Any], marks: list[Any]
 ) -> list[ConferenceFacts]:
-    """The rows read for the outcomes put together (CPU work: a worker thread)."""
+    """The rows read for the outcomes put together (CPU work: off the event loop)."""
     ratings: dict[str, Ratings] = {row[0]: Ratings() for row in conferences}
     for cid, later, count, meeting, plan in marks:
         if cid not in ratings:  # made after the conferences were read
@@ -285,12 +285,15 @@ class ConferencesMixin(StoreBase):
         (newest first): its people (the coordinator not counted), its plan versions and the
         marks given (summed in SQL).
 
-        A whole organisation is thousands of conferences, so nothing here holds the event
-        loop for long: every query is read in parts of ``part`` rows (the loop serves others
-        between two parts), and what is CPU work (choosing the two versions each plan is
-        counted by, decoding their summaries, putting it together) runs in a worker thread.
-        Versions pile up over the months: their summaries are read only for the versions
-        counted, ``part`` versions a query."""
+        A whole organisation is thousands of conferences. The outcomes page reads them in a
+        worker process of the heavy work (``views/outcomestable.py``), never in the server's
+        process, whose live rooms would wait on the garbage collections of all that is made
+        here. Called on an event loop all the same, nothing here holds it for long: every
+        query is read in parts of ``part`` rows (the loop serves others between two parts),
+        and what is CPU work (choosing the two versions each plan is counted by, decoding
+        their summaries, putting it together) runs in a thread. Versions pile up over the
+        months: their summaries are read only for the versions counted, ``part`` versions a
+        query."""
         people = (
             select(func.count(Participant.id))
             .where(

@@ -3,13 +3,15 @@ beside the research figures (the figures themselves are counted in ``server/rule
 
 The chart is a small SVG drawn here on the server: two bars per figure, this organisation's
 and the research's, on one scale. The table beside it holds the same numbers for whoever
-would rather read (and for screen readers).
+would rather read (and for screen readers). The figures and the table of every conference are
+made in a worker process of the heavy work (``views/outcomestable.py``); this process writes
+only the page around them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,12 +21,14 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server import i18n
+from server import i18n, metrics
 from server.clock import time_zone
 from server.conference import followups
 from server.i18n import _
 from server.rules import outcomes
-from server.views import common
+from server.views import common, outcomestable
+
+log = logging.getLogger("kring.outcomes")
 
 BAR_HEIGHT = 18
 ROW_GAP = 14
@@ -124,27 +128,37 @@ def chart(totals: outcomes.Totals) -> Markup:
 async def outcomes_page(request: Request) -> Response:
     """The outcomes of the conferences this coordinator runs (an admin: all of them).
 
-    A whole organisation is thousands of conferences: the store reads them in parts, and
-    counting the figures and writing the page (CPU work) run in a worker thread, so the live
-    rooms are served meanwhile (bench/outcomes.py measures it)."""
+    A whole organisation is thousands of conferences: reading them, counting the figures and
+    writing the table of every conference run in a worker process of the heavy work
+    (``views/outcomestable.py``), which reads the database itself, so that neither that work
+    nor its garbage collections stall the live rooms (bench/outcomes.py, bench/heavy.py
+    measure it). It takes one of the heavy work's slots, as a PDF does: with every slot taken
+    longer than a page waits, 503. Here only the page around that table is written: the
+    totals and the chart."""
     who = await common.signed_in_coordinator(request)
-    facts = await common.store(request).outcome_facts(who.account)
-    today, zone = followups.today(), time_zone()
-
-    def page() -> Response:  # the thread takes the reader's language along
-        rows = [outcomes.conference_outcome(f, today, zone) for f in facts]
-        totals = outcomes.totals(rows)
-        return common.render(
-            request,
-            "outcomes.html",
-            who=who,
-            rows=rows,
-            totals=totals,
-            reference=outcomes.REFERENCE,
-            chart=chart(totals),
-            figure=figure,
-            min_ratings=outcomes.MIN_RATINGS,
-            organisation=who.account.role == "admin",
-        )
-
-    return await asyncio.to_thread(page)
+    heavy = common.heavy(request)
+    async with heavy.slot(f"outcomes page of account {who.account.id}"):
+        with metrics.heavy("outcomes page"):
+            made = await heavy.run(
+                outcomestable.outcomes_table,
+                common.settings(request).database_url,
+                who.account.id,
+                who.account.role,
+                followups.today(),
+                time_zone(),
+                i18n.get_language(),
+            )
+    log.debug("outcomes page of account %s made in process %d", who.account.id, made.made_in)
+    return common.render(
+        request,
+        "outcomes.html",
+        who=who,
+        totals=made.totals,
+        # Written by the same templates, escaped there (views/outcomestable.py).
+        per_conference=Markup(made.html),  # noqa: S704
+        reference=outcomes.REFERENCE,
+        chart=chart(made.totals),
+        figure=figure,
+        min_ratings=outcomes.MIN_RATINGS,
+        organisation=who.account.role == "admin",
+    )

@@ -1,7 +1,7 @@
-"""PDF copies share a few slots of heavy work (``KRING_HEAVY_JOBS``), on a real `kring serve`:
-with one slot, two people asking for a long plan's PDF at the same moment are served one after
-the other (the server's log says so), and someone who would wait longer than
-``KRING_HEAVY_WAIT_SECONDS`` is told, in words and with Retry-After, to try again soon."""
+"""PDF copies and the outcomes page share a few slots of heavy work (``KRING_HEAVY_JOBS``), on a
+real `kring serve`: with one slot, two people asking for a long plan's PDF at the same moment
+are served one after the other (the server's log says so), and someone who would wait longer
+than ``KRING_HEAVY_WAIT_SECONDS`` is told, in words and with Retry-After, to try again soon."""
 
 from __future__ import annotations
 
@@ -39,20 +39,23 @@ def one_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One slot, and a page waits for it at most one second."""
+    """One slot, and a page waits for it at most one second; the log says when it is taken."""
     instance = make_instance(
-        tmp_path_factory.mktemp("impatient"), KRING_HEAVY_JOBS="1", KRING_HEAVY_WAIT_SECONDS="1"
+        tmp_path_factory.mktemp("impatient"),
+        KRING_HEAVY_JOBS="1",
+        KRING_HEAVY_WAIT_SECONDS="1",
+        KRING_LOG_LEVEL="debug",
     )
     with serving(instance) as server:
         yield server
 
 
-async def _with_long_version(server: LiveServer) -> DemoConference:
+async def _with_long_version(server: LiveServer, agreements: int = AGREEMENTS) -> DemoConference:
     """A conference whose action team works on version 1, a plan long enough to take a while
     to print."""
     conference = await demo_conference(server, "presentation")
     async with server_store(conference) as store:
-        await store.add_plan_version(conference.id, 1, b"", long_plan(AGREEMENTS), "test")
+        await store.add_plan_version(conference.id, 1, b"", long_plan(agreements), "test")
         await store.set_phase(conference.id, "action_team")
     return conference
 
@@ -110,3 +113,37 @@ async def test_who_would_wait_too_long_is_asked_to_try_again_in_half_a_minute(
     assert busy.headers["retry-after"] == "30"
     assert "Kring is even druk" in busy.text
     assert "Probeer het over een halve minuut opnieuw." in busy.text
+
+
+async def _slot_taken(server: LiveServer, mark: int, what: str, within: float = 30) -> None:
+    """Until the server's log says heavy work ``what`` took a slot (after byte ``mark``)."""
+    for _ in range(int(within / 0.05)):
+        if any(f"heavy work started: {what}" in line for line in _log_since(server, mark)):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no slot was taken for {what}: {_log_since(server, mark)}")
+
+
+async def test_with_every_slot_taken_the_outcomes_page_asks_to_try_again_in_half_a_minute(
+    impatient: LiveServer,
+) -> None:
+    """The outcomes page is heavy work too: while a PDF holds the only slot longer than a
+    page waits, the coordinator is told to try again, and served once the slot is free."""
+    conference = await _with_long_version(impatient, agreements=3 * AGREEMENTS)
+    mark = (impatient.instance.folder / "server.log").stat().st_size
+    async with (
+        as_(conference, conference.cookie("client")) as sam,
+        as_(conference, conference.coordinator_cookie()) as coordinator,
+    ):
+        for client in (sam, coordinator):
+            client.timeout = httpx.Timeout(60)
+        printing = asyncio.create_task(sam.get(f"/c/{conference.id}/plan/1.pdf"))
+        await _slot_taken(impatient, mark, "plan copy")
+        busy = await coordinator.get("/outcomes")
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "30"
+        assert "Kring is even druk" in busy.text
+        assert "Probeer het over een halve minuut opnieuw." in busy.text
+        assert (await printing).status_code == 200
+        page = await coordinator.get("/outcomes")
+    assert page.status_code == 200 and conference.id in page.text

@@ -202,13 +202,19 @@ def _figures(page: str) -> dict[str, tuple[str, str]]:
     return {html.unescape(label): (ours, ref) for label, ours, ref in rows}
 
 
-async def _outcomes_page(server: LiveServer, email: str) -> httpx.Response:
-    """The dashboard as this coordinator sees it after logging in."""
+async def _outcomes_page(
+    server: LiveServer, email: str, language: str | None = None
+) -> httpx.Response:
+    """The dashboard as this coordinator sees it after logging in (and choosing
+    ``language`` with the header's button, if given)."""
     async with httpx.AsyncClient(
-        base_url=server.url, headers={"origin": server.url}, timeout=10
+        base_url=server.url, headers={"origin": server.url}, timeout=30
     ) as browser:
         login = await browser.post("/login", data={"email": email, "password": PASSWORD})
         assert login.status_code == 303, login.text
+        if language is not None:
+            chosen = await browser.post("/language", data={"language": language, "next": "/"})
+            assert chosen.status_code == 303, chosen.text
         return await browser.get("/outcomes")
 
 
@@ -318,6 +324,73 @@ async def test_the_dashboard_needs_a_login(live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as anonymous:
         page = await anonymous.get("/outcomes")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+@pytest.fixture(scope="module")
+def telling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server of its own whose log says (at debug level) which process made each page."""
+    folder = tmp_path_factory.mktemp("outcomes")
+    with serving(make_instance(folder, KRING_LOG_LEVEL="debug")) as server:
+        yield server
+
+
+def _parent_of(pid: int) -> int:
+    """The process that started ``pid`` (the kernel's /proc/PID/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+async def test_the_table_of_every_conference_is_made_in_a_worker_process_of_the_server(
+    telling_server: LiveServer,
+) -> None:
+    """A whole organisation's table is counted and written away from the live rooms' process,
+    in a worker process of the heavy work that the server started (and keeps for a while)."""
+    store = Store.connect(telling_server.instance.database_url)
+    try:
+        coordinator = await add_coordinator(store)
+        await _seed_conference(store, coordinator, "Wim Werk", 2, [(5, [agreement("1", "work")])])
+    finally:
+        await store.close()
+    log = telling_server.instance.folder / "server.log"
+    mark = log.stat().st_size
+    page = await _outcomes_page(telling_server, coordinator.email)
+    assert page.status_code == 200 and "Wim Werk" in page.text
+    made = re.findall(
+        rf"outcomes page of account {coordinator.id} made in process (\d+)",
+        log.read_bytes()[mark:].decode(errors="replace"),
+    )
+    assert len(made) == 1, made
+    server = telling_server.process.pid
+    assert int(made[0]) != server
+    assert _parent_of(int(made[0])) == server
+
+
+async def test_the_table_shows_a_name_with_markup_as_text_in_the_readers_language(
+    telling_server: LiveServer,
+) -> None:
+    """Client names are typed by people: the table made in the worker escapes them as every
+    page does, and is written in the language the coordinator chose (English here), figures
+    too."""
+    name = '<script>alert("Kring")</script> & Zoë'
+    store = Store.connect(telling_server.instance.database_url)
+    try:
+        coordinator = await add_coordinator(store)
+        marks = [(0, 8, 7), (0, 7, 7), (0, 8, 8)]  # the conference 23 / 3, the plan 22 / 3
+        await _seed_conference(store, coordinator, name, 3, [(5, [agreement("1", "work")])], marks)
+        await _seed_conference(store, coordinator, "Lot Later", 1, [])
+    finally:
+        await store.close()
+    page = await _outcomes_page(telling_server, coordinator.email, language="en")
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    cells = re.findall(r'<th scope="row"><a href="/conferences/[^"]+">([^<]*)</a></th>', page.text)
+    assert sorted(html.unescape(cell) for cell in cells) == sorted([name, "Lot Later"])
+    assert "&lt;script&gt;alert(&#34;Kring&#34;)&lt;/script&gt; &amp; Zoë" in page.text
+    assert "Per conference" in page.text and "Per conferentie" not in page.text
+    assert "not 3 months yet" in page.text  # the first plan, agreed five days ago
+    assert "no agreed plan yet" in page.text  # Lot Later
+    assert "<td>7.7</td><td>7.3</td>" in page.text  # the marks, written the English way
+    assert '<span class="phase-badge phase-action_team">Action team</span>' in page.text
 
 
 @pytest.mark.parametrize(
