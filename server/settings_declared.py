@@ -184,15 +184,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KRING_HEAVY_JOBS",
         "2",
-        "How many PDF copies and export zips one process makes at the same time; more wait "
-        "their turn (a page at most KRING_HEAVY_WAIT_SECONDS, then a 503 that asks to try "
-        "again), so heavy work never takes the CPU and memory the live rooms need.",
+        "How many PDF copies, export zips and outcomes pages one process makes at the same "
+        "time; more wait their turn (a page at most KRING_HEAVY_WAIT_SECONDS, then a 503 that "
+        "asks to try again), so heavy work never takes the CPU and memory the live rooms need.",
     ),
     Setting(
         "KRING_HEAVY_WAIT_SECONDS",
         "30",
-        "Seconds a page (a PDF, the export zip) waits for one of KRING_HEAVY_JOBS before it "
-        "answers 503 with Retry-After; an export started from its page waits its turn.",
+        "Seconds a page (a PDF, the export zip, the outcomes) waits for one of "
+        "KRING_HEAVY_JOBS before it answers 503 with Retry-After; an export started from its "
+        "page waits its turn.",
     ),
     Setting("KRING_BACKUP_DIR", "", "Folder of the nightly backups (empty: none are made)."),
     Setting("KRING_BACKUP_KEEP", "14", "Nightly backups kept; older ones are deleted."),
