@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +34,10 @@ log = logging.getLogger("kring")
 WAIT_SECONDS = 30.0  # a request waits this long for a slot (KRING_HEAVY_WAIT_SECONDS), then 503
 RETRY_AFTER_SECONDS = 30  # what that answer tells the browser
 IDLE_SECONDS = 300.0  # the worker processes stop after this long without work
+# The worker processes run at this niceness (Linux: 0 is normal, 19 the lowest priority): when
+# they and the server want the same core, the server's event loop gets it first, so a PDF or
+# an export on a small machine slows down rather than the families' typing.
+WORKER_NICENESS = 10
 
 T = TypeVar("T")
 
@@ -70,7 +75,9 @@ class HeavyWork:
         if workers is None:
             # spawn: a fork of this process would copy its threads' locks mid-use.
             context = multiprocessing.get_context("spawn")
-            workers = self._workers = ProcessPoolExecutor(self.slots, mp_context=context)
+            workers = self._workers = ProcessPoolExecutor(
+                self.slots, mp_context=context, initializer=_lower_priority
+            )
         try:
             return await loop.run_in_executor(workers, fn, *args)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
@@ -144,3 +151,11 @@ class HeavyWork:
             self.running -= 1
             self._free.release()
             log.debug("heavy work finished: %s", what)
+
+
+def _lower_priority() -> None:
+    """A worker process's first step: give way to the server (WORKER_NICENESS)."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError as exc:  # not allowed here (a container's limits): run at normal priority
+        log.warning("a worker process of the heavy work keeps its priority: %s", exc)

@@ -20,6 +20,7 @@ from server import i18n
 from server.clock import time_zone
 from server.rules import outcomes
 from server.storage.models import PlanVersion
+from server.conference.heavy import WORKER_NICENESS
 from server.storage.store import Store
 from server.views import dashboard
 from tests.support.browser import TIMEOUT_MS
@@ -334,17 +335,27 @@ def telling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         yield server
 
 
+def _stat(pid: int) -> list[str]:
+    """The kernel's /proc/PID/stat, from its third field (the state) on."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
 def _parent_of(pid: int) -> int:
-    """The process that started ``pid`` (the kernel's /proc/PID/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rpartition(")")[2].split()[1])
+    """The process that started ``pid``."""
+    return int(_stat(pid)[1])
+
+
+def _niceness_of(pid: int) -> int:
+    """How readily ``pid`` gives the CPU away (0 normal, 19 most)."""
+    return int(_stat(pid)[16])
 
 
 async def test_the_table_of_every_conference_is_made_in_a_worker_process_of_the_server(
     telling_server: LiveServer,
 ) -> None:
     """A whole organisation's table is counted and written away from the live rooms' process,
-    in a worker process of the heavy work that the server started (and keeps for a while)."""
+    in a worker process of the heavy work that the server started (and keeps for a while),
+    which gives way to the server when both want the CPU."""
     store = Store.connect(telling_server.instance.database_url)
     try:
         coordinator = await add_coordinator(store)
@@ -363,6 +374,7 @@ async def test_the_table_of_every_conference_is_made_in_a_worker_process_of_the_
     server = telling_server.process.pid
     assert int(made[0]) != server
     assert _parent_of(int(made[0])) == server
+    assert _niceness_of(int(made[0])) == min(19, _niceness_of(server) + WORKER_NICENESS)
 
 
 async def test_the_table_shows_a_name_with_markup_as_text_in_the_readers_language(
