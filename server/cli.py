@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 from server.clock import use_time_zone
 from server.conference import auth, backups, erasure, export, reminders
+from server.conference.heavy import WORKER_NICENESS
 from server.rules.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
 from server.storage.documents import DocumentLog
@@ -335,8 +337,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that read a whole database or conference beside a running server (a backup and its
+# check, an export) give way to it, as the server's own worker processes do: when both want
+# the CPU, the families' typing goes first and the command takes a little longer.
+GIVE_WAY = frozenset({"backup", "export"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in GIVE_WAY:
+        _give_way()
     try:
         settings = Settings.from_env()
         use_time_zone(settings.time_zone)
@@ -347,6 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackupError as exc:
         print(f"kring: {exc}", file=sys.stderr)
         return 1
+
+
+def _give_way() -> None:
+    with contextlib.suppress(OSError):  # not allowed here: it runs at its normal priority
+        os.nice(WORKER_NICENESS)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

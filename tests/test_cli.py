@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.support.server import Instance, LiveServer
+from server.conference.heavy import WORKER_NICENESS
+from tests.support.server import ROOT, Instance, LiveServer
 
 PASSWORD = "correct horse battery"
 
@@ -149,3 +155,37 @@ def test_an_export_over_an_existing_file_is_readable_only_by_its_owner(
     instance.cli("export", conference_id, "-o", str(target))
     assert target.stat().st_mode & 0o777 == 0o600, "a family's data is its owner's only"
     assert target.read_bytes().startswith(b"PK"), "the zip replaced the older file"
+
+
+def _niceness_after(instance: Instance, *command: str) -> tuple[int, str]:
+    """Run ``kring COMMAND`` in a fresh process and read that process's niceness after it."""
+    script = "import os, sys; from server.cli import main; main(sys.argv[1:]); print(os.nice(0))"
+    done = subprocess.run(
+        [sys.executable, "-c", script, *command],
+        env=instance.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_a_backup_or_an_export_gives_way_to_the_server_and_other_commands_do_not(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """A backup or an export run beside a busy server lowers its own priority, so that the
+    families' typing gets the CPU first; a command people wait on (creating an account) does
+    not."""
+    instance = live_server.instance
+    demo = instance.demo("--phase", "presentation")
+    normal = os.nice(0)
+    lowered = min(19, normal + WORKER_NICENESS)
+    niceness, said = _niceness_after(instance, "backup", str(tmp_path / "kring.backup"))
+    assert niceness == lowered and (tmp_path / "kring.backup").stat().st_size > 0, said
+    out = tmp_path / "export.zip"
+    niceness, said = _niceness_after(instance, "export", demo["conference_id"], "-o", str(out))
+    assert niceness == lowered and out.stat().st_size > 0, said
+    niceness, _said = _niceness_after(instance, "demo", "--json")
+    assert niceness == normal
