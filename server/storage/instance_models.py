@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.storage.models import Base, UTCDateTime, utcnow
@@ -50,7 +58,10 @@ class LoginStep(Base):
     cookie) still has to give a code (``code``) or set up a second factor (``set_up``)."""
 
     __tablename__ = "login_step"
-    __table_args__ = (CheckConstraint("purpose IN ('code', 'set_up')", name="purpose"),)
+    __table_args__ = (
+        CheckConstraint("purpose IN ('code', 'set_up')", name="purpose"),
+        Index("ix_login_step_account", "account_id"),  # see FOREIGN_KEY_INDEXES in models.py
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

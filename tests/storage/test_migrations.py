@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.engine import Connection
 
 from server.storage.migrate import alembic_config, upgrade
@@ -33,6 +34,25 @@ async def test_the_migrated_schema_is_the_declared_one(database_url: str) -> Non
     finally:
         await engine.dispose()
     assert differences == []
+
+
+def test_every_foreign_key_has_an_index_that_starts_with_its_columns() -> None:
+    """Deleting a row looks up the rows that refer to it: without such an index, a scan of
+    the whole referring table per deleted row, under the write lock (an erasure's participants
+    kept every family's edit waiting for a quarter of a second)."""
+    unindexed = []
+    for table in Base.metadata.sorted_tables:
+        leads = [[c.name for c in index.columns] for index in table.indexes]
+        leads += [
+            [c.name for c in constraint.columns]
+            for constraint in table.constraints
+            if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint)
+        ]
+        for key in table.foreign_key_constraints:
+            columns = [c.name for c in key.columns]
+            if not any(lead[: len(columns)] == columns for lead in leads):
+                unindexed.append(f"{table.name}({', '.join(columns)})")
+    assert unindexed == []
 
 
 def test_versions_frozen_before_summaries_get_theirs(tmp_path: Path) -> None:
