@@ -18,9 +18,9 @@ from sqlalchemy import update
 
 from server import i18n
 from server.clock import time_zone
+from server.conference.heavy import WORKER_NICENESS
 from server.rules import outcomes
 from server.storage.models import PlanVersion
-from server.conference.heavy import WORKER_NICENESS
 from server.storage.store import Store
 from server.views import dashboard
 from tests.support.browser import TIMEOUT_MS
