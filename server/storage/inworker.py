@@ -26,12 +26,25 @@ _loop: asyncio.AbstractEventLoop | None = None  # this worker process's own even
 _stores: dict[str, Store] = {}  # by database URL: one store per worker process
 
 
+class Unreadable(Exception):
+    """The database failed while a worker read it. What it raised (SQLAlchemy's exceptions,
+    the driver's) need not survive the pickle back to the server: this says what it was."""
+
+
 def run(work: Coroutine[Any, Any, T]) -> T:
-    """``work`` run to its end on this process's own event loop."""
+    """``work`` run to its end on this process's own event loop (Unreadable when the
+    database failed)."""
     global _loop
     if _loop is None:
         _loop = asyncio.new_event_loop()
-    return _loop.run_until_complete(work)
+    try:
+        return _loop.run_until_complete(work)
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError | OSError):
+            raise Unreadable(f"{type(exc).__name__}: {exc}") from None
+        raise
 
 
 def store(database_url: str) -> Store:
