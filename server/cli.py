@@ -22,7 +22,6 @@ from server.conference import auth, backups, erasure, export, reminders
 from server.conference.heavy import WORKER_NICENESS
 from server.rules.phases import PHASES, coordinator_reads_plan
 from server.settings import Settings, SettingsError
-from server.storage.documents import DocumentLog
 from server.storage.errors import BackupError
 from server.storage.migrate import upgrade
 from server.storage.sealed import write_new_key
@@ -201,7 +200,18 @@ async def export_conference(settings: Settings, conference_id: str) -> bytes:
                 f"conference {conference_id} is in phase {conference.phase}, in which its "
                 "coordinator may not read the plan; export is possible from the presentation on"
             )
-        data = await export.build(store, DocumentLog(store.engine).state, conference)
+        # In this process (no live rooms to keep serving), as a server's worker makes it.
+        try:
+            data = await export.make(store, conference_id)
+        except export.ExportRefused:
+            raise CommandError(
+                f"conference {conference_id} went to a phase in which its coordinator may not "
+                "read the plan while it was exported"
+            ) from None
+        except export.ExportGone:
+            raise CommandError(
+                f"conference {conference_id} was erased while it was exported"
+            ) from None
         await store.audit(conference_id, "cli", "conference_exported", {"bytes": len(data)})
         return data
 

@@ -8,15 +8,20 @@ The export holds the plan, so it is made only while the permission table
 in private time. It holds only the live documents the same table lets the coordinator read
 at that moment, so never the network compass: that is the client's (the coordinator reads it
 in preparation only), and the client downloads it from their own page.
+
+The server makes the whole zip in one call in a worker process of the heavy work
+(:func:`build`, ``conference/exportwork.py``), which reads the database itself and checks
+the phase again from what it reads; ``kring export`` makes it in its own process
+(:func:`make`). An erasure wins: a conference being erased before or while its export is
+made gives no zip (ExportGone).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import io
 import json
+import logging
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime
@@ -24,16 +29,20 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
 
-from server import i18n
+from server import i18n, metrics
 from server.clock import time_zone
+from server.conference import exportwork
 from server.conference.heavy import HeavyWork
 from server.conference.plancopy import plan_copy, plan_people
 from server.formats import printing
 from server.i18n import _
 from server.rules import phases
 from server.rules.plan import read_plan
+from server.storage.documents import DocumentLog
 from server.storage.models import Conference, Participant, PlanVersion, utcnow
 from server.storage.store import Store
+
+log = logging.getLogger("kring.export")
 
 FORMAT = "kring-conference-export"
 FORMAT_VERSION = 1
@@ -86,11 +95,20 @@ ReadState = Callable[[str, str], Awaitable[bytes]]
 
 
 class ExportRefused(Exception):
-    """The export would give the coordinator the plan while it is not open to them."""
+    """The export would give the coordinator the plan while it is not open to them. Raised
+    in a worker process too: it crosses by pickle (its one argument, the reason)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ExportGone(Exception):
+    """The conference is not there (any more): erased, or being erased."""
+
+
+class ExportUnreadable(Exception):
+    """The database could not be read while the export was made (in a worker process)."""
 
 
 def refused_reason(phase: str) -> str:
@@ -188,8 +206,9 @@ async def conference_data(
     people = [row.participant for row in await store.participants(cid, include_removed=True)]
     named = plan_people(people)
     states = {d: await read_state(cid, d) for d in exported_documents(conference.phase)}
-    # Reading a document is CPU work for a big plan: a worker thread, not the event loop.
-    documents = await asyncio.to_thread(_documents, states, named)
+    # CPU work for a big plan: on the loop of a worker process (or of `kring export`), where
+    # nobody else waits on it.
+    documents = _documents(states, named)
     follow_ups = []
     for row in await store.follow_ups(cid):
         follow_ups.append(
@@ -365,36 +384,68 @@ def _zip(conference_id: str, data: dict[str, Any], pdfs: dict[int, bytes]) -> by
     return buffer.getvalue()
 
 
-async def build(
-    store: Store,
-    read_state: ReadState,
-    conference: Conference,
-    heavy: HeavyWork | None = None,
-    *,
-    wait: bool = False,
-) -> bytes:
-    """The conference's zip (ExportRefused while its coordinator may not read the plan).
-    ``read_state(conference_id, document)`` gives a document's committed Yjs state. With
-    ``heavy``, the export holds one of its slots while it is made (a request waits for one at
-    most its ``wait_seconds``, then Busy; with ``wait``, a background job waits its turn)."""
+async def make(store: Store, conference_id: str) -> bytes:
+    """The conference's zip, read from the database, printed and packed on the running event
+    loop, which it holds for seconds at a time: a worker process's (``exportwork.py``) or
+    that of ``kring export``, never the server's. The documents are their committed Yjs state
+    (``DocumentLog.state``). ExportRefused while the coordinator may not read the plan (the
+    phase as read here, in the current language); ExportGone when the conference is erased or
+    being erased, before, while or after its rows are read."""
+    conference = await store.conference(conference_id)  # None too while it is being erased
+    if conference is None:
+        raise ExportGone(conference_id)
     if not phases.coordinator_reads_plan(conference.phase):
         raise ExportRefused(refused_reason(conference.phase))
-    slot = (
-        heavy.slot(f"export of conference {conference.id}", wait=wait)
-        if heavy is not None
-        else contextlib.nullcontext()
-    )
-    async with slot:
-        versions = await store.plan_versions(conference.id)
-        data = await conference_data(store, read_state, conference, versions)
+    try:
+        archive = await _made(store, conference)
+    except Exception:
+        # An erasure deletes the rows in steps once the conference is marked: reading them
+        # meanwhile may fail in any way. That is the erasure's doing, not a fault.
+        if await store.conference(conference_id) is None:
+            raise ExportGone(conference_id) from None
+        raise
+    # Marked after every row was read: a zip of it must not be handed out either.
+    if await store.conference(conference_id) is None:
+        raise ExportGone(conference_id)
+    return archive
 
-        # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
-        with i18n.using(i18n.DEFAULT_LANGUAGE):
-            copies = {v.number: plan_copy(v) for v in versions}
-        zone, language = time_zone(), i18n.DEFAULT_LANGUAGE
-        # In the heavy work's processes when the server runs it; a command's own thread else.
-        if heavy is not None:
-            pdfs = await heavy.run(printing.plan_pdfs, copies, zone, language)
-        else:
-            pdfs = await asyncio.to_thread(printing.plan_pdfs, copies, zone, language)
-        return await asyncio.to_thread(_zip, conference.id, data, pdfs)
+
+async def _made(store: Store, conference: Conference) -> bytes:
+    cid = conference.id
+    versions = await store.plan_versions(cid)
+    data = await conference_data(store, DocumentLog(store.engine).state, conference, versions)
+    # Not marked for erasure once every row is read: the erasure deleted none of them before.
+    if await store.conference(cid) is None:
+        raise ExportGone(cid)
+    # The copies' own words are Dutch (pdf.py is not translated yet): their labels too.
+    with i18n.using(i18n.DEFAULT_LANGUAGE):
+        copies = {v.number: plan_copy(v) for v in versions}
+    pdfs = printing.plan_pdfs(copies, time_zone(), i18n.DEFAULT_LANGUAGE)
+    return _zip(cid, data, pdfs)
+
+
+async def build(
+    heavy: HeavyWork, database_url: str, conference: Conference, *, wait: bool = False
+) -> bytes:
+    """The conference's zip, made by the server: refused at once (ExportRefused) while its
+    coordinator may not read the plan; else made in one call in a worker process of the
+    heavy work (``exportwork.export_zip``), which reads the database at ``database_url``
+    itself and refuses, from the phase it reads, in the current language. The export holds
+    a slot of the heavy work while it is made: a request waits for one at most its
+    ``wait_seconds``, then Busy; with ``wait``, a background job waits its turn. ExportGone
+    when the conference is erased or being erased, ExportUnreadable when the database failed.
+    """
+    if not phases.coordinator_reads_plan(conference.phase):
+        raise ExportRefused(refused_reason(conference.phase))
+    cid = conference.id
+    async with heavy.slot(f"export of conference {cid}", wait=wait):
+        with metrics.heavy("export"):
+            try:
+                made = await heavy.run(
+                    exportwork.export_zip, database_url, cid, time_zone(), i18n.get_language()
+                )
+            except ExportGone:
+                log.info("export of conference %s not made: it is erased or being erased", cid)
+                raise
+    log.debug("export of conference %s made in process %d", cid, made.made_in)
+    return made.archive

@@ -8,7 +8,8 @@ written to the instance folder (``exports/run-*/``, one folder per running proce
 the file 0600), kept for ``keep_seconds`` and deleted when it is downloaded, when it
 expires, when the process stops, and when its conference is erased
 (:meth:`ExportJobs.forget`, from the erasure on this process or another): a job still
-building then throws its zip away.
+building then throws its zip away (its worker process, ``conference/exportwork.py``, most
+often finds the conference being erased and makes none).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """Heavy work (a PDF copy, an export zip, the outcomes page) takes one of a few slots, so that
 many at once never starve the live rooms: ``KRING_HEAVY_JOBS`` of them run together, the rest
-wait their turn. PDFs and the outcomes page are made in worker processes (``HeavyWork.run``,
-as many as there are slots, started with the first use and stopped after IDLE_SECONDS without
-one): that work is pure Python, and in a thread it would hold the interpreter's lock away from
-the event loop, which needs it back after every write to a socket (``formats/printing.py``),
-and the garbage collector's full collections of what it makes would stop the whole process
-(``views/outcomestable.py``). The slots keep the processes, the CPU and the memory that many
-at once would take within bounds.
+wait their turn. PDFs, export zips and the outcomes page are made in worker processes
+(``HeavyWork.run``, as many as there are slots, started with the first use and stopped after
+IDLE_SECONDS without one): that work is pure Python, and in a thread it would hold the
+interpreter's lock away from the event loop, which needs it back after every write to a
+socket (``formats/printing.py``), and the garbage collector's full collections of what it
+makes would stop the whole process (``views/outcomestable.py``, ``conference/exportwork.py``,
+which read the database themselves: ``storage/inworker.py``). The slots keep the processes,
+the CPU and the memory that many at once would take within bounds.
 
 A request that finds every slot taken waits, at most ``wait_seconds``
 (``KRING_HEAVY_WAIT_SECONDS``); then :class:`Busy` (the page answers 503 with Retry-After).
@@ -67,9 +68,10 @@ class HeavyWork:
         self._idle_check: asyncio.TimerHandle | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a worker process (a function of ``formats/printing.py`` or
-        ``views/outcomestable.py``; its arguments and result cross by pickle, so both stay
-        small). Call it while holding a slot."""
+        """``fn(*args)`` in a worker process (a function of ``formats/printing.py``,
+        ``views/outcomestable.py`` or ``conference/exportwork.py``; its arguments, its result
+        and what it raises cross by pickle, so the arguments stay small). Call it while
+        holding a slot."""
         loop = asyncio.get_running_loop()
         workers = self._workers
         if workers is None:

@@ -7,7 +7,9 @@ the browser straight to the zip; otherwise to ``GET /conferences/{id}/export``, 
 "bezig" and asks again every two seconds (htmx) until the download link is there:
 ``GET /conferences/{id}/export/{job}``, served once. ``GET /conferences/{id}/export.zip``
 makes the zip within the request, for scripts (``kring export`` is the command line's).
-Every way takes a slot of heavy work (``conference/heavy.py``).
+Every way takes a slot of heavy work (``conference/heavy.py``), and the zip is made in one of
+its worker processes, which reads the conference from the database itself: only the phase is
+checked here first.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from starlette.responses import RedirectResponse, Response
 from server.conference import auth, export
 from server.conference.exportjobs import ExportFailed, ExportJob
 from server.i18n import _
-from server.rooms.hub import RoomUnavailable
 from server.rules import phases
 from server.views import common
 
@@ -31,6 +32,10 @@ POLL_SECONDS = 2  # how often the page asks whether a running export is done
 
 def _unreadable() -> str:
     return _("De gegevens kunnen nu niet gelezen worden. Probeer het zo opnieuw.")
+
+
+def _gone() -> str:
+    return _("Deze conferentie bestaat niet (meer).")
 
 
 async def _exporter(request: Request) -> auth.Person:
@@ -60,14 +65,13 @@ async def export_zip(request: Request) -> Response:
     conference = person.conference
     try:
         archive = await export.build(
-            common.store(request),
-            common.hub(request).document_state,
-            conference,
-            common.heavy(request),
+            common.heavy(request), common.settings(request).database_url, conference
         )
     except export.ExportRefused as exc:
         raise HTTPException(409, exc.reason) from None
-    except RoomUnavailable:
+    except export.ExportGone:
+        raise HTTPException(404, _gone()) from None
+    except export.ExportUnreadable:
         raise HTTPException(503, _unreadable()) from None
     await common.store(request).audit(
         conference.id, person.actor, "conference_exported", {"bytes": len(archive)}
@@ -80,18 +84,18 @@ async def export_start(request: Request) -> Response:
     it is done within a few seconds, else to the page that waits for it."""
     person = await _exporter(request)
     conference = person.conference
-    store, hub, heavy = common.store(request), common.hub(request), common.heavy(request)
+    heavy, database_url = common.heavy(request), common.settings(request).database_url
 
     async def build() -> bytes:
-        # As the conference is when the export is made (its phase may have changed since).
-        now = await store.conference(conference.id)
-        if now is None:
-            raise ExportFailed(_unreadable())
+        # The worker reads the conference as it is when its turn comes (its phase may have
+        # changed while it waited for a slot) and refuses from that.
         try:
-            return await export.build(store, hub.document_state, now, heavy, wait=True)
+            return await export.build(heavy, database_url, conference, wait=True)
         except export.ExportRefused as exc:
             raise ExportFailed(exc.reason) from None
-        except RoomUnavailable:
+        except export.ExportGone:
+            raise ExportFailed(_gone()) from None
+        except export.ExportUnreadable:
             raise ExportFailed(_unreadable()) from None
 
     jobs = common.export_jobs(request)

@@ -12,12 +12,12 @@ table's HTML.
 This module is what such a process imports first, so it stays light (as
 ``formats/printing.py``): the store, the templates and the rules load inside the call, once
 per worker process. Each process keeps one store (its engine keeps no idle connection: one is
-opened for each page) and one event loop of its own, for as long as it lives.
+opened for each page) and one event loop of its own, for as long as it lives, shared with the
+exports it makes (``storage/inworker.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -25,17 +25,14 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from server import i18n
+from server.storage import inworker
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from server.rules.outcomes import ConferenceOutcome, Totals
-    from server.storage.store import Store
 
 FRAGMENT = "_outcomes_rows.html"
-
-_loop: asyncio.AbstractEventLoop | None = None  # this worker process's own event loop
-_stores: dict[str, Store] = {}  # by database URL: one store per worker process
 
 
 @dataclass(frozen=True)
@@ -63,29 +60,13 @@ def outcomes_table(
     from server.storage.models import Account
 
     use_time_zone(zone)  # this process's clock: the store counts the versions by it
-    store = _store(database_url)
+    store = inworker.store(database_url)
     account = Account(id=account_id, role=role)  # who asks, as the server signed them in
-    facts = _event_loop().run_until_complete(store.outcome_facts(account))
+    facts = inworker.run(store.outcome_facts(account))
     rows = [outcomes.conference_outcome(f, today, zone) for f in facts]
     with i18n.using(language):
         html = _render(rows)
     return OutcomesTable(outcomes.totals(rows), html, os.getpid())
-
-
-def _event_loop() -> asyncio.AbstractEventLoop:
-    global _loop
-    if _loop is None:
-        _loop = asyncio.new_event_loop()
-    return _loop
-
-
-def _store(database_url: str) -> Store:
-    store = _stores.get(database_url)
-    if store is None:
-        from server.storage.store import Store
-
-        store = _stores[database_url] = Store.connect(database_url, pooled=False)
-    return store
 
 
 def _render(rows: Sequence[ConferenceOutcome]) -> str:

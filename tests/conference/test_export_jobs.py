@@ -2,7 +2,12 @@
 few seconds runs in the background while its page says "bezig" and asks again, until a link
 serves the zip once. It is kept in the instance folder for its coordinator only, refused to
 anyone else, gone after its download, and nothing of it outlives the conference's erasure,
-not even an export still being made when the conference is erased."""
+not even an export still being made when the conference is erased.
+
+Every export is made in a worker process of the server's heavy work, which reads the
+conference itself when its turn comes: one that waited for a slot while the conference went
+back to private time is refused with the reason, and one whose conference was erased
+meanwhile is never made."""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import asyncio
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -49,14 +55,62 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-async def _with_versions(server: LiveServer, versions: int) -> DemoConference:
+async def _with_versions(
+    server: LiveServer, versions: int, agreements: int = AGREEMENTS
+) -> DemoConference:
     """A conference in the action-team phase with ``versions`` long plan versions."""
     conference = await demo_conference(server, "presentation")
     async with server_store(conference) as store:
         for number in range(1, versions + 1):
-            await store.add_plan_version(conference.id, number, b"", long_plan(AGREEMENTS), "t")
+            await store.add_plan_version(conference.id, number, b"", long_plan(agreements), "t")
         await store.set_phase(conference.id, "action_team")
     return conference
+
+
+@pytest.fixture(scope="module")
+def one_slot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One slot of heavy work, Kring's own lines at debug level."""
+    instance = make_instance(
+        tmp_path_factory.mktemp("one-slot"), KRING_HEAVY_JOBS="1", KRING_LOG_LEVEL="debug"
+    )
+    with serving(instance) as live:
+        yield live
+
+
+def _log_since(server: LiveServer, mark: int) -> str:
+    return (server.instance.folder / "server.log").read_bytes()[mark:].decode(errors="replace")
+
+
+def _log_mark(server: LiveServer) -> int:
+    return (server.instance.folder / "server.log").stat().st_size
+
+
+def _parent_of(pid: int) -> int:
+    """The process that started ``pid`` (the kernel's /proc/PID/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+@asynccontextmanager
+async def _only_slot_taken(server: LiveServer, holder: DemoConference) -> AsyncIterator[None]:
+    """While the block runs, the only slot of heavy work prints version 1 of ``holder`` (a
+    plan long enough to take seconds: see _long_holder); then that copy is served whole."""
+    mark = _log_mark(server)
+    async with as_(holder, holder.cookie("client")) as sam:
+        sam.timeout = httpx.Timeout(60)
+        printing = asyncio.create_task(sam.get(f"/c/{holder.id}/plan/1.pdf"))
+        try:
+            await wait_until(lambda: "heavy work started: plan copy" in _log_since(server, mark))
+            yield
+        finally:
+            printed = await printing
+        assert printed.status_code == 200
+
+
+async def _long_holder(server: LiveServer) -> DemoConference:
+    """A conference whose version 1 takes about five seconds to print: what a test does
+    while it holds the only slot is done long before."""
+    return await _with_versions(server, 1, agreements=3 * AGREEMENTS)
 
 
 def _kept(server: LiveServer) -> list[Path]:
@@ -192,12 +246,97 @@ async def test_nothing_of_an_export_outlives_the_erasure_of_its_conference(
         assert (await lotte.post(page)).headers["location"] == page
         assert 'data-export-state="running"' in (await lotte.get(page)).text
         await _erase(lotte, running)
-        # The export being made runs to its end, then throws its zip away.
-        thrown = f"export of conference {running.id} thrown away"
-        await wait_until(lambda: thrown in log.read_text(errors="replace"), within=60)
+        # The worker making it finds the conference being erased when it has printed (or,
+        # should it have looked just before the erasure began, the zip is thrown away).
+        ended = (
+            f"export of conference {running.id} not made: it is erased or being erased",
+            f"export of conference {running.id} thrown away",
+        )
+        await wait_until(
+            lambda: any(line in log.read_text(errors="replace") for line in ended), within=60
+        )
         assert _kept(server) == []
         assert f"heavy work finished: export of conference {running.id}" in log.read_text()
         assert (await lotte.get(page)).status_code != 200
+
+
+async def test_the_zip_is_made_in_a_worker_process_of_the_server(server: LiveServer) -> None:
+    """Reading, printing and packing a conference happen away from the live rooms' process,
+    in a worker process of the heavy work that the server started: the zip made within a
+    request and the one made in the background alike."""
+    conference = await _with_versions(server, 1)
+    cid = conference.id
+    mark = _log_mark(server)
+    async with as_(conference, conference.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        inline = await lotte.get(f"/conferences/{cid}/export.zip")
+        assert inline.status_code == 200
+        assert "plan-versie-1.pdf" in zipfile.ZipFile(io.BytesIO(inline.content)).namelist()
+        download = await lotte.get(await _download_link(lotte, cid))
+        assert download.status_code == 200
+        assert "plan-versie-1.pdf" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    made = re.findall(
+        rf"export of conference {cid} made in process (\d+)", _log_since(server, mark)
+    )
+    assert len(made) == 2, made
+    for pid in map(int, made):
+        assert pid != server.process.pid
+        assert _parent_of(pid) == server.process.pid
+
+
+async def test_an_export_that_waited_while_the_plan_closed_is_refused_with_the_reason(
+    one_slot: LiveServer,
+) -> None:
+    """The worker reads the phase when the export's turn comes: back in private time, the
+    export is refused as it is when asked for then, and the page says why."""
+    conference = await _long_holder(one_slot)
+    cid = conference.id
+    page = f"/conferences/{cid}/export"
+    mark = _log_mark(one_slot)
+    async with as_(conference, conference.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        async with _only_slot_taken(one_slot, conference):
+            started = asyncio.create_task(lotte.post(page))
+            waits = f"heavy work export of conference {cid} waits for a slot"
+            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            await conference.set_phase("private_time")
+            assert (await started).headers["location"] == page  # not done in a few seconds
+        for _ in range(600):
+            shown = await lotte.get(page, headers={"hx-request": "true"})
+            if 'data-export-state="running"' not in shown.text:
+                break
+            await asyncio.sleep(0.1)
+        assert 'data-export-state="failed"' in shown.text, shown.text
+        assert "Alles downloaden kan nu niet" in shown.text
+        assert "zonder coördinator en zonder professionals" in shown.text
+    assert f"export of conference {cid} made in process" not in _log_since(one_slot, mark)
+    assert _kept(one_slot) == []
+
+
+async def test_an_export_whose_conference_is_erased_while_it_waits_is_never_made(
+    one_slot: LiveServer,
+) -> None:
+    """Erasure wins: the worker finds the conference being erased (or gone) when the
+    export's turn comes, and makes nothing of it."""
+    holder = await _long_holder(one_slot)
+    erased = await _with_versions(one_slot, 1)  # (a demo logs its coordinator out)
+    page = f"/conferences/{erased.id}/export"
+    mark = _log_mark(one_slot)
+    async with as_(erased, erased.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        async with _only_slot_taken(one_slot, holder):
+            started = asyncio.create_task(lotte.post(page))
+            waits = f"heavy work export of conference {erased.id} waits for a slot"
+            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            await _erase(lotte, erased)
+            assert (await started).headers["location"] == page
+        gone = f"export of conference {erased.id} not made: it is erased or being erased"
+        await wait_until(lambda: gone in _log_since(one_slot, mark), within=60)
+        assert (await lotte.get(page)).status_code != 200
+    log = _log_since(one_slot, mark)
+    assert f"heavy work finished: export of conference {erased.id}" in log
+    assert f"export of conference {erased.id} made in process" not in log
+    assert _kept(one_slot) == []
 
 
 async def test_a_restart_forgets_the_exports_and_deletes_what_they_left(tmp_path: Path) -> None:
