@@ -23,9 +23,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -64,6 +65,7 @@ class HeavyWork:
         self.waiting = 0
         self._free = asyncio.Semaphore(slots)
         self._workers: ProcessPoolExecutor | None = None
+        self._starting = threading.Lock()  # the pool is made and let go by one thread at a time
         self._last_used = 0.0
         self._idle_check: asyncio.TimerHandle | None = None
 
@@ -73,15 +75,12 @@ class HeavyWork:
         and what it raises cross by pickle, so the arguments stay small). Call it while
         holding a slot."""
         loop = asyncio.get_running_loop()
-        workers = self._workers
-        if workers is None:
-            # spawn: a fork of this process would copy its threads' locks mid-use.
-            context = multiprocessing.get_context("spawn")
-            workers = self._workers = ProcessPoolExecutor(
-                self.slots, mp_context=context, initializer=_lower_priority
-            )
         try:
-            return await loop.run_in_executor(workers, fn, *args)
+            # Starting a worker process (a new interpreter, and the first time the resource
+            # tracker beside it) holds this process for about 10 ms: in a thread, the event
+            # loop gets the interpreter back meanwhile.
+            future = await asyncio.to_thread(self._submit, fn, *args)
+            return await asyncio.wrap_future(future)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
             log.error("a worker process of the heavy work died; they start again")
             self._stop_workers()
@@ -90,6 +89,18 @@ class HeavyWork:
             self._last_used = time.monotonic()
             if self._idle_check is None:
                 self._idle_check = loop.call_later(IDLE_SECONDS, self._stop_if_idle)
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Hand ``fn(*args)`` to the worker processes (started here when there are none)."""
+        with self._starting:
+            workers = self._workers
+            if workers is None:
+                # spawn: a fork of this process would copy its threads' locks mid-use.
+                context = multiprocessing.get_context("spawn")
+                workers = self._workers = ProcessPoolExecutor(
+                    self.slots, mp_context=context, initializer=_lower_priority
+                )
+        return workers.submit(fn, *args)
 
     def _stop_if_idle(self) -> None:
         self._idle_check = None
@@ -101,7 +112,8 @@ class HeavyWork:
             self._idle_check = asyncio.get_running_loop().call_later(wait, self._stop_if_idle)
 
     def _stop_workers(self) -> None:
-        workers, self._workers = self._workers, None
+        with self._starting:
+            workers, self._workers = self._workers, None
         if workers is not None:
             workers.shutdown(wait=False, cancel_futures=True)
 
