@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
+from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 log = logging.getLogger("kring")
@@ -98,7 +99,7 @@ class HeavyWork:
                 # spawn: a fork of this process would copy its threads' locks mid-use.
                 context = multiprocessing.get_context("spawn")
                 workers = self._workers = ProcessPoolExecutor(
-                    self.slots, mp_context=context, initializer=_lower_priority
+                    self.slots, mp_context=context, initializer=_start_worker
                 )
         return workers.submit(fn, *args)
 
@@ -167,8 +168,32 @@ class HeavyWork:
             log.debug("heavy work finished: %s", what)
 
 
+def _start_worker() -> None:
+    """A worker process's first steps: it leaves with the server, and gives way to it."""
+    _leave_with_the_server()
+    _lower_priority()
+
+
+def _leave_with_the_server() -> None:
+    """End this worker process as soon as the server that started it is gone, however it
+    went. A server stopped in order ends its workers itself; one killed (out of memory,
+    SIGKILL, a crash) cannot, and its workers, which hold both ends of their job queue, would
+    wait for a job for ever, each with its memory and, on PostgreSQL, a database's process."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:  # not started by multiprocessing
+        return
+
+    def watch(sentinel: int) -> None:
+        wait([sentinel])  # readable once the server's end of it is closed: the server is gone
+        os._exit(0)
+
+    threading.Thread(
+        target=watch, args=(parent.sentinel,), name="kring-server-watch", daemon=True
+    ).start()
+
+
 def _lower_priority() -> None:
-    """A worker process's first step: give way to the server (WORKER_NICENESS)."""
+    """Give way to the server (WORKER_NICENESS)."""
     try:
         os.nice(WORKER_NICENESS)
     except OSError as exc:  # not allowed here (a container's limits): run at normal priority

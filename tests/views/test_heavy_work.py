@@ -9,14 +9,16 @@ import asyncio
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.support.live import wait_until
 from tests.support.people import DemoConference, as_, demo_conference, server_store
 from tests.support.plans import long_plan
-from tests.support.server import LiveServer, make_instance, serving
+from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
 
@@ -147,3 +149,51 @@ async def test_with_every_slot_taken_the_outcomes_page_asks_to_try_again_in_half
         assert (await printing).status_code == 200
         page = await coordinator.get("/outcomes")
     assert page.status_code == 200 and conference.id in page.text
+
+
+def _alive_children_of(pid: int) -> set[int]:
+    """The processes ``pid`` started that are still running (the kernel's /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _running(pids: set[int]) -> set[int]:
+    running = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            running.add(pid)
+    return running
+
+
+async def test_a_killed_server_leaves_no_worker_process_behind(
+    tmp_path: Path,
+) -> None:
+    """A server killed outright (out of memory, SIGKILL) cannot stop its worker processes:
+    they notice it is gone and end, instead of holding their memory (and, on PostgreSQL, a
+    database process) for ever."""
+    server = start_server(make_instance(tmp_path))
+    try:
+        conference = await _with_long_version(server, agreements=5)
+        async with as_(conference, conference.cookie("client")) as sam:
+            copy = await sam.get(f"/c/{conference.id}/plan/1.pdf")
+        assert copy.status_code == 200 and copy.content.startswith(b"%PDF")
+        children = _alive_children_of(server.process.pid)
+        assert children, "the PDF was made in a worker process the server started"
+        server.process.kill()
+        server.process.wait(timeout=10)
+        await wait_until(lambda: not _running(children), within=10)
+    finally:
+        stop_server(server)
