@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from starlette.responses import Response
 
-from server.conference.auth import LinkProblem, hash_token, invitation_problem, new_token
+from server.conference.auth import (
+    _DUMMY_HASH,
+    LinkProblem,
+    hash_password,
+    hash_token,
+    invitation_problem,
+    new_token,
+    verify_password,
+)
 from server.settings import Settings
 from server.storage.models import Conference, Invitation, Participant
 from server.views.identity import PARTICIPANT_COOKIE, origin_allowed, set_session_cookie
@@ -28,6 +36,19 @@ def test_the_stored_hash_depends_on_the_instance_key() -> None:
     assert hash_token("a" * 32, token) == hash_token("a" * 32, token)
     assert hash_token("a" * 32, token) != hash_token("b" * 32, token)
     assert token not in hash_token("a" * 32, token)
+
+
+async def test_an_unknown_email_costs_a_full_password_check_and_matches_nothing() -> None:
+    """Logging in with an email nobody has checks the password against a stand-in hash, so
+    that a wrong email takes as long as a wrong password (no one learns who has an account):
+    it has the same parameters as a real one, and no password, not even an empty one,
+    matches it."""
+    real = await hash_password("correct horse battery")
+    assert _DUMMY_HASH.rsplit("$", 2)[0] == real.rsplit("$", 2)[0]  # algorithm, version, cost
+    assert len(_DUMMY_HASH) == len(real)
+    for password in ("correct horse battery", "", _DUMMY_HASH):
+        assert await verify_password(_DUMMY_HASH, password) is False
+    assert await verify_password(real, "correct horse battery") is True
 
 
 def _link(
