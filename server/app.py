@@ -354,6 +354,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # What start-up made (modules, mappings, compiled statements) lives as long as the
             # process: out of the garbage collector's sight, its full collections (a storm of
             # connecting tablets makes many objects) no longer walk it each time.
+            i18n.read_catalogs()
             i18n.read_locale_data()
             gc.collect()
             gc.freeze()
