@@ -70,6 +70,10 @@ async def export_zip(request: Request) -> Response:
         raise HTTPException(404, _gone()) from None
     except export.ExportUnreadable:
         raise HTTPException(503, common.unreadable()) from None
+    # Handed only to whoever may export it now, as a download from the export's page is: it
+    # waited for a slot and was made meanwhile (the asker may have been removed from the
+    # conference, their account turned off, the plan closed to them).
+    person = await _exporter(request)
     await common.store(request).audit(
         conference.id, person.actor, "conference_exported", {"bytes": len(archive)}
     )

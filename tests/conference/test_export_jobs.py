@@ -422,6 +422,33 @@ async def test_an_export_whose_worker_process_dies_asks_to_try_again_and_the_nex
     assert "plan-versie-1.pdf" in zipfile.ZipFile(io.BytesIO(again.content)).namelist()
 
 
+async def test_a_zip_made_while_its_coordinator_was_removed_is_not_handed_to_them(
+    one_slot: LiveServer,
+) -> None:
+    """A zip is handed only to whoever may export the conference when it is done, as a
+    download from the export's page is: a co-coordinator removed from the conference while
+    their export waited for a slot (or was made) does not get it."""
+    holder = await _long_holder(one_slot)
+    conference = await _with_versions(one_slot, 1)
+    cid = conference.id
+    cookie, account_id = await other_coordinator(conference, "removed")
+    async with server_store(conference) as store:
+        bram = await store.add_participant(cid, "Bram", "coordinator", account_id=account_id)
+    mark = _log_mark(one_slot)
+    async with as_(conference, cookie) as co_coordinator:
+        co_coordinator.timeout = httpx.Timeout(60)
+        async with _only_slot_taken(one_slot, holder):
+            asked = asyncio.create_task(co_coordinator.get(f"/conferences/{cid}/export.zip"))
+            waits = f"heavy work export of conference {cid} waits for a slot"
+            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            async with server_store(conference) as store:
+                await store.remove_participant(cid, bram.id)
+        answer = await asked
+    assert answer.status_code == 403, answer.status_code
+    assert answer.headers["content-type"] != "application/zip"
+    assert "Deze conferentie wordt door een andere coördinator begeleid." in answer.text
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 async def test_no_worker_process_outlives_the_server_however_it_stops(
     tmp_path: Path, how: signal.Signals
