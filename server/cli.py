@@ -436,9 +436,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_demo(demo)
     elif args.command == "export":
-        data = asyncio.run(export_conference(settings, args.conference_id))
         path = args.output or Path(f"kring-{args.conference_id}.zip")
-        _write_private(path, data)
+        if not path.parent.is_dir():  # said before a long export, not after
+            raise CommandError(f"cannot write {path}: there is no folder {path.parent}")
+        data = asyncio.run(export_conference(settings, args.conference_id))
+        try:
+            _write_private(path, data)
+        except OSError as exc:  # a full disk, no permission: the operator's to fix
+            raise CommandError(f"cannot write {path}: {exc.strerror}") from None
         print(f"conference {args.conference_id} exported to {path}", file=sys.stderr)
     elif args.command == "purge":
         lines = asyncio.run(purge(settings, args.dry_run))  # and any interrupted erasure

@@ -157,6 +157,23 @@ def test_an_export_over_an_existing_file_is_readable_only_by_its_owner(
     assert target.read_bytes().startswith(b"PK"), "the zip replaced the older file"
 
 
+def test_an_export_that_cannot_be_written_says_why_in_one_line(instance: Instance) -> None:
+    """A mistyped folder or a full disk is the operator's to fix: kring says so, without a
+    Python traceback."""
+    instance.cli("db", "upgrade")
+    conference_id = instance.demo("--phase", "presentation")["conference_id"]
+    target = instance.folder / "no-such-folder" / "export.zip"
+    result = instance.cli("export", conference_id, "-o", str(target), check=False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    said = result.stderr.strip()
+    assert said == f"kring: cannot write {target}: there is no folder {target.parent}", said
+    full = instance.cli("export", conference_id, "-o", "/dev/full", check=False)
+    assert full.returncode == 2
+    assert full.stderr.strip() == "kring: cannot write /dev/full: No space left on device"
+    assert not target.exists()
+
+
 def _niceness_after(instance: Instance, *command: str) -> tuple[int, str]:
     """Run ``kring COMMAND`` in a fresh process and read that process's niceness after it."""
     script = "import os, sys; from server.cli import main; main(sys.argv[1:]); print(os.nice(0))"

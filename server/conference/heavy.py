@@ -11,7 +11,10 @@ the CPU and the memory that many at once would take within bounds.
 
 A request that finds every slot taken waits, at most ``wait_seconds``
 (``KRING_HEAVY_WAIT_SECONDS``); then :class:`Busy` (the page answers 503 with Retry-After).
-A background export waits as long as it takes.
+A background export waits as long as it takes. A worker process that dies while it works
+(the kernel's out-of-memory killer) costs that work only: :class:`WorkLost` (the page asks to
+try again), and new processes start for the next. None outlives the server: they are stopped
+with it, and one whose server was killed ends itself (it watches its parent).
 
 Each slot taken and given back is logged at debug level (``heavy work started: ... (1 of 2
 slots)``, ``heavy work finished: ...``), a wait at info, so the log shows the order.
@@ -41,6 +44,7 @@ IDLE_SECONDS = 300.0  # the worker processes stop after this long without work
 # they and the server want the same core, the server's event loop gets it first, so a PDF or
 # an export on a small machine slows down rather than the families' typing.
 WORKER_NICENESS = 10
+STOP_SECONDS = 5.0  # at shutdown, how long a stopped worker process is waited for
 
 T = TypeVar("T")
 
@@ -52,6 +56,11 @@ class Busy(Exception):
         super().__init__(f"{what}: every slot of heavy work stayed busy for {waited:.0f} s")
         self.what = what
         self.retry_after = RETRY_AFTER_SECONDS
+
+
+class WorkLost(Exception):
+    """A worker process died while it did this work (killed by the kernel for lack of memory,
+    or by someone): the work is lost, and the worker processes start afresh for the next."""
 
 
 class HeavyWork:
@@ -74,24 +83,26 @@ class HeavyWork:
         """``fn(*args)`` in a worker process (a function of ``formats/printing.py``,
         ``views/outcomestable.py`` or ``conference/exportwork.py``; its arguments, its result
         and what it raises cross by pickle, so the arguments stay small). Call it while
-        holding a slot."""
+        holding a slot. WorkLost when a worker process died meanwhile."""
         loop = asyncio.get_running_loop()
+        workers: ProcessPoolExecutor | None = None
         try:
             # Starting a worker process (a new interpreter, and the first time the resource
             # tracker beside it) holds this process for about 10 ms: in a thread, the event
             # loop gets the interpreter back meanwhile.
-            future = await asyncio.to_thread(self._submit, fn, *args)
+            workers, future = await asyncio.to_thread(self._submit, fn, *args)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
             log.error("a worker process of the heavy work died; they start again")
-            self._stop_workers()
-            raise
+            if workers is not None:  # (else _submit let them go)
+                self._stop_workers(workers)
+            raise WorkLost(getattr(fn, "__name__", "heavy work")) from None
         finally:
             self._last_used = time.monotonic()
             if self._idle_check is None:
                 self._idle_check = loop.call_later(IDLE_SECONDS, self._stop_if_idle)
 
-    def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+    def _submit(self, fn: Callable[..., T], *args: Any) -> tuple[ProcessPoolExecutor, Future[T]]:
         """Hand ``fn(*args)`` to the worker processes (started here when there are none)."""
         with self._starting:
             workers = self._workers
@@ -101,7 +112,11 @@ class HeavyWork:
                 workers = self._workers = ProcessPoolExecutor(
                     self.slots, mp_context=context, initializer=_start_worker
                 )
-        return workers.submit(fn, *args)
+        try:
+            return workers, workers.submit(fn, *args)
+        except BrokenProcessPool:  # one died before this work could be handed to them
+            self._stop_workers(workers)
+            raise
 
     def _stop_if_idle(self) -> None:
         self._idle_check = None
@@ -112,18 +127,32 @@ class HeavyWork:
             wait = max(1.0, IDLE_SECONDS - idle_for)
             self._idle_check = asyncio.get_running_loop().call_later(wait, self._stop_if_idle)
 
-    def _stop_workers(self) -> None:
+    def _stop_workers(
+        self, only: ProcessPoolExecutor | None = None, *, end_running: bool = False
+    ) -> None:
+        """Let the worker processes go (only those of pool ``only``, when given: a pool that
+        broke, not the new one another job may have started since). Work still running in
+        them runs to its end, unless ``end_running``: then they are stopped at once."""
         with self._starting:
-            workers, self._workers = self._workers, None
-        if workers is not None:
-            workers.shutdown(wait=False, cancel_futures=True)
+            workers = self._workers
+            if workers is None or (only is not None and workers is not only):
+                return
+            self._workers = None
+        running = list(workers._processes.values()) if end_running else []
+        workers.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
+        for process in running:
+            process.join(timeout=STOP_SECONDS)
 
     def close(self) -> None:
-        """Stop the worker processes (at shutdown)."""
+        """Stop the worker processes (at shutdown), and the work still running in them: it
+        is for nobody any more, and the pool would let its process go only once that work
+        ended, which a server stopped by a signal does not wait for."""
         if self._idle_check is not None:
             self._idle_check.cancel()
             self._idle_check = None
-        self._stop_workers()
+        self._stop_workers(end_running=True)
 
     @asynccontextmanager
     async def slot(self, what: str, *, wait: bool = False) -> AsyncIterator[None]:

@@ -21,7 +21,7 @@ from server.conference import accounts, auth, calendar, sessions
 from server.conference.events import Events
 from server.conference.exportjobs import ExportJobs
 from server.conference.followups import FollowUps
-from server.conference.heavy import Busy, HeavyWork
+from server.conference.heavy import Busy, HeavyWork, WorkLost
 from server.conference.meeting import Meeting
 from server.conference.refusals import FlowError
 from server.i18n import N_, _
@@ -170,6 +170,27 @@ def busy_handler(request: Request, exc: Exception) -> Response:
     )
     retry = exc.retry_after if isinstance(exc, Busy) else 30
     response.headers["retry-after"] = str(retry)
+    return response
+
+
+# A made thing whose worker process died may be asked for again at once: new ones start.
+LOST_RETRY_AFTER_SECONDS = 5
+
+
+def unreadable() -> str:
+    return _("De gegevens kunnen nu niet gelezen worden. Probeer het zo opnieuw.")
+
+
+def work_lost() -> str:
+    return _("Het maken hiervan werd onderbroken. Probeer het zo opnieuw.")
+
+
+def lost_handler(request: Request, exc: Exception) -> Response:
+    """A worker process of the heavy work died while it made this page's PDF, zip or table
+    (``conference/heavy.py``, WorkLost): try again, not an internal server error."""
+    assert isinstance(exc, WorkLost)
+    response = error_page(request, 503, _("Even niet beschikbaar"), work_lost())
+    response.headers["retry-after"] = str(LOST_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import get_decimal_symbol
 from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,6 +27,7 @@ from server.clock import time_zone
 from server.conference import followups
 from server.i18n import _
 from server.rules import outcomes
+from server.storage import inworker
 from server.views import common, outcomestable
 
 log = logging.getLogger("kring.outcomes")
@@ -139,16 +141,23 @@ async def outcomes_page(request: Request) -> Response:
     heavy = common.heavy(request)
     async with heavy.slot(f"outcomes page of account {who.account.id}"):
         with metrics.heavy("outcomes page"):
-            made = await heavy.run(
-                outcomestable.outcomes_table,
-                common.settings(request).database_url,
-                who.account.id,
-                who.account.role,
-                followups.today(),
-                time_zone(),
-                i18n.get_language(),
-            )
+            try:
+                made = await heavy.run(
+                    outcomestable.outcomes_table,
+                    common.settings(request).database_url,
+                    who.account.id,
+                    who.account.role,
+                    followups.today(),
+                    time_zone(),
+                    i18n.get_language(),
+                )
+            except inworker.Unreadable as exc:  # the worker's own connection failed
+                log.warning("outcomes page of account %s not made: %s", who.account.id, exc)
+                raise HTTPException(503, common.unreadable()) from None
     log.debug("outcomes page of account %s made in process %d", who.account.id, made.made_in)
+    # Shown only to whoever is still signed in: the page waited for a slot and was made
+    # meanwhile (the account may have been turned off since; then to the login page).
+    who = await common.signed_in_coordinator(request)
     return common.render(
         request,
         "outcomes.html",

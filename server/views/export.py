@@ -22,16 +22,13 @@ from starlette.responses import RedirectResponse, Response
 
 from server.conference import auth, export
 from server.conference.exportjobs import ExportFailed, ExportJob
+from server.conference.heavy import WorkLost
 from server.i18n import _
 from server.rules import phases
 from server.views import common
 
 INLINE_SECONDS = 3.0  # an export done within this long goes straight to the browser
 POLL_SECONDS = 2  # how often the page asks whether a running export is done
-
-
-def _unreadable() -> str:
-    return _("De gegevens kunnen nu niet gelezen worden. Probeer het zo opnieuw.")
 
 
 def _gone() -> str:
@@ -72,7 +69,11 @@ async def export_zip(request: Request) -> Response:
     except export.ExportGone:
         raise HTTPException(404, _gone()) from None
     except export.ExportUnreadable:
-        raise HTTPException(503, _unreadable()) from None
+        raise HTTPException(503, common.unreadable()) from None
+    # Handed only to whoever may export it now, as a download from the export's page is: it
+    # waited for a slot and was made meanwhile (the asker may have been removed from the
+    # conference, their account turned off, the plan closed to them).
+    person = await _exporter(request)
     await common.store(request).audit(
         conference.id, person.actor, "conference_exported", {"bytes": len(archive)}
     )
@@ -96,7 +97,9 @@ async def export_start(request: Request) -> Response:
         except export.ExportGone:
             raise ExportFailed(_gone()) from None
         except export.ExportUnreadable:
-            raise ExportFailed(_unreadable()) from None
+            raise ExportFailed(common.unreadable()) from None
+        except WorkLost:
+            raise ExportFailed(common.work_lost()) from None
 
     jobs = common.export_jobs(request)
     job = jobs.start(conference.id, person.actor, build)

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from server.conference.heavy import Busy
+from server.conference.heavy import Busy, WorkLost
 from server.views import (
     access,
     account,
@@ -188,4 +188,5 @@ exception_handlers: Mapping[Any, Callable[..., Any]] = {
     common.KeptOut: common.kept_out_handler,
     plan.PlanLocked: plan.locked_handler,
     Busy: common.busy_handler,
+    WorkLost: common.lost_handler,
 }

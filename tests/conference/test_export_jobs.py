@@ -12,8 +12,11 @@ meanwhile is never made."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import os
 import re
+import signal
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -89,6 +92,37 @@ def _parent_of(pid: int) -> int:
     """The process that started ``pid`` (the kernel's /proc/PID/stat)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rpartition(")")[2].split()[1])
+
+
+def _children_of(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still there (its worker processes, and the
+    resource tracker beside them)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):  # gone meanwhile
+                if _parent_of(int(entry.name)) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _workers_of(server: LiveServer) -> list[int]:
+    """The server's worker processes of the heavy work."""
+    workers = []
+    for pid in _children_of(server.process.pid):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+    return workers
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` is still there (a zombie waiting to be reaped is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @asynccontextmanager
@@ -360,3 +394,85 @@ async def test_a_restart_forgets_the_exports_and_deletes_what_they_left(tmp_path
             assert 'data-export-state="none"' in page.text
     finally:
         stop_server(second)
+
+
+async def test_an_export_whose_worker_process_dies_asks_to_try_again_and_the_next_is_made(
+    one_slot: LiveServer,
+) -> None:
+    """A worker process killed while it makes the zip (the kernel's out-of-memory killer, an
+    operator) costs that export only: its coordinator is told in words to try again (not an
+    internal server error), and the next export is made by a new worker process."""
+    conference = await _long_holder(one_slot)
+    cid = conference.id
+    mark = _log_mark(one_slot)
+    async with as_(conference, conference.coordinator_cookie()) as lotte:
+        lotte.timeout = httpx.Timeout(60)
+        asked = asyncio.create_task(lotte.get(f"/conferences/{cid}/export.zip"))
+        started = f"heavy work started: export of conference {cid}"
+        await wait_until(lambda: started in _log_since(one_slot, mark))
+        await wait_until(lambda: _workers_of(one_slot) != [])
+        for pid in _workers_of(one_slot):
+            os.kill(pid, signal.SIGKILL)
+        lost = await asked
+        assert lost.status_code == 503, lost.text
+        assert "Het maken hiervan werd onderbroken. Probeer het zo opnieuw." in lost.text
+        assert lost.headers["retry-after"] == "5"
+        again = await lotte.get(f"/conferences/{cid}/export.zip")
+    assert again.status_code == 200
+    assert "plan-versie-1.pdf" in zipfile.ZipFile(io.BytesIO(again.content)).namelist()
+
+
+async def test_a_zip_made_while_its_coordinator_was_removed_is_not_handed_to_them(
+    one_slot: LiveServer,
+) -> None:
+    """A zip is handed only to whoever may export the conference when it is done, as a
+    download from the export's page is: a co-coordinator removed from the conference while
+    their export waited for a slot (or was made) does not get it."""
+    holder = await _long_holder(one_slot)
+    conference = await _with_versions(one_slot, 1)
+    cid = conference.id
+    cookie, account_id = await other_coordinator(conference, "removed")
+    async with server_store(conference) as store:
+        bram = await store.add_participant(cid, "Bram", "coordinator", account_id=account_id)
+    mark = _log_mark(one_slot)
+    async with as_(conference, cookie) as co_coordinator:
+        co_coordinator.timeout = httpx.Timeout(60)
+        async with _only_slot_taken(one_slot, holder):
+            asked = asyncio.create_task(co_coordinator.get(f"/conferences/{cid}/export.zip"))
+            waits = f"heavy work export of conference {cid} waits for a slot"
+            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            async with server_store(conference) as store:
+                await store.remove_participant(cid, bram.id)
+        answer = await asked
+    assert answer.status_code == 403, answer.status_code
+    assert answer.headers["content-type"] != "application/zip"
+    assert "Deze conferentie wordt door een andere coördinator begeleid." in answer.text
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+async def test_no_worker_process_outlives_the_server_however_it_stops(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    """A server stopped while its worker process makes an export (SIGTERM, from an operator
+    or a supervisor that signals only the server) or killed outright (SIGKILL, out of memory)
+    leaves no process of the heavy work behind: one would wait for work forever, holding its
+    memory, and every restart would add more."""
+    live = start_server(make_instance(tmp_path, KRING_LOG_LEVEL="debug"))
+    try:
+        conference = await _with_versions(live, 1, agreements=3 * AGREEMENTS)
+        mark = _log_mark(live)
+        async with as_(conference, conference.coordinator_cookie()) as lotte:
+            started = await lotte.post(f"/conferences/{conference.id}/export")
+            assert started.headers["location"] == f"/conferences/{conference.id}/export"
+        assert "heavy work started: export of conference" in _log_since(live, mark)
+        children = _children_of(live.process.pid)
+        assert _workers_of(live) != []
+        live.process.send_signal(how)
+        live.process.wait(timeout=30)
+    finally:
+        if live.process.poll() is None:
+            live.process.kill()
+            live.process.wait(timeout=10)
+    with contextlib.suppress(TimeoutError):
+        await wait_until(lambda: not any(_running(pid) for pid in children), within=15)
+    assert [pid for pid in children if _running(pid)] == []

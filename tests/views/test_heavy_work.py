@@ -16,7 +16,13 @@ import pytest
 from pypdf import PdfReader
 
 from tests.support.live import wait_until
-from tests.support.people import DemoConference, as_, demo_conference, server_store
+from tests.support.people import (
+    DemoConference,
+    as_,
+    demo_conference,
+    other_coordinator,
+    server_store,
+)
 from tests.support.plans import long_plan
 from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
 
@@ -197,3 +203,33 @@ async def test_a_killed_server_leaves_no_worker_process_behind(
         await wait_until(lambda: not _running(children), within=10)
     finally:
         stop_server(server)
+
+
+async def test_an_outcomes_page_made_while_its_account_was_turned_off_is_not_shown(
+    one_slot: LiveServer,
+) -> None:
+    """The page waits for a slot and is made meanwhile: an account an admin turned off in that
+    time is sent to the login page, not shown the figures and names of its conferences."""
+    conference = await _with_long_version(one_slot, agreements=3 * AGREEMENTS)
+    cookie, account_id = await other_coordinator(conference, "turned-off")
+    mark = (one_slot.instance.folder / "server.log").stat().st_size
+    async with (
+        as_(conference, conference.cookie("client")) as sam,
+        as_(conference, cookie) as bram,
+    ):
+        for client in (sam, bram):
+            client.timeout = httpx.Timeout(60)
+        printing = asyncio.create_task(sam.get(f"/c/{conference.id}/plan/1.pdf"))
+        await _slot_taken(one_slot, mark, "plan copy")
+        asked = asyncio.create_task(bram.get("/outcomes"))
+        waits = f"heavy work outcomes page of account {account_id} waits for a slot"
+        for _ in range(600):
+            if any(waits in line for line in _log_since(one_slot, mark)):
+                break
+            await asyncio.sleep(0.05)
+        async with server_store(conference) as store:
+            await store.deactivate_account(account_id)
+        answer = await asked
+        assert (await printing).status_code == 200
+    assert answer.status_code == 303, answer.status_code
+    assert answer.headers["location"].startswith("/login")

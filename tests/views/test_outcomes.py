@@ -24,11 +24,16 @@ from server.storage.models import PlanVersion
 from server.storage.store import Store
 from server.views import dashboard
 from tests.support.browser import TIMEOUT_MS
-from tests.support.databases import add_coordinator
+from tests.support.databases import (
+    POSTGRES_ADMIN_URL,
+    add_coordinator,
+    create_postgres_database,
+    drop_postgres_database,
+)
 from tests.support.meeting import move, run_to_action_team
 from tests.support.people import as_, demo_conference, server_store
 from tests.support.plans import agreement
-from tests.support.server import LiveServer, make_instance, serving
+from tests.support.server import LiveServer, make_instance, missing_service, serving
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -403,6 +408,39 @@ async def test_the_table_shows_a_name_with_markup_as_text_in_the_readers_languag
     assert "no agreed plan yet" in page.text  # Lot Later
     assert "<td>7.7</td><td>7.3</td>" in page.text  # the marks, written the English way
     assert '<span class="phase-badge phase-action_team">Action team</span>' in page.text
+
+
+@pytest.mark.postgres
+async def test_when_the_database_cannot_be_read_the_outcomes_page_says_to_try_again(
+    tmp_path: Path,
+) -> None:
+    """The worker process that counts the outcomes opens a connection of its own: when
+    PostgreSQL refuses it (no connections allowed, all of them in use), the coordinator is told
+    in words to try again shortly, not given an internal server error."""
+    import asyncpg
+
+    made = await create_postgres_database()
+    if made is None:
+        missing_service("PostgreSQL", f"start it on {POSTGRES_ADMIN_URL} (trust auth)")
+    assert made is not None
+    name, url = made
+    try:
+        with serving(make_instance(tmp_path, KRING_DATABASE_URL=url)) as server:
+            conference = await demo_conference(server, "action_team")
+            async with as_(conference, conference.coordinator_cookie()) as coordinator:
+                assert (await coordinator.get("/outcomes")).status_code == 200
+                admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+                try:  # the server keeps the connections it has; no new one is let in
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                    refused = await coordinator.get("/outcomes")
+                finally:
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                    await admin.close()
+                assert refused.status_code == 503, refused.text
+                assert "De gegevens kunnen nu niet gelezen worden." in refused.text
+                assert (await coordinator.get("/outcomes")).status_code == 200
+    finally:
+        await drop_postgres_database(name)
 
 
 @pytest.mark.parametrize(
