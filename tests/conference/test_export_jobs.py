@@ -18,9 +18,10 @@ import os
 import re
 import signal
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -139,6 +140,17 @@ async def _only_slot_taken(server: LiveServer, holder: DemoConference) -> AsyncI
         finally:
             printed = await printing
         assert printed.status_code == 200
+
+
+async def _waiting_for_the_slot(
+    server: LiveServer, conference_id: str, mark: int, request: Coroutine[Any, Any, httpx.Response]
+) -> asyncio.Task[httpx.Response]:
+    """``request`` (an export of ``conference_id``) sent, once the log (since ``mark``) says
+    it waits for the only slot of heavy work."""
+    asked = asyncio.create_task(request)
+    waits = f"heavy work export of conference {conference_id} waits for a slot"
+    await wait_until(lambda: waits in _log_since(server, mark))
+    return asked
 
 
 async def _long_holder(server: LiveServer) -> DemoConference:
@@ -330,9 +342,7 @@ async def test_an_export_that_waited_while_the_plan_closed_is_refused_with_the_r
     async with as_(conference, conference.coordinator_cookie()) as lotte:
         lotte.timeout = httpx.Timeout(60)
         async with _only_slot_taken(one_slot, conference):
-            started = asyncio.create_task(lotte.post(page))
-            waits = f"heavy work export of conference {cid} waits for a slot"
-            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            started = await _waiting_for_the_slot(one_slot, cid, mark, lotte.post(page))
             await conference.set_phase("private_time")
             assert (await started).headers["location"] == page  # not done in a few seconds
         for _ in range(600):
@@ -359,9 +369,7 @@ async def test_an_export_whose_conference_is_erased_while_it_waits_is_never_made
     async with as_(erased, erased.coordinator_cookie()) as lotte:
         lotte.timeout = httpx.Timeout(60)
         async with _only_slot_taken(one_slot, holder):
-            started = asyncio.create_task(lotte.post(page))
-            waits = f"heavy work export of conference {erased.id} waits for a slot"
-            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            started = await _waiting_for_the_slot(one_slot, erased.id, mark, lotte.post(page))
             await _erase(lotte, erased)
             assert (await started).headers["location"] == page
         gone = f"export of conference {erased.id} not made: it is erased or being erased"
@@ -438,9 +446,8 @@ async def test_a_zip_made_while_its_coordinator_was_removed_is_not_handed_to_the
     async with as_(conference, cookie) as co_coordinator:
         co_coordinator.timeout = httpx.Timeout(60)
         async with _only_slot_taken(one_slot, holder):
-            asked = asyncio.create_task(co_coordinator.get(f"/conferences/{cid}/export.zip"))
-            waits = f"heavy work export of conference {cid} waits for a slot"
-            await wait_until(lambda: waits in _log_since(one_slot, mark))
+            zipped = co_coordinator.get(f"/conferences/{cid}/export.zip")
+            asked = await _waiting_for_the_slot(one_slot, cid, mark, zipped)
             async with server_store(conference) as store:
                 await store.remove_participant(cid, bram.id)
         answer = await asked
