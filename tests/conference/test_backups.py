@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pycrdt import Doc, Text
 
-from server.cli import create_demo, main
+from server.cli import main
+from server.commands import create_demo
 from server.conference import backups
 from server.rooms import protocol
 from server.rooms.client import YClient

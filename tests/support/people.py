@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
-from server.cli import create_demo
+from server.commands import create_demo
 from server.conference import auth
 from server.rooms.client import YClient
 from server.settings import Settings
