@@ -358,6 +358,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             i18n.read_locale_data()
             gc.collect()
             gc.freeze()
+            heavy.prepare()
             try:
                 async with (
                     reminders.running(store, settings),

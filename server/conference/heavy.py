@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import threading
 import time
@@ -35,15 +37,13 @@ from contextlib import asynccontextmanager
 from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
+from server.limits import WORKER_NICENESS
+
 log = logging.getLogger("kring")
 
 WAIT_SECONDS = 30.0  # a request waits this long for a slot (KRING_HEAVY_WAIT_SECONDS), then 503
 RETRY_AFTER_SECONDS = 30  # what that answer tells the browser
 IDLE_SECONDS = 300.0  # the worker processes stop after this long without work
-# The worker processes run at this niceness (Linux: 0 is normal, 19 the lowest priority): when
-# they and the server want the same core, the server's event loop gets it first, so a PDF or
-# an export on a small machine slows down rather than the families' typing.
-WORKER_NICENESS = 10
 STOP_SECONDS = 5.0  # at shutdown, how long a stopped worker process is waited for
 
 T = TypeVar("T")
@@ -107,16 +107,24 @@ class HeavyWork:
         with self._starting:
             workers = self._workers
             if workers is None:
-                # spawn: a fork of this process would copy its threads' locks mid-use.
-                context = multiprocessing.get_context("spawn")
                 workers = self._workers = ProcessPoolExecutor(
-                    self.slots, mp_context=context, initializer=_start_worker
+                    self.slots, mp_context=_worker_context(), initializer=_start_worker
                 )
         try:
             return workers, workers.submit(fn, *args)
         except BrokenProcessPool:  # one died before this work could be handed to them
             self._stop_workers(workers)
             raise
+
+    def prepare(self) -> None:
+        """Start, in a thread, the fork server that worker processes are made from: at the
+        server's start-up, before a meeting needs the cores (it is a new interpreter that
+        imports WORKER_MODULES, about a tenth of a second of CPU). Until it is up, the first
+        heavy work waits for it."""
+        if _worker_context().get_start_method() == "forkserver":
+            threading.Thread(
+                target=_start_fork_server, name="kring-fork-server", daemon=True
+            ).start()
 
     def _stop_if_idle(self) -> None:
         self._idle_check = None
@@ -195,6 +203,39 @@ class HeavyWork:
             self.running -= 1
             self._free.release()
             log.debug("heavy work finished: %s", what)
+
+
+# What a worker process runs, imported once by the fork server, so that a worker it forks has
+# them already: server.cli (the main module) is not among them, nor anything the server alone
+# needs.
+WORKER_MODULES = (
+    "server.conference.heavy",
+    "server.formats.printing",
+    "server.views.outcomestable",
+    "server.conference.exportwork",
+)
+
+
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start. Not a fork of this process: that would copy its threads'
+    locks mid-use (the database's, the logging's). Where it can (Linux, the BSDs, macOS), a
+    fork of a fork server: a small process started once, with WORKER_MODULES imported, whose
+    fork is a worker ready in a few milliseconds. A fresh interpreter per worker (spawn, the
+    only way on Windows) would hold a core at normal priority for a fifth of a second each
+    (Python's start, and the command line that it imports as the main module), just when
+    the heavy work starts beside a meeting."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_MODULES))
+    return context
+
+
+def _start_fork_server() -> None:
+    try:
+        multiprocessing.forkserver.ensure_running()
+    except OSError as exc:  # no processes left, say: the first heavy work tries again
+        log.warning("the fork server of the heavy work did not start: %s", exc)
 
 
 def _start_worker() -> None:

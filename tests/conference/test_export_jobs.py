@@ -35,6 +35,7 @@ from tests.support.people import (
     server_store,
 )
 from tests.support.plans import long_plan
+from tests.support.processes import descendants_of, heavy_workers_of, is_descendant, running
 from tests.support.server import (
     LiveServer,
     make_instance,
@@ -87,43 +88,6 @@ def _log_since(server: LiveServer, mark: int) -> str:
 
 def _log_mark(server: LiveServer) -> int:
     return (server.instance.folder / "server.log").stat().st_size
-
-
-def _parent_of(pid: int) -> int:
-    """The process that started ``pid`` (the kernel's /proc/PID/stat)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rpartition(")")[2].split()[1])
-
-
-def _children_of(pid: int) -> list[int]:
-    """The processes ``pid`` started that are still there (its worker processes, and the
-    resource tracker beside them)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError):  # gone meanwhile
-                if _parent_of(int(entry.name)) == pid:
-                    found.append(int(entry.name))
-    return found
-
-
-def _workers_of(server: LiveServer) -> list[int]:
-    """The server's worker processes of the heavy work."""
-    workers = []
-    for pid in _children_of(server.process.pid):
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                workers.append(pid)
-    return workers
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` is still there (a zombie waiting to be reaped is not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 @asynccontextmanager
@@ -327,7 +291,7 @@ async def test_the_zip_is_made_in_a_worker_process_of_the_server(server: LiveSer
     assert len(made) == 2, made
     for pid in map(int, made):
         assert pid != server.process.pid
-        assert _parent_of(pid) == server.process.pid
+        assert is_descendant(pid, server.process.pid)
 
 
 async def test_an_export_that_waited_while_the_plan_closed_is_refused_with_the_reason(
@@ -418,8 +382,8 @@ async def test_an_export_whose_worker_process_dies_asks_to_try_again_and_the_nex
         asked = asyncio.create_task(lotte.get(f"/conferences/{cid}/export.zip"))
         started = f"heavy work started: export of conference {cid}"
         await wait_until(lambda: started in _log_since(one_slot, mark))
-        await wait_until(lambda: _workers_of(one_slot) != [])
-        for pid in _workers_of(one_slot):
+        await wait_until(lambda: heavy_workers_of(one_slot.process.pid) != [])
+        for pid in heavy_workers_of(one_slot.process.pid):
             os.kill(pid, signal.SIGKILL)
         lost = await asked
         assert lost.status_code == 503, lost.text
@@ -472,8 +436,8 @@ async def test_no_worker_process_outlives_the_server_however_it_stops(
             started = await lotte.post(f"/conferences/{conference.id}/export")
             assert started.headers["location"] == f"/conferences/{conference.id}/export"
         assert "heavy work started: export of conference" in _log_since(live, mark)
-        children = _children_of(live.process.pid)
-        assert _workers_of(live) != []
+        children = descendants_of(live.process.pid)  # the fork server and resource tracker too
+        assert heavy_workers_of(live.process.pid) != []
         live.process.send_signal(how)
         live.process.wait(timeout=30)
     finally:
@@ -481,5 +445,5 @@ async def test_no_worker_process_outlives_the_server_however_it_stops(
             live.process.kill()
             live.process.wait(timeout=10)
     with contextlib.suppress(TimeoutError):
-        await wait_until(lambda: not any(_running(pid) for pid in children), within=15)
-    assert [pid for pid in children if _running(pid)] == []
+        await wait_until(lambda: not any(running(pid) for pid in children), within=15)
+    assert [pid for pid in children if running(pid)] == []

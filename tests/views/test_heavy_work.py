@@ -24,6 +24,7 @@ from tests.support.people import (
     server_store,
 )
 from tests.support.plans import long_plan
+from tests.support.processes import descendants_of, heavy_workers_of, running
 from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
 
 pytestmark = pytest.mark.usefixtures("devices_closed")
@@ -157,33 +158,6 @@ async def test_with_every_slot_taken_the_outcomes_page_asks_to_try_again_in_half
     assert page.status_code == 200 and conference.id in page.text
 
 
-def _alive_children_of(pid: int) -> set[int]:
-    """The processes ``pid`` started that are still running (the kernel's /proc)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def _running(pids: set[int]) -> set[int]:
-    running = set()
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            running.add(pid)
-    return running
-
-
 async def test_a_killed_server_leaves_no_worker_process_behind(
     tmp_path: Path,
 ) -> None:
@@ -196,11 +170,11 @@ async def test_a_killed_server_leaves_no_worker_process_behind(
         async with as_(conference, conference.cookie("client")) as sam:
             copy = await sam.get(f"/c/{conference.id}/plan/1.pdf")
         assert copy.status_code == 200 and copy.content.startswith(b"%PDF")
-        children = _alive_children_of(server.process.pid)
-        assert children, "the PDF was made in a worker process the server started"
+        started = descendants_of(server.process.pid)  # the fork server and resource tracker too
+        assert heavy_workers_of(server.process.pid), "the PDF was made in a worker process"
         server.process.kill()
         server.process.wait(timeout=10)
-        await wait_until(lambda: not _running(children), within=10)
+        await wait_until(lambda: not any(running(pid) for pid in started), within=10)
     finally:
         stop_server(server)
 

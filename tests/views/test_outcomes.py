@@ -33,6 +33,7 @@ from tests.support.databases import (
 from tests.support.meeting import move, run_to_action_team
 from tests.support.people import as_, demo_conference, server_store
 from tests.support.plans import agreement
+from tests.support.processes import is_descendant, niceness_of
 from tests.support.server import LiveServer, make_instance, missing_service, serving
 
 PASSWORD = "correct horse battery"
@@ -340,21 +341,6 @@ def telling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
         yield server
 
 
-def _stat(pid: int) -> list[str]:
-    """The kernel's /proc/PID/stat, from its third field (the state) on."""
-    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-
-
-def _parent_of(pid: int) -> int:
-    """The process that started ``pid``."""
-    return int(_stat(pid)[1])
-
-
-def _niceness_of(pid: int) -> int:
-    """How readily ``pid`` gives the CPU away (0 normal, 19 most)."""
-    return int(_stat(pid)[16])
-
-
 async def test_the_table_of_every_conference_is_made_in_a_worker_process_of_the_server(
     telling_server: LiveServer,
 ) -> None:
@@ -378,8 +364,8 @@ async def test_the_table_of_every_conference_is_made_in_a_worker_process_of_the_
     assert len(made) == 1, made
     server = telling_server.process.pid
     assert int(made[0]) != server
-    assert _parent_of(int(made[0])) == server
-    assert _niceness_of(int(made[0])) == min(19, _niceness_of(server) + WORKER_NICENESS)
+    assert is_descendant(int(made[0]), server)
+    assert niceness_of(int(made[0])) == min(19, niceness_of(server) + WORKER_NICENESS)
 
 
 async def test_the_table_shows_a_name_with_markup_as_text_in_the_readers_language(
