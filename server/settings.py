@@ -70,6 +70,18 @@ def _positive_int(env: str, raw: str) -> int:
     return _whole_number(env, raw, 1)
 
 
+def spare_cores() -> int:
+    """The default of KRING_HEAVY_JOBS: the cores this process may use, but one (at least
+    one). The live rooms' event loop keeps a core: on two cores, two PDFs made at once took as
+    long in all as one after the other, and doubled how long a family's edit could wait
+    (bench/README.md)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
 def _boolean(env: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -129,7 +141,7 @@ class Settings:
     smtp: Smtp = Smtp()
     retention_months: int = 0  # 0: keep every conference
     housekeeping_seconds: int = 3600  # between the server's own runs
-    heavy_jobs: int = 2  # PDF copies and export zips made at the same time
+    heavy_jobs: int = 1  # PDF copies and export zips made at the same time (spare_cores())
     heavy_wait_seconds: int = 30  # a page's wait for one of them, then 503
     session_check_seconds: int = 10  # between checks that live connections' sign-ins hold
     redis_url: str = field(default="", repr=False)
@@ -220,7 +232,7 @@ class Settings:
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
             ),
             housekeeping_seconds=positive("KRING_HOUSEKEEPING_SECONDS"),
-            heavy_jobs=positive("KRING_HEAVY_JOBS"),
+            heavy_jobs=positive("KRING_HEAVY_JOBS") if get("KRING_HEAVY_JOBS") else spare_cores(),
             heavy_wait_seconds=positive("KRING_HEAVY_WAIT_SECONDS"),
             session_check_seconds=positive("KRING_SESSION_CHECK_SECONDS"),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),

@@ -183,10 +183,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "KRING_HEAVY_JOBS",
-        "2",
+        "",
         "How many PDF copies, export zips and outcomes pages one process makes at the same "
-        "time; more wait their turn (a page at most KRING_HEAVY_WAIT_SECONDS, then a 503 that "
-        "asks to try again), so heavy work never takes the CPU and memory the live rooms need.",
+        "time (empty: one fewer than the machine's cores, at least one); more wait their turn "
+        "(a page at most KRING_HEAVY_WAIT_SECONDS, then a 503 that asks to try again), so "
+        "heavy work never takes the CPU and memory the live rooms need.",
     ),
     Setting(
         "KRING_HEAVY_WAIT_SECONDS",
