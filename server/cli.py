@@ -1,8 +1,10 @@
 """The `kring` command: serve, db upgrade, coordinator add/reset-password/two-factor-off,
 demo, export, purge, remind, backup, restore.
 
-This module only reads the arguments; what each command does is in ``server/commands.py``,
-imported after a command that gives way to the server has lowered its priority.
+This module only reads the arguments; what each command does is in ``server/commands.py``.
+A command that gives way to the server lowers its priority before it imports anything more
+than this module's few standard modules: what it imports then (the settings, the database
+layer, the conference modules) is most of its start, about a second of CPU.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from server.clock import use_time_zone
-from server.conference.heavy import WORKER_NICENESS
-from server.rules.phases import PHASES
-from server.settings import Settings, SettingsError
+from server.limits import WORKER_NICENESS
 
 
 def _parser() -> argparse.ArgumentParser:
+    from server.rules.phases import PHASES
+
     parser = argparse.ArgumentParser(prog="kring", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -112,12 +113,13 @@ GIVE_WAY = frozenset({"backup", "export"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command in GIVE_WAY:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in GIVE_WAY:  # the command comes first: no global options
         _give_way()
-    # Only now, at the priority the command runs at: the database layer and the conference
-    # modules are most of a command's start (about a second of CPU).
+    args = _parser().parse_args(arguments)
+    from server.clock import use_time_zone
     from server.commands import CommandError, run
+    from server.settings import Settings, SettingsError
     from server.storage.errors import BackupError
 
     try:

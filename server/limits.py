@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The heavy work's worker processes, and the `kring` commands that read a whole database or
+# conference beside a running server, run at this niceness (Linux: 0 is normal, 19 the lowest
+# priority): when they and the server want the same core, the server's event loop gets it
+# first, so a PDF, an export or a backup on a small machine slows down rather than the
+# families' typing.
+WORKER_NICENESS = 10
+
 
 @dataclass(frozen=True)
 class Limits:
