@@ -26,6 +26,7 @@ from .loopwatch import (
     COMMIT,
     LAG,
     WARN_MS,
+    CpuWait,
     LagHistogram,
     LateLines,
     Probe,
@@ -54,6 +55,7 @@ class Run:
     commits: LagHistogram = field(default_factory=lambda: LagHistogram({}))
     late: LateLines = field(default_factory=LateLines)
     pings: list[float] = field(default_factory=list)
+    cpu_wait: tuple[float, float] = (0.0, 0.0)  # the loop thread runnable without a core
     peak_kb: int = 0
     unsaved: int = 0
     jobs: list[Job] = field(default_factory=list)
@@ -90,6 +92,8 @@ async def meeting(
     before = await histograms(server, token)
     server.reset_peak()
     probe.start()
+    cpu_wait = CpuWait(server.pid)
+    cpu_wait.start()
     children = _children_cpu()
     window = run.window = Window(server, f"heavy-{run.label}")
     start = window.wall0
@@ -113,6 +117,7 @@ async def meeting(
     run.commands_cpu = _children_cpu() - children  # ended children: the server is still up
     run.unsaved = sum(len(d.unsaved) for d in devices)
     run.pings = await probe.stop()
+    run.cpu_wait = await cpu_wait.stop()
     run.peak_kb = server.memory_kb()["VmHWM"]
     after = await histograms(server, token)
     run.lag = LagHistogram.between(before[LAG], after[LAG])
@@ -251,6 +256,10 @@ def report(result: Result, server: KringServer, plain: Run, heavy: Run, stored: 
         f"{heavy.late.wakeups} / {heavy.lag.count:,.0f}",
     )
     row("ping round trip p50/p99/max (probe)", spread_ms(plain.pings), spread_ms(heavy.pings))
+    row(
+        "loop thread waiting for a core: all; worst 0.1 s",
+        *(f"{p.cpu_wait[0] * 1000:.0f} ms; {p.cpu_wait[1] * 1000:.0f} ms" for p in (plain, heavy)),
+    )
     row(
         "group commit p99; slowest (histogram)",
         *(f"{_p99(p.commits)}; {_bound(p.commits.highest())}" for p in (plain, heavy)),

@@ -9,6 +9,10 @@
 - from outside, a probe: one more device pings the server over its websocket every 20 ms;
   uvicorn answers a ping as soon as the loop reads the frame, so the round trip is the
   loop's lag (plus loopback and the generator's own lag, printed beside it).
+
+Beside them, whether a late wake-up was the loop's own work or the kernel's: how long the
+server's event-loop thread sat ready to run while every core was busy with other processes
+(its ``/proc/PID/task/PID/schedstat``, sampled every 10 ms: :class:`CpuWait`).
 """
 
 from __future__ import annotations
@@ -162,7 +166,11 @@ class Probe:
             try:
                 began = time.perf_counter()
                 waiter = await ws.ping()
-                await asyncio.wait_for(waiter, 10)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel that
+                # comes as the pong does, and the probe then pinged on until its connection
+                # closed, minutes later (a run of 420 s instead of 45).
+                async with asyncio.timeout(10):
+                    await waiter
                 self.round_trips.append(time.perf_counter() - began)
             except (TimeoutError, ConnectionError, RuntimeError):
                 self.failed += 1
@@ -178,6 +186,54 @@ class Probe:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         return sorted(self.round_trips)
+
+
+class CpuWait:
+    """How long one thread sat runnable without a core (the kernel's run-queue wait, from
+    ``/proc/PID/task/PID/schedstat``): in all, and the worst within any ``span`` s."""
+
+    def __init__(self, pid: int, period: float = 0.01, span: float = 0.1) -> None:
+        self.path = f"/proc/{pid}/task/{pid}/schedstat"
+        self.period, self.span = period, span
+        self.total = 0.0
+        self.worst = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    def _waited(self) -> float | None:
+        try:
+            with open(self.path) as f:
+                return int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):  # gone, or no schedstat in this kernel
+            return None
+
+    def start(self) -> None:
+        self.total = self.worst = 0.0
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        first = self._waited()
+        if first is None:
+            return
+        recent: list[tuple[float, float]] = [(time.perf_counter(), first)]
+        while True:
+            await asyncio.sleep(self.period)
+            waited = self._waited()
+            if waited is None:
+                return
+            now = time.perf_counter()
+            recent.append((now, waited))
+            while len(recent) > 2 and now - recent[1][0] >= self.span:
+                recent.pop(0)
+            self.total = waited - first
+            self.worst = max(self.worst, waited - recent[0][1])
+
+    async def stop(self) -> tuple[float, float]:
+        """(in all, worst within ``span``), in s."""
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        return self.total, self.worst
 
 
 def spread_ms(values: list[float]) -> str:

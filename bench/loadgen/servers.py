@@ -167,6 +167,11 @@ class ServerProcess:
 
     # /proc readings of the server process
 
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
     def cpu_seconds(self) -> float:
         assert self.proc is not None
         with open(f"/proc/{self.proc.pid}/stat") as f:
