@@ -75,6 +75,18 @@ def test_demo_if_empty_leaves_an_existing_database_alone(instance: Instance) -> 
     assert "no demo created" in second.stderr
 
 
+def test_the_help_lists_the_commands_and_says_nothing_of_kring_s_own_code(
+    instance: Instance,
+) -> None:
+    """`kring --help` is read by an organisation's administrator: what each command is for,
+    not how Kring's source is laid out."""
+    helped = instance.cli("--help")
+    assert "serve, db upgrade, coordinator" in helped.stdout
+    assert "run the web server" in helped.stdout
+    for internal in ("commands.py", "module", "imports"):
+        assert internal not in helped.stdout, helped.stdout
+
+
 def test_coordinator_accounts_are_added_and_their_password_reset(instance: Instance) -> None:
     instance.cli("db", "upgrade")
     instance.cli("coordinator", "add", "Wim@Example.org", "--password-stdin", stdin=PASSWORD + "\n")
