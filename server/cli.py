@@ -18,11 +18,15 @@ from pathlib import Path
 
 from server.limits import WORKER_NICENESS
 
+# What `kring --help` says above the commands: for whoever runs them, so only the docstring's
+# first paragraph (the rest is about this module, for whoever reads Kring's source).
+DESCRIPTION = (__doc__ or "").split("\n\n")[0]  # (none under python -OO)
+
 
 def _parser() -> argparse.ArgumentParser:
     from server.rules.phases import PHASES
 
-    parser = argparse.ArgumentParser(prog="kring", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kring", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web server")

@@ -328,6 +328,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         path = args.output or Path(f"kring-{args.conference_id}.zip")
         if not path.parent.is_dir():  # said before a long export, not after
             raise CommandError(f"cannot write {path}: there is no folder {path.parent}")
+        if path.is_dir():  # (`-o /backups/`): else the export was made, and audited, for nothing
+            raise CommandError(
+                f"cannot write {path}: it is a folder; name the zip file in it, like "
+                f"{path / f'kring-{args.conference_id}.zip'}"
+            )
         data = asyncio.run(export_conference(settings, args.conference_id))
         try:
             _write_private(path, data)

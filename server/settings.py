@@ -232,7 +232,9 @@ class Settings:
                 "KRING_RETENTION_MONTHS", get("KRING_RETENTION_MONTHS"), 0
             ),
             housekeeping_seconds=positive("KRING_HOUSEKEEPING_SECONDS"),
-            heavy_jobs=positive("KRING_HEAVY_JOBS") if get("KRING_HEAVY_JOBS") else spare_cores(),
+            heavy_jobs=(
+                positive("KRING_HEAVY_JOBS") if get("KRING_HEAVY_JOBS").strip() else spare_cores()
+            ),
             heavy_wait_seconds=positive("KRING_HEAVY_WAIT_SECONDS"),
             session_check_seconds=positive("KRING_SESSION_CHECK_SECONDS"),
             redis_url=_redis_url(get("KRING_REDIS_URL").strip()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,18 @@ def test_demo_if_empty_leaves_an_existing_database_alone(instance: Instance) -> 
     second = instance.cli("demo", "--if-empty")
     assert second.stdout == ""
     assert "no demo created" in second.stderr
+
+
+def test_the_help_lists_the_commands_and_says_nothing_of_kring_s_own_code(
+    instance: Instance,
+) -> None:
+    """`kring --help` is read by an organisation's administrator: what each command is for,
+    not how Kring's source is laid out."""
+    helped = instance.cli("--help")
+    assert "serve, db upgrade, coordinator" in helped.stdout
+    assert "run the web server" in helped.stdout
+    for internal in ("commands.py", "module", "imports"):
+        assert internal not in helped.stdout, helped.stdout
 
 
 def test_coordinator_accounts_are_added_and_their_password_reset(instance: Instance) -> None:
@@ -172,6 +185,27 @@ def test_an_export_that_cannot_be_written_says_why_in_one_line(instance: Instanc
     assert full.returncode == 2
     assert full.stderr.strip() == "kring: cannot write /dev/full: No space left on device"
     assert not target.exists()
+
+
+def test_an_export_to_a_folder_is_refused_before_it_is_made(instance: Instance) -> None:
+    """`-o` names the zip file; a folder given instead (`-o /backups/`) is said at once, not
+    after a long export that the audit log would then record as made."""
+    instance.cli("db", "upgrade")
+    conference_id = instance.demo("--phase", "presentation")["conference_id"]
+    folder = instance.folder / "exports"
+    folder.mkdir()
+    result = instance.cli("export", conference_id, "-o", f"{folder}/", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"kring: cannot write {folder}: it is a folder; name the zip file in it, like "
+        f"{folder / f'kring-{conference_id}.zip'}"
+    ), result.stderr
+    with sqlite3.connect(instance.folder / "kring.db") as db:
+        exported = db.execute(
+            "SELECT count(*) FROM audit_event WHERE kind = 'conference_exported'"
+        ).fetchone()
+    assert exported == (0,), "nothing was exported"
+    assert list(folder.iterdir()) == []
 
 
 def _niceness_after(instance: Instance, *command: str) -> tuple[int, str]:

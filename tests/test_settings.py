@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, spare_cores
 from server.settings_declared import SETTINGS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -144,3 +144,24 @@ def test_mail_is_off_unless_a_host_is_set_and_then_needs_a_sender(tmp_path: Path
     )
     assert on.smtp.enabled and (on.smtp.security, on.smtp.port) == ("ssl", 465)
     assert "hunter2-secret" not in repr(on)
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t"])
+def test_heavy_jobs_left_empty_is_the_cores_but_one(tmp_path: Path, value: str) -> None:
+    """Empty (a stray space in an env file too, as for every setting whose default is
+    empty) is the default, not a setting that stops start-up."""
+    settings = Settings.from_env(env(tmp_path, KRING_HEAVY_JOBS=value))
+    assert settings.heavy_jobs == spare_cores() >= 1
+
+
+@pytest.mark.parametrize(("value", "jobs"), [("3", 3), (" 3 ", 3), ("1", 1)])
+def test_heavy_jobs_set_are_taken_as_given(tmp_path: Path, value: str, jobs: int) -> None:
+    assert Settings.from_env(env(tmp_path, KRING_HEAVY_JOBS=value)).heavy_jobs == jobs
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("0", "must be at least 1"), ("abc", "must be a whole number")]
+)
+def test_bad_heavy_jobs_stop_start_up(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"KRING_HEAVY_JOBS {message}"):
+        Settings.from_env(env(tmp_path, KRING_HEAVY_JOBS=value))
