@@ -9,6 +9,7 @@ exist without being documented.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -70,15 +71,23 @@ def _positive_int(env: str, raw: str) -> int:
     return _whole_number(env, raw, 1)
 
 
-def spare_cores() -> int:
+def spare_cores(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max"), cores: int | None = None) -> int:
     """The default of KRING_HEAVY_JOBS: the cores this process may use, but one (at least
     one). The live rooms' event loop keeps a core: on two cores, two PDFs made at once took as
     long in all as one after the other, and doubled how long a family's edit could wait
-    (bench/README.md)."""
+    (bench/README.md). A CPU limit of the service (systemd's CPUQuota=, a container's
+    --cpus: cgroup v2's ``cpu.max``) counts as fewer cores."""
+    if cores is None:  # the cores this process may run on
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):  # no cgroup v2 here, or not readable: no limit known
+        pass
     return max(1, cores - 1)
 
 

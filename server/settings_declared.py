@@ -185,7 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
         "KRING_HEAVY_JOBS",
         "",
         "How many PDF copies, export zips and outcomes pages one process makes at the same "
-        "time (empty: one fewer than the machine's cores, at least one); more wait their turn "
+        "time (empty: one fewer than the cores it may use, at least one); more wait their turn "
         "(a page at most KRING_HEAVY_WAIT_SECONDS, then a 503 that asks to try again), so "
         "heavy work never takes the CPU and memory the live rooms need.",
     ),

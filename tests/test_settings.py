@@ -165,3 +165,20 @@ def test_heavy_jobs_set_are_taken_as_given(tmp_path: Path, value: str, jobs: int
 def test_bad_heavy_jobs_stop_start_up(tmp_path: Path, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=f"KRING_HEAVY_JOBS {message}"):
         Settings.from_env(env(tmp_path, KRING_HEAVY_JOBS=value))
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "jobs"),
+    [("150000 100000\n", 1), ("300000 100000\n", 2), ("max 100000\n", 7), ("garbage", 7)],
+)
+def test_heavy_jobs_by_default_keep_to_the_services_cpu_limit(
+    tmp_path: Path, cpu_max: str, jobs: int
+) -> None:
+    """On an 8-core host, a service limited to 1.5 cores (systemd's CPUQuota=150%, a
+    container's --cpus 1.5) makes one heavy job at a time, not seven; no limit, or one that
+    cannot be read, leaves the cores but one."""
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max)
+    assert spare_cores(path, cores=8) == jobs
+    assert spare_cores(tmp_path / "absent", cores=8) == 7
+    assert spare_cores(path, cores=1) == 1

@@ -273,7 +273,8 @@ class ErasureMixin(StoreBase):
                     result = await auto.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
                     if not result.one()[0]:  # (busy, WAL frames, frames copied)
                         return Scrubbed(True, f"wal_checkpoint(TRUNCATE) on attempt {attempt}")
-                    await asyncio.sleep(min(0.05 * attempt, 0.5))
+                    if attempt < CHECKPOINT_ATTEMPTS:
+                        await asyncio.sleep(min(0.05 * attempt, 0.5))
             finally:
                 await auto.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return Scrubbed(
