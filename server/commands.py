@@ -188,10 +188,12 @@ def remind(settings: Settings) -> int:
     return 1 if outcome.failed or outcome.not_tried else 0
 
 
-async def export_conference(settings: Settings, conference_id: str) -> bytes:
-    """The conference's export zip (as the coordinator's download), audited as by "cli"."""
+async def export_conference(settings: Settings, conference_id: str, path: Path) -> None:
+    """Write the conference's export zip (as the coordinator's download) to ``path``, then
+    audit it as by "cli": an export that could not be written (a full disk) is not recorded
+    as made."""
 
-    async def work(store: Store) -> bytes:
+    async def work(store: Store) -> None:
         conference = await store.conference(conference_id)
         if conference is None:
             raise CommandError(f"no conference {conference_id}")
@@ -212,11 +214,13 @@ async def export_conference(settings: Settings, conference_id: str) -> bytes:
             raise CommandError(
                 f"conference {conference_id} was erased while it was exported"
             ) from None
+        try:
+            _write_private(path, data)
+        except OSError as exc:  # a full disk, no permission: the operator's to fix
+            raise CommandError(f"cannot write {path}: {exc.strerror}") from None
         await store.audit(conference_id, "cli", "conference_exported", {"bytes": len(data)})
-        return data
 
-    data: bytes = await _with_store(settings, work)
-    return data
+    await _with_store(settings, work)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -333,11 +337,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 f"cannot write {path}: it is a folder; name the zip file in it, like "
                 f"{path / f'kring-{args.conference_id}.zip'}"
             )
-        data = asyncio.run(export_conference(settings, args.conference_id))
-        try:
-            _write_private(path, data)
-        except OSError as exc:  # a full disk, no permission: the operator's to fix
-            raise CommandError(f"cannot write {path}: {exc.strerror}") from None
+        asyncio.run(export_conference(settings, args.conference_id, path))
         print(f"conference {args.conference_id} exported to {path}", file=sys.stderr)
     elif args.command == "purge":
         lines = asyncio.run(purge(settings, args.dry_run))  # and any interrupted erasure

@@ -185,6 +185,17 @@ def test_an_export_that_cannot_be_written_says_why_in_one_line(instance: Instanc
     assert full.returncode == 2
     assert full.stderr.strip() == "kring: cannot write /dev/full: No space left on device"
     assert not target.exists()
+    assert _exports_audited(instance) == 0, "an export nobody got is not recorded as made"
+    instance.cli("export", conference_id, "-o", str(instance.folder / "export.zip"))
+    assert _exports_audited(instance) == 1
+
+
+def _exports_audited(instance: Instance) -> int:
+    with sqlite3.connect(instance.folder / "kring.db") as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM audit_event WHERE kind = 'conference_exported'"
+        ).fetchone()
+    return int(count)
 
 
 def test_an_export_to_a_folder_is_refused_before_it_is_made(instance: Instance) -> None:
@@ -200,11 +211,7 @@ def test_an_export_to_a_folder_is_refused_before_it_is_made(instance: Instance) 
         f"kring: cannot write {folder}: it is a folder; name the zip file in it, like "
         f"{folder / f'kring-{conference_id}.zip'}"
     ), result.stderr
-    with sqlite3.connect(instance.folder / "kring.db") as db:
-        exported = db.execute(
-            "SELECT count(*) FROM audit_event WHERE kind = 'conference_exported'"
-        ).fetchone()
-    assert exported == (0,), "nothing was exported"
+    assert _exports_audited(instance) == 0, "nothing was exported"
     assert list(folder.iterdir()) == []
 
 
