@@ -20,6 +20,13 @@ M = TypeVar("M", bound=Base)
 
 BUSY_TIMEOUT_MS = 30_000
 ID_BATCH = 1000  # ids named in one statement (databases bound their parameters)
+# Connections the pool keeps open; a request that finds all of them in use waits its turn.
+# None is opened beyond them: SQLAlchemy's default (5, and 10 more opened when needed and
+# closed when given back) opened and closed connections all through a storm of tablets
+# connecting, each a new thread and file handle with its pragmas on SQLite, a new backend on
+# PostgreSQL: a quarter of the CPU of a connect (bench/README.md). Reads are short, so a few
+# connections serve any number of requests in turn.
+POOL_SIZE = 8
 
 
 def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
@@ -27,7 +34,9 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
 
     ``pooled`` False: a connection is opened for each use and closed after it, none kept
     idle (a worker process of the heavy work, which reads now and then)."""
-    pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+    pool: dict[str, Any] = (
+        {"pool_size": POOL_SIZE, "max_overflow": 0} if pooled else {"poolclass": NullPool}
+    )
     if database_url.startswith("sqlite"):
         # hide_parameters: a failing statement must not put document content in the log.
         engine = create_async_engine(
