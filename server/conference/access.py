@@ -173,6 +173,7 @@ def record_writes(store: Store, hub: RoomHub) -> Callable[[str, str, Peer], None
                 "document_written",
                 {"document": document},
                 coalesce=True,
+                urgent=False,  # nobody waits: written with the next group
             )
         except Exception as exc:  # the conference was erased meanwhile, or the database failed
             log.warning("%s/%s: a write was not audited: %s", conference_id, document, exc)
