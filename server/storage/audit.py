@@ -97,6 +97,7 @@ class AuditMixin(StoreBase):
         """Write the waiting events, a group per transaction, until none wait. A group the
         database refuses (an event of a conference erased meanwhile) is written again one
         event at a time, so only the events that cannot be stored fail."""
+        group: list[_Wanted] = []
         try:
             while self._audit_wanted:
                 if not any(wanted.urgent for wanted in self._audit_wanted):
@@ -120,7 +121,7 @@ class AuditMixin(StoreBase):
                     for wanted, row in zip(group, rows, strict=True):
                         wanted.done.set_result(row)
         except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
-            for wanted in self._audit_wanted:
+            for wanted in [*group, *self._audit_wanted]:  # the group being written too
                 if not wanted.done.done():
                     wanted.done.set_exception(exc)
             self._audit_wanted.clear()

@@ -5,6 +5,7 @@ transactions, each caller returning only once its own event is stored."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -125,3 +126,29 @@ async def test_an_event_someone_waits_for_does_not_wait_for_company(
     assert store.audit_groups - before == 1
     kinds = sorted(e.kind for e in await store.audit_events(cid))
     assert kinds == ["document_written", "room_joined"]
+
+
+async def test_a_writer_stopped_half_way_leaves_nobody_waiting(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown that cancels the writer (store.close() cancelled while it waits for the
+    writer) while a group is being written: its callers are told, not left waiting for ever."""
+    cid = await _conference(store)
+    writing = asyncio.Event()
+    store_audit = store._store_audit
+
+    async def slow(group: list[Any]) -> list[None]:
+        writing.set()
+        await asyncio.sleep(3600)
+        return await store_audit(group)
+
+    monkeypatch.setattr(store, "_store_audit", slow)
+    joined = asyncio.create_task(store.audit(cid, "participant:1", "room_joined"))
+    await writing.wait()
+    closing = asyncio.create_task(store.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    done, _ = await asyncio.wait([joined], timeout=5)
+    assert done, "the caller still waits for an event nobody writes any more"
+    with pytest.raises(asyncio.CancelledError):
+        joined.result()
