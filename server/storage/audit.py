@@ -137,7 +137,9 @@ class AuditMixin(StoreBase):
         table = cast(Table, AuditEvent.__table__)
         async with self.engine.begin() as conn:
             recent = await _recent(conn, [w for w in group if w.coalesce], now)
-            raised: dict[int, _Row] = {}
+            # A recent row's id: how many repeats raise it. Raised by that many, not set to a
+            # count read here: another process may raise it meanwhile (scale-out).
+            raised: defaultdict[int, int] = defaultdict(int)
             new: list[tuple[_Wanted, _Row]] = []
             for wanted in group:
                 same = recent.get(wanted.key, []) if wanted.coalesce else []
@@ -148,14 +150,14 @@ class AuditMixin(StoreBase):
                     if wanted.coalesce:  # a repeat later in this group raises this one
                         recent[wanted.key] = [row, *same]
                 elif row.id is not None:
-                    raised[row.id] = row
+                    raised[row.id] += 1
                 row.count += 1
             if raised:
                 await conn.execute(
                     update(table)
                     .where(table.c.id == bindparam("row_id"))
-                    .values(count=bindparam("new_count"), at=now),
-                    [{"row_id": i, "new_count": row.count} for i, row in raised.items()],
+                    .values(count=table.c.count + bindparam("added"), at=now),
+                    [{"row_id": i, "added": added} for i, added in raised.items()],
                 )
             if new:
                 await conn.execute(

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from server.storage import audit
 from server.storage.store import Store
-from tests.support.databases import add_coordinator
+from tests.support.databases import add_coordinator, opened_store
 
 
 async def _conference(store: Store, name: str = "Sam") -> str:
@@ -152,3 +153,32 @@ async def test_a_writer_stopped_half_way_leaves_nobody_waiting(
     assert done, "the caller still waits for an event nobody writes any more"
     with pytest.raises(asyncio.CancelledError):
         joined.result()
+
+
+async def test_repeats_counted_by_two_processes_at_once_are_all_counted(
+    store: Store, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two server processes (scale-out) raise the same row at the same moment, a person's two
+    tablets on two processes opening the plan: the row counts both, neither overwrites the
+    count the other wrote."""
+    cid = await _conference(store)
+    joined = (cid, "participant:1", "room_joined", {"document": "plan"})
+    await store.audit(*joined, coalesce=True)
+    read, go_on = asyncio.Event(), asyncio.Event()
+    recent = audit._recent
+
+    async def paused(*args: Any) -> Any:
+        found = await recent(*args)
+        if not read.is_set():  # the first process has read the row's count, then waits
+            read.set()
+            await go_on.wait()
+        return found
+
+    monkeypatch.setattr(audit, "_recent", paused)
+    first = asyncio.create_task(store.audit(*joined, coalesce=True))
+    await read.wait()
+    async with opened_store(database_url) as other:  # the second process, meanwhile
+        await other.audit(*joined, coalesce=True)
+    go_on.set()
+    await first
+    assert [e.count for e in await store.audit_events(cid)] == [3]
