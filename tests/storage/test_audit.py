@@ -5,11 +5,14 @@ transactions, each caller returning only once its own event is stored."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from server.rooms.hub import WRITTEN_TOLD_SECONDS
 from server.storage import audit
+from server.storage.models import utcnow
 from server.storage.store import Store
 from tests.support.databases import add_coordinator, opened_store
 
@@ -182,3 +185,20 @@ async def test_repeats_counted_by_two_processes_at_once_are_all_counted(
     go_on.set()
     await first
     assert [e.count for e in await store.audit_events(cid)] == [3]
+
+
+async def test_a_device_that_keeps_writing_stays_one_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub tells of a device's writing at its first edit, then at most once per
+    WRITTEN_TOLD_SECONDS, and the telling comes with its next edit after that (a second
+    later, here). Each telling must find the row the one before it raised still within
+    AUDIT_COALESCE, or a tablet writing all evening is a new row every quarter of an hour."""
+    cid = await _conference(store)
+    start = utcnow()
+    for told in range(4):
+        at = start + told * timedelta(seconds=WRITTEN_TOLD_SECONDS + 1)
+        monkeypatch.setattr(audit, "utcnow", lambda at=at: at)
+        await store.audit(cid, "participant:1", "document_written", {"document": "plan"},
+                          coalesce=True, urgent=False)  # fmt: skip
+    assert [e.count for e in await store.audit_events(cid)] == [4]
