@@ -202,3 +202,18 @@ async def test_a_device_that_keeps_writing_stays_one_row(
         await store.audit(cid, "participant:1", "document_written", {"document": "plan"},
                           coalesce=True, urgent=False)  # fmt: skip
     assert [e.count for e in await store.audit_events(cid)] == [4]
+
+
+async def test_an_event_is_dated_when_it_happened_not_when_its_group_is_written(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first edit waits for company before it is written; the access log (NEN 7513) still
+    says when the device wrote, not when the group was committed: another process's event
+    that came after it must not be dated before it."""
+    monkeypatch.setattr(audit, "AUDIT_LINGER", 1.0)
+    cid = await _conference(store)
+    before = utcnow()
+    await store.audit(cid, "participant:1", "document_written", {"document": "plan"},
+                      coalesce=True, urgent=False)  # fmt: skip
+    (written,) = await store.audit_events(cid)
+    assert written.at - before < timedelta(seconds=0.5)
