@@ -162,7 +162,7 @@ def actor_of(peer: Peer) -> str:
 
 def record_writes(store: Store, hub: RoomHub) -> Callable[[str, str, Peer], None]:
     """What the hub tells of a device's writing (``hub.on_written``: at its first edit, then
-    at most once a quarter of an hour), audited as ``document_written``; coalesced, so a
+    at most once per WRITTEN_TOLD_SECONDS), audited as ``document_written``; coalesced, so a
     device that writes all evening is one row, counted."""
 
     async def record(conference_id: str, document: str, peer: Peer) -> None:

@@ -40,9 +40,12 @@ TOO_MANY_FOR_PERSON = i18n.N_(
 )
 
 
-# How often a device that keeps writing is told to ``on_written`` (the audit log coalesces
-# repeats within the same quarter of an hour into one counted row).
-WRITTEN_TOLD_SECONDS = 15 * 60
+# How often a device that keeps writing is told to ``on_written``. The audit log coalesces a
+# repeat into the row it repeats only while that row is less than a quarter of an hour old
+# (AUDIT_COALESCE), so each telling must come well within it: told once a quarter of an hour,
+# the next telling (with the first edit after it) found the row just too old, and a tablet
+# writing all evening was a new row every quarter of an hour.
+WRITTEN_TOLD_SECONDS = 10 * 60
 
 
 class RoomUnavailable(Exception):

@@ -48,6 +48,8 @@ class _Wanted:
     detail: dict[str, Any]
     coalesce: bool
     urgent: bool
+    # When it happened: its row says so, however long it then waits for its group.
+    at: datetime = field(default_factory=lambda: utcnow())
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -97,6 +99,7 @@ class AuditMixin(StoreBase):
         """Write the waiting events, a group per transaction, until none wait. A group the
         database refuses (an event of a conference erased meanwhile) is written again one
         event at a time, so only the events that cannot be stored fail."""
+        group: list[_Wanted] = []
         try:
             while self._audit_wanted:
                 if not any(wanted.urgent for wanted in self._audit_wanted):
@@ -120,7 +123,7 @@ class AuditMixin(StoreBase):
                     for wanted, row in zip(group, rows, strict=True):
                         wanted.done.set_result(row)
         except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
-            for wanted in self._audit_wanted:
+            for wanted in [*group, *self._audit_wanted]:  # the group being written too
                 if not wanted.done.done():
                     wanted.done.set_exception(exc)
             self._audit_wanted.clear()
@@ -142,19 +145,22 @@ class AuditMixin(StoreBase):
                 same = recent.get(wanted.key, []) if wanted.coalesce else []
                 row = next((r for r in same if r.detail == wanted.detail), None)
                 if row is None:
-                    row = _Row(None, wanted.detail, 0)
+                    row = _Row(None, wanted.detail)
                     new.append((wanted, row))
                     if wanted.coalesce:  # a repeat later in this group raises this one
                         recent[wanted.key] = [row, *same]
                 elif row.id is not None:
                     raised[row.id] = row
-                row.count += 1
+                row.added += 1
+                row.at = wanted.at
+            # Raised by as many, not set to the count read: another process may raise it
+            # meanwhile (scale-out).
             if raised:
                 await conn.execute(
                     update(table)
                     .where(table.c.id == bindparam("row_id"))
-                    .values(count=bindparam("new_count"), at=now),
-                    [{"row_id": i, "new_count": row.count} for i, row in raised.items()],
+                    .values(count=table.c.count + bindparam("added"), at=bindparam("last")),
+                    [{"row_id": i, "added": r.added, "last": r.at} for i, r in raised.items()],
                 )
             if new:
                 await conn.execute(
@@ -165,8 +171,8 @@ class AuditMixin(StoreBase):
                             "actor": wanted.actor,
                             "kind": wanted.kind,
                             "detail": wanted.detail,
-                            "at": now,
-                            "count": row.count,
+                            "at": row.at,
+                            "count": row.added,
                         }
                         for wanted, row in new
                     ],
@@ -209,11 +215,13 @@ class AuditMixin(StoreBase):
 
 @dataclass
 class _Row:
-    """A recent event a repeat may raise (``id`` None: added by this group)."""
+    """A recent event a repeat may raise (``id`` None: added by this group): how many events
+    of this group it counts, and when the latest of them happened."""
 
     id: int | None
     detail: dict[str, Any]
-    count: int
+    added: int = 0
+    at: datetime | None = None
 
 
 async def _recent(
@@ -236,7 +244,6 @@ async def _recent(
             table.c.actor,
             table.c.kind,
             table.c.detail,
-            table.c.count,
         )
         .where(
             or_(*of_conference),
@@ -247,8 +254,8 @@ async def _recent(
         .order_by(table.c.id.desc())
     )
     found: defaultdict[_Key, list[_Row]] = defaultdict(list)
-    for row_id, conference_id, actor, kind, detail, count in rows:
+    for row_id, conference_id, actor, kind, detail in rows:
         key = (conference_id, actor, kind)
         if key in keys and len(found[key]) < COALESCE_LOOKBACK:
-            found[key].append(_Row(row_id, detail, count))
+            found[key].append(_Row(row_id, detail))
     return dict(found)

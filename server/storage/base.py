@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, event, func, select, text
+from sqlalchemy import ColumnElement, CursorResult, Result, event, func, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -34,9 +34,7 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
 
     ``pooled`` False: a connection is opened for each use and closed after it, none kept
     idle (a worker process of the heavy work, which reads now and then)."""
-    pool: dict[str, Any] = (
-        {"pool_size": POOL_SIZE, "max_overflow": 0} if pooled else {"poolclass": NullPool}
-    )
+    pool: dict[str, Any] = _pool(database_url) if pooled else {"poolclass": NullPool}
     if database_url.startswith("sqlite"):
         # hide_parameters: a failing statement must not put document content in the log.
         engine = create_async_engine(
@@ -51,6 +49,17 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
 
         return engine
     return create_async_engine(database_url, pool_pre_ping=pooled, hide_parameters=True, **pool)
+
+
+def _pool(database_url: str) -> dict[str, Any]:
+    """POOL_SIZE connections, none beyond them; but SQLite in memory is a single connection
+    that SQLAlchemy shares (its StaticPool: a second connection would be another, empty
+    database), which takes no size at all (create_engine refuses one)."""
+    url = make_url(database_url)
+    in_memory = url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+    )
+    return {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0}
 
 
 def sqlite_pragmas(cursor: Any) -> None:

@@ -5,11 +5,16 @@ transactions, each caller returning only once its own event is stored."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from server.rooms.hub import WRITTEN_TOLD_SECONDS
+from server.storage import audit
+from server.storage.models import utcnow
 from server.storage.store import Store
-from tests.support.databases import add_coordinator
+from tests.support.databases import add_coordinator, opened_store
 
 
 async def _conference(store: Store, name: str = "Sam") -> str:
@@ -125,3 +130,90 @@ async def test_an_event_someone_waits_for_does_not_wait_for_company(
     assert store.audit_groups - before == 1
     kinds = sorted(e.kind for e in await store.audit_events(cid))
     assert kinds == ["document_written", "room_joined"]
+
+
+async def test_a_writer_stopped_half_way_leaves_nobody_waiting(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown that cancels the writer (store.close() cancelled while it waits for the
+    writer) while a group is being written: its callers are told, not left waiting for ever."""
+    cid = await _conference(store)
+    writing = asyncio.Event()
+    store_audit = store._store_audit
+
+    async def slow(group: list[Any]) -> list[None]:
+        writing.set()
+        await asyncio.sleep(3600)
+        return await store_audit(group)
+
+    monkeypatch.setattr(store, "_store_audit", slow)
+    joined = asyncio.create_task(store.audit(cid, "participant:1", "room_joined"))
+    await writing.wait()
+    closing = asyncio.create_task(store.close())
+    await asyncio.sleep(0)
+    closing.cancel()
+    done, _ = await asyncio.wait([joined], timeout=5)
+    assert done, "the caller still waits for an event nobody writes any more"
+    with pytest.raises(asyncio.CancelledError):
+        joined.result()
+
+
+async def test_repeats_counted_by_two_processes_at_once_are_all_counted(
+    store: Store, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two server processes (scale-out) raise the same row at the same moment, a person's two
+    tablets on two processes opening the plan: the row counts both, neither overwrites the
+    count the other wrote."""
+    cid = await _conference(store)
+    joined = (cid, "participant:1", "room_joined", {"document": "plan"})
+    await store.audit(*joined, coalesce=True)
+    read, go_on = asyncio.Event(), asyncio.Event()
+    recent = audit._recent
+
+    async def paused(*args: Any) -> Any:
+        found = await recent(*args)
+        if not read.is_set():  # the first process has read the row's count, then waits
+            read.set()
+            await go_on.wait()
+        return found
+
+    monkeypatch.setattr(audit, "_recent", paused)
+    first = asyncio.create_task(store.audit(*joined, coalesce=True))
+    await read.wait()
+    async with opened_store(database_url) as other:  # the second process, meanwhile
+        await other.audit(*joined, coalesce=True)
+    go_on.set()
+    await first
+    assert [e.count for e in await store.audit_events(cid)] == [3]
+
+
+async def test_a_device_that_keeps_writing_stays_one_row(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub tells of a device's writing at its first edit, then at most once per
+    WRITTEN_TOLD_SECONDS, and the telling comes with its next edit after that (a second
+    later, here). Each telling must find the row the one before it raised still within
+    AUDIT_COALESCE, or a tablet writing all evening is a new row every quarter of an hour."""
+    cid = await _conference(store)
+    start = utcnow()
+    for told in range(4):
+        at = start + told * timedelta(seconds=WRITTEN_TOLD_SECONDS + 1)
+        monkeypatch.setattr(audit, "utcnow", lambda at=at: at)
+        await store.audit(cid, "participant:1", "document_written", {"document": "plan"},
+                          coalesce=True, urgent=False)  # fmt: skip
+    assert [e.count for e in await store.audit_events(cid)] == [4]
+
+
+async def test_an_event_is_dated_when_it_happened_not_when_its_group_is_written(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first edit waits for company before it is written; the access log (NEN 7513) still
+    says when the device wrote, not when the group was committed: another process's event
+    that came after it must not be dated before it."""
+    monkeypatch.setattr(audit, "AUDIT_LINGER", 1.0)
+    cid = await _conference(store)
+    before = utcnow()
+    await store.audit(cid, "participant:1", "document_written", {"document": "plan"},
+                      coalesce=True, urgent=False)  # fmt: skip
+    (written,) = await store.audit_events(cid)
+    assert written.at - before < timedelta(seconds=0.5)

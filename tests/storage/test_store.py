@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from server.conference.auth import hash_token, new_token
+from server.storage.base import POOL_SIZE
 from server.storage.migrate import head_revision
 from server.storage.models import utcnow
 from server.storage.store import DuplicateEmail, NotFound, Reason, Store, StoreError
@@ -27,6 +28,16 @@ async def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA synchronous"))).scalar() == 2  # FULL
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_a_database_in_memory_still_opens(tmp_path: Path) -> None:
+    """The pool's fixed size is for a database file or server: SQLite in memory lives in one
+    connection that SQLAlchemy shares (StaticPool), which takes no pool size at all."""
+    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
+        async with opened_store(url) as store:
+            await store.ping()
+    async with opened_store(f"sqlite+aiosqlite:///{tmp_path}/kring.db") as store:
+        assert store.pool_use()["limit"] == POOL_SIZE
 
 
 async def test_an_email_address_has_one_account_whatever_its_capitals(store: Store) -> None:
