@@ -273,3 +273,34 @@ async def test_an_edit_waiting_for_a_missing_one_survives_compaction(server: Liv
     fresh = conference.device("plan", conference.cookie("network_member", 1))
     async with connected(fresh):
         assert str(fresh.text()).replace(".", "") == "AB"
+
+
+async def test_text_deleted_in_a_burst_is_not_in_the_snapshot_it_set_off(
+    server: LiveServer,
+) -> None:
+    """A tablet back online sends its queued edits at once: a name typed and deleted again,
+    then enough edits to fold the log into a snapshot. The snapshot holds the plan as it is,
+    not the deleted name (the server applies a burst's updates together, and a snapshot is
+    of the document with its deleted text collected)."""
+    conference = await demo_conference(server, "private_time")
+    offline = YClient("ws://unused")
+    queued: list[bytes] = []
+    offline.doc.observe(lambda event: queued.append(event.update))
+    offline.text().insert(0, "Oom Kees-Geheimnaam")
+    del offline.text()[0 : len("Oom Kees-Geheimnaam")]
+    for n in range(40):  # past KRING_COMPACT_AFTER (25)
+        offline.text().insert(n, "x")
+    sender = conference.device("plan", conference.cookie("client"), saved=True)
+    async with connected(sender):
+        for update in queued:
+            await sender.send(protocol.Update(update))
+        await sender.wait_for(lambda: len(sender.saved_vectors) >= 1 + len(queued))
+    log = server.instance.folder / "server.log"
+    await wait_until(lambda: "updates into a snapshot" in log.read_text())
+    with sqlite3.connect(server.instance.folder / "kring.db") as db:
+        snapshots = [row[0] for row in db.execute("SELECT data FROM doc_snapshot")]
+    assert snapshots, "the log was folded into a snapshot"
+    assert not any(b"Geheimnaam" in data for data in snapshots)
+    fresh = conference.device("plan", conference.cookie("network_member"))
+    async with connected(fresh):
+        assert str(fresh.text()) == "x" * 40
