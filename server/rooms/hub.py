@@ -171,7 +171,7 @@ class RoomHub(RoomControl):
         room = self.rooms.get(conference_id)
         channel = room.channels.get(document) if room is not None else None
         if channel is not None:
-            return channel.doc.get_update()
+            return channel.content()
         try:
             return await self.log.state(conference_id, document)
         except Exception as exc:

@@ -168,7 +168,7 @@ class DocChannel:
         match message:
             case protocol.SyncStep1(state_vector):
                 try:
-                    diff = self.doc.get_update(state_vector)
+                    diff = self.content(state_vector)
                 except ValueError:
                     raise protocol.InvalidPayload("the state vector does not parse") from None
                 conn.send(protocol.encode(protocol.SyncStep2(diff)))
@@ -254,6 +254,14 @@ class DocChannel:
         if self._batch is batch:
             self._batch = None
             batch.__exit__(None, None, None)
+
+    def content(self, state_vector: bytes | None = None) -> bytes:
+        """The document (what ``state_vector`` lacks) for anyone but the document itself: a
+        device, a page, a frozen version, a snapshot. An open batch is ended first, else it
+        holds the text its updates typed and deleted again (collected when it ends)."""
+        if self._batch is not None:
+            self._end_batch(self._batch)
+        return self.doc.get_update(state_vector)
 
     def _settled(self, _future: asyncio.Future[int]) -> None:
         self.inflight -= 1
@@ -353,12 +361,10 @@ class DocChannel:
             self.compacting = True
             self.room.hub.track(asyncio.create_task(self._compact(None, 0)))
             return
-        if self._batch is not None:  # end it first: its deleted text is collected then
-            self._end_batch(self._batch)
         with metrics.heavy("compaction"):  # the whole document encoded, on the loop
+            snapshot = self.content()
             state = self.doc.get_state()
             self.carry = [u for u in self.carry if self._lacks(u, state)]
-            snapshot = self.doc.get_update()
             if self.carry:
                 snapshot = merge_updates(snapshot, *self.carry)
         upto = self.last_id
