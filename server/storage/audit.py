@@ -110,18 +110,18 @@ class AuditMixin(StoreBase):
                 group = self._audit_wanted[:AUDIT_GROUP]
                 del self._audit_wanted[:AUDIT_GROUP]
                 try:
-                    rows = await self._store_audit(group)
+                    await self._store_audit(group)
                 except Exception:
                     for wanted in group:
                         try:
-                            (row,) = await self._store_audit([wanted])
+                            await self._store_audit([wanted])
                         except Exception as exc:
                             wanted.done.set_exception(exc)
                         else:
-                            wanted.done.set_result(row)
+                            wanted.done.set_result(None)
                 else:
-                    for wanted, row in zip(group, rows, strict=True):
-                        wanted.done.set_result(row)
+                    for wanted in group:
+                        wanted.done.set_result(None)
         except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
             for wanted in [*group, *self._audit_wanted]:  # the group being written too
                 if not wanted.done.done():
@@ -131,7 +131,7 @@ class AuditMixin(StoreBase):
         finally:
             self._audit_writer = None
 
-    async def _store_audit(self, group: list[_Wanted]) -> list[None]:
+    async def _store_audit(self, group: list[_Wanted]) -> None:
         """One transaction: a row per event, or the recent row it repeats (its count raised).
         Plain statements, no ORM rows: a group of a hundred first edits built, flushed and
         tracked a hundred objects on the event loop (tens of milliseconds)."""
@@ -178,7 +178,6 @@ class AuditMixin(StoreBase):
                     ],
                 )
         self.audit_groups += 1
-        return [None] * len(group)
 
     async def close(self) -> None:
         """Let the events handed in be written, then close the engine."""
@@ -232,7 +231,7 @@ async def _recent(
     if not wanted:
         return {}
     keys = {w.key for w in wanted}
-    table = AuditEvent.__table__
+    table = cast(Table, AuditEvent.__table__)
     conferences = sorted({k[0] for k in keys if k[0] is not None})
     of_conference = [table.c.conference_id.in_(conferences)] if conferences else []
     if any(k[0] is None for k in keys):
