@@ -221,9 +221,8 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     locks mid-use (the database's, the logging's). Where it can (Linux, the BSDs, macOS), a
     fork of a fork server: a small process started once, with WORKER_MODULES imported, whose
     fork is a worker ready in a few milliseconds. A fresh interpreter per worker (spawn, the
-    only way on Windows) would hold a core at normal priority for a fifth of a second each
-    (Python's start, and the command line that it imports as the main module), just when
-    the heavy work starts beside a meeting."""
+    only way on Windows) would hold a core at normal priority for Python's start and its
+    imports, each, just when the heavy work starts beside a meeting."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

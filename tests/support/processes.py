@@ -43,8 +43,9 @@ def descendants_of(pid: int) -> set[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError, ValueError, IndexError):  # gone meanwhile
-                if running(int(entry.name)):
-                    parents[int(entry.name)] = parent_of(int(entry.name))
+                state, parent = _stat(int(entry.name))[:2]
+                if state != "Z":
+                    parents[int(entry.name)] = int(parent)
     found: set[int] = set()
     todo = [pid]
     while todo:
