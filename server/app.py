@@ -39,6 +39,17 @@ from server.views.identity import origin_allowed
 
 log = logging.getLogger("kring")
 
+# When the garbage collector looks at the youngest objects: once 10,000 more were made than
+# freed (Python's default is 700), every 3rd of those looks at the middle generation too, and
+# every 10th of these may become a full collection. Relaying an edit makes and frees objects by
+# the thousand, and a few hundred are always in flight (messages waiting for their group
+# commit); at 700 the collector ran hundreds of times a minute and kept promoting those into
+# the old generation, so full collections, which walk every connection's objects (100-240 ms
+# with 2,000 devices connected), came every 20-30 s of a busy meeting and held every room.
+# Counted this way, traffic that frees what it makes hardly moves the counter: collections
+# come with growth (devices connecting), a young one takes a few milliseconds.
+GC_THRESHOLDS = (10_000, 3, 10)
+
 # Pages load nothing from another host; inline scripts and styles are not needed either.
 # Styles may be inline: the plan editor (CodeMirror) writes its base styles into a <style>
 # element where a browser lacks adoptedStyleSheets (iPadOS 15), and other people's cursors are
@@ -358,6 +369,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             i18n.read_locale_data()
             gc.collect()
             gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
             heavy.prepare()
             try:
                 async with (
