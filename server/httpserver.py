@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -118,6 +119,14 @@ class FrameWritingProtocol(WebSocketsSansIOProtocol):
         if self.response.status_code != 101:  # refused (no key, a wrong version): no scope
             return
         self.scope["extensions"][FRAMES_EXTENSION] = _Frames(self)  # type: ignore[assignment]
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and response are not read again once the websocket is
+            # open, and with their headers (a list per header) they were a quarter of the
+            # objects an open connection kept for every full garbage collection to walk.
+            del self.request, self.response
 
     def shutdown(self) -> None:
         """The server stops: uvicorn sends a close frame (1012) behind whatever is buffered and

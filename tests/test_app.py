@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.support.server import LiveServer
 
@@ -26,3 +26,40 @@ def test_a_websocket_from_another_site_is_closed_with_4403_and_a_reason(
     code, reason = asyncio.run(_close_code(url, "https://evil.example"))
     assert code == 4403
     assert reason == "Deze verbinding komt van een andere website."
+
+
+def test_a_refused_websocket_reads_in_the_language_chosen_on_the_device(
+    live_server: LiveServer,
+) -> None:
+    """The websocket's short path through the middlewares still sets the device's language."""
+    url = live_server.url.replace("http://", "ws://") + "/ws/any/plan"
+
+    async def refused() -> tuple[int | None, str | None]:
+        async with connect(
+            url,
+            origin="https://evil.example",  # type: ignore[arg-type]
+            additional_headers={"Cookie": "kring_lang=en"},
+            open_timeout=5,
+        ) as ws:
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), timeout=5)
+        return ws.close_code, ws.close_reason
+
+    assert asyncio.run(refused()) == (4403, "This connection comes from another website.")
+
+
+@pytest.mark.parametrize("path", ["/ws/only-one-part", "/ws/a/b/c", "/elsewhere"])
+def test_a_websocket_to_no_live_document_is_refused_at_the_handshake(
+    live_server: LiveServer, path: str
+) -> None:
+    """Bad input: a websocket to a path that is no live document gets HTTP 403 and no
+    websocket, as Starlette's router answered it before websockets had a path of their own."""
+    url = live_server.url.replace("http://", "ws://") + path
+
+    async def attempt() -> int:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, origin=live_server.url, open_timeout=5):
+                pass
+        return refused.value.response.status_code
+
+    assert asyncio.run(attempt()) == 403

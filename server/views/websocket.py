@@ -27,7 +27,17 @@ log = logging.getLogger("kring.rooms")
 
 async def live_document(websocket: WebSocket) -> None:
     try:
-        await _live_document(websocket)
+        admitted = await _admit(websocket)
+        if admitted is not None:
+            peer, phase = admitted
+            await common.hub(websocket).serve(
+                websocket,
+                websocket.path_params["conference_id"],
+                websocket.path_params["document"],
+                peer,
+                phase,
+                wants_saved=websocket.query_params.get("saved") == "1",
+            )
     except DatabaseError as exc:  # before accept, this would be an HTTP 500 (1006 for a browser)
         log.error("websocket %s refused: the database failed: %s", websocket.url.path, exc)
         if websocket.client_state == WebSocketState.CONNECTING:
@@ -36,12 +46,11 @@ async def live_document(websocket: WebSocket) -> None:
             await websocket.close(CloseCode.INTERNAL_ERROR, reason)
 
 
-async def _live_document(websocket: WebSocket) -> None:
-    settings, store, hub = (
-        common.settings(websocket),
-        common.store(websocket),
-        common.hub(websocket),
-    )
+async def _admit(websocket: WebSocket) -> tuple[Peer, str] | None:
+    """Who this is and in which phase they may connect, the join audited and the websocket
+    accepted; or None, the websocket refused. What was looked up on the way (the person, their
+    conference and account) is left behind: the connection keeps only its ``Peer``."""
+    settings, store = common.settings(websocket), common.store(websocket)
     conference_id: str = websocket.path_params["conference_id"]
     document: str = websocket.path_params["document"]
 
@@ -51,12 +60,12 @@ async def _live_document(websocket: WebSocket) -> None:
 
     if document not in DOCUMENTS:
         await refuse(_("Dit document bestaat niet."))
-        return
+        return None
     checked_at = time.monotonic()  # what ends from now on keeps this device out
     person = await identity.person_in(store, settings, websocket, conference_id)
     if isinstance(person, auth.NotAllowed):
         await refuse(person.reason)
-        return
+        return None
     peer = Peer(
         person.participant_id,
         person.role,
@@ -88,17 +97,10 @@ async def _live_document(websocket: WebSocket) -> None:
             coalesce=True,
         )
         await refuse(refusal_reason(phase, document, role=peer.role, supporter=peer.supporter))
-        return
+        return None
     # To read or to write, as the permission table lets this device now (the access report).
     how = "write" if allowed >= Access.WRITE else "read"
     detail = {"document": document, "access": how}
     await store.audit(conference_id, actor, "room_joined", detail, coalesce=True)
     await websocket.accept()
-    await hub.serve(
-        websocket,
-        conference_id,
-        document,
-        peer,
-        phase,
-        wants_saved=websocket.query_params.get("saved") == "1",
-    )
+    return peer, phase
