@@ -25,10 +25,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from server.rooms import protocol
 from server.rules.phases import ROLES
+
+if TYPE_CHECKING:
+    from server.rooms.connection import Connection
+
+# Presence another process relayed is forgotten unless renewed (y-protocols renews every 15 s
+# and drops a state after 30 s): a process that died leaves no cursor behind for long.
+REMOTE_PRESENCE_SECONDS = 30.0
 
 MAX_NAME_CHARS = 200  # as long as a participant's or an account's stored name may be
 MAX_ID_CHARS = 100
@@ -193,3 +201,25 @@ def clean_entries(
         else protocol.AwarenessState(entry.client_id, entry.clock, clean(entry.state))
         for entry in entries
     ]
+
+
+@dataclass
+class Held:
+    """A presence state relayed in a room: its clock, its state and who holds it."""
+
+    clock: int
+    state: str | None
+    owner: Connection | None  # None: a device on another process
+    seen: float = 0.0  # when another process last relayed it (monotonic)
+
+    def stale(self, now: float) -> bool:
+        return self.owner is None and now - self.seen > REMOTE_PRESENCE_SECONDS
+
+
+def withdrawn(client_id: int, clock: int) -> protocol.AwarenessState:
+    """The entry that tells everyone a client left (its clock + 1, which clients require)."""
+    return protocol.AwarenessState(client_id, min(clock + 1, protocol.MAX_VAR_UINT), None)
+
+
+def message(states: list[protocol.AwarenessState]) -> bytes:
+    return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
@@ -42,14 +41,13 @@ from server.storage.documents import (
 log = logging.getLogger("kring.rooms")
 
 EMPTY_UPDATE = b"\x00\x00"  # no structs, no deletions: what a client with nothing new sends
+EMPTY_STATE = b"\x00"  # the state vector of a device that has nothing of the document yet
+FIRST_SYNC_WAIT = 1.0  # seconds a device joining a room read from disk has to send its sync
 # At most this many updates, or bytes, of one device wait for their commit at once.
 PIPELINE_UPDATES = 500
 PIPELINE_BYTES = 8 * 1024 * 1024
 READ_ONLY_NOTICE_TEXT = i18n.N_("Je kunt dit document nu alleen lezen.")
 MAX_PRESENCE_CLIENTS = 4  # a device announces its own Yjs client id (a few after reloads)
-# Presence another process relayed is forgotten unless renewed (y-protocols renews every 15 s
-# and drops a state after 30 s): a process that died leaves no cursor behind for long.
-REMOTE_PRESENCE_SECONDS = 30.0
 
 
 @cache
@@ -70,52 +68,60 @@ def _validate(update: bytes) -> None:
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
 
 
-@dataclass
-class _Presence:
-    clock: int
-    state: str | None
-    owner: Connection | None  # None: a device on another process
-    seen: float = 0.0  # when another process last relayed it (monotonic)
-
-    def stale(self, now: float) -> bool:
-        return self.owner is None and now - self.seen > REMOTE_PRESENCE_SECONDS
-
-
-def _withdrawn(client_id: int, clock: int) -> protocol.AwarenessState:
-    """The entry that tells everyone a client left (its clock + 1, which clients require)."""
-    return protocol.AwarenessState(client_id, min(clock + 1, protocol.MAX_VAR_UINT), None)
-
-
-def _presence_message(states: list[protocol.AwarenessState]) -> bytes:
-    return protocol.encode(protocol.Awareness(protocol.encode_awareness(states)))
-
-
 class DocChannel:
     """One document of one conference, loaded: the Y doc and who is connected to it."""
 
     def __init__(self, room: Room, name: str, stored: StoredDocument) -> None:
         self.room = room
         self.name = name
-        self.doc: Doc[Any] = Doc()
         self.connections: set[Connection] = set()
-        self.awareness: dict[int, _Presence] = {}
+        self.awareness: dict[int, presence.Held] = {}
         self.inflight = 0
         self.compacting = False
         self.compact_again = False  # a removal came in while a compaction was being written
         self.unload_handle: asyncio.TimerHandle | None = None
         self._batch: Transaction | None = None  # see _batched
-        loaded = stored.in_order()
-        apply_all(self.doc, loaded, self.key)
         self.last_id = stored.updates[-1][0] if stored.updates else stored.snapshot_upto
         self.logged = len(stored.updates)  # log entries since the snapshot
         # Updates holding structs that wait for a missing dependency: Doc.get_update() leaves
         # those out, so a snapshot must carry them along until the dependency arrives.
-        state = self.doc.get_state()
+        self.carry: list[bytes] = []
+        # The Y doc is made from what was stored when it is first needed (``doc``). Until
+        # then a stored snapshot with nothing logged after it is the whole document, as the
+        # compaction that wrote it encoded it: a device that has nothing yet gets it as it is
+        # (``handle``), without waiting for it to be applied to a new Y doc (6-7 ms for a
+        # long plan's 300 KB, on the event loop, most of a cold join).
+        self._doc: Doc[Any] | None = None
+        self._stored: list[bytes] | None = stored.in_order()
+        self._whole: bytes | None = stored.snapshot if not stored.updates else None
+        self._greet_when_built: list[Connection] = []
+
+    @property
+    def doc(self) -> Doc[Any]:
+        if self._doc is None:
+            self._build()
+            assert self._doc is not None
+        return self._doc
+
+    def _build(self) -> None:
+        loaded, self._stored, self._whole = self._stored or [], None, None
+        doc: Doc[Any] = Doc()
+        apply_all(doc, loaded, self.key)
+        self._doc = doc
+        state = doc.get_state()
         self.carry = [data for data in loaded if self._lacks(data, state)]
+        waiting, self._greet_when_built = self._greet_when_built, []
+        for conn in waiting:
+            if conn in self.connections:
+                self._greet(conn)
 
     @staticmethod
     def _lacks(update: bytes, state: bytes) -> bool:
         return lacks(update, state)
+
+    def _build_if_needed(self) -> None:
+        if self._doc is None and self.connections:
+            self._build()
 
     @property
     def key(self) -> str:
@@ -128,15 +134,25 @@ class DocChannel:
         if self.unload_handle is not None:
             self.unload_handle.cancel()
             self.unload_handle = None
-        # The server's half of the handshake: our state vector, so the client sends what we
-        # lack. The client's own sync step 1 is answered with what it lacks (handle()).
-        conn.send(protocol.encode(protocol.SyncStep1(self.doc.get_state())))
         if conn.access >= Access.READ:
             states = self._current_presence()
             if states is not None:
                 conn.send(states)
+        if self._doc is None:
+            # Greeted once the Y doc is made: right after the device's sync step 1 took the
+            # stored snapshot (handle()), or after a moment if it sends none.
+            self._greet_when_built.append(conn)
+            asyncio.get_running_loop().call_later(FIRST_SYNC_WAIT, self._build_if_needed)
+        else:
+            self._greet(conn)
+
+    def _greet(self, conn: Connection) -> None:
+        # The server's half of the handshake: our state vector, so the client sends what we
+        # lack. The client's own sync step 1 is answered with what it lacks (handle()).
+        state = self.doc.get_state()
+        conn.send(protocol.encode(protocol.SyncStep1(state)))
         if conn.wants_saved:
-            conn.send(protocol.encode(protocol.Saved(self.doc.get_state())))
+            conn.send(protocol.encode(protocol.Saved(state)))
 
     def leave(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -146,7 +162,7 @@ class DocChannel:
             if held is not None and held.owner is conn:
                 del self.awareness[client_id]
                 if held.state is not None:
-                    gone.append(_withdrawn(client_id, held.clock))
+                    gone.append(presence.withdrawn(client_id, held.clock))
         conn.awareness_ids.clear()
         try:
             if gone:
@@ -167,6 +183,10 @@ class DocChannel:
         message = protocol.decode(data)
         match message:
             case protocol.SyncStep1(state_vector):
+                if self._whole is not None and state_vector == EMPTY_STATE:
+                    conn.send(protocol.encode(protocol.SyncStep2(self._whole)))
+                    asyncio.get_running_loop().call_soon(self._build_if_needed)
+                    return
                 try:
                     diff = self.content(state_vector)
                 except ValueError:
@@ -399,7 +419,7 @@ class DocChannel:
             for client_id, p in self.awareness.items()
             if p.state is not None
         ]
-        return _presence_message(states) if states else None
+        return presence.message(states) if states else None
 
     def _receive_presence(self, conn: Connection, payload: bytes) -> None:
         if conn.access < Access.WRITE:
@@ -428,7 +448,7 @@ class DocChannel:
                 self.awareness.pop(entry.client_id, None)
                 conn.awareness_ids.discard(entry.client_id)
             else:
-                self.awareness[entry.client_id] = _Presence(entry.clock, entry.state, conn)
+                self.awareness[entry.client_id] = presence.Held(entry.clock, entry.state, conn)
                 conn.awareness_ids.add(entry.client_id)
             accepted.append(entry)
         if accepted:
@@ -471,7 +491,7 @@ class DocChannel:
             if entry.state is None:
                 self.awareness.pop(entry.client_id, None)
             else:
-                self.awareness[entry.client_id] = _Presence(entry.clock, entry.state, None, now)
+                self.awareness[entry.client_id] = presence.Held(entry.clock, entry.state, None, now)
             accepted.append(entry)
         if accepted:
             self._broadcast_presence(accepted, None, relay=False)
@@ -489,7 +509,7 @@ class DocChannel:
         if access < Access.WRITE and conn.access >= Access.WRITE:
             # A reader shows no presence: withdraw theirs from everyone else.
             gone = [
-                _withdrawn(cid, self.awareness[cid].clock)
+                presence.withdrawn(cid, self.awareness[cid].clock)
                 for cid in conn.awareness_ids
                 if cid in self.awareness and self.awareness[cid].owner is conn
             ]

@@ -304,3 +304,30 @@ async def test_text_deleted_in_a_burst_is_not_in_the_snapshot_it_set_off(
     fresh = conference.device("plan", conference.cookie("network_member"))
     async with connected(fresh):
         assert str(fresh.text()) == "x" * 40
+
+
+async def test_a_plan_read_back_from_its_snapshot_opens_whole_and_goes_on(
+    server: LiveServer,
+) -> None:
+    """A plan whose log was folded into a snapshot, its room unloaded: a new device gets the
+    stored plan in its first sync, as the snapshot holds it, before the server has applied it
+    to a document of its own; then the server's own half of the handshake and its "saved"
+    follow, and what the device writes is kept and shown to the next."""
+    conference = await demo_conference(server, "private_time")
+    writer = conference.device("plan", conference.cookie("client"), saved=True)
+    async with connected(writer):
+        for n in range(30):  # past KRING_COMPACT_AFTER (25)
+            writer.text().insert(n, "ab"[n % 2])
+        await writer.wait_for(writer.all_saved)
+    log = server.instance.folder / "server.log"
+    await wait_until(lambda: "updates into a snapshot" in log.read_text())
+    await wait_until(lambda: f"{conference.id}/plan unloaded" in log.read_text())
+    reader = conference.device("plan", conference.cookie("network_member"), saved=True)
+    async with connected(reader):
+        assert str(reader.text()) == "ab" * 15
+        await reader.wait_for(lambda: len(reader.saved_vectors) >= 1)  # the server's greeting
+        reader.text().insert(0, "Oma: ")
+        await reader.wait_for(reader.all_saved)
+    fresh = conference.device("plan", conference.cookie("network_member", 1))
+    async with connected(fresh):
+        assert str(fresh.text()) == "Oma: " + "ab" * 15
