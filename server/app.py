@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -48,8 +50,9 @@ log = logging.getLogger("kring")
 # the old generation, so full collections, which walk every connection's objects (100-240 ms
 # with 2,000 devices connected), came every 20-30 s of a busy meeting and held every room.
 # Counted this way, traffic that frees what it makes hardly moves the counter: collections
-# come with growth (devices connecting), a young one takes a few milliseconds.
-GC_THRESHOLDS = (10_000, 3, 10)
+# come with growth (devices connecting), a young one takes a few milliseconds. (Python 3.11 to
+# 3.13; 3.14's incremental collector reads these numbers differently, and paces itself.)
+GC_THRESHOLDS = (10_000, 3, 10) if sys.version_info < (3, 14) else None
 
 # Pages load nothing from another host; inline scripts and styles are not needed either.
 # Styles may be inline: the plan editor (CodeMirror) writes its base styles into a <style>
@@ -136,20 +139,24 @@ class InputGuard:
     """Every text people submit passes one check (``forms.text_refusal``) before any page or
     API sees it: the query string, form fields and JSON bodies. A control character, a lone
     surrogate or a line break in a one-line field is refused with 400 naming the field,
-    instead of failing (500) where it is stored or put into a mail header."""
+    instead of failing (500) where it is stored or put into a mail header. A websocket's path
+    and query string are checked too; it is refused with 4403 (a close reason is short)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket":
+            if any(text_refusal(name, value) for name, value in _address_fields(scope)):
+                return refuse_websocket(receive, send, _("Dit adres bevat een ongeldig teken."))
+            return self.app(scope, receive, send)
         if scope["type"] != "http":
             return self.app(scope, receive, send)
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
-        fields: list[tuple[str, str]] = [("path", scope["path"])]
-        fields.extend(QueryParams(scope.get("query_string", b"")).multi_items())
+        fields = _address_fields(scope)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if scope["method"] not in ("GET", "HEAD") and content_type in _CHECKED_TYPES:
             body = b""
@@ -182,6 +189,13 @@ class InputGuard:
                 await _refuse(request, name, refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _address_fields(scope: Scope) -> list[tuple[str, str]]:
+    """The path and the query string's parameters: what an address submits."""
+    fields: list[tuple[str, str]] = [("path", scope["path"])]
+    fields.extend(QueryParams(scope.get("query_string", b"")).multi_items())
+    return fields
 
 
 async def _body_fields(scope: Scope, content_type: str, body: bytes) -> list[tuple[str, str]]:
@@ -307,6 +321,15 @@ class LiveSockets:
     def __init__(self, router: Router) -> None:
         self.router = router
         self.routes = [route for route in router.routes if isinstance(route, WebSocketRoute)]
+        for route in router.routes:  # what this short path would get wrong: refuse to start
+            if isinstance(route, Mount) and any(
+                isinstance(inner, WebSocketRoute) for inner in route.routes
+            ):
+                raise TypeError(f"a websocket route inside the mount {route.path}")
+        for route in self.routes:
+            wrapped = getattr(route.app, "__qualname__", "").startswith("websocket_session")
+            if not (wrapped and inspect.iscoroutinefunction(route.endpoint)):
+                raise TypeError(f"websocket route {route.path}: a function endpoint only")
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         scope["router"] = self.router
@@ -429,7 +452,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             i18n.read_locale_data()
             gc.collect()
             gc.freeze()
-            gc.set_threshold(*GC_THRESHOLDS)
+            thresholds = gc.get_threshold()
+            if GC_THRESHOLDS is not None:
+                gc.set_threshold(*GC_THRESHOLDS)
             heavy.prepare()
             try:
                 async with (
@@ -440,6 +465,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ):
                     yield
             finally:
+                gc.set_threshold(*thresholds)  # an app in a test's process leaves it as it was
                 loop_lag.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop_lag
