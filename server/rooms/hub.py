@@ -119,18 +119,6 @@ class RoomHub(RoomControl):
 
     # -- loading --------------------------------------------------------------------------
 
-    def prefetch(self, conference_id: str, document: str) -> None:
-        """Start loading a document a device was just let into, while its join is audited:
-        ``serve`` then finds it loaded, or waits for the same load (which reports a failure)."""
-        if self.closing or conference_id in self.erased:
-            return
-        room = self.rooms.get(conference_id)
-        if room is not None and document in room.channels:
-            return
-        task = asyncio.ensure_future(self.channel(conference_id, document))
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self.track(task)
-
     async def channel(self, conference_id: str, document: str) -> DocChannel:
         room = self.rooms.get(conference_id)
         if room is None:

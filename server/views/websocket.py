@@ -101,7 +101,6 @@ async def _admit(websocket: WebSocket) -> tuple[Peer, str] | None:
     # To read or to write, as the permission table lets this device now (the access report).
     how = "write" if allowed >= Access.WRITE else "read"
     detail = {"document": document, "access": how}
-    common.hub(websocket).prefetch(conference_id, document)  # read while the join is written
     await store.audit(conference_id, actor, "room_joined", detail, coalesce=True)
     await websocket.accept()
     return peer, phase
