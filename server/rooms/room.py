@@ -87,13 +87,16 @@ class DocChannel:
         # those out, so a snapshot must carry them along until the dependency arrives.
         self.carry: list[bytes] = []
         # The Y doc is made from what was stored when it is first needed (``doc``). Until
-        # then a stored snapshot with nothing logged after it is the whole document, as the
-        # compaction that wrote it encoded it: a device that has nothing yet gets it as it is
-        # (``handle``), without waiting for it to be applied to a new Y doc (6-7 ms for a
-        # long plan's 300 KB, on the event loop, most of a cold join).
+        # then a complete stored snapshot (nothing in it waits for a missing update) with
+        # nothing logged after it is the whole document, as the compaction that wrote it
+        # encoded it: a device that has nothing yet gets it as it is (``handle``), without
+        # waiting for it to be applied to a new Y doc (6-7 ms for a long plan's 300 KB, on
+        # the event loop, most of a cold join). Not an incomplete one: what waits would
+        # reach the device, which would send it back as its own edit.
         self._doc: Doc[Any] | None = None
         self._stored: list[bytes] | None = stored.in_order()
-        self._whole: bytes | None = stored.snapshot if not stored.updates else None
+        whole = stored.snapshot_complete and not stored.updates
+        self._whole: bytes | None = stored.snapshot if whole else None
         self._greet_when_built: list[Connection] = []
 
     @property
@@ -134,17 +137,17 @@ class DocChannel:
         if self.unload_handle is not None:
             self.unload_handle.cancel()
             self.unload_handle = None
-        if conn.access >= Access.READ:
-            states = self._current_presence()
-            if states is not None:
-                conn.send(states)
-        if self._doc is None:
+        if self._whole is None:
+            self._greet(conn)
+        else:
             # Greeted once the Y doc is made: right after the device's sync step 1 took the
             # stored snapshot (handle()), or after a moment if it sends none.
             self._greet_when_built.append(conn)
             asyncio.get_running_loop().call_later(FIRST_SYNC_WAIT, self._build_if_needed)
-        else:
-            self._greet(conn)
+        if conn.access >= Access.READ:
+            states = self._current_presence()
+            if states is not None:
+                conn.send(states)
 
     def _greet(self, conn: Connection) -> None:
         # The server's half of the handshake: our state vector, so the client sends what we
@@ -379,7 +382,7 @@ class DocChannel:
             # log up to its own last id yet, so the database folds what it holds.
             self.logged = 0
             self.compacting = True
-            self.room.hub.track(asyncio.create_task(self._compact(None, 0)))
+            self.room.hub.track(asyncio.create_task(self._compact(None, 0, False)))
             return
         with metrics.heavy("compaction"):  # the whole document encoded, on the loop
             snapshot = self.content()
@@ -390,14 +393,14 @@ class DocChannel:
         upto = self.last_id
         self.logged = 0
         self.compacting = True
-        task = asyncio.create_task(self._compact(snapshot, upto))
+        task = asyncio.create_task(self._compact(snapshot, upto, not self.carry))
         self.room.hub.track(task)
 
-    async def _compact(self, snapshot: bytes | None, upto: int) -> None:
+    async def _compact(self, snapshot: bytes | None, upto: int, complete: bool) -> None:
         try:
             with metrics.heavy("compaction"):
                 removed = await self.room.hub.log.compact(
-                    self.room.conference_id, self.name, snapshot, upto
+                    self.room.conference_id, self.name, snapshot, upto, complete=complete
                 )
             log.info("%s: folded %d updates into a snapshot", self.key, removed)
         except Exception as exc:  # the log stays as it was; the next threshold tries again

@@ -56,6 +56,8 @@ class StoredDocument:
     snapshot: bytes | None
     snapshot_upto: int  # last log id folded into the snapshot (0: none)
     updates: list[tuple[int, bytes]]  # the tail, in log order
+    # The snapshot holds no update waiting for a missing one (see DocSnapshot.complete).
+    snapshot_complete: bool = False
 
     def in_order(self) -> list[bytes]:
         """The snapshot (if any), then the tail: what applied in turn makes the document."""
@@ -311,7 +313,13 @@ class DocumentLog:
     # -- compaction -----------------------------------------------------------------------
 
     async def compact(
-        self, conference_id: str, document: str, snapshot: bytes | None, upto: int
+        self,
+        conference_id: str,
+        document: str,
+        snapshot: bytes | None,
+        upto: int,
+        *,
+        complete: bool = False,
     ) -> int:
         """Replace log entries up to ``upto`` by ``snapshot``, atomically; return how many.
         With no ``snapshot`` the database's own snapshot and log are folded (several
@@ -319,10 +327,15 @@ class DocumentLog:
         async with self._writing:
             if conference_id in self._forgotten:
                 return 0
-            return await self._compact(conference_id, document, snapshot, upto)
+            return await self._compact(conference_id, document, snapshot, upto, complete)
 
     async def _compact(
-        self, conference_id: str, document: str, snapshot: bytes | None, upto: int
+        self,
+        conference_id: str,
+        document: str,
+        snapshot: bytes | None,
+        upto: int,
+        complete: bool,
     ) -> int:
         async with self.engine.begin() as conn:
             where = (
@@ -333,7 +346,7 @@ class DocumentLog:
                 folded = await self._fold(conn, conference_id, document)
                 if folded is None:
                     return 0
-                snapshot, upto = folded
+                snapshot, upto, complete = folded
             current = await conn.scalar(select(DocSnapshot.upto_id).where(*where))
             if current is None:
                 await conn.execute(
@@ -343,13 +356,14 @@ class DocumentLog:
                         data=snapshot,
                         upto_id=upto,
                         updated_at=utcnow(),
+                        complete=complete,
                     )
                 )
             elif current < upto:
                 await conn.execute(
                     update(DocSnapshot)
                     .where(*where)
-                    .values(data=snapshot, upto_id=upto, updated_at=utcnow())
+                    .values(data=snapshot, upto_id=upto, updated_at=utcnow(), complete=complete)
                 )
             else:
                 return 0
@@ -364,14 +378,15 @@ class DocumentLog:
 
     async def _fold(
         self, conn: AsyncConnection, conference_id: str, document: str
-    ) -> tuple[bytes, int] | None:
+    ) -> tuple[bytes, int, bool] | None:
         """Inside a compaction's transaction: the stored snapshot and log of a document as
-        one snapshot, and the last log id in it; None when there is nothing to fold. On
-        PostgreSQL a lock per document keeps two processes from folding it at once (the
-        later one would write a snapshot that lacks what the earlier one folded away) and
-        waits for every commit of it under way (each holds that lock shared, see _insert):
-        PostgreSQL numbers an update before it commits, so without it a fold could take in
-        a later id, claim everything up to it, and lose an earlier one still committing."""
+        one snapshot, the last log id in it and whether it is complete; None when there is
+        nothing to fold. On PostgreSQL a lock per document keeps two processes from folding
+        it at once (the later one would write a snapshot that lacks what the earlier one
+        folded away) and waits for every commit of it under way (each holds that lock
+        shared, see _insert): PostgreSQL numbers an update before it commits, so without it
+        a fold could take in a later id, claim everything up to it, and lose an earlier one
+        still committing."""
         key = f"{conference_id}/{document}"
         if self.engine.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
@@ -384,14 +399,15 @@ class DocumentLog:
         stored = await _read(conn, conference_id, document)
         if not stored.updates:
             return None
-        return fold(stored.in_order(), key), stored.updates[-1][0]
+        snapshot, complete = fold(stored.in_order(), key)
+        return snapshot, stored.updates[-1][0], complete
 
 
 async def _read(conn: AsyncConnection, conference_id: str, document: str) -> StoredDocument:
     """A document's snapshot and the log after it, read on ``conn``."""
     snap = (
         await conn.execute(
-            select(DocSnapshot.data, DocSnapshot.upto_id).where(
+            select(DocSnapshot.data, DocSnapshot.upto_id, DocSnapshot.complete).where(
                 DocSnapshot.conference_id == conference_id, DocSnapshot.document == document
             )
         )
@@ -411,6 +427,7 @@ async def _read(conn: AsyncConnection, conference_id: str, document: str) -> Sto
     return StoredDocument(
         snapshot=snap.data if snap else None,
         snapshot_upto=upto,
+        snapshot_complete=bool(snap.complete) if snap else False,
         updates=[(row.id, row.data) for row in tail],
     )
 
@@ -427,15 +444,16 @@ def apply_all(doc: Doc[Any], updates: list[bytes], key: str) -> None:
             log.error("%s: a stored update does not apply; it is skipped", key)
 
 
-def fold(updates: list[bytes], key: str) -> bytes:
+def fold(updates: list[bytes], key: str) -> tuple[bytes, bool]:
     """Updates as one snapshot: the document they make, plus any update that still waits
-    for a missing dependency (``Doc.get_update()`` leaves those out)."""
+    for a missing dependency (``Doc.get_update()`` leaves those out); and whether there was
+    none (the snapshot is complete)."""
     doc: Doc[Any] = Doc()
     apply_all(doc, updates, key)
     snapshot = doc.get_update()
     state = doc.get_state()
     carry = [data for data in updates if lacks(data, state)]
-    return merge_updates(snapshot, *carry) if carry else snapshot
+    return (merge_updates(snapshot, *carry), False) if carry else (snapshot, True)
 
 
 def lacks(update: bytes, state: bytes) -> bool:
