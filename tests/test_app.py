@@ -17,8 +17,12 @@ from server.app import InputGuard, LiveSockets
 from tests.support.server import LiveServer
 
 
-async def _close_code(url: str, origin: str) -> tuple[int | None, str | None]:
-    async with connect(url, origin=origin, open_timeout=5) as ws:  # type: ignore[arg-type]
+async def _close_code(
+    url: str, origin: str, language: str | None = None
+) -> tuple[int | None, str | None]:
+    """How the server closes a websocket it refuses (``language``: the device's choice)."""
+    cookie = {"Cookie": f"kring_lang={language}"} if language else None
+    async with connect(url, origin=Origin(origin), additional_headers=cookie, open_timeout=5) as ws:
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), timeout=5)
     assert ws.close_code is not None or ws.close_reason is not None
@@ -39,19 +43,8 @@ def test_a_refused_websocket_reads_in_the_language_chosen_on_the_device(
 ) -> None:
     """The websocket's short path through the middlewares still sets the device's language."""
     url = live_server.url.replace("http://", "ws://") + "/ws/any/plan"
-
-    async def refused() -> tuple[int | None, str | None]:
-        async with connect(
-            url,
-            origin="https://evil.example",  # type: ignore[arg-type]
-            additional_headers={"Cookie": "kring_lang=en"},
-            open_timeout=5,
-        ) as ws:
-            with pytest.raises(ConnectionClosed):
-                await asyncio.wait_for(ws.recv(), timeout=5)
-        return ws.close_code, ws.close_reason
-
-    assert asyncio.run(refused()) == (4403, "This connection comes from another website.")
+    refused = asyncio.run(_close_code(url, "https://evil.example", "en"))
+    assert refused == (4403, "This connection comes from another website.")
 
 
 @pytest.mark.parametrize("path", ["/ws/only-one-part", "/ws/a/b/c", "/elsewhere"])
@@ -79,19 +72,8 @@ def test_a_websocket_address_with_a_control_character_is_refused_saying_so(
     database (PostgreSQL refused a NUL there, and the device was told the server had failed);
     the device is told what is wrong, in its own language."""
     url = live_server.url.replace("http://", "ws://") + address
-
-    async def refused() -> tuple[int | None, str | None]:
-        async with connect(
-            url,
-            origin=Origin(live_server.url),
-            additional_headers={"Cookie": "kring_lang=en"},
-            open_timeout=5,
-        ) as ws:
-            with pytest.raises(ConnectionClosed):
-                await asyncio.wait_for(ws.recv(), timeout=5)
-        return ws.close_code, ws.close_reason
-
-    assert asyncio.run(refused()) == (4403, "This address contains an invalid character.")
+    refused = asyncio.run(_close_code(url, live_server.url, "en"))
+    assert refused == (4403, "This address contains an invalid character.")
 
 
 def test_the_short_websocket_path_refuses_routes_it_would_serve_wrongly() -> None:

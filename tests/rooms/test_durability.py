@@ -56,6 +56,13 @@ def restart(server: LiveServer) -> LiveServer:
     return server
 
 
+async def folded_and_unloaded(server: LiveServer, conference_id: str) -> None:
+    """Wait until the plan's log was folded into a snapshot and its room unloaded."""
+    log = server.instance.folder / "server.log"
+    await wait_until(lambda: "updates into a snapshot" in log.read_text())
+    await wait_until(lambda: f"{conference_id}/plan unloaded" in log.read_text())
+
+
 def own_clock(device: YClient) -> int:
     vector = protocol.decode_state_vector(device.doc.get_state())
     return vector.get(device.doc.client_id, 0)
@@ -262,9 +269,7 @@ async def test_an_edit_waiting_for_a_missing_one_survives_compaction(server: Liv
         for _ in range(30):  # enough edits to fold the log into a snapshot (KRING_COMPACT_AFTER)
             sender.text().insert(0, ".")
         await sender.wait_for(sender.all_saved)
-    log = server.instance.folder / "server.log"
-    await wait_until(lambda: "updates into a snapshot" in log.read_text())
-    await wait_until(lambda: f"{conference.id}/plan unloaded" in log.read_text())
+    await folded_and_unloaded(server, conference.id)
     # The document is loaded again from the snapshot; then the missing edit arrives.
     late = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with connected(late):
@@ -319,9 +324,7 @@ async def test_a_plan_read_back_from_its_snapshot_opens_whole_and_goes_on(
         for n in range(30):  # past KRING_COMPACT_AFTER (25)
             writer.text().insert(n, "ab"[n % 2])
         await writer.wait_for(writer.all_saved)
-    log = server.instance.folder / "server.log"
-    await wait_until(lambda: "updates into a snapshot" in log.read_text())
-    await wait_until(lambda: f"{conference.id}/plan unloaded" in log.read_text())
+    await folded_and_unloaded(server, conference.id)
     reader = conference.device("plan", conference.cookie("network_member"), saved=True)
     async with connected(reader):
         assert str(reader.text()) == "ab" * 15
