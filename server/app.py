@@ -452,10 +452,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             i18n.read_locale_data()
             gc.collect()
             gc.freeze()
+            heavy.prepare()
             thresholds = gc.get_threshold()
             if GC_THRESHOLDS is not None:
                 gc.set_threshold(*GC_THRESHOLDS)
-            heavy.prepare()
             try:
                 async with (
                     reminders.running(store, settings),

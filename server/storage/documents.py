@@ -56,7 +56,7 @@ class StoredDocument:
     snapshot: bytes | None
     snapshot_upto: int  # last log id folded into the snapshot (0: none)
     updates: list[tuple[int, bytes]]  # the tail, in log order
-    # The snapshot holds no update waiting for a missing one (see DocSnapshot.complete).
+    # The snapshot holds no update waiting for a missing one (DocSnapshot.complete_upto).
     snapshot_complete: bool = False
 
     def in_order(self) -> list[bytes]:
@@ -356,14 +356,19 @@ class DocumentLog:
                         data=snapshot,
                         upto_id=upto,
                         updated_at=utcnow(),
-                        complete=complete,
+                        complete_upto=upto if complete else None,
                     )
                 )
             elif current < upto:
                 await conn.execute(
                     update(DocSnapshot)
                     .where(*where)
-                    .values(data=snapshot, upto_id=upto, updated_at=utcnow(), complete=complete)
+                    .values(
+                        data=snapshot,
+                        upto_id=upto,
+                        updated_at=utcnow(),
+                        complete_upto=upto if complete else None,
+                    )
                 )
             else:
                 return 0
@@ -407,7 +412,7 @@ async def _read(conn: AsyncConnection, conference_id: str, document: str) -> Sto
     """A document's snapshot and the log after it, read on ``conn``."""
     snap = (
         await conn.execute(
-            select(DocSnapshot.data, DocSnapshot.upto_id, DocSnapshot.complete).where(
+            select(DocSnapshot.data, DocSnapshot.upto_id, DocSnapshot.complete_upto).where(
                 DocSnapshot.conference_id == conference_id, DocSnapshot.document == document
             )
         )
@@ -427,7 +432,7 @@ async def _read(conn: AsyncConnection, conference_id: str, document: str) -> Sto
     return StoredDocument(
         snapshot=snap.data if snap else None,
         snapshot_upto=upto,
-        snapshot_complete=bool(snap.complete) if snap else False,
+        snapshot_complete=snap is not None and snap.complete_upto == snap.upto_id,
         updates=[(row.id, row.data) for row in tail],
     )
 

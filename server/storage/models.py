@@ -312,7 +312,7 @@ class DocUpdate(Base):
 
 class DocSnapshot(Base):
     """A document's state up to and including log entry ``upto_id`` (``Doc.get_update()``,
-    with any update that still waits for a missing one merged in: then not ``complete``)."""
+    with any update that still waits for a missing one merged in: then not complete)."""
 
     __tablename__ = "doc_snapshot"
 
@@ -323,8 +323,9 @@ class DocSnapshot(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     upto_id: Mapped[int] = mapped_column(LogId)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Nothing in it waits for a missing update: it may be sent to a device as it is stored.
-    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Nothing in it waits for a missing update (when this is upto_id: a process that folds
+    # without knowing of it leaves it behind): it may be sent to a device as it is stored.
+    complete_upto: Mapped[int | None] = mapped_column(LogId, nullable=True)
 
 
 class LoginThrottle(Base):

@@ -29,6 +29,7 @@ from tests.support.databases import add_coordinator, migrated_sqlite
 
 PHASE = "presentation"  # the client writes the plan, a professional reads it
 WRITER, READER = Peer(1, "client", "Sam"), Peer(3, "professional", "Wijkteam")
+SNAPSHOT = "SELECT data, complete_upto IS upto_id FROM doc_snapshot"
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def test_a_complete_snapshot_reaches_a_new_device_first_then_the_servers_g
     typed.get("plan", type=Text).insert(0, "Oma haalt Sam op dinsdag op.")
     await store_and_unload(room_hub, conference_id, typed.get_update())
     with sqlite3.connect(database) as db:
-        (stored, complete), *_ = db.execute("SELECT data, complete FROM doc_snapshot").fetchall()
+        (stored, complete), *_ = db.execute(SNAPSHOT).fetchall()
     assert complete == 1
     reader = open_plan(room_hub, conference_id, READER)
     await until(lambda: conference_id in room_hub.rooms)
@@ -121,7 +122,7 @@ async def test_a_snapshot_carrying_an_edit_that_waits_never_hands_its_waiting_pa
     waits = tablet.get_update(before)  # needs "Oma ", which never reaches the server
     await store_and_unload(room_hub, conference_id, waits)
     with sqlite3.connect(database) as db:
-        (stored, complete), *_ = db.execute("SELECT data, complete FROM doc_snapshot").fetchall()
+        (stored, complete), *_ = db.execute(SNAPSHOT).fetchall()
     assert complete == 0 and b"haalt Sam op" in stored  # carried along, for when "Oma " comes
     reader = open_plan(room_hub, conference_id, READER)
     await until(lambda: conference_id in room_hub.rooms)
@@ -133,4 +134,29 @@ async def test_a_snapshot_carrying_an_edit_that_waits_never_hands_its_waiting_pa
     reader.says(protocol.encode(protocol.SyncStep2(Doc().get_update())))
     await until(lambda: sum(isinstance(m, protocol.Saved) for m in received(reader)) >= 2)
     assert not any(isinstance(m, protocol.AuthDenied) for m in received(reader))
+    await leave(reader)
+
+
+async def test_a_snapshot_folded_by_a_process_not_yet_upgraded_is_not_trusted_as_complete(
+    hub: tuple[RoomHub, str], database: Path
+) -> None:
+    """During a rolling update a process on the previous release may fold the log: it moves
+    ``upto_id`` and knows nothing of ``complete_upto``, so the snapshot it wrote (which may
+    carry a waiting update) is no longer taken as complete; the room makes its Y doc first."""
+    room_hub, conference_id = hub
+    typed: Doc[Any] = Doc(client_id=12)
+    typed.get("plan", type=Text).insert(0, "Sam kookt op vrijdag.")
+    await store_and_unload(room_hub, conference_id, typed.get_update())
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE doc_snapshot SET upto_id = upto_id + 1")  # as the old fold does
+    reader = open_plan(room_hub, conference_id, READER)
+    await until(lambda: conference_id in room_hub.rooms)
+    reader.says(protocol.encode(protocol.SyncStep1(b"\x00")))
+    await until(lambda: any(isinstance(m, protocol.SyncStep2) for m in received(reader)))
+    kinds = [type(m) for m in received(reader) if not isinstance(m, protocol.Awareness)]
+    assert kinds[:3] == [protocol.SyncStep1, protocol.Saved, protocol.SyncStep2]
+    first = next(m for m in received(reader) if isinstance(m, protocol.SyncStep2))
+    copy: Doc[Any] = Doc()
+    copy.apply_update(first.update)
+    assert str(copy.get("plan", type=Text)) == "Sam kookt op vrijdag."
     await leave(reader)

@@ -1,6 +1,8 @@
-"""doc_snapshot.complete: the snapshot is the document alone, none of its updates waiting for
-one that never arrived; a device with nothing yet may then be sent it as it is stored, before
-the server has applied it (a snapshot written before this column is taken as not complete)
+"""doc_snapshot.complete_upto: the log id up to which the snapshot is the document alone,
+none of its updates waiting for one that never arrived; when it is the snapshot's own
+upto_id, a device with nothing yet may be sent it as it is stored, before the server has
+applied it. A snapshot written before this column (or by a process not yet upgraded, which
+moves upto_id without it) is taken as not complete
 
 Revision ID: 0022
 Revises: 0021
@@ -17,14 +19,14 @@ down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+LOG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # as upto_id (0002)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("doc_snapshot", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("complete", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch_op.add_column(sa.Column("complete_upto", LOG_ID, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("doc_snapshot", schema=None) as batch_op:
-        batch_op.drop_column("complete")
+        batch_op.drop_column("complete_upto")
