@@ -86,6 +86,28 @@ async def store_and_unload(hub: RoomHub, conference_id: str, *updates: bytes) ->
     await until(lambda: conference_id not in hub.rooms)
 
 
+async def fresh_reader(hub: RoomHub, conference_id: str) -> tuple[Device, list[type], bytes]:
+    """A reader with nothing yet opens the plan and syncs: the device, the kinds of message it
+    got first (presence aside) once it has both the document and the server's greeting, and
+    the document as its first sync step 2 held it."""
+    reader = open_plan(hub, conference_id, READER)
+    await until(lambda: conference_id in hub.rooms)
+    reader.says(protocol.encode(protocol.SyncStep1(b"\x00")))
+
+    def kinds_of() -> list[type]:
+        return [type(m) for m in received(reader) if not isinstance(m, protocol.Awareness)]
+
+    await until(lambda: {protocol.SyncStep2, protocol.Saved} <= set(kinds_of()))
+    first = next(m for m in received(reader) if isinstance(m, protocol.SyncStep2))
+    return reader, kinds_of()[:3], first.update
+
+
+def text_of(update: bytes) -> str:
+    copy: Doc[Any] = Doc()
+    copy.apply_update(update)
+    return str(copy.get("plan", type=Text))
+
+
 async def test_a_complete_snapshot_reaches_a_new_device_first_then_the_servers_greeting(
     hub: tuple[RoomHub, str], database: Path
 ) -> None:
@@ -96,17 +118,10 @@ async def test_a_complete_snapshot_reaches_a_new_device_first_then_the_servers_g
     with sqlite3.connect(database) as db:
         (stored, complete), *_ = db.execute(SNAPSHOT).fetchall()
     assert complete == 1
-    reader = open_plan(room_hub, conference_id, READER)
-    await until(lambda: conference_id in room_hub.rooms)
-    reader.says(protocol.encode(protocol.SyncStep1(b"\x00")))
-    await until(lambda: any(isinstance(m, protocol.Saved) for m in received(reader)))
-    kinds = [type(m) for m in received(reader) if not isinstance(m, protocol.Awareness)]
-    assert kinds[:3] == [protocol.SyncStep2, protocol.SyncStep1, protocol.Saved]
-    first = received(reader)[[type(m) for m in received(reader)].index(protocol.SyncStep2)]
-    assert isinstance(first, protocol.SyncStep2) and first.update == stored
-    copy: Doc[Any] = Doc()
-    copy.apply_update(first.update)
-    assert str(copy.get("plan", type=Text)) == "Oma haalt Sam op dinsdag op."
+    reader, kinds, first = await fresh_reader(room_hub, conference_id)
+    assert kinds == [protocol.SyncStep2, protocol.SyncStep1, protocol.Saved]
+    assert first == stored
+    assert text_of(first) == "Oma haalt Sam op dinsdag op."
     await leave(reader)
 
 
@@ -124,12 +139,8 @@ async def test_a_snapshot_carrying_an_edit_that_waits_never_hands_its_waiting_pa
     with sqlite3.connect(database) as db:
         (stored, complete), *_ = db.execute(SNAPSHOT).fetchall()
     assert complete == 0 and b"haalt Sam op" in stored  # carried along, for when "Oma " comes
-    reader = open_plan(room_hub, conference_id, READER)
-    await until(lambda: conference_id in room_hub.rooms)
-    reader.says(protocol.encode(protocol.SyncStep1(b"\x00")))
-    await until(lambda: any(isinstance(m, protocol.SyncStep2) for m in received(reader)))
-    first = next(m for m in received(reader) if isinstance(m, protocol.SyncStep2))
-    assert b"haalt Sam op" not in first.update
+    reader, _kinds, first = await fresh_reader(room_hub, conference_id)
+    assert b"haalt Sam op" not in first
     # The reader answers the server's sync step 1 with all it has: nothing is refused.
     reader.says(protocol.encode(protocol.SyncStep2(Doc().get_update())))
     await until(lambda: sum(isinstance(m, protocol.Saved) for m in received(reader)) >= 2)
@@ -149,14 +160,7 @@ async def test_a_snapshot_folded_by_a_process_not_yet_upgraded_is_not_trusted_as
     await store_and_unload(room_hub, conference_id, typed.get_update())
     with sqlite3.connect(database) as db:
         db.execute("UPDATE doc_snapshot SET upto_id = upto_id + 1")  # as the old fold does
-    reader = open_plan(room_hub, conference_id, READER)
-    await until(lambda: conference_id in room_hub.rooms)
-    reader.says(protocol.encode(protocol.SyncStep1(b"\x00")))
-    await until(lambda: any(isinstance(m, protocol.SyncStep2) for m in received(reader)))
-    kinds = [type(m) for m in received(reader) if not isinstance(m, protocol.Awareness)]
-    assert kinds[:3] == [protocol.SyncStep1, protocol.Saved, protocol.SyncStep2]
-    first = next(m for m in received(reader) if isinstance(m, protocol.SyncStep2))
-    copy: Doc[Any] = Doc()
-    copy.apply_update(first.update)
-    assert str(copy.get("plan", type=Text)) == "Sam kookt op vrijdag."
+    reader, kinds, first = await fresh_reader(room_hub, conference_id)
+    assert kinds == [protocol.SyncStep1, protocol.Saved, protocol.SyncStep2]
+    assert text_of(first) == "Sam kookt op vrijdag."
     await leave(reader)
