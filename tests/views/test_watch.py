@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from tests.support.databases import create_postgres_database, drop_postgres_data
 from tests.support.live import connected
 from tests.support.meeting import agree_in_store, move
 from tests.support.people import as_, demo_conference, server_store
+from tests.support.processes import descendants_of
 from tests.support.server import (
     LiveServer,
     free_port,
@@ -171,22 +174,39 @@ async def test_the_numbers_move_with_traffic(watched: LiveServer) -> None:
 async def test_a_late_event_loop_is_logged_naming_the_heavy_work_and_its_route(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """The first PDF copy of a fresh server loads fpdf and its fonts and renders, in a worker
-    thread, which still holds Python's lock a few milliseconds at a time: the event loop wakes
-    late by that much. With a threshold of 1 ms the log says so, and names what ran."""
-    instance = make_instance(tmp_path_factory.mktemp("late"), KRING_LOOP_LAG_WARN_MS="1")
+    """A PDF copy is made in a worker process of the heavy work while the event loop waits for
+    it. When the loop wakes late meanwhile (here: the copy is held up, its fork server paused,
+    and the server itself is paused for 50 ms at a time), the log says so, and names the heavy
+    work and the route that ran."""
+    instance = make_instance(tmp_path_factory.mktemp("late"), KRING_LOOP_LAG_WARN_MS="20")
     log = instance.folder / "server.log"
     with serving(instance) as server:
         conference = await demo_conference(server)
         async with server_store(conference) as store:
             await agree_in_store(store, conference.id)
+        helpers = descendants_of(server.process.pid)  # the fork server the workers come from
+        assert helpers
         async with as_(conference, conference.coordinator_cookie()) as coordinator:
-            copy = await coordinator.get(f"/c/{conference.id}/plan/1.pdf")
+            try:
+                for pid in helpers:
+                    os.kill(pid, signal.SIGSTOP)
+                copying = asyncio.create_task(coordinator.get(f"/c/{conference.id}/plan/1.pdf"))
+                deadline = time.monotonic() + 10
+                while not (found := [x for x in log.read_text().splitlines() if "pdf copy" in x]):
+                    assert time.monotonic() < deadline, (
+                        f"no warning names the copy:\n{log.read_text()}"
+                    )
+                    os.kill(server.process.pid, signal.SIGSTOP)
+                    try:
+                        time.sleep(0.05)  # noqa: ASYNC251 (this loop waits for nothing meanwhile)
+                    finally:
+                        os.kill(server.process.pid, signal.SIGCONT)
+                    await asyncio.sleep(0.1)  # the request goes out, the server takes it on
+            finally:
+                for pid in helpers:
+                    os.kill(pid, signal.SIGCONT)
+            copy = await asyncio.wait_for(copying, 30)
         assert copy.status_code == 200 and copy.content.startswith(b"%PDF")
-        deadline = time.monotonic() + 10
-        while not (found := [line for line in log.read_text().splitlines() if "pdf copy" in line]):
-            assert time.monotonic() < deadline, f"no warning names the copy:\n{log.read_text()}"
-            await asyncio.sleep(0.05)
     line = found[0]
     assert " WARNING kring.loop: the event loop woke " in line
     assert "heavy work: pdf copy" in line
