@@ -348,28 +348,20 @@ class DocumentLog:
                     return 0
                 snapshot, upto, complete = folded
             current = await conn.scalar(select(DocSnapshot.upto_id).where(*where))
+            row = {
+                "data": snapshot,
+                "upto_id": upto,
+                "updated_at": utcnow(),
+                "complete_upto": upto if complete else None,
+            }
             if current is None:
                 await conn.execute(
                     insert(DocSnapshot).values(
-                        conference_id=conference_id,
-                        document=document,
-                        data=snapshot,
-                        upto_id=upto,
-                        updated_at=utcnow(),
-                        complete_upto=upto if complete else None,
+                        conference_id=conference_id, document=document, **row
                     )
                 )
             elif current < upto:
-                await conn.execute(
-                    update(DocSnapshot)
-                    .where(*where)
-                    .values(
-                        data=snapshot,
-                        upto_id=upto,
-                        updated_at=utcnow(),
-                        complete_upto=upto if complete else None,
-                    )
-                )
+                await conn.execute(update(DocSnapshot).where(*where).values(**row))
             else:
                 return 0
             result = await conn.execute(
