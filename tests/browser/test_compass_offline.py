@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from server.rules.compass import write_text
-from tests.support.browser import PHONE, TABLET, TIMEOUT_MS
+from tests.support.browser import PHONE, TABLET, TIMEOUT_MS, wait_until
 from tests.support.databases import in_store
 from tests.support.people import DemoConference
 from tests.support.server import LiveServer
@@ -105,7 +105,7 @@ def test_a_device_that_loses_the_compass_keeps_nothing_of_it_offline(
         assert moved.status_code == 200, moved.text
     refused = laptop.goto(f"{live_server.url}/c/{cid}/compass")
     assert refused is not None and refused.status == 403 and word not in laptop.content()
-    laptop.wait_for_function(f"({COMPASS_COPIES})().then((names) => names.length === 0)")
+    wait_until(laptop, f"async () => (await ({COMPASS_COPIES})()).length === 0")
 
     # Without a connection, neither device opens the compass any more.
     for device in (laptop, phone):
@@ -162,8 +162,11 @@ def test_a_supporter_taken_off_on_the_familys_tablet_forgets_only_their_own_copy
     as_person(tablet, member["invitation_url"])
     refused = tablet.goto(f"{live_server.url}/c/{cid}/compass")
     assert refused is not None and refused.status == 403
-    tablet.wait_for_function(
-        f"{copies}.then((n) => !n.includes({member_copy!r}) || !n.includes({client_copy!r}))"
+    wait_until(
+        tablet,
+        f"async ([member, client]) => {{ const n = await ({COMPASS_COPIES})();"
+        " return !n.includes(member) || !n.includes(client); }",
+        [member_copy, client_copy],
     )
     assert tablet.evaluate(copies) == [client_copy]
     tablet.context.close()

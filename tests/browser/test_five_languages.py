@@ -16,7 +16,12 @@ import pytest
 from pypdf import PdfReader
 
 from server import i18n
-from tests.support.browser import PHONE, TIMEOUT_MS, serious_accessibility_problems
+from tests.support.browser import (
+    PHONE,
+    TIMEOUT_MS,
+    serious_accessibility_problems,
+    wait_until,
+)
 from tests.support.people import DemoConference
 from tests.support.server import ROOT, LiveServer
 
@@ -84,7 +89,7 @@ def choose(page: Any, language: str) -> None:
     if page.evaluate("document.documentElement.lang") != language:
         page.locator(f'form.language-choice button[value="{language}"]').click()
     # (while the next page is being made the document has no root element for a moment)
-    page.wait_for_function(f"document.documentElement?.lang === {language!r}")
+    wait_until(page, "(lang) => document.documentElement?.lang === lang", language)
 
 
 def test_a_family_member_reads_their_page_the_plan_and_the_copy_in_five_languages(

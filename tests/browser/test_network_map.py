@@ -17,6 +17,7 @@ from tests.support.browser import (
     TIMEOUT_MS,
     let_page_in,
     serious_accessibility_problems,
+    wait_until,
 )
 from tests.support.databases import in_store
 from tests.support.server import LiveServer
@@ -214,10 +215,7 @@ def test_client_and_supporter_build_the_map_by_keyboard_and_pointer_and_a_remova
         sam.wait_for_timeout(50)
     assert b"Oma Truus" not in stored and b"Juf Anna" in stored
     for page in (sam, ayse):
-        page.wait_for_function(
-            f"(async () => !(await ({LOCAL_COPY})()).includes('Oma Truus'))()",
-            polling=100,
-        )
+        wait_until(page, f"async () => !(await ({LOCAL_COPY})()).includes('Oma Truus')")
         assert "Juf Anna" in page.evaluate(LOCAL_COPY)
     sam.context.close()
     ayse.context.close()

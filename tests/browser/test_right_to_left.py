@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import PHONE, expect_text, let_page_in
+from tests.support.browser import PHONE, expect_text, let_page_in, wait_until
 from tests.support.people import DemoConference
 from tests.support.server import LiveServer
 
@@ -270,7 +270,7 @@ def test_the_line_naming_the_conference_keeps_its_date_whole_beside_a_dutch_name
     page = context.new_page()
     page.goto(f"{live_server.url}/c/{demo.id}")
     page.locator('.language-choice button[value="ar"]').tap()
-    page.wait_for_function("document.documentElement?.dir === 'rtl'")  # null mid-navigation
+    wait_until(page, "() => document.documentElement?.dir === 'rtl'")  # null mid-navigation
     line = page.locator("main > p.muted", has_text="Sam Yılmaz")
     text = line.text_content() or ""
     date = re.search(r"\d[\d\u200f/.-]*\d", text.split("Sam Yılmaz", 1)[1])

@@ -95,6 +95,33 @@ def expect_text(locator: Any, text: str, timeout: int = TIMEOUT_MS) -> None:
     raise AssertionError(f"the field shows {shown!r}, not {text!r}")
 
 
+def wait_until(page: Any, function: str, arg: Any = None, timeout: int = TIMEOUT_MS) -> Any:
+    """Ask the page ``function`` (a JavaScript function, async or not, given ``arg``) every
+    50 ms until it answers something true, and return that answer; fail after ``timeout`` ms.
+
+    Not Playwright's ``wait_for_function``: its later polls run the expression through the
+    page's own ``eval``, which Kring's Content-Security-Policy refuses (the first poll, made
+    from DevTools, is allowed, so it only failed when the answer was not true at once), and
+    it takes a promise as a true answer without waiting for what the promise gives. A page
+    that is navigating meanwhile is asked again on its next document."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout / 1000
+    answer: Any = None
+    while True:
+        try:
+            answer = page.evaluate(function, arg)
+        except PlaywrightError as error:
+            if "navigat" not in str(error) and "context was destroyed" not in str(error):
+                raise
+        else:
+            if answer:
+                return answer
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"after {timeout} ms the page answers {answer!r} to {function}")
+        page.wait_for_timeout(50)
+
+
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 

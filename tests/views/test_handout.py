@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import PHONE, TIMEOUT_MS
+from tests.support.browser import PHONE, TIMEOUT_MS, wait_until
 from tests.support.people import as_, demo_conference, ids_by_role, other_coordinator
 from tests.support.server import LiveServer
 
@@ -135,9 +135,10 @@ def test_the_share_button_copies_the_message_where_the_device_has_no_share_sheet
         assert page.evaluate(fits), "no sideways scrolling on a phone"
 
         page.get_by_role("button", name="Delen", exact=True).click()
-        page.wait_for_function(
+        wait_until(
+            page,
             "(said) => document.getElementById('handout-status').textContent.includes(said)",
-            arg=said,
+            said,
         )
         if sheet is NO_SHARE_SHEET:
             copied = page.evaluate("navigator.clipboard.readText()")
