@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import Any, Protocol
 
+from pycrdt import Doc
+
 from server import i18n, metrics
 from server.limits import Limits
 from server.rooms import ended, protocol
@@ -415,6 +417,9 @@ class RoomHub(RoomControl):
         await self.broker.start(self.deliver, self.resync)
 
     def start(self) -> None:
+        # pycrdt's first Doc imports anyio's asyncio backend, about 20 ms: here at start-up,
+        # not on the event loop while the first device after a restart joins.
+        Doc()
         self.track(asyncio.create_task(self._keep_alive(), name="kring-keep-alive"))
 
     async def _keep_alive(self) -> None:
