@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from pycrdt import Doc, Transaction, merge_updates
+from pycrdt import Doc, Transaction, get_update, merge_updates
 
 from server import i18n, metrics
 from server.limits import Limits
@@ -122,6 +122,17 @@ class DocChannel:
     def _lacks(update: bytes, state: bytes) -> bool:
         return lacks(update, state)
 
+    def _would_change(self, update: bytes) -> bool:
+        """Whether ``update`` holds something this document lacks: a struct, or a deletion
+        not made here yet (removing an agreement adds no struct, only a deletion). A
+        reader's reconnect handshake carries its copy's whole delete set, all of it here."""
+        state = self.doc.get_state()
+        if self._lacks(update, state):
+            return True
+        deletions = get_update(update, state)  # no struct left: the update's delete set
+        here = self.doc.get_update(state)  # no struct either: this document's delete set
+        return merge_updates(here, deletions) != merge_updates(here)
+
     def _build_if_needed(self) -> None:
         if self._doc is None and self.connections:
             self._build()
@@ -223,7 +234,7 @@ class DocChannel:
             return
         _validate(update)
         if conn.access < Access.WRITE:
-            if self._lacks(update, self.doc.get_state()):
+            if self._would_change(update):
                 metrics.REFUSED.labels("read_only").inc()
                 log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
                 conn.send(read_only_notice(conn.peer.language))

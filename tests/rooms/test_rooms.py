@@ -141,6 +141,30 @@ async def test_a_reader_reconnecting_with_deletions_in_its_copy_is_not_scolded(
         assert reader.denied == []
 
 
+async def test_a_reader_who_deletes_is_told_they_may_only_read(
+    rooms_server: LiveServer,
+) -> None:
+    # Removing text (or an agreement) adds nothing to the document, only a deletion: the
+    # server drops it like any reader's edit and says so, never "saved" alone.
+    conference = await demo_conference(rooms_server, "presentation")
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    reader = conference.device("plan", conference.cookie("professional"), saved=True)
+    async with connected(family, reader):
+        family.text().insert(0, "Oma haalt Sam op.")
+        await family.wait_for(family.all_saved)
+        await reader.wait_for(lambda: str(reader.text()) == "Oma haalt Sam op.")
+        stored = stored_updates(conference.server, conference.id, "plan")
+        del reader.text()[0:4]
+        await reader.wait_for(lambda: reader.denied != [])
+        assert "alleen lezen" in reader.denied[0]
+        # Anything sent to the family before the notice comes before this edit's "saved".
+        family.text().insert(len(family.text()), "!")
+        await family.wait_for(family.all_saved)
+        assert str(family.text()) == "Oma haalt Sam op.!"
+    stored_now = stored_updates(conference.server, conference.id, "plan")
+    assert len(stored_now) == len(stored) + 1  # the family's "!", nothing of the reader's
+
+
 async def test_someone_taken_off_the_network_map_is_not_kept_in_the_stored_compass(
     rooms_server: LiveServer,
 ) -> None:
