@@ -29,19 +29,27 @@ from server.storage.models import utcnow
 from server.views import common, compass
 
 
-async def _reader(request: Request) -> tuple[auth.Person, bytes, datetime] | Response:
-    """Who asks, the compass's state and the moment, if they may read it now (else 403)."""
+async def _asker(request: Request) -> auth.Person | Response:
+    """Who asks, if they may read the compass now (else 403)."""
     person = await common.person_of(request)
-    conference = person.conference
     if compass.compass_access(person) < phases.Access.READ:
         return common.error_page(
             request,
             403,
             _("Het netwerkkompas is niet voor jou open"),
             phases.refusal_reason(
-                conference.phase, "compass", role=person.role, supporter=person.supporter
+                person.conference.phase, "compass", role=person.role, supporter=person.supporter
             ),
         )
+    return person
+
+
+async def _reader(request: Request) -> tuple[auth.Person, bytes, datetime] | Response:
+    """Who asks, the compass's state and the moment, if they may read it now (else 403)."""
+    person = await _asker(request)
+    if isinstance(person, Response):
+        return person
+    conference = person.conference
     try:
         state = await common.hub(request).document_state(conference.id, "compass")
     except RoomUnavailable:
@@ -69,12 +77,17 @@ async def compass_pdf(request: Request) -> Response:
         return found
     person, state, now = found
     copy = compass_copy(state, person.conference.client_name, now)
-    # CPU-bound (the map most of all): a worker thread, which takes the reader's language along
-    async with common.heavy(request).slot(f"compass copy of conference {person.conference.id}"):
+    heavy = common.heavy(request)
+    async with heavy.slot(f"compass copy of conference {person.conference.id}"):
+        # Asked again once a slot is free and once the copy is made: meanwhile the conference
+        # may have begun to be erased, or the asker been taken off the supporters.
+        if isinstance(asked := await _asker(request), Response):
+            return asked
         with metrics.heavy("compass pdf"):
-            document = await common.heavy(request).run(
-                printing.compass_pdf, copy, time_zone(), i18n.get_language()
-            )
+            document = await heavy.run(printing.compass_pdf, copy, time_zone(), i18n.get_language())
+    if isinstance(asked := await _asker(request), Response):
+        return asked
+    person = asked
     await common.store(request).audit(
         person.conference.id, person.actor, "compass_downloaded", {"format": "pdf"}, coalesce=True
     )

@@ -225,13 +225,15 @@ async def copy_page(request: Request) -> Response:
 
 async def copy_pdf(request: Request) -> Response:
     person, version = await _version(request)
-    # In the reader's language: the worker thread takes the request's context along.
     copy = plan_copy(version)
-    async with common.heavy(request).slot(f"plan copy of conference {person.conference.id}"):
+    heavy = common.heavy(request)
+    async with heavy.slot(f"plan copy of conference {person.conference.id}"):
+        # Asked again once a slot is free and once the copy is made: meanwhile the conference
+        # may have begun to be erased, the plan closed, or the asker been taken off.
+        await reader(request)
         with metrics.heavy("pdf copy"):
-            document = await common.heavy(request).run(
-                printing.plan_pdf, copy, time_zone(), i18n.get_language()
-            )
+            document = await heavy.run(printing.plan_pdf, copy, time_zone(), i18n.get_language())
+    person = await reader(request)
     await common.store(request).audit(
         person.conference.id,
         person.actor,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
+import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ from pycrdt import Text
 from server.conference import auth
 from server.rules.plan import add_agreement
 from tests.support.live import EventStream, connected, wait_until
-from tests.support.meeting import closed_days_ago, run_to_action_team
+from tests.support.meeting import agree_in_store, closed_days_ago, run_to_action_team
 from tests.support.people import (
     DemoConference,
     as_,
@@ -31,6 +33,7 @@ from tests.support.people import (
     other_coordinator,
     server_store,
 )
+from tests.support.processes import descendants_of
 from tests.support.server import LiveServer, make_instance, serving, start_server, stop_server
 from tests.support.traces import database_traces, file_traces
 
@@ -340,3 +343,58 @@ async def test_the_server_purges_by_itself_and_closes_the_devices_of_what_it_era
     assert f"conference {old.id} erased by retention" in log
     assert "Traceback" not in log and "ERROR" not in log, log
     assert "Sam Yılmaz" not in log  # ids in the log, never a name
+
+
+@pytest.mark.parametrize(
+    ("phase", "role", "copy"),
+    [
+        ("action_team", "coordinator", "/plan/1.pdf"),
+        ("preparation", "client", "/compass/compass.pdf"),
+    ],
+)
+async def test_a_copy_being_made_when_the_erasure_begins_is_not_handed_out(
+    tmp_path_factory: pytest.TempPathFactory, phase: str, role: str, copy: str
+) -> None:
+    """One PDF copy is being made (its worker held up) and another waits for the only slot of
+    heavy work when the coordinator erases the conference: neither is handed out, and neither
+    ends in a server error; nothing is made for a conference that is gone."""
+    instance = make_instance(
+        tmp_path_factory.mktemp("erase-copy"), KRING_HEAVY_JOBS="1", KRING_LOG_LEVEL="info"
+    )
+    log = instance.folder / "server.log"
+    with serving(instance) as server:
+        conference = await demo_conference(server, phase)
+        cid = conference.id
+        async with server_store(conference) as store:
+            if phase == "action_team":
+                await agree_in_store(store, cid)
+            found = await store.conference(cid)
+            assert found is not None
+            client_name = found.client_name
+        cookie = (
+            conference.coordinator_cookie() if role == "coordinator" else conference.cookie(role)
+        )
+        helpers = descendants_of(server.process.pid)  # the fork server the workers come from
+        assert helpers
+        async with (
+            as_(conference, cookie) as reader,
+            as_(conference, conference.coordinator_cookie()) as coordinator,
+        ):
+            try:
+                for pid in helpers:
+                    os.kill(pid, signal.SIGSTOP)
+                # One takes the slot and is held up in its worker; the other waits for it.
+                asked = [asyncio.create_task(reader.get(f"/c/{cid}{copy}")) for _ in range(2)]
+                await wait_until(lambda: "waits for a slot" in log.read_text())
+                erased = await coordinator.post(
+                    f"/conferences/{cid}/erase", data={"confirm": client_name}
+                )
+                assert erased.status_code == 303
+            finally:
+                for pid in helpers:
+                    os.kill(pid, signal.SIGCONT)
+            answers = await asyncio.wait_for(asyncio.gather(*asked), 30)
+    for answer in answers:
+        assert answer.status_code in (401, 404), answer.status_code
+        assert not answer.content.startswith(b"%PDF")
+    assert "Traceback" not in log.read_text()
