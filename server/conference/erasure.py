@@ -253,11 +253,21 @@ async def purging(
 # -- the confirmation on the conference page's "Conferentie wissen" ------------------------------
 
 
+# Letters that are no letter plus an accent, so Unicode does not take them apart, and that a
+# Dutch keyboard lacks: typed as the letter they are written like.
+_LIKE_A_PLAIN_LETTER = str.maketrans(
+    {"ı": "i", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d"}
+)
+
+
 def same_name(typed: str, client_name: str) -> bool:
-    """Whether the typed confirmation is the client's name (spaces, case and the way an
-    accent was typed do not count)."""
+    """Whether the typed confirmation is the client's name. Spaces, case and accents do not
+    count: "sam yilmaz" confirms Sam Yılmaz, "Zoe" Zoë (a coordinator types the name on
+    whatever keyboard they have, and the name still has to be this client's)."""
 
     def plain(text: str) -> str:
-        return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+        letters = unicodedata.normalize("NFKD", text.translate(_LIKE_A_PLAIN_LETTER))
+        kept = "".join(c for c in letters if not unicodedata.combining(c))
+        return " ".join(kept.split()).casefold()
 
     return bool(typed.strip()) and plain(typed) == plain(client_name)

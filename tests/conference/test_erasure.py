@@ -21,7 +21,7 @@ import httpx
 import pytest
 from pycrdt import Text
 
-from server.conference import auth
+from server.conference import auth, erasure
 from server.rules.plan import add_agreement
 from tests.support.live import EventStream, connected, wait_until
 from tests.support.meeting import agree_in_store, closed_days_ago, run_to_action_team
@@ -242,6 +242,26 @@ async def test_a_missing_or_wrong_confirmation_or_another_coordinator_erases_not
     async with server_store(conference) as store:
         assert await store.conference(cid) is not None
         assert len(await store.participants(cid)) == 16
+
+
+@pytest.mark.parametrize(
+    ("typed", "client", "confirms"),
+    [
+        ("sam yilmaz", "Sam Yılmaz", True),  # no dotless i on a Dutch keyboard
+        ("SAM  YILMAZ ", "Sam Yılmaz", True),
+        ("Zoe Wispelberg", "Zoë Wispelberg", True),
+        ("Lukasz Zolkiewski", "Łukasz Żółkiewski", True),
+        ("Zoe\u0308 Wispelberg", "Zoë Wispelberg", True),  # the accent typed as its own mark
+        ("Sam Yilmaz", "Sam Yılmazer", False),
+        ("Sam", "Sam Yılmaz", False),
+        ("   ", "Sam Yılmaz", False),
+        ("Ayse Yilmaz", "Sam Yılmaz", False),
+    ],
+)
+def test_the_confirmation_is_the_clients_name_however_it_was_typed(
+    typed: str, client: str, confirms: bool
+) -> None:
+    assert erasure.same_name(typed, client) is confirms
 
 
 async def test_an_admin_may_erase_a_conference_they_do_not_run(
