@@ -245,7 +245,7 @@ async def purge(settings: Settings, dry_run: bool) -> list[str]:
         where = f"{item.conference_id} ({closed})"
         result = item.erasure
         if dry_run:
-            lines.append(f"would erase {where}")
+            lines.append(f"would {'finish erasing' if item.closed_at is None else 'erase'} {where}")
         elif result is None:
             lines.append(f"erased {where} meanwhile by another process")
         else:
@@ -343,12 +343,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         lines = asyncio.run(purge(settings, args.dry_run))  # and any interrupted erasure
         for line in lines:
             print(line)
+        interrupted = sum("(interrupted)" in line for line in lines)
+        if interrupted:
+            what = "would be finished" if args.dry_run else "finished"
+            print(f"{interrupted} interrupted erasure(s) {what}", file=sys.stderr)
         if settings.retention_months == 0:
             print("KRING_RETENTION_MONTHS is 0: every conference is kept", file=sys.stderr)
             return 0
         what = "would be erased" if args.dry_run else "erased"
         print(
-            f"{len(lines)} conference(s) closed over {settings.retention_months} months ago {what}",
+            f"{len(lines) - interrupted} conference(s) closed over "
+            f"{settings.retention_months} months ago {what}",
             file=sys.stderr,
         )
     elif args.command == "backup" and args.new_key:

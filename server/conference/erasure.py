@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from server import metrics
 from server.conference import periodic
 from server.conference.events import Events
 from server.rooms.hub import RoomHub
@@ -77,9 +78,14 @@ async def erase(
         erasure = await _rows_of(store, conference_id, hub, events, resumed=False)
     except NotFound:  # another process's start-up or purge finished it meanwhile, and told
         erasure = Erasure(ErasedConference(conference_id, None, {}, actor), _LATER, 0)
-    erasure = dataclasses.replace(erasure, scrubbed=await store.scrub_deleted())
+    erasure = dataclasses.replace(erasure, scrubbed=await _scrub(store))
     _told(erasure)
     return erasure
+
+
+async def _scrub(store: Store) -> Scrubbed:
+    with metrics.heavy("erasure's scrub"):
+        return await store.scrub_deleted()
 
 
 async def _rows_of(
@@ -93,14 +99,15 @@ async def _rows_of(
     """A marked conference's live side, then its rows (the files are not scrubbed yet)."""
     _under_way.add(conference_id)
     try:
-        closed = hub.erase(conference_id) if hub is not None else 0
-        if events is not None:
-            events.end(conference_id)
-        if hub is not None:
-            await hub.log.forgotten(conference_id)
-        erased = await store.erase_marked(
-            conference_id, turn=hub.log.turn if hub is not None else None, resumed=resumed
-        )
+        with metrics.heavy("erasure"):  # named if the event loop is late meanwhile
+            closed = hub.erase(conference_id) if hub is not None else 0
+            if events is not None:
+                events.end(conference_id)
+            if hub is not None:
+                await hub.log.forgotten(conference_id)
+            erased = await store.erase_marked(
+                conference_id, turn=hub.log.turn if hub is not None else None, resumed=resumed
+            )
     finally:
         _under_way.discard(conference_id)
     return Erasure(erased, _LATER, closed)
@@ -123,7 +130,7 @@ async def _scrubbed_once(store: Store, erasures: list[Erasure]) -> list[Erasure]
     """Scrub the files once, after a run's erasures, and log each."""
     if not erasures:
         return []
-    scrubbed = await store.scrub_deleted()
+    scrubbed = await _scrub(store)
     done = [dataclasses.replace(erasure, scrubbed=scrubbed) for erasure in erasures]
     for erasure in done:
         _told(erasure)
@@ -211,10 +218,14 @@ async def purge(
     """Finish any erasure that was interrupted, then erase (audited as by ``actor``) every
     conference closed longer than ``retention_months`` ago, one after another, oldest first,
     each in its own steps with the event loop given back between two; then scrub the files
-    once. ``dry_run`` only lists what is due."""
+    once. ``dry_run`` only lists what is due: the interrupted erasures first (``closed_at``
+    None), then the conferences the retention period ends."""
     due = await due_for_purge(store, retention_months, now or utcnow())
     if dry_run:
-        return [Purged(conference_id, closed_at, None) for conference_id, closed_at in due]
+        interrupted = [cid for cid in await store.being_erased() if cid not in _under_way]
+        return [Purged(cid, None, None) for cid in interrupted] + [
+            Purged(conference_id, closed_at, None) for conference_id, closed_at in due
+        ]
     async with _scrubbing(store) as erasures:
         await _finish_marked(store, hub, events, erasures)
         found: list[tuple[str, datetime | None]] = [

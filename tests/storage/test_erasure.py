@@ -474,7 +474,12 @@ def test_kring_purge_erases_only_the_old_conferences_and_dry_run_nothing(
 
     asyncio.run(interrupted())
     instance.env["KRING_RETENTION_MONTHS"] = "0"
+    dry = instance.cli("purge", "--dry-run")
+    assert dry.stdout == f"would finish erasing {ids['running']} (interrupted)\n"
+    assert "1 interrupted erasure(s) would be finished" in dry.stderr
+    assert ids["running"] in stored()
     kept = instance.cli("purge")
+    assert "1 interrupted erasure(s) finished" in kept.stderr
     assert "every conference is kept" in kept.stderr
     assert kept.stdout.startswith(f"erased {ids['running']} (interrupted): ")
     assert "files scrubbed" in kept.stdout
