@@ -399,8 +399,10 @@ def _database_url(raw: str) -> str:
 
 
 def _ensure_folder(folder: Path, env: str = "KRING_INSTANCE_DIR") -> None:
+    """The folder, made if it is not there yet: for Kring's own user only (it holds the
+    database, the secret key, exports); a folder the operator made keeps its own mode."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise SettingsError(f"{env} {str(folder)!r} cannot be created ({exc.strerror})") from None
 

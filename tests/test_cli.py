@@ -157,6 +157,31 @@ def test_the_server_refuses_to_start_on_an_unmigrated_database(instance: Instanc
     assert "run `kring db upgrade` first" in result.stderr
 
 
+def test_the_database_is_readable_only_by_its_owner_whatever_the_umask(
+    instance: Instance,
+) -> None:
+    database = instance.folder / "kring.db"
+    before = os.umask(0o022)  # the usual one: files readable by everyone
+    try:
+        instance.cli("db", "upgrade")
+        instance.demo()
+        assert database.stat().st_mode & 0o777 == 0o600, "what families typed is Kring's only"
+        made = instance.folder / "made-by-kring"
+        instance.env["KRING_INSTANCE_DIR"] = str(made)
+        instance.cli("db", "upgrade")
+        assert made.stat().st_mode & 0o777 == 0o700
+        instance.env["KRING_INSTANCE_DIR"] = str(instance.folder)
+        # A database made by an earlier Kring (or copied in by hand) is made private too, with
+        # any WAL files SQLite left beside it.
+        for path in instance.folder.glob("kring.db*"):
+            path.chmod(0o644)
+        instance.cli("demo", "--if-empty")  # any command that opens the database
+    finally:
+        os.umask(before)
+    for path in instance.folder.glob("kring.db*"):
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+
 def test_an_export_over_an_existing_file_is_readable_only_by_its_owner(
     instance: Instance,
 ) -> None:

@@ -7,6 +7,9 @@ dialect is configuration. Each part of the store (one module per subject) is a m
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar, cast
 
@@ -36,6 +39,8 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
     idle (a worker process of the heavy work, which reads now and then)."""
     pool: dict[str, Any] = _pool(database_url) if pooled else {"poolclass": NullPool}
     if database_url.startswith("sqlite"):
+        if not _in_memory(database_url):
+            _keep_private(make_url(database_url).database or "")
         # hide_parameters: a failing statement must not put document content in the log.
         engine = create_async_engine(
             database_url, connect_args={"timeout": 30}, hide_parameters=True, **pool
@@ -51,15 +56,37 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
     return create_async_engine(database_url, pool_pre_ping=pooled, hide_parameters=True, **pool)
 
 
+def _keep_private(database: str) -> None:
+    """Only Kring's own user may read a SQLite database, whatever the umask: it holds all
+    that families typed (its backups and exports are made the same way). SQLite gives the
+    database's -wal and -shm files the database's own mode, so it is set before SQLite opens
+    it, and theirs too where they are left from before."""
+    try:
+        fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # no such folder, no right to it: SQLite says so when it opens the file
+        return
+    try:
+        for path in (database, f"{database}-wal", f"{database}-shm"):
+            with contextlib.suppress(OSError):  # not there, or not Kring's own file
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+                if mode & 0o077:
+                    os.chmod(path, mode & ~0o077)
+    finally:
+        os.close(fd)
+
+
 def _pool(database_url: str) -> dict[str, Any]:
     """POOL_SIZE connections, none beyond them; but SQLite in memory is a single connection
     that SQLAlchemy shares (its StaticPool: a second connection would be another, empty
     database), which takes no size at all (create_engine refuses one)."""
+    return {} if _in_memory(database_url) else {"pool_size": POOL_SIZE, "max_overflow": 0}
+
+
+def _in_memory(database_url: str) -> bool:
     url = make_url(database_url)
-    in_memory = url.get_backend_name() == "sqlite" and (
+    return url.get_backend_name() == "sqlite" and (
         url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
     )
-    return {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0}
 
 
 def sqlite_pragmas(cursor: Any) -> None:
