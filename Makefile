@@ -8,13 +8,14 @@ PORT      ?= 8000
 BIN       := $(VENV)/bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_BUILD := web/static/build/manifest.json
+FONTS     := server/formats/build/fonts.json
 
-.PHONY: run test lint setup assets chromium clean screenshots pg-client prod-check
+.PHONY: run test lint setup assets fonts chromium clean screenshots pg-client prod-check
 
 # Links and QR codes point at the address Kring is served on (set KRING_BASE_URL for a LAN
 # or a public name; see the README).
 run: export KRING_BASE_URL ?= http://127.0.0.1:$(PORT)
-run: $(VENV)/.installed assets
+run: $(VENV)/.installed assets fonts
 	$(BIN)/kring db upgrade
 	$(BIN)/kring demo --if-empty
 	$(BIN)/kring serve --host $(HOST) --port $(PORT)
@@ -22,7 +23,7 @@ run: $(VENV)/.installed assets
 # `make test` is `make lint`, then the whole suite; .pre-commit-config.yaml runs `make lint`
 # too: one list of checks, so the three cannot drift apart. Branch coverage is printed at the
 # end (settings in pyproject.toml).
-test: lint assets chromium pg-client prod-check
+test: lint assets fonts chromium pg-client prod-check
 	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report=term:skip-covered
 
 lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
@@ -31,7 +32,7 @@ lint: $(VENV)/.installed-test web/node_modules/.package-lock.json
 	$(BIN)/mypy
 	cd web && node_modules/.bin/biome check --error-on-warnings
 
-setup: $(VENV)/.installed assets
+setup: $(VENV)/.installed assets fonts
 
 $(VENV)/bin/pip:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
@@ -52,6 +53,12 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 
 assets: $(WEB_BUILD)
 
+# The Regular of each variable font the PDF copies are set in (server/formats/fonts.py).
+fonts: $(FONTS)
+
+$(FONTS): server/formats/fonts.py pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m server.formats.fonts
+
 $(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && npm run build
 
@@ -62,7 +69,7 @@ screenshots: $(VENV)/.installed-test assets chromium
 # The production setup of deploy/ run whole: Caddy over HTTPS in front of two Kring processes
 # on PostgreSQL and Redis, driven by Chromium (see the README's "Serving it"). It installs
 # Debian's caddy and libnss3-tools when missing.
-prod-check: $(VENV)/.installed-test assets chromium
+prod-check: $(VENV)/.installed-test assets fonts chromium
 	$(BIN)/python deploy/prod_check.py
 
 # Browser tests drive Debian's chromium (Playwright's own browser download is not used).
@@ -79,4 +86,4 @@ pg-client:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-client; }
 
 clean:
-	rm -rf $(VENV) web/node_modules web/static/build .coverage .coverage.*
+	rm -rf $(VENV) web/node_modules web/static/build server/formats/build .coverage .coverage.*

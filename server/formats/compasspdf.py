@@ -18,12 +18,12 @@ from __future__ import annotations
 import io
 from datetime import tzinfo
 
+from server.formats.fonts import MAIN_FONT
 from server.formats.pdfbase import (
     ACCENT,
     BODY,
     EMPTY,
     LINE,
-    MAIN_FONT,
     MUTED,
     KringPdf,
     print_twice_if_right_to_left,

@@ -9,8 +9,8 @@ HarfBuzz (`uharfbuzz`): Arabic letters join and run right to left inside the lef
 page. A character neither font has (an emoji, a script they lack) prints as "�", one for each
 run of them.
 
-Both fonts are variable fonts, printed at their default instance (Regular). Making a bold
-instance takes fontTools seconds per font, so headings stand out by size and colour instead.
+Both come as variable fonts; a copy prints their Regular, made once at set-up as a file of
+its own (`fonts.py`). Headings stand out by size and colour, not weight.
 
 The documents themselves: the plan copy (`pdf.py`) and the client's network compass
 (`compasspdf.py`). Rendering is CPU-bound: call it from a worker thread, not on the event loop.
@@ -24,29 +24,16 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import TypeVar
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import Glyph, SubsetMap, TTFFont
 
+from server.formats.fonts import FALLBACK_FONT, MAIN_FONT, font_file
 from server.i18n import RIGHT_TO_LEFT
 
 REPLACEMENT_CHARACTER = "\ufffd"  # printed for a character no embedded font has
-
-# (name in the PDF, Python package, file in the package's "files" folder)
-MAIN_FONT = ("notosans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")
-FALLBACK_FONT = ("notosansarabic", "fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf")
-
-
-@cache
-def _font_file(package: str, name: str) -> Path:
-    path = Path(str(resources.files(package) / "files" / name))
-    if not path.is_file():
-        raise FileNotFoundError(f"font {name} is missing from the installed package {package}")
-    return path
 
 
 _INVISIBLE = "\u200c\u200d\u2060\ufe0e\ufe0f"  # joiners and variation selectors
@@ -160,7 +147,7 @@ class KringPdf(FPDF):
         self.glyphs: set[int] = set()  # what either font prints
         self.main_glyphs: set[int] = set()  # what the main font prints (SVG text has no fallback)
         for family, package, name in (MAIN_FONT, FALLBACK_FONT):
-            self.add_font(family, "", _font_file(package, name))
+            self.add_font(family, "", font_file(family, package, name))
             font = self.fonts[family]
             assert isinstance(font, TTFFont)
             font.subset = _EveryGlyphCopies(font)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,7 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from server import i18n
+from server.formats import fonts
 from server.formats.pdf import AgreementLine, AnswerLine, ConditionLine, PlanCopy, render_pdf
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -408,3 +411,42 @@ def test_an_arabic_footer_prints_the_page_count_without_a_gap_before_it(count: i
         low = [text for _x, y, _size, text in pieces if y == footer]
         assert str(pages) in " ".join(low), low
         assert not any(re.search(r"\d\s{2,}|\{", text) for text in low), (number, low)
+
+
+def test_copies_are_set_in_the_regular_made_at_set_up_else_in_the_variable_font(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the Regular made at set-up a copy is much smaller and reads the same; without
+    it (set-up skipped, or a font package upgraded since), copies are still made, in the
+    variable fonts, and the log says how to make it."""
+
+    def printed_with(build: Path) -> tuple[Printed, int]:
+        monkeypatch.setattr(fonts, "BUILD", build)
+        monkeypatch.setattr(fonts, "STAMP", build / "fonts.json")
+        fonts.font_file.cache_clear()
+        with i18n.using("nl"):
+            size = len(render_pdf(plan(), AMSTERDAM))
+        return render(plan()), size
+
+    try:
+        monkeypatch.setattr(fonts, "BUILD", tmp_path / "made")
+        monkeypatch.setattr(fonts, "STAMP", tmp_path / "made" / "fonts.json")
+        assert len(fonts.make()) == 2
+        regular, small = printed_with(tmp_path / "made")
+        assert "make setup" not in caplog.text
+        assert all("fvar" not in font for font in regular.fonts().values())  # one instance
+
+        (tmp_path / "stale").mkdir()
+        stamp = json.loads((tmp_path / "made" / "fonts.json").read_text())
+        stamp["notosans"]["bytes"] += 1  # made from another version of the font
+        (tmp_path / "stale" / "fonts.json").write_text(json.dumps(stamp))
+        for made in (tmp_path / "made").glob("*.ttf"):
+            (tmp_path / "stale" / made.name).write_bytes(made.read_bytes())
+        variable, large = printed_with(tmp_path / "stale")
+    finally:
+        fonts.font_file.cache_clear()
+    assert "run `make setup`" in caplog.text and "NotoSans[wdth,wght].ttf" in caplog.text
+    assert "fvar" in variable.fonts()["NotoSans"]
+    assert set(variable.fonts()) == set(regular.fonts()) == {"NotoSans", "NotoSansArabic"}
+    assert variable.text == regular.text
+    assert small < large / 2, (small, large)
