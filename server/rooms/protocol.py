@@ -349,6 +349,30 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
     return vector
 
 
+def decode_deletions(update: bytes) -> dict[int, list[tuple[int, int]]]:
+    """The delete set of a Yjs update (v1) that holds no struct, as Yrs encodes the diff of an
+    update against a state that has all its structs: for each client id, the (clock, length)
+    ranges it deletes. ProtocolError for an update with structs or cut short."""
+    reader = Reader(update)
+    if reader.var_uint() != 0:
+        raise ProtocolError("the update holds structs")
+    count = reader.var_uint()
+    if count > len(update):
+        raise ProtocolError("delete set announces more clients than it holds")
+    deletions: dict[int, list[tuple[int, int]]] = {}
+    for _ in range(count):
+        client = reader.var_uint()
+        ranges = reader.var_uint()
+        if ranges > len(update):
+            raise ProtocolError("delete set announces more ranges than it holds")
+        found = deletions.setdefault(client, [])
+        for _ in range(ranges):
+            clock = reader.var_uint()
+            found.append((clock, reader.var_uint()))
+    reader.end()
+    return deletions
+
+
 def encode_awareness(states: list[AwarenessState]) -> bytes:
     out = bytearray(write_var_uint(len(states)))
     for entry in states:

@@ -68,6 +68,18 @@ def _validate(update: bytes) -> None:
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
 
 
+def _covered(ranges: Iterable[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether the (clock, length) ranges, sorted by clock, cover the clocks from ``start``
+    up to ``end``."""
+    for clock, length in ranges:
+        if clock > start:
+            return False  # a gap before this range
+        start = max(start, clock + length)
+        if start >= end:
+            return True
+    return False
+
+
 class DocChannel:
     """One document of one conference, loaded: the Y doc and who is connected to it."""
 
@@ -124,14 +136,31 @@ class DocChannel:
 
     def _would_change(self, update: bytes) -> bool:
         """Whether ``update`` holds something this document lacks: a struct, or a deletion
-        not made here yet (removing an agreement adds no struct, only a deletion). A
-        reader's reconnect handshake carries its copy's whole delete set, all of it here."""
+        of something it holds and has not deleted (removing an agreement adds no struct,
+        only a deletion). A reader's reconnect handshake carries its copy's whole delete
+        set: all of it is here, but for deletions of what this document never held (a
+        client keeps those, waiting for their structs; Yrs does not encode them), which
+        change nothing here."""
         state = self.doc.get_state()
         if self._lacks(update, state):
             return True
-        deletions = get_update(update, state)  # no struct left: the update's delete set
-        here = self.doc.get_update(state)  # no struct either: this document's delete set
-        return merge_updates(here, deletions) != merge_updates(here)
+        try:
+            theirs = protocol.decode_deletions(get_update(update, state))
+            reached = protocol.decode_state_vector(state)
+            here: dict[int, list[tuple[int, int]]] | None = None
+            for client, ranges in theirs.items():
+                for clock, length in ranges:
+                    end = min(clock + length, reached.get(client, 0))
+                    if end <= clock:
+                        continue  # of structs this document never held
+                    if here is None:  # this document's delete set (no struct left)
+                        decoded = protocol.decode_deletions(self.doc.get_update(state))
+                        here = {c: sorted(r) for c, r in decoded.items()}
+                    if not _covered(here.get(client, ()), clock, end):
+                        return True
+        except protocol.ProtocolError:  # (Yrs encoded it itself: not expected)
+            return True
+        return False
 
     def _build_if_needed(self) -> None:
         if self._doc is None and self.connections:

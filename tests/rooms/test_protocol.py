@@ -22,6 +22,7 @@ from server.rooms.protocol import (
     Update,
     decode,
     decode_awareness,
+    decode_deletions,
     encode,
     encode_awareness,
     write_var_uint,
@@ -198,3 +199,18 @@ def test_a_broadcast_frame_is_what_a_websocket_client_reads(size: int) -> None:
     (frame,) = client.events_received()
     assert frame.opcode is Opcode.BINARY and frame.fin
     assert frame.data == message
+
+
+def test_a_delete_set_reads_as_the_ranges_each_client_deleted() -> None:
+    doc: Doc = Doc()
+    doc["text"] = text = Text()
+    text.insert(0, "Oma haalt Sam op.")
+    state = doc.get_state()
+    del text[0:4]  # "Oma "
+    del text[5:9]  # " Sam" of "haalt Sam op.": characters 9-12 as first typed
+    deletions = decode_deletions(doc.get_update(state))
+    assert deletions == {doc.client_id: [(0, 4), (9, 4)]}
+    with pytest.raises(ProtocolError):
+        decode_deletions(doc.get_update())  # it holds structs, not only deletions
+    with pytest.raises(ProtocolError):
+        decode_deletions(doc.get_update(state)[:-1])  # cut short

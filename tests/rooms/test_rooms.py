@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from pycrdt import Map
+from pycrdt import Doc, Map, Text, merge_updates
 
 from server.conference import access
 from server.rooms import protocol
@@ -163,6 +163,37 @@ async def test_a_reader_who_deletes_is_told_they_may_only_read(
         assert str(family.text()) == "Oma haalt Sam op.!"
     stored_now = stored_updates(conference.server, conference.id, "plan")
     assert len(stored_now) == len(stored) + 1  # the family's "!", nothing of the reader's
+
+
+async def test_a_reader_whose_copy_waits_on_a_deletion_is_not_scolded_when_it_reconnects(
+    rooms_server: LiveServer,
+) -> None:
+    # A writer's update deleted text the server never had; a browser keeps such a deletion
+    # (Yjs's pending delete set) and sends it in every handshake. Nothing of it changes the
+    # document, so the reader's reconnect is no edit to refuse (the refusal reloads its page).
+    conference = await demo_conference(rooms_server, "presentation")
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    reader = conference.device("plan", conference.cookie("professional"), saved=True)
+    elsewhere = Doc()
+    elsewhere["text"] = typed = Text()
+    typed.insert(0, "nooit verstuurd")
+    before = elsewhere.get_state()
+    del typed[0:6]
+    waiting = elsewhere.get_update(before)  # a deletion of structs nobody has sent
+    async with connected(family, reader):
+        family.text().insert(0, "Oma haalt Sam op.")
+        await family.wait_for(family.all_saved)
+        await family.send(protocol.Update(waiting))
+        await family.wait_for(family.all_saved)
+        await reader.wait_for(lambda: str(reader.text()) == "Oma haalt Sam op.")
+        await reader.close()
+        await reader.connect()
+        await reader.synced()
+        await reader.send(protocol.SyncStep2(merge_updates(reader.doc.get_update(), waiting)))
+        await reader.wait_for(reader.all_saved)  # the handshake is dealt with
+        assert reader.denied == []
+        del reader.text()[0:4]  # while a deletion of its own is still refused
+        await reader.wait_for(lambda: reader.denied != [])
 
 
 async def test_someone_taken_off_the_network_map_is_not_kept_in_the_stored_compass(
