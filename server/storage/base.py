@@ -39,8 +39,6 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
     idle (a worker process of the heavy work, which reads now and then)."""
     pool: dict[str, Any] = _pool(database_url) if pooled else {"poolclass": NullPool}
     if database_url.startswith("sqlite"):
-        if not _in_memory(database_url):
-            _keep_private(make_url(database_url).database or "")
         # hide_parameters: a failing statement must not put document content in the log.
         engine = create_async_engine(
             database_url, connect_args={"timeout": 30}, hide_parameters=True, **pool
@@ -58,21 +56,14 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
 
 def _keep_private(database: str) -> None:
     """Only Kring's own user may read a SQLite database, whatever the umask: it holds all
-    that families typed (its backups and exports are made the same way). SQLite gives the
-    database's -wal and -shm files the database's own mode, so it is set before SQLite opens
-    it, and theirs too where they are left from before."""
-    try:
-        fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:  # no such folder, no right to it: SQLite says so when it opens the file
-        return
-    try:
-        for path in (database, f"{database}-wal", f"{database}-shm"):
-            with contextlib.suppress(OSError):  # not there, or not Kring's own file
-                mode = stat.S_IMODE(os.stat(path).st_mode)
-                if mode & 0o077:
-                    os.chmod(path, mode & ~0o077)
-    finally:
-        os.close(fd)
+    that families typed (its backups and exports are made the same way). Called as each
+    connection opens, before it switches to WAL: SQLite gives the -wal and -shm files it
+    makes the database's own mode, and those left from before are set too."""
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        with contextlib.suppress(OSError):  # not there, or not Kring's own file
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & ~0o077)
 
 
 def _pool(database_url: str) -> dict[str, Any]:
@@ -91,7 +82,11 @@ def _in_memory(database_url: str) -> bool:
 
 def sqlite_pragmas(cursor: Any) -> None:
     """What every SQLite connection of Kring runs with (SQLAlchemy's, and the document log's
-    own writer): WAL, synchronous=FULL, foreign keys, a busy timeout."""
+    own writer): WAL, synchronous=FULL, foreign keys, a busy timeout; its files private."""
+    listed = cursor.execute("PRAGMA database_list")  # (a connection answers a cursor)
+    for _seq, name, file in (cursor if hasattr(cursor, "fetchall") else listed).fetchall():
+        if name == "main" and file:  # (a database in memory has no file)
+            _keep_private(file)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
