@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from server.conference.heavy import WORKER_NICENESS
+from server.storage.migrate import head_revision
 from tests.support.server import ROOT, Instance, LiveServer
 
 PASSWORD = "correct horse battery"
@@ -155,6 +156,22 @@ def test_the_server_refuses_to_start_on_an_unmigrated_database(instance: Instanc
     result = instance.cli("serve", "--port", "0", check=False)
     assert result.returncode != 0
     assert "run `kring db upgrade` first" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["purge", "--dry-run"], ["purge"], ["demo"], ["export", "abc", "-o", "x.zip"]],
+)
+def test_a_command_on_an_unmigrated_database_says_to_upgrade_it_first(
+    instance: Instance, command: list[str]
+) -> None:
+    result = instance.cli(*command, check=False)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "kring: the database is at schema none, this Kring needs "
+        f"{head_revision()}: run `kring db upgrade` first\n"
+    )
+    assert not (instance.folder / "x.zip").exists()
 
 
 def test_the_database_is_readable_only_by_its_owner_whatever_the_umask(
