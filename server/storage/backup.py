@@ -106,6 +106,11 @@ def _sqlite_copy(database: Path) -> bytes:
     memory = sqlite3.connect(":memory:")
     try:
         source.backup(memory)  # all pages in one step: one read transaction, one moment
+        if not _schema_revision(memory):  # (an empty file SQLite made when it was opened)
+            raise BackupError(
+                f"there is no Kring database at {database}: it has no schema revision "
+                "(run `kring db upgrade` to make one)"
+            )
         data = bytearray(memory.serialize())
     except sqlite3.Error as exc:
         raise BackupError(f"SQLite could not copy {database}: {exc}") from None
@@ -114,6 +119,14 @@ def _sqlite_copy(database: Path) -> bytes:
         memory.close()
     data[18:20] = b"\x01\x01"  # a copy stands alone: rollback journal, not WAL
     return bytes(data)
+
+
+def _schema_revision(db: sqlite3.Connection) -> str | None:
+    try:
+        row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:  # no such table
+        return None
+    return None if row is None else str(row[0])
 
 
 def _write_private(path: Path, chunks: Iterable[bytes]) -> None:

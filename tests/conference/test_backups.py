@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import shutil
+import sqlite3
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -227,6 +228,19 @@ def test_bad_backup_commands_say_what_is_wrong_and_change_nothing(tmp_path: Path
     not_a_backup = kring(instance, "backup", "--verify", str(key))
     assert not_a_backup.code == 1
     assert "is not a Kring backup" in not_a_backup.err
+
+    # An empty database file (SQLite makes one when a command opens a missing database):
+    # nothing to back up, and no backup file is left.
+    empty = make_instance(tmp_path / "empty")
+    empty.folder.mkdir()
+    sqlite3.connect(empty.folder / "kring.db").close()
+    nothing_in_it = kring(empty, "backup", str(tmp_path / "empty.backup"))
+    assert (nothing_in_it.code, nothing_in_it.err) == (
+        1,
+        f"kring: there is no Kring database at {empty.folder / 'kring.db'}: it has no schema "
+        "revision (run `kring db upgrade` to make one)\n",
+    )
+    assert not (tmp_path / "empty.backup").exists()
 
     bad_time = kring(make_instance(tmp_path, KRING_BACKUP_TIME="25:00"), "db", "upgrade")
     assert bad_time.code == 2
