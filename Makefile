@@ -8,7 +8,6 @@ PORT      ?= 8000
 BIN       := $(VENV)/bin
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_BUILD := web/static/build/manifest.json
-FONTS     := server/formats/build/fonts.json
 
 .PHONY: run test lint setup assets fonts chromium clean screenshots pg-client prod-check
 
@@ -53,11 +52,10 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 
 assets: $(WEB_BUILD)
 
-# The Regular of each variable font the PDF copies are set in (server/formats/fonts.py).
-fonts: $(FONTS)
-
-$(FONTS): server/formats/fonts.py pyproject.toml | $(VENV)/.installed
-	$(BIN)/python -m server.formats.fonts
+# The Regular of each variable font the PDF copies are set in (server/formats/fonts.py):
+# made when missing, damaged or made from another version of the font packages.
+fonts: | $(VENV)/.installed
+	$(BIN)/python -m server.formats.fonts --if-needed
 
 $(WEB_BUILD): web/node_modules/.package-lock.json web/build.mjs $(shell find web/src -type f)
 	cd web && npm run build

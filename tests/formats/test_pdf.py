@@ -433,7 +433,7 @@ def test_copies_are_set_in_the_regular_made_at_set_up_else_in_the_variable_font(
         monkeypatch.setattr(fonts, "STAMP", tmp_path / "made" / "fonts.json")
         assert len(fonts.make()) == 2
         regular, small = printed_with(tmp_path / "made")
-        assert "make setup" not in caplog.text
+        assert "server.formats.fonts" not in caplog.text
         assert all("fvar" not in font for font in regular.fonts().values())  # one instance
 
         (tmp_path / "stale").mkdir()
@@ -443,9 +443,24 @@ def test_copies_are_set_in_the_regular_made_at_set_up_else_in_the_variable_font(
         for made in (tmp_path / "made").glob("*.ttf"):
             (tmp_path / "stale" / made.name).write_bytes(made.read_bytes())
         variable, large = printed_with(tmp_path / "stale")
+
+        # A damaged file (a disk, a copy cut short) is not used either, and the set-up's
+        # `--if-needed` makes again only what is missing or damaged.
+        monkeypatch.setattr(fonts, "BUILD", tmp_path / "made")
+        monkeypatch.setattr(fonts, "STAMP", tmp_path / "made" / "fonts.json")
+        made = tmp_path / "made" / "notosans.ttf"
+        made.write_bytes(made.read_bytes()[:100_000])
+        fonts.font_file.cache_clear()
+        assert fonts.font_file(*fonts.MAIN_FONT) == fonts.variable_file(*fonts.MAIN_FONT[1:])
+        assert fonts.font_file(*fonts.FALLBACK_FONT) == tmp_path / "made" / "notosansarabic.ttf"
+        [remade] = fonts.make(if_needed=True)
+        assert remade.startswith(f"{made}: ")
+        assert fonts.make(if_needed=True) == []
+        assert fonts.font_file(*fonts.MAIN_FONT) == made
     finally:
         fonts.font_file.cache_clear()
-    assert "run `make setup`" in caplog.text and "NotoSans[wdth,wght].ttf" in caplog.text
+    assert "run `python -m server.formats.fonts`" in caplog.text
+    assert "NotoSans[wdth,wght].ttf" in caplog.text
     assert "fvar" in variable.fonts()["NotoSans"]
     assert set(variable.fonts()) == set(regular.fonts()) == {"NotoSans", "NotoSansArabic"}
     assert variable.text == regular.text
