@@ -68,16 +68,9 @@ def _validate(update: bytes) -> None:
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
 
 
-def _covered(ranges: Iterable[tuple[int, int]], start: int, end: int) -> bool:
-    """Whether the (clock, length) ranges, sorted by clock, cover the clocks from ``start``
-    up to ``end``."""
-    for clock, length in ranges:
-        if clock > start:
-            return False  # a gap before this range
-        start = max(start, clock + length)
-        if start >= end:
-            return True
-    return False
+# A reader's update whose deletions are not all made here already is read range by range
+# (below): at most this many ranges, so that no message costs the loop more than a few ms.
+MAX_READER_RANGES = 2_000
 
 
 class DocChannel:
@@ -144,23 +137,25 @@ class DocChannel:
         state = self.doc.get_state()
         if self._lacks(update, state):
             return True
-        try:
-            theirs = protocol.decode_deletions(get_update(update, state))
-            reached = protocol.decode_state_vector(state)
-            here: dict[int, list[tuple[int, int]]] | None = None
-            for client, ranges in theirs.items():
-                for clock, length in ranges:
-                    end = min(clock + length, reached.get(client, 0))
-                    if end <= clock:
-                        continue  # of structs this document never held
-                    if here is None:  # this document's delete set (no struct left)
-                        decoded = protocol.decode_deletions(self.doc.get_update(state))
-                        here = {c: sorted(r) for c, r in decoded.items()}
-                    if not _covered(here.get(client, ()), clock, end):
-                        return True
+        theirs = get_update(update, state)  # no struct left: the update's delete set
+        here = merge_updates(self.doc.get_update(state))  # this document's, in one form
+        if merge_updates(here, theirs) == here:  # (Yrs, whatever the number of ranges)
+            return False
+        try:  # only what this document holds counts
+            deletions = protocol.decode_deletions(theirs, MAX_READER_RANGES)
+        except protocol.TooManyRanges:  # no reader's edit is this: dropped, not answered
+            log.info("%s: a reader's update of over %d deletions", self.key, MAX_READER_RANGES)
+            return False
         except protocol.ProtocolError:  # (Yrs encoded it itself: not expected)
             return True
-        return False
+        reached = protocol.decode_state_vector(state)
+        held: dict[int, list[tuple[int, int]]] = {}
+        for client, ranges in deletions.items():
+            limit = reached.get(client, 0)
+            kept = [(at, min(length, limit - at)) for at, length in ranges if at < limit]
+            if kept:
+                held[client] = kept
+        return bool(held) and merge_updates(here, protocol.encode_deletions(held)) != here
 
     def _build_if_needed(self) -> None:
         if self._doc is None and self.connections:

@@ -19,10 +19,12 @@ from server.rooms.protocol import (
     Saved,
     SyncStep1,
     SyncStep2,
+    TooManyRanges,
     Update,
     decode,
     decode_awareness,
     decode_deletions,
+    encode_deletions,
     encode,
     encode_awareness,
     write_var_uint,
@@ -208,9 +210,12 @@ def test_a_delete_set_reads_as_the_ranges_each_client_deleted() -> None:
     state = doc.get_state()
     del text[0:4]  # "Oma "
     del text[5:9]  # " Sam" of "haalt Sam op.": characters 9-12 as first typed
-    deletions = decode_deletions(doc.get_update(state))
+    deletions = decode_deletions(doc.get_update(state), 10)
     assert deletions == {doc.client_id: [(0, 4), (9, 4)]}
+    assert encode_deletions(deletions) == doc.get_update(state)  # and back
+    with pytest.raises(TooManyRanges):
+        decode_deletions(doc.get_update(state), 1)
     with pytest.raises(ProtocolError):
-        decode_deletions(doc.get_update())  # it holds structs, not only deletions
+        decode_deletions(doc.get_update(), 10)  # it holds structs, not only deletions
     with pytest.raises(ProtocolError):
-        decode_deletions(doc.get_update(state)[:-1])  # cut short
+        decode_deletions(doc.get_update(state)[:-1], 10)  # cut short

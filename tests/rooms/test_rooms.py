@@ -196,6 +196,42 @@ async def test_a_reader_whose_copy_waits_on_a_deletion_is_not_scolded_when_it_re
         await reader.wait_for(lambda: reader.denied != [])
 
 
+async def test_a_reader_flooding_deletions_holds_up_no_one(rooms_server: LiveServer) -> None:
+    # A reader's update is checked for deletions it would make. One of 100,000 deletions of
+    # text already deleted, or of text it may not delete, must cost milliseconds, not the
+    # seconds a range-by-range check took (every room of the process waited meanwhile).
+    conference = await demo_conference(rooms_server, "presentation")
+    elsewhere = await demo_conference(rooms_server, "information")
+    family = conference.device("plan", conference.cookie("client"), saved=True)
+    reader = conference.device("plan", conference.cookie("professional"), saved=True)
+    bystander = elsewhere.device("information", elsewhere.cookie("client"), saved=True)
+    async with connected(family, reader, bystander):
+        text = family.text()
+        with family.doc.transaction():
+            text.insert(0, "ab" * 1000)
+        with family.doc.transaction():
+            for at in range(1999, 0, -2):
+                del text[at]  # 1,000 deleted ranges: every "b"
+        await family.wait_for(family.all_saved)
+        await reader.wait_for(lambda: str(reader.text()) == "a" * 1000)
+        author = protocol.write_var_uint(family.doc.client_id)
+
+        def deletions(ranges: list[tuple[int, int]]) -> bytes:
+            pairs = b"".join(
+                protocol.write_var_uint(c) + protocol.write_var_uint(n) for c, n in ranges
+            )
+            return b"\x00\x01" + author + protocol.write_var_uint(len(ranges)) + pairs
+
+        await reader.send(protocol.Update(deletions([(1999, 1)] * 100_000)))  # deleted already
+        await reader.send(protocol.Update(deletions([(0, 1)] * 100_000)))  # an "a" it may not
+        await reader.wait_for(reader.all_saved)  # both dealt with: dropped, stored nowhere
+        bystander.text().insert(0, "hallo")
+        await bystander.wait_for(bystander.all_saved)
+        family.text().insert(len(family.text()), "!")
+        await family.wait_for(family.all_saved)
+        assert str(family.text()) == "a" * 1000 + "!"
+
+
 async def test_someone_taken_off_the_network_map_is_not_kept_in_the_stored_compass(
     rooms_server: LiveServer,
 ) -> None:
