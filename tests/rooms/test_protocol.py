@@ -24,9 +24,9 @@ from server.rooms.protocol import (
     decode,
     decode_awareness,
     decode_deletions,
-    encode_deletions,
     encode,
     encode_awareness,
+    encode_deletions,
     write_var_uint,
 )
 
