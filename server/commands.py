@@ -23,6 +23,7 @@ from typing import Any
 from server.conference import auth, backups, erasure, export, reminders
 from server.rules.phases import coordinator_reads_plan
 from server.settings import Settings
+from server.storage.base import sqlite_file_missing
 from server.storage.migrate import head_revision, upgrade
 from server.storage.sealed import write_new_key
 from server.storage.store import DuplicateEmail, Store
@@ -79,6 +80,9 @@ def _read_password(from_stdin: bool, email: str) -> str:
 async def _with_store(settings: Settings, work: Any) -> Any:
     """``work(store)`` on the database, which must be at this Kring's schema (as the server
     checks at start-up): a missing or older database is the operator's to upgrade first."""
+    missing = sqlite_file_missing(settings.database_url)
+    if missing is not None:  # (opening it would leave an empty file behind)
+        raise CommandError(f"there is no database at {missing}: run `kring db upgrade` first")
     store = Store.connect(settings.database_url)
     try:
         revision, head = await store.schema_revision(), head_revision()

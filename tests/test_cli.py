@@ -167,6 +167,15 @@ def test_a_command_on_an_unmigrated_database_says_to_upgrade_it_first(
 ) -> None:
     result = instance.cli(*command, check=False)
     assert result.returncode == 2
+    database = instance.folder / "kring.db"
+    assert (
+        result.stderr
+        == f"kring: there is no database at {database}: run `kring db upgrade` first\n"
+    )
+    assert not database.exists(), "no empty database is left behind"
+    sqlite3.connect(database).close()  # an empty one, as SQLite makes when it opens none
+    result = instance.cli(*command, check=False)
+    assert result.returncode == 2
     assert result.stderr == (
         "kring: the database is at schema none, this Kring needs "
         f"{head_revision()}: run `kring db upgrade` first\n"
@@ -193,6 +202,10 @@ def test_the_database_is_readable_only_by_its_owner_whatever_the_umask(
         for path in instance.folder.glob("kring.db*"):
             path.chmod(0o644)
         instance.cli("demo", "--if-empty")  # any command that opens the database
+        for path in instance.folder.glob("kring.db*"):
+            assert path.stat().st_mode & 0o777 == 0o600, path.name
+        database.chmod(0o644)
+        instance.cli("backup", str(instance.folder / "copy.backup"))  # a backup too
     finally:
         os.umask(before)
     for path in instance.folder.glob("kring.db*"):

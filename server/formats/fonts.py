@@ -27,7 +27,7 @@ from pathlib import Path
 log = logging.getLogger("kring.formats")
 
 BUILD = Path(__file__).parent / "build"
-STAMP = BUILD / "fonts.json"  # what each file was made from (its source's name and size), its hash
+STAMP = BUILD / "fonts.json"  # what each file was made from (its source's name and hash), its hash
 
 # (name in the PDF, Python package, file in the package's "files" folder)
 MAIN_FONT = ("notosans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf")
@@ -43,7 +43,7 @@ def variable_file(package: str, name: str) -> Path:
 
 
 def _made_from(source: Path) -> dict[str, object]:
-    return {"source": source.name, "bytes": source.stat().st_size}
+    return {"source": source.name, "source_sha256": _sha256(source)}
 
 
 def _sha256(path: Path) -> str:
@@ -56,7 +56,7 @@ def _made(family: str, source: Path) -> Path | None:
     try:
         stamp = json.loads(STAMP.read_text()).get(family)
         whole = stamp["sha256"] == _sha256(made)
-        current = {k: stamp[k] for k in ("source", "bytes")} == _made_from(source)
+        current = {k: stamp[k] for k in ("source", "source_sha256")} == _made_from(source)
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
     return made if whole and current else None
@@ -86,8 +86,10 @@ def make(*, if_needed: bool = False) -> list[str]:
 
     BUILD.mkdir(exist_ok=True)
     try:
-        stamp: dict[str, object] = json.loads(STAMP.read_text())
+        stamp = json.loads(STAMP.read_text())
     except (OSError, ValueError):
+        stamp = None
+    if not isinstance(stamp, dict):  # none yet, or damaged: made again whole
         stamp = {}
     said = []
     for family, package, name in FONTS:

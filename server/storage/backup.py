@@ -33,7 +33,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 
 from server.storage import pgdump, sealed
-from server.storage.base import create_engine
+from server.storage.base import create_engine, keep_private
 from server.storage.documents import FATAL
 from server.storage.errors import BackupError, DatabaseError
 from server.storage.migrate import alembic_config
@@ -102,6 +102,7 @@ def make(database_url: str, path: Path, key: sealed.Key | None = None) -> Report
 def _sqlite_copy(database: Path) -> bytes:
     if not database.is_file():
         raise BackupError(f"there is no database at {database}")
+    keep_private(str(database))  # as every connection of Kring's does
     source = sqlite3.connect(database, timeout=30)
     memory = sqlite3.connect(":memory:")
     try:

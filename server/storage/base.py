@@ -54,7 +54,7 @@ def create_engine(database_url: str, *, pooled: bool = True) -> AsyncEngine:
     return create_async_engine(database_url, pool_pre_ping=pooled, hide_parameters=True, **pool)
 
 
-def _keep_private(database: str) -> None:
+def keep_private(database: str) -> None:
     """Only Kring's own user may read a SQLite database, whatever the umask: it holds all
     that families typed (its backups and exports are made the same way). Called as each
     connection opens, before it switches to WAL: SQLite gives the -wal and -shm files it
@@ -73,6 +73,16 @@ def _pool(database_url: str) -> dict[str, Any]:
     return {} if _in_memory(database_url) else {"pool_size": POOL_SIZE, "max_overflow": 0}
 
 
+def sqlite_file_missing(database_url: str) -> str | None:
+    """The path of a SQLite database file that is not there (SQLite would make it empty on
+    opening it); None for one that is, one in memory, or PostgreSQL."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or _in_memory(database_url) or url.query.get("uri"):
+        return None
+    database = url.database or ""
+    return None if os.path.exists(database) else database
+
+
 def _in_memory(database_url: str) -> bool:
     url = make_url(database_url)
     return url.get_backend_name() == "sqlite" and (
@@ -86,7 +96,7 @@ def sqlite_pragmas(cursor: Any) -> None:
     listed = cursor.execute("PRAGMA database_list")  # (a connection answers a cursor)
     for _seq, name, file in (cursor if hasattr(cursor, "fetchall") else listed).fetchall():
         if name == "main" and file:  # (a database in memory has no file)
-            _keep_private(file)
+            keep_private(file)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -438,7 +438,7 @@ def test_copies_are_set_in_the_regular_made_at_set_up_else_in_the_variable_font(
 
         (tmp_path / "stale").mkdir()
         stamp = json.loads((tmp_path / "made" / "fonts.json").read_text())
-        stamp["notosans"]["bytes"] += 1  # made from another version of the font
+        stamp["notosans"]["source_sha256"] = "0" * 64  # made from another version of the font
         (tmp_path / "stale" / "fonts.json").write_text(json.dumps(stamp))
         for made in (tmp_path / "made").glob("*.ttf"):
             (tmp_path / "stale" / made.name).write_bytes(made.read_bytes())
@@ -457,6 +457,8 @@ def test_copies_are_set_in_the_regular_made_at_set_up_else_in_the_variable_font(
         assert remade.startswith(f"{made}: ")
         assert fonts.make(if_needed=True) == []
         assert fonts.font_file(*fonts.MAIN_FONT) == made
+        (tmp_path / "made" / "fonts.json").write_text("null")  # a stamp damaged in its turn
+        assert len(fonts.make(if_needed=True)) == 2
     finally:
         fonts.font_file.cache_clear()
     assert "run `python -m server.formats.fonts`" in caplog.text
