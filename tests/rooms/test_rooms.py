@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -141,18 +142,28 @@ async def test_a_reader_reconnecting_with_deletions_in_its_copy_is_not_scolded(
         assert reader.denied == []
 
 
-async def test_a_reader_who_deletes_is_told_they_may_only_read(
-    rooms_server: LiveServer,
-) -> None:
-    # Removing text (or an agreement) adds nothing to the document, only a deletion: the
-    # server drops it like any reader's edit and says so, never "saved" alone.
-    conference = await demo_conference(rooms_server, "presentation")
+@contextlib.asynccontextmanager
+async def _a_family_and_a_reader(
+    server: LiveServer,
+) -> AsyncIterator[tuple[DemoConference, YClient, YClient]]:
+    """The presentation: the client has written "Oma haalt Sam op." into the plan, which a
+    professional reads; both ask for "saved"."""
+    conference = await demo_conference(server, "presentation")
     family = conference.device("plan", conference.cookie("client"), saved=True)
     reader = conference.device("plan", conference.cookie("professional"), saved=True)
     async with connected(family, reader):
         family.text().insert(0, "Oma haalt Sam op.")
         await family.wait_for(family.all_saved)
         await reader.wait_for(lambda: str(reader.text()) == "Oma haalt Sam op.")
+        yield conference, family, reader
+
+
+async def test_a_reader_who_deletes_is_told_they_may_only_read(
+    rooms_server: LiveServer,
+) -> None:
+    # Removing text (or an agreement) adds nothing to the document, only a deletion: the
+    # server drops it like any reader's edit and says so, never "saved" alone.
+    async with _a_family_and_a_reader(rooms_server) as (conference, family, reader):
         stored = stored_updates(conference.server, conference.id, "plan")
         del reader.text()[0:4]
         await reader.wait_for(lambda: reader.denied != [])
@@ -171,21 +182,15 @@ async def test_a_reader_whose_copy_waits_on_a_deletion_is_not_scolded_when_it_re
     # A writer's update deleted text the server never had; a browser keeps such a deletion
     # (Yjs's pending delete set) and sends it in every handshake. Nothing of it changes the
     # document, so the reader's reconnect is no edit to refuse (the refusal reloads its page).
-    conference = await demo_conference(rooms_server, "presentation")
-    family = conference.device("plan", conference.cookie("client"), saved=True)
-    reader = conference.device("plan", conference.cookie("professional"), saved=True)
     elsewhere = Doc()
     elsewhere["text"] = typed = Text()
     typed.insert(0, "nooit verstuurd")
     before = elsewhere.get_state()
     del typed[0:6]
     waiting = elsewhere.get_update(before)  # a deletion of structs nobody has sent
-    async with connected(family, reader):
-        family.text().insert(0, "Oma haalt Sam op.")
-        await family.wait_for(family.all_saved)
+    async with _a_family_and_a_reader(rooms_server) as (_conference, family, reader):
         await family.send(protocol.Update(waiting))
         await family.wait_for(family.all_saved)
-        await reader.wait_for(lambda: str(reader.text()) == "Oma haalt Sam op.")
         await reader.close()
         await reader.connect()
         await reader.synced()
