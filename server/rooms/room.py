@@ -143,7 +143,7 @@ class DocChannel:
             return False
         try:  # only what this document holds counts
             deletions = protocol.decode_deletions(theirs, MAX_READER_RANGES)
-        except protocol.TooManyRanges:  # no reader's edit is this: dropped, not answered
+        except protocol.TooManyRanges:  # no reader's edit is this: dropped, with no notice
             log.info("%s: a reader's update of over %d deletions", self.key, MAX_READER_RANGES)
             return False
         except protocol.ProtocolError:  # (Yrs encoded it itself: not expected)
