@@ -34,7 +34,7 @@ from server.rooms.hub import RoomHub
 from server.rules.forms import printable, text_refusal
 from server.settings import Settings
 from server.storage.documents import DocumentLog, DurabilityError, check_durability
-from server.storage.migrate import head_revision
+from server.storage.migrate import schema_problem
 from server.storage.store import Store
 from server.views import common, routes, stream
 from server.views.assets import load_manifest, static_app, static_url_for, templates
@@ -390,12 +390,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store.connect(settings.database_url)
         try:
-            revision, head = await store.schema_revision(), head_revision()
-            if revision != head:
-                raise SchemaOutOfDate(
-                    f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
-                    "run `kring db upgrade` first"
-                )
+            problem = schema_problem(await store.schema_revision())
+            if problem is not None:
+                raise SchemaOutOfDate(problem)
             try:
                 await check_durability(store.engine)
             except DurabilityError as exc:

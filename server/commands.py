@@ -24,7 +24,7 @@ from server.conference import auth, backups, erasure, export, reminders
 from server.rules.phases import coordinator_reads_plan
 from server.settings import Settings
 from server.storage.base import sqlite_file_missing
-from server.storage.migrate import head_revision, upgrade
+from server.storage.migrate import NewerSchema, schema_problem, upgrade
 from server.storage.sealed import write_new_key
 from server.storage.store import DuplicateEmail, Store
 
@@ -85,12 +85,9 @@ async def _with_store(settings: Settings, work: Any) -> Any:
         raise CommandError(f"there is no database at {missing}: run `kring db upgrade` first")
     store = Store.connect(settings.database_url)
     try:
-        revision, head = await store.schema_revision(), head_revision()
-        if revision != head:
-            raise CommandError(
-                f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
-                "run `kring db upgrade` first"
-            )
+        problem = schema_problem(await store.schema_revision())
+        if problem is not None:
+            raise CommandError(problem)
         return await work(store)
     finally:
         await store.close()
@@ -313,7 +310,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         Server(config).run()
     elif args.command == "db":
-        upgrade(settings.database_url)
+        try:
+            upgrade(settings.database_url)
+        except NewerSchema as exc:
+            raise CommandError(str(exc)) from None
         print("database schema is up to date", file=sys.stderr)
     elif args.command == "coordinator" and args.coordinator_command == "add":
         password = _read_password(args.password_stdin, args.email)

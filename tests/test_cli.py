@@ -158,6 +158,25 @@ def test_the_server_refuses_to_start_on_an_unmigrated_database(instance: Instanc
     assert "run `kring db upgrade` first" in result.stderr
 
 
+def test_a_database_a_newer_kring_migrated_is_refused_with_that_reason(
+    instance: Instance,
+) -> None:
+    instance.cli("db", "upgrade")
+    with sqlite3.connect(instance.folder / "kring.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    said = (
+        "the database is at schema 9999, which this Kring does not know (its newest is "
+        f"{head_revision()}): a newer Kring migrated it; run that one, or restore a backup "
+        "made before it"
+    )
+    demo = instance.cli("demo", check=False)
+    assert (demo.returncode, demo.stderr) == (2, f"kring: {said}\n")
+    serve = instance.cli("serve", "--port", "0", check=False)
+    assert serve.returncode != 0 and said in serve.stderr
+    upgrade = instance.cli("db", "upgrade", check=False)  # nothing this Kring can do for it
+    assert (upgrade.returncode, upgrade.stderr) == (2, f"kring: {said}\n")
+
+
 @pytest.mark.parametrize(
     "command",
     [["purge", "--dry-run"], ["purge"], ["demo"], ["export", "abc", "-o", "x.zip"]],

@@ -7,6 +7,7 @@ needs nothing of it but the newest revision's name, read from the migration file
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,15 +27,28 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+class NewerSchema(RuntimeError):
+    """The database was migrated by a newer Kring: this one cannot bring it anywhere."""
+
+
 def upgrade(database_url: str) -> None:
-    """Bring the database to the newest schema (idempotent). Must not run inside an event loop."""
+    """Bring the database to the newest schema (idempotent). Must not run inside an event loop.
+    NewerSchema (saying so) for a database at a revision these migrations do not know."""
     from alembic import command
+    from alembic.util.exc import CommandError
 
-    command.upgrade(alembic_config(database_url), "head")
+    try:
+        command.upgrade(alembic_config(database_url), "head")
+    except CommandError as exc:
+        unknown = re.search(r"Can't locate revision identified by '([^']*)'", str(exc))
+        if unknown is None:
+            raise
+        problem = schema_problem(unknown.group(1))
+        raise NewerSchema(problem or str(exc)) from None
 
 
-def head_revision() -> str:
-    """The newest revision: the one no migration names as the one it revises."""
+def _revisions() -> tuple[set[str], set[str]]:
+    """Every revision the migration files name, and those another one revises."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
@@ -53,7 +67,31 @@ def head_revision() -> str:
                 revisions.add(value.value)
             elif "down_revision" in names:
                 revised.add(value.value)
+    return revisions, revised
+
+
+def head_revision() -> str:
+    """The newest revision: the one no migration names as the one it revises."""
+    revisions, revised = _revisions()
     heads = revisions - revised
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} newest revisions: {sorted(heads)}")
     return heads.pop()
+
+
+def schema_problem(revision: str | None) -> str | None:
+    """What is wrong with a database at ``revision`` for this Kring (None: nothing), said to
+    whoever runs it: a database not migrated yet, or migrated by a newer Kring."""
+    head = head_revision()
+    if revision == head:
+        return None
+    if revision is None or revision in _revisions()[0]:
+        return (
+            f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
+            "run `kring db upgrade` first"
+        )
+    return (
+        f"the database is at schema {revision}, which this Kring does not know (its newest "
+        f"is {head}): a newer Kring migrated it; run that one, or restore a backup made "
+        "before it"
+    )
