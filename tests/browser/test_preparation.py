@@ -164,6 +164,9 @@ def test_from_the_compass_to_who_is_coming(live_server: LiveServer, browser: Any
     # The meeting begins: the coordinator's open compass closes, and stays closed.
     tablet.goto(f"{base}/conferences/{cid}/console")
     tablet.get_by_role("button", name="Naar informatiefase").click()
+    # The console opens again in the new phase (the form's answer, or the page following the
+    # phase's event): only then is the tablet free to go elsewhere, else that opening cuts in.
+    expect(tablet.locator("[data-live-page]")).to_have_attribute("data-phase", "information")
     expect(coordinators_map.locator("[data-sync-status]")).to_have_attribute("data-state", "closed")
     for path in ("compass", "compass/map"):
         assert tablet.goto(f"{base}/c/{cid}/{path}").status == 403
