@@ -349,48 +349,6 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
     return vector
 
 
-class TooManyRanges(ProtocolError):
-    """A delete set of more ranges than the caller would read one by one."""
-
-
-def decode_deletions(update: bytes, max_ranges: int) -> dict[int, list[tuple[int, int]]]:
-    """The delete set of a Yjs update (v1) that holds no struct, as Yrs encodes the diff of an
-    update against a state that has all its structs: for each client id, the (clock, length)
-    ranges it deletes. ProtocolError for an update with structs or cut short, TooManyRanges
-    (before reading them) for one of more than ``max_ranges`` ranges."""
-    reader = Reader(update)
-    if reader.var_uint() != 0:
-        raise ProtocolError("the update holds structs")
-    count = reader.var_uint()
-    if count > len(update):
-        raise ProtocolError("delete set announces more clients than it holds")
-    deletions: dict[int, list[tuple[int, int]]] = {}
-    total = 0
-    for _ in range(count):
-        client = reader.var_uint()
-        ranges = reader.var_uint()
-        total += ranges
-        if total > max_ranges:
-            raise TooManyRanges(f"delete set of more than {max_ranges} ranges")
-        found = deletions.setdefault(client, [])
-        for _ in range(ranges):
-            clock = reader.var_uint()
-            found.append((clock, reader.var_uint()))
-    reader.end()
-    return deletions
-
-
-def encode_deletions(deletions: dict[int, list[tuple[int, int]]]) -> bytes:
-    """A Yjs update (v1) of no struct and these deletions (what decode_deletions reads)."""
-    out = bytearray(b"\x00")
-    out += write_var_uint(len(deletions))
-    for client, ranges in deletions.items():
-        out += write_var_uint(client) + write_var_uint(len(ranges))
-        for clock, length in ranges:
-            out += write_var_uint(clock) + write_var_uint(length)
-    return bytes(out)
-
-
 def encode_awareness(states: list[AwarenessState]) -> bytes:
     out = bytearray(write_var_uint(len(states)))
     for entry in states:

@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from pycrdt import Doc, Transaction, get_update, merge_updates
+from pycrdt import Doc, Transaction, merge_updates
 
 from server import i18n, metrics
 from server.limits import Limits
-from server.rooms import presence, protocol
+from server.rooms import presence, protocol, readers
 from server.rooms.broker import Broker, Notice
 from server.rooms.connection import Closed, Connection, Unsaved, binary_frame, not_saved
 from server.rooms.protocol import CloseCode
@@ -66,12 +66,6 @@ def _validate(update: bytes) -> None:
     except BaseException:  # ValueError, or a panic inside Yrs
         metrics.REFUSED.labels("not_yjs").inc()
         raise protocol.InvalidPayload("the update is not a Yjs update") from None
-
-
-# A reader's update whose deletions are not all made here already is read range by range
-# (below): at most this many ranges, so that Python's part of the check stays within a few
-# ms (Yrs's part grows with the message, bounded by its size as validating it is).
-MAX_READER_RANGES = 2_000
 
 
 class DocChannel:
@@ -127,39 +121,6 @@ class DocChannel:
     @staticmethod
     def _lacks(update: bytes, state: bytes) -> bool:
         return lacks(update, state)
-
-    def _would_change(self, update: bytes) -> bool:
-        """Whether ``update`` holds something this document lacks: a struct, or a deletion
-        of something it holds and has not deleted (removing an agreement adds no struct,
-        only a deletion). A reader's reconnect handshake carries its copy's whole delete
-        set: all of it is here, but for deletions of what this document never held (a
-        client keeps those, waiting for their structs; Yrs does not encode them), which
-        change nothing here."""
-        state = self.doc.get_state()
-        try:
-            theirs = get_update(update, state)  # what this document lacks, and the deletions
-        except ValueError:
-            return False  # (validated as it came in: not expected)
-        if theirs[:1] != b"\x00":  # a struct: a diff with none starts with a zero count
-            return True
-        here = merge_updates(self.doc.get_update(state))  # this document's, in one form
-        if merge_updates(here, theirs) == here:  # (Yrs, whatever the number of ranges)
-            return False
-        try:  # only what this document holds counts
-            deletions = protocol.decode_deletions(theirs, MAX_READER_RANGES)
-        except protocol.TooManyRanges:  # no reader's edit is this: dropped, with no notice
-            log.info("%s: a reader's update of over %d deletions", self.key, MAX_READER_RANGES)
-            return False
-        except protocol.ProtocolError:  # (Yrs encoded it itself: not expected)
-            return True
-        reached = protocol.decode_state_vector(state)
-        held: dict[int, list[tuple[int, int]]] = {}
-        for client, ranges in deletions.items():
-            limit = reached.get(client, 0)
-            kept = [(at, min(length, limit - at)) for at, length in ranges if at < limit]
-            if kept:
-                held[client] = kept
-        return bool(held) and merge_updates(here, protocol.encode_deletions(held)) != here
 
     def _build_if_needed(self) -> None:
         if self._doc is None and self.connections:
@@ -262,7 +223,7 @@ class DocChannel:
             return
         _validate(update)
         if conn.access < Access.WRITE:
-            if self._would_change(update):
+            if readers.would_change(self.doc, update, self.key):
                 metrics.REFUSED.labels("read_only").inc()
                 log.info("%s: dropped an update from read-only %s", self.key, conn.peer)
                 conn.send(read_only_notice(conn.peer.language))

@@ -19,16 +19,14 @@ from server.rooms.protocol import (
     Saved,
     SyncStep1,
     SyncStep2,
-    TooManyRanges,
     Update,
     decode,
     decode_awareness,
-    decode_deletions,
     encode,
     encode_awareness,
-    encode_deletions,
     write_var_uint,
 )
+from server.rooms.readers import TooManyRanges, decode_deletions, encode_deletions
 
 
 def typed_doc(text: str = "Oma haalt Sam op woensdag") -> Doc:
