@@ -240,16 +240,18 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-async def purge(settings: Settings, dry_run: bool) -> list[str]:
+async def purge(settings: Settings, dry_run: bool) -> tuple[list[str], int]:
     """Erase every conference closed longer than KRING_RETENTION_MONTHS ago, as the server
     does hourly (for when no server runs), after finishing any erasure that was interrupted;
-    one line per conference (its id and when it closed, never a name)."""
+    one line per conference (its id and when it closed, never a name), and how many of them
+    were interrupted erasures."""
 
     async def work(store: Store) -> list[erasure.Purged]:
         return await erasure.purge(store, settings.retention_months, "cli", dry_run=dry_run)
 
+    purged: list[erasure.Purged] = await _with_store(settings, work)
     lines = []
-    for item in await _with_store(settings, work):
+    for item in purged:
         closed = f"closed {item.closed_at.date().isoformat()}" if item.closed_at else "interrupted"
         where = f"{item.conference_id} ({closed})"
         result = item.erasure
@@ -260,7 +262,7 @@ async def purge(settings: Settings, dry_run: bool) -> list[str]:
         else:
             files = "files scrubbed" if result.scrubbed.done else "files not yet scrubbed"
             lines.append(f"erased {where}: {sum(result.erased.rows.values())} rows, {files}")
-    return lines
+    return lines, sum(item.closed_at is None for item in purged)
 
 
 def _print_demo(demo: dict[str, Any]) -> None:
@@ -352,10 +354,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(export_conference(settings, args.conference_id, path))
         print(f"conference {args.conference_id} exported to {path}", file=sys.stderr)
     elif args.command == "purge":
-        lines = asyncio.run(purge(settings, args.dry_run))  # and any interrupted erasure
+        lines, interrupted = asyncio.run(purge(settings, args.dry_run))
         for line in lines:
             print(line)
-        interrupted = sum("(interrupted)" in line for line in lines)
+
         if interrupted:
             what = "would be finished" if args.dry_run else "finished"
             print(f"{interrupted} interrupted erasure(s) {what}", file=sys.stderr)

@@ -72,20 +72,24 @@ def _revisions() -> tuple[set[str], set[str]]:
 
 def head_revision() -> str:
     """The newest revision: the one no migration names as the one it revises."""
-    revisions, revised = _revisions()
+    return _head(*_revisions())
+
+
+def _head(revisions: set[str], revised: set[str]) -> str:
     heads = revisions - revised
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} newest revisions: {sorted(heads)}")
-    return heads.pop()
+    return next(iter(heads))
 
 
 def schema_problem(revision: str | None) -> str | None:
     """What is wrong with a database at ``revision`` for this Kring (None: nothing), said to
     whoever runs it: a database not migrated yet, or migrated by a newer Kring."""
-    head = head_revision()
+    known, revised = _revisions()  # (the migration files, read once)
+    head = _head(known, revised)
     if revision == head:
         return None
-    if revision is None or revision in _revisions()[0]:
+    if revision is None or revision in known:
         return (
             f"the database is at schema {revision or 'none'}, this Kring needs {head}: "
             "run `kring db upgrade` first"
